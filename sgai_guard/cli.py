@@ -1,0 +1,189 @@
+"""Command line: parse options, call the engine, pick a reporter, map the result to an exit code.
+
+This is the only module that imports click.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+
+from sgai_guard import __version__
+from sgai_guard.errors import ExitCode, GuardError
+from sgai_guard.models import ScanResult
+from sgai_guard.outcome import exit_code, incompleteness
+from sgai_guard.report import Format, RenderOptions, renderer
+
+_SIZE_UNITS = {
+    "": 1,
+    "k": 1024,
+    "kb": 1024,
+    "kib": 1024,
+    "m": 1024**2,
+    "mb": 1024**2,
+    "mib": 1024**2,
+    "g": 1024**3,
+    "gb": 1024**3,
+    "gib": 1024**3,
+}
+
+
+class ByteSize(click.ParamType):  # type: ignore[type-arg]
+    name = "size"
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> int:
+        if isinstance(value, int):
+            return value
+        text = str(value).strip().lower()
+        digits = text.rstrip("abcdefghijklmnopqrstuvwxyz")
+        unit = text[len(digits) :].strip()
+        if not digits.strip().isdigit() or unit not in _SIZE_UNITS:
+            self.fail(f"{value!r} is not a size such as 5MiB, 512k or 1048576", param, ctx)
+        return int(digits) * _SIZE_UNITS[unit]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Output:
+    fmt: Format
+    path: Path | None
+    show_secrets: bool
+    show_suppressed: bool
+    color: str
+
+
+def output_options(func: click.decorators.FC) -> click.decorators.FC:
+    for option in reversed(
+        (
+            click.option(
+                "--format",
+                "fmt",
+                type=click.Choice([f.value for f in Format]),
+                default=Format.TEXT.value,
+                show_default=True,
+                help="Report format.",
+            ),
+            click.option(
+                "--output",
+                "-o",
+                "output_path",
+                type=click.Path(dir_okay=False, path_type=Path),
+                help="Write the report to FILE (exit code unchanged).",
+            ),
+            click.option(
+                "--show-secrets",
+                is_flag=True,
+                help="Print secrets in clear text. Never use in shared CI logs.",
+            ),
+            click.option(
+                "--show-suppressed",
+                is_flag=True,
+                help="List suppressed candidates and why each was suppressed.",
+            ),
+            click.option(
+                "--color",
+                type=click.Choice(["auto", "always", "never"]),
+                default="auto",
+                show_default=True,
+                help="Colour in text output.",
+            ),
+        )
+    ):
+        func = option(func)
+    return func
+
+
+def _output(
+    fmt: str, output_path: Path | None, show_secrets: bool, show_suppressed: bool, color: str
+) -> Output:
+    return Output(Format(fmt), output_path, show_secrets, show_suppressed, color)
+
+
+def _use_color(out: Output) -> bool:
+    if out.fmt is not Format.TEXT or out.path is not None or out.color == "never":
+        return False
+    if out.color == "always":
+        return True
+    return "NO_COLOR" not in os.environ and sys.stdout.isatty()
+
+
+def finish(
+    result: ScanResult, out: Output, *, allow_empty: bool = False, hints: tuple[str, ...] = ()
+) -> int:
+    """Render and write the report, then return the exit code for the result."""
+    result = dataclasses.replace(result, incomplete=incompleteness(result, allow_empty=allow_empty))
+    options = RenderOptions(out.show_secrets, out.show_suppressed, _use_color(out), hints)
+    report = renderer(out.fmt)(result, options)
+    if out.path is None:
+        click.echo(report, nl=False, color=options.color)
+    else:
+        out.path.write_text(report, encoding="utf-8")
+        summary = renderer(Format.TEXT)(result, dataclasses.replace(options, color=False))
+        click.echo(summary.rstrip("\n").splitlines()[-1], err=True)
+    return int(exit_code(result))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="sgai-guard")
+def cli() -> None:
+    """Find ScrapeGraphAI (sgai-) and Tavily (tvly-) API keys before and after they leak.
+
+    Exit codes: 0 clean, 1 secrets found, 2 usage or configuration error,
+    3 incomplete scan (nothing scanned, unreadable files, unresolved git range), 130 interrupted.
+    """
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--no-gitignore", is_flag=True, help="Also scan files that .gitignore excludes.")
+@click.option(
+    "--max-file-size",
+    type=ByteSize(),
+    default="5MiB",
+    show_default=True,
+    help="Files larger than this are listed as skipped.",
+)
+@output_options
+def scan(paths: tuple[Path, ...], no_gitignore: bool, max_file_size: int, **opts: object) -> None:
+    """Scan work-tree files under PATHS (default: the current directory)."""
+    from sgai_guard.scan import scan as run_scan  # noqa: PLC0415
+    from sgai_guard.sources.worktree import worktree_blobs  # noqa: PLC0415
+
+    out = _output(**opts)  # type: ignore[arg-type]
+    blobs = worktree_blobs(
+        paths or (Path(),), use_gitignore=not no_gitignore, max_size=max_file_size
+    )
+    raise SystemExit(finish(run_scan(blobs), out))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI and return its exit code instead of exiting."""
+    try:
+        cli.main(
+            args=list(argv) if argv is not None else None,
+            prog_name="sgai-guard",
+            standalone_mode=False,
+        )
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else int(ExitCode.USAGE)
+    except click.exceptions.Abort:
+        click.echo("sgai-guard: interrupted", err=True)
+        return int(ExitCode.INTERRUPTED)
+    except click.ClickException as exc:
+        exc.show()
+        return int(ExitCode.USAGE)
+    except GuardError as exc:
+        click.echo(f"sgai-guard: error: {exc}", err=True)
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("sgai-guard: interrupted", err=True)
+        return int(ExitCode.INTERRUPTED)
+    except BrokenPipeError:
+        return int(ExitCode.CLEAN)
+    return int(ExitCode.CLEAN)

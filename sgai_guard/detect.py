@@ -1,0 +1,182 @@
+"""Pure detection over bytes: which rule matched what, where, and whether it looks made up."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+
+from sgai_guard.entropy import filler_reason
+from sgai_guard.models import Rule, Technique
+from sgai_guard.position import Lines
+from sgai_guard.prefilter import Prefilter
+from sgai_guard.rules import KEY_END, RULES
+
+# UTF-16 text holds ASCII keys with a NUL after (or before) every character.
+_UTF16_KEYWORDS = (b"t\0v\0l\0y\0-", b"s\0g\0a\0i\0-")
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+_B64_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-")
+_B64_MAX_TOKEN = 4096
+_LITERAL = rb"""(?:"[A-Za-z0-9_-]*"|'[A-Za-z0-9_-]*')"""
+_CHAIN = re.compile(_LITERAL + rb"(?:\s*\+?\s*" + _LITERAL + rb")+")
+_BINARY_SNIFF = 8000
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A rule match before policy: ``filler`` says why it looks like a placeholder, if it does."""
+
+    rule: Rule
+    secret: str = field(repr=False)
+    line: int
+    column: int
+    filler: str | None
+    line_text: bytes = field(repr=False)
+    previous_line: bytes = field(repr=False)
+
+
+class Detector:
+    """Runs the rules over blobs; one instance per scan so the prefilter can warm up."""
+
+    def __init__(self, rules: Sequence[Rule] = RULES, *, allow_hyperscan: bool = True) -> None:
+        self.rules = tuple(rules)
+        keywords = sorted({k for rule in self.rules for k in rule.keywords} | set(_UTF16_KEYWORDS))
+        self._keywords = tuple(keywords)
+        self._by_keyword = [tuple(r for r in self.rules if k in r.keywords) for k in self._keywords]
+        self._utf16 = frozenset(self._keywords.index(k) for k in _UTF16_KEYWORDS)
+        self.prefilter = Prefilter(self._keywords, allow_hyperscan=allow_hyperscan)
+
+    def detect(self, data: bytes) -> list[Candidate]:
+        """Every candidate in ``data``, ordered by position."""
+        hits = self.prefilter(data)
+        if data[:2] in _UTF16_BOMS or hits & self._utf16:
+            return self._detect_utf16(data) + self._detect_view(data, hits)
+        return self._detect_view(data, hits)
+
+    def _detect_view(self, data: bytes, hits: frozenset[int]) -> list[Candidate]:
+        rules = {rule for i in hits for rule in self._by_keyword[i]}
+        if not rules:
+            return []
+        lines = Lines(data)
+        binary = b"\0" in data[:_BINARY_SNIFF]
+        found: dict[tuple[str, str, int], Candidate] = {}
+        for rule in sorted(rules, key=self.rules.index):
+            for offset, secret in _matches(rule, data, binary):
+                key = (rule.provider.id, secret, offset)
+                if key not in found:
+                    found[key] = _candidate(rule, secret, offset, lines)
+        return sorted(found.values(), key=lambda c: (c.line, c.column, c.rule.id))
+
+    def _detect_utf16(self, data: bytes) -> list[Candidate]:
+        text = _decode_utf16(data)
+        view = text.encode("utf-8")
+        hits = frozenset(i for i, k in enumerate(self._keywords) if k in view)
+        return self._detect_view(view, hits - self._utf16)
+
+
+def _decode_utf16(data: bytes) -> str:
+    if data[:2] in _UTF16_BOMS:
+        return data.decode("utf-16", "replace")
+    # Without a BOM, the alignment that puts NULs in odd positions is little-endian text.
+    odd_nuls = data[1::2].count(0)
+    even_nuls = data[0::2].count(0)
+    return data.decode("utf-16-le" if odd_nuls >= even_nuls else "utf-16-be", "replace")
+
+
+def _candidate(rule: Rule, secret: str, offset: int, lines: Lines) -> Candidate:
+    line, column = lines.locate(offset)
+    return Candidate(
+        rule=rule,
+        secret=secret,
+        line=line,
+        column=column,
+        filler=filler_reason(secret, rule.body_check),
+        line_text=lines.text(line),
+        previous_line=lines.text(line - 1),
+    )
+
+
+def _matches(rule: Rule, data: bytes, binary: bool) -> Iterator[tuple[int, str]]:
+    if rule.technique is Technique.BASE64:
+        yield from _base64_matches(rule, data)
+    elif rule.technique is Technique.SPLIT:
+        yield from _split_matches(rule, data)
+    elif binary and rule.technique is Technique.PREFIXED:
+        yield from _binary_matches(rule, data)
+    else:
+        for match in _compiled(rule.pattern).finditer(data):
+            yield match.start("key"), match.group("key").decode("ascii")
+
+
+@cache
+def _compiled(pattern: bytes) -> re.Pattern[bytes]:
+    return re.compile(pattern)
+
+
+def _binary_matches(rule: Rule, data: bytes) -> Iterator[tuple[int, str]]:
+    """Keys in binary files, where the next byte may be a letter (a marshal type code).
+
+    Marshal (.pyc), protobuf and msgpack store a length byte before a string: when that byte
+    delimits a whole key, it decides where the key ends.
+    """
+    unbounded = _compiled(rule.pattern.replace(KEY_END, b""))
+    exact = _compiled(rule.pattern.replace(KEY_END, b"\\Z"))
+    for match in unbounded.finditer(data):
+        start, key = match.start("key"), match.group("key")
+        size = data[start - 1] if start else 0
+        if size < len(key) and exact.match(key[:size]):
+            key = key[:size]
+        yield start, key.decode("ascii")
+
+
+def _base64_matches(rule: Rule, data: bytes) -> Iterator[tuple[int, str]]:
+    seen: set[int] = set()
+    for fragment in rule.keywords:
+        pos = data.find(fragment)
+        while pos != -1:
+            start, end = _b64_token(data, pos, len(fragment))
+            if start not in seen:
+                seen.add(start)
+                for secret in _decoded_keys(rule, data[start:end]):
+                    yield start, secret
+            pos = data.find(fragment, end)
+
+
+def _b64_token(data: bytes, pos: int, length: int) -> tuple[int, int]:
+    start, end = pos, pos + length
+    while start > 0 and pos - start < _B64_MAX_TOKEN and data[start - 1] in _B64_CHARS:
+        start -= 1
+    while end < len(data) and end - pos < _B64_MAX_TOKEN and data[end] in _B64_CHARS:
+        end += 1
+    return start, end
+
+
+def _decoded_keys(rule: Rule, token: bytes) -> Iterator[str]:
+    pattern = _compiled(rule.pattern)
+    normal = token.replace(b"-", b"+").replace(b"_", b"/")
+    found: set[str] = set()
+    for skip in range(4):  # the key may start at any of the four character alignments
+        chunk = normal[skip:]
+        if len(chunk) % 4 == 1:  # one stray character cannot encode a byte
+            chunk = chunk[:-1]
+        chunk += b"=" * (-len(chunk) % 4)
+        try:
+            decoded = base64.b64decode(chunk, validate=True)
+        except (binascii.Error, ValueError):
+            continue
+        for match in pattern.finditer(decoded):
+            found.add(match.group("key").decode("ascii"))
+    yield from sorted(found)
+
+
+def _split_matches(rule: Rule, data: bytes) -> Iterator[tuple[int, str]]:
+    pattern = _compiled(rule.pattern)
+    for chain in _CHAIN.finditer(data):
+        literals = re.findall(rb"""["']([A-Za-z0-9_-]*)["']""", chain.group())
+        if len(literals) < 2 or any(pattern.search(part) for part in literals):
+            continue  # a whole key inside one literal is the plain rule's finding
+        for match in pattern.finditer(b"".join(literals)):
+            yield chain.start() + 1, match.group("key").decode("ascii")

@@ -1,0 +1,39 @@
+"""Exit codes and the one exception family the CLI maps to them."""
+
+from __future__ import annotations
+
+import enum
+
+
+class ExitCode(enum.IntEnum):
+    """What a run's exit status means; scripts and CI depend on these values."""
+
+    CLEAN = 0  # everything asked for was scanned and nothing unsuppressed was found
+    FINDINGS = 1  # at least one blocking, unsuppressed secret
+    USAGE = 2  # bad option, bad configuration, not a repository, unknown revision
+    INCOMPLETE = 3  # something could not be scanned: never reported as clean
+    INTERRUPTED = 130  # Ctrl-C (128 + SIGINT), as shells report it
+
+
+class GuardError(Exception):
+    """Base class: every error the tool raises on purpose carries its exit code."""
+
+    exit_code: ExitCode = ExitCode.USAGE
+
+
+class UsageError(GuardError):
+    """The user asked for something that cannot be done as asked."""
+
+
+class ConfigError(GuardError):
+    """A configuration file is unreadable or invalid."""
+
+
+class GitError(GuardError):
+    """Git is missing, the path is not a repository, or a revision is unknown."""
+
+
+class IncompleteError(GuardError):
+    """The scan could not cover what it was asked to cover."""
+
+    exit_code = ExitCode.INCOMPLETE

@@ -1,0 +1,27 @@
+"""How a ScanResult maps to an exit code: one rule, used by every command."""
+
+from __future__ import annotations
+
+from sgai_guard.errors import ExitCode
+from sgai_guard.models import ScanResult
+
+NOTHING_SCANNED = "nothing was scanned: no file or commit matched what was asked"
+
+
+def incompleteness(result: ScanResult, *, allow_empty: bool = False) -> tuple[str, ...]:
+    """Every reason the result does not cover what was asked, in reporting order."""
+    reasons = list(result.incomplete)
+    if result.errors:
+        reasons.append(f"{len(result.errors)} path(s) could not be read")
+    if not allow_empty and result.stats.files == 0 and result.stats.commits == 0:
+        reasons.append(NOTHING_SCANNED)
+    return tuple(reasons)
+
+
+def exit_code(result: ScanResult) -> ExitCode:
+    """Incomplete beats findings: a partial scan must never look like a finished one."""
+    if result.incomplete or result.errors:
+        return ExitCode.INCOMPLETE
+    if result.blocking:
+        return ExitCode.FINDINGS
+    return ExitCode.CLEAN

@@ -1,0 +1,39 @@
+"""1-based line and column of byte offsets, computed only when a match needs them."""
+
+from __future__ import annotations
+
+import bisect
+
+
+class Lines:
+    """Maps byte offsets in one blob to (line, column) and the text of a line."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+        self._starts: list[int] | None = None
+
+    def _line_starts(self) -> list[int]:
+        if self._starts is None:
+            starts = [0]
+            find = self._data.find
+            pos = find(b"\n")
+            while pos != -1:
+                starts.append(pos + 1)
+                pos = find(b"\n", pos + 1)
+            self._starts = starts
+        return self._starts
+
+    def locate(self, offset: int) -> tuple[int, int]:
+        """Line and column, both 1-based; the column counts characters, not bytes."""
+        starts = self._line_starts()
+        index = bisect.bisect_right(starts, offset) - 1
+        prefix = self._data[starts[index] : offset]
+        return index + 1, len(prefix.decode("utf-8", "replace")) + 1
+
+    def text(self, line: int) -> bytes:
+        """The bytes of a 1-based line, without its line ending; empty when out of range."""
+        starts = self._line_starts()
+        if line < 1 or line > len(starts):
+            return b""
+        end = starts[line] - 1 if line < len(starts) else len(self._data)
+        return self._data[starts[line - 1] : end].rstrip(b"\r")

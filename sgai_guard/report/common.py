@@ -1,0 +1,40 @@
+"""Small helpers shared by the report formats."""
+
+from __future__ import annotations
+
+from sgai_guard.models import Finding, ScanResult, Status
+
+STATUS_TEXT = {
+    Status.NEW: "new: blocks",
+    Status.COMMITTED: "already committed before this change: rotate it (does not block)",
+    Status.REMOVED: "removed here, but still in history and live until revoked",
+}
+
+
+def shown_secret(finding: Finding, show_secrets: bool) -> str:
+    return finding.secret if show_secrets else finding.redacted
+
+
+def human_bytes(size: int) -> str:
+    value = float(size)
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{int(value)} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def summary_line(result: ScanResult) -> str:
+    stats = result.stats
+    what = f"{stats.files} file{'s' * (stats.files != 1)} ({human_bytes(stats.bytes)})"
+    if stats.commits:
+        what += f" from {stats.commits} commit{'s' * (stats.commits != 1)}"
+    parts = [f"{len(result.blocking)} blocking"]
+    if len(result.findings) > len(result.blocking):
+        parts.append(f"{len(result.findings) - len(result.blocking)} non-blocking")
+    parts.append(f"{len(result.suppressed)} suppressed")
+    if result.skipped:
+        parts.append(f"{len(result.skipped)} skipped")
+    if result.errors:
+        parts.append(f"{len(result.errors)} unreadable")
+    return f"Scanned {what} in {stats.seconds:.2f} s: " + ", ".join(parts) + "."

@@ -1,0 +1,62 @@
+"""Machine-readable report: one JSON object, secrets redacted unless asked for."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sgai_guard import __version__
+from sgai_guard.models import Finding, ScanResult, Suppression
+from sgai_guard.report import RenderOptions
+
+
+def finding_dict(finding: Finding, show_secrets: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "rule_id": finding.rule.id,
+        "rule_name": finding.rule.name,
+        "provider": finding.rule.provider.id,
+        "confidence": finding.rule.confidence.value,
+        "path": finding.path,
+        "line": finding.line,
+        "column": finding.column,
+        "commit": finding.commit,
+        "status": finding.status.value,
+        "blocking": finding.blocking,
+        "redacted": finding.redacted,
+        "fingerprint": finding.fingerprint,
+        "notes": list(finding.notes),
+        "remediation": list(finding.rule.provider.remediation),
+    }
+    if show_secrets:
+        out["secret"] = finding.secret
+    return out
+
+
+def suppression_dict(item: Suppression, show_secrets: bool) -> dict[str, Any]:
+    out = finding_dict(item.finding, show_secrets)
+    out.update(reason=item.reason.value, detail=item.detail)
+    return out
+
+
+def as_dict(result: ScanResult, options: RenderOptions) -> dict[str, Any]:
+    stats = result.stats
+    return {
+        "version": __version__,
+        "scanned": {
+            "files": stats.files,
+            "bytes": stats.bytes,
+            "commits": stats.commits,
+            "seconds": round(stats.seconds, 3),
+        },
+        "complete": not result.incomplete and not result.errors,
+        "findings": [finding_dict(f, options.show_secrets) for f in result.findings],
+        "suppressed": [suppression_dict(s, options.show_secrets) for s in result.suppressed],
+        "errors": [{"path": s.path, "message": s.reason} for s in result.errors],
+        "skipped": [{"path": s.path, "reason": s.reason} for s in result.skipped if not s.error],
+        "incomplete": list(result.incomplete),
+        "notices": list(result.notices),
+    }
+
+
+def render(result: ScanResult, options: RenderOptions) -> str:
+    return json.dumps(as_dict(result, options), indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,101 @@
+"""Human-readable report: findings grouped by provider, each group with its revoke steps."""
+
+from __future__ import annotations
+
+from sgai_guard.models import Finding, Provider, ScanResult, Skipped, Suppression
+from sgai_guard.report import RenderOptions
+from sgai_guard.report.common import STATUS_TEXT, shown_secret, summary_line
+
+_RED, _YELLOW, _DIM, _BOLD, _RESET = "\033[31m", "\033[33m", "\033[2m", "\033[1m", "\033[0m"
+
+
+class _Style:
+    def __init__(self, color: bool) -> None:
+        self.color = color
+
+    def __call__(self, code: str, text: str) -> str:
+        return f"{code}{text}{_RESET}" if self.color else text
+
+
+def render(result: ScanResult, options: RenderOptions) -> str:
+    style = _Style(options.color)
+    out: list[str] = []
+    for provider, findings in _by_provider(result.findings):
+        out += _provider_block(provider, findings, options, style)
+    if result.findings and options.hints:
+        out += ["How to proceed:", *(f"  - {hint}" for hint in options.hints), ""]
+    if options.show_suppressed and result.suppressed:
+        out += _suppressed_block(result.suppressed, options, style)
+    out += _skipped_block(result.skipped, style)
+    out += [f"note: {notice}" for notice in result.notices]
+    out += [style(_RED, f"INCOMPLETE: {reason}") for reason in result.incomplete]
+    out.append(_closing(result, options, style))
+    return "\n".join(out) + "\n"
+
+
+def _by_provider(findings: tuple[Finding, ...]) -> list[tuple[Provider, list[Finding]]]:
+    groups: dict[str, tuple[Provider, list[Finding]]] = {}
+    for finding in findings:
+        provider = finding.rule.provider
+        groups.setdefault(provider.id, (provider, []))[1].append(finding)
+    return list(groups.values())
+
+
+def _provider_block(
+    provider: Provider, findings: list[Finding], options: RenderOptions, style: _Style
+) -> list[str]:
+    title = f"{provider.name} API key{'s' * (len(findings) != 1)} found: {len(findings)}"
+    out = [style(_BOLD + _RED, title)]
+    for finding in findings:
+        out += _finding_lines(finding, options, style)
+    out.append(f"  What to do ({provider.name}):")
+    out += [f"    {n}. {step}" for n, step in enumerate(provider.remediation, 1)]
+    out.append("")
+    return out
+
+
+def _finding_lines(finding: Finding, options: RenderOptions, style: _Style) -> list[str]:
+    where = f"{finding.path}:{finding.line}:{finding.column}"
+    if finding.commit:
+        where += f" (commit {finding.commit[:12]})"
+    out = [
+        f"  {style(_BOLD, where)}  {shown_secret(finding, options.show_secrets)}",
+        style(
+            _DIM,
+            f"    rule {finding.rule.id} ({finding.rule.confidence.value} confidence), "
+            f"fingerprint {finding.fingerprint}, {STATUS_TEXT[finding.status]}",
+        ),
+    ]
+    out += [f"    {note}" for note in finding.notes]
+    return out
+
+
+def _suppressed_block(
+    suppressed: tuple[Suppression, ...], options: RenderOptions, style: _Style
+) -> list[str]:
+    out = [style(_YELLOW, f"Suppressed ({len(suppressed)}):")]
+    for item in suppressed:
+        f = item.finding
+        secret = shown_secret(f, options.show_secrets)
+        out.append(
+            f"  {f.path}:{f.line}:{f.column}  {secret}  {f.rule.id}  "
+            f"[{item.reason.value}] {item.detail}  fingerprint {f.fingerprint}"
+        )
+    return [*out, ""]
+
+
+def _skipped_block(skipped: tuple[Skipped, ...], style: _Style) -> list[str]:
+    if not skipped:
+        return []
+    out = [style(_YELLOW, f"Not scanned ({len(skipped)}):")]
+    out += [f"  {s.path}: {s.reason}" for s in skipped]
+    return [*out, ""]
+
+
+def _closing(result: ScanResult, options: RenderOptions, style: _Style) -> str:
+    line = summary_line(result)
+    if result.suppressed and not options.show_suppressed:
+        line += " (--show-suppressed lists the suppressed ones)"
+    if result.stats.files == 0 and not result.stats.commits:
+        return style(_RED, line + " Nothing was scanned.")
+    return style(_RED if result.blocking else _DIM, line)

@@ -1,0 +1,117 @@
+"""The engine: blobs in, a ScanResult out. Knows nothing of git, click or report formats."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from sgai_guard.detect import Candidate, Detector
+from sgai_guard.fingerprint import DEFAULT_SALT, fingerprint, redact
+from sgai_guard.models import (
+    Blob,
+    Finding,
+    ScanResult,
+    ScanStats,
+    Skipped,
+    Suppression,
+    SuppressReason,
+)
+
+TRACKED_IGNORED = "tracked by git although .gitignore matches it: still scanned"
+
+
+class Policy(Protocol):
+    """Decides whether a finding is suppressed (allowlists, baselines)."""
+
+    def check(self, finding: Finding) -> Suppression | None: ...
+
+
+class NoPolicy:
+    def check(self, finding: Finding) -> Suppression | None:
+        return None
+
+
+@dataclass(slots=True)
+class _Tally:
+    findings: list[Finding] = field(default_factory=list)
+    suppressed: list[Suppression] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    files: int = 0
+    bytes: int = 0
+    commits: set[str] = field(default_factory=set)
+
+
+Progress = Callable[[int, int], None]  # (files, bytes) so far
+
+
+def scan(
+    items: Iterable[Blob | Skipped],
+    *,
+    policy: Policy | None = None,
+    salt: str = DEFAULT_SALT,
+    detector: Detector | None = None,
+    progress: Progress | None = None,
+) -> ScanResult:
+    """Scan every blob; return findings, suppressions and everything that was skipped."""
+    started = time.perf_counter()
+    detector = detector or Detector()
+    policy = policy or NoPolicy()
+    tally = _Tally()
+    for item in items:
+        if isinstance(item, Skipped):
+            tally.skipped.append(item)
+            continue
+        _scan_blob(item, detector, policy, salt, tally)
+        if progress is not None:
+            progress(tally.files, tally.bytes)
+    stats = ScanStats(
+        files=tally.files,
+        bytes=tally.bytes,
+        commits=len(tally.commits),
+        seconds=time.perf_counter() - started,
+    )
+    return ScanResult(
+        findings=tuple(tally.findings),
+        suppressed=tuple(tally.suppressed),
+        skipped=tuple(tally.skipped),
+        stats=stats,
+    )
+
+
+def _scan_blob(blob: Blob, detector: Detector, policy: Policy, salt: str, tally: _Tally) -> None:
+    tally.files += 1
+    tally.bytes += len(blob.data)
+    if blob.commit:
+        tally.commits.add(blob.commit)
+    for candidate in detector.detect(blob.data):
+        finding = to_finding(candidate, blob, salt)
+        if candidate.filler is not None:
+            tally.suppressed.append(
+                Suppression(finding, SuppressReason.PLACEHOLDER, candidate.filler)
+            )
+            continue
+        suppression = policy.check(finding)
+        if suppression is not None:
+            tally.suppressed.append(suppression)
+        else:
+            tally.findings.append(finding)
+
+
+def to_finding(candidate: Candidate, blob: Blob, salt: str) -> Finding:
+    notes = (TRACKED_IGNORED,) if blob.tracked_ignored else ()
+    return Finding(
+        rule=candidate.rule,
+        path=blob.path,
+        line=candidate.line,
+        column=candidate.column,
+        secret=candidate.secret,
+        fingerprint=fingerprint(candidate.rule.provider.id, candidate.secret, salt),
+        redacted=redact(candidate.secret),
+        commit=blob.commit,
+        status=blob.status,
+        notes=notes,
+        line_text=candidate.line_text,
+        previous_line=candidate.previous_line,
+    )

@@ -1,0 +1,1 @@
+"""Where blobs come from. Only this package runs git."""

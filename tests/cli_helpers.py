@@ -1,0 +1,33 @@
+"""Running the real command line in a child process, as a user would."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from tests.gitrepo import git_env
+
+
+def run_cli(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, stdin: bytes | None = None
+) -> subprocess.CompletedProcess[str]:
+    full_env = git_env()
+    full_env.pop("NO_COLOR", None)
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "sgai_guard", *args],
+        cwd=cwd,
+        env=full_env,
+        input=stdin.decode() if stdin is not None else None,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def run_json(*args: str, cwd: Path, env: dict[str, str] | None = None) -> tuple[int, Any]:
+    proc = run_cli(*args, "--format", "json", cwd=cwd, env=env)
+    return proc.returncode, json.loads(proc.stdout)

@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+import random
+
+import pytest
+
+
+@pytest.fixture
+def rng(request: pytest.FixtureRequest) -> random.Random:
+    """A generator seeded by the test's name: reproducible, different per test."""
+    return random.Random(request.node.nodeid)

@@ -1,0 +1,225 @@
+"""`sgai-guard scan PATH` end to end: exit codes, reports, .gitignore, size cap, symlinks."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from sgai_guard.cli import main
+from tests import keys
+from tests.cli_helpers import run_cli, run_json
+from tests.gitrepo import Repo
+
+
+def _placeholder_file(path: Path) -> None:
+    path.write_text("\n".join(f"KEY_{i} = '{p}'" for i, p in enumerate(keys.placeholders())))
+
+
+def test_done_when_two_keys_and_placeholders(tmp_path: Path, rng: random.Random) -> None:
+    tavily, sgai = keys.tavily_current(rng), keys.sgai_uuid(rng)
+    _placeholder_file(tmp_path / "docs.md")
+    (tmp_path / "app.py").write_text(f"T = '{tavily}'\nS = '{sgai}'\n")
+    proc = run_cli("scan", ".", cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    assert tavily not in proc.stdout and sgai not in proc.stdout
+    assert "tvly-dev-****" + tavily[-4:] in proc.stdout
+    assert "sgai-****" + sgai[-4:] in proc.stdout
+    assert "app.troubleshoot" not in proc.stdout
+    assert "https://app.tavily.com" in proc.stdout and "SGAI_API_KEY" in proc.stdout
+    assert "2 blocking" in proc.stdout
+    (tmp_path / "app.py").write_text("T = os.environ['TAVILY_API_KEY']\n")
+    clean = run_cli("scan", ".", cwd=tmp_path)
+    assert clean.returncode == 0, clean.stdout
+    assert "0 blocking" in clean.stdout
+
+
+def test_json_shape_and_show_secrets(tmp_path: Path, rng: random.Random) -> None:
+    key = keys.tavily_legacy(rng)
+    (tmp_path / "a.env").write_text(f"TAVILY_API_KEY={key}\nX=tvly-{'x' * 32}\n")
+    code, report = run_json("scan", str(tmp_path), cwd=tmp_path)
+    assert code == 1
+    assert set(report) >= {"version", "scanned", "findings", "suppressed", "errors"}
+    [finding] = report["findings"]
+    assert {
+        "rule_id",
+        "provider",
+        "path",
+        "line",
+        "column",
+        "commit",
+        "redacted",
+        "fingerprint",
+        "remediation",
+    } <= set(finding)
+    assert "secret" not in finding
+    assert (finding["path"], finding["line"], finding["column"]) == ("a.env", 1, 16)
+    assert report["suppressed"][0]["reason"] == "placeholder"
+    assert report["scanned"]["files"] == 1
+    code, shown = run_json("scan", str(tmp_path), "--show-secrets", cwd=tmp_path)
+    assert shown["findings"][0]["secret"] == key
+
+
+def test_show_suppressed_lists_reason(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("sgai-" + "-".join("0" * n for n in (8, 4, 4, 4, 12)))
+    plain = run_cli("scan", ".", cwd=tmp_path)
+    assert plain.returncode == 0 and "1 suppressed" in plain.stdout
+    listed = run_cli("scan", ".", "--show-suppressed", cwd=tmp_path)
+    assert "[placeholder] 5 identical characters in a row" in listed.stdout
+
+
+def test_gitignore_honoured_in_repo_and_tracked_ignored_flagged(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    repo = Repo(tmp_path)
+    ignored_key, tracked_key = keys.tavily_current(rng), keys.sgai_uuid(rng)
+    repo.write(".gitignore", ".env\n*.log\n")
+    repo.write(".env", f"TAVILY_API_KEY={ignored_key}\n")
+    repo.write("debug.log", f"{tracked_key}\n")
+    repo.add(".gitignore", "debug.log")  # force-added although ignored
+    repo.write("excluded.txt", f"{ignored_key}\n")
+    (tmp_path / ".git" / "info" / "exclude").write_text("excluded.txt\n")
+    code, report = run_json("scan", ".", cwd=tmp_path)
+    assert code == 1
+    assert [f["path"] for f in report["findings"]] == ["debug.log"]
+    assert "gitignore" in report["findings"][0]["notes"][0]
+    code, everything = run_json("scan", ".", "--no-gitignore", cwd=tmp_path)
+    assert sorted(f["path"] for f in everything["findings"]) == [
+        ".env",
+        "debug.log",
+        "excluded.txt",
+    ]
+
+
+def test_gitignore_honoured_outside_a_repo(tmp_path: Path, rng: random.Random) -> None:
+    key = keys.tavily_current(rng)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / ".gitignore").write_text("secret*\n!keep/\n")
+    (tmp_path / "sub" / ".gitignore").write_text("local.txt\n")
+    (tmp_path / "secret.txt").write_text(key)
+    (tmp_path / "sub" / "local.txt").write_text(key)
+    (tmp_path / "sub" / "code.py").write_text(key)
+    code, report = run_json("scan", ".", cwd=tmp_path)
+    assert code == 1
+    assert [f["path"] for f in report["findings"]] == ["sub/code.py"]
+
+
+def test_global_excludes_file_is_honoured(tmp_path: Path, rng: random.Random) -> None:
+    repo = Repo(tmp_path / "repo")
+    repo.write("notes.scratch", keys.tavily_current(rng))
+    excludes = tmp_path / "global-ignore"
+    excludes.write_text("*.scratch\n")
+    gitconfig = tmp_path / "gitconfig"
+    gitconfig.write_text(f"[core]\n\texcludesFile = {excludes}\n")
+    proc = run_cli("scan", ".", cwd=repo.path, env={"GIT_CONFIG_GLOBAL": str(gitconfig)})
+    assert proc.returncode == 3 and "Nothing was scanned" in proc.stdout
+
+
+def test_size_cap_lists_skipped_file(tmp_path: Path, rng: random.Random) -> None:
+    (tmp_path / "big.bin").write_bytes(b"a" * 2048 + keys.tavily_current(rng).encode())
+    (tmp_path / "small.txt").write_text("hello")
+    code, report = run_json("scan", ".", "--max-file-size", "1k", cwd=tmp_path)
+    assert code == 0
+    assert report["skipped"][0]["path"] == "big.bin"
+    assert "size cap" in report["skipped"][0]["reason"]
+
+
+def test_symlink_out_of_tree_not_followed(tmp_path: Path, rng: random.Random) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "key.txt").write_text(keys.tavily_current(rng))
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "ok.txt").write_text("fine")
+    (tree / "link.txt").symlink_to(outside / "key.txt")
+    code, report = run_json("scan", ".", cwd=tree)
+    assert code == 0
+    assert report["skipped"] == [
+        {"path": "link.txt", "reason": "symlink to a path outside the scanned tree: not followed"}
+    ]
+
+
+def test_unreadable_file_makes_scan_incomplete(
+    tmp_path: Path,
+    rng: random.Random,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    key = keys.sgai_uuid(rng)
+    (tmp_path / "a.txt").write_text(key)
+    (tmp_path / "locked.txt").write_text("x")
+    real = Path.read_bytes
+
+    def read_bytes(self: Path) -> bytes:
+        if self.name == "locked.txt":
+            raise PermissionError(13, "Permission denied")
+        return real(self)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    monkeypatch.chdir(tmp_path)
+    assert main(["scan", "."]) == 3
+    out = capsys.readouterr().out
+    assert "locked.txt: cannot read: Permission denied" in out
+    assert "sgai-****" + key[-4:] in out  # findings made before the error are still reported
+
+
+def test_empty_directory_is_incomplete_not_clean(tmp_path: Path) -> None:
+    proc = run_cli("scan", ".", cwd=tmp_path)
+    assert proc.returncode == 3
+    assert "nothing was scanned" in proc.stdout
+
+
+def test_usage_errors_exit_2_without_traceback(tmp_path: Path) -> None:
+    for args in (["scan", "missing-dir"], ["scan", "--format", "xml"], ["frobnicate"]):
+        proc = run_cli(*args, cwd=tmp_path)
+        assert proc.returncode == 2, args
+        assert "Traceback" not in proc.stderr
+
+
+def test_interrupt_exits_130(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def interrupted(*_: object, **__: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("sgai_guard.scan.scan", interrupted)
+    monkeypatch.chdir(tmp_path)
+    assert main(["scan", "."]) == 130
+    assert "interrupted" in capsys.readouterr().err
+
+
+def test_colour_only_when_asked_or_on_a_tty(tmp_path: Path, rng: random.Random) -> None:
+    (tmp_path / "k").write_text(keys.tavily_current(rng))
+    assert "\033[" not in run_cli("scan", ".", cwd=tmp_path).stdout
+    assert "\033[" in run_cli("scan", ".", "--color", "always", cwd=tmp_path).stdout
+
+
+def test_output_file_keeps_exit_code(tmp_path: Path, rng: random.Random) -> None:
+    (tmp_path / "k").write_text(keys.sgai_uuid(rng))
+    proc = run_cli("scan", "k", "--format", "json", "--output", "out.json", cwd=tmp_path)
+    assert proc.returncode == 1
+    assert (tmp_path / "out.json").read_text().startswith("{")
+    assert "1 blocking" in proc.stderr
+
+
+def test_version_and_module_entry_point(tmp_path: Path) -> None:
+    from sgai_guard import __version__
+
+    proc = run_cli("--version", cwd=tmp_path)
+    assert proc.returncode == 0 and __version__ in proc.stdout
+
+
+def test_file_arguments_report_repo_relative_paths(tmp_path: Path, rng: random.Random) -> None:
+    repo = Repo(tmp_path)
+    repo.write("src/pkg/conf.py", keys.tavily_current(rng))
+    code, report = run_json("scan", "conf.py", cwd=tmp_path / "src" / "pkg")
+    assert code == 1
+    assert [f["path"] for f in report["findings"]] == ["src/pkg/conf.py"]
+
+
+def test_repository_passes_its_own_scanner() -> None:
+    root = Path(__file__).resolve().parent.parent
+    code, report = run_json("scan", ".", cwd=root)
+    assert code == 0, report["findings"]
+    assert report["scanned"]["files"] > 20

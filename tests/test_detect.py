@@ -1,0 +1,180 @@
+"""Detection over bytes: each real shape is found, each placeholder stays silent."""
+
+from __future__ import annotations
+
+import base64
+import json
+import marshal
+import random
+
+import pytest
+
+from sgai_guard.detect import Candidate, Detector
+from tests import keys
+
+
+def found(data: bytes) -> list[Candidate]:
+    return [c for c in Detector().detect(data) if c.filler is None]
+
+
+def secrets(data: bytes) -> list[str]:
+    return [c.secret for c in found(data)]
+
+
+@pytest.mark.parametrize("tag", ["dev", "prod"])
+@pytest.mark.parametrize("seg", [4, 5, 6, 8])
+@pytest.mark.parametrize("body", [36, 42, 43, 48])
+def test_current_tavily_shape(rng: random.Random, tag: str, seg: int, body: int) -> None:
+    key = keys.tavily_current(rng, tag, seg, body)
+    assert secrets(f'TAVILY = "{key}"\n'.encode()) == [key]
+
+
+@pytest.mark.parametrize("tag", [None, "dev", "prod"])
+def test_legacy_tavily_shapes(rng: random.Random, tag: str | None) -> None:
+    key = keys.tavily_legacy(rng, tag)
+    [candidate] = found(f"key: {key}\n".encode())
+    assert (candidate.secret, candidate.rule.id) == (key, "tavily-api-key")
+
+
+def test_sgai_uuid_is_high_confidence(rng: random.Random) -> None:
+    key = keys.sgai_uuid(rng)
+    [candidate] = found(f"SGAI-APIKEY: {key}\n".encode())
+    assert (candidate.secret, candidate.rule.confidence.value) == (key, "high")
+
+
+def test_sgai_hex_is_low_confidence(rng: random.Random) -> None:
+    key = keys.sgai_hex(rng)
+    [candidate] = found(f"k = '{key}'".encode())
+    assert (candidate.rule.id, candidate.rule.confidence.value) == (
+        "scrapegraphai-api-key-hex",
+        "low",
+    )
+
+
+@pytest.mark.parametrize("text", keys.placeholders())
+def test_placeholders_stay_silent(text: str) -> None:
+    assert found(f'API_KEY = "{text}"\n'.encode()) == []
+
+
+def test_filler_is_kept_with_its_reason() -> None:
+    filler = "tvly-" + "x" * 32
+    [candidate] = Detector().detect(filler.encode())
+    assert candidate.filler == "5 identical characters in a row"
+
+
+def test_key_in_url_and_after_encoded_quote(rng: random.Random) -> None:
+    key = keys.tavily_current(rng)
+    url = f"https://mcp.tavily.com/mcp/?tavilyApiKey={key}&x=1 %22{key}%22 %3D{key}"
+    assert secrets(url.encode()) == [key, key, key]
+
+
+def test_several_keys_on_one_line_and_back_to_back(rng: random.Random) -> None:
+    a, b, c = keys.tavily_current(rng), keys.sgai_uuid(rng), keys.tavily_legacy(rng, "prod")
+    line = f"{a} {b},{c}{b}{a}\n".encode()
+    candidates = found(line)
+    assert [x.secret for x in candidates] == [a, b, c, b, a]
+    assert [x.column for x in candidates] == [
+        1,
+        len(a) + 2,
+        len(a) + len(b) + 3,
+        len(a) + len(b) + len(c) + 3,
+        len(a) + 2 * len(b) + len(c) + 3,
+    ]
+
+
+def test_json_escaped_notebook(rng: random.Random) -> None:
+    key = keys.sgai_uuid(rng)
+    cell = {"cells": [{"source": [f'client = Client(api_key="{key}")\n']}]}
+    data = json.dumps(cell, indent=1).encode()
+    [candidate] = found(data)
+    assert candidate.secret == key
+    assert data.splitlines()[candidate.line - 1].find(key.encode()) + 1 == candidate.column
+
+
+def test_utf16_with_and_without_bom(rng: random.Random) -> None:
+    key = keys.tavily_current(rng)
+    text = f"first line\nsecond = '{key}'\n"
+    for data in (text.encode("utf-16"), text.encode("utf-16-le"), text.encode("utf-16-be")):
+        [candidate] = found(data)
+        assert (candidate.secret, candidate.line, candidate.column) == (key, 2, 11)
+
+
+def test_latin1_and_crlf_columns_count_characters(rng: random.Random) -> None:
+    key = keys.sgai_uuid(rng)
+    data = f"x\r\ncafé = '{key}'\r\n".encode("latin-1")
+    [candidate] = found(data)
+    assert (candidate.line, candidate.column) == (2, 9)
+    utf8 = f"x\r\nnaïve → '{key}'\r\n".encode()
+    [candidate] = found(utf8)
+    assert (candidate.line, candidate.column) == (2, 10)
+
+
+def test_key_inside_compiled_pyc(rng: random.Random) -> None:
+    key = keys.tavily_legacy(rng, "dev")
+    code = compile(f"KEY = {key!r}\n", "settings.py", "exec")
+    data = b"\x6f\x0d\x0d\x0a" + b"\0" * 12 + marshal.dumps(code)
+    assert secrets(data) == [key]
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "TAVILY_API_KEY={body}",
+        'tavily_api_key: "{body}"',
+        "VITE_TAVILY_KEY = '{body}'",
+        "TAVILY_API_KEY_2={body}",
+        "https://mcp.tavily.com/mcp/?tavilyApiKey={body}",
+    ],
+)
+def test_tavily_key_without_prefix_assigned_to_its_name(rng: random.Random, template: str) -> None:
+    body = keys.tavily_current(rng).removeprefix("tvly-")
+    [candidate] = found(template.format(body=body).encode())
+    assert (candidate.rule.id, candidate.secret) == ("tavily-api-key-assigned", body)
+
+
+@pytest.mark.parametrize(
+    "template",
+    ["SGAI_API_KEY={body}", "SGAI-APIKEY: {body}", "SCRAPEGRAPH_API_KEY='{body}'"],
+)
+def test_sgai_key_without_prefix_assigned_to_its_name(rng: random.Random, template: str) -> None:
+    body = keys.sgai_uuid(rng).removeprefix("sgai-")
+    [candidate] = found(template.format(body=body).encode())
+    assert (candidate.rule.id, candidate.secret) == ("scrapegraphai-api-key-assigned", body)
+
+
+@pytest.mark.parametrize("lead", ["", "x", "xy", "user:"])
+def test_base64_encoded_key_at_every_alignment(rng: random.Random, lead: str) -> None:
+    key = keys.tavily_current(rng)
+    token = base64.b64encode(f"{lead}{key}".encode()).decode()
+    [candidate] = found(f'auth = "{token}"\n'.encode())
+    assert (candidate.rule.id, candidate.secret, candidate.column) == (
+        "tavily-api-key-base64",
+        key,
+        9,
+    )
+
+
+def test_key_split_across_concatenation(rng: random.Random) -> None:
+    key = keys.sgai_uuid(rng)
+    source = f'API = "{key[:9]}" + "{key[9:20]}" +\n    "{key[20:]}"\n'
+    [candidate] = found(source.encode())
+    assert (candidate.rule.id, candidate.secret) == ("scrapegraphai-api-key-split", key)
+    tavily = keys.tavily_current(rng)
+    assert secrets(f'k = "tvly-dev-" + "{tavily[9:]}"'.encode()) == [tavily]
+
+
+def test_plain_key_is_not_reported_twice_by_the_split_rule(rng: random.Random) -> None:
+    key = keys.tavily_current(rng)
+    assert secrets(f'x = "{key}" + "suffix"'.encode()) == [key]
+
+
+def test_hyperscan_and_in_prefilters_agree(rng: random.Random) -> None:
+    key = keys.tavily_current(rng)
+    blob = b"filler line\n" * 1000 + key.encode() + b"\n"
+    plain = Detector(allow_hyperscan=False)
+    fast = Detector()
+    for _ in range(500):  # read past the switch-over threshold
+        fast.detect(blob)
+    assert [c.secret for c in fast.detect(blob)] == [c.secret for c in plain.detect(blob)] == [key]
+    pytest.importorskip("hyperscan")
+    assert fast.prefilter.engine == "hyperscan"
