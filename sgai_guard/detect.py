@@ -12,7 +12,7 @@ from functools import cache
 from sgai_guard.entropy import filler_reason
 from sgai_guard.models import Rule, Technique
 from sgai_guard.position import Lines
-from sgai_guard.prefilter import Prefilter
+from sgai_guard.prefilter import Hits, Prefilter
 from sgai_guard.rules import KEY_END, RULES
 
 # UTF-16 text holds ASCII keys with a NUL after (or before) every character.
@@ -52,19 +52,23 @@ class Detector:
     def detect(self, data: bytes) -> list[Candidate]:
         """Every candidate in ``data``, ordered by position."""
         hits = self.prefilter(data)
-        if data[:2] in _UTF16_BOMS or hits & self._utf16:
+        if not hits and data[:2] not in _UTF16_BOMS:
+            return []  # the common case: no keyword anywhere
+        if data[:2] in _UTF16_BOMS or not self._utf16.isdisjoint(hits):
             return self._detect_utf16(data) + self._detect_view(data, hits)
         return self._detect_view(data, hits)
 
-    def _detect_view(self, data: bytes, hits: frozenset[int]) -> list[Candidate]:
+    def _detect_view(self, data: bytes, hits: Hits) -> list[Candidate]:
         rules = {rule for i in hits for rule in self._by_keyword[i]}
         if not rules:
             return []
         lines = Lines(data)
-        binary = b"\0" in data[:_BINARY_SNIFF]
+        binary = data.find(b"\0", 0, _BINARY_SNIFF) != -1
+        offsets = {self._keywords[i]: where for i, where in hits.items()}
         found: dict[tuple[str, str, int], Candidate] = {}
         for rule in sorted(rules, key=self.rules.index):
-            for offset, secret in _matches(rule, data, binary):
+            starts = sorted({p for k in rule.keywords for p in offsets.get(k, ())})
+            for offset, secret in _matches(rule, starts, data, binary):
                 key = (rule.provider.id, secret, offset)
                 if key not in found:
                     found[key] = _candidate(rule, secret, offset, lines)
@@ -73,8 +77,8 @@ class Detector:
     def _detect_utf16(self, data: bytes) -> list[Candidate]:
         text = _decode_utf16(data)
         view = text.encode("utf-8")
-        hits = frozenset(i for i, k in enumerate(self._keywords) if k in view)
-        return self._detect_view(view, hits - self._utf16)
+        hits = Prefilter(self._keywords, allow_hyperscan=False)(view)
+        return self._detect_view(view, {i: v for i, v in hits.items() if i not in self._utf16})
 
 
 def _decode_utf16(data: bytes) -> str:
@@ -99,15 +103,16 @@ def _candidate(rule: Rule, secret: str, offset: int, lines: Lines) -> Candidate:
     )
 
 
-def _matches(rule: Rule, data: bytes, binary: bool) -> Iterator[tuple[int, str]]:
+def _matches(rule: Rule, starts: list[int], data: bytes, binary: bool) -> Iterator[tuple[int, str]]:
+    """Matches of ``rule``; ``starts`` are the sorted offsets of its keywords in ``data``."""
     if rule.technique is Technique.BASE64:
-        yield from _base64_matches(rule, data)
+        yield from _base64_matches(rule, starts, data)
     elif rule.technique is Technique.SPLIT:
         yield from _split_matches(rule, data)
     elif binary and rule.technique is Technique.PREFIXED:
-        yield from _binary_matches(rule, data)
+        yield from _binary_matches(rule, starts, data)
     else:
-        for match in _compiled(rule.pattern).finditer(data):
+        for match in _anchored(_compiled(rule.pattern), starts, data):
             yield match.start("key"), match.group("key").decode("ascii")
 
 
@@ -116,7 +121,25 @@ def _compiled(pattern: bytes) -> re.Pattern[bytes]:
     return re.compile(pattern)
 
 
-def _binary_matches(rule: Rule, data: bytes) -> Iterator[tuple[int, str]]:
+def _anchored(
+    pattern: re.Pattern[bytes], starts: list[int], data: bytes
+) -> Iterator[re.Match[bytes]]:
+    """Matches of a pattern that starts with a keyword, tried only where a keyword occurs.
+
+    Far faster than a regex sweep: the regex runs at a handful of offsets instead of at every
+    byte. Overlapping matches are skipped, as ``finditer`` would.
+    """
+    end = -1
+    for pos in starts:
+        if pos < end:
+            continue
+        match = pattern.match(data, pos)
+        if match:
+            end = match.end()
+            yield match
+
+
+def _binary_matches(rule: Rule, starts: list[int], data: bytes) -> Iterator[tuple[int, str]]:
     """Keys in binary files, where the next byte may be a letter (a marshal type code).
 
     Marshal (.pyc), protobuf and msgpack store a length byte before a string: when that byte
@@ -124,7 +147,7 @@ def _binary_matches(rule: Rule, data: bytes) -> Iterator[tuple[int, str]]:
     """
     unbounded = _compiled(rule.pattern.replace(KEY_END, b""))
     exact = _compiled(rule.pattern.replace(KEY_END, b"\\Z"))
-    for match in unbounded.finditer(data):
+    for match in _anchored(unbounded, starts, data):
         start, key = match.start("key"), match.group("key")
         size = data[start - 1] if start else 0
         if size < len(key) and exact.match(key[:size]):
@@ -132,21 +155,19 @@ def _binary_matches(rule: Rule, data: bytes) -> Iterator[tuple[int, str]]:
         yield start, key.decode("ascii")
 
 
-def _base64_matches(rule: Rule, data: bytes) -> Iterator[tuple[int, str]]:
-    seen: set[int] = set()
-    for fragment in rule.keywords:
-        pos = data.find(fragment)
-        while pos != -1:
-            start, end = _b64_token(data, pos, len(fragment))
-            if start not in seen:
-                seen.add(start)
-                for secret in _decoded_keys(rule, data[start:end]):
-                    yield start, secret
-            pos = data.find(fragment, end)
+def _base64_matches(rule: Rule, starts: list[int], data: bytes) -> Iterator[tuple[int, str]]:
+    seen_until = -1
+    for pos in starts:
+        if pos < seen_until:
+            continue  # inside a token already decoded
+        token_start, token_end = _b64_token(data, pos)
+        seen_until = token_end
+        for secret in _decoded_keys(rule, data[token_start:token_end]):
+            yield token_start, secret
 
 
-def _b64_token(data: bytes, pos: int, length: int) -> tuple[int, int]:
-    start, end = pos, pos + length
+def _b64_token(data: bytes, pos: int) -> tuple[int, int]:
+    start, end = pos, pos
     while start > 0 and pos - start < _B64_MAX_TOKEN and data[start - 1] in _B64_CHARS:
         start -= 1
     while end < len(data) and end - pos < _B64_MAX_TOKEN and data[end] in _B64_CHARS:

@@ -1,8 +1,8 @@
-"""Literal keyword prefilter: tells which rules can possibly match before any regex runs.
+"""Literal keyword prefilter: where each keyword occurs, before any regex runs.
 
-Small inputs (a commit hook's staged files) use ``bytes in`` checks, which need no import.
-Once a scan has read enough bytes to pay for it, a Hyperscan database answers for all
-keywords in one pass when the library is installed.
+Small inputs (a commit hook's staged files) use ``bytes`` searches, which need no import.
+Once a scan has read enough bytes to pay for it, a Hyperscan database finds every keyword in
+one pass when the library is installed.
 """
 
 from __future__ import annotations
@@ -11,25 +11,28 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
-# Bytes read with plain ``in`` checks before switching to Hyperscan: its import and
-# compile cost about 15 ms, which a hook scanning a few files never earns back.
+# Bytes read with plain searches before switching to Hyperscan: its import and compile cost
+# about 15 ms, which a hook scanning a few files never earns back.
 SWITCH_AFTER = 4 * 1024 * 1024
 DISABLE_ENV = "SGAI_GUARD_NO_HYPERSCAN"
 
+Hits = dict[int, list[int]]  # keyword index -> sorted start offsets of its occurrences
+
 
 class Prefilter:
-    """Maps a blob to the set of keyword indexes present in it."""
+    """Maps a blob to the offsets of every keyword occurrence in it."""
 
     def __init__(self, keywords: Sequence[bytes], *, allow_hyperscan: bool = True) -> None:
         self.keywords = tuple(keywords)
         self._seen = 0
         self._allow = allow_hyperscan and not os.environ.get(DISABLE_ENV)
-        self._scan: Callable[[bytes], frozenset[int]] | None = None
-        self.engine = "in"
+        self._scan: Callable[[bytes], Hits] | None = None
+        self.engine = "bytes.find"
 
-    def __call__(self, data: bytes) -> frozenset[int]:
-        if self._scan is not None:
-            return self._scan(data)
+    def __call__(self, data: bytes) -> Hits:
+        scan = self._scan
+        if scan is not None:
+            return scan(data)
         self._seen += len(data)
         if self._allow and self._seen > SWITCH_AFTER:
             self._allow = False
@@ -37,31 +40,43 @@ class Prefilter:
             if self._scan is not None:
                 self.engine = "hyperscan"
                 return self._scan(data)
-        return frozenset(i for i, word in enumerate(self.keywords) if word in data)
+        return {i: _find_all(data, w) for i, w in enumerate(self.keywords) if w in data}
 
 
-def _hyperscan(keywords: Sequence[bytes]) -> Callable[[bytes], frozenset[int]] | None:
+def _find_all(data: bytes, word: bytes) -> list[int]:
+    found = []
+    pos = data.find(word)
+    while pos != -1:
+        found.append(pos)
+        pos = data.find(word, pos + 1)
+    return found
+
+
+def _hyperscan(keywords: Sequence[bytes]) -> Callable[[bytes], Hits] | None:
     try:
         import hyperscan  # noqa: PLC0415 - optional and costly, loaded only for bulk scans
     except ImportError:
         return None
     db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-    expressions = [b"".join(b"\\x%02x" % c for c in word) for word in keywords]
     db.compile(
-        expressions=expressions,
+        expressions=[b"".join(b"\\x%02x" % c for c in word) for word in keywords],
         ids=list(range(len(keywords))),
-        flags=[hyperscan.HS_FLAG_SINGLEMATCH] * len(keywords),
+        flags=[0] * len(keywords),
         elements=len(keywords),
     )
     scratch = hyperscan.Scratch(db)
+    sizes = [len(word) for word in keywords]
+    hits: Hits = {}
 
-    def scan(data: bytes) -> frozenset[int]:
-        hits: set[int] = set()
+    def on_match(ident: int, _start: int, end: int, *_: Any) -> None:
+        hits.setdefault(ident, []).append(end - sizes[ident])
 
-        def on_match(ident: int, *_: Any) -> None:
-            hits.add(ident)
-
+    def scan(data: bytes) -> Hits:
         db.scan(data, match_event_handler=on_match, scratch=scratch)
-        return frozenset(hits)
+        if not hits:
+            return {}
+        found = dict(hits)
+        hits.clear()
+        return found
 
     return scan
