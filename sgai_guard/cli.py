@@ -10,6 +10,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -18,6 +19,9 @@ from sgai_guard.errors import ExitCode, GuardError
 from sgai_guard.models import ScanResult
 from sgai_guard.outcome import exit_code, incompleteness
 from sgai_guard.report import Format, RenderOptions, renderer
+
+if TYPE_CHECKING:
+    from sgai_guard.scan import Settings
 
 _SIZE_UNITS = {
     "": 1,
@@ -141,6 +145,19 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--staged", is_flag=True, help="Scan the index: what the next commit will hold.")
+@click.option(
+    "--range",
+    "rev_range",
+    metavar="BASE..HEAD",
+    help="Scan the blobs the commits in BASE..HEAD add, and keys they remove.",
+)
+@click.option("--since", metavar="REF", help="Same as --range REF..HEAD.")
+@click.option(
+    "--fail-on-removed",
+    is_flag=True,
+    help="A key a range removes blocks too (it is still in history and live).",
+)
 @click.option("--no-gitignore", is_flag=True, help="Also scan files that .gitignore excludes.")
 @click.option(
     "--max-file-size",
@@ -150,16 +167,99 @@ def cli() -> None:
     help="Files larger than this are listed as skipped.",
 )
 @output_options
-def scan(paths: tuple[Path, ...], no_gitignore: bool, max_file_size: int, **opts: object) -> None:
-    """Scan work-tree files under PATHS (default: the current directory)."""
-    from sgai_guard.scan import scan as run_scan  # noqa: PLC0415
-    from sgai_guard.sources.worktree import worktree_blobs  # noqa: PLC0415
+def scan(
+    paths: tuple[Path, ...],
+    staged: bool,
+    rev_range: str | None,
+    since: str | None,
+    fail_on_removed: bool,
+    no_gitignore: bool,
+    max_file_size: int,
+    **opts: object,
+) -> None:
+    """Scan work-tree files under PATHS (default: the current directory), the index
+    (--staged) or a commit range (--range, --since)."""
+    from sgai_guard import jobs  # noqa: PLC0415
+    from sgai_guard.scan import Settings  # noqa: PLC0415
 
     out = _output(**opts)  # type: ignore[arg-type]
-    blobs = worktree_blobs(
-        paths or (Path(),), use_gitignore=not no_gitignore, max_size=max_file_size
-    )
-    raise SystemExit(finish(run_scan(blobs), out))
+    modes = [
+        m for m, on in (("--staged", staged), ("--range", rev_range), ("--since", since)) if on
+    ]
+    if len(modes) > 1 or (modes and paths):
+        raise click.UsageError(f"choose one of PATHS, --staged, --range, --since (got {modes})")
+    settings = Settings(blocking=jobs.removed_blocking(fail_on_removed))
+    if staged:
+        result = jobs.staged(Path(), settings=settings)
+    elif rev_range or since:
+        result = _range(rev_range or f"{since}..HEAD", settings)
+    else:
+        result = jobs.worktree(
+            paths or (Path(),),
+            use_gitignore=not no_gitignore,
+            max_size=max_file_size,
+            settings=settings,
+        )
+    raise SystemExit(finish(result, out, allow_empty=bool(result.notices)))
+
+
+def _range(text: str, settings: Settings) -> ScanResult:
+    from sgai_guard import jobs  # noqa: PLC0415
+    from sgai_guard.sources.repo import open_repository  # noqa: PLC0415
+
+    if "..." in text or ".." not in text:
+        raise click.UsageError(f"--range takes BASE..HEAD, not {text!r}")
+    base, head = text.split("..", 1)
+    repo = open_repository(Path())
+    base_oid, head_oid = repo.commit(base or "HEAD"), repo.commit(head or "HEAD")
+    return jobs.commit_range(repo, base_oid, head_oid, settings=settings, label=text)
+
+
+@cli.command()
+@click.argument("repo", default=".", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--include-reflog", is_flag=True, help="Also scan commits only the reflog holds.")
+@click.option(
+    "--include-unreachable",
+    is_flag=True,
+    help="Also scan blobs no ref reaches (dangling objects not yet pruned).",
+)
+@click.option(
+    "--progress",
+    type=click.Choice(["auto", "always", "never"]),
+    default="auto",
+    show_default=True,
+    help="Progress on stderr (auto: on a terminal, not in CI).",
+)
+@output_options
+def audit(
+    repo: Path, include_reflog: bool, include_unreachable: bool, progress: str, **opts: object
+) -> None:
+    """Scan every blob reachable from every ref of REPO (also bare), once, and triage each
+    secret: where it is, who introduced it, whether it is at HEAD and whether it was pushed."""
+    from sgai_guard import jobs  # noqa: PLC0415
+    from sgai_guard import progress as progress_line  # noqa: PLC0415
+    from sgai_guard.scan import Settings  # noqa: PLC0415
+
+    out = _output(**opts)  # type: ignore[arg-type]
+    bar: progress_line.ProgressLine | None = None
+
+    def make_bar(total: int | None) -> progress_line.ProgressLine:
+        nonlocal bar
+        bar = progress_line.ProgressLine(total)
+        return bar
+
+    try:
+        result = jobs.audit(
+            repo,
+            settings=Settings(),
+            include_reflog=include_reflog,
+            include_unreachable=include_unreachable,
+            progress=make_bar if progress_line.wanted(progress) else None,
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+    raise SystemExit(finish(result, out, allow_empty=bool(result.notices)))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -70,6 +71,11 @@ class Blob:
     blob_id: str | None = None
     tracked_ignored: bool = False  # tracked by git although .gitignore matches it
     status: Status = Status.NEW
+    # Loaded only when the blob has findings. ``prior``: what the path held before (a secret
+    # found there too was already committed). ``after``: for a REMOVED blob, what the path
+    # holds now (a secret still there was not removed).
+    prior: Callable[[], tuple[bytes, ...]] | None = field(default=None, repr=False)
+    after: Callable[[], tuple[bytes, ...]] | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +85,35 @@ class Skipped:
     path: str
     reason: str
     error: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CommitRef:
+    oid: str
+    author: str
+    date: str  # ISO 8601, as git prints it
+
+
+@dataclass(frozen=True, slots=True)
+class Exposure:
+    """Where one secret lives in a repository's history, for an audit's triage."""
+
+    paths: tuple[str, ...]
+    introduced: CommitRef | None  # the earliest commit adding a blob that holds it
+    last_seen: CommitRef | None  # the newest commit that still holds it
+    at_head: bool
+    refs: tuple[str, ...]  # refs whose history holds it
+    reachable: bool = True  # False: only in unreachable objects or the reflog
+
+    @property
+    def pushed(self) -> bool:
+        """Reachable from a remote-tracking ref: it has left this machine."""
+        return any(ref.startswith("refs/remotes/") for ref in self.refs)
+
+    @property
+    def urgency(self) -> int:
+        """Lower is more urgent: pushed and live at HEAD first, local leftovers last."""
+        return (0 if self.pushed else 2) + (0 if self.at_head else 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,13 +127,12 @@ class Finding:
     redacted: str
     commit: str | None = None
     status: Status = Status.NEW
+    blocking: bool = True
     notes: tuple[str, ...] = ()
+    blob_id: str | None = None
+    exposure: Exposure | None = None
     line_text: bytes = field(default=b"", repr=False, compare=False)
     previous_line: bytes = field(default=b"", repr=False, compare=False)
-
-    @property
-    def blocking(self) -> bool:
-        return self.status is Status.NEW
 
 
 @dataclass(frozen=True, slots=True)

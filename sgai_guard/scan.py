@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from sgai_guard.models import (
     ScanResult,
     ScanStats,
     Skipped,
+    Status,
     Suppression,
     SuppressReason,
 )
@@ -46,11 +48,22 @@ class _Tally:
 Progress = Callable[[int, int], None]  # (files, bytes) so far
 
 
+BLOCKING_BY_DEFAULT = frozenset({Status.NEW})
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """How findings are turned into a verdict; the same for every source."""
+
+    salt: str = DEFAULT_SALT
+    blocking: frozenset[Status] = BLOCKING_BY_DEFAULT
+
+
 def scan(
     items: Iterable[Blob | Skipped],
     *,
     policy: Policy | None = None,
-    salt: str = DEFAULT_SALT,
+    settings: Settings | None = None,
     detector: Detector | None = None,
     progress: Progress | None = None,
 ) -> ScanResult:
@@ -58,12 +71,13 @@ def scan(
     started = time.perf_counter()
     detector = detector or Detector()
     policy = policy or NoPolicy()
+    settings = settings or Settings()
     tally = _Tally()
     for item in items:
         if isinstance(item, Skipped):
             tally.skipped.append(item)
             continue
-        _scan_blob(item, detector, policy, salt, tally)
+        _scan_blob(item, detector, policy, settings, tally)
         if progress is not None:
             progress(tally.files, tally.bytes)
     stats = ScanStats(
@@ -80,13 +94,25 @@ def scan(
     )
 
 
-def _scan_blob(blob: Blob, detector: Detector, policy: Policy, salt: str, tally: _Tally) -> None:
+def _scan_blob(
+    blob: Blob, detector: Detector, policy: Policy, settings: Settings, tally: _Tally
+) -> None:
     tally.files += 1
     tally.bytes += len(blob.data)
     if blob.commit:
         tally.commits.add(blob.commit)
-    for candidate in detector.detect(blob.data):
-        finding = to_finding(candidate, blob, salt)
+    candidates = detector.detect(blob.data)
+    if not candidates:
+        return
+    prior = blob.prior() if blob.prior else ()
+    after = blob.after() if blob.after else ()
+    for candidate in candidates:
+        secret = candidate.secret.encode()
+        if any(secret in text for text in after):
+            continue  # a REMOVED blob's secret that the path still holds was not removed
+        status = Status.COMMITTED if any(secret in text for text in prior) else blob.status
+        finding = to_finding(candidate, blob, settings.salt, status)
+        finding = dataclasses.replace(finding, blocking=status in settings.blocking)
         if candidate.filler is not None:
             tally.suppressed.append(
                 Suppression(finding, SuppressReason.PLACEHOLDER, candidate.filler)
@@ -99,7 +125,7 @@ def _scan_blob(blob: Blob, detector: Detector, policy: Policy, salt: str, tally:
             tally.findings.append(finding)
 
 
-def to_finding(candidate: Candidate, blob: Blob, salt: str) -> Finding:
+def to_finding(candidate: Candidate, blob: Blob, salt: str, status: Status) -> Finding:
     notes = (TRACKED_IGNORED,) if blob.tracked_ignored else ()
     return Finding(
         rule=candidate.rule,
@@ -110,8 +136,9 @@ def to_finding(candidate: Candidate, blob: Blob, salt: str) -> Finding:
         fingerprint=fingerprint(candidate.rule.provider.id, candidate.secret, salt),
         redacted=redact(candidate.secret),
         commit=blob.commit,
-        status=blob.status,
+        status=status,
         notes=notes,
+        blob_id=blob.blob_id,
         line_text=candidate.line_text,
         previous_line=candidate.previous_line,
     )

@@ -33,12 +33,19 @@ class Repo:
         path.mkdir(parents=True, exist_ok=True)
         self.git("init", "-q", "-b", "main", *(["--bare"] if bare else []))
 
+    @classmethod
+    def existing(cls, path: Path) -> Repo:
+        """A handle on a repository or linked work tree that already exists."""
+        repo = cls.__new__(cls)
+        repo.path = path
+        return repo
+
     def git(self, *args: str, stdin: bytes | None = None, check: bool = True) -> str:
         proc = subprocess.run(
             ["git", *args],
             cwd=self.path,
             env=git_env(),
-            input=stdin,
+            input=stdin if stdin is not None else b"",  # never the test runner's stdin
             capture_output=True,
             check=False,
         )

@@ -183,7 +183,7 @@ def test_interrupt_exits_130(
     def interrupted(*_: object, **__: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("sgai_guard.scan.scan", interrupted)
+    monkeypatch.setattr("sgai_guard.jobs.worktree", interrupted)
     monkeypatch.chdir(tmp_path)
     assert main(["scan", "."]) == 130
     assert "interrupted" in capsys.readouterr().err

@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from sgai_guard.models import Finding, ScanResult, Status
 
+URGENCY_TEXT = {
+    0: "PUSHED and still at HEAD: revoke it now",
+    1: "PUSHED, deleted since, but still in the pushed history: revoke it now",
+    2: "only local, still at HEAD: remove it before pushing; revoke it if it was shared",
+    3: "only local, in history: rewrite it out before pushing; revoke it if it was shared",
+}
+
 STATUS_TEXT = {
     Status.NEW: "new: blocks",
     Status.COMMITTED: "already committed before this change: rotate it (does not block)",

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from sgai_guard import __version__
-from sgai_guard.models import Finding, ScanResult, Suppression
+from sgai_guard.models import CommitRef, Exposure, Finding, ScanResult, Suppression
 from sgai_guard.report import RenderOptions
 
 
@@ -27,9 +27,28 @@ def finding_dict(finding: Finding, show_secrets: bool) -> dict[str, Any]:
         "notes": list(finding.notes),
         "remediation": list(finding.rule.provider.remediation),
     }
+    if finding.exposure is not None:
+        out["exposure"] = exposure_dict(finding.exposure)
     if show_secrets:
         out["secret"] = finding.secret
     return out
+
+
+def _commit(ref: CommitRef | None) -> dict[str, str] | None:
+    return None if ref is None else {"commit": ref.oid, "author": ref.author, "date": ref.date}
+
+
+def exposure_dict(exposure: Exposure) -> dict[str, Any]:
+    return {
+        "paths": list(exposure.paths),
+        "introduced": _commit(exposure.introduced),
+        "last_seen": _commit(exposure.last_seen),
+        "at_head": exposure.at_head,
+        "pushed": exposure.pushed,
+        "refs": list(exposure.refs),
+        "reachable": exposure.reachable,
+        "urgency": exposure.urgency,
+    }
 
 
 def suppression_dict(item: Suppression, show_secrets: bool) -> dict[str, Any]:

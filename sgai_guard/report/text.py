@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-from sgai_guard.models import Finding, Provider, ScanResult, Skipped, Suppression
+from sgai_guard.models import (
+    CommitRef,
+    Exposure,
+    Finding,
+    Provider,
+    ScanResult,
+    Skipped,
+    Suppression,
+)
 from sgai_guard.report import RenderOptions
-from sgai_guard.report.common import STATUS_TEXT, shown_secret, summary_line
+from sgai_guard.report.common import STATUS_TEXT, URGENCY_TEXT, shown_secret, summary_line
 
 _RED, _YELLOW, _DIM, _BOLD, _RESET = "\033[31m", "\033[33m", "\033[2m", "\033[1m", "\033[0m"
 
@@ -46,7 +54,11 @@ def _provider_block(
 ) -> list[str]:
     title = f"{provider.name} API key{'s' * (len(findings) != 1)} found: {len(findings)}"
     out = [style(_BOLD + _RED, title)]
+    shown: set[str] = set()
     for finding in findings:
+        if finding.exposure is not None and finding.fingerprint in shown:
+            continue  # an audit lists each secret once, with all its paths
+        shown.add(finding.fingerprint)
         out += _finding_lines(finding, options, style)
     out.append(f"  What to do ({provider.name}):")
     out += [f"    {n}. {step}" for n, step in enumerate(provider.remediation, 1)]
@@ -58,16 +70,36 @@ def _finding_lines(finding: Finding, options: RenderOptions, style: _Style) -> l
     where = f"{finding.path}:{finding.line}:{finding.column}"
     if finding.commit:
         where += f" (commit {finding.commit[:12]})"
+    verdict = (
+        URGENCY_TEXT[finding.exposure.urgency] if finding.exposure else STATUS_TEXT[finding.status]
+    )
     out = [
         f"  {style(_BOLD, where)}  {shown_secret(finding, options.show_secrets)}",
         style(
             _DIM,
             f"    rule {finding.rule.id} ({finding.rule.confidence.value} confidence), "
-            f"fingerprint {finding.fingerprint}, {STATUS_TEXT[finding.status]}",
+            f"fingerprint {finding.fingerprint}",
         ),
+        f"    {verdict}",
     ]
     out += [f"    {note}" for note in finding.notes]
+    if finding.exposure is not None:
+        out += _exposure_lines(finding.exposure)
     return out
+
+
+def _exposure_lines(exposure: Exposure) -> list[str]:
+    def commit(ref: CommitRef | None) -> str:
+        return f"{ref.oid[:12]} by {ref.author} on {ref.date}" if ref else "unknown"
+
+    return [
+        f"    paths: {', '.join(exposure.paths)}",
+        f"    introduced in {commit(exposure.introduced)}",
+        f"    last held by {commit(exposure.last_seen)}",
+        f"    at HEAD: {'yes' if exposure.at_head else 'no'}; "
+        f"pushed: {'yes' if exposure.pushed else 'no (only local refs reach it)'}",
+        f"    refs: {', '.join(exposure.refs) or 'none (unreachable)'}",
+    ]
 
 
 def _suppressed_block(

@@ -1,0 +1,50 @@
+"""A progress line on stderr for long scans: objects, bytes, rate and, when known, ETA."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from typing import TextIO
+
+_INTERVAL = 0.2
+
+
+def wanted(mode: str, stream: TextIO = sys.stderr) -> bool:
+    """``auto`` shows progress only on a terminal and never in CI."""
+    if mode == "always":
+        return True
+    if mode == "never":
+        return False
+    return stream.isatty() and not os.environ.get("CI")
+
+
+class ProgressLine:
+    def __init__(self, total: int | None = None, stream: TextIO = sys.stderr) -> None:
+        self.total = total
+        self.stream = stream
+        self.started = time.monotonic()
+        self._last = 0.0
+        self._shown = False
+
+    def __call__(self, objects: int, size: int) -> None:
+        now = time.monotonic()
+        if now - self._last < _INTERVAL:
+            return
+        self._last = now
+        self.stream.write("\r" + self.render(objects, size, now - self.started) + "\033[K")
+        self.stream.flush()
+        self._shown = True
+
+    def render(self, objects: int, size: int, elapsed: float) -> str:
+        rate = size / elapsed / 2**20 if elapsed > 0 else 0.0
+        line = f"scanned {objects:,} objects, {size / 2**20:,.1f} MiB, {rate:,.1f} MiB/s"
+        if self.total and objects:
+            left = max(self.total - objects, 0) * elapsed / objects
+            line += f", {objects * 100 // self.total}% of ~{self.total:,}, ETA {int(left)} s"
+        return line
+
+    def close(self) -> None:
+        if self._shown:
+            self.stream.write("\r\033[K")
+            self.stream.flush()

@@ -1,0 +1,135 @@
+"""Commit ranges: the blobs each commit in BASE..HEAD adds, and the keys the range removes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import partial
+
+from sgai_guard.models import Blob, Skipped, Status
+from sgai_guard.sources import catfile, gitcmd
+from sgai_guard.sources.raw import RawEntry, parse_raw
+from sgai_guard.sources.repo import Repository
+
+
+@dataclass(slots=True)
+class RangeScan:
+    """What a range covers; ``incomplete`` and ``notices`` are filled as it is resolved."""
+
+    repo: Repository
+    base: str | None  # None: every commit reachable from head (a new branch with no base)
+    head: str
+    exclude: tuple[str, ...] = ()  # further commits whose history is not new (remote refs)
+    label: str = ""
+    commits: list[str] = field(default_factory=list)
+    incomplete: list[str] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+
+    def resolve(self) -> None:
+        """List the range's commits and check that the walk did not hit a shallow boundary."""
+        self.commits = self.repo.lines("rev-list", "--reverse", *self._revs())
+        shallow = self.repo.shallow_commits() & set(self.commits)
+        if shallow:
+            self.incomplete.append(
+                f"the range {self.label} reaches the shallow clone boundary at "
+                f"{len(shallow)} commit(s), so older commits of the range are missing: "
+                "fetch more history (git fetch --unshallow, or a larger --depth)"
+            )
+        if not self.commits:
+            self.notices.append(f"the range {self.label} holds no commits: nothing new to scan")
+
+    def _revs(self) -> list[str]:
+        excluded = ([self.base] if self.base else []) + list(self.exclude)
+        return [self.head, *(f"^{rev}" for rev in excluded), "--"]
+
+    def blobs(self) -> Iterator[Blob | Skipped]:
+        """Each blob the range's commits add, once, attributed to the first commit adding it."""
+        yield from self._added()
+
+    def removed(self) -> Iterator[Blob | Skipped]:
+        """Old versions of the paths the range deletes or modifies, for keys it removes."""
+        if not self.base:
+            return
+        proc = gitcmd.run(["merge-base", self.base, self.head], self.repo.path)
+        fork = proc.stdout.decode().split()
+        if proc.returncode != 0 or not fork:
+            self.incomplete.append(
+                f"{self.label}: base and head share no commit in this clone, so the keys the "
+                "range removes cannot be checked: fetch more history (git fetch --unshallow)"
+            )
+            return
+        raw = gitcmd.output(
+            [
+                "diff-tree",
+                "-r",
+                "-z",
+                "--raw",
+                "--no-renames",
+                "--no-abbrev",
+                "--diff-filter=DM",
+                fork[0],
+                self.head,
+            ],
+            self.repo.path,
+        )
+        entries = [e for e in parse_raw(raw) if e.has_old]
+        yield from _read(self.repo, entries, removed=True)
+
+    def _added(self) -> Iterator[Blob | Skipped]:
+        if not self.commits:
+            return
+        raw = gitcmd.output(
+            [
+                "diff-tree",
+                "--stdin",
+                "--root",
+                "-r",
+                "-m",
+                "-z",
+                "--raw",
+                "--no-renames",
+                "--no-abbrev",
+                "--diff-filter=ACMRT",
+            ],
+            self.repo.path,
+            stdin="\n".join(self.commits).encode() + b"\n",
+        )
+        seen: set[str] = set()
+        entries = []
+        for entry in parse_raw(raw):
+            if entry.has_new and entry.new_oid not in seen:
+                seen.add(entry.new_oid)
+                entries.append(entry)
+        yield from _read(self.repo, entries, removed=False)
+
+
+def _read(repo: Repository, entries: list[RawEntry], *, removed: bool) -> Iterator[Blob | Skipped]:
+    key = "old_oid" if removed else "new_oid"
+    requests = ((getattr(e, key), e) for e in entries)
+    for answer in catfile.read_blobs(repo.path, requests):
+        entry = answer.request
+        if answer.data is None:
+            yield Skipped(f"{entry.path} ({answer.oid[:12]})", answer.problem or "", error=True)
+            continue
+        if removed:
+            after = partial(_blob, repo, entry.new_oid if entry.has_new else None)
+            yield Blob(
+                entry.path,
+                answer.data,
+                commit=entry.commit,
+                blob_id=answer.oid,
+                status=Status.REMOVED,
+                after=after,
+            )
+        else:
+            prior = partial(_blob, repo, entry.old_oid if entry.has_old else None)
+            yield Blob(
+                entry.path, answer.data, commit=entry.commit, blob_id=answer.oid, prior=prior
+            )
+
+
+def _blob(repo: Repository, oid: str | None) -> tuple[bytes, ...]:
+    if oid is None:
+        return ()
+    proc = gitcmd.run(["cat-file", "blob", oid], repo.path)
+    return (proc.stdout,) if proc.returncode == 0 else ()

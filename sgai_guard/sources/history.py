@@ -1,0 +1,151 @@
+"""Where given blobs sit in history: added and removed by which commits, on which refs.
+
+One streamed `git log --all --raw` pass serves every blob at once, so an audit with many
+findings costs one history walk, not one per finding.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import IO
+
+from sgai_guard.models import CommitRef
+from sgai_guard.sources import catfile, gitcmd
+from sgai_guard.sources.repo import Repository
+
+_HEADER = "%x01%H%x1f%an <%ae>%x1f%aI%x1f%P"
+
+
+@dataclass(slots=True)
+class BlobHistory:
+    oid: str
+    paths: set[str] = field(default_factory=set)
+    added: dict[str, CommitRef] = field(default_factory=dict)
+    removed_parents: dict[str, CommitRef] = field(default_factory=dict)  # parents of removals
+    refs: set[str] = field(default_factory=set)
+    at_head: bool = False
+    tips: dict[str, CommitRef] = field(default_factory=dict)  # tip commits still holding it
+
+
+def blob_histories(
+    repo: Repository, oids: Iterable[str], *, include_reflog: bool = False
+) -> dict[str, BlobHistory]:
+    histories = {oid: BlobHistory(oid) for oid in oids}
+    if not histories:
+        return histories
+    for commit, parents, old, new, path in _log(repo, include_reflog):
+        if new in histories:
+            histories[new].paths.add(path)
+            histories[new].added[commit.oid] = commit
+        if old in histories and parents:
+            histories[old].removed_parents[parents[0]] = commit
+    _resolve_parents(repo, histories)
+    _mark_refs(repo, histories)
+    return histories
+
+
+def _log(
+    repo: Repository, include_reflog: bool
+) -> Iterator[tuple[CommitRef, list[str], str, str, str]]:
+    args = [
+        "log",
+        "--all",
+        "-m",
+        "--raw",
+        "-z",
+        "--no-renames",
+        "--no-abbrev",
+        f"--format={_HEADER}",
+    ]
+    proc = catfile.popen([*args, "--reflog"] if include_reflog else args, repo.path)
+    commit = CommitRef("", "", "")
+    parents: list[str] = []
+    tokens = _tokens(catfile.pipe(proc.stdout))
+    for raw in tokens:
+        token = raw.lstrip(b"\n")
+        if token.startswith(b"\x01"):
+            oid, author, date, parent_list = token[1:].decode("utf-8", "replace").split("\x1f")
+            commit, parents = CommitRef(oid, author, date), parent_list.split()
+        elif token.startswith(b":"):
+            meta = token[1:].decode().split(" ")
+            path = os.fsdecode(next(tokens, b""))
+            yield commit, parents, meta[2], meta[3], path
+    proc.wait()
+
+
+def _tokens(stream: IO[bytes]) -> Iterator[bytes]:
+    rest = b""
+    while chunk := stream.read(1 << 16):
+        parts = (rest + chunk).split(b"\0")
+        rest = parts.pop()
+        yield from parts
+    if rest:
+        yield rest
+
+
+def _resolve_parents(repo: Repository, histories: dict[str, BlobHistory]) -> None:
+    """Replace each removal's placeholder with the parent commit, which still held the blob."""
+    wanted = {p for h in histories.values() for p in h.removed_parents}
+    info = _commit_info(repo, wanted)
+    for history in histories.values():
+        history.removed_parents = {p: info[p] for p in history.removed_parents if p in info}
+
+
+def _commit_info(repo: Repository, oids: set[str]) -> dict[str, CommitRef]:
+    if not oids:
+        return {}
+    out = gitcmd.output(
+        ["log", "--no-walk=unsorted", "--stdin", "--format=%H%x1f%an <%ae>%x1f%aI"],
+        repo.path,
+        stdin="\n".join(sorted(oids)).encode() + b"\n",
+    )
+    info = {}
+    for line in out.decode("utf-8", "replace").splitlines():
+        oid, author, date = line.split("\x1f")
+        info[oid] = CommitRef(oid, author, date)
+    return info
+
+
+def _mark_refs(repo: Repository, histories: dict[str, BlobHistory]) -> None:
+    head_blobs = _tree_blobs(repo, "HEAD", set(histories))
+    for history in histories.values():
+        history.at_head = history.oid in head_blobs
+        for commit in history.added:
+            history.refs.update(
+                repo.lines("for-each-ref", "--format=%(refname)", "--contains", commit)
+            )
+        history.tips = _tips_holding(repo, history)
+
+
+def _tree_blobs(repo: Repository, rev: str, wanted: set[str]) -> set[str]:
+    proc = gitcmd.run(["ls-tree", "-r", "-z", "--full-tree", rev], repo.path)
+    if proc.returncode != 0:
+        return set()  # no HEAD (empty repository, or a bare mirror without one)
+    found = set()
+    for entry in proc.stdout.split(b"\0"):
+        parts = entry.split(b"\t", 1)[0].split(b" ")
+        if len(parts) == 3 and parts[2].decode() in wanted:
+            found.add(parts[2].decode())
+    return found
+
+
+def _tips_holding(repo: Repository, history: BlobHistory) -> dict[str, CommitRef]:
+    """Tips of the refs reaching the blob whose tree still holds it at one of its paths."""
+    queries = [(ref, path) for ref in sorted(history.refs) for path in sorted(history.paths)]
+    if not queries:
+        return {}
+    stdin = "".join(f"{ref}:{path}\n" for ref, path in queries if "\n" not in path).encode()
+    out = gitcmd.output(["cat-file", "--batch-check=%(objectname)"], repo.path, stdin=stdin)
+    holding = {
+        ref
+        for (ref, _), line in zip(queries, out.decode().splitlines(), strict=False)
+        if line.strip() == history.oid
+    }
+    tips = {}
+    for ref in holding:
+        oid = repo.resolve(ref)
+        if oid:
+            tips[ref] = oid
+    return _commit_info(repo, set(tips.values())) if tips else {}

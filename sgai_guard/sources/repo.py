@@ -1,0 +1,74 @@
+"""A git repository as the scanner sees it: validated, with revisions resolved safely."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from sgai_guard.errors import GitError
+from sgai_guard.sources import gitcmd
+
+
+@dataclass(frozen=True, slots=True)
+class Repository:
+    path: Path  # where git commands run: the work tree root, or the bare repository
+    git_dir: Path
+    bare: bool
+
+    def git(self, *args: str) -> bytes:
+        return gitcmd.output(list(args), self.path)
+
+    def lines(self, *args: str) -> list[str]:
+        return [line for line in self.git(*args).decode("utf-8", "replace").split("\n") if line]
+
+    def resolve(self, rev: str) -> str | None:
+        """The commit id ``rev`` names, or None when it names nothing."""
+        if rev.startswith("-"):
+            raise GitError(f"{rev!r} is not a revision")
+        proc = gitcmd.run(
+            ["rev-parse", "--verify", "--quiet", "--end-of-options", rev + "^{commit}"], self.path
+        )
+        return proc.stdout.decode().strip() if proc.returncode == 0 else None
+
+    def commit(self, rev: str) -> str:
+        """Like resolve, but an unknown revision is a one-line error."""
+        oid = self.resolve(rev)
+        if oid is None:
+            raise GitError(f"unknown revision {rev!r} in {self.path}")
+        return oid
+
+    def head(self) -> str | None:
+        return self.resolve("HEAD")
+
+    def shallow_commits(self) -> frozenset[str]:
+        """Commits whose parents were cut off by a shallow clone."""
+        path = Path(os.fsdecode(self.git("rev-parse", "--git-path", "shallow").strip()))
+        if not path.is_absolute():
+            path = self.path / path
+        try:
+            return frozenset(path.read_text().split())
+        except FileNotFoundError:
+            return frozenset()
+
+    def empty_tree(self) -> str:
+        """The id of the empty tree in this repository's hash (SHA-1 or SHA-256)."""
+        raw = gitcmd.output(["hash-object", "-t", "tree", "--stdin"], self.path, stdin=b"")
+        return raw.decode().strip()
+
+
+def open_repository(path: Path) -> Repository:
+    """The repository at or above ``path``; a clear error when there is none."""
+    if not path.exists():
+        raise GitError(f"{path}: no such file or directory")
+    if not path.is_dir():
+        raise GitError(f"{path}: not a directory")
+    proc = gitcmd.run(["rev-parse", "--is-bare-repository", "--absolute-git-dir"], path)
+    if proc.returncode != 0:
+        raise GitError(f"{path}: not a git repository")
+    bare_flag, git_dir = proc.stdout.decode("utf-8", "replace").splitlines()[:2]
+    bare = bare_flag.strip() == "true"
+    if bare:
+        return Repository(Path(git_dir), Path(git_dir), True)
+    top = gitcmd.toplevel(path)
+    return Repository(top or path, Path(git_dir), False)

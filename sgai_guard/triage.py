@@ -1,0 +1,78 @@
+"""Exposure triage for audits: one entry per secret, with where it lives and who can see it."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Protocol
+
+from sgai_guard.models import CommitRef, Exposure, Finding
+
+
+class History(Protocol):
+    """What the git layer knows of one blob (see sources.history.BlobHistory)."""
+
+    @property
+    def paths(self) -> set[str]: ...
+    @property
+    def added(self) -> dict[str, CommitRef]: ...
+    @property
+    def removed_parents(self) -> dict[str, CommitRef]: ...
+    @property
+    def refs(self) -> set[str]: ...
+    @property
+    def at_head(self) -> bool: ...
+    @property
+    def tips(self) -> dict[str, CommitRef]: ...
+
+
+def triage(
+    findings: Sequence[Finding], histories: Mapping[str, History], *, keep_unreachable: bool
+) -> tuple[list[Finding], int]:
+    """Findings with exposure, one per secret and path, most urgent first; and how many
+    secrets were left out because no ref reaches them."""
+    by_secret: dict[str, list[Finding]] = {}
+    for finding in findings:
+        by_secret.setdefault(finding.fingerprint, []).append(finding)
+    out: list[Finding] = []
+    dropped = 0
+    for group in by_secret.values():
+        blobs = [h for f in group if (h := histories.get(f.blob_id or "")) is not None]
+        exposure = _exposure(blobs, group)
+        if not exposure.reachable and not keep_unreachable:
+            dropped += 1
+            continue
+        out += _one_per_path(group, exposure)
+    out.sort(key=lambda f: (f.exposure.urgency if f.exposure else 9, f.fingerprint, f.path))
+    return out, dropped
+
+
+def _exposure(blobs: Sequence[History], group: Sequence[Finding]) -> Exposure:
+    added = [c for b in blobs for c in b.added.values()]
+    later = [c for b in blobs for c in (*b.removed_parents.values(), *b.tips.values())]
+    paths = {p for b in blobs for p in b.paths} or {f.path for f in group}
+    return Exposure(
+        paths=tuple(sorted(paths)),
+        introduced=_earliest(added),
+        last_seen=_latest(later) or _latest(added),
+        at_head=any(b.at_head for b in blobs),
+        refs=tuple(sorted({r for b in blobs for r in b.refs})),
+        reachable=bool(added),
+    )
+
+
+def _earliest(commits: Iterable[CommitRef]) -> CommitRef | None:
+    return min(commits, key=lambda c: c.date, default=None)
+
+
+def _latest(commits: Iterable[CommitRef]) -> CommitRef | None:
+    return max(commits, key=lambda c: c.date, default=None)
+
+
+def _one_per_path(group: Sequence[Finding], exposure: Exposure) -> list[Finding]:
+    seen: dict[str, Finding] = {}
+    commit = exposure.introduced.oid if exposure.introduced else None
+    for finding in group:
+        if finding.path not in seen:
+            seen[finding.path] = dataclasses.replace(finding, exposure=exposure, commit=commit)
+    return list(seen.values())

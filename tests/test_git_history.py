@@ -1,0 +1,315 @@
+"""Commit ranges and whole-history audits on real repositories."""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import subprocess
+from pathlib import Path
+
+from tests import keys
+from tests.cli_helpers import run_cli, run_json
+from tests.gitrepo import Repo, git_env
+
+
+def _history(tmp_path: Path, rng: random.Random) -> tuple[Repo, str, dict[str, str]]:
+    """main: root -> feature merge (evil) -> removal; returns (repo, base commit, keys)."""
+    repo = Repo(tmp_path / "repo")
+    removed = keys.tavily_current(rng)
+    repo.write("old.env", f"TAVILY_API_KEY={removed}\n")
+    repo.write("README", "hello\n")
+    base = repo.commit("base holds a key")
+    repo.git("checkout", "-q", "-b", "feature")
+    on_branch = keys.sgai_uuid(rng)
+    repo.write("feature.py", f"KEY = '{on_branch}'\n")
+    repo.commit("feature adds a key")
+    repo.git("checkout", "-q", "main")
+    repo.write("README", "hello main\n")
+    repo.commit("main moves on")
+    repo.git("merge", "-q", "--no-ff", "--no-commit", "feature")
+    in_merge = keys.tavily_legacy(rng, "prod")
+    repo.write("merge.txt", f"{in_merge}\n")  # an "evil merge": content no parent has
+    repo.commit("merge feature")
+    repo.git("rm", "-q", "old.env")
+    repo.commit("remove the old key")
+    return repo, base, {"removed": removed, "branch": on_branch, "merge": in_merge}
+
+
+def test_range_scans_added_blobs_once_with_merges_and_reports_removed(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    repo, base, planted = _history(tmp_path, rng)
+    code, report = run_json("scan", "--range", f"{base}..HEAD", cwd=repo.path)
+    assert code == 1
+    by_status = {(f["path"], f["status"]) for f in report["findings"]}
+    assert by_status == {("feature.py", "new"), ("merge.txt", "new"), ("old.env", "removed")}
+    assert report["scanned"]["commits"] == 4
+    removed = next(f for f in report["findings"] if f["status"] == "removed")
+    assert removed["blocking"] is False
+    assert removed["redacted"].endswith(planted["removed"][-4:])
+    repo.git("checkout", "-q", "-b", "cleanup", base)
+    repo.git("rm", "-q", "old.env")
+    repo.commit("only a removal")
+    code, report = run_json("scan", "--since", base, cwd=repo.path)
+    assert code == 0 and [f["status"] for f in report["findings"]] == ["removed"]
+    code, _ = run_json("scan", "--since", base, "--fail-on-removed", cwd=repo.path)
+    assert code == 1
+
+
+def test_range_blob_scanned_once(tmp_path: Path, rng: random.Random) -> None:
+    repo = Repo(tmp_path)
+    base = repo.commit("root")
+    key = keys.tavily_current(rng)
+    repo.write("a.txt", key)
+    repo.commit("one")
+    repo.write("copy/a.txt", key)  # the same blob at a second path
+    repo.commit("two")
+    code, report = run_json("scan", "--range", f"{base}..HEAD", cwd=tmp_path)
+    assert code == 1 and report["scanned"]["files"] == 1
+
+
+def test_empty_range_is_said(tmp_path: Path) -> None:
+    repo = Repo(tmp_path)
+    repo.commit("root")
+    code, report = run_json("scan", "--range", "HEAD..HEAD", cwd=tmp_path)
+    assert code == 0 and "holds no commits" in report["notices"][0]
+
+
+def test_audit_done_when_pushed_then_deleted(tmp_path: Path, rng: random.Random) -> None:
+    repo = Repo(tmp_path / "work")
+    key = keys.tavily_current(rng)
+    repo.write("config/.env", f"TAVILY_API_KEY={key}\n")
+    introduced = repo.commit("add config")
+    repo.git("rm", "-q", "config/.env")
+    repo.commit("remove config")
+    Repo(tmp_path / "remote.git", bare=True)
+    repo.git("remote", "add", "origin", str(tmp_path / "remote.git"))
+    repo.git("push", "-q", "origin", "main")
+    code, report = run_json("audit", str(repo.path), cwd=tmp_path)
+    assert code == 1
+    [finding] = report["findings"]
+    exposure = finding["exposure"]
+    assert exposure["pushed"] is True and exposure["at_head"] is False
+    assert exposure["introduced"]["commit"] == introduced
+    assert exposure["last_seen"]["commit"] == introduced
+    assert "refs/remotes/origin/main" in exposure["refs"]
+    assert finding["commit"] == introduced and finding["path"] == "config/.env"
+    text = run_cli("audit", str(repo.path), cwd=tmp_path).stdout
+    assert "PUSHED, deleted since" in text and key not in text
+
+
+def test_audit_orders_by_urgency_and_groups_per_secret(tmp_path: Path, rng: random.Random) -> None:
+    repo = Repo(tmp_path / "work")
+    local_key, pushed_key = keys.sgai_uuid(rng), keys.tavily_current(rng)
+    repo.write("a.env", f"{pushed_key}\n")
+    repo.write("b/a.env", f"{pushed_key}\n# copy\n")
+    repo.commit("pushed")
+    Repo(tmp_path / "remote.git", bare=True)
+    repo.git("remote", "add", "origin", str(tmp_path / "remote.git"))
+    repo.git("push", "-q", "origin", "main")
+    repo.write("local.env", f"{local_key}\n")
+    repo.commit("local")
+    code, report = run_json("audit", str(repo.path), cwd=tmp_path)
+    assert code == 1
+    urgencies = [(f["redacted"][-4:], f["exposure"]["urgency"]) for f in report["findings"]]
+    assert urgencies == [(pushed_key[-4:], 0), (pushed_key[-4:], 0), (local_key[-4:], 2)]
+    assert report["findings"][0]["exposure"]["paths"] == ["a.env", "b/a.env"]
+    text = run_cli("audit", str(repo.path), cwd=tmp_path).stdout
+    assert text.count("paths: a.env, b/a.env") == 1
+
+
+def test_audit_bare_repository_all_refs_dedup(tmp_path: Path, rng: random.Random) -> None:
+    repo = Repo(tmp_path / "work")
+    tag_key, stash_key = keys.tavily_current(rng), keys.sgai_uuid(rng)
+    repo.write("same.txt", "x\n")
+    repo.commit("root")
+    for n in range(5):
+        repo.write(f"copy{n}/same.txt", "x\n")  # one blob, six paths
+    repo.commit("copies")
+    repo.git("checkout", "-q", "-b", "tagged")
+    repo.write("t.txt", tag_key)
+    repo.commit("tagged")
+    repo.git("tag", "v1")
+    repo.git("checkout", "-q", "main")
+    repo.git("branch", "-D", "tagged")
+    repo.write("same.txt", f"x\n{stash_key}\n")
+    repo.git("stash", "-q")
+    code, report = run_json("audit", str(repo.path), cwd=tmp_path)
+    assert code == 1
+    assert {f["path"] for f in report["findings"]} == {"t.txt", "same.txt"}
+    subprocess.run(
+        ["git", "clone", "-q", "--mirror", str(repo.path), str(tmp_path / "m.git")],
+        check=True,
+        env=git_env(),
+    )
+    code, bare = run_json("audit", str(tmp_path / "m.git"), cwd=tmp_path)
+    assert code == 1 and {f["path"] for f in bare["findings"]} == {"t.txt", "same.txt"}
+    assert bare["scanned"]["files"] == report["scanned"]["files"]
+
+
+def test_audit_reflog_and_unreachable_are_opt_in(tmp_path: Path, rng: random.Random) -> None:
+    repo = Repo(tmp_path)
+    repo.write("a.txt", "x")
+    repo.commit("root")
+    amended = keys.tavily_current(rng)
+    repo.write("a.txt", amended)
+    repo.commit("leak")
+    repo.write("a.txt", "fixed")
+    repo.git("commit", "-q", "--amend", "--no-gpg-sign", "-am", "fixed")  # only the reflog has it
+    dangling = keys.sgai_uuid(rng)
+    repo.git("hash-object", "-w", "--stdin", stdin=dangling.encode())
+    code, plain = run_json("audit", ".", cwd=tmp_path)
+    assert code == 0 and plain["findings"] == []
+    code, reflog = run_json("audit", ".", "--include-reflog", cwd=tmp_path)
+    assert code == 1 and [f["redacted"][-4:] for f in reflog["findings"]] == [amended[-4:]]
+    code, loose = run_json("audit", ".", "--include-unreachable", cwd=tmp_path)
+    assert code == 1
+    assert dangling[-4:] in {f["redacted"][-4:] for f in loose["findings"]}
+
+
+def test_shallow_clone_fails_closed(tmp_path: Path, rng: random.Random) -> None:
+    repo = Repo(tmp_path / "origin")
+    repo.write("a.txt", keys.tavily_current(rng))
+    repo.commit("one")
+    repo.write("b.txt", "two")
+    repo.commit("two")
+    repo.write("c.txt", "three")
+    repo.commit("three")
+    clone = tmp_path / "shallow"
+    subprocess.run(
+        ["git", "clone", "-q", "--depth", "1", f"file://{repo.path}", str(clone)],
+        check=True,
+        env=git_env(),
+    )
+    code, report = run_json("audit", ".", cwd=clone)
+    assert code == 3 and "shallow" in report["incomplete"][0]
+    Repo.existing(clone).git("fetch", "-q", "--depth", "2")
+    code, report = run_json("scan", "--range", "HEAD~1..HEAD", cwd=clone)
+    assert code == 0, report["incomplete"]  # the range stops inside the fetched history
+    code, report = run_json("scan", "--since", "HEAD~1", cwd=clone)
+    assert code == 0
+
+
+def test_range_reaching_shallow_boundary_fails_closed(tmp_path: Path) -> None:
+    repo = Repo(tmp_path / "origin")
+    base = repo.commit("one")
+    repo.commit("two")
+    repo.commit("three")
+    clone = tmp_path / "shallow"
+    subprocess.run(
+        ["git", "clone", "-q", "--depth", "1", f"file://{repo.path}", str(clone)],
+        check=True,
+        env=git_env(),
+    )
+    Repo.existing(clone).git("fetch", "-q", "origin", base)  # base present, middle missing
+    code, report = run_json("scan", "--range", f"{base}..HEAD", cwd=clone)
+    assert code == 3
+    assert "shallow clone boundary" in report["incomplete"][0]
+
+
+def test_missing_object_goes_on_and_exits_3(tmp_path: Path, rng: random.Random) -> None:
+    repo = Repo(tmp_path)
+    kept = keys.tavily_current(rng)
+    repo.write("kept.txt", kept)
+    repo.write("lost.txt", "this blob will vanish\n")
+    repo.commit("two files")
+    lost = repo.git("rev-parse", "HEAD:lost.txt").strip()
+    (tmp_path / ".git" / "objects" / lost[:2] / lost[2:]).unlink()
+    code, report = run_json("audit", ".", cwd=tmp_path)
+    assert code == 3
+    assert [f["path"] for f in report["findings"]] == ["kept.txt"]
+    assert any(lost[:12] in e["path"] for e in report["errors"])
+
+
+def test_corrupt_object_is_named_and_exits_3(tmp_path: Path, rng: random.Random) -> None:
+    repo = Repo(tmp_path)
+    key = keys.sgai_uuid(rng)
+    repo.write("a.txt", key)
+    repo.write("z.txt", "corrupt me\n")
+    repo.commit("files")
+    bad = repo.git("rev-parse", "HEAD:z.txt").strip()
+    path = tmp_path / ".git" / "objects" / bad[:2] / bad[2:]
+    path.chmod(0o644)
+    path.write_bytes(b"\x78\x9c garbage that is not zlib")
+    code, report = run_json("audit", ".", cwd=tmp_path)
+    assert code == 3
+    assert [f["path"] for f in report["findings"]] == ["a.txt"]
+    assert [e["path"] for e in report["errors"]] == [f"z.txt ({bad[:12]})"]
+
+
+def test_git_dying_mid_stream_keeps_findings_and_exits_3(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """Fault injection: the real git runs, but its cat-file output is cut short."""
+    repo = Repo(tmp_path / "repo")
+    key = keys.tavily_current(rng)
+    repo.write("a.txt", key)
+    for n in range(5):
+        repo.write(f"big{n}.txt", "".join(rng.choice("abcdef\n") for _ in range(5000)))
+    repo.commit("files")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    wrapper = bin_dir / "git"
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        'case " $* " in *" cat-file --batch --buffer "*) '
+        '"$REAL_GIT" "$@" | head -c 400; exit 141;; esac\n'
+        'exec "$REAL_GIT" "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    env = {"PATH": f"{bin_dir}:{os.environ['PATH']}", "REAL_GIT": shutil.which("git") or "git"}
+    code, report = run_json("audit", ".", cwd=repo.path, env=env)
+    assert code == 3
+    assert [f["path"] for f in report["findings"]] == ["a.txt"]
+    assert any("git stopped" in e["message"] for e in report["errors"])
+    assert len(report["errors"]) == 5
+
+
+def test_damaged_repository_is_incomplete_not_a_crash(tmp_path: Path) -> None:
+    repo = Repo(tmp_path)
+    repo.write("f.txt", "x" * 5000)
+    repo.commit("root")
+    repo.git("repack", "-qad")
+    [pack] = (tmp_path / ".git" / "objects" / "pack").glob("*.pack")
+    pack.chmod(0o644)
+    pack.write_bytes(pack.read_bytes()[:40])
+    code, report = run_json("audit", ".", cwd=tmp_path)
+    assert code == 3
+    assert report["incomplete"]
+
+
+def test_errors_are_one_line_exit_2(tmp_path: Path) -> None:
+    Repo(tmp_path / "repo").commit("root")
+    for args, cwd in (
+        (["audit", str(tmp_path / "nowhere")], tmp_path),
+        (["audit", str(tmp_path)], tmp_path),
+        (["scan", "--staged"], tmp_path),
+        (["scan", "--range", "nope..HEAD"], tmp_path / "repo"),
+        (["scan", "--range", "HEAD"], tmp_path / "repo"),
+    ):
+        proc = run_cli(*args, cwd=cwd)
+        assert proc.returncode == 2, (args, proc.stdout, proc.stderr)
+        assert len(proc.stderr.strip().splitlines()) <= 4 and "Traceback" not in proc.stderr
+
+
+def test_missing_git_binary_is_exit_2(tmp_path: Path) -> None:
+    Repo(tmp_path).commit("root")
+    empty_bin = tmp_path / "bin"
+    empty_bin.mkdir()
+    proc = run_cli("audit", ".", cwd=tmp_path, env={"PATH": str(empty_bin)})
+    assert proc.returncode == 2
+    assert "git is not installed" in proc.stderr
+
+
+def test_progress_only_when_asked_off_a_terminal(tmp_path: Path, rng: random.Random) -> None:
+    repo = Repo(tmp_path)
+    repo.write("a.txt", keys.tavily_current(rng))
+    repo.commit("root")
+    assert run_cli("audit", ".", cwd=tmp_path).stderr == ""
+    shown = run_cli("audit", ".", "--progress", "always", cwd=tmp_path).stderr
+    assert "scanned 1 objects" in shown and "ETA" in shown
+
+
+def test_git_is_on_path() -> None:
+    assert shutil.which("git")
