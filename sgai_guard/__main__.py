@@ -1,5 +1,5 @@
 """Entry point for ``python -m sgai_guard``."""
 
-from sgai_guard.cli import main
+from sgai_guard.entry import main
 
 raise SystemExit(main())

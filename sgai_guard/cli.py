@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import click
 
 from sgai_guard import __version__
-from sgai_guard.errors import ExitCode, GuardError
+from sgai_guard.errors import ExitCode, GuardError, internal_error_message
 from sgai_guard.models import ScanResult
 from sgai_guard.outcome import exit_code, incompleteness
 from sgai_guard.report import Format, RenderOptions, renderer
@@ -262,6 +262,29 @@ def audit(
     raise SystemExit(finish(result, out, allow_empty=bool(result.notices)))
 
 
+@cli.command("install-hook")
+@click.option("--pre-push", is_flag=True, help="Install the pre-push hook instead.")
+@click.option("--force", is_flag=True, help="Replace an existing hook not written by sgai-guard.")
+def install_hook(pre_push: bool, force: bool) -> None:
+    """Install sgai-guard as this repository's plain git pre-commit (or pre-push) hook.
+
+    With the pre-commit framework, add the hooks from .pre-commit-hooks.yaml instead."""
+    from sgai_guard.sources.hooks import install  # noqa: PLC0415
+    from sgai_guard.sources.repo import open_repository  # noqa: PLC0415
+
+    target = install(open_repository(Path()), pre_push=pre_push, force=force)
+    click.echo(f"installed {target}")
+
+
+@cli.command(context_settings={"ignore_unknown_options": True})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def hook(args: tuple[str, ...]) -> None:
+    """The hook itself: `hook [FILE...]` for pre-commit, `hook --pre-push` for pre-push."""
+    from sgai_guard.hook import main as hook_main  # noqa: PLC0415
+
+    raise SystemExit(hook_main(list(args)))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit code instead of exiting."""
     try:
@@ -286,4 +309,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(ExitCode.INTERRUPTED)
     except BrokenPipeError:
         return int(ExitCode.CLEAN)
+    except Exception as exc:
+        if os.environ.get("SGAI_GUARD_DEBUG"):
+            raise
+        click.echo(internal_error_message(exc), err=True)
+        return int(ExitCode.INCOMPLETE)
     return int(ExitCode.CLEAN)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -176,6 +174,9 @@ def _b64_token(data: bytes, pos: int) -> tuple[int, int]:
 
 
 def _decoded_keys(rule: Rule, token: bytes) -> Iterator[str]:
+    import base64  # noqa: PLC0415 - only when a base64 fragment was seen
+    import binascii  # noqa: PLC0415
+
     pattern = _compiled(rule.pattern)
     normal = token.replace(b"-", b"+").replace(b"_", b"/")
     found: set[str] = set()

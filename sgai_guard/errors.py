@@ -37,3 +37,11 @@ class IncompleteError(GuardError):
     """The scan could not cover what it was asked to cover."""
 
     exit_code = ExitCode.INCOMPLETE
+
+
+def internal_error_message(exc: BaseException) -> str:
+    """One line for an unexpected failure: exit 3, never 1, which means "found keys"."""
+    return (
+        f"sgai-guard: internal error: {type(exc).__name__}: {exc} "
+        "(the scan did not finish; set SGAI_GUARD_DEBUG=1 for a traceback)"
+    )

@@ -8,9 +8,6 @@ a repository that publishes its baseline sets its own ``salt`` in the configurat
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-
 from sgai_guard.rules import SHOWN_PREFIXES
 
 DEFAULT_SALT = "sgai-guard/v1"
@@ -20,6 +17,9 @@ SHOWN_SUFFIX = 4
 
 def fingerprint(provider_id: str, secret: str, salt: str = DEFAULT_SALT) -> str:
     """Stable, salted identifier of one secret of one provider."""
+    import hashlib  # noqa: PLC0415 - kept off the commit hook's start-up path
+    import hmac  # noqa: PLC0415
+
     digest = hmac.new(salt.encode(), f"{provider_id}:{secret}".encode(), hashlib.sha256)
     return digest.hexdigest()[:FINGERPRINT_CHARS]
 

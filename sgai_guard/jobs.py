@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sgai_guard.models import ScanResult, Status
+from sgai_guard.models import ScanResult, Skipped, Status
 from sgai_guard.scan import Policy, Progress, Settings, scan
 from sgai_guard.sources.repo import Repository, open_repository
+
+if TYPE_CHECKING:
+    from sgai_guard.sources.history import BlobHistory
 
 
 def _merged(
@@ -53,6 +57,65 @@ def staged(path: Path, *, settings: Settings, policy: Policy | None = None) -> S
     return _merged(result, notices=notices)
 
 
+def index_files(
+    path: Path,
+    files: Sequence[str],
+    *,
+    settings: Settings,
+    in_commit: bool,
+    policy: Policy | None = None,
+) -> ScanResult:
+    """The named files as the index holds them (what pre-commit passes to a hook)."""
+    from sgai_guard.sources.staged import index_blobs  # noqa: PLC0415
+
+    repo = open_repository(path)
+    return scan(
+        index_blobs(repo, list(files), with_prior=in_commit), settings=settings, policy=policy
+    )
+
+
+ZERO_OIDS = frozenset({"0" * 40, "0" * 64})
+
+
+def push(
+    path: Path,
+    updates: Sequence[tuple[str, str, str, str]],
+    *,
+    settings: Settings,
+    policy: Policy | None = None,
+) -> ScanResult:
+    """The commits a push sends: one range per ref update, scanned together."""
+    from sgai_guard.sources.commits import RangeScan  # noqa: PLC0415
+
+    repo = open_repository(path)
+    notices: list[str] = [] if updates else ["git named no ref to push: nothing to scan"]
+    sources = []
+    for local_ref, local_sha, remote_ref, remote_sha in updates:
+        if local_sha in ZERO_OIDS:
+            notices.append(f"deleting {remote_ref}: a deletion pushes no commits, nothing to scan")
+            continue
+        head = repo.commit(local_sha)
+        base = None if remote_sha in ZERO_OIDS else repo.resolve(remote_sha)
+        if remote_sha not in ZERO_OIDS and base is None:
+            notices.append(
+                f"{remote_ref} is at {remote_sha[:12]}, which this clone lacks: "
+                "scanning every commit no remote-tracking ref has"
+            )
+        exclude = () if base else ("--not", "--remotes")
+        source = RangeScan(repo, base, head, exclude, f"{local_ref} -> {remote_ref}")
+        source.resolve()
+        sources.append(source)
+    items = itertools.chain.from_iterable(itertools.chain(s.blobs(), s.removed()) for s in sources)
+    result = scan(items, settings=settings, policy=policy)
+    commits = sum(len(s.commits) for s in sources)
+    return _merged(
+        result,
+        commits=commits,
+        notices=notices + [n for s in sources for n in s.notices],
+        incomplete=[r for s in sources for r in s.incomplete],
+    )
+
+
 def commit_range(
     repo: Repository,
     base: str | None,
@@ -91,21 +154,31 @@ def audit(
     from sgai_guard.triage import triage  # noqa: PLC0415
 
     repo = open_repository(path)
-    source = AuditScan(repo, include_reflog, include_unreachable)
+    source = AuditScan(repo, include_reflog)
     source.check()
     report = progress(count_blobs(repo)) if progress else None
     result = scan(source.blobs(), settings=settings, policy=policy, progress=report)
-    histories = blob_histories(
-        repo, {f.blob_id for f in result.findings if f.blob_id}, include_reflog=include_reflog
-    )
+    wanted = {f.blob_id for f in result.findings if f.blob_id}
+    wanted |= {s.blob_id for s in result.skipped if s.blob_id}
+    histories = blob_histories(repo, wanted, include_reflog=include_reflog)
     findings, dropped = triage(result.findings, histories, keep_unreachable=include_unreachable)
+    skipped = tuple(_named(s, histories) for s in result.skipped)
     notices = list(source.notices)
     if dropped:
         notices.append(
             f"{dropped} secret(s) are in objects no ref reaches: --include-unreachable lists them"
         )
-    result = dataclasses.replace(result, findings=tuple(findings))
+    result = dataclasses.replace(result, findings=tuple(findings), skipped=skipped)
     return _merged(result, commits=source.commits, notices=notices, incomplete=source.incomplete)
+
+
+def _named(item: Skipped, histories: Mapping[str, BlobHistory]) -> Skipped:
+    """An unreadable object, named by the paths history gives it."""
+    history = histories.get(item.blob_id or "")
+    if history is None or not history.paths or item.blob_id is None:
+        return item
+    paths = ", ".join(sorted(history.paths))
+    return dataclasses.replace(item, path=f"{paths} ({item.blob_id[:12]})")
 
 
 def removed_blocking(block: bool) -> frozenset[Status]:

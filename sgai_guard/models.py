@@ -85,6 +85,7 @@ class Skipped:
     path: str
     reason: str
     error: bool = False
+    blob_id: str | None = None  # an object read by id, whose paths history can tell
 
 
 @dataclass(frozen=True, slots=True)

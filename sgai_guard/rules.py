@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-
 from sgai_guard.models import Confidence, Provider, Rule, Technique
 
 TAVILY = Provider(
@@ -61,6 +59,8 @@ def b64_fragments(prefix: bytes) -> tuple[bytes, ...]:
     Only the characters fully determined by the prefix are kept, so a key encoded anywhere in a
     larger base64 string still shows one of these fragments.
     """
+    import base64  # noqa: PLC0415 - not needed on the hook's start-up path otherwise
+
     out = []
     for pad in range(3):
         enc = base64.b64encode(b"\0" * pad + prefix)

@@ -42,7 +42,7 @@ def triage(
         if not exposure.reachable and not keep_unreachable:
             dropped += 1
             continue
-        out += _one_per_path(group, exposure)
+        out += _one_per_path(group, histories, exposure)
     out.sort(key=lambda f: (f.exposure.urgency if f.exposure else 9, f.fingerprint, f.path))
     return out, dropped
 
@@ -69,10 +69,17 @@ def _latest(commits: Iterable[CommitRef]) -> CommitRef | None:
     return max(commits, key=lambda c: c.date, default=None)
 
 
-def _one_per_path(group: Sequence[Finding], exposure: Exposure) -> list[Finding]:
+def _one_per_path(
+    group: Sequence[Finding], histories: Mapping[str, History], exposure: Exposure
+) -> list[Finding]:
+    """One finding per path where the secret occurs; blobs read by id get their real paths."""
     seen: dict[str, Finding] = {}
     commit = exposure.introduced.oid if exposure.introduced else None
     for finding in group:
-        if finding.path not in seen:
-            seen[finding.path] = dataclasses.replace(finding, exposure=exposure, commit=commit)
+        history = histories.get(finding.blob_id or "")
+        for path in sorted(history.paths) if history and history.paths else [finding.path]:
+            if path not in seen:
+                seen[path] = dataclasses.replace(
+                    finding, path=path, exposure=exposure, commit=commit
+                )
     return list(seen.values())

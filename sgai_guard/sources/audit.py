@@ -1,15 +1,16 @@
-"""A whole-history audit: every blob reachable from every ref, each read once.
+"""A whole-history audit: every blob in the object store, each read once, in pack order.
 
-`git rev-list --objects` walks the history and names each reachable blob once, with a path;
-its output streams straight into `git cat-file --batch`, so memory stays flat whatever the
-history's size. `--missing=print` names objects a partial clone or a damaged mirror lacks.
+`git cat-file --batch-all-objects --unordered` reads objects in the order they sit in their
+packs, which keeps git's delta cache warm: on a delta-heavy history it is twice as fast as
+reading the same blobs in history order. Memory stays flat whatever the history's size.
+Which blobs a ref reaches is settled afterwards, only for blobs holding secrets (see
+sources.history). Meanwhile a `rev-list --missing=print` walk names the objects a partial
+clone or a damaged mirror lacks.
 """
 
 from __future__ import annotations
 
-import os
-import re
-import subprocess
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO
@@ -18,18 +19,14 @@ from sgai_guard.models import Blob, Skipped
 from sgai_guard.sources import catfile, gitcmd
 from sgai_guard.sources.repo import Repository
 
-_OID_LINE = re.compile(rb"^\??[0-9a-f]{40}(?:[0-9a-f]{24})?(?: |$)")
-
 
 @dataclass(slots=True)
 class AuditScan:
     repo: Repository
     include_reflog: bool = False
-    include_unreachable: bool = False
     incomplete: list[str] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
     commits: int = 0
-    blobs_listed: int = 0
 
     def check(self) -> None:
         """Say up front what the history lacks: a shallow clone cannot be audited whole."""
@@ -42,7 +39,7 @@ class AuditScan:
         if not self.repo.lines("for-each-ref", "--count=1", "--format=%(refname)"):
             self.notices.append("the repository has no refs: there is no history to audit")
             return
-        count = ["rev-list", "--count", "--all", *(["--reflog"] if self.include_reflog else [])]
+        count = ["rev-list", "--count", "--all", *self._reflog()]
         proc = gitcmd.run(count, self.repo.path)
         if proc.returncode != 0:  # a damaged repository: the walk will say what it can read
             error = proc.stderr.decode("utf-8", "replace").strip().splitlines()
@@ -52,75 +49,71 @@ class AuditScan:
             return
         self.commits = int(proc.stdout.strip() or 0)
 
-    def _walk_args(self) -> list[str]:
-        args = ["rev-list", "--objects", "--all", "--missing=print", "--filter=object:type=blob"]
-        return [*args, "--reflog"] if self.include_reflog else args
+    def _reflog(self) -> list[str]:
+        return ["--reflog"] if self.include_reflog else []
 
     def blobs(self) -> Iterator[Blob | Skipped]:
-        walk = catfile.popen(self._walk_args(), self.repo.path)
-        missing: list[str] = []
-        seen: set[str] | None = set() if self.include_unreachable else None
-        requests = self._requests(catfile.pipe(walk.stdout), missing, seen)
-        for answer in catfile.read_blobs(self.repo.path, requests):
-            if answer.data is None:
-                yield Skipped(f"{answer.request} ({answer.oid[:12]})", answer.problem or "", True)
-            else:
-                yield Blob(answer.request, answer.data, blob_id=answer.oid)
-        yield from self._walk_end(walk, missing)
-        if seen is not None:
-            yield from self._unreachable(seen)
+        walk = _MissingWalk(self.repo, self._reflog())
+        reader = catfile.popen(
+            ["cat-file", "--batch-all-objects", "--batch", "--unordered"], self.repo.path
+        )
+        yield from _objects(catfile.pipe(reader.stdout))
+        error = catfile.pipe(reader.stderr).read().decode("utf-8", "replace").strip()
+        status = reader.wait()
+        if status != 0:
+            detail = error[-300:] or f"exit status {status}"
+            yield Skipped("(object store)", f"git cat-file stopped: {detail}", error=True)
+        yield from walk.finish()
 
-    def _requests(
-        self, lines: IO[bytes], missing: list[str], seen: set[str] | None
-    ) -> Iterator[tuple[str, str]]:
-        """(oid, path) of each blob the walk lists; commits are counted, missing ones noted."""
-        pending: tuple[str, str] | None = None
-        for raw in lines:
-            line = raw.rstrip(b"\n")
-            if not _OID_LINE.match(line):  # a path holding a newline continues here
-                if pending is not None:
-                    pending = (pending[0], pending[1] + "\n" + os.fsdecode(line))
-                continue
-            if pending is not None:
-                yield pending
-                pending = None
-            oid, named, path = line.partition(b" ")
-            if oid.startswith(b"?"):
-                missing.append(oid[1:].decode())
-            elif named:  # lines without a name are commits
-                self.blobs_listed += 1
-                if seen is not None:
-                    seen.add(oid.decode())
-                pending = (oid.decode(), os.fsdecode(path))
-        if pending is not None:
-            yield pending
 
-    def _walk_end(self, walk: subprocess.Popen[bytes], missing: list[str]) -> Iterator[Skipped]:
-        error = catfile.pipe(walk.stderr).read().decode("utf-8", "replace").strip()
-        if walk.wait() != 0:
+def _objects(out: IO[bytes]) -> Iterator[Blob | Skipped]:
+    while header := out.readline():
+        if not header.endswith(b"\n"):
+            yield Skipped("(object store)", "git stopped in the middle of the object list", True)
+            return
+        parts = header.split()
+        if len(parts) < 3:
+            oid = parts[0].decode()
+            yield Skipped(f"object {oid[:12]}", "unreadable object", error=True, blob_id=oid)
+            continue
+        size = int(parts[2])
+        data = out.read(size)
+        out.read(1)
+        oid = parts[0].decode()
+        if len(data) < size:
+            yield Skipped(f"blob {oid[:12]}", "git stopped while reading it", True, oid)
+            return
+        if parts[1] == b"blob":
+            yield Blob(f"(blob {oid[:12]})", data, blob_id=oid)
+
+
+class _MissingWalk:
+    """Walks the history in a thread while blobs are read, collecting missing objects."""
+
+    def __init__(self, repo: Repository, extra: list[str]) -> None:
+        args = ["rev-list", "--objects", "--all", "--missing=print", "--filter=object:type=blob"]
+        self._proc = catfile.popen([*args, *extra], repo.path)
+        self.missing: list[str] = []
+        self._thread = threading.Thread(target=self._collect, daemon=True)
+        self._thread.start()
+
+    def _collect(self) -> None:
+        for line in catfile.pipe(self._proc.stdout):
+            if line.startswith(b"?"):
+                self.missing.append(line[1:].strip().decode())
+
+    def finish(self) -> Iterator[Skipped]:
+        self._thread.join()
+        error = catfile.pipe(self._proc.stderr).read().decode("utf-8", "replace").strip()
+        if self._proc.wait() != 0:
             yield Skipped("(history walk)", f"git rev-list failed: {error[-300:]}", error=True)
-        for oid in missing:
+        for oid in self.missing:
             yield Skipped(
                 f"object {oid[:12]}",
                 "missing from the repository (partial clone or damaged mirror): not scanned",
                 error=True,
+                blob_id=oid,
             )
-
-    def _unreachable(self, seen: set[str]) -> Iterator[Blob | Skipped]:
-        listing = catfile.popen(
-            ["cat-file", "--batch-all-objects", "--batch-check=%(objecttype) %(objectname)"],
-            self.repo.path,
-        )
-        extra = [
-            line.split()[1].decode()
-            for line in catfile.pipe(listing.stdout)
-            if line.startswith(b"blob ") and line.split()[1].decode() not in seen
-        ]
-        listing.wait()
-        requests = ((oid, f"(unreachable blob {oid[:12]})") for oid in extra)
-        for answer in catfile.read_blobs(self.repo.path, requests):
-            if answer.data is not None:
-                yield Blob(answer.request, answer.data, blob_id=answer.oid)
 
 
 def count_blobs(repo: Repository) -> int:

@@ -19,7 +19,7 @@ class RangeScan:
     repo: Repository
     base: str | None  # None: every commit reachable from head (a new branch with no base)
     head: str
-    exclude: tuple[str, ...] = ()  # further commits whose history is not new (remote refs)
+    exclude: tuple[str, ...] = ()  # rev-list arguments for history that is not new
     label: str = ""
     commits: list[str] = field(default_factory=list)
     incomplete: list[str] = field(default_factory=list)
@@ -39,8 +39,8 @@ class RangeScan:
             self.notices.append(f"the range {self.label} holds no commits: nothing new to scan")
 
     def _revs(self) -> list[str]:
-        excluded = ([self.base] if self.base else []) + list(self.exclude)
-        return [self.head, *(f"^{rev}" for rev in excluded), "--"]
+        base = [f"^{self.base}"] if self.base else []
+        return [self.head, *base, *self.exclude, "--"]
 
     def blobs(self) -> Iterator[Blob | Skipped]:
         """Each blob the range's commits add, once, attributed to the first commit adding it."""

@@ -68,9 +68,12 @@ def git_env(*, isolate: bool = True, keep: Sequence[str] = ()) -> dict[str, str]
     return env
 
 
-def git_argv(args: Sequence[str], extra_config: Sequence[str] = ()) -> list[str]:
+def git_argv(
+    args: Sequence[str], extra_config: Sequence[str] = (), *, safe: bool = True
+) -> list[str]:
+    """``safe=False`` only for queries about the user's own setup (where its hooks live)."""
     argv = ["git", "--no-pager", "--no-replace-objects"]
-    for setting in (*SAFE_CONFIG, *extra_config):
+    for setting in (*(SAFE_CONFIG if safe else ()), *extra_config):
         argv += ["-c", setting]
     return [*argv, *args]
 
@@ -83,11 +86,12 @@ def run(
     extra_config: Sequence[str] = (),
     keep_env: Sequence[str] = (),
     stdin: bytes | None = None,
+    safe: bool = True,
 ) -> subprocess.CompletedProcess[bytes]:
     """Run git and capture its output; raise GitError only when git itself is missing."""
     try:
         return subprocess.run(
-            git_argv(args, extra_config),
+            git_argv(args, extra_config, safe=safe),
             cwd=cwd,
             env=git_env(isolate=isolate, keep=keep_env),
             input=stdin,

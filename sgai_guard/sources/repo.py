@@ -63,12 +63,15 @@ def open_repository(path: Path) -> Repository:
         raise GitError(f"{path}: no such file or directory")
     if not path.is_dir():
         raise GitError(f"{path}: not a directory")
+    # One call for a work tree (the commit hook's case); bare repositories need a second.
+    proc = gitcmd.run(["rev-parse", "--absolute-git-dir", "--show-toplevel"], path)
+    if proc.returncode == 0:
+        git_dir, top = proc.stdout.decode("utf-8", "replace").splitlines()[:2]
+        return Repository(Path(top), Path(git_dir), False)
     proc = gitcmd.run(["rev-parse", "--is-bare-repository", "--absolute-git-dir"], path)
-    if proc.returncode != 0:
+    lines = proc.stdout.decode("utf-8", "replace").splitlines()
+    if proc.returncode != 0 or len(lines) < 2:
         raise GitError(f"{path}: not a git repository")
-    bare_flag, git_dir = proc.stdout.decode("utf-8", "replace").splitlines()[:2]
-    bare = bare_flag.strip() == "true"
-    if bare:
-        return Repository(Path(git_dir), Path(git_dir), True)
-    top = gitcmd.toplevel(path)
-    return Repository(top or path, Path(git_dir), False)
+    if lines[0].strip() == "true":
+        return Repository(Path(lines[1]), Path(lines[1]), True)
+    return Repository(path, Path(lines[1]), False)  # inside .git of a work tree

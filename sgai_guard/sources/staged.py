@@ -16,21 +16,22 @@ HOOK_ENV = ("GIT_INDEX_FILE",)
 
 def staged_entries(repo: Repository) -> list[RawEntry]:
     """Added, copied, modified, renamed and type-changed paths of the index against HEAD."""
-    base = repo.head() or repo.empty_tree()  # no commit yet: everything staged is new
-    raw = gitcmd.output(
-        [
-            "diff-index",
-            "--cached",
-            "-z",
-            "--raw",
-            "--no-renames",
-            "--no-abbrev",
-            "--diff-filter=ACMRT",
-            base,
-        ],
-        repo.path,
-        keep_env=HOOK_ENV,
-    )
+    args = [
+        "diff-index",
+        "--cached",
+        "-z",
+        "--raw",
+        "--no-renames",
+        "--no-abbrev",
+        "--diff-filter=ACMRT",
+    ]
+    proc = gitcmd.run([*args, "HEAD"], repo.path, keep_env=HOOK_ENV)
+    if proc.returncode == 0:
+        raw = proc.stdout
+    elif repo.head() is None:  # no commit yet: everything staged is new
+        raw = gitcmd.output([*args, repo.empty_tree()], repo.path, keep_env=HOOK_ENV)
+    else:
+        raw = gitcmd.output([*args, "HEAD"], repo.path, keep_env=HOOK_ENV)  # raises with why
     return [entry for entry in parse_raw(raw) if entry.has_new]
 
 
@@ -48,10 +49,8 @@ def staged_blobs(repo: Repository, entries: list[RawEntry]) -> Iterator[Blob | S
 
 def _merge_heads(repo: Repository) -> tuple[str, ...]:
     """During a merge, the other parents: their content was committed on another branch."""
-    proc = gitcmd.run(["rev-parse", "--git-path", "MERGE_HEAD"], repo.path)
-    path = repo.path / proc.stdout.decode().strip()
-    try:
-        return tuple(path.read_text().split())
+    try:  # MERGE_HEAD lives in the work tree's own git dir, linked work trees included
+        return tuple((repo.git_dir / "MERGE_HEAD").read_text().split())
     except OSError:
         return ()
 
@@ -66,3 +65,60 @@ def _prior(repo: Repository, entry: RawEntry, merge_heads: tuple[str, ...]) -> t
         if proc.returncode == 0:
             out.append(proc.stdout)
     return tuple(out)
+
+
+def index_blobs(
+    repo: Repository, files: list[str], *, with_prior: bool
+) -> Iterator[Blob | Skipped]:
+    """The index version of each named file; files git does not track are read from disk."""
+    listed = gitcmd.output(
+        ["ls-files", "-s", "-z", "--", *files],
+        repo.path,
+        keep_env=HOOK_ENV,
+        extra_config=("core.literalPathspecs=true",),
+    )
+    entries: dict[str, RawEntry] = {}
+    for record in listed.split(b"\0"):
+        if not record:
+            continue
+        meta, _, raw_path = record.partition(b"\t")
+        mode, oid, _stage = meta.decode().split(" ")
+        path = raw_path.decode("utf-8", "surrogateescape")
+        if mode != "160000":
+            entries.setdefault(
+                f"{path}\0{oid}", RawEntry(None, mode, mode, "0" * 40, oid, "M", path)
+            )
+    tracked = {entry.path for entry in entries.values()}
+    head = repo.head() if with_prior else None
+    merge_heads = _merge_heads(repo) if with_prior else ()
+    requests = ((e.new_oid, e) for e in entries.values())
+    for answer in catfile.read_blobs(repo.path, requests, keep_env=HOOK_ENV):
+        entry = answer.request
+        if answer.data is None:
+            yield Skipped(entry.path, answer.problem or "unreadable", error=True)
+            continue
+        prior = partial(_head_prior, repo, head, entry.path, merge_heads) if with_prior else None
+        yield Blob(entry.path, answer.data, blob_id=entry.new_oid, prior=prior)
+    yield from _untracked(repo, [f for f in files if f not in tracked])
+
+
+def _head_prior(
+    repo: Repository, head: str | None, path: str, merge_heads: tuple[str, ...]
+) -> tuple[bytes, ...]:
+    out = []
+    for rev in ([head] if head else []) + list(merge_heads):
+        proc = gitcmd.run(["cat-file", "blob", f"{rev}:{path}"], repo.path)
+        if proc.returncode == 0:
+            out.append(proc.stdout)
+    return tuple(out)
+
+
+def _untracked(repo: Repository, files: list[str]) -> Iterator[Blob | Skipped]:
+    for name in files:
+        path = repo.path / name
+        try:
+            yield Blob(name, path.read_bytes())
+        except FileNotFoundError:
+            continue  # deleted: nothing will be committed from it
+        except OSError as exc:
+            yield Skipped(name, f"cannot read: {exc.strerror}", error=True)

@@ -1,0 +1,219 @@
+"""Whole-history audit speed and memory, side by side with the cat-file floor and peers.
+
+    python bench/history.py [--repo BARE_REPO] [--runs 3]
+
+Without --repo it builds a synthetic history (bench/synthetic_history.py). Each tool reads
+the same repository; peers (gitleaks, betterleaks, kingfisher) are measured when found on
+PATH or given with --gitleaks/--betterleaks/--kingfisher, with only the two providers' rules.
+Prints wall time, MiB/s of unique blob bytes, peak RSS, and each ratio to the floor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from bench.synthetic_history import build  # noqa: E402
+
+TAVILY = (
+    r"tvly-(?:(?:dev|prod)-[A-Za-z0-9]{4,8}-[A-Za-z0-9]{36,48}|(?:(?:dev|prod)-)?[A-Za-z0-9]{32})"
+)
+SGAI = r"sgai-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+GITLEAKS_TOML = f"""
+[[rules]]
+id = "tavily-api-key"
+regex = '''{TAVILY}'''
+keywords = ["tvly-"]
+
+[[rules]]
+id = "scrapegraphai-api-key"
+regex = '''{SGAI}'''
+keywords = ["sgai-"]
+"""
+KINGFISHER_YAML = f"""rules:
+  - name: Tavily API key
+    id: bench.tavily.1
+    pattern: '(?P<key>{TAVILY})'
+    min_entropy: 0
+    confidence: medium
+    examples: []
+  - name: ScrapeGraphAI API key
+    id: bench.sgai.1
+    pattern: '(?P<key>{SGAI})'
+    min_entropy: 0
+    confidence: medium
+    examples: []
+"""
+
+
+@dataclass
+class Run:
+    name: str
+    seconds: float
+    peak_mib: float
+    note: str
+
+
+def _popen_rss(argv: list[str]) -> tuple[float, float, int]:
+    """Wall time, peak RSS (MiB) of the process and its waited-for children, exit code."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    return time.perf_counter() - start, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
+
+
+def _best(name: str, argv: list[str], runs: int, report: Path | None = None) -> Run:
+    wall, peak, code = min(_popen_rss(argv) for _ in range(runs))
+    return Run(name, wall, peak, f"exit {code}{_count(report)}")
+
+
+def _count(report: Path | None) -> str:
+    """How many findings a peer wrote, from its JSON or JSONL report."""
+    if report is None or not report.exists():
+        return ""
+    text = report.read_text().strip()
+    try:
+        data = json.loads(text or "[]")
+    except json.JSONDecodeError:
+        return f"; {len(text.splitlines())} findings"
+    if isinstance(data, dict):
+        data = data.get("findings", data.get("matches", []))
+    return f"; {len(data)} findings"
+
+
+def _blob_bytes(repo: Path) -> tuple[int, int]:
+    out = subprocess.run(
+        ["git", "cat-file", "--batch-all-objects", "--batch-check=%(objecttype) %(objectsize)"],
+        cwd=repo,
+        capture_output=True,
+        check=True,
+        text=True,
+    ).stdout
+    sizes = [int(line.split()[1]) for line in out.splitlines() if line.startswith("blob ")]
+    return len(sizes), sum(sizes)
+
+
+def _sgai_guard(repo: Path, runs: int) -> Run:
+    """Run in a child that prints its own peak RSS: git's memory is git's, not ours."""
+    code = (
+        "import resource, sys; from sgai_guard.cli import main; "
+        f"rc = main(['audit', {str(repo)!r}, '--format', 'json', '--output', '/dev/null', "
+        "'--progress', 'never']); "
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr); "
+        "sys.exit(rc)"
+    )
+    best: Run | None = None
+    for _ in range(runs):
+        start = time.perf_counter()
+        proc = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=False
+        )
+        wall = time.perf_counter() - start
+        own = float(proc.stderr.strip().splitlines()[-1]) / 1024
+        summary = next((ln for ln in proc.stderr.splitlines() if ln.startswith("Scanned")), "")
+        if best is None or wall < best.seconds:
+            best = Run("sgai-guard audit", wall, own, f"exit {proc.returncode}; {summary}")
+    assert best is not None
+    return best
+
+
+def _peers(repo: Path, args: argparse.Namespace, tmp: Path) -> list[tuple[str, list[str], Path]]:
+    (tmp / "gitleaks.toml").write_text(GITLEAKS_TOML)
+    (tmp / "kingfisher.yaml").write_text(KINGFISHER_YAML)
+    out = []
+    if gitleaks := args.gitleaks or shutil.which("gitleaks"):
+        report = tmp / "gitleaks.json"
+        argv = [
+            gitleaks,
+            "git",
+            str(repo),
+            "-c",
+            str(tmp / "gitleaks.toml"),
+            "--no-banner",
+            "--report-path",
+            str(report),
+            "--exit-code",
+            "0",
+        ]
+        out.append(("gitleaks 8 (2 rules)", argv, report))
+    if betterleaks := args.betterleaks or shutil.which("betterleaks"):
+        report = tmp / "betterleaks.json"
+        argv = [
+            betterleaks,
+            "git",
+            str(repo),
+            "-c",
+            str(tmp / "gitleaks.toml"),
+            "--no-banner",
+            "-o",
+            str(report),
+            "--exit-code",
+            "0",
+        ]
+        out.append(("betterleaks 2 (2 rules)", argv, report))
+    if kingfisher := args.kingfisher or shutil.which("kingfisher"):
+        report = tmp / "kingfisher.json"
+        argv = [
+            kingfisher,
+            "scan",
+            str(repo),
+            "--rules-path",
+            str(tmp / "kingfisher.yaml"),
+            "--load-builtins=false",
+            "-n",
+            "--no-update-check",
+            "-q",
+            "--format",
+            "json",
+            "-o",
+            str(report),
+        ]
+        out.append(("kingfisher 2 (2 rules)", argv, report))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repo", type=Path)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--commits", type=int, default=5000)
+    parser.add_argument("--gitleaks")
+    parser.add_argument("--betterleaks")
+    parser.add_argument("--kingfisher")
+    args = parser.parse_args()
+    repo = args.repo or build(
+        HERE / ".corpus" / f"history-{args.commits}.git", commits=args.commits
+    )
+    count, size = _blob_bytes(repo)
+    mib = size / 2**20
+    print(f"repository {repo}: {count:,} blobs, {mib:,.0f} MiB of unique blob bytes")
+    floor = _best(
+        "floor: cat-file --batch-all-objects",
+        ["git", "-C", str(repo), "cat-file", "--batch-all-objects", "--batch", "--unordered"],
+        args.runs,
+    )
+    rows = [floor, _sgai_guard(repo, args.runs)]
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, argv, report in _peers(repo, args, Path(tmp)):
+            rows.append(_best(name, argv, args.runs, report))
+    print(f"{'tool':38s} {'wall s':>8s} {'MiB/s':>8s} {'peak MiB':>9s} {'ratio':>6s}  note")
+    for row in rows:
+        print(
+            f"{row.name:38s} {row.seconds:8.2f} {mib / row.seconds:8.1f} {row.peak_mib:9.1f} "
+            f"{row.seconds / floor.seconds:5.2f}x  {row.note}"
+        )
+
+
+if __name__ == "__main__":
+    main()

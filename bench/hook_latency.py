@@ -1,0 +1,103 @@
+"""End-to-end latency of the commit hook on a one-file staged change in a 2,000-file repository.
+
+    python bench/hook_latency.py [--runs 30] [--gitleaks P] [--betterleaks P] [--kingfisher P]
+                                 [--detect-secrets-hook P]
+
+Side by side in one run: `python -c pass`, `git diff --cached --name-only`, sgai-guard's hook
+(as git runs it, and as the pre-commit framework runs it with the file name), and each peer's
+staged scan with its default rules, when found on PATH or given. Prints medians and ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ENV = {
+    **os.environ,
+    "GIT_AUTHOR_NAME": "b",
+    "GIT_AUTHOR_EMAIL": "b@example.invalid",
+    "GIT_COMMITTER_NAME": "b",
+    "GIT_COMMITTER_EMAIL": "b@example.invalid",
+}
+
+
+def _repo(root: Path, files: int = 2000) -> Path:
+    rng = random.Random(3)
+    for n in range(files):
+        path = root / f"pkg{n % 40}" / f"module{n}.py"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lines = [f"def f{i}(x):\n    return x * {rng.randint(0, 999)}\n" for i in range(20)]
+        path.write_text("".join(lines))
+    for args in (
+        ["init", "-q", "-b", "main"],
+        ["add", "-A"],
+        ["commit", "-q", "--no-gpg-sign", "-m", "root"],
+    ):
+        subprocess.run(["git", *args], cwd=root, env=ENV, check=True)
+    (root / "pkg0" / "module0.py").write_text("def changed():\n    return 1\n")
+    subprocess.run(["git", "add", "pkg0/module0.py"], cwd=root, env=ENV, check=True)
+    return root
+
+
+def _median_ms(argv: list[str], cwd: Path, runs: int) -> tuple[float, int]:
+    times, code = [], 0
+    for _ in range(runs):
+        start = time.perf_counter()
+        code = subprocess.run(
+            argv,
+            cwd=cwd,
+            env=ENV,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            check=False,
+        ).returncode
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times), code
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=30)
+    for tool in ("gitleaks", "betterleaks", "kingfisher", "detect-secrets-hook"):
+        parser.add_argument(f"--{tool}")
+    args = parser.parse_args()
+    guard = shutil.which("sgai-guard") or str(Path(sys.executable).parent / "sgai-guard")
+    with tempfile.TemporaryDirectory() as tmp:
+        repo = _repo(Path(tmp))
+        commands = {
+            "python -c pass": [sys.executable, "-c", "pass"],
+            "git diff --cached --name-only": ["git", "diff", "--cached", "--name-only"],
+            "sgai-guard hook (git hook)": [guard, "hook"],
+            "sgai-guard hook FILE (pre-commit)": [guard, "hook", "pkg0/module0.py"],
+        }
+        peers = {
+            "gitleaks git --staged": ("gitleaks", ["git", "--staged", "--no-banner", "."]),
+            "betterleaks git --staged": ("betterleaks", ["git", "--staged", "--no-banner", "."]),
+            "kingfisher scan --staged": (
+                "kingfisher",
+                ["scan", ".", "--staged", "-n", "--no-update-check", "-q"],
+            ),
+            "detect-secrets-hook FILE": ("detect-secrets-hook", ["pkg0/module0.py"]),
+        }
+        for label, (tool, tail) in peers.items():
+            path = getattr(args, tool.replace("-", "_")) or shutil.which(tool)
+            if path:
+                commands[label] = [path, *tail]
+        results = {label: _median_ms(argv, repo, args.runs) for label, argv in commands.items()}
+    ours = results["sgai-guard hook (git hook)"][0]
+    print(f"{'command':36s} {'median ms':>10s} {'vs sgai-guard':>14s}  exit")
+    for label, (ms, code) in results.items():
+        print(f"{label:36s} {ms:10.1f} {ms / ours:13.2f}x  {code}")
+
+
+if __name__ == "__main__":
+    main()

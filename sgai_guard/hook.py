@@ -1,0 +1,122 @@
+"""`sgai-guard hook`: the commit and push hooks, right in every way git and pre-commit call them.
+
+pre-commit stage (git's own hook, or the pre-commit framework):
+- no file names: the staged snapshot (`scan --staged`);
+- file names (the framework passes them): the index version of each named file, or the file
+  on disk if git does not track it. During a real commit (git sets GIT_INDEX_FILE), a key the
+  file already held in HEAD is reported as "already committed" without blocking; outside a
+  commit (`pre-commit run --all-files`) every key blocks, so CI never passes over one.
+pre-push stage (`--pre-push`): the commits being pushed, from PRE_COMMIT_FROM_REF/TO_REF or
+the lines git writes on stdin; a new branch scans only what no remote-tracking ref has.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from sgai_guard.errors import ExitCode, GuardError, internal_error_message
+from sgai_guard.models import ScanResult
+from sgai_guard.outcome import exit_code, incompleteness
+from sgai_guard.report import RenderOptions
+from sgai_guard.report.text import render
+
+USAGE = "usage: sgai-guard hook [--pre-push] [--show-secrets] [FILE...]"
+ZERO = "0" * 40
+
+
+def hints(result: ScanResult) -> tuple[str, ...]:
+    """How to get past a block, in the words of the providers' SDKs."""
+    envs = sorted({f.rule.provider.env_var for f in result.blocking})
+    example = result.blocking[0].fingerprint if result.blocking else "FINGERPRINT"
+    return (
+        f"Remove the key from the file and read it from the environment instead "
+        f"({', '.join(envs)}: the SDKs read it there), then stage the file again.",
+        "Revoke the key as above even if it never left this machine's history.",
+        "A real false positive? Allow exactly this value, with a reason: "
+        f'sgai-guard allow {example} --reason "why this is not a live key"',
+    )
+
+
+def main(argv: Sequence[str]) -> int:
+    args = list(argv)
+    pre_push = _flag(args, "--pre-push")
+    show_secrets = _flag(args, "--show-secrets")
+    if any(a.startswith("-") and a != "--" for a in args):
+        print(f"sgai-guard: unknown option in {args}\n{USAGE}", file=sys.stderr)
+        return int(ExitCode.USAGE)
+    files = [a for a in args if a != "--"]
+    try:
+        result, allow_empty = _pre_push(files) if pre_push else _pre_commit(files)
+    except GuardError as exc:
+        print(f"sgai-guard: error: {exc}", file=sys.stderr)
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        return int(ExitCode.INTERRUPTED)
+    except Exception as exc:
+        if os.environ.get("SGAI_GUARD_DEBUG"):
+            raise
+        print(internal_error_message(exc), file=sys.stderr)
+        return int(ExitCode.INCOMPLETE)
+    result = _with_incompleteness(result, allow_empty)
+    options = RenderOptions(show_secrets=show_secrets, hints=hints(result))
+    sys.stdout.write(render(result, options))
+    return int(exit_code(result))
+
+
+def _flag(args: list[str], name: str) -> bool:
+    if name in args:
+        args.remove(name)
+        return True
+    return False
+
+
+def _with_incompleteness(result: ScanResult, allow_empty: bool) -> ScanResult:
+    import dataclasses  # noqa: PLC0415
+
+    return dataclasses.replace(result, incomplete=incompleteness(result, allow_empty=allow_empty))
+
+
+def _pre_commit(files: list[str]) -> tuple[ScanResult, bool]:
+    from sgai_guard import jobs  # noqa: PLC0415
+    from sgai_guard.scan import Settings  # noqa: PLC0415
+
+    in_commit = "GIT_INDEX_FILE" in os.environ
+    if not files:
+        result = jobs.staged(Path(), settings=Settings())
+        return result, True  # an empty commit (amend of the message) has nothing to scan
+    return jobs.index_files(Path(), files, settings=Settings(), in_commit=in_commit), False
+
+
+def _pre_push(files: list[str]) -> tuple[ScanResult, bool]:
+    from sgai_guard import jobs  # noqa: PLC0415
+    from sgai_guard.scan import Settings  # noqa: PLC0415
+
+    updates = _push_updates()
+    return jobs.push(Path(), updates, settings=Settings()), True
+
+
+def _push_updates() -> list[tuple[str, str, str, str]]:
+    """(local ref, local sha, remote ref, remote sha) for every ref being pushed."""
+    env = os.environ
+    if env.get("PRE_COMMIT_TO_REF") or env.get("PRE_COMMIT_LOCAL_BRANCH"):
+        local = env.get("PRE_COMMIT_TO_REF") or env.get("PRE_COMMIT_LOCAL_BRANCH", "HEAD")
+        remote = env.get("PRE_COMMIT_FROM_REF") or ZERO
+        return [
+            (
+                env.get("PRE_COMMIT_LOCAL_BRANCH", local),
+                local,
+                env.get("PRE_COMMIT_REMOTE_BRANCH", "(remote)"),
+                remote,
+            )
+        ]
+    if sys.stdin is None or sys.stdin.isatty():
+        return []
+    updates = []
+    for line in sys.stdin.read().splitlines():
+        parts = line.split()
+        if len(parts) == 4:
+            updates.append((parts[0], parts[1], parts[2], parts[3]))
+    return updates

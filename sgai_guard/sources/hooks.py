@@ -1,0 +1,41 @@
+"""Installing sgai-guard as a plain git hook, without the pre-commit framework."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+from pathlib import Path
+
+from sgai_guard.errors import UsageError
+from sgai_guard.sources import gitcmd
+from sgai_guard.sources.repo import Repository
+
+MARKER = "# installed by sgai-guard"
+
+
+def hook_script(pre_push: bool) -> str:
+    args = "hook --pre-push" if pre_push else "hook"
+    return (
+        "#!/bin/sh\n"
+        f"{MARKER}: remove this file to uninstall\n"
+        f"exec {shlex.quote(sys.executable)} -m sgai_guard {args}\n"
+    )
+
+
+def install(repo: Repository, *, pre_push: bool, force: bool) -> Path:
+    """Write the hook; an existing hook that is not ours is kept unless ``force``."""
+    name = "pre-push" if pre_push else "pre-commit"
+    hooks = gitcmd.output(
+        ["rev-parse", "--git-path", "hooks"], repo.path, isolate=False, safe=False
+    )
+    target = repo.path / os.fsdecode(hooks.strip()) / name
+    if target.exists() and MARKER not in target.read_text("utf-8", "replace") and not force:
+        raise UsageError(
+            f"{target} exists and was not installed by sgai-guard: "
+            "chain it yourself, or pass --force to replace it"
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(hook_script(pre_push))
+    target.chmod(0o755)
+    return target

@@ -1,0 +1,275 @@
+"""The hooks under the real pre-commit framework, and as plain git hooks, in every context."""
+
+from __future__ import annotations
+
+import random
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests import keys
+from tests.cli_helpers import run_cli
+from tests.gitrepo import Repo, git_env
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT_FILES = ("pyproject.toml", "README.md", ".pre-commit-hooks.yaml", "sgai_guard")
+
+
+@pytest.fixture(scope="session")
+def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """This project, committed as it is now, for pre-commit to install from."""
+    target = tmp_path_factory.mktemp("hook-repo")
+    for name in PROJECT_FILES:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, target / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, target / name)
+    repo = Repo(target)
+    return target, repo.commit("snapshot")
+
+
+@pytest.fixture(scope="session")
+def pre_commit_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("pre-commit-home")
+
+
+def _env(home: Path) -> dict[str, str]:
+    env = git_env()
+    env["PRE_COMMIT_HOME"] = str(home)
+    env["PATH"] = f"{Path(sys.executable).parent}:{env.get('PATH', '')}"
+    return env
+
+
+class Project:
+    """A repository using the hooks through the pre-commit framework."""
+
+    def __init__(self, path: Path, hook_repo: tuple[Path, str], home: Path) -> None:
+        self.repo = Repo(path)
+        self.env = _env(home)
+        url, rev = hook_repo
+        self.repo.write(
+            ".pre-commit-config.yaml",
+            f"repos:\n- repo: {url}\n  rev: {rev}\n  hooks:\n"
+            "  - id: sgai-guard\n  - id: sgai-guard-push\n",
+        )
+        self.repo.write("README.md", "project\n")
+        self.repo.commit("root")
+
+    def pre_commit(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "pre_commit", *args],
+            cwd=self.repo.path,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    def git(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["git", *args],
+            cwd=self.repo.path,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+
+@pytest.fixture
+def project(
+    tmp_path: Path, hook_repo: tuple[Path, str], pre_commit_home: Path
+) -> Iterator[Project]:
+    proj = Project(tmp_path / "project", hook_repo, pre_commit_home)
+    installed = proj.pre_commit("install", "--hook-type", "pre-commit", "--hook-type", "pre-push")
+    assert installed.returncode == 0, installed.stderr
+    yield proj
+
+
+def _commit(project: Project, *extra: str) -> subprocess.CompletedProcess[str]:
+    return project.git("commit", "--no-gpg-sign", "-m", "change", *extra)
+
+
+def test_staged_key_deleted_from_work_tree_still_blocks(
+    project: Project, rng: random.Random
+) -> None:
+    key = keys.tavily_current(rng)
+    project.repo.write("app.py", f"KEY = '{key}'\n")
+    project.repo.add("app.py")
+    project.repo.write("app.py", "KEY = None\n")
+    proc = _commit(project)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out
+    assert "app.py:1:8" in out and key not in out
+    assert "TAVILY_API_KEY" in out and "sgai-guard allow" in out
+
+
+def test_key_only_in_unstaged_edit_passes(project: Project, rng: random.Random) -> None:
+    project.repo.write("app.py", "KEY = None\n")
+    project.repo.add("app.py")
+    project.repo.write("app.py", f"KEY = '{keys.sgai_uuid(rng)}'\n")
+    proc = _commit(project)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_run_all_files_and_files_scan_those_files(project: Project, rng: random.Random) -> None:
+    key = keys.sgai_uuid(rng)
+    project.repo.write("conf/settings.env", f"SGAI_API_KEY={key}\n")
+    project.repo.write("clean.txt", "nothing here\n")
+    project.repo.add()
+    project.git("commit", "--no-verify", "--no-gpg-sign", "-m", "sneaked past the hook")
+    everything = project.pre_commit("run", "--all-files", "--hook-stage", "pre-commit")
+    assert everything.returncode == 1, everything.stdout
+    assert "conf/settings.env:1:14" in everything.stdout
+    one = project.pre_commit("run", "--files", "clean.txt", "--hook-stage", "pre-commit")
+    assert one.returncode == 0 and "Scanned 1 file" not in one.stdout  # quiet on success
+    verbose = project.pre_commit("run", "--files", "clean.txt", "--verbose")
+    assert "Scanned 1 file" in verbose.stdout
+    manual = project.pre_commit("run", "sgai-guard", "--hook-stage", "manual", "--all-files")
+    assert manual.returncode == 1
+
+
+def test_commit_all_is_scanned(project: Project, rng: random.Random) -> None:
+    project.repo.write("tracked.py", "x = 1\n")
+    project.repo.add("tracked.py")
+    assert _commit(project).returncode == 0
+    project.repo.write("tracked.py", f"x = '{keys.tavily_legacy(rng)}'\n")
+    proc = _commit(project, "-a")
+    assert proc.returncode != 0 and "tracked.py:1:6" in proc.stdout + proc.stderr
+
+
+def test_already_committed_key_does_not_block_unrelated_edit(
+    project: Project, rng: random.Random
+) -> None:
+    key = keys.tavily_current(rng)
+    project.repo.write("old.py", f"K = '{key}'\n")
+    project.repo.add("old.py")
+    project.git("commit", "--no-verify", "--no-gpg-sign", "-m", "old leak")
+    project.repo.write("old.py", f"K = '{key}'\nMORE = 1\n")
+    project.repo.add("old.py")
+    proc = _commit(project)
+    assert proc.returncode == 0, proc.stdout  # rotate it, but this commit did not add it
+    outside = project.pre_commit("run", "--files", "old.py")
+    assert outside.returncode == 1 and "old.py:1:6" in outside.stdout  # outside a commit: blocks
+
+
+def test_pre_push_scans_only_new_commits(
+    project: Project, tmp_path: Path, rng: random.Random
+) -> None:
+    Repo(tmp_path / "remote.git", bare=True)
+    project.git("remote", "add", "origin", str(tmp_path / "remote.git"))
+    old_key = keys.tavily_current(rng)
+    project.repo.write("old.env", f"K={old_key}\n")
+    project.repo.add("old.env")
+    project.git("commit", "--no-verify", "--no-gpg-sign", "-m", "old leak")
+    first = project.git("push", "--no-verify", "origin", "main")
+    assert first.returncode == 0, first.stderr
+    project.git("checkout", "-q", "-b", "feature")
+    project.repo.write("ok.txt", "fine\n")
+    project.repo.add("ok.txt")
+    project.git("commit", "--no-verify", "--no-gpg-sign", "-m", "clean")
+    clean = project.git("push", "origin", "feature")
+    assert clean.returncode == 0, clean.stdout + clean.stderr  # main's old key is not new
+    project.repo.write("new.env", f"K={keys.sgai_uuid(rng)}\n")
+    project.repo.add("new.env")
+    project.git("commit", "--no-verify", "--no-gpg-sign", "-m", "new leak")
+    blocked = project.git("push", "origin", "feature")
+    assert blocked.returncode != 0
+    out = blocked.stdout + blocked.stderr
+    assert "new.env" in out and "old.env" not in out
+    project.git("reset", "-q", "--hard", "HEAD~1")
+    project.repo.write("other.txt", "rewritten\n")
+    project.repo.add("other.txt")
+    project.git("commit", "--no-verify", "--no-gpg-sign", "-m", "rewritten")
+    forced = project.git("push", "--force", "origin", "feature")
+    assert forced.returncode == 0, forced.stdout + forced.stderr
+
+
+def test_plain_git_hooks_installed_by_sgai_guard(tmp_path: Path, rng: random.Random) -> None:
+    repo = Repo(tmp_path / "plain")
+    repo.commit("root")
+    foreign = repo.path / ".git" / "hooks" / "pre-commit"
+    foreign.write_text("#!/bin/sh\nexit 0\n")
+    refused = run_cli("install-hook", cwd=repo.path)
+    assert refused.returncode == 2 and "not installed by sgai-guard" in refused.stderr
+    assert run_cli("install-hook", "--force", cwd=repo.path).returncode == 0
+    assert run_cli("install-hook", cwd=repo.path).returncode == 0  # ours: replaced freely
+    assert run_cli("install-hook", "--pre-push", cwd=repo.path).returncode == 0
+    repo.write("a.py", f"K = '{keys.tavily_current(rng)}'\n")
+    repo.add("a.py")
+    env = git_env()
+    blocked = subprocess.run(
+        ["git", "commit", "--no-gpg-sign", "-m", "x"],
+        cwd=repo.path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert blocked.returncode == 1 and "a.py:1:6" in blocked.stdout + blocked.stderr
+    repo.write("a.py", "K = None\n")
+    repo.write("b.py", "x = 1\n")
+    ok = subprocess.run(
+        ["git", "commit", "--no-gpg-sign", "-am", "x"],
+        cwd=repo.path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert ok.returncode == 0, ok.stdout
+    Repo(tmp_path / "remote.git", bare=True)
+    repo.git("remote", "add", "origin", str(tmp_path / "remote.git"))
+    assert (
+        subprocess.run(
+            ["git", "push", "-q", "origin", "main"],
+            cwd=repo.path,
+            env=env,
+            capture_output=True,
+            check=False,
+        ).returncode
+        == 0
+    )
+    repo.git("push", "-q", "origin", "main:doomed", "--no-verify")
+    deleted = subprocess.run(
+        ["git", "push", "origin", "--delete", "doomed"],
+        cwd=repo.path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert deleted.returncode == 0
+    assert "a deletion pushes no commits" in deleted.stdout + deleted.stderr
+
+
+def test_try_repo_blocks_a_key_and_passes_clean(
+    tmp_path: Path, hook_repo: tuple[Path, str], pre_commit_home: Path, rng: random.Random
+) -> None:
+    repo = Repo(tmp_path / "user")
+    repo.commit("root")
+    env = _env(pre_commit_home)
+
+    def try_repo() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "pre_commit", "try-repo", str(hook_repo[0]), "sgai-guard"],
+            cwd=repo.path,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    repo.write("key.py", f"K = '{keys.sgai_uuid(rng)}'\n")
+    repo.add("key.py")
+    blocked = try_repo()
+    assert blocked.returncode == 1 and "key.py:1:6" in blocked.stdout
+    repo.write("key.py", "K = os.environ['SGAI_API_KEY']\n")
+    repo.add("key.py")
+    clean = try_repo()
+    assert clean.returncode == 0, clean.stdout
