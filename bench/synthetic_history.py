@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests import keys  # noqa: E402
+from tests import keys
 
 
 def _sources(limit: int, rng: random.Random) -> dict[str, bytes]:
