@@ -6,6 +6,7 @@ This is the only module that imports click.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import os
 import sys
 from collections.abc import Sequence
@@ -21,7 +22,7 @@ from sgai_guard.outcome import exit_code, incompleteness
 from sgai_guard.report import Format, RenderOptions, renderer
 
 if TYPE_CHECKING:
-    from sgai_guard.scan import Settings
+    from sgai_guard.scan import Policy, Settings
 
 _SIZE_UNITS = {
     "": 1,
@@ -143,6 +144,33 @@ def cli() -> None:
     """
 
 
+def policy_options(func: click.decorators.FC) -> click.decorators.FC:
+    for option in reversed(
+        (
+            click.option(
+                "--config",
+                "config_path",
+                type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                help="Configuration file (default: .sgai-guard.toml "
+                "or [tool.sgai-guard] in pyproject.toml, found upwards).",
+            ),
+            click.option(
+                "--baseline",
+                "baseline_path",
+                type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                help="Report only secrets not in this baseline file.",
+            ),
+            click.option(
+                "--other-markers",
+                is_flag=True,
+                help="Also honour gitleaks:allow and pragma: allowlist secret.",
+            ),
+        )
+    ):
+        func = option(func)
+    return func
+
+
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @click.option("--staged", is_flag=True, help="Scan the index: what the next commit will hold.")
@@ -162,10 +190,10 @@ def cli() -> None:
 @click.option(
     "--max-file-size",
     type=ByteSize(),
-    default="5MiB",
-    show_default=True,
-    help="Files larger than this are listed as skipped.",
+    default=None,
+    help="Files larger than this are listed as skipped (default 5MiB).",
 )
+@policy_options
 @output_options
 def scan(
     paths: tuple[Path, ...],
@@ -174,13 +202,15 @@ def scan(
     since: str | None,
     fail_on_removed: bool,
     no_gitignore: bool,
-    max_file_size: int,
+    max_file_size: int | None,
+    config_path: Path | None,
+    baseline_path: Path | None,
+    other_markers: bool,
     **opts: object,
 ) -> None:
     """Scan work-tree files under PATHS (default: the current directory), the index
     (--staged) or a commit range (--range, --since)."""
     from sgai_guard import jobs  # noqa: PLC0415
-    from sgai_guard.scan import Settings  # noqa: PLC0415
 
     out = _output(**opts)  # type: ignore[arg-type]
     modes = [
@@ -188,22 +218,50 @@ def scan(
     ]
     if len(modes) > 1 or (modes and paths):
         raise click.UsageError(f"choose one of PATHS, --staged, --range, --since (got {modes})")
-    settings = Settings(blocking=jobs.removed_blocking(fail_on_removed))
+    start = paths[0] if paths and paths[0].is_dir() else (paths[0].parent if paths else Path())
+    prep = jobs.prepare(
+        start,
+        config_path=config_path,
+        baseline_path=baseline_path,
+        fail_on_removed=fail_on_removed,
+        other_markers=other_markers,
+    )
+    policy = prep.allowlist
     if staged:
-        result = jobs.staged(Path(), settings=settings)
+        result = jobs.staged(Path(), settings=prep.settings, policy=policy)
     elif rev_range or since:
-        result = _range(rev_range or f"{since}..HEAD", settings)
+        result = _range(rev_range or f"{since}..HEAD", prep.settings, policy)
     else:
+        size = max_file_size or ByteSize().convert(prep.config.max_file_size or "5MiB", None, None)
         result = jobs.worktree(
             paths or (Path(),),
             use_gitignore=not no_gitignore,
-            max_size=max_file_size,
-            settings=settings,
+            max_size=size,
+            settings=prep.settings,
+            policy=policy,
         )
-    raise SystemExit(finish(result, out, allow_empty=bool(result.notices)))
+    result = jobs.with_allowlist_notices(result, prep, full_scan=not paths and not modes)
+    raise SystemExit(finish(result, out, allow_empty=_may_be_empty(result)))
 
 
-def _range(text: str, settings: Settings) -> ScanResult:
+def _may_be_empty(result: ScanResult) -> bool:
+    """Only a source that said why it had nothing to scan may finish clean having scanned
+    nothing; allowlist notices do not count."""
+    return any(
+        n.startswith(
+            (
+                "nothing is staged",
+                "the range",
+                "the repository has no refs",
+                "git named no ref",
+                "deleting ",
+            )
+        )
+        for n in result.notices
+    )
+
+
+def _range(text: str, settings: Settings, policy: Policy) -> ScanResult:
     from sgai_guard import jobs  # noqa: PLC0415
     from sgai_guard.sources.repo import open_repository  # noqa: PLC0415
 
@@ -212,7 +270,7 @@ def _range(text: str, settings: Settings) -> ScanResult:
     base, head = text.split("..", 1)
     repo = open_repository(Path())
     base_oid, head_oid = repo.commit(base or "HEAD"), repo.commit(head or "HEAD")
-    return jobs.commit_range(repo, base_oid, head_oid, settings=settings, label=text)
+    return jobs.commit_range(repo, base_oid, head_oid, settings=settings, policy=policy, label=text)
 
 
 @cli.command()
@@ -230,17 +288,30 @@ def _range(text: str, settings: Settings) -> ScanResult:
     show_default=True,
     help="Progress on stderr (auto: on a terminal, not in CI).",
 )
+@policy_options
 @output_options
 def audit(
-    repo: Path, include_reflog: bool, include_unreachable: bool, progress: str, **opts: object
+    repo: Path,
+    include_reflog: bool,
+    include_unreachable: bool,
+    progress: str,
+    config_path: Path | None,
+    baseline_path: Path | None,
+    other_markers: bool,
+    **opts: object,
 ) -> None:
     """Scan every blob reachable from every ref of REPO (also bare), once, and triage each
     secret: where it is, who introduced it, whether it is at HEAD and whether it was pushed."""
     from sgai_guard import jobs  # noqa: PLC0415
     from sgai_guard import progress as progress_line  # noqa: PLC0415
-    from sgai_guard.scan import Settings  # noqa: PLC0415
 
     out = _output(**opts)  # type: ignore[arg-type]
+    prep = jobs.prepare(
+        repo if repo.exists() else Path(),
+        config_path=config_path,
+        baseline_path=baseline_path,
+        other_markers=other_markers,
+    )
     bar: progress_line.ProgressLine | None = None
 
     def make_bar(total: int | None) -> progress_line.ProgressLine:
@@ -251,7 +322,8 @@ def audit(
     try:
         result = jobs.audit(
             repo,
-            settings=Settings(),
+            settings=prep.settings,
+            policy=prep.allowlist,
             include_reflog=include_reflog,
             include_unreachable=include_unreachable,
             progress=make_bar if progress_line.wanted(progress) else None,
@@ -259,7 +331,92 @@ def audit(
     finally:
         if bar is not None:
             bar.close()
-    raise SystemExit(finish(result, out, allow_empty=bool(result.notices)))
+    result = jobs.with_allowlist_notices(result, prep, full_scan=True)
+    raise SystemExit(finish(result, out, allow_empty=_may_be_empty(result)))
+
+
+@cli.command("baseline")
+@click.argument("path", default=".", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--output",
+    "-o",
+    "output_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The baseline file.",
+)
+@click.option("--update", is_flag=True, help="Prune secrets no longer present; add none.")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Configuration file.",
+)
+def baseline_cmd(path: Path, output_path: Path, update: bool, config_path: Path | None) -> None:
+    """Record the secrets found under PATH as known, so later scans report only new ones.
+
+    Without --update the file is written afresh from everything found now; with --update,
+    secrets that are gone are pruned and new ones are NOT added (they must be looked at)."""
+    from sgai_guard import baseline, jobs  # noqa: PLC0415
+
+    prep = jobs.prepare(path, config_path=config_path)
+    result = jobs.worktree(
+        (path,),
+        use_gitignore=True,
+        max_size=5 * 2**20,
+        settings=prep.settings,
+        policy=prep.allowlist,
+    )
+    if incompleteness(result):
+        for reason in incompleteness(result):
+            click.echo(f"sgai-guard: {reason}", err=True)
+        raise SystemExit(int(ExitCode.INCOMPLETE))
+    current = baseline.entries_from(result.findings)
+    if update:
+        if not output_path.exists():
+            raise click.UsageError(f"--update needs an existing baseline; {output_path} is missing")
+        previous = baseline.load(output_path)
+        entries = baseline.prune(previous, current)
+        click.echo(
+            f"pruned {len(previous) - len(entries)} secret(s) no longer present; "
+            f"{len(set(current) - set(previous))} new secret(s) NOT added",
+            err=True,
+        )
+    else:
+        entries = current
+        click.echo(f"recorded {len(entries)} secret(s) in {output_path}", err=True)
+    output_path.write_text(baseline.render(entries), encoding="utf-8")
+
+
+@cli.command("allow")
+@click.argument("fingerprint")
+@click.option("--reason", required=True, help="Why this value is not a live key.")
+@click.option(
+    "--expires",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Stop suppressing after this date (YYYY-MM-DD).",
+)
+@click.option("--path", "glob", help="Only where the path matches this gitignore pattern.")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File to edit (default: the configuration in use, else .sgai-guard.toml).",
+)
+def allow_cmd(
+    fingerprint: str,
+    reason: str,
+    expires: datetime.datetime | None,
+    glob: str | None,
+    config_path: Path | None,
+) -> None:
+    """Allow one secret, by the fingerprint printed next to it, keeping the rest of the file."""
+    from sgai_guard import allow_edit  # noqa: PLC0415
+
+    target = allow_edit.add_entry(
+        config_path, fingerprint, reason, expires.date() if expires else None, glob
+    )
+    click.echo(f"added an allow entry for {fingerprint} to {target}")
 
 
 @cli.command("install-hook")

@@ -49,7 +49,7 @@ def main(argv: Sequence[str]) -> int:
         return int(ExitCode.USAGE)
     files = [a for a in args if a != "--"]
     try:
-        result, allow_empty = _pre_push(files) if pre_push else _pre_commit(files)
+        result, allow_empty = _pre_push() if pre_push else _pre_commit(files)
     except GuardError as exc:
         print(f"sgai-guard: error: {exc}", file=sys.stderr)
         return int(exc.exit_code)
@@ -81,21 +81,26 @@ def _with_incompleteness(result: ScanResult, allow_empty: bool) -> ScanResult:
 
 def _pre_commit(files: list[str]) -> tuple[ScanResult, bool]:
     from sgai_guard import jobs  # noqa: PLC0415
-    from sgai_guard.scan import Settings  # noqa: PLC0415
 
+    prep = jobs.prepare(Path())
     in_commit = "GIT_INDEX_FILE" in os.environ
     if not files:
-        result = jobs.staged(Path(), settings=Settings())
-        return result, True  # an empty commit (amend of the message) has nothing to scan
-    return jobs.index_files(Path(), files, settings=Settings(), in_commit=in_commit), False
+        result = jobs.staged(Path(), settings=prep.settings, policy=prep.allowlist)
+        allow_empty = True  # an empty commit (amending the message) has nothing to scan
+    else:
+        result = jobs.index_files(
+            Path(), files, settings=prep.settings, in_commit=in_commit, policy=prep.allowlist
+        )
+        allow_empty = False
+    return jobs.with_allowlist_notices(result, prep, full_scan=False), allow_empty
 
 
-def _pre_push(files: list[str]) -> tuple[ScanResult, bool]:
+def _pre_push() -> tuple[ScanResult, bool]:
     from sgai_guard import jobs  # noqa: PLC0415
-    from sgai_guard.scan import Settings  # noqa: PLC0415
 
-    updates = _push_updates()
-    return jobs.push(Path(), updates, settings=Settings()), True
+    prep = jobs.prepare(Path())
+    result = jobs.push(Path(), _push_updates(), settings=prep.settings, policy=prep.allowlist)
+    return jobs.with_allowlist_notices(result, prep, full_scan=False), True
 
 
 def _push_updates() -> list[tuple[str, str, str, str]]:

@@ -14,7 +14,49 @@ from sgai_guard.scan import Policy, Progress, Settings, scan
 from sgai_guard.sources.repo import Repository, open_repository
 
 if TYPE_CHECKING:
+    from sgai_guard.allowlist import Allowlist
+    from sgai_guard.config import Config
     from sgai_guard.sources.history import BlobHistory
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Prepared:
+    """Configuration, verdict settings and allowlist for one run."""
+
+    config: Config
+    settings: Settings
+    allowlist: Allowlist
+
+
+def prepare(
+    start: Path,
+    *,
+    config_path: Path | None = None,
+    baseline_path: Path | None = None,
+    fail_on_removed: bool = False,
+    other_markers: bool = False,
+) -> Prepared:
+    """Load the configuration governing ``start``; options given on the command line win."""
+    from sgai_guard import baseline  # noqa: PLC0415
+    from sgai_guard.allowlist import Allowlist  # noqa: PLC0415
+    from sgai_guard.config import discover, load  # noqa: PLC0415
+
+    config = load(config_path) if config_path else discover(start)
+    if other_markers:
+        config = dataclasses.replace(config, other_markers=True)
+    if baseline_path is None and config.baseline and config.source:
+        default = config.source.parent / config.baseline
+        baseline_path = default if default.exists() else None
+    known = baseline.load(baseline_path) if baseline_path else None
+    blocking = removed_blocking(fail_on_removed or config.fail_on_removed)
+    settings = Settings(salt=config.salt, blocking=blocking)
+    return Prepared(config, settings, Allowlist(config, known))
+
+
+def with_allowlist_notices(
+    result: ScanResult, prepared: Prepared, *, full_scan: bool
+) -> ScanResult:
+    return _merged(result, notices=prepared.allowlist.notices(full_scan=full_scan))
 
 
 def _merged(

@@ -25,14 +25,14 @@ TRACKED_IGNORED = "tracked by git although .gitignore matches it: still scanned"
 
 
 class Policy(Protocol):
-    """Decides whether a finding is suppressed (allowlists, baselines)."""
+    """Decides whether a finding is suppressed (allowlists, baselines); may annotate it."""
 
-    def check(self, finding: Finding) -> Suppression | None: ...
+    def check(self, finding: Finding) -> Suppression | Finding: ...
 
 
 class NoPolicy:
-    def check(self, finding: Finding) -> Suppression | None:
-        return None
+    def check(self, finding: Finding) -> Suppression | Finding:
+        return finding
 
 
 @dataclass(slots=True)
@@ -118,11 +118,11 @@ def _scan_blob(
                 Suppression(finding, SuppressReason.PLACEHOLDER, candidate.filler)
             )
             continue
-        suppression = policy.check(finding)
-        if suppression is not None:
-            tally.suppressed.append(suppression)
+        verdict = policy.check(finding)
+        if isinstance(verdict, Suppression):
+            tally.suppressed.append(verdict)
         else:
-            tally.findings.append(finding)
+            tally.findings.append(verdict)
 
 
 def to_finding(candidate: Candidate, blob: Blob, salt: str, status: Status) -> Finding:

@@ -1,0 +1,131 @@
+"""The project's allowlist as a scan policy: paths, inline markers, regexes, fingerprint
+entries and a baseline. Each suppression keeps its reason; nothing else is ever hidden."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from collections.abc import Mapping
+from typing import Any
+
+from sgai_guard.config import AllowEntry, AllowRegex, Config
+from sgai_guard.errors import ConfigError
+from sgai_guard.models import Finding, Suppression, SuppressReason
+
+OWN_MARKER = b"sgai-guard: allow"
+NEXT_LINE = b"sgai-guard: allow-next-line"
+# Other tools' markers, honoured with `other-markers = true` for teams migrating.
+OTHER_SAME_LINE = (
+    b"gitleaks:allow",
+    b"betterleaks:allow",
+    b"pragma: allowlist secret",
+    b"kingfisher:ignore",
+    b"trufflehog:ignore",
+)
+OTHER_NEXT_LINE = (b"pragma: allowlist nextline secret",)
+
+
+class Allowlist:
+    def __init__(
+        self,
+        config: Config,
+        baseline: Mapping[str, Any] | None = None,
+        today: datetime.date | None = None,
+    ) -> None:
+        self.config = config
+        self.baseline = baseline or {}
+        self.today = today or datetime.date.today()
+        self.used: set[AllowEntry] = set()
+        self.expired: set[AllowEntry] = set()
+        self._paths = _spec(config.exclude_paths)
+        self._entry_paths = {e.path: _spec([e.path]) for e in config.allow if e.path}
+
+    def check(self, finding: Finding) -> Suppression | Finding:
+        if self._paths is not None and self._paths.match_file(finding.path):
+            return Suppression(finding, SuppressReason.PATH, "path matches exclude-paths")
+        inline = self._inline(finding)
+        if inline is not None:
+            return Suppression(finding, SuppressReason.INLINE, inline)
+        for rule in self.config.allow_regex:
+            if self._regex_matches(rule, finding):
+                return Suppression(finding, SuppressReason.REGEX, rule.reason)
+        return self._entries(finding)
+
+    def _inline(self, finding: Finding) -> str | None:
+        same = (OWN_MARKER, *(OTHER_SAME_LINE if self.config.other_markers else ()))
+        following = (NEXT_LINE, *(OTHER_NEXT_LINE if self.config.other_markers else ()))
+        for marker in following:
+            if marker in finding.previous_line:
+                return _reason(finding.previous_line, marker)
+        for marker in same:
+            at = finding.line_text.find(marker)
+            if at != -1 and not finding.line_text.startswith(NEXT_LINE, at):
+                return _reason(finding.line_text, marker)
+        return None
+
+    def _regex_matches(self, rule: AllowRegex, finding: Finding) -> bool:
+        import regex  # noqa: PLC0415
+
+        text = (
+            finding.secret
+            if rule.target == "secret"
+            else finding.line_text.decode("utf-8", "replace")
+        )
+        try:
+            return regex.search(rule.pattern, text, timeout=self.config.regex_timeout) is not None
+        except TimeoutError as exc:
+            raise ConfigError(
+                f"{self.config.source}: allow-regex {rule.pattern!r} took longer than "
+                f"{self.config.regex_timeout} s on {finding.path}:{finding.line}: simplify it"
+            ) from exc
+
+    def _entries(self, finding: Finding) -> Suppression | Finding:
+        for entry in self.config.allow:
+            if entry.fingerprint != finding.fingerprint or not self._path_ok(entry, finding):
+                continue
+            if entry.expires is not None and entry.expires < self.today:
+                self.expired.add(entry)
+                note = f"an allowlist entry for this key expired on {entry.expires}: {entry.reason}"
+                return dataclasses.replace(finding, notes=(*finding.notes, note))
+            self.used.add(entry)
+            return Suppression(finding, SuppressReason.FINGERPRINT, entry.reason)
+        if finding.fingerprint in self.baseline:
+            return Suppression(finding, SuppressReason.BASELINE, "in the baseline")
+        return finding
+
+    def _path_ok(self, entry: AllowEntry, finding: Finding) -> bool:
+        spec = self._entry_paths.get(entry.path) if entry.path else None
+        return spec is None or bool(spec.match_file(finding.path))
+
+    def notices(self, *, full_scan: bool) -> list[str]:
+        out = [
+            f"allowlist entry {e.fingerprint} expired on {e.expires} and no longer "
+            f"suppresses it ({e.reason})"
+            for e in sorted(self.expired, key=_key)
+        ]
+        if full_scan:
+            unused = [e for e in self.config.allow if e not in self.used and e not in self.expired]
+            out += [
+                f"allowlist entry {e.fingerprint} matched nothing in this scan: remove it "
+                f"if the key is gone ({e.reason})"
+                for e in unused
+            ]
+        return out
+
+
+def _key(entry: AllowEntry) -> str:
+    return entry.fingerprint
+
+
+def _spec(patterns: Any) -> Any:
+    if not patterns:
+        return None
+    from pathspec import GitIgnoreSpec  # noqa: PLC0415
+
+    return GitIgnoreSpec.from_lines(list(patterns))
+
+
+def _reason(line: bytes, marker: bytes) -> str:
+    after = line[line.find(marker) + len(marker) :].decode("utf-8", "replace")
+    after = after.strip().strip("*/#-> ").strip()
+    return f"inline marker: {after}" if after else "inline marker"

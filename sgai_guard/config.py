@@ -1,0 +1,226 @@
+"""Configuration: `.sgai-guard.toml`, or `[tool.sgai-guard]` in pyproject.toml, validated on load.
+
+Every problem is one ConfigError naming the file, the key and what is wrong (exit 2).
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sgai_guard.errors import ConfigError
+from sgai_guard.fingerprint import DEFAULT_SALT, FINGERPRINT_CHARS
+
+FILE_NAME = ".sgai-guard.toml"
+_FINGERPRINT = re.compile(rf"[0-9a-f]{{{FINGERPRINT_CHARS}}}")
+
+
+@dataclass(frozen=True, slots=True)
+class AllowEntry:
+    """One secret, named by its keyed fingerprint, allowed for a reason (until a date)."""
+
+    fingerprint: str
+    reason: str
+    path: str | None = None  # gitignore-style pattern; None: anywhere
+    expires: datetime.date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AllowRegex:
+    pattern: str
+    target: str  # "secret" or "line"
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    source: Path | None = None
+    table: str = ""  # where the settings live, for messages: "" or "[tool.sgai-guard]"
+    salt: str = DEFAULT_SALT
+    exclude_paths: tuple[str, ...] = ()
+    allow_regex: tuple[AllowRegex, ...] = ()
+    allow: tuple[AllowEntry, ...] = field(default_factory=tuple)
+    other_markers: bool = False
+    baseline: str | None = None
+    max_file_size: str | None = None
+    regex_timeout: float = 0.25
+    fail_on_removed: bool = False
+
+
+def discover(start: Path) -> Config:
+    """The configuration governing ``start``: the nearest file at or above it, up to the
+    repository root (the first folder holding .git)."""
+    for folder in [start.resolve(), *start.resolve().parents]:
+        own = folder / FILE_NAME
+        if own.is_file():
+            return load(own)
+        pyproject = folder / "pyproject.toml"
+        if pyproject.is_file() and "sgai-guard" in _read(pyproject).get("tool", {}):
+            return load(pyproject)
+        if (folder / ".git").exists():
+            break
+    return Config()
+
+
+def load(path: Path) -> Config:
+    data = _read(path)
+    if path.name == "pyproject.toml":
+        table = data.get("tool", {}).get("sgai-guard", {})
+        return _parse(table, path, "[tool.sgai-guard] ")
+    return _parse(data, path, "")
+
+
+def _read(path: Path) -> dict[str, Any]:
+    if sys.version_info >= (3, 11):
+        import tomllib  # noqa: PLC0415
+    else:  # pragma: no cover - exercised on Python 3.10 only
+        import tomli as tomllib  # noqa: PLC0415
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+
+
+_Check = Callable[[Any], str | None]  # returns what is wrong, or None
+
+
+def _kind(expected: type, name: str) -> _Check:
+    def check(value: Any) -> str | None:
+        # bool is an int in Python: keep true/false out of numbers and numbers out of flags
+        ok = isinstance(value, expected) and (expected is bool) == isinstance(value, bool)
+        return None if ok else f"must be {name}, not {type(value).__name__}"
+
+    return check
+
+
+def _strings(v: Any) -> str | None:
+    if not isinstance(v, list) or not all(isinstance(i, str) for i in v):
+        return "must be a list of strings"
+    return None
+
+
+SCALARS: dict[str, _Check] = {
+    "salt": _kind(str, "a string"),
+    "exclude-paths": _strings,
+    "other-markers": _kind(bool, "true or false"),
+    "baseline": _kind(str, "a path string"),
+    "max-file-size": _kind(str, 'a size string such as "5MiB"'),
+    "regex-timeout": lambda v: (
+        None
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0
+        else "must be a positive number of seconds"
+    ),
+    "fail-on-removed": _kind(bool, "true or false"),
+}
+TABLES = ("allow", "allow-regex")
+
+
+def _parse(table: Mapping[str, Any], path: Path, prefix: str) -> Config:
+    def fail(key: str, problem: str) -> ConfigError:
+        return ConfigError(f"{path}: {prefix}{key}: {problem}")
+
+    for key, value in table.items():
+        if key not in SCALARS and key not in TABLES:
+            known = ", ".join(sorted([*SCALARS, *TABLES]))
+            raise fail(key, f"unknown key (known keys: {known})")
+        problem = SCALARS[key](value) if key in SCALARS else None
+        if problem:
+            raise fail(key, problem)
+    timeout = float(table.get("regex-timeout", 0.25))
+    return Config(
+        source=path,
+        table=prefix.strip(),
+        salt=table.get("salt", DEFAULT_SALT),
+        exclude_paths=tuple(table.get("exclude-paths", ())),
+        allow_regex=tuple(_regexes(table.get("allow-regex", []), fail)),
+        allow=tuple(_entries(table.get("allow", []), fail)),
+        other_markers=table.get("other-markers", False),
+        baseline=table.get("baseline"),
+        max_file_size=table.get("max-file-size"),
+        regex_timeout=timeout,
+        fail_on_removed=table.get("fail-on-removed", False),
+    )
+
+
+def _records(raw: Any, key: str, fail: Callable[[str, str], ConfigError]) -> list[dict[str, Any]]:
+    if not isinstance(raw, list) or not all(isinstance(r, dict) for r in raw):
+        raise fail(key, f"must be an array of tables ([[{key}]])")
+    return raw
+
+
+def _entries(raw: Any, fail: Callable[[str, str], ConfigError]) -> list[AllowEntry]:
+    out = []
+    for n, record in enumerate(_records(raw, "allow", fail), 1):
+        where = f"allow #{n}"
+        _only(record, {"fingerprint", "reason", "path", "expires"}, where, fail)
+        fingerprint = record.get("fingerprint")
+        if not isinstance(fingerprint, str) or not _FINGERPRINT.fullmatch(fingerprint):
+            raise fail(
+                where,
+                f"fingerprint must be {FINGERPRINT_CHARS} lower-case hex digits, "
+                "as printed next to a finding",
+            )
+        reason = record.get("reason")
+        if not isinstance(reason, str) or not reason.strip():
+            raise fail(where, "reason is required: say why this value is not a live key")
+        glob = record.get("path")
+        if glob is not None and not isinstance(glob, str):
+            raise fail(where, "path must be a string (a gitignore-style pattern)")
+        out.append(
+            AllowEntry(fingerprint, reason.strip(), glob, _date(record.get("expires"), where, fail))
+        )
+    return out
+
+
+def _date(value: Any, where: str, fail: Callable[[str, str], ConfigError]) -> datetime.date | None:
+    if value is None or (
+        isinstance(value, datetime.date) and not isinstance(value, datetime.datetime)
+    ):
+        return value
+    if isinstance(value, str):
+        try:
+            return datetime.date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise fail(where, f"expires must be a date such as 2027-01-31, not {value!r}")
+
+
+def _regexes(raw: Any, fail: Callable[[str, str], ConfigError]) -> list[AllowRegex]:
+    import regex  # noqa: PLC0415 - user patterns only: the timeout needs the regex module
+
+    out = []
+    for n, record in enumerate(_records(raw, "allow-regex", fail), 1):
+        where = f"allow-regex #{n}"
+        _only(record, {"pattern", "target", "reason"}, where, fail)
+        pattern, target = record.get("pattern"), record.get("target", "line")
+        reason = record.get("reason")
+        if not isinstance(pattern, str):
+            raise fail(where, "pattern must be a string")
+        try:
+            regex.compile(pattern)
+        except regex.error as exc:
+            raise fail(where, f"pattern {pattern!r} does not compile: {exc}") from exc
+        if target not in ("secret", "line"):
+            raise fail(where, f'target must be "secret" or "line", not {target!r}')
+        if not isinstance(reason, str) or not reason.strip():
+            raise fail(where, "reason is required")
+        out.append(AllowRegex(pattern, target, reason.strip()))
+    return out
+
+
+def _only(
+    record: Mapping[str, Any],
+    allowed: set[str],
+    where: str,
+    fail: Callable[[str, str], ConfigError],
+) -> None:
+    unknown = sorted(set(record) - allowed)
+    if unknown:
+        raise fail(where, f"unknown key {unknown[0]!r} (known: {', '.join(sorted(allowed))})")

@@ -1,0 +1,265 @@
+"""Configuration, allowlist and baseline: suppress exactly what was allowed, never a new key."""
+
+from __future__ import annotations
+
+import datetime
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests import keys
+from tests.cli_helpers import run_cli, run_json
+from tests.gitrepo import Repo, git_env
+
+
+def _fingerprint(cwd: Path, path: str) -> str:
+    _, report = run_json("scan", path, cwd=cwd)
+    return str(report["findings"][0]["fingerprint"])
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("bogus = 1\n", "bogus: unknown key"),
+        ("exclude-paths = 'docs/'\n", "exclude-paths: must be a list of strings"),
+        ("other-markers = 'yes'\n", "other-markers: must be true or false"),
+        ("[[allow-regex]]\npattern = '(unclosed'\nreason = 'r'\n", "does not compile"),
+        ("[[allow]]\nfingerprint = 'abc'\nreason = 'r'\n", "fingerprint must be 20"),
+        (f"[[allow]]\nfingerprint = '{'a' * 20}'\n", "reason is required"),
+        (
+            f"[[allow]]\nfingerprint = '{'a' * 20}'\nreason = 'r'\nexpires = 'soon'\n",
+            "expires must be a date",
+        ),
+        ("regex-timeout = true\n", "regex-timeout: must be a positive number"),
+        ("salt = [\n", "not valid TOML"),
+    ],
+)
+def test_bad_configuration_is_one_clear_error(tmp_path: Path, text: str, expected: str) -> None:
+    (tmp_path / ".sgai-guard.toml").write_text(text)
+    (tmp_path / "a.txt").write_text("hello")
+    proc = run_cli("scan", ".", cwd=tmp_path)
+    assert proc.returncode == 2, proc.stdout
+    assert expected in proc.stderr and ".sgai-guard.toml" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_pyproject_table_and_explicit_config(tmp_path: Path, rng: random.Random) -> None:
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "a.md").write_text(keys.tavily_current(rng))
+    (tmp_path / "pyproject.toml").write_text('[tool.sgai-guard]\nexclude-paths = ["docs/"]\n')
+    code, report = run_json("scan", ".", cwd=tmp_path)
+    assert code == 0 and report["suppressed"][0]["reason"] == "path"
+    (tmp_path / "other.toml").write_text("exclude-paths = []\n")
+    code, _ = run_json("scan", ".", "--config", "other.toml", cwd=tmp_path)
+    assert code == 1
+    (tmp_path / "pyproject.toml").write_text("[tool.sgai-guard]\nwrong = 1\n")
+    proc = run_cli("scan", ".", cwd=tmp_path)
+    assert proc.returncode == 2 and "[tool.sgai-guard] wrong: unknown key" in proc.stderr
+
+
+def test_command_line_overrides_the_file(tmp_path: Path, rng: random.Random) -> None:
+    (tmp_path / ".sgai-guard.toml").write_text('max-file-size = "1k"\n')
+    (tmp_path / "big.txt").write_text("x" * 2000 + keys.tavily_current(rng))
+    code, report = run_json("scan", ".", cwd=tmp_path)
+    assert code == 0 and [s["path"] for s in report["skipped"]] == ["big.txt"]
+    code, _ = run_json("scan", ".", "--max-file-size", "1MiB", cwd=tmp_path)
+    assert code == 1
+
+
+def test_path_rules_have_gitignore_semantics(tmp_path: Path, rng: random.Random) -> None:
+    key = keys.sgai_uuid(rng)
+    for rel in ("examples/a.py", "examples/keep/b.py", "src/examples.py", "deep/x/fixtures/c.txt"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(key)
+    (tmp_path / ".sgai-guard.toml").write_text(
+        'exclude-paths = ["examples/*", "!examples/keep/", "fixtures/"]\n'
+    )
+    code, report = run_json("scan", ".", cwd=tmp_path)
+    assert code == 1
+    assert sorted(f["path"] for f in report["findings"]) == [
+        "examples/keep/b.py",
+        "src/examples.py",
+    ]
+    assert {s["path"] for s in report["suppressed"]} == {"examples/a.py", "deep/x/fixtures/c.txt"}
+
+
+def test_regex_rules_on_secret_and_line(tmp_path: Path, rng: random.Random) -> None:
+    a, b = keys.tavily_current(rng), keys.tavily_current(rng)
+    (tmp_path / "a.txt").write_text(f"demo = '{a}'\nreal = '{b}'\n")
+    (tmp_path / ".sgai-guard.toml").write_text(
+        "[[allow-regex]]\npattern = '^demo ='\ntarget = 'line'\nreason = 'demo line'\n"
+        f"[[allow-regex]]\npattern = '{b[-6:]}$'\ntarget = 'secret'\nreason = 'that one'\n"
+    )
+    code, report = run_json("scan", ".", cwd=tmp_path)
+    assert code == 0
+    assert sorted((s["reason"], s["detail"]) for s in report["suppressed"]) == [
+        ("regex", "demo line"),
+        ("regex", "that one"),
+    ]
+
+
+def test_pathological_regex_times_out_with_exit_2(tmp_path: Path, rng: random.Random) -> None:
+    (tmp_path / "a.txt").write_text("a" * 40 + "!" + keys.tavily_current(rng) + "\n")
+    (tmp_path / ".sgai-guard.toml").write_text(
+        "regex-timeout = 0.2\n[[allow-regex]]\npattern = '(a|aa)+$'\ntarget = 'line'\n"
+        "reason = 'catastrophic'\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "sgai_guard", "scan", "."],
+        cwd=tmp_path,
+        env=git_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert "'(a|aa)+$' took longer than 0.2 s" in proc.stderr
+
+
+def test_inline_markers_same_line_next_line_and_other_tools(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    k = [keys.tavily_current(rng) for _ in range(4)]
+    (tmp_path / "app.properties").write_text(
+        f"a={k[0]}  # sgai-guard: allow docs example\n"
+        "# sgai-guard: allow-next-line rotated 2026-01\n"
+        f"b={k[1]}\n"
+        f"c={k[2]}  # gitleaks:allow\n"
+        f"d={k[3]}  # pragma: allowlist secret\n"
+    )
+    code, report = run_json("scan", ".", cwd=tmp_path)
+    assert code == 1 and [f["line"] for f in report["findings"]] == [4, 5]
+    details = sorted(s["detail"] for s in report["suppressed"])
+    assert details == ["inline marker: docs example", "inline marker: rotated 2026-01"]
+    code, report = run_json("scan", ".", "--other-markers", cwd=tmp_path)
+    assert code == 0 and len(report["suppressed"]) == 4
+
+
+def test_allow_entry_never_hides_a_different_key(tmp_path: Path, rng: random.Random) -> None:
+    allowed, other = keys.sgai_uuid(rng), keys.sgai_uuid(rng)
+    (tmp_path / "k.env").write_text(f"K={allowed}\n")
+    fingerprint = _fingerprint(tmp_path, "k.env")
+    added = run_cli("allow", fingerprint, "--reason", "revoked test key", cwd=tmp_path)
+    assert added.returncode == 0, added.stderr
+    assert run_json("scan", ".", cwd=tmp_path)[0] == 0
+    (tmp_path / "k.env").write_text(f"K={allowed} {other}\n")  # same file, same line
+    code, report = run_json("scan", ".", cwd=tmp_path)
+    assert code == 1
+    assert [f["redacted"][-4:] for f in report["findings"]] == [other[-4:]]
+    assert report["suppressed"][0]["reason"] == "fingerprint"
+
+
+def test_allow_entry_path_glob_and_expiry(tmp_path: Path, rng: random.Random) -> None:
+    key = keys.tavily_current(rng)
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "t.py").write_text(key)
+    (tmp_path / "app.py").write_text(key)
+    fingerprint = _fingerprint(tmp_path, "app.py")
+    run_cli("allow", fingerprint, "--reason", "test fixture", "--path", "tests/", cwd=tmp_path)
+    code, report = run_json("scan", ".", cwd=tmp_path)
+    assert code == 1 and [f["path"] for f in report["findings"]] == ["app.py"]
+    (tmp_path / "app.py").unlink()
+    past = (datetime.date.today() - datetime.timedelta(days=1)).isoformat()
+    config = tmp_path / ".sgai-guard.toml"
+    config.write_text(
+        config.read_text().replace('path = "tests/"', f'path = "tests/"\nexpires = {past}')
+    )
+    code, report = run_json("scan", ".", cwd=tmp_path)
+    assert code == 1
+    assert "expired on" in report["findings"][0]["notes"][0]
+    assert any("expired" in n for n in report["notices"])
+
+
+def test_unused_entries_are_listed_after_a_full_scan(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("clean\n")
+    (tmp_path / ".sgai-guard.toml").write_text(
+        f"[[allow]]\nfingerprint = '{'0' * 20}'\nreason = 'old key, long gone'\n"
+    )
+    code, report = run_json("scan", cwd=tmp_path)
+    assert code == 0
+    assert report["notices"] == [
+        f"allowlist entry {'0' * 20} matched nothing in this scan: remove it if the key is "
+        "gone (old key, long gone)"
+    ]
+    _, partial = run_json("scan", "a.txt", cwd=tmp_path)
+    assert partial["notices"] == []
+
+
+def test_allow_command_keeps_the_rest_of_the_file(tmp_path: Path) -> None:
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text(
+        '[project]\nname = "x"  # keep me\n\n[tool.sgai-guard]\n'
+        'exclude-paths = ["docs/"]  # and me\n'
+    )
+    proc = run_cli("allow", "b" * 20, "--reason", "why", "--expires", "2031-02-03", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    text = pyproject.read_text()
+    assert "# keep me" in text and "# and me" in text
+    assert "[[tool.sgai-guard.allow]]" in text and "expires = 2031-02-03" in text
+    bad = run_cli("allow", "nothex", "--reason", "why", cwd=tmp_path)
+    assert bad.returncode == 2 and pyproject.read_text() == text
+
+
+def test_baseline_is_stable_and_survives_moves_crlf_and_backslashes(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    old = keys.tavily_current(rng)
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "conf.py").write_text(f"K = '{old}'\n")
+    assert run_cli("baseline", ".", "-o", "base.json", cwd=tmp_path).returncode == 0
+    first = (tmp_path / "base.json").read_bytes()
+    run_cli("baseline", ".", "-o", "base.json", cwd=tmp_path)
+    assert (tmp_path / "base.json").read_bytes() == first  # byte-for-byte stable
+    assert b'"line"' not in first and b"generated" not in first
+    (tmp_path / "src" / "conf.py").write_text("# pad\n" * 100 + f"K = '{old}'\n")
+    code, report = run_json("scan", ".", "--baseline", "base.json", cwd=tmp_path)
+    assert code == 0 and report["suppressed"][0]["reason"] == "baseline"
+    (tmp_path / "src" / "conf.py").write_bytes(f"# pad\r\nK = '{old}'\r\n".encode())
+    windows = first.replace(b"src/conf.py", b"src\\\\conf.py")
+    (tmp_path / "win.json").write_bytes(windows)
+    code, _ = run_json("scan", ".", "--baseline", "win.json", cwd=tmp_path)
+    assert code == 0
+    run_cli("baseline", ".", "-o", "win.json", "--update", cwd=tmp_path)
+    assert (tmp_path / "win.json").read_bytes() == first
+
+
+def test_baseline_reports_new_key_on_same_line_and_update_prunes(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    old, new = keys.sgai_uuid(rng), keys.sgai_uuid(rng)
+    (tmp_path / "a.env").write_text(f"K={old}\n")
+    (tmp_path / "b.env").write_text(f"K={keys.tavily_current(rng)}\n")
+    run_cli("baseline", ".", "-o", "base.json", cwd=tmp_path)
+    (tmp_path / "a.env").write_text(f"K={old},{new}\n")
+    code, report = run_json("scan", ".", "--baseline", "base.json", cwd=tmp_path)
+    assert code == 1 and [f["redacted"][-4:] for f in report["findings"]] == [new[-4:]]
+    (tmp_path / "b.env").unlink()
+    proc = run_cli("baseline", ".", "-o", "base.json", "--update", cwd=tmp_path)
+    assert "pruned 1" in proc.stderr and "1 new secret(s) NOT added" in proc.stderr
+    assert len(__import__("json").loads((tmp_path / "base.json").read_text())["secrets"]) == 1
+
+
+def test_configured_default_baseline_and_hook_use_the_config(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    repo = Repo(tmp_path)
+    key = keys.tavily_current(rng)
+    repo.write("old.py", f"K = '{key}'\n")
+    run_cli("baseline", ".", "-o", ".sgai-baseline.json", cwd=tmp_path)
+    repo.write(".sgai-guard.toml", 'baseline = ".sgai-baseline.json"\n')
+    assert run_json("scan", ".", cwd=tmp_path)[0] == 0
+    repo.add("old.py")
+    hook = run_cli("hook", "old.py", cwd=tmp_path)
+    assert hook.returncode == 0, hook.stdout
+
+
+def test_suppressed_listed_with_reasons_in_every_format(tmp_path: Path, rng: random.Random) -> None:
+    (tmp_path / "a.txt").write_text(f"{keys.tavily_current(rng)}  # sgai-guard: allow ok\n")
+    text = run_cli("scan", ".", "--show-suppressed", cwd=tmp_path).stdout
+    assert "[inline] inline marker: ok" in text
+    _, report = run_json("scan", ".", cwd=tmp_path)
+    assert report["suppressed"][0]["reason"] == "inline"
