@@ -335,6 +335,60 @@ def audit(
     raise SystemExit(finish(result, out, allow_empty=_may_be_empty(result)))
 
 
+@cli.command("ci")
+@click.option("--base", metavar="REF", help="Scan REF..HEAD (outside GitHub Actions/GitLab CI).")
+@click.option("--head", metavar="REF", help="The head of the range (default HEAD).")
+@click.option(
+    "--remote",
+    default="origin",
+    show_default=True,
+    help="Remote to fetch from when the clone is too shallow.",
+)
+@click.option(
+    "--fail-on-removed",
+    is_flag=True,
+    help="A key the change removes blocks too (it is still in history and live).",
+)
+@policy_options
+@output_options
+def ci_cmd(
+    base: str | None,
+    head: str | None,
+    remote: str,
+    fail_on_removed: bool,
+    config_path: Path | None,
+    baseline_path: Path | None,
+    other_markers: bool,
+    **opts: object,
+) -> None:
+    """Scan what this CI run is about: a pull/merge request's commits, a push's commits, or
+    (scheduled and manual runs) the whole history. Deepens shallow clones as needed and never
+    reports clean for a range it could not resolve."""
+    from sgai_guard import jobs  # noqa: PLC0415
+    from sgai_guard.ci import plan  # noqa: PLC0415
+
+    out = _output(**opts)  # type: ignore[arg-type]
+    prep = jobs.prepare(
+        Path(),
+        config_path=config_path,
+        baseline_path=baseline_path,
+        fail_on_removed=fail_on_removed,
+        other_markers=other_markers,
+    )
+    what = plan(os.environ, base, head)
+    result = jobs.ci(Path(), what, remote=remote, settings=prep.settings, policy=prep.allowlist)
+    result = jobs.with_allowlist_notices(result, prep, full_scan=what.audit)
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        options = RenderOptions(show_suppressed=out.show_suppressed)
+        final = dataclasses.replace(
+            result, incomplete=incompleteness(result, allow_empty=_may_be_empty(result))
+        )
+        with Path(summary).open("a", encoding="utf-8") as handle:
+            handle.write(renderer(Format.MARKDOWN)(final, options))
+    raise SystemExit(finish(result, out, allow_empty=_may_be_empty(result)))
+
+
 @cli.command("baseline")
 @click.argument("path", default=".", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option(

@@ -15,6 +15,7 @@ from sgai_guard.sources.repo import Repository, open_repository
 
 if TYPE_CHECKING:
     from sgai_guard.allowlist import Allowlist
+    from sgai_guard.ci import Plan
     from sgai_guard.config import Config
     from sgai_guard.sources.history import BlobHistory
 
@@ -225,3 +226,83 @@ def _named(item: Skipped, histories: Mapping[str, BlobHistory]) -> Skipped:
 
 def removed_blocking(block: bool) -> frozenset[Status]:
     return frozenset({Status.NEW, Status.REMOVED}) if block else frozenset({Status.NEW})
+
+
+def ci(
+    path: Path, plan: Plan, *, remote: str, settings: Settings, policy: Policy | None = None
+) -> ScanResult:
+    """The range a CI run must scan, made resolvable in a shallow clone, then scanned."""
+    from sgai_guard.ci import fix_command  # noqa: PLC0415
+    from sgai_guard.sources import deepen  # noqa: PLC0415
+
+    repo = open_repository(path)
+    if plan.audit:
+        return audit(
+            repo.path,
+            settings=settings,
+            include_reflog=False,
+            include_unreachable=False,
+            policy=policy,
+        )
+    fix = fix_command(plan.system)
+    head = deepen.obtain(repo, remote, plan.head)
+    if head is None:
+        return _unscanned(
+            f"the head commit {plan.head} is not in this clone and could not be "
+            f"fetched from {remote}: {fix}"
+        )
+    if plan.base is None:
+        branch = plan.branch or "HEAD"
+        # --exclude patterns for --remotes name refs without the refs/remotes/ prefix
+        exclude = (
+            "--not",
+            f"--exclude={remote}/{branch}",
+            f"--exclude={remote}/HEAD",
+            f"--remotes={remote}",
+        )
+        if not deepen.reach_other_branches(repo, remote, [head, *exclude]):
+            return _unscanned(
+                f"cannot tell which commits of new branch {branch} no other branch "
+                f"has: the clone's history is cut short. {fix}"
+            )
+        return commit_range(
+            repo,
+            None,
+            head,
+            settings=settings,
+            policy=policy,
+            exclude=exclude,
+            label=f"new branch {branch}",
+        )
+    base = deepen.obtain(repo, remote, plan.base)
+    if base is None:
+        return _unscanned(
+            f"the base commit {plan.base} is not in this clone and could not be "
+            f"fetched from {remote}: {fix}"
+        )
+    if base == head:
+        result = scan((), settings=settings, policy=policy)
+        return _merged(
+            result,
+            notices=[
+                f"the range {plan.base[:12]}..{plan.head[:12]} is "
+                "empty: base and head are the same commit"
+            ],
+        )
+    if not deepen.reach_merge_base(repo, remote, base, head):
+        return _unscanned(
+            f"base {plan.base[:12]} and head {plan.head[:12]} share no history in "
+            f"this clone, even after deepening it: {fix}"
+        )
+    return commit_range(
+        repo,
+        base,
+        head,
+        settings=settings,
+        policy=policy,
+        label=f"{plan.base[:12]}..{plan.head[:12]}",
+    )
+
+
+def _unscanned(reason: str) -> ScanResult:
+    return _merged(scan(()), incomplete=[reason])

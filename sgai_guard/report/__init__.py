@@ -12,6 +12,10 @@ from sgai_guard.models import ScanResult
 class Format(str, enum.Enum):
     TEXT = "text"
     JSON = "json"
+    SARIF = "sarif"
+    GITHUB = "github"
+    GITLAB = "gitlab"
+    MARKDOWN = "markdown"
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,12 +31,18 @@ Renderer = Callable[[ScanResult, RenderOptions], str]
 
 def renderer(fmt: Format) -> Renderer:
     """The renderer for a format; imported lazily so a hook loads only what it prints."""
-    if fmt is Format.TEXT:
-        from sgai_guard.report import text  # noqa: PLC0415
+    import importlib  # noqa: PLC0415
 
-        return text.render
-    if fmt is Format.JSON:
-        from sgai_guard.report import json_report  # noqa: PLC0415
+    module = importlib.import_module(f"sgai_guard.report.{_MODULES[fmt]}")
+    render: Renderer = module.render
+    return render
 
-        return json_report.render
-    raise AssertionError(f"format {fmt} has no renderer")  # pragma: no cover - enum exhausted
+
+_MODULES = {
+    Format.TEXT: "text",
+    Format.JSON: "json_report",
+    Format.SARIF: "sarif",
+    Format.GITHUB: "github",
+    Format.GITLAB: "gitlab",
+    Format.MARKDOWN: "markdown",
+}

@@ -1,0 +1,42 @@
+"""GitHub Actions workflow commands: one annotation per finding, escaped as the runner needs."""
+
+from __future__ import annotations
+
+from sgai_guard.models import Finding, ScanResult
+from sgai_guard.report import RenderOptions
+from sgai_guard.report.common import STATUS_TEXT, shown_secret, summary_line
+
+
+def escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def _annotation(finding: Finding, options: RenderOptions) -> str:
+    level = "error" if finding.blocking else "warning"
+    provider = finding.rule.provider
+    message = (
+        f"{finding.rule.name} {shown_secret(finding, options.show_secrets)} "
+        f"(fingerprint {finding.fingerprint}): {STATUS_TEXT[finding.status]}.\n"
+        + "\n".join(f"{n}. {step}" for n, step in enumerate(provider.remediation, 1))
+    )
+    props = (
+        f"file={escape_property(finding.path)},line={finding.line},col={finding.column},"
+        f"title={escape_property(finding.rule.name + ' (sgai-guard)')}"
+    )
+    return f"::{level} {props}::{escape_data(message)}"
+
+
+def render(result: ScanResult, options: RenderOptions) -> str:
+    lines = [_annotation(f, options) for f in result.findings]
+    lines += [f"::notice title=sgai-guard::{escape_data(n)}" for n in result.notices]
+    lines += [f"::error title=sgai-guard incomplete::{escape_data(r)}" for r in result.incomplete]
+    lines += [
+        f"::error title=sgai-guard could not read::{escape_data(s.path + ': ' + s.reason)}"
+        for s in result.errors
+    ]
+    lines.append(escape_data(summary_line(result)))
+    return "\n".join(lines) + "\n"

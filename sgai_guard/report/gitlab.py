@@ -1,0 +1,68 @@
+"""GitLab secret-detection report (security report format 15.x), redacted."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import uuid
+from typing import Any
+
+from sgai_guard import __version__
+from sgai_guard.models import Finding, ScanResult
+from sgai_guard.report import RenderOptions
+from sgai_guard.report.common import shown_secret
+
+REPORT_VERSION = "15.0.7"
+_TOOL = {
+    "id": "sgai-guard",
+    "name": "sgai-guard",
+    "version": __version__,
+    "vendor": {"name": "sgai-guard"},
+}
+_NAMESPACE = uuid.UUID("5f0c7a52-4e8e-4c55-9d0e-2b1a6c3d9e11")
+
+
+def _vulnerability(finding: Finding, options: RenderOptions) -> dict[str, Any]:
+    provider = finding.rule.provider
+    key = f"{finding.fingerprint}:{finding.path}:{finding.line}"
+    return {
+        "id": str(uuid.uuid5(_NAMESPACE, key)),
+        "name": finding.rule.name,
+        "description": f"{finding.rule.name} {shown_secret(finding, options.show_secrets)} "
+        f"(fingerprint {finding.fingerprint}), status {finding.status.value}.",
+        "severity": "Critical" if finding.blocking else "High",
+        "solution": " ".join(f"{n}. {step}" for n, step in enumerate(provider.remediation, 1)),
+        "raw_source_code_extract": shown_secret(finding, options.show_secrets),
+        "scanner": {"id": "sgai-guard", "name": "sgai-guard"},
+        "location": {
+            "file": finding.path,
+            "start_line": finding.line,
+            "commit": {"sha": finding.commit or "0000000"},
+        },
+        "identifiers": [
+            {"type": "sgai_guard_rule_id", "name": finding.rule.name, "value": finding.rule.id}
+        ],
+    }
+
+
+def as_dict(result: ScanResult, options: RenderOptions) -> dict[str, Any]:
+    now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0, tzinfo=None)
+    start = now - datetime.timedelta(seconds=int(result.stats.seconds))
+    ok = not result.incomplete and not result.errors
+    return {
+        "version": REPORT_VERSION,
+        "scan": {
+            "analyzer": _TOOL,
+            "scanner": _TOOL,
+            "type": "secret_detection",
+            "start_time": start.isoformat(),
+            "end_time": now.isoformat(),
+            "status": "success" if ok else "failure",
+            "messages": [{"level": "fatal", "value": r} for r in result.incomplete],
+        },
+        "vulnerabilities": [_vulnerability(f, options) for f in result.findings],
+    }
+
+
+def render(result: ScanResult, options: RenderOptions) -> str:
+    return json.dumps(as_dict(result, options), indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,46 @@
+"""Markdown for a pull-request comment or a GitHub job summary."""
+
+from __future__ import annotations
+
+from sgai_guard.models import Finding, ScanResult
+from sgai_guard.report import RenderOptions
+from sgai_guard.report.common import STATUS_TEXT, shown_secret, summary_line
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _row(finding: Finding, options: RenderOptions) -> str:
+    cells = [
+        finding.rule.provider.name,
+        f"`{shown_secret(finding, options.show_secrets)}`",
+        f"`{finding.path}:{finding.line}`",
+        STATUS_TEXT[finding.status],
+        f"`{finding.fingerprint}`",
+    ]
+    return "| " + " | ".join(_cell(c) for c in cells) + " |"
+
+
+def render(result: ScanResult, options: RenderOptions) -> str:
+    out = ["## sgai-guard", ""]
+    if result.incomplete or result.errors:
+        out += ["**Incomplete scan** — this is not a clean result:", ""]
+        out += [f"- {_cell(r)}" for r in result.incomplete]
+        out += [f"- {_cell(s.path)}: {_cell(s.reason)}" for s in result.errors]
+        out.append("")
+    if result.findings:
+        out += [
+            f"**{len(result.blocking)} blocking** API key(s) found.",
+            "",
+            "| Provider | Key | Where | Status | Fingerprint |",
+            "|---|---|---|---|---|",
+        ]
+        out += [_row(f, options) for f in result.findings]
+        for provider in {f.rule.provider.id: f.rule.provider for f in result.findings}.values():
+            out += ["", f"### What to do ({provider.name})", ""]
+            out += [f"{n}. {step}" for n, step in enumerate(provider.remediation, 1)]
+    elif not result.incomplete:
+        out.append("No Tavily or ScrapeGraphAI API keys found.")
+    out += ["", *(f"> {_cell(n)}" for n in result.notices), "", summary_line(result), ""]
+    return "\n".join(out)

@@ -1,0 +1,226 @@
+"""`sgai-guard ci`: CI environments, shallow clones, and the report formats CI systems read."""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from sgai_guard.report.github import escape_data, escape_property
+from tests import keys
+from tests.cli_helpers import run_cli
+from tests.gitrepo import Repo, git_env
+
+SARIF_SCHEMA = json.loads(
+    (Path(__file__).resolve().parent.parent / "fixtures" / "sarif-schema-2.1.0.json").read_text()
+)
+
+
+def _origin(tmp_path: Path, rng: random.Random) -> tuple[Repo, str, str, str]:
+    """origin: main with history; feature adds a key. Returns (repo, base, head, key)."""
+    origin = Repo(tmp_path / "origin")
+    for n in range(6):
+        origin.write(f"main{n}.txt", f"main {n}\n")
+        origin.commit(f"main {n}")
+    base = origin.head()
+    origin.git("checkout", "-q", "-b", "feature")
+    key = keys.tavily_current(rng)
+    origin.write("app/settings.py", f"TAVILY = '{key}'\n")
+    origin.commit("feature adds a key")
+    origin.write("app/other.py", "x = 1\n")
+    head = origin.commit("feature goes on")
+    origin.git("checkout", "-q", "main")
+    return origin, base, head, key
+
+
+def _shallow_clone(origin: Repo, target: Path, branch: str) -> Path:
+    subprocess.run(
+        [
+            "git",
+            "clone",
+            "-q",
+            "--depth",
+            "1",
+            "--single-branch",
+            "--branch",
+            branch,
+            f"file://{origin.path}",
+            str(target),
+        ],
+        check=True,
+        env=git_env(),
+    )
+    return target
+
+
+def _github_env(tmp_path: Path, event: str, payload: dict[str, Any]) -> dict[str, str]:
+    path = tmp_path / "event.json"
+    path.write_text(json.dumps(payload))
+    return {
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_EVENT_NAME": event,
+        "GITHUB_EVENT_PATH": str(path),
+        "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"),
+    }
+
+
+def test_done_when_pull_request_on_depth_1_clone(tmp_path: Path, rng: random.Random) -> None:
+    origin, base, head, key = _origin(tmp_path, rng)
+    work = _shallow_clone(origin, tmp_path / "work", "feature")
+    env = _github_env(
+        tmp_path,
+        "pull_request",
+        {
+            "number": 7,
+            "pull_request": {
+                "base": {"sha": base, "ref": "main"},
+                "head": {"sha": head, "ref": "feature"},
+            },
+        },
+    )
+    proc = run_cli("ci", "--format", "sarif", "--output", "out.sarif", cwd=work, env=env)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    sarif = json.loads((work / "out.sarif").read_text())
+    jsonschema.validate(sarif, SARIF_SCHEMA)
+    [result] = sarif["runs"][0]["results"]
+    assert result["ruleId"] == "tavily-api-key"
+    location = result["locations"][0]["physicalLocation"]
+    assert location["artifactLocation"]["uri"] == "app/settings.py"
+    assert location["region"] == {"startLine": 1, "startColumn": 11}
+    assert result["partialFingerprints"]["sgaiGuardSecret/v1"]
+    rules = sarif["runs"][0]["tool"]["driver"]["rules"]
+    assert "app.tavily.com" in rules[result["ruleIndex"]]["help"]["text"]
+    annotations = run_cli("ci", "--format", "github", cwd=work, env=env)
+    assert annotations.returncode == 1
+    assert annotations.stdout.startswith("::error file=app/settings.py,line=1,col=11,title=")
+    summary = (tmp_path / "summary.md").read_text()
+    assert "## sgai-guard" in summary and "app/settings.py:1" in summary
+    for text in ((work / "out.sarif").read_text(), annotations.stdout, summary, proc.stderr):
+        assert key not in text
+
+
+def test_unreachable_base_exits_3_with_the_fix(tmp_path: Path, rng: random.Random) -> None:
+    origin, base, head, _ = _origin(tmp_path, rng)
+    work = _shallow_clone(origin, tmp_path / "work", "feature")
+    Repo.existing(work).git("remote", "remove", "origin")
+    env = _github_env(
+        tmp_path, "pull_request", {"pull_request": {"base": {"sha": base}, "head": {"sha": head}}}
+    )
+    proc = run_cli("ci", cwd=work, env=env)
+    assert proc.returncode == 3
+    assert "fetch-depth: 0" in proc.stdout and "could not be fetched" in proc.stdout
+
+
+def test_history_that_never_connects_exits_3(tmp_path: Path, rng: random.Random) -> None:
+    origin, _, head, _ = _origin(tmp_path, rng)
+    other = Repo(tmp_path / "unrelated")
+    unrelated = other.commit("an unrelated root")
+    origin.git("fetch", "-q", str(other.path), f"{unrelated}:refs/heads/unrelated")
+    work = _shallow_clone(origin, tmp_path / "work", "feature")
+    proc = run_cli("ci", "--base", unrelated, "--head", head, cwd=work)
+    assert proc.returncode == 3 and "share no history" in proc.stdout
+
+
+def test_push_event_range_and_new_branch(tmp_path: Path, rng: random.Random) -> None:
+    origin, base, head, _ = _origin(tmp_path, rng)
+    work = tmp_path / "work"
+    subprocess.run(
+        ["git", "clone", "-q", "--branch", "feature", f"file://{origin.path}", str(work)],
+        check=True,
+        env=git_env(),
+    )
+    pushed = _github_env(
+        tmp_path, "push", {"before": base, "after": head, "ref": "refs/heads/feature"}
+    )
+    proc = run_cli("ci", "--format", "json", cwd=work, env=pushed)
+    assert proc.returncode == 1 and json.loads(proc.stdout)["scanned"]["commits"] == 2
+    new_branch = _github_env(
+        tmp_path, "push", {"before": "0" * 40, "after": head, "ref": "refs/heads/feature"}
+    )
+    proc = run_cli("ci", "--format", "json", cwd=work, env=new_branch)
+    report = json.loads(proc.stdout)
+    assert proc.returncode == 1 and report["scanned"]["commits"] == 2, report
+
+
+def test_new_branch_push_on_shallow_clone_deepens(tmp_path: Path, rng: random.Random) -> None:
+    origin, _, head, _ = _origin(tmp_path, rng)
+    work = _shallow_clone(origin, tmp_path / "work", "feature")
+    env = _github_env(
+        tmp_path, "push", {"before": "0" * 40, "after": head, "ref": "refs/heads/feature"}
+    )
+    proc = run_cli("ci", "--format", "json", cwd=work, env=env)
+    report = json.loads(proc.stdout)
+    assert proc.returncode == 1, report
+    assert report["scanned"]["commits"] == 2
+
+
+def test_same_base_and_head_is_said(tmp_path: Path, rng: random.Random) -> None:
+    origin, _, head, _ = _origin(tmp_path, rng)
+    work = _shallow_clone(origin, tmp_path / "work", "feature")
+    proc = run_cli("ci", "--base", head, "--head", head, cwd=work)
+    assert proc.returncode == 0 and "base and head are the same commit" in proc.stdout
+
+
+def test_scheduled_run_audits_everything(tmp_path: Path, rng: random.Random) -> None:
+    origin, _, _, _ = _origin(tmp_path, rng)
+    env = _github_env(tmp_path, "schedule", {})
+    proc = run_cli("ci", "--format", "json", cwd=origin.path, env=env)
+    report = json.loads(proc.stdout)
+    assert proc.returncode == 1 and report["findings"][0]["exposure"]["at_head"] is False
+
+
+def test_gitlab_merge_request_pipeline_and_report(tmp_path: Path, rng: random.Random) -> None:
+    origin, base, head, key = _origin(tmp_path, rng)
+    work = _shallow_clone(origin, tmp_path / "work", "feature")
+    env = {
+        "GITLAB_CI": "true",
+        "CI_PIPELINE_SOURCE": "merge_request_event",
+        "CI_MERGE_REQUEST_DIFF_BASE_SHA": base,
+        "CI_COMMIT_SHA": head,
+    }
+    proc = run_cli("ci", "--format", "gitlab", "-o", "gl.json", cwd=work, env=env)
+    assert proc.returncode == 1, proc.stderr
+    text = (work / "gl.json").read_text()
+    assert key not in text
+    report = json.loads(text)
+    assert report["scan"]["type"] == "secret_detection" and report["scan"]["status"] == "success"
+    [vuln] = report["vulnerabilities"]
+    assert vuln["location"]["file"] == "app/settings.py" and vuln["location"]["start_line"] == 1
+    assert vuln["location"]["commit"]["sha"] and vuln["identifiers"][0]["value"]
+    assert vuln["severity"] == "Critical"
+
+
+def test_outside_ci_needs_base(tmp_path: Path) -> None:
+    Repo(tmp_path).commit("root")
+    proc = run_cli("ci", cwd=tmp_path)
+    assert proc.returncode == 2 and "--base" in proc.stderr
+
+
+def test_markdown_and_incomplete_sarif(tmp_path: Path, rng: random.Random) -> None:
+    origin, base, head, key = _origin(tmp_path, rng)
+    md = run_cli("ci", "--base", base, "--head", head, "--format", "markdown", cwd=origin.path)
+    assert md.returncode == 1 and "| Tavily |" in md.stdout and key not in md.stdout
+    work = _shallow_clone(origin, tmp_path / "work", "feature")
+    Repo.existing(work).git("remote", "remove", "origin")
+    sarif = run_cli("ci", "--base", base, "--head", head, "--format", "sarif", cwd=work)
+    assert sarif.returncode == 3
+    data = json.loads(sarif.stdout)
+    jsonschema.validate(data, SARIF_SCHEMA)
+    assert data["runs"][0]["invocations"][0]["executionSuccessful"] is False
+
+
+@pytest.mark.parametrize(
+    ("raw", "data", "prop"),
+    [
+        ("a%b", "a%25b", "a%25b"),
+        ("x\ny\r", "x%0Ay%0D", "x%0Ay%0D"),
+        ("p:q,r", "p:q,r", "p%3Aq%2Cr"),
+    ],
+)
+def test_workflow_command_escaping(raw: str, data: str, prop: str) -> None:
+    assert escape_data(raw) == data and escape_property(raw) == prop
