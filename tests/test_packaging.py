@@ -1,0 +1,55 @@
+"""What users install and wire up: the hook manifest, the GitHub Action, the GitLab job."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_hook_manifest_is_valid_for_pre_commit() -> None:
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pre_commit",
+            "validate-manifest",
+            str(ROOT / ".pre-commit-hooks.yaml"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    hooks = {h["id"]: h for h in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())}
+    assert hooks["sgai-guard"]["stages"] == ["pre-commit", "manual"]
+    assert hooks["sgai-guard"]["pass_filenames"] is True
+    assert hooks["sgai-guard-push"]["stages"] == ["pre-push"]
+    assert hooks["sgai-guard-push"]["entry"] == "sgai-guard hook --pre-push"
+
+
+def test_github_action_runs_ci_and_fails_on_findings_or_incomplete() -> None:
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    assert action["runs"]["using"] == "composite"
+    scripts = "\n".join(step.get("run", "") for step in action["runs"]["steps"])
+    assert "sgai-guard ci --format github" in scripts and "--format sarif" in scripts
+    assert "3) " in scripts and "exit 1" in scripts
+
+
+def test_gitlab_template_writes_the_secret_detection_artifact() -> None:
+    job = yaml.safe_load((ROOT / "ci" / "gitlab-ci.yml").read_text())["sgai_guard_secret_detection"]
+    assert "sgai-guard ci --format gitlab" in " ".join(job["script"])
+    assert job["artifacts"]["reports"]["secret_detection"] == "gl-secret-detection-report.json"
+
+
+def test_readme_opens_with_the_two_quickstart_commands() -> None:
+    readme = (ROOT / "README.md").read_text()
+    quick = readme.split("## Quickstart", 1)[1].split("##", 1)[0]
+    assert "python -m pip install . && sgai-guard scan ." in quick
+    assert 'python -m pip install -e ".[test]" && python -m pytest' in quick
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert 'python -m pip install -q -e ".[test]"' in ci and "python -m pytest" in ci
