@@ -232,7 +232,6 @@ def ci(
     path: Path, plan: Plan, *, remote: str, settings: Settings, policy: Policy | None = None
 ) -> ScanResult:
     """The range a CI run must scan, made resolvable in a shallow clone, then scanned."""
-    from sgai_guard.ci import fix_command  # noqa: PLC0415
     from sgai_guard.sources import deepen  # noqa: PLC0415
 
     repo = open_repository(path)
@@ -244,65 +243,77 @@ def ci(
             include_unreachable=False,
             policy=policy,
         )
-    fix = fix_command(plan.system)
     head = deepen.obtain(repo, remote, plan.head)
     if head is None:
         return _unscanned(
-            f"the head commit {plan.head} is not in this clone and could not be "
-            f"fetched from {remote}: {fix}"
+            plan,
+            f"the head commit {plan.head} is not in this clone and could "
+            f"not be fetched from {remote}",
         )
     if plan.base is None:
-        branch = plan.branch or "HEAD"
-        # --exclude patterns for --remotes name refs without the refs/remotes/ prefix
-        exclude = (
-            "--not",
-            f"--exclude={remote}/{branch}",
-            f"--exclude={remote}/HEAD",
-            f"--remotes={remote}",
+        return _ci_new_branch(repo, plan, head, remote, settings, policy)
+    return _ci_range(repo, plan, head, remote, settings, policy)
+
+
+def _ci_new_branch(
+    repo: Repository, plan: Plan, head: str, remote: str, settings: Settings, policy: Policy | None
+) -> ScanResult:
+    """A pushed new branch: its commits that no other branch of ``remote`` has."""
+    from sgai_guard.sources import deepen  # noqa: PLC0415
+
+    branch = plan.branch or "HEAD"
+    # --exclude patterns for --remotes name refs without the refs/remotes/ prefix
+    exclude = (
+        "--not",
+        f"--exclude={remote}/{branch}",
+        f"--exclude={remote}/HEAD",
+        f"--remotes={remote}",
+    )
+    if not deepen.reach_other_branches(repo, remote, [head, *exclude]):
+        return _unscanned(
+            plan,
+            f"cannot tell which commits of new branch {branch} no other "
+            "branch has: the clone's history is cut short",
         )
-        if not deepen.reach_other_branches(repo, remote, [head, *exclude]):
-            return _unscanned(
-                f"cannot tell which commits of new branch {branch} no other branch "
-                f"has: the clone's history is cut short. {fix}"
-            )
-        return commit_range(
-            repo,
-            None,
-            head,
-            settings=settings,
-            policy=policy,
-            exclude=exclude,
-            label=f"new branch {branch}",
-        )
-    base = deepen.obtain(repo, remote, plan.base)
+    return commit_range(
+        repo,
+        None,
+        head,
+        settings=settings,
+        policy=policy,
+        exclude=exclude,
+        label=f"new branch {branch}",
+    )
+
+
+def _ci_range(
+    repo: Repository, plan: Plan, head: str, remote: str, settings: Settings, policy: Policy | None
+) -> ScanResult:
+    from sgai_guard.sources import deepen  # noqa: PLC0415
+
+    wanted = plan.base or ""
+    label = f"{wanted[:12]}..{plan.head[:12]}"
+    base = deepen.obtain(repo, remote, wanted)
     if base is None:
         return _unscanned(
-            f"the base commit {plan.base} is not in this clone and could not be "
-            f"fetched from {remote}: {fix}"
+            plan,
+            f"the base commit {wanted} is not in this clone and could not be fetched from {remote}",
         )
     if base == head:
         result = scan((), settings=settings, policy=policy)
         return _merged(
-            result,
-            notices=[
-                f"the range {plan.base[:12]}..{plan.head[:12]} is "
-                "empty: base and head are the same commit"
-            ],
+            result, notices=[f"the range {label} is empty: base and head are the same commit"]
         )
     if not deepen.reach_merge_base(repo, remote, base, head):
         return _unscanned(
-            f"base {plan.base[:12]} and head {plan.head[:12]} share no history in "
-            f"this clone, even after deepening it: {fix}"
+            plan,
+            f"base and head of {label} share no history in this clone, even after deepening it",
         )
-    return commit_range(
-        repo,
-        base,
-        head,
-        settings=settings,
-        policy=policy,
-        label=f"{plan.base[:12]}..{plan.head[:12]}",
-    )
+    return commit_range(repo, base, head, settings=settings, policy=policy, label=label)
 
 
-def _unscanned(reason: str) -> ScanResult:
-    return _merged(scan(()), incomplete=[reason])
+def _unscanned(plan: Plan, reason: str) -> ScanResult:
+    """Nothing could be scanned: exit 3 with the line to add to the workflow."""
+    from sgai_guard.ci import fix_command  # noqa: PLC0415
+
+    return _merged(scan(()), incomplete=[f"{reason}: {fix_command(plan.system)}"])

@@ -1,0 +1,119 @@
+"""Managing suppressions and hooks: baseline, allow, install-hook, hook."""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+
+import click
+
+from sgai_guard.cli.group import cli
+from sgai_guard.errors import ExitCode
+from sgai_guard.outcome import incompleteness
+
+
+@cli.command("baseline")
+@click.argument("path", default=".", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--output",
+    "-o",
+    "output_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The baseline file.",
+)
+@click.option("--update", is_flag=True, help="Prune secrets no longer present; add none.")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Configuration file.",
+)
+def baseline_cmd(path: Path, output_path: Path, update: bool, config_path: Path | None) -> None:
+    """Record the secrets found under PATH as known, so later scans report only new ones.
+
+    Without --update the file is written afresh from everything found now; with --update,
+    secrets that are gone are pruned and new ones are NOT added (they must be looked at)."""
+    from sgai_guard import baseline, jobs  # noqa: PLC0415
+
+    prep = jobs.prepare(path, config_path=config_path)
+    result = jobs.worktree(
+        (path,),
+        use_gitignore=True,
+        max_size=5 * 2**20,
+        settings=prep.settings,
+        policy=prep.allowlist,
+    )
+    if incompleteness(result):
+        for reason in incompleteness(result):
+            click.echo(f"sgai-guard: {reason}", err=True)
+        raise SystemExit(int(ExitCode.INCOMPLETE))
+    current = baseline.entries_from(result.findings)
+    if update:
+        if not output_path.exists():
+            raise click.UsageError(f"--update needs an existing baseline; {output_path} is missing")
+        previous = baseline.load(output_path)
+        entries = baseline.prune(previous, current)
+        click.echo(
+            f"pruned {len(previous) - len(entries)} secret(s) no longer present; "
+            f"{len(set(current) - set(previous))} new secret(s) NOT added",
+            err=True,
+        )
+    else:
+        entries = current
+        click.echo(f"recorded {len(entries)} secret(s) in {output_path}", err=True)
+    output_path.write_text(baseline.render(entries), encoding="utf-8")
+
+
+@cli.command("allow")
+@click.argument("fingerprint")
+@click.option("--reason", required=True, help="Why this value is not a live key.")
+@click.option(
+    "--expires",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Stop suppressing after this date (YYYY-MM-DD).",
+)
+@click.option("--path", "glob", help="Only where the path matches this gitignore pattern.")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File to edit (default: the configuration in use, else .sgai-guard.toml).",
+)
+def allow_cmd(
+    fingerprint: str,
+    reason: str,
+    expires: datetime.datetime | None,
+    glob: str | None,
+    config_path: Path | None,
+) -> None:
+    """Allow one secret, by the fingerprint printed next to it, keeping the rest of the file."""
+    from sgai_guard import allow_edit  # noqa: PLC0415
+
+    target = allow_edit.add_entry(
+        config_path, fingerprint, reason, expires.date() if expires else None, glob
+    )
+    click.echo(f"added an allow entry for {fingerprint} to {target}")
+
+
+@cli.command("install-hook")
+@click.option("--pre-push", is_flag=True, help="Install the pre-push hook instead.")
+@click.option("--force", is_flag=True, help="Replace an existing hook not written by sgai-guard.")
+def install_hook(pre_push: bool, force: bool) -> None:
+    """Install sgai-guard as this repository's plain git pre-commit (or pre-push) hook.
+
+    With the pre-commit framework, add the hooks from .pre-commit-hooks.yaml instead."""
+    from sgai_guard.sources.hooks import install  # noqa: PLC0415
+    from sgai_guard.sources.repo import open_repository  # noqa: PLC0415
+
+    target = install(open_repository(Path()), pre_push=pre_push, force=force)
+    click.echo(f"installed {target}")
+
+
+@cli.command(context_settings={"ignore_unknown_options": True})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def hook(args: tuple[str, ...]) -> None:
+    """The hook itself: `hook [FILE...]` for pre-commit, `hook --pre-push` for pre-push."""
+    from sgai_guard.hook import main as hook_main  # noqa: PLC0415
+
+    raise SystemExit(hook_main(list(args)))

@@ -1,0 +1,167 @@
+"""Shared pieces of the command line: option groups, sizes, and writing the report."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from sgai_guard.models import ScanResult
+from sgai_guard.outcome import exit_code, incompleteness
+from sgai_guard.report import Format, RenderOptions, renderer
+
+_SIZE_UNITS = {
+    "": 1,
+    "k": 1024,
+    "kb": 1024,
+    "kib": 1024,
+    "m": 1024**2,
+    "mb": 1024**2,
+    "mib": 1024**2,
+    "g": 1024**3,
+    "gb": 1024**3,
+    "gib": 1024**3,
+}
+
+
+class ByteSize(click.ParamType):  # type: ignore[type-arg]
+    name = "size"
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> int:
+        if isinstance(value, int):
+            return value
+        text = str(value).strip().lower()
+        digits = text.rstrip("abcdefghijklmnopqrstuvwxyz")
+        unit = text[len(digits) :].strip()
+        if not digits.strip().isdigit() or unit not in _SIZE_UNITS:
+            self.fail(f"{value!r} is not a size such as 5MiB, 512k or 1048576", param, ctx)
+        return int(digits) * _SIZE_UNITS[unit]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Output:
+    fmt: Format
+    path: Path | None
+    show_secrets: bool
+    show_suppressed: bool
+    color: str
+
+
+def output_options(func: click.decorators.FC) -> click.decorators.FC:
+    for option in reversed(
+        (
+            click.option(
+                "--format",
+                "fmt",
+                type=click.Choice([f.value for f in Format]),
+                default=Format.TEXT.value,
+                show_default=True,
+                help="Report format.",
+            ),
+            click.option(
+                "--output",
+                "-o",
+                "output_path",
+                type=click.Path(dir_okay=False, path_type=Path),
+                help="Write the report to FILE (exit code unchanged).",
+            ),
+            click.option(
+                "--show-secrets",
+                is_flag=True,
+                help="Print secrets in clear text. Never use in shared CI logs.",
+            ),
+            click.option(
+                "--show-suppressed",
+                is_flag=True,
+                help="List suppressed candidates and why each was suppressed.",
+            ),
+            click.option(
+                "--color",
+                type=click.Choice(["auto", "always", "never"]),
+                default="auto",
+                show_default=True,
+                help="Colour in text output.",
+            ),
+        )
+    ):
+        func = option(func)
+    return func
+
+
+def parse_output(
+    fmt: str, output_path: Path | None, show_secrets: bool, show_suppressed: bool, color: str
+) -> Output:
+    return Output(Format(fmt), output_path, show_secrets, show_suppressed, color)
+
+
+def _use_color(out: Output) -> bool:
+    if out.fmt is not Format.TEXT or out.path is not None or out.color == "never":
+        return False
+    if out.color == "always":
+        return True
+    return "NO_COLOR" not in os.environ and sys.stdout.isatty()
+
+
+def finish(
+    result: ScanResult, out: Output, *, allow_empty: bool = False, hints: tuple[str, ...] = ()
+) -> int:
+    """Render and write the report, then return the exit code for the result."""
+    result = dataclasses.replace(result, incomplete=incompleteness(result, allow_empty=allow_empty))
+    options = RenderOptions(out.show_secrets, out.show_suppressed, _use_color(out), hints)
+    report = renderer(out.fmt)(result, options)
+    if out.path is None:
+        click.echo(report, nl=False, color=options.color)
+    else:
+        out.path.write_text(report, encoding="utf-8")
+        summary = renderer(Format.TEXT)(result, dataclasses.replace(options, color=False))
+        click.echo(summary.rstrip("\n").splitlines()[-1], err=True)
+    return int(exit_code(result))
+
+
+def policy_options(func: click.decorators.FC) -> click.decorators.FC:
+    for option in reversed(
+        (
+            click.option(
+                "--config",
+                "config_path",
+                type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                help="Configuration file (default: .sgai-guard.toml "
+                "or [tool.sgai-guard] in pyproject.toml, found upwards).",
+            ),
+            click.option(
+                "--baseline",
+                "baseline_path",
+                type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                help="Report only secrets not in this baseline file.",
+            ),
+            click.option(
+                "--other-markers",
+                is_flag=True,
+                help="Also honour gitleaks:allow and pragma: allowlist secret.",
+            ),
+        )
+    ):
+        func = option(func)
+    return func
+
+
+def may_be_empty(result: ScanResult) -> bool:
+    """Only a source that said why it had nothing to scan may finish clean having scanned
+    nothing; allowlist notices do not count."""
+    return any(
+        n.startswith(
+            (
+                "nothing is staged",
+                "the range",
+                "the repository has no refs",
+                "git named no ref",
+                "deleting ",
+            )
+        )
+        for n in result.notices
+    )

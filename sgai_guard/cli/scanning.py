@@ -1,0 +1,227 @@
+"""The scanning commands: scan (files, index, ranges), audit and ci."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from sgai_guard.cli.group import cli
+from sgai_guard.cli.options import (
+    ByteSize,
+    finish,
+    may_be_empty,
+    output_options,
+    parse_output,
+    policy_options,
+)
+from sgai_guard.models import ScanResult
+from sgai_guard.outcome import incompleteness
+from sgai_guard.report import Format, RenderOptions, renderer
+
+if TYPE_CHECKING:
+    from sgai_guard.scan import Policy, Settings
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--staged", is_flag=True, help="Scan the index: what the next commit will hold.")
+@click.option(
+    "--range",
+    "rev_range",
+    metavar="BASE..HEAD",
+    help="Scan the blobs the commits in BASE..HEAD add, and keys they remove.",
+)
+@click.option("--since", metavar="REF", help="Same as --range REF..HEAD.")
+@click.option(
+    "--fail-on-removed",
+    is_flag=True,
+    help="A key a range removes blocks too (it is still in history and live).",
+)
+@click.option("--no-gitignore", is_flag=True, help="Also scan files that .gitignore excludes.")
+@click.option(
+    "--max-file-size",
+    type=ByteSize(),
+    default=None,
+    help="Files larger than this are listed as skipped (default 5MiB).",
+)
+@policy_options
+@output_options
+def scan(
+    paths: tuple[Path, ...],
+    staged: bool,
+    rev_range: str | None,
+    since: str | None,
+    fail_on_removed: bool,
+    no_gitignore: bool,
+    max_file_size: int | None,
+    config_path: Path | None,
+    baseline_path: Path | None,
+    other_markers: bool,
+    **opts: object,
+) -> None:
+    """Scan work-tree files under PATHS (default: the current directory), the index
+    (--staged) or a commit range (--range, --since)."""
+    from sgai_guard import jobs  # noqa: PLC0415
+
+    out = parse_output(**opts)  # type: ignore[arg-type]
+    modes = [
+        m for m, on in (("--staged", staged), ("--range", rev_range), ("--since", since)) if on
+    ]
+    if len(modes) > 1 or (modes and paths):
+        raise click.UsageError(f"choose one of PATHS, --staged, --range, --since (got {modes})")
+    start = paths[0] if paths and paths[0].is_dir() else (paths[0].parent if paths else Path())
+    prep = jobs.prepare(
+        start,
+        config_path=config_path,
+        baseline_path=baseline_path,
+        fail_on_removed=fail_on_removed,
+        other_markers=other_markers,
+    )
+    policy = prep.allowlist
+    if staged:
+        result = jobs.staged(Path(), settings=prep.settings, policy=policy)
+    elif rev_range or since:
+        result = _range(rev_range or f"{since}..HEAD", prep.settings, policy)
+    else:
+        size = max_file_size or ByteSize().convert(prep.config.max_file_size or "5MiB", None, None)
+        result = jobs.worktree(
+            paths or (Path(),),
+            use_gitignore=not no_gitignore,
+            max_size=size,
+            settings=prep.settings,
+            policy=policy,
+        )
+    result = jobs.with_allowlist_notices(result, prep, full_scan=not paths and not modes)
+    raise SystemExit(finish(result, out, allow_empty=may_be_empty(result)))
+
+
+def _range(text: str, settings: Settings, policy: Policy) -> ScanResult:
+    from sgai_guard import jobs  # noqa: PLC0415
+    from sgai_guard.sources.repo import open_repository  # noqa: PLC0415
+
+    if "..." in text or ".." not in text:
+        raise click.UsageError(f"--range takes BASE..HEAD, not {text!r}")
+    base, head = text.split("..", 1)
+    repo = open_repository(Path())
+    base_oid, head_oid = repo.commit(base or "HEAD"), repo.commit(head or "HEAD")
+    return jobs.commit_range(repo, base_oid, head_oid, settings=settings, policy=policy, label=text)
+
+
+@cli.command()
+@click.argument("repo", default=".", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--include-reflog", is_flag=True, help="Also scan commits only the reflog holds.")
+@click.option(
+    "--include-unreachable",
+    is_flag=True,
+    help="Also scan blobs no ref reaches (dangling objects not yet pruned).",
+)
+@click.option(
+    "--progress",
+    type=click.Choice(["auto", "always", "never"]),
+    default="auto",
+    show_default=True,
+    help="Progress on stderr (auto: on a terminal, not in CI).",
+)
+@policy_options
+@output_options
+def audit(
+    repo: Path,
+    include_reflog: bool,
+    include_unreachable: bool,
+    progress: str,
+    config_path: Path | None,
+    baseline_path: Path | None,
+    other_markers: bool,
+    **opts: object,
+) -> None:
+    """Scan every blob reachable from every ref of REPO (also bare), once, and triage each
+    secret: where it is, who introduced it, whether it is at HEAD and whether it was pushed."""
+    from sgai_guard import jobs  # noqa: PLC0415
+    from sgai_guard import progress as progress_line  # noqa: PLC0415
+
+    out = parse_output(**opts)  # type: ignore[arg-type]
+    prep = jobs.prepare(
+        repo if repo.exists() else Path(),
+        config_path=config_path,
+        baseline_path=baseline_path,
+        other_markers=other_markers,
+    )
+    bar: progress_line.ProgressLine | None = None
+
+    def make_bar(total: int | None) -> progress_line.ProgressLine:
+        nonlocal bar
+        bar = progress_line.ProgressLine(total)
+        return bar
+
+    try:
+        result = jobs.audit(
+            repo,
+            settings=prep.settings,
+            policy=prep.allowlist,
+            include_reflog=include_reflog,
+            include_unreachable=include_unreachable,
+            progress=make_bar if progress_line.wanted(progress) else None,
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+    result = jobs.with_allowlist_notices(result, prep, full_scan=True)
+    raise SystemExit(finish(result, out, allow_empty=may_be_empty(result)))
+
+
+@cli.command("ci")
+@click.option("--base", metavar="REF", help="Scan REF..HEAD (outside GitHub Actions/GitLab CI).")
+@click.option("--head", metavar="REF", help="The head of the range (default HEAD).")
+@click.option(
+    "--remote",
+    default="origin",
+    show_default=True,
+    help="Remote to fetch from when the clone is too shallow.",
+)
+@click.option(
+    "--fail-on-removed",
+    is_flag=True,
+    help="A key the change removes blocks too (it is still in history and live).",
+)
+@policy_options
+@output_options
+def ci_cmd(
+    base: str | None,
+    head: str | None,
+    remote: str,
+    fail_on_removed: bool,
+    config_path: Path | None,
+    baseline_path: Path | None,
+    other_markers: bool,
+    **opts: object,
+) -> None:
+    """Scan what this CI run is about: a pull/merge request's commits, a push's commits, or
+    (scheduled and manual runs) the whole history. Deepens shallow clones as needed and never
+    reports clean for a range it could not resolve."""
+    from sgai_guard import jobs  # noqa: PLC0415
+    from sgai_guard.ci import plan  # noqa: PLC0415
+
+    out = parse_output(**opts)  # type: ignore[arg-type]
+    prep = jobs.prepare(
+        Path(),
+        config_path=config_path,
+        baseline_path=baseline_path,
+        fail_on_removed=fail_on_removed,
+        other_markers=other_markers,
+    )
+    what = plan(os.environ, base, head)
+    result = jobs.ci(Path(), what, remote=remote, settings=prep.settings, policy=prep.allowlist)
+    result = jobs.with_allowlist_notices(result, prep, full_scan=what.audit)
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        options = RenderOptions(show_suppressed=out.show_suppressed)
+        final = dataclasses.replace(
+            result, incomplete=incompleteness(result, allow_empty=may_be_empty(result))
+        )
+        with Path(summary).open("a", encoding="utf-8") as handle:
+            handle.write(renderer(Format.MARKDOWN)(final, options))
+    raise SystemExit(finish(result, out, allow_empty=may_be_empty(result)))
