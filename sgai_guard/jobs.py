@@ -38,8 +38,6 @@ def prepare(
     other_markers: bool = False,
 ) -> Prepared:
     """Load the configuration governing ``start``; options given on the command line win."""
-    from sgai_guard import baseline  # noqa: PLC0415
-    from sgai_guard.allowlist import Allowlist  # noqa: PLC0415
     from sgai_guard.config import discover, load  # noqa: PLC0415
 
     config = load(config_path) if config_path else discover(start)
@@ -48,9 +46,15 @@ def prepare(
     if baseline_path is None and config.baseline and config.source:
         default = config.source.parent / config.baseline
         baseline_path = default if default.exists() else None
-    known = baseline.load(baseline_path) if baseline_path else None
+    known = None
+    if baseline_path:
+        from sgai_guard import baseline  # noqa: PLC0415 - json only when there is one
+
+        known = baseline.load(baseline_path)
     blocking = removed_blocking(fail_on_removed or config.fail_on_removed)
     settings = Settings(salt=config.salt, blocking=blocking)
+    from sgai_guard.allowlist import Allowlist  # noqa: PLC0415
+
     return Prepared(config, settings, Allowlist(config, known))
 
 

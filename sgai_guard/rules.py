@@ -53,21 +53,12 @@ _TAVILY_BODY = (
 _UUID = rb"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 
 
-def b64_fragments(prefix: bytes) -> tuple[bytes, ...]:
-    """Base64 text that encodes ``prefix`` at each of the three byte alignments.
-
-    Only the characters fully determined by the prefix are kept, so a key encoded anywhere in a
-    larger base64 string still shows one of these fragments.
-    """
-    import base64  # noqa: PLC0415 - not needed on the hook's start-up path otherwise
-
-    out = []
-    for pad in range(3):
-        enc = base64.b64encode(b"\0" * pad + prefix)
-        first = (pad * 8 + 5) // 6  # first character free of the padding bytes
-        last = ((pad + len(prefix)) * 8) // 6  # characters fully determined by prefix bytes
-        out.append(enc[first:last])
-    return tuple(out)
+# Base64 text that encodes "tvly-" / "sgai-" at each of the three byte alignments, keeping only
+# the characters fully determined by the prefix: a key encoded anywhere inside a larger base64
+# string shows one of these. Literal so that no base64 import sits on the hook's start-up path;
+# tests check them against base64 itself.
+TAVILY_B64 = (b"dHZseS", b"R2bHkt", b"0dmx5L")
+SGAI_B64 = (b"c2dhaS", b"NnYWkt", b"zZ2FpL")
 
 
 TAVILY_KEY = Rule(
@@ -154,7 +145,7 @@ TAVILY_BASE64 = Rule(
     provider=TAVILY,
     technique=Technique.BASE64,
     pattern=TAVILY_KEY.pattern,
-    keywords=b64_fragments(b"tvly-"),
+    keywords=TAVILY_B64,
     confidence=Confidence.MEDIUM,
     body_check="tavily",
 )
@@ -165,7 +156,7 @@ SGAI_BASE64 = Rule(
     provider=SCRAPEGRAPHAI,
     technique=Technique.BASE64,
     pattern=SGAI_KEY.pattern,
-    keywords=b64_fragments(b"sgai-"),
+    keywords=SGAI_B64,
     confidence=Confidence.MEDIUM,
     body_check="hex",
 )

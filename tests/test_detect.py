@@ -178,3 +178,17 @@ def test_hyperscan_and_in_prefilters_agree(rng: random.Random) -> None:
     assert [c.secret for c in fast.detect(blob)] == [c.secret for c in plain.detect(blob)] == [key]
     pytest.importorskip("hyperscan")
     assert fast.prefilter.engine == "hyperscan"
+
+
+def test_base64_keyword_fragments_match_base64_itself() -> None:
+    from sgai_guard.rules import SGAI_B64, TAVILY_B64
+
+    for prefix, fragments in ((b"tvly-", TAVILY_B64), (b"sgai-", SGAI_B64)):
+        for lead in range(3):
+            for tail in (b"", b"x", b"xy"):
+                encoded = base64.b64encode(b"\0" * lead + prefix + tail)
+                assert sum(fragment in encoded for fragment in fragments) >= 1
+        for pad, fragment in enumerate(fragments):
+            encoded = base64.b64encode(b"\0" * pad + prefix)
+            first, last = (pad * 8 + 5) // 6, ((pad + len(prefix)) * 8) // 6
+            assert encoded[first:last] == fragment
