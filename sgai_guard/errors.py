@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import enum
+import os
+import sys
 
 
 class ExitCode(enum.IntEnum):
@@ -45,3 +47,23 @@ def internal_error_message(exc: BaseException) -> str:
         f"sgai-guard: internal error: {type(exc).__name__}: {exc} "
         "(the scan did not finish; set SGAI_GUARD_DEBUG=1 for a traceback)"
     )
+
+
+def exit_for(exc: Exception | KeyboardInterrupt) -> int:
+    """Say in one line why a command stopped, and return its exit code.
+
+    Unexpected exceptions exit 3 ("the scan broke"), never 1 ("keys found"); with
+    SGAI_GUARD_DEBUG set they propagate with their traceback instead.
+    """
+    if isinstance(exc, GuardError):
+        print(f"sgai-guard: error: {exc}", file=sys.stderr)
+        return int(exc.exit_code)
+    if isinstance(exc, KeyboardInterrupt):
+        print("sgai-guard: interrupted", file=sys.stderr)
+        return int(ExitCode.INTERRUPTED)
+    if isinstance(exc, BrokenPipeError):  # the reader went away: the report was not delivered
+        return int(ExitCode.INCOMPLETE)
+    if os.environ.get("SGAI_GUARD_DEBUG"):
+        raise exc
+    print(internal_error_message(exc), file=sys.stderr)
+    return int(ExitCode.INCOMPLETE)

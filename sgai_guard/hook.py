@@ -17,13 +17,13 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from sgai_guard.errors import ExitCode, GuardError, internal_error_message
+from sgai_guard.errors import ExitCode, exit_for
 from sgai_guard.models import ScanResult
 from sgai_guard.outcome import exit_code, incompleteness
 from sgai_guard.report import RenderOptions
 from sgai_guard.report.text import render
 
-USAGE = "usage: sgai-guard hook [--pre-push] [--show-secrets] [FILE...]"
+USAGE = "usage: sgai-guard hook [--pre-push] [--show-secrets] [--] [FILE...]"
 ZERO = "0" * 40
 
 
@@ -42,24 +42,19 @@ def hints(result: ScanResult) -> tuple[str, ...]:
 
 def main(argv: Sequence[str]) -> int:
     args = list(argv)
-    pre_push = _flag(args, "--pre-push")
-    show_secrets = _flag(args, "--show-secrets")
-    if any(a.startswith("-") and a != "--" for a in args):
-        print(f"sgai-guard: unknown option in {args}\n{USAGE}", file=sys.stderr)
+    split = args.index("--") if "--" in args else len(args)
+    flags, files = args[:split], args[split + 1 :]
+    pre_push = _flag(flags, "--pre-push")
+    show_secrets = _flag(flags, "--show-secrets")
+    unknown = [a for a in flags if a.startswith("-")]
+    if unknown:
+        print(f"sgai-guard: unknown option {unknown[0]!r}\n{USAGE}", file=sys.stderr)
         return int(ExitCode.USAGE)
-    files = [a for a in args if a != "--"]
+    files = [*flags, *files]
     try:
         result, allow_empty = _pre_push() if pre_push else _pre_commit(files)
-    except GuardError as exc:
-        print(f"sgai-guard: error: {exc}", file=sys.stderr)
-        return int(exc.exit_code)
-    except KeyboardInterrupt:
-        return int(ExitCode.INTERRUPTED)
-    except Exception as exc:
-        if os.environ.get("SGAI_GUARD_DEBUG"):
-            raise
-        print(internal_error_message(exc), file=sys.stderr)
-        return int(ExitCode.INCOMPLETE)
+    except (Exception, KeyboardInterrupt) as exc:
+        return exit_for(exc)
     result = _with_incompleteness(result, allow_empty)
     options = RenderOptions(show_secrets=show_secrets, hints=hints(result))
     sys.stdout.write(render(result, options))

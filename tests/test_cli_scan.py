@@ -223,3 +223,29 @@ def test_repository_passes_its_own_scanner() -> None:
     code, report = run_json("scan", ".", cwd=root)
     assert code == 0, report["findings"]
     assert report["scanned"]["files"] > 20
+
+
+def test_unexpected_error_exits_3_never_1(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def broken(*_: object, **__: object) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr("sgai_guard.jobs.worktree", broken)
+    monkeypatch.chdir(tmp_path)
+    assert main(["scan", "."]) == 3
+    err = capsys.readouterr().err
+    assert "internal error: RuntimeError: disk on fire" in err and "Traceback" not in err
+    monkeypatch.setenv("SGAI_GUARD_DEBUG", "1")
+    with pytest.raises(RuntimeError):
+        main(["scan", "."])
+
+
+def test_hook_option_parsing(tmp_path: Path, rng: random.Random) -> None:
+    repo = Repo(tmp_path)
+    repo.commit("root")
+    repo.write("-odd.py", keys.tavily_current(rng))
+    repo.add("-odd.py")
+    assert run_cli("hook", "--", "-odd.py", cwd=tmp_path).returncode == 1
+    bad = run_cli("hook", "--bogus", cwd=tmp_path)
+    assert bad.returncode == 2 and "unknown option '--bogus'" in bad.stderr
