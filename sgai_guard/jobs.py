@@ -87,11 +87,12 @@ def worktree(
     max_size: int,
     settings: Settings,
     policy: Policy | None = None,
+    progress: Progress | None = None,
 ) -> ScanResult:
     from sgai_guard.sources.worktree import worktree_blobs  # noqa: PLC0415
 
     blobs = worktree_blobs(paths, use_gitignore=use_gitignore, max_size=max_size)
-    return scan(blobs, settings=settings, policy=policy)
+    return scan(blobs, settings=settings, policy=policy, progress=progress)
 
 
 def staged(path: Path, *, settings: Settings, policy: Policy | None = None) -> ScanResult:

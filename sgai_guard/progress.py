@@ -10,8 +10,9 @@ from typing import TextIO
 _INTERVAL = 0.2
 
 
-def wanted(mode: str, stream: TextIO = sys.stderr) -> bool:
+def wanted(mode: str, stream: TextIO | None = None) -> bool:
     """``auto`` shows progress only on a terminal and never in CI."""
+    stream = stream or sys.stderr  # looked up now: tests and callers may swap sys.stderr
     if mode == "always":
         return True
     if mode == "never":
@@ -20,9 +21,9 @@ def wanted(mode: str, stream: TextIO = sys.stderr) -> bool:
 
 
 class ProgressLine:
-    def __init__(self, total: int | None = None, stream: TextIO = sys.stderr) -> None:
+    def __init__(self, total: int | None = None, stream: TextIO | None = None) -> None:
         self.total = total
-        self.stream = stream
+        self.stream = stream or sys.stderr
         self.started = time.monotonic()
         self._last = 0.0
         self._shown = False

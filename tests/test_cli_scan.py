@@ -249,3 +249,9 @@ def test_hook_option_parsing(tmp_path: Path, rng: random.Random) -> None:
     assert run_cli("hook", "--", "-odd.py", cwd=tmp_path).returncode == 1
     bad = run_cli("hook", "--bogus", cwd=tmp_path)
     assert bad.returncode == 2 and "unknown option '--bogus'" in bad.stderr
+
+
+def test_scan_progress_only_when_asked_off_a_terminal(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("hello\n")
+    assert run_cli("scan", ".", cwd=tmp_path).stderr == ""
+    assert "scanned 1 objects" in run_cli("scan", ".", "--progress", "always", cwd=tmp_path).stderr

@@ -23,6 +23,7 @@ from sgai_guard.outcome import incompleteness
 from sgai_guard.report import Format, RenderOptions, renderer
 
 if TYPE_CHECKING:
+    from sgai_guard.jobs import Prepared
     from sgai_guard.scan import Policy, Settings
 
 
@@ -48,6 +49,13 @@ if TYPE_CHECKING:
     default=None,
     help="Files larger than this are listed as skipped (default 5MiB).",
 )
+@click.option(
+    "--progress",
+    type=click.Choice(["auto", "always", "never"]),
+    default="auto",
+    show_default=True,
+    help="Progress on stderr (auto: on a terminal, not in CI).",
+)
 @policy_options
 @output_options
 def scan(
@@ -58,6 +66,7 @@ def scan(
     fail_on_removed: bool,
     no_gitignore: bool,
     max_file_size: int | None,
+    progress: str,
     config_path: Path | None,
     baseline_path: Path | None,
     other_markers: bool,
@@ -88,15 +97,30 @@ def scan(
         result = _range(rev_range or f"{since}..HEAD", prep.settings, policy)
     else:
         size = max_file_size or ByteSize().convert(prep.config.max_file_size or "5MiB", None, None)
-        result = jobs.worktree(
-            paths or (Path(),),
-            use_gitignore=not no_gitignore,
-            max_size=size,
-            settings=prep.settings,
-            policy=policy,
-        )
+        result = _worktree(paths, not no_gitignore, size, prep, progress)
     result = jobs.with_allowlist_notices(result, prep, full_scan=not paths and not modes)
     raise SystemExit(finish(result, out, allow_empty=may_be_empty(result)))
+
+
+def _worktree(
+    paths: tuple[Path, ...], use_gitignore: bool, size: int, prep: Prepared, progress: str
+) -> ScanResult:
+    from sgai_guard import jobs  # noqa: PLC0415
+    from sgai_guard import progress as progress_line  # noqa: PLC0415
+
+    bar = progress_line.ProgressLine() if progress_line.wanted(progress) else None
+    try:
+        return jobs.worktree(
+            paths or (Path(),),
+            use_gitignore=use_gitignore,
+            max_size=size,
+            settings=prep.settings,
+            policy=prep.allowlist,
+            progress=bar,
+        )
+    finally:
+        if bar is not None:
+            bar.close()
 
 
 def _range(text: str, settings: Settings, policy: Policy) -> ScanResult:
