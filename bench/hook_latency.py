@@ -6,6 +6,13 @@
 Side by side in one run: `python -c pass`, `git diff --cached --name-only`, sgai-guard's hook
 (as git runs it, and as the pre-commit framework runs it with the file name), and each peer's
 staged scan with its default rules, when found on PATH or given. Prints medians and ratios.
+
+Where the time goes (measured with -X importtime and cProfile): about 10 ms starting Python,
+about 30 ms importing (dataclasses pulls in inspect; pathlib pulls in fnmatch and
+urllib.parse; every @dataclass compiles its generated methods, about 0.4 ms each for some 20
+classes on this path), and about 10 ms in three git processes. Reaching 50 ms means fewer
+dataclasses on the hook path (NamedTuples build about 7x faster) and configuration discovery
+that imports nothing when no configuration file exists.
 """
 
 from __future__ import annotations
