@@ -224,3 +224,22 @@ def test_markdown_and_incomplete_sarif(tmp_path: Path, rng: random.Random) -> No
 )
 def test_workflow_command_escaping(raw: str, data: str, prop: str) -> None:
     assert escape_data(raw) == data and escape_property(raw) == prop
+
+
+def test_sarif_with_suppressions_is_valid(tmp_path: Path, rng: random.Random) -> None:
+    key = keys.sgai_uuid(rng)
+    (tmp_path / "dir with space").mkdir()
+    (tmp_path / "dir with space" / "a.txt").write_text(
+        f"{keys.tavily_current(rng)}  # sgai-guard: allow demo\n{key}\ntvly-{'x' * 32}\n"
+    )
+    proc = run_cli("scan", ".", "--format", "sarif", "--show-suppressed", cwd=tmp_path)
+    assert proc.returncode == 1
+    data = json.loads(proc.stdout)
+    jsonschema.validate(data, SARIF_SCHEMA)
+    results = data["runs"][0]["results"]
+    assert results[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == (
+        "dir%20with%20space/a.txt"
+    )
+    kinds = sorted(r["suppressions"][0]["kind"] for r in results if "suppressions" in r)
+    assert kinds == ["external", "inSource"]
+    assert key not in proc.stdout
