@@ -35,12 +35,6 @@ class GitError(GuardError):
     """Git is missing, the path is not a repository, or a revision is unknown."""
 
 
-class IncompleteError(GuardError):
-    """The scan could not cover what it was asked to cover."""
-
-    exit_code = ExitCode.INCOMPLETE
-
-
 def internal_error_message(exc: BaseException) -> str:
     """One line for an unexpected failure: exit 3, never 1, which means "found keys"."""
     return (

@@ -37,7 +37,6 @@ class SuppressReason(str, enum.Enum):
     INLINE = "inline"
     FINGERPRINT = "fingerprint"
     BASELINE = "baseline"
-    EXPIRED = "expired"
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,8 +41,6 @@ SCRAPEGRAPHAI = Provider(
     ),
 )
 
-PROVIDERS: tuple[Provider, ...] = (TAVILY, SCRAPEGRAPHAI)
-
 # A key ends where the next character cannot belong to it, or where the next key's prefix
 # starts (keys pasted back to back). No boundary is demanded before "tvly-": real keys follow
 # %22, %3D, = and escaped quotes.
@@ -194,8 +192,6 @@ RULES: tuple[Rule, ...] = (
     TAVILY_SPLIT,
     SGAI_SPLIT,
 )
-
-RULES_BY_ID = {rule.id: rule for rule in RULES}
 
 # Static parts of a key that redaction may show: the longest that matches wins.
 SHOWN_PREFIXES: tuple[str, ...] = ("tvly-dev-", "tvly-prod-", "tvly-", "sgai-")

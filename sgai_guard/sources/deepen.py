@@ -21,10 +21,6 @@ def fetch(repo: Repository, remote: str, *args: str) -> bool:
     return proc.returncode == 0
 
 
-def have_commit(repo: Repository, rev: str) -> str | None:
-    return repo.resolve(rev)
-
-
 def obtain(repo: Repository, remote: str, sha: str) -> str | None:
     """The commit ``sha``, fetched from ``remote`` when the clone lacks it."""
     found = repo.resolve(sha)
