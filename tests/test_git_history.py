@@ -328,3 +328,11 @@ def test_progress_only_when_asked_off_a_terminal(tmp_path: Path, rng: random.Ran
 
 def test_git_is_on_path() -> None:
     assert shutil.which("git")
+
+
+def test_git_version_parsing() -> None:
+    from sgai_guard.sources.gitcmd import parse_version
+
+    assert parse_version("git version 2.39.5") == (2, 39)
+    assert parse_version("git version 2.45.1.windows.1") == (2, 45)
+    assert parse_version("nonsense") == (0, 0)

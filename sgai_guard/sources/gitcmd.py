@@ -114,6 +114,26 @@ def output(args: Sequence[str], cwd: Path, **kwargs: object) -> bytes:
     return proc.stdout
 
 
+def parse_version(text: str) -> tuple[int, int]:
+    """(major, minor) from `git version` output such as "git version 2.39.5.windows.1"."""
+    words = text.split()
+    numbers = words[2].split(".") if len(words) > 2 else []
+    try:
+        return int(numbers[0]), int(numbers[1])
+    except (IndexError, ValueError):
+        return (0, 0)
+
+
+def require_version(minimum: tuple[int, int], purpose: str) -> None:
+    """A one-line error when the installed git is too old for ``purpose``."""
+    found = parse_version(output(["version"], Path.cwd()).decode("utf-8", "replace"))
+    if found < minimum:
+        raise GitError(
+            f"{purpose} needs git {minimum[0]}.{minimum[1]} or newer; "
+            f"this git is {found[0]}.{found[1]}"
+        )
+
+
 def toplevel(path: Path) -> Path | None:
     """The work tree root holding ``path``, or None when it is not inside a git work tree."""
     proc = run(["rev-parse", "--show-toplevel"], path)
