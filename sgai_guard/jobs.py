@@ -195,6 +195,7 @@ def audit(
     include_unreachable: bool,
     policy: Policy | None = None,
     progress: Callable[[int | None], Progress] | None = None,
+    max_blob_size: int | None = None,
 ) -> ScanResult:
     """Every reachable blob once, then exposure triage for the secrets found."""
     from sgai_guard.sources.audit import AuditScan, count_blobs  # noqa: PLC0415
@@ -203,6 +204,8 @@ def audit(
 
     repo = open_repository(path)
     source = AuditScan(repo, include_reflog)
+    if max_blob_size is not None:
+        source.max_blob_size = max_blob_size
     source.check()
     report = progress(count_blobs(repo)) if progress else None
     result = scan(source.blobs(), settings=settings, policy=policy, progress=report)

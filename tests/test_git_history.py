@@ -336,3 +336,16 @@ def test_git_version_parsing() -> None:
     assert parse_version("git version 2.39.5") == (2, 39)
     assert parse_version("git version 2.45.1.windows.1") == (2, 45)
     assert parse_version("nonsense") == (0, 0)
+
+
+def test_audit_lists_blobs_over_the_size_cap(tmp_path: Path, rng: random.Random) -> None:
+    repo = Repo(tmp_path)
+    key = keys.tavily_current(rng)
+    repo.write("big.bin", "x" * 5000 + key)
+    repo.write("small.txt", keys.sgai_uuid(rng))
+    repo.commit("files")
+    code, report = run_json("audit", ".", "--max-blob-size", "4k", cwd=tmp_path)
+    assert code == 1
+    assert [f["path"] for f in report["findings"]] == ["small.txt"]
+    assert [s["path"].split(" (")[0] for s in report["skipped"]] == ["big.bin"]
+    assert "size cap" in report["skipped"][0]["reason"]

@@ -150,6 +150,13 @@ def _range(text: str, settings: Settings, policy: Policy) -> ScanResult:
     show_default=True,
     help="Progress on stderr (auto: on a terminal, not in CI).",
 )
+@click.option(
+    "--max-blob-size",
+    type=ByteSize(),
+    default="100MiB",
+    show_default=True,
+    help="Blobs larger than this are listed as skipped, never held in memory.",
+)
 @policy_options
 @output_options
 def audit(
@@ -157,6 +164,7 @@ def audit(
     include_reflog: bool,
     include_unreachable: bool,
     progress: str,
+    max_blob_size: int,
     config_path: Path | None,
     baseline_path: Path | None,
     other_markers: bool,
@@ -189,6 +197,7 @@ def audit(
             include_reflog=include_reflog,
             include_unreachable=include_unreachable,
             progress=make_bar if progress_line.wanted(progress) else None,
+            max_blob_size=max_blob_size,
         )
     finally:
         if bar is not None:

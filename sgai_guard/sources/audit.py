@@ -19,11 +19,14 @@ from sgai_guard.models import Blob, Skipped
 from sgai_guard.sources import catfile, gitcmd
 from sgai_guard.sources.repo import Repository
 
+DEFAULT_MAX_BLOB = 100 * 1024 * 1024
+
 
 @dataclass(slots=True)
 class AuditScan:
     repo: Repository
     include_reflog: bool = False
+    max_blob_size: int = DEFAULT_MAX_BLOB
     incomplete: list[str] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
     commits: int = 0
@@ -58,7 +61,7 @@ class AuditScan:
         reader = catfile.popen(
             ["cat-file", "--batch-all-objects", "--batch", "--unordered"], self.repo.path
         )
-        yield from _objects(catfile.pipe(reader.stdout))
+        yield from _objects(catfile.pipe(reader.stdout), self.max_blob_size)
         error = catfile.pipe(reader.stderr).read().decode("utf-8", "replace").strip()
         status = reader.wait()
         if status != 0:
@@ -67,7 +70,7 @@ class AuditScan:
         yield from walk.finish()
 
 
-def _objects(out: IO[bytes]) -> Iterator[Blob | Skipped]:
+def _objects(out: IO[bytes], max_size: int) -> Iterator[Blob | Skipped]:
     while header := out.readline():
         if not header.endswith(b"\n"):
             yield Skipped("(object store)", "git stopped in the middle of the object list", True)
@@ -78,14 +81,31 @@ def _objects(out: IO[bytes]) -> Iterator[Blob | Skipped]:
             yield Skipped(f"object {oid[:12]}", "unreadable object", error=True, blob_id=oid)
             continue
         size = int(parts[2])
+        oid = parts[0].decode()
+        if size > max_size:  # drained, never held: memory stays flat whatever is committed
+            _drain(out, size + 1)
+            if parts[1] == b"blob":
+                yield Skipped(
+                    f"blob {oid[:12]}",
+                    f"larger than the size cap ({size} > {max_size} bytes)",
+                    blob_id=oid,
+                )
+            continue
         data = out.read(size)
         out.read(1)
-        oid = parts[0].decode()
         if len(data) < size:
             yield Skipped(f"blob {oid[:12]}", "git stopped while reading it", True, oid)
             return
         if parts[1] == b"blob":
             yield Blob(f"(blob {oid[:12]})", data, blob_id=oid)
+
+
+def _drain(out: IO[bytes], size: int) -> None:
+    while size > 0:
+        chunk = out.read(min(size, 1 << 20))
+        if not chunk:
+            return
+        size -= len(chunk)
 
 
 class _MissingWalk:
