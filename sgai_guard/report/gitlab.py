@@ -1,4 +1,9 @@
-"""GitLab secret-detection report (security report format 15.x), redacted."""
+"""GitLab secret-detection report (security report format 15.x), redacted.
+
+Only the fields the 15.x secret-detection schema defines for a vulnerability are written (no
+per-vulnerability scanner, no source extract): GitLab rejects a whole report that does not
+match its schema.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,11 @@ from sgai_guard.models import Finding, ScanResult
 from sgai_guard.report import RenderOptions
 from sgai_guard.report.common import shown_secret
 
-REPORT_VERSION = "15.0.7"
+REPORT_VERSION = "15.2.5"
+SCHEMA_URL = (
+    "https://gitlab.com/gitlab-org/security-products/security-report-schemas/-/raw/"
+    f"v{REPORT_VERSION}/dist/secret-detection-report-format.json"
+)
 _TOOL = {
     "id": "sgai-guard",
     "name": "sgai-guard",
@@ -32,8 +41,6 @@ def _vulnerability(finding: Finding, options: RenderOptions) -> dict[str, Any]:
         f"(fingerprint {finding.fingerprint}), status {finding.status.value}.",
         "severity": "Critical" if finding.blocking else "High",
         "solution": " ".join(f"{n}. {step}" for n, step in enumerate(provider.remediation, 1)),
-        "raw_source_code_extract": shown_secret(finding, options.show_secrets),
-        "scanner": {"id": "sgai-guard", "name": "sgai-guard"},
         "location": {
             "file": finding.path,
             "start_line": finding.line,
@@ -51,6 +58,7 @@ def as_dict(result: ScanResult, options: RenderOptions) -> dict[str, Any]:
     ok = not result.incomplete and not result.errors
     return {
         "version": REPORT_VERSION,
+        "schema": SCHEMA_URL,
         "scan": {
             "analyzer": _TOOL,
             "scanner": _TOOL,
