@@ -194,8 +194,15 @@ def test_gitlab_merge_request_pipeline_and_report(tmp_path: Path, rng: random.Ra
     assert vuln["location"]["file"] == "app/settings.py" and vuln["location"]["start_line"] == 1
     assert vuln["location"]["commit"]["sha"] and vuln["identifiers"][0]["value"]
     assert vuln["severity"] == "Critical"
-    assert set(vuln) == {"id", "name", "description", "severity", "solution", "location",
-                         "identifiers"}
+    assert set(vuln) == {
+        "id",
+        "name",
+        "description",
+        "severity",
+        "solution",
+        "location",
+        "identifiers",
+    }
     for stamp in (report["scan"]["start_time"], report["scan"]["end_time"]):
         assert re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}", stamp)
     assert report["version"] in report["schema"]
