@@ -263,3 +263,16 @@ def test_suppressed_listed_with_reasons_in_every_format(tmp_path: Path, rng: ran
     assert "[inline] inline marker: ok" in text
     _, report = run_json("scan", ".", cwd=tmp_path)
     assert report["suppressed"][0]["reason"] == "inline"
+
+
+def test_default_salt_is_pointed_out_and_a_configured_salt_changes_fingerprints(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    (tmp_path / "k.env").write_text(f"K={keys.tavily_current(rng)}\n")
+    default_fp = _fingerprint(tmp_path, "k.env")
+    proc = run_cli("baseline", ".", "-o", "b.json", cwd=tmp_path)
+    assert "public default salt" in proc.stderr
+    (tmp_path / ".sgai-guard.toml").write_text('salt = "team-secret-salt"\n')
+    assert _fingerprint(tmp_path, "k.env") != default_fp
+    proc = run_cli("baseline", ".", "-o", "b.json", cwd=tmp_path)
+    assert "public default salt" not in proc.stderr

@@ -62,6 +62,7 @@ def baseline_cmd(path: Path, output_path: Path, update: bool, config_path: Path 
     else:
         entries = current
         click.echo(f"recorded {len(entries)} secret(s) in {output_path}", err=True)
+    _warn_default_salt(prep.config.salt)
     output_path.write_text(baseline.render(entries), encoding="utf-8")
 
 
@@ -94,6 +95,9 @@ def allow_cmd(
         config_path, fingerprint, reason, expires.date() if expires else None, glob
     )
     click.echo(f"added an allow entry for {fingerprint} to {target}")
+    from sgai_guard.config import discover, load  # noqa: PLC0415
+
+    _warn_default_salt((load(config_path) if config_path else discover(Path())).salt)
 
 
 @cli.command("install-hook")
@@ -117,3 +121,15 @@ def hook(args: tuple[str, ...]) -> None:
     from sgai_guard.hook import main as hook_main  # noqa: PLC0415
 
     raise SystemExit(hook_main(list(args)))
+
+
+def _warn_default_salt(salt: str) -> None:
+    from sgai_guard.fingerprint import DEFAULT_SALT  # noqa: PLC0415
+
+    if salt == DEFAULT_SALT:
+        click.echo(
+            "note: no `salt` is configured, so these fingerprints use the public default salt: "
+            "anyone holding a candidate key can compute them. Set `salt` in the configuration "
+            "before publishing this file (it changes every fingerprint, so do it first).",
+            err=True,
+        )
