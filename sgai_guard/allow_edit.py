@@ -7,7 +7,8 @@ import datetime
 from pathlib import Path
 from typing import Any
 
-from sgai_guard.config import FILE_NAME, discover, load
+from sgai_guard.config import discover, load
+from sgai_guard.configfile import FILE_NAME
 from sgai_guard.errors import ConfigError
 
 

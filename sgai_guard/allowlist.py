@@ -3,26 +3,14 @@ entries and a baseline. Each suppression keeps its reason; nothing else is ever 
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 from collections.abc import Mapping
 from typing import Any
 
 from sgai_guard.config import AllowEntry, AllowRegex, Config
 from sgai_guard.errors import ConfigError
+from sgai_guard.inline import inline_reason
 from sgai_guard.models import Finding, Suppression, SuppressReason
-
-OWN_MARKER = b"sgai-guard: allow"
-NEXT_LINE = b"sgai-guard: allow-next-line"
-# Other tools' markers, honoured with `other-markers = true` for teams migrating.
-OTHER_SAME_LINE = (
-    b"gitleaks:allow",
-    b"betterleaks:allow",
-    b"pragma: allowlist secret",
-    b"kingfisher:ignore",
-    b"trufflehog:ignore",
-)
-OTHER_NEXT_LINE = (b"pragma: allowlist nextline secret",)
 
 
 class Allowlist:
@@ -43,25 +31,13 @@ class Allowlist:
     def check(self, finding: Finding) -> Suppression | Finding:
         if self._paths is not None and self._paths.match_file(finding.path):
             return Suppression(finding, SuppressReason.PATH, "path matches exclude-paths")
-        inline = self._inline(finding)
+        inline = inline_reason(finding, self.config.other_markers)
         if inline is not None:
             return Suppression(finding, SuppressReason.INLINE, inline)
         for rule in self.config.allow_regex:
             if self._regex_matches(rule, finding):
                 return Suppression(finding, SuppressReason.REGEX, rule.reason)
         return self._entries(finding)
-
-    def _inline(self, finding: Finding) -> str | None:
-        same = (OWN_MARKER, *(OTHER_SAME_LINE if self.config.other_markers else ()))
-        following = (NEXT_LINE, *(OTHER_NEXT_LINE if self.config.other_markers else ()))
-        for marker in following:
-            if marker in finding.previous_line:
-                return _reason(finding.previous_line, marker)
-        for marker in same:
-            at = finding.line_text.find(marker)
-            if at != -1 and not finding.line_text.startswith(NEXT_LINE, at):
-                return _reason(finding.line_text, marker)
-        return None
 
     def _regex_matches(self, rule: AllowRegex, finding: Finding) -> bool:
         import regex  # noqa: PLC0415
@@ -86,7 +62,7 @@ class Allowlist:
             if entry.expires is not None and entry.expires < self.today:
                 self.expired.add(entry)
                 note = f"an allowlist entry for this key expired on {entry.expires}: {entry.reason}"
-                return dataclasses.replace(finding, notes=(*finding.notes, note))
+                return finding._replace(notes=(*finding.notes, note))
             self.used.add(entry)
             return Suppression(finding, SuppressReason.FINGERPRINT, entry.reason)
         if finding.fingerprint in self.baseline:
@@ -123,9 +99,3 @@ def _spec(patterns: Any) -> Any:
     from pathspec import GitIgnoreSpec  # noqa: PLC0415
 
     return GitIgnoreSpec.from_lines(list(patterns))
-
-
-def _reason(line: bytes, marker: bytes) -> str:
-    after = line[line.find(marker) + len(marker) :].decode("utf-8", "replace")
-    after = after.strip().strip("*/#-> ").strip()
-    return f"inline marker: {after}" if after else "inline marker"

@@ -9,19 +9,17 @@ import datetime
 import re
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
+from sgai_guard.configfile import find
 from sgai_guard.errors import ConfigError
 from sgai_guard.fingerprint import DEFAULT_SALT, FINGERPRINT_CHARS
 
-FILE_NAME = ".sgai-guard.toml"
 _FINGERPRINT = re.compile(rf"[0-9a-f]{{{FINGERPRINT_CHARS}}}")
 
 
-@dataclass(frozen=True, slots=True)
-class AllowEntry:
+class AllowEntry(NamedTuple):
     """One secret, named by its keyed fingerprint, allowed for a reason (until a date)."""
 
     fingerprint: str
@@ -30,21 +28,19 @@ class AllowEntry:
     expires: datetime.date | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class AllowRegex:
+class AllowRegex(NamedTuple):
     pattern: str
     target: str  # "secret" or "line"
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
-class Config:
+class Config(NamedTuple):
     source: Path | None = None
     table: str = ""  # where the settings live, for messages: "" or "[tool.sgai-guard]"
     salt: str = DEFAULT_SALT
     exclude_paths: tuple[str, ...] = ()
     allow_regex: tuple[AllowRegex, ...] = ()
-    allow: tuple[AllowEntry, ...] = field(default_factory=tuple)
+    allow: tuple[AllowEntry, ...] = ()
     other_markers: bool = False
     baseline: str | None = None
     max_file_size: str | None = None
@@ -53,18 +49,9 @@ class Config:
 
 
 def discover(start: Path) -> Config:
-    """The configuration governing ``start``: the nearest file at or above it, up to the
-    repository root (the first folder holding .git)."""
-    for folder in [start.resolve(), *start.resolve().parents]:
-        own = folder / FILE_NAME
-        if own.is_file():
-            return load(own)
-        pyproject = folder / "pyproject.toml"
-        if pyproject.is_file() and "sgai-guard" in _read(pyproject).get("tool", {}):
-            return load(pyproject)
-        if (folder / ".git").exists():
-            break
-    return Config()
+    """The configuration governing ``start`` (see configfile.find), or the defaults."""
+    path = find(start)
+    return load(path) if path else Config()
 
 
 def load(path: Path) -> Config:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from functools import cache
+from typing import NamedTuple
 
 from sgai_guard.entropy import filler_reason
 from sgai_guard.models import Rule, Technique
@@ -23,17 +23,19 @@ _CHAIN = re.compile(_LITERAL + rb"(?:\s*\+?\s*" + _LITERAL + rb")+")
 _BINARY_SNIFF = 8000
 
 
-@dataclass(frozen=True, slots=True)
-class Candidate:
+class Candidate(NamedTuple):
     """A rule match before policy: ``filler`` says why it looks like a placeholder, if it does."""
 
     rule: Rule
-    secret: str = field(repr=False)
+    secret: str  # never in repr
     line: int
     column: int
     filler: str | None
-    line_text: bytes = field(repr=False)
-    previous_line: bytes = field(repr=False)
+    line_text: bytes  # holds the secret: never in repr
+    previous_line: bytes
+
+    def __repr__(self) -> str:
+        return f"Candidate({self.rule.id!r}, {self.line}:{self.column}, filler={self.filler!r})"
 
 
 class Detector:

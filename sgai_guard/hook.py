@@ -69,9 +69,7 @@ def _flag(args: list[str], name: str) -> bool:
 
 
 def _with_incompleteness(result: ScanResult, allow_empty: bool) -> ScanResult:
-    import dataclasses  # noqa: PLC0415
-
-    return dataclasses.replace(result, incomplete=incompleteness(result, allow_empty=allow_empty))
+    return result._replace(incomplete=incompleteness(result, allow_empty=allow_empty))
 
 
 def _pre_commit(files: list[str]) -> tuple[ScanResult, bool]:
@@ -80,11 +78,11 @@ def _pre_commit(files: list[str]) -> tuple[ScanResult, bool]:
     prep = jobs.prepare(Path())
     in_commit = "GIT_INDEX_FILE" in os.environ
     if not files:
-        result = jobs.staged(Path(), settings=prep.settings, policy=prep.allowlist)
+        result = jobs.staged(Path(), settings=prep.settings, policy=prep.policy)
         allow_empty = True  # an empty commit (amending the message) has nothing to scan
     else:
         result = jobs.index_files(
-            Path(), files, settings=prep.settings, in_commit=in_commit, policy=prep.allowlist
+            Path(), files, settings=prep.settings, in_commit=in_commit, policy=prep.policy
         )
         allow_empty = False
     return jobs.with_allowlist_notices(result, prep, full_scan=False), allow_empty
@@ -94,7 +92,7 @@ def _pre_push() -> tuple[ScanResult, bool]:
     from sgai_guard import jobs  # noqa: PLC0415
 
     prep = jobs.prepare(Path())
-    result = jobs.push(Path(), _push_updates(), settings=prep.settings, policy=prep.allowlist)
+    result = jobs.push(Path(), _push_updates(), settings=prep.settings, policy=prep.policy)
     return jobs.with_allowlist_notices(result, prep, full_scan=False), True
 
 

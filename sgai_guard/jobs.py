@@ -3,11 +3,10 @@ source learnt (commit counts, shallow boundaries, notices). No click, no report 
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from sgai_guard.models import ScanResult, Skipped, Status
 from sgai_guard.scan import Policy, Progress, Settings, scan
@@ -20,13 +19,13 @@ if TYPE_CHECKING:
     from sgai_guard.sources.history import BlobHistory
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Prepared:
-    """Configuration, verdict settings and allowlist for one run."""
+class Prepared(NamedTuple):
+    """Configuration, verdict settings and allowlist for one run (None: no configuration)."""
 
-    config: Config
+    config: Config | None
     settings: Settings
-    allowlist: Allowlist
+    allowlist: Allowlist | None  # None: no configuration (its notices are empty)
+    policy: Policy
 
 
 def prepare(
@@ -37,12 +36,24 @@ def prepare(
     fail_on_removed: bool = False,
     other_markers: bool = False,
 ) -> Prepared:
-    """Load the configuration governing ``start``; options given on the command line win."""
-    from sgai_guard.config import discover, load  # noqa: PLC0415
+    """Load the configuration governing ``start``; options given on the command line win.
 
-    config = load(config_path) if config_path else discover(start)
+    With no configuration file and no baseline, nothing of the configuration is imported:
+    the commit hook runs this on every commit."""
+    from sgai_guard import configfile  # noqa: PLC0415
+
+    source = config_path or configfile.find(start)
+    if source is None and baseline_path is None and not other_markers:
+        from sgai_guard.inline import InlineOnly  # noqa: PLC0415
+
+        settings = Settings(blocking=removed_blocking(fail_on_removed))
+        return Prepared(None, settings, None, InlineOnly())
+    from sgai_guard.allowlist import Allowlist  # noqa: PLC0415
+    from sgai_guard.config import Config, load  # noqa: PLC0415
+
+    config = load(source) if source else Config()
     if other_markers:
-        config = dataclasses.replace(config, other_markers=True)
+        config = config._replace(other_markers=True)
     if baseline_path is None and config.baseline and config.source:
         default = config.source.parent / config.baseline
         baseline_path = default if default.exists() else None
@@ -53,14 +64,15 @@ def prepare(
         known = baseline.load(baseline_path)
     blocking = removed_blocking(fail_on_removed or config.fail_on_removed)
     settings = Settings(salt=config.salt, blocking=blocking)
-    from sgai_guard.allowlist import Allowlist  # noqa: PLC0415
-
-    return Prepared(config, settings, Allowlist(config, known))
+    allowlist = Allowlist(config, known)
+    return Prepared(config, settings, allowlist, allowlist)
 
 
 def with_allowlist_notices(
     result: ScanResult, prepared: Prepared, *, full_scan: bool
 ) -> ScanResult:
+    if prepared.allowlist is None:
+        return result
     return _merged(result, notices=prepared.allowlist.notices(full_scan=full_scan))
 
 
@@ -71,9 +83,8 @@ def _merged(
     notices: Sequence[str] = (),
     incomplete: Sequence[str] = (),
 ) -> ScanResult:
-    stats = result.stats if commits is None else dataclasses.replace(result.stats, commits=commits)
-    return dataclasses.replace(
-        result,
+    stats = result.stats if commits is None else result.stats._replace(commits=commits)
+    return result._replace(
         stats=stats,
         notices=(*result.notices, *notices),
         incomplete=(*result.incomplete, *incomplete),
@@ -219,7 +230,7 @@ def audit(
         notices.append(
             f"{dropped} secret(s) are in objects no ref reaches: --include-unreachable lists them"
         )
-    result = dataclasses.replace(result, findings=tuple(findings), skipped=skipped)
+    result = result._replace(findings=tuple(findings), skipped=skipped)
     return _merged(result, commits=source.commits, notices=notices, incomplete=source.incomplete)
 
 
@@ -229,7 +240,7 @@ def _named(item: Skipped, histories: Mapping[str, BlobHistory]) -> Skipped:
     if history is None or not history.paths or item.blob_id is None:
         return item
     paths = ", ".join(sorted(history.paths))
-    return dataclasses.replace(item, path=f"{paths} ({item.blob_id[:12]})")
+    return item._replace(path=f"{paths} ({item.blob_id[:12]})")
 
 
 def removed_blocking(block: bool) -> frozenset[Status]:

@@ -1,10 +1,16 @@
-"""Plain data passed between layers: no logic beyond properties."""
+"""Plain data passed between layers: no logic beyond properties.
+
+Records are immutable NamedTuples rather than dataclasses: the commit hook imports these on
+every commit, and `import dataclasses` (which pulls in inspect) plus generating each class's
+methods cost about 20 ms of its start-up; a NamedTuple costs a tenth of that. Reprs of records
+that hold a secret or file content are written out so that neither ever shows.
+"""
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 
 class Confidence(str, enum.Enum):
@@ -39,33 +45,36 @@ class SuppressReason(str, enum.Enum):
     BASELINE = "baseline"
 
 
-@dataclass(frozen=True, slots=True)
-class Provider:
+class Provider(NamedTuple):
     id: str
     name: str
     env_var: str
     dashboard: str
-    remediation: tuple[str, ...] = field(repr=False)
+    remediation: tuple[str, ...]
+
+    def __repr__(self) -> str:
+        return f"Provider({self.id!r})"
 
 
-@dataclass(frozen=True, slots=True)
-class Rule:
+class Rule(NamedTuple):
     id: str
     name: str
     provider: Provider
     technique: Technique
-    pattern: bytes = field(repr=False)  # compiled by detect; the group "key" is the secret
-    keywords: tuple[bytes, ...] = field(repr=False)  # prefilter: the regex runs if one occurs
+    pattern: bytes  # compiled by detect; the named group "key" is the secret
+    keywords: tuple[bytes, ...]  # prefilter: the regex runs only where one occurs
     confidence: Confidence
     body_check: str  # which filler check applies to the key body: "tavily" or "hex"
 
+    def __repr__(self) -> str:
+        return f"Rule({self.id!r})"
 
-@dataclass(frozen=True, slots=True)
-class Blob:
+
+class Blob(NamedTuple):
     """One piece of content to scan, from any source."""
 
     path: str  # forward-slash, relative to the scan root
-    data: bytes = field(repr=False)
+    data: bytes
     commit: str | None = None
     blob_id: str | None = None
     tracked_ignored: bool = False  # tracked by git although .gitignore matches it
@@ -73,12 +82,14 @@ class Blob:
     # Loaded only when the blob has findings. ``prior``: what the path held before (a secret
     # found there too was already committed). ``after``: for a REMOVED blob, what the path
     # holds now (a secret still there was not removed).
-    prior: Callable[[], tuple[bytes, ...]] | None = field(default=None, repr=False)
-    after: Callable[[], tuple[bytes, ...]] | None = field(default=None, repr=False)
+    prior: Callable[[], tuple[bytes, ...]] | None = None
+    after: Callable[[], tuple[bytes, ...]] | None = None
+
+    def __repr__(self) -> str:
+        return f"Blob({self.path!r}, {len(self.data)} bytes, commit={self.commit!r})"
 
 
-@dataclass(frozen=True, slots=True)
-class Skipped:
+class Skipped(NamedTuple):
     """A path that was not scanned, and why. ``error`` makes the scan incomplete."""
 
     path: str
@@ -87,15 +98,13 @@ class Skipped:
     blob_id: str | None = None  # an object read by id, whose paths history can tell
 
 
-@dataclass(frozen=True, slots=True)
-class CommitRef:
+class CommitRef(NamedTuple):
     oid: str
     author: str
     date: str  # ISO 8601, as git prints it
 
 
-@dataclass(frozen=True, slots=True)
-class Exposure:
+class Exposure(NamedTuple):
     """Where one secret lives in a repository's history, for an audit's triage."""
 
     paths: tuple[str, ...]
@@ -116,13 +125,12 @@ class Exposure:
         return (0 if self.pushed else 2) + (0 if self.at_head else 1)
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
+class Finding(NamedTuple):
     rule: Rule
     path: str
     line: int
     column: int
-    secret: str = field(repr=False)
+    secret: str  # never in repr; reports show ``redacted`` unless asked
     fingerprint: str
     redacted: str
     commit: str | None = None
@@ -131,27 +139,30 @@ class Finding:
     notes: tuple[str, ...] = ()
     blob_id: str | None = None
     exposure: Exposure | None = None
-    line_text: bytes = field(default=b"", repr=False, compare=False)
-    previous_line: bytes = field(default=b"", repr=False, compare=False)
+    line_text: bytes = b""  # the line holding the secret (for inline markers): never in repr
+    previous_line: bytes = b""
+
+    def __repr__(self) -> str:
+        return (
+            f"Finding({self.rule.id!r}, {self.path!r}:{self.line}:{self.column}, "
+            f"{self.redacted!r}, {self.status.value})"
+        )
 
 
-@dataclass(frozen=True, slots=True)
-class Suppression:
+class Suppression(NamedTuple):
     finding: Finding
     reason: SuppressReason
     detail: str
 
 
-@dataclass(frozen=True, slots=True)
-class ScanStats:
+class ScanStats(NamedTuple):
     files: int = 0
     bytes: int = 0
     commits: int = 0
     seconds: float = 0.0
 
 
-@dataclass(frozen=True, slots=True)
-class ScanResult:
+class ScanResult(NamedTuple):
     findings: tuple[Finding, ...]
     suppressed: tuple[Suppression, ...]
     skipped: tuple[Skipped, ...]

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from sgai_guard.detect import Candidate, Detector
 from sgai_guard.fingerprint import DEFAULT_SALT, fingerprint, redact
@@ -35,14 +33,18 @@ class NoPolicy:
         return finding
 
 
-@dataclass(slots=True)
 class _Tally:
-    findings: list[Finding] = field(default_factory=list)
-    suppressed: list[Suppression] = field(default_factory=list)
-    skipped: list[Skipped] = field(default_factory=list)
-    files: int = 0
-    bytes: int = 0
-    commits: set[str] = field(default_factory=set)
+    """What one scan has gathered so far (mutable; the engine's own bookkeeping)."""
+
+    __slots__ = ("bytes", "commits", "files", "findings", "skipped", "suppressed")
+
+    def __init__(self) -> None:
+        self.findings: list[Finding] = []
+        self.suppressed: list[Suppression] = []
+        self.skipped: list[Skipped] = []
+        self.files = 0
+        self.bytes = 0
+        self.commits: set[str] = set()
 
 
 Progress = Callable[[int, int], None]  # (files, bytes) so far
@@ -51,8 +53,7 @@ Progress = Callable[[int, int], None]  # (files, bytes) so far
 BLOCKING_BY_DEFAULT = frozenset({Status.NEW})
 
 
-@dataclass(frozen=True, slots=True)
-class Settings:
+class Settings(NamedTuple):
     """How findings are turned into a verdict; the same for every source."""
 
     salt: str = DEFAULT_SALT
@@ -112,7 +113,7 @@ def _scan_blob(
             continue  # a REMOVED blob's secret that the path still holds was not removed
         status = Status.COMMITTED if any(secret in text for text in prior) else blob.status
         finding = to_finding(candidate, blob, settings.salt, status)
-        finding = dataclasses.replace(finding, blocking=status in settings.blocking)
+        finding = finding._replace(blocking=status in settings.blocking)
         if candidate.filler is not None:
             tally.suppressed.append(
                 Suppression(finding, SuppressReason.PLACEHOLDER, candidate.filler)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol
 
@@ -79,7 +78,5 @@ def _one_per_path(
         history = histories.get(finding.blob_id or "")
         for path in sorted(history.paths) if history and history.paths else [finding.path]:
             if path not in seen:
-                seen[path] = dataclasses.replace(
-                    finding, path=path, exposure=exposure, commit=commit
-                )
+                seen[path] = finding._replace(path=path, exposure=exposure, commit=commit)
     return list(seen.values())

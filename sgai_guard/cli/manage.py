@@ -42,7 +42,7 @@ def baseline_cmd(path: Path, output_path: Path, update: bool, config_path: Path 
         use_gitignore=True,
         max_size=5 * 2**20,
         settings=prep.settings,
-        policy=prep.allowlist,
+        policy=prep.policy,
     )
     if incompleteness(result):
         for reason in incompleteness(result):
@@ -62,7 +62,7 @@ def baseline_cmd(path: Path, output_path: Path, update: bool, config_path: Path 
     else:
         entries = current
         click.echo(f"recorded {len(entries)} secret(s) in {output_path}", err=True)
-    _warn_default_salt(prep.config.salt)
+    _warn_default_salt(prep.settings.salt)
     output_path.write_text(baseline.render(entries), encoding="utf-8")
 
 

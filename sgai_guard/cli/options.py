@@ -111,14 +111,14 @@ def finish(
     result: ScanResult, out: Output, *, allow_empty: bool = False, hints: tuple[str, ...] = ()
 ) -> int:
     """Render and write the report, then return the exit code for the result."""
-    result = dataclasses.replace(result, incomplete=incompleteness(result, allow_empty=allow_empty))
+    result = result._replace(incomplete=incompleteness(result, allow_empty=allow_empty))
     options = RenderOptions(out.show_secrets, out.show_suppressed, _use_color(out), hints)
     report = renderer(out.fmt)(result, options)
     if out.path is None:
         click.echo(report, nl=False, color=options.color)
     else:
         out.path.write_text(report, encoding="utf-8")
-        summary = renderer(Format.TEXT)(result, dataclasses.replace(options, color=False))
+        summary = renderer(Format.TEXT)(result, options._replace(color=False))
         click.echo(summary.rstrip("\n").splitlines()[-1], err=True)
     return int(exit_code(result))
 

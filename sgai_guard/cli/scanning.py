@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -90,16 +89,20 @@ def scan(
         fail_on_removed=fail_on_removed,
         other_markers=other_markers,
     )
-    policy = prep.allowlist
+    policy = prep.policy
     if staged:
         result = jobs.staged(Path(), settings=prep.settings, policy=policy)
     elif rev_range or since:
         result = _range(rev_range or f"{since}..HEAD", prep.settings, policy)
     else:
-        size = max_file_size or ByteSize().convert(prep.config.max_file_size or "5MiB", None, None)
+        size = max_file_size or ByteSize().convert(_config_size(prep) or "5MiB", None, None)
         result = _worktree(paths, not no_gitignore, size, prep, progress)
     result = jobs.with_allowlist_notices(result, prep, full_scan=not paths and not modes)
     raise SystemExit(finish(result, out, allow_empty=may_be_empty(result)))
+
+
+def _config_size(prep: Prepared) -> str | None:
+    return prep.config.max_file_size if prep.config else None
 
 
 def _worktree(
@@ -115,7 +118,7 @@ def _worktree(
             use_gitignore=use_gitignore,
             max_size=size,
             settings=prep.settings,
-            policy=prep.allowlist,
+            policy=prep.policy,
             progress=bar,
         )
     finally:
@@ -123,7 +126,7 @@ def _worktree(
             bar.close()
 
 
-def _range(text: str, settings: Settings, policy: Policy) -> ScanResult:
+def _range(text: str, settings: Settings, policy: Policy | None) -> ScanResult:
     from sgai_guard import jobs  # noqa: PLC0415
     from sgai_guard.sources.repo import open_repository  # noqa: PLC0415
 
@@ -193,7 +196,7 @@ def audit(
         result = jobs.audit(
             repo,
             settings=prep.settings,
-            policy=prep.allowlist,
+            policy=prep.policy,
             include_reflog=include_reflog,
             include_unreachable=include_unreachable,
             progress=make_bar if progress_line.wanted(progress) else None,
@@ -247,14 +250,12 @@ def ci_cmd(
         other_markers=other_markers,
     )
     what = plan(os.environ, base, head)
-    result = jobs.ci(Path(), what, remote=remote, settings=prep.settings, policy=prep.allowlist)
+    result = jobs.ci(Path(), what, remote=remote, settings=prep.settings, policy=prep.policy)
     result = jobs.with_allowlist_notices(result, prep, full_scan=what.audit)
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
         options = RenderOptions(show_suppressed=out.show_suppressed)
-        final = dataclasses.replace(
-            result, incomplete=incompleteness(result, allow_empty=may_be_empty(result))
-        )
+        final = result._replace(incomplete=incompleteness(result, allow_empty=may_be_empty(result)))
         with Path(summary).open("a", encoding="utf-8") as handle:
             handle.write(renderer(Format.MARKDOWN)(final, options))
     raise SystemExit(finish(result, out, allow_empty=may_be_empty(result)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from sgai_guard.models import ScanResult
 
@@ -18,8 +18,7 @@ class Format(str, enum.Enum):
     MARKDOWN = "markdown"
 
 
-@dataclass(frozen=True, slots=True)
-class RenderOptions:
+class RenderOptions(NamedTuple):
     show_secrets: bool = False
     show_suppressed: bool = False
     color: bool = False

@@ -11,7 +11,6 @@ import subprocess
 import threading
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Generic, TypeVar
 
@@ -21,14 +20,18 @@ from sgai_guard.sources import gitcmd
 T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True)
 class Answer(Generic[T]):
     """One requested object: its data, or why it could not be read."""
 
-    request: T
-    oid: str
-    data: bytes | None
-    problem: str | None = None
+    __slots__ = ("data", "oid", "problem", "request")
+
+    def __init__(
+        self, request: T, oid: str, data: bytes | None, problem: str | None = None
+    ) -> None:
+        self.request = request
+        self.oid = oid
+        self.data = data
+        self.problem = problem
 
 
 def popen(

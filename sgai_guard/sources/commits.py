@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from functools import partial
 
 from sgai_guard.models import Blob, Skipped, Status
@@ -12,18 +11,25 @@ from sgai_guard.sources.raw import RawEntry, parse_raw
 from sgai_guard.sources.repo import Repository
 
 
-@dataclass(slots=True)
 class RangeScan:
     """What a range covers; ``incomplete`` and ``notices`` are filled as it is resolved."""
 
-    repo: Repository
-    base: str | None  # None: every commit reachable from head (a new branch with no base)
-    head: str
-    exclude: tuple[str, ...] = ()  # rev-list arguments for history that is not new
-    label: str = ""
-    commits: list[str] = field(default_factory=list)
-    incomplete: list[str] = field(default_factory=list)
-    notices: list[str] = field(default_factory=list)
+    def __init__(
+        self,
+        repo: Repository,
+        base: str | None,
+        head: str,
+        exclude: tuple[str, ...] = (),
+        label: str = "",
+    ) -> None:
+        self.repo = repo
+        self.base = base  # None: every commit reachable from head, less ``exclude``
+        self.head = head
+        self.exclude = exclude  # rev-list arguments for history that is not new
+        self.label = label
+        self.commits: list[str] = []
+        self.incomplete: list[str] = []
+        self.notices: list[str] = []
 
     def resolve(self) -> None:
         """List the range's commits and check that the walk did not hit a shallow boundary."""

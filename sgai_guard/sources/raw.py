@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 GITLINK = "160000"  # a submodule: its "blob" is a commit in another repository
 ZERO = frozenset({"0" * 40, "0" * 64})
 
 
-@dataclass(frozen=True, slots=True)
-class RawEntry:
+class RawEntry(NamedTuple):
     commit: str | None
     old_mode: str
     new_mode: str

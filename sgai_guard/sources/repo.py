@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from sgai_guard.errors import GitError
 from sgai_guard.sources import gitcmd
 
 
-@dataclass(frozen=True, slots=True)
-class Repository:
+class Repository(NamedTuple):
     path: Path  # where git commands run: the work tree root, or the bare repository
     git_dir: Path
     bare: bool
