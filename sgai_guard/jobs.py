@@ -8,9 +8,10 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
+from sgai_guard.errors import GitError
 from sgai_guard.models import ScanResult, Skipped, Status
 from sgai_guard.scan import Policy, Progress, Settings, scan
-from sgai_guard.sources.repo import Repository, open_repository
+from sgai_guard.sources.repo import Repository, here, open_repository
 
 if TYPE_CHECKING:
     from sgai_guard.allowlist import Allowlist
@@ -109,8 +110,12 @@ def worktree(
 def staged(path: Path, *, settings: Settings, policy: Policy | None = None) -> ScanResult:
     from sgai_guard.sources.staged import staged_blobs, staged_entries  # noqa: PLC0415
 
-    repo = open_repository(path)
-    entries = staged_entries(repo)
+    repo = here(path)
+    try:
+        entries = staged_entries(repo)
+    except GitError:
+        open_repository(path)  # says "not a git repository" when that is the reason
+        raise
     result = scan(staged_blobs(repo, entries), settings=settings, policy=policy)
     notices = () if entries else ("nothing is staged: the next commit adds no file content",)
     return _merged(result, notices=notices)
@@ -127,10 +132,14 @@ def index_files(
     """The named files as the index holds them (what pre-commit passes to a hook)."""
     from sgai_guard.sources.staged import index_blobs  # noqa: PLC0415
 
-    repo = open_repository(path)
-    return scan(
-        index_blobs(repo, list(files), with_prior=in_commit), settings=settings, policy=policy
-    )
+    repo = here(path)
+    try:
+        return scan(
+            index_blobs(repo, list(files), with_prior=in_commit), settings=settings, policy=policy
+        )
+    except GitError:
+        open_repository(path)  # says "not a git repository" when that is the reason
+        raise
 
 
 ZERO_OIDS = frozenset({"0" * 40, "0" * 64})

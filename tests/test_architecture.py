@@ -67,3 +67,23 @@ def test_hook_start_up_path_stays_light() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_commit_hook_path_loads_no_dataclasses_config_or_heavy_libraries(tmp_path: Path) -> None:
+    """The hook's start-up budget: a regression here costs every commit of every user."""
+    import subprocess
+
+    from tests.gitrepo import Repo
+
+    Repo(tmp_path).commit("root")
+    code = (
+        "import io, sys, contextlib; from sgai_guard.entry import main;\n"
+        "with contextlib.redirect_stdout(io.StringIO()): main(['hook'])\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in {'dataclasses', 'inspect',"
+        " 'click', 'git', 'regex', 'pathspec', 'hyperscan', 'json', 'tomllib', 'datetime'}"
+        " or m in {'sgai_guard.config', 'sgai_guard.allowlist'}))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]"

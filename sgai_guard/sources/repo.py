@@ -12,7 +12,7 @@ from sgai_guard.sources import gitcmd
 
 class Repository(NamedTuple):
     path: Path  # where git commands run: the work tree root, or the bare repository
-    git_dir: Path
+    git_dir: Path | None  # None: not looked up (the commit hook skips asking; see here())
     bare: bool
 
     def git(self, *args: str) -> bytes:
@@ -74,3 +74,9 @@ def open_repository(path: Path) -> Repository:
     if lines[0].strip() == "true":
         return Repository(Path(lines[1]), Path(lines[1]), True)
     return Repository(path, Path(lines[1]), False)  # inside .git of a work tree
+
+
+def here(path: Path) -> Repository:
+    """The work tree git runs a hook in, without asking git where it is (a process saved on
+    every commit); callers that hit a git error call open_repository for a clear message."""
+    return Repository(path, None, False)

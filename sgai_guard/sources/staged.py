@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from functools import partial
+import os
+from collections.abc import Callable, Iterator
+from functools import cache, partial
+from pathlib import Path
 
 from sgai_guard.models import Blob, Skipped
 from sgai_guard.sources import catfile, gitcmd
@@ -36,7 +38,7 @@ def staged_entries(repo: Repository) -> list[RawEntry]:
 
 
 def staged_blobs(repo: Repository, entries: list[RawEntry]) -> Iterator[Blob | Skipped]:
-    merge_heads = _merge_heads(repo)
+    merge_heads = cache(partial(_merge_heads, repo))  # looked up only if a finding needs it
     requests = ((e.new_oid, e) for e in entries)
     for answer in catfile.read_blobs(repo.path, requests, keep_env=HOOK_ENV):
         entry = answer.request
@@ -49,16 +51,22 @@ def staged_blobs(repo: Repository, entries: list[RawEntry]) -> Iterator[Blob | S
 
 def _merge_heads(repo: Repository) -> tuple[str, ...]:
     """During a merge, the other parents: their content was committed on another branch."""
+    git_dir = repo.git_dir
+    if git_dir is None:  # looked up only now, when a finding needs it
+        raw = gitcmd.output(["rev-parse", "--absolute-git-dir"], repo.path)
+        git_dir = Path(os.fsdecode(raw.strip()))
     try:  # MERGE_HEAD lives in the work tree's own git dir, linked work trees included
-        return tuple((repo.git_dir / "MERGE_HEAD").read_text().split())
+        return tuple((git_dir / "MERGE_HEAD").read_text().split())
     except OSError:
         return ()
 
 
-def _prior(repo: Repository, entry: RawEntry, merge_heads: tuple[str, ...]) -> tuple[bytes, ...]:
+def _prior(
+    repo: Repository, entry: RawEntry, merge_heads: Callable[[], tuple[str, ...]]
+) -> tuple[bytes, ...]:
     """What this path held before: in HEAD, and in each branch being merged."""
     revs = [entry.old_oid] if entry.has_old else []
-    revs += [f"{head}:{entry.path}" for head in merge_heads]
+    revs += [f"{head}:{entry.path}" for head in merge_heads()]
     out = []
     for rev in revs:
         proc = gitcmd.run(["cat-file", "blob", rev], repo.path)
@@ -89,24 +97,29 @@ def index_blobs(
                 f"{path}\0{oid}", RawEntry(None, mode, mode, "0" * 40, oid, "M", path)
             )
     tracked = {entry.path for entry in entries.values()}
-    head = repo.head() if with_prior else None
-    merge_heads = _merge_heads(repo) if with_prior else ()
+    parents = cache(partial(_parents, repo))  # looked up only if a finding needs it
     requests = ((e.new_oid, e) for e in entries.values())
     for answer in catfile.read_blobs(repo.path, requests, keep_env=HOOK_ENV):
         entry = answer.request
         if answer.data is None:
             yield Skipped(entry.path, answer.problem or "unreadable", error=True)
             continue
-        prior = partial(_head_prior, repo, head, entry.path, merge_heads) if with_prior else None
+        prior = partial(_head_prior, repo, entry.path, parents) if with_prior else None
         yield Blob(entry.path, answer.data, blob_id=entry.new_oid, prior=prior)
     yield from _untracked(repo, [f for f in files if f not in tracked])
 
 
+def _parents(repo: Repository) -> tuple[str, ...]:
+    """What the next commit's parents hold: HEAD, and the branches being merged."""
+    head = repo.head()
+    return ((head,) if head else ()) + _merge_heads(repo)
+
+
 def _head_prior(
-    repo: Repository, head: str | None, path: str, merge_heads: tuple[str, ...]
+    repo: Repository, path: str, parents: Callable[[], tuple[str, ...]]
 ) -> tuple[bytes, ...]:
     out = []
-    for rev in ([head] if head else []) + list(merge_heads):
+    for rev in parents():
         proc = gitcmd.run(["cat-file", "blob", f"{rev}:{path}"], repo.path)
         if proc.returncode == 0:
             out.append(proc.stdout)
