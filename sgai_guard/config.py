@@ -51,10 +51,11 @@ class Config(NamedTuple):
 def discover(start: Path) -> Config:
     """The configuration governing ``start`` (see configfile.find), or the defaults."""
     path = find(start)
-    return load(path) if path else Config()
+    return load(Path(path)) if path else Config()
 
 
-def load(path: Path) -> Config:
+def load(where: str | Path) -> Config:
+    path = Path(where)
     data = _read(path)
     if path.name == "pyproject.toml":
         table = data.get("tool", {}).get("sgai-guard", {})

@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 from sgai_guard.errors import ExitCode, exit_for
 from sgai_guard.models import ScanResult
@@ -75,14 +74,14 @@ def _with_incompleteness(result: ScanResult, allow_empty: bool) -> ScanResult:
 def _pre_commit(files: list[str]) -> tuple[ScanResult, bool]:
     from sgai_guard import jobs  # noqa: PLC0415
 
-    prep = jobs.prepare(Path())
+    prep = jobs.prepare(".")
     in_commit = "GIT_INDEX_FILE" in os.environ
     if not files:
-        result = jobs.staged(Path(), settings=prep.settings, policy=prep.policy)
+        result = jobs.staged(".", settings=prep.settings, policy=prep.policy)
         allow_empty = True  # an empty commit (amending the message) has nothing to scan
     else:
         result = jobs.index_files(
-            Path(), files, settings=prep.settings, in_commit=in_commit, policy=prep.policy
+            ".", files, settings=prep.settings, in_commit=in_commit, policy=prep.policy
         )
         allow_empty = False
     return jobs.with_allowlist_notices(result, prep, full_scan=False), allow_empty
@@ -91,8 +90,8 @@ def _pre_commit(files: list[str]) -> tuple[ScanResult, bool]:
 def _pre_push() -> tuple[ScanResult, bool]:
     from sgai_guard import jobs  # noqa: PLC0415
 
-    prep = jobs.prepare(Path())
-    result = jobs.push(Path(), _push_updates(), settings=prep.settings, policy=prep.policy)
+    prep = jobs.prepare(".")
+    result = jobs.push(".", _push_updates(), settings=prep.settings, policy=prep.policy)
     return jobs.with_allowlist_notices(result, prep, full_scan=False), True
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from sgai_guard.errors import GitError
@@ -14,6 +13,10 @@ from sgai_guard.scan import Policy, Progress, Settings, scan
 from sgai_guard.sources.repo import Repository, here, open_repository
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from _typeshed import StrPath
+
     from sgai_guard.allowlist import Allowlist
     from sgai_guard.ci import Plan
     from sgai_guard.config import Config
@@ -30,7 +33,7 @@ class Prepared(NamedTuple):
 
 
 def prepare(
-    start: Path,
+    start: StrPath,
     *,
     config_path: Path | None = None,
     baseline_path: Path | None = None,
@@ -107,7 +110,7 @@ def worktree(
     return scan(blobs, settings=settings, policy=policy, progress=progress)
 
 
-def staged(path: Path, *, settings: Settings, policy: Policy | None = None) -> ScanResult:
+def staged(path: StrPath, *, settings: Settings, policy: Policy | None = None) -> ScanResult:
     from sgai_guard.sources.staged import staged_blobs, staged_entries  # noqa: PLC0415
 
     repo = here(path)
@@ -122,7 +125,7 @@ def staged(path: Path, *, settings: Settings, policy: Policy | None = None) -> S
 
 
 def index_files(
-    path: Path,
+    path: StrPath,
     files: Sequence[str],
     *,
     settings: Settings,
@@ -146,7 +149,7 @@ ZERO_OIDS = frozenset({"0" * 40, "0" * 64})
 
 
 def push(
-    path: Path,
+    path: StrPath,
     updates: Sequence[tuple[str, str, str, str]],
     *,
     settings: Settings,
@@ -208,7 +211,7 @@ def commit_range(
 
 
 def audit(
-    path: Path,
+    path: StrPath,
     *,
     settings: Settings,
     include_reflog: bool,

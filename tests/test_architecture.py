@@ -80,7 +80,8 @@ def test_commit_hook_path_loads_no_dataclasses_config_or_heavy_libraries(tmp_pat
         "import io, sys, contextlib; from sgai_guard.entry import main;\n"
         "with contextlib.redirect_stdout(io.StringIO()): main(['hook'])\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in {'dataclasses', 'inspect',"
-        " 'click', 'git', 'regex', 'pathspec', 'hyperscan', 'json', 'tomllib', 'datetime'}"
+        " 'click', 'git', 'regex', 'pathspec', 'hyperscan', 'json', 'tomllib', 'datetime',"
+        " 'pathlib'}"
         " or m in {'sgai_guard.config', 'sgai_guard.allowlist'}))"
     )
     out = subprocess.run(

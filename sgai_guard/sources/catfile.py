@@ -11,11 +11,13 @@ import subprocess
 import threading
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
-from pathlib import Path
-from typing import IO, Generic, TypeVar
+from typing import IO, TYPE_CHECKING, Generic, TypeVar
 
 from sgai_guard.errors import GitError
 from sgai_guard.sources import gitcmd
+
+if TYPE_CHECKING:
+    from _typeshed import StrPath
 
 T = TypeVar("T")
 
@@ -35,7 +37,7 @@ class Answer(Generic[T]):
 
 
 def popen(
-    args: Sequence[str], repo: Path, *, stdin: bool = False, keep_env: Sequence[str] = ()
+    args: Sequence[str], repo: StrPath, *, stdin: bool = False, keep_env: Sequence[str] = ()
 ) -> subprocess.Popen[bytes]:
     try:
         return subprocess.Popen(
@@ -58,7 +60,7 @@ def pipe(stream: IO[bytes] | None) -> IO[bytes]:
 
 
 def read_blobs(
-    repo: Path, requests: Iterable[tuple[str, T]], *, keep_env: Sequence[str] = ()
+    repo: StrPath, requests: Iterable[tuple[str, T]], *, keep_env: Sequence[str] = ()
 ) -> Iterator[Answer[T]]:
     """Contents of the given (oid, request) pairs, in order, through one cat-file process."""
     proc = popen(["cat-file", "--batch", "--buffer"], repo, stdin=True, keep_env=keep_env)

@@ -11,9 +11,14 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Sequence
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sgai_guard.errors import GitError
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from _typeshed import StrPath
 
 SAFE_CONFIG: tuple[str, ...] = (
     "core.fsmonitor=false",
@@ -80,7 +85,7 @@ def git_argv(
 
 def run(
     args: Sequence[str],
-    cwd: Path,
+    cwd: StrPath,
     *,
     isolate: bool = True,
     extra_config: Sequence[str] = (),
@@ -104,7 +109,7 @@ def run(
         raise GitError(f"{cwd}: not a directory") from exc
 
 
-def output(args: Sequence[str], cwd: Path, **kwargs: object) -> bytes:
+def output(args: Sequence[str], cwd: StrPath, **kwargs: object) -> bytes:
     """Run git and return stdout; a failure is a GitError naming the command."""
     proc = run(args, cwd, **kwargs)  # type: ignore[arg-type]
     if proc.returncode != 0:
@@ -126,7 +131,7 @@ def parse_version(text: str) -> tuple[int, int]:
 
 def require_version(minimum: tuple[int, int], purpose: str) -> None:
     """A one-line error when the installed git is too old for ``purpose``."""
-    found = parse_version(output(["version"], Path.cwd()).decode("utf-8", "replace"))
+    found = parse_version(output(["version"], os.getcwd()).decode("utf-8", "replace"))
     if found < minimum:
         raise GitError(
             f"{purpose} needs git {minimum[0]}.{minimum[1]} or newer; "
@@ -134,9 +139,11 @@ def require_version(minimum: tuple[int, int], purpose: str) -> None:
         )
 
 
-def toplevel(path: Path) -> Path | None:
+def toplevel(path: StrPath) -> Path | None:
     """The work tree root holding ``path``, or None when it is not inside a git work tree."""
     proc = run(["rev-parse", "--show-toplevel"], path)
     if proc.returncode != 0:
         return None
+    from pathlib import Path  # noqa: PLC0415 - only the work-tree scan asks this
+
     return Path(os.fsdecode(proc.stdout.rstrip(b"\n")))

@@ -29,7 +29,7 @@ def install(repo: Repository, *, pre_push: bool, force: bool) -> Path:
     hooks = gitcmd.output(
         ["rev-parse", "--git-path", "hooks"], repo.path, isolate=False, safe=False
     )
-    target = repo.path / os.fsdecode(hooks.strip()) / name
+    target = Path(repo.path) / os.fsdecode(hooks.strip()) / name
     if target.exists() and MARKER not in target.read_text("utf-8", "replace") and not force:
         raise UsageError(
             f"{target} exists and was not installed by sgai-guard: "

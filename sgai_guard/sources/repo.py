@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from sgai_guard.errors import GitError
 from sgai_guard.sources import gitcmd
 
+if TYPE_CHECKING:
+    from _typeshed import StrPath
+
 
 class Repository(NamedTuple):
-    path: Path  # where git commands run: the work tree root, or the bare repository
-    git_dir: Path | None  # None: not looked up (the commit hook skips asking; see here())
+    path: str  # where git commands run: the work tree root, or the bare repository
+    git_dir: str | None  # None: not looked up (the commit hook skips asking; see here())
     bare: bool
 
     def git(self, *args: str) -> bytes:
@@ -42,11 +44,12 @@ class Repository(NamedTuple):
 
     def shallow_commits(self) -> frozenset[str]:
         """Commits whose parents were cut off by a shallow clone."""
-        path = Path(os.fsdecode(self.git("rev-parse", "--git-path", "shallow").strip()))
-        if not path.is_absolute():
-            path = self.path / path
+        path = os.path.join(
+            self.path, os.fsdecode(self.git("rev-parse", "--git-path", "shallow").strip())
+        )
         try:
-            return frozenset(path.read_text().split())
+            with open(path, encoding="utf-8") as handle:
+                return frozenset(handle.read().split())
         except FileNotFoundError:
             return frozenset()
 
@@ -56,27 +59,28 @@ class Repository(NamedTuple):
         return raw.decode().strip()
 
 
-def open_repository(path: Path) -> Repository:
+def open_repository(path: StrPath) -> Repository:
     """The repository at or above ``path``; a clear error when there is none."""
-    if not path.exists():
-        raise GitError(f"{path}: no such file or directory")
-    if not path.is_dir():
-        raise GitError(f"{path}: not a directory")
-    # One call for a work tree (the commit hook's case); bare repositories need a second.
-    proc = gitcmd.run(["rev-parse", "--absolute-git-dir", "--show-toplevel"], path)
+    where = os.fspath(path)
+    if not os.path.exists(where):
+        raise GitError(f"{where}: no such file or directory")
+    if not os.path.isdir(where):
+        raise GitError(f"{where}: not a directory")
+    # One call for a work tree (the common case); bare repositories need a second.
+    proc = gitcmd.run(["rev-parse", "--absolute-git-dir", "--show-toplevel"], where)
     if proc.returncode == 0:
         git_dir, top = proc.stdout.decode("utf-8", "replace").splitlines()[:2]
-        return Repository(Path(top), Path(git_dir), False)
-    proc = gitcmd.run(["rev-parse", "--is-bare-repository", "--absolute-git-dir"], path)
+        return Repository(top, git_dir, False)
+    proc = gitcmd.run(["rev-parse", "--is-bare-repository", "--absolute-git-dir"], where)
     lines = proc.stdout.decode("utf-8", "replace").splitlines()
     if proc.returncode != 0 or len(lines) < 2:
-        raise GitError(f"{path}: not a git repository")
+        raise GitError(f"{where}: not a git repository")
     if lines[0].strip() == "true":
-        return Repository(Path(lines[1]), Path(lines[1]), True)
-    return Repository(path, Path(lines[1]), False)  # inside .git of a work tree
+        return Repository(lines[1], lines[1], True)
+    return Repository(where, lines[1], False)  # inside .git of a work tree
 
 
-def here(path: Path) -> Repository:
+def here(path: StrPath) -> Repository:
     """The work tree git runs a hook in, without asking git where it is (a process saved on
     every commit); callers that hit a git error call open_repository for a clear message."""
-    return Repository(path, None, False)
+    return Repository(os.fspath(path), None, False)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from functools import cache, partial
-from pathlib import Path
 
 from sgai_guard.models import Blob, Skipped
 from sgai_guard.sources import catfile, gitcmd
@@ -54,9 +53,10 @@ def _merge_heads(repo: Repository) -> tuple[str, ...]:
     git_dir = repo.git_dir
     if git_dir is None:  # looked up only now, when a finding needs it
         raw = gitcmd.output(["rev-parse", "--absolute-git-dir"], repo.path)
-        git_dir = Path(os.fsdecode(raw.strip()))
+        git_dir = os.fsdecode(raw.strip())
     try:  # MERGE_HEAD lives in the work tree's own git dir, linked work trees included
-        return tuple((git_dir / "MERGE_HEAD").read_text().split())
+        with open(os.path.join(git_dir, "MERGE_HEAD"), encoding="utf-8") as handle:
+            return tuple(handle.read().split())
     except OSError:
         return ()
 
@@ -128,9 +128,9 @@ def _head_prior(
 
 def _untracked(repo: Repository, files: list[str]) -> Iterator[Blob | Skipped]:
     for name in files:
-        path = repo.path / name
         try:
-            yield Blob(name, path.read_bytes())
+            with open(os.path.join(repo.path, name), "rb") as handle:
+                yield Blob(name, handle.read())
         except FileNotFoundError:
             continue  # deleted: nothing will be committed from it
         except OSError as exc:
