@@ -7,12 +7,14 @@ Side by side in one run: `python -c pass`, `git diff --cached --name-only`, sgai
 (as git runs it, and as the pre-commit framework runs it with the file name), and each peer's
 staged scan with its default rules, when found on PATH or given. Prints medians and ratios.
 
-Where the time goes (measured with -X importtime and cProfile, after the hook-path records
-became NamedTuples and configuration loading became lazy): about 10 ms starting Python and 3 ms
-in site, about 15 ms importing the standard library the hook needs (re, subprocess, pathlib,
-typing), about 10 ms importing and building sgai-guard's own modules, and about 4 ms of actual
-work including the two git processes. Going under 50 ms would mean keeping pathlib off the hook
-path (os.path in the git layer) or fewer enum classes at import.
+Commands run round-robin, so noise on a shared machine hits every one alike; compare ratios
+across runs rather than absolute times.
+
+Where the time goes (-X importtime, cProfile): about 10 ms starting Python and 3 ms in site,
+about 12 ms of standard library the hook needs (re, subprocess, typing, enum), about 10 ms of
+sgai-guard's own modules, and about 4 ms of work including the two git processes. Records on
+this path are NamedTuples and the git layer uses os.path, so neither dataclasses (with inspect)
+nor pathlib loads; tests/test_architecture.py keeps it that way.
 """
 
 from __future__ import annotations
@@ -55,20 +57,23 @@ def _repo(root: Path, files: int = 2000) -> Path:
     return root
 
 
-def _median_ms(argv: list[str], cwd: Path, runs: int) -> tuple[float, int]:
-    times, code = [], 0
+def _medians(commands: dict[str, list[str]], cwd: Path, runs: int) -> dict[str, tuple[float, int]]:
+    """Median wall time of each command, run round-robin so machine noise hits all alike."""
+    times: dict[str, list[float]] = {label: [] for label in commands}
+    codes: dict[str, int] = {}
     for _ in range(runs):
-        start = time.perf_counter()
-        code = subprocess.run(
-            argv,
-            cwd=cwd,
-            env=ENV,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            check=False,
-        ).returncode
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times), code
+        for label, argv in commands.items():
+            start = time.perf_counter()
+            codes[label] = subprocess.run(
+                argv,
+                cwd=cwd,
+                env=ENV,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                check=False,
+            ).returncode
+            times[label].append((time.perf_counter() - start) * 1000)
+    return {label: (statistics.median(times[label]), codes[label]) for label in commands}
 
 
 def main() -> None:
@@ -99,7 +104,7 @@ def main() -> None:
             path = getattr(args, tool.replace("-", "_")) or shutil.which(tool)
             if path:
                 commands[label] = [path, *tail]
-        results = {label: _median_ms(argv, repo, args.runs) for label, argv in commands.items()}
+        results = _medians(commands, repo, args.runs)
     ours = results["sgai-guard hook (git hook)"][0]
     print(f"{'command':36s} {'median ms':>10s} {'vs sgai-guard':>14s}  exit")
     for label, (ms, code) in results.items():
