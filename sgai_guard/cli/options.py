@@ -123,6 +123,15 @@ def finish(
     return int(exit_code(result))
 
 
+progress_option = click.option(
+    "--progress",
+    type=click.Choice(["auto", "always", "never"]),
+    default="auto",
+    show_default=True,
+    help="Progress on stderr (auto: on a terminal, not in CI).",
+)
+
+
 def policy_options(func: click.decorators.FC) -> click.decorators.FC:
     for option in reversed(
         (

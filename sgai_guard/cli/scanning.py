@@ -16,6 +16,7 @@ from sgai_guard.cli.options import (
     output_options,
     parse_output,
     policy_options,
+    progress_option,
 )
 from sgai_guard.models import ScanResult
 from sgai_guard.outcome import incompleteness
@@ -48,13 +49,7 @@ if TYPE_CHECKING:
     default=None,
     help="Files larger than this are listed as skipped (default 5MiB).",
 )
-@click.option(
-    "--progress",
-    type=click.Choice(["auto", "always", "never"]),
-    default="auto",
-    show_default=True,
-    help="Progress on stderr (auto: on a terminal, not in CI).",
-)
+@progress_option
 @policy_options
 @output_options
 def scan(
@@ -146,13 +141,7 @@ def _range(text: str, settings: Settings, policy: Policy | None) -> ScanResult:
     is_flag=True,
     help="Also scan blobs no ref reaches (dangling objects not yet pruned).",
 )
-@click.option(
-    "--progress",
-    type=click.Choice(["auto", "always", "never"]),
-    default="auto",
-    show_default=True,
-    help="Progress on stderr (auto: on a terminal, not in CI).",
-)
+@progress_option
 @click.option(
     "--max-blob-size",
     type=ByteSize(),
