@@ -53,6 +53,18 @@ class Repo:
             raise AssertionError(f"git {args} failed: {proc.stderr.decode()}")
         return proc.stdout.decode("utf-8", "replace")
 
+    def attempt(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """Run git (hooks included) and return the whole result, failure or not."""
+        return subprocess.run(
+            ["git", *args],
+            cwd=self.path,
+            env=git_env(),
+            input="",
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
     def write(self, rel: str, content: str | bytes) -> Path:
         path = self.path / rel
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -202,48 +202,17 @@ def test_plain_git_hooks_installed_by_sgai_guard(tmp_path: Path, rng: random.Ran
     assert run_cli("install-hook", "--pre-push", cwd=repo.path).returncode == 0
     repo.write("a.py", f"K = '{keys.tavily_current(rng)}'\n")
     repo.add("a.py")
-    env = git_env()
-    blocked = subprocess.run(
-        ["git", "commit", "--no-gpg-sign", "-m", "x"],
-        cwd=repo.path,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    blocked = repo.attempt("commit", "--no-gpg-sign", "-m", "x")
     assert blocked.returncode == 1 and "a.py:1:6" in blocked.stdout + blocked.stderr
     repo.write("a.py", "K = None\n")
     repo.write("b.py", "x = 1\n")
-    ok = subprocess.run(
-        ["git", "commit", "--no-gpg-sign", "-am", "x"],
-        cwd=repo.path,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    ok = repo.attempt("commit", "--no-gpg-sign", "-am", "x")
     assert ok.returncode == 0, ok.stdout
     Repo(tmp_path / "remote.git", bare=True)
     repo.git("remote", "add", "origin", str(tmp_path / "remote.git"))
-    assert (
-        subprocess.run(
-            ["git", "push", "-q", "origin", "main"],
-            cwd=repo.path,
-            env=env,
-            capture_output=True,
-            check=False,
-        ).returncode
-        == 0
-    )
+    assert repo.attempt("push", "-q", "origin", "main").returncode == 0
     repo.git("push", "-q", "origin", "main:doomed", "--no-verify")
-    deleted = subprocess.run(
-        ["git", "push", "origin", "--delete", "doomed"],
-        cwd=repo.path,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    deleted = repo.attempt("push", "origin", "--delete", "doomed")
     assert deleted.returncode == 0
     assert "a deletion pushes no commits" in deleted.stdout + deleted.stderr
 
