@@ -51,10 +51,10 @@ def main(argv: Sequence[str]) -> int:
         return int(ExitCode.USAGE)
     files = [*flags, *files]
     try:
-        result, allow_empty = _pre_push() if pre_push else _pre_commit(files)
+        result = _pre_push() if pre_push else _pre_commit(files)
     except (Exception, KeyboardInterrupt) as exc:
         return exit_for(exc)
-    result = _with_incompleteness(result, allow_empty)
+    result = result._replace(incomplete=incompleteness(result))
     options = RenderOptions(show_secrets=show_secrets, hints=hints(result))
     sys.stdout.write(render(result, options))
     return int(exit_code(result))
@@ -67,32 +67,26 @@ def _flag(args: list[str], name: str) -> bool:
     return False
 
 
-def _with_incompleteness(result: ScanResult, allow_empty: bool) -> ScanResult:
-    return result._replace(incomplete=incompleteness(result, allow_empty=allow_empty))
-
-
-def _pre_commit(files: list[str]) -> tuple[ScanResult, bool]:
+def _pre_commit(files: list[str]) -> ScanResult:
     from sgai_guard import jobs  # noqa: PLC0415
 
     prep = jobs.prepare(".")
     in_commit = "GIT_INDEX_FILE" in os.environ
-    if not files:
+    if not files:  # nothing staged (amending only the message) is said, and clean
         result = jobs.staged(".", settings=prep.settings, policy=prep.policy)
-        allow_empty = True  # an empty commit (amending the message) has nothing to scan
     else:
         result = jobs.index_files(
             ".", files, settings=prep.settings, in_commit=in_commit, policy=prep.policy
         )
-        allow_empty = False
-    return jobs.with_allowlist_notices(result, prep, full_scan=False), allow_empty
+    return jobs.with_allowlist_notices(result, prep, full_scan=False)
 
 
-def _pre_push() -> tuple[ScanResult, bool]:
+def _pre_push() -> ScanResult:
     from sgai_guard import jobs  # noqa: PLC0415
 
     prep = jobs.prepare(".")
     result = jobs.push(".", _push_updates(), settings=prep.settings, policy=prep.policy)
-    return jobs.with_allowlist_notices(result, prep, full_scan=False), True
+    return jobs.with_allowlist_notices(result, prep, full_scan=False)
 
 
 def _push_updates() -> list[tuple[str, str, str, str]]:

@@ -86,12 +86,15 @@ def _merged(
     commits: int | None = None,
     notices: Sequence[str] = (),
     incomplete: Sequence[str] = (),
+    empty_ok: bool = False,
 ) -> ScanResult:
+    """Fold in what a source learnt; ``empty_ok``: it said why there was nothing to scan."""
     stats = result.stats if commits is None else result.stats._replace(commits=commits)
     return result._replace(
         stats=stats,
         notices=(*result.notices, *notices),
         incomplete=(*result.incomplete, *incomplete),
+        empty_ok=result.empty_ok or empty_ok,
     )
 
 
@@ -121,7 +124,7 @@ def staged(path: StrPath, *, settings: Settings, policy: Policy | None = None) -
         raise
     result = scan(staged_blobs(repo, entries), settings=settings, policy=policy)
     notices = () if entries else ("nothing is staged: the next commit adds no file content",)
-    return _merged(result, notices=notices)
+    return _merged(result, notices=notices, empty_ok=not entries)
 
 
 def index_files(
@@ -183,6 +186,8 @@ def push(
         result,
         commits=commits,
         notices=notices + [n for s in sources for n in s.notices],
+        # said why nothing was sent: no ref named, only deletions, or ranges with no commits
+        empty_ok=all(s.empty_ok for s in sources),
         incomplete=[r for s in sources for r in s.incomplete],
     )
 
@@ -206,7 +211,11 @@ def commit_range(
     items = itertools.chain(source.blobs(), source.removed())
     result = scan(items, settings=settings, policy=policy)
     return _merged(
-        result, commits=len(source.commits), notices=source.notices, incomplete=source.incomplete
+        result,
+        commits=len(source.commits),
+        notices=source.notices,
+        incomplete=source.incomplete,
+        empty_ok=source.empty_ok,
     )
 
 
@@ -243,7 +252,13 @@ def audit(
             f"{dropped} secret(s) are in objects no ref reaches: --include-unreachable lists them"
         )
     result = result._replace(findings=tuple(findings), skipped=skipped)
-    return _merged(result, commits=source.commits, notices=notices, incomplete=source.incomplete)
+    return _merged(
+        result,
+        commits=source.commits,
+        notices=notices,
+        incomplete=source.incomplete,
+        empty_ok=source.empty_ok,
+    )
 
 
 def _named(item: Skipped, histories: Mapping[str, BlobHistory]) -> Skipped:
@@ -333,7 +348,9 @@ def _ci_range(
     if base == head:
         result = scan((), settings=settings, policy=policy)
         return _merged(
-            result, notices=[f"the range {label} is empty: base and head are the same commit"]
+            result,
+            notices=[f"the range {label} is empty: base and head are the same commit"],
+            empty_ok=True,
         )
     if not deepen.reach_merge_base(repo, remote, base, head):
         return _unscanned(

@@ -169,6 +169,7 @@ class ScanResult(NamedTuple):
     stats: ScanStats
     notices: tuple[str, ...] = ()  # things the user should know that are not findings
     incomplete: tuple[str, ...] = ()  # reasons the scan did not cover everything asked
+    empty_ok: bool = False  # the source said why there was nothing to scan (an empty range)
 
     @property
     def blocking(self) -> tuple[Finding, ...]:

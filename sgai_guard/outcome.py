@@ -8,12 +8,12 @@ from sgai_guard.models import ScanResult
 NOTHING_SCANNED = "nothing was scanned: no file or commit matched what was asked"
 
 
-def incompleteness(result: ScanResult, *, allow_empty: bool = False) -> tuple[str, ...]:
+def incompleteness(result: ScanResult) -> tuple[str, ...]:
     """Every reason the result does not cover what was asked, in reporting order."""
     reasons = list(result.incomplete)
     if result.errors:
         reasons.append(f"{len(result.errors)} path(s) could not be read")
-    if not allow_empty and result.stats.files == 0 and result.stats.commits == 0:
+    if not result.empty_ok and result.stats.files == 0 and result.stats.commits == 0:
         reasons.append(NOTHING_SCANNED)
     return tuple(reasons)
 

@@ -107,11 +107,9 @@ def _use_color(out: Output) -> bool:
     return "NO_COLOR" not in os.environ and sys.stdout.isatty()
 
 
-def finish(
-    result: ScanResult, out: Output, *, allow_empty: bool = False, hints: tuple[str, ...] = ()
-) -> int:
+def finish(result: ScanResult, out: Output, *, hints: tuple[str, ...] = ()) -> int:
     """Render and write the report, then return the exit code for the result."""
-    result = result._replace(incomplete=incompleteness(result, allow_empty=allow_empty))
+    result = result._replace(incomplete=incompleteness(result))
     options = RenderOptions(out.show_secrets, out.show_suppressed, _use_color(out), hints)
     report = renderer(out.fmt)(result, options)
     if out.path is None:
@@ -157,20 +155,3 @@ def policy_options(func: click.decorators.FC) -> click.decorators.FC:
     ):
         func = option(func)
     return func
-
-
-def may_be_empty(result: ScanResult) -> bool:
-    """Only a source that said why it had nothing to scan may finish clean having scanned
-    nothing; allowlist notices do not count."""
-    return any(
-        n.startswith(
-            (
-                "nothing is staged",
-                "the range",
-                "the repository has no refs",
-                "git named no ref",
-                "deleting ",
-            )
-        )
-        for n in result.notices
-    )

@@ -12,7 +12,6 @@ from sgai_guard.cli.group import cli
 from sgai_guard.cli.options import (
     ByteSize,
     finish,
-    may_be_empty,
     output_options,
     parse_output,
     policy_options,
@@ -93,7 +92,7 @@ def scan(
         size = max_file_size or ByteSize().convert(_config_size(prep) or "5MiB", None, None)
         result = _worktree(paths, not no_gitignore, size, prep, progress)
     result = jobs.with_allowlist_notices(result, prep, full_scan=not paths and not modes)
-    raise SystemExit(finish(result, out, allow_empty=may_be_empty(result)))
+    raise SystemExit(finish(result, out))
 
 
 def _config_size(prep: Prepared) -> str | None:
@@ -195,7 +194,7 @@ def audit(
         if bar is not None:
             bar.close()
     result = jobs.with_allowlist_notices(result, prep, full_scan=True)
-    raise SystemExit(finish(result, out, allow_empty=may_be_empty(result)))
+    raise SystemExit(finish(result, out))
 
 
 @cli.command("ci")
@@ -244,7 +243,7 @@ def ci_cmd(
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
         options = RenderOptions(show_suppressed=out.show_suppressed)
-        final = result._replace(incomplete=incompleteness(result, allow_empty=may_be_empty(result)))
+        final = result._replace(incomplete=incompleteness(result))
         with Path(summary).open("a", encoding="utf-8") as handle:
             handle.write(renderer(Format.MARKDOWN)(final, options))
-    raise SystemExit(finish(result, out, allow_empty=may_be_empty(result)))
+    raise SystemExit(finish(result, out))

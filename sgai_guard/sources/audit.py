@@ -30,6 +30,7 @@ class AuditScan:
     incomplete: list[str] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
     commits: int = 0
+    empty_ok: bool = False  # no refs: nothing to audit, and said so
 
     def check(self) -> None:
         """Say up front what the history lacks: a shallow clone cannot be audited whole."""
@@ -42,6 +43,7 @@ class AuditScan:
             )
         if not self.repo.lines("for-each-ref", "--count=1", "--format=%(refname)"):
             self.notices.append("the repository has no refs: there is no history to audit")
+            self.empty_ok = True
             return
         count = ["rev-list", "--count", "--all", *self._reflog()]
         proc = gitcmd.run(count, self.repo.path)

@@ -28,6 +28,7 @@ class RangeScan:
         self.exclude = exclude  # rev-list arguments for history that is not new
         self.label = label
         self.commits: list[str] = []
+        self.empty_ok = False
         self.incomplete: list[str] = []
         self.notices: list[str] = []
 
@@ -42,6 +43,7 @@ class RangeScan:
                 "fetch more history (git fetch --unshallow, or a larger --depth)"
             )
         if not self.commits:
+            self.empty_ok = True
             self.notices.append(f"the range {self.label} holds no commits: nothing new to scan")
 
     def _revs(self) -> list[str]:
