@@ -349,3 +349,31 @@ def test_audit_lists_blobs_over_the_size_cap(tmp_path: Path, rng: random.Random)
     assert [f["path"] for f in report["findings"]] == ["small.txt"]
     assert [s["path"].split(" (")[0] for s in report["skipped"]] == ["big.bin"]
     assert "size cap" in report["skipped"][0]["reason"]
+
+
+def test_audit_last_seen_with_a_newline_path_and_two_refs(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    repo = Repo(tmp_path)
+    key = keys.tavily_current(rng)
+
+    def commit(message: str, date: str) -> str:
+        repo.add()
+        repo.git("commit", "-q", "--no-gpg-sign", "--date", date, "-m", message)
+        return repo.head()
+
+    repo.write("a\nb.txt", key)
+    repo.write("z.txt", key)
+    commit("leak at two paths", "2026-01-01T00:00:00Z")
+    repo.git("checkout", "-q", "-b", "aaa")
+    repo.git("rm", "-q", "a\nb.txt")
+    repo.write("z.txt", "clean\n")
+    commit("cleaned on a branch", "2026-03-01T00:00:00Z")
+    repo.git("checkout", "-q", "main")
+    repo.write("other.txt", "x\n")
+    main_tip = commit("main moves on, still holding it", "2026-02-01T00:00:00Z")
+    code, report = run_json("audit", ".", cwd=tmp_path)
+    assert code == 1
+    exposure = report["findings"][0]["exposure"]
+    assert exposure["last_seen"]["commit"] == main_tip
+    assert exposure["at_head"] is True

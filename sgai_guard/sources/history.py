@@ -133,14 +133,21 @@ def _tree_blobs(repo: Repository, rev: str, wanted: set[str]) -> set[str]:
 
 def _tips_holding(repo: Repository, history: BlobHistory) -> dict[str, CommitRef]:
     """Tips of the refs reaching the blob whose tree still holds it at one of its paths."""
-    queries = [(ref, path) for ref in sorted(history.refs) for path in sorted(history.paths)]
+    # One query per line: a path holding a newline cannot be asked this way (ls-tree still
+    # answers whether HEAD holds it). Filtering first keeps queries and answers aligned.
+    queries = [
+        (ref, path)
+        for ref in sorted(history.refs)
+        for path in sorted(history.paths)
+        if "\n" not in path
+    ]
     if not queries:
         return {}
-    stdin = "".join(f"{ref}:{path}\n" for ref, path in queries if "\n" not in path).encode()
+    stdin = "".join(f"{ref}:{path}\n" for ref, path in queries).encode()
     out = gitcmd.output(["cat-file", "--batch-check=%(objectname)"], repo.path, stdin=stdin)
     holding = {
         ref
-        for (ref, _), line in zip(queries, out.decode().splitlines(), strict=False)
+        for (ref, _), line in zip(queries, out.decode().splitlines(), strict=True)
         if line.strip() == history.oid
     }
     tips = {}
