@@ -10,6 +10,7 @@ import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from sgai_guard import fsread
 from sgai_guard.errors import ConfigError
 from sgai_guard.models import Finding
 
@@ -21,9 +22,13 @@ Entries = dict[str, dict[str, object]]  # fingerprint -> {"rule": str, "paths": 
 
 def load(path: Path) -> Entries:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(fsread.read_text(path, 256 << 20))
+    except fsread.NotRegularError as exc:
+        raise ConfigError(f"{path}: the baseline is {exc.kind}, not a file") from exc
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the baseline: {exc.strerror}") from exc
+        raise ConfigError(f"{path}: cannot read the baseline: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: the baseline is not UTF-8 text") from exc
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{path}: the baseline is not valid JSON: {exc}") from exc
     if not isinstance(data, dict) or data.get(FORMAT_KEY) != FORMAT_VERSION:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from sgai_guard import fsread
 from sgai_guard.configfile import find
 from sgai_guard.errors import ConfigError
 from sgai_guard.fingerprint import DEFAULT_SALT, FINGERPRINT_CHARS
@@ -69,9 +70,13 @@ def _read(path: Path) -> dict[str, Any]:
     else:  # pragma: no cover - exercised on Python 3.10 only
         import tomli as tomllib  # noqa: PLC0415
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(fsread.read_text(path, 1 << 20))
+    except fsread.NotRegularError as exc:
+        raise ConfigError(f"{path}: is {exc.kind}, not a file: refusing to read it") from exc
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
+from sgai_guard import fsread
+
 if TYPE_CHECKING:
     from _typeshed import StrPath
 
@@ -21,10 +23,10 @@ def find(start: StrPath) -> str | None:
     folder = os.path.realpath(start)
     while True:
         own = os.path.join(folder, FILE_NAME)
-        if os.path.isfile(own):
-            return own
+        if os.path.lexists(own):
+            return own  # a symlink or FIFO is refused by the loader, with a clear error
         pyproject = os.path.join(folder, "pyproject.toml")
-        if os.path.isfile(pyproject) and _mentions(pyproject):
+        if fsread.is_regular(pyproject) and _mentions(pyproject):
             return pyproject
         parent = os.path.dirname(folder)
         if os.path.exists(os.path.join(folder, ".git")) or parent == folder:
@@ -33,5 +35,7 @@ def find(start: StrPath) -> str | None:
 
 
 def _mentions(path: str) -> bool:
-    with open(path, "rb") as handle:
-        return b"sgai-guard" in handle.read()
+    try:
+        return b"sgai-guard" in fsread.read_small(path)
+    except (OSError, fsread.NotRegularError):
+        return False

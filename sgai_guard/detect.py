@@ -33,6 +33,7 @@ class Candidate(NamedTuple):
     filler: str | None
     line_text: bytes  # holds the secret: never in repr
     previous_line: bytes
+    offset: int = 0  # byte offset of the match in the data searched
 
     def __repr__(self) -> str:
         return f"Candidate({self.rule.id!r}, {self.line}:{self.column}, filler={self.filler!r})"
@@ -100,6 +101,7 @@ def _candidate(rule: Rule, secret: str, offset: int, lines: Lines) -> Candidate:
         filler=filler_reason(secret, rule.body_check),
         line_text=lines.text(line),
         previous_line=lines.text(line - 1),
+        offset=offset,
     )
 
 

@@ -35,6 +35,21 @@ class GitError(GuardError):
     """Git is missing, the path is not a repository, or a revision is unknown."""
 
 
+class OutputError(GuardError):
+    """The report could not be written where it was asked to go."""
+
+
+def say(text: str) -> None:
+    """One line on stderr, redacted and escaped like every finding; never raises (stderr may
+    be closed, and a failure to complain must not hide the exit code)."""
+    import contextlib  # noqa: PLC0415 - only when there is something to say
+
+    from sgai_guard.display import message  # noqa: PLC0415
+
+    with contextlib.suppress(OSError, ValueError):
+        print(message(text), file=sys.stderr)
+
+
 def internal_error_message(exc: BaseException) -> str:
     """One line for an unexpected failure: exit 3, never 1, which means "found keys"."""
     return (
@@ -50,14 +65,14 @@ def exit_for(exc: Exception | KeyboardInterrupt) -> int:
     SGAI_GUARD_DEBUG set they propagate with their traceback instead.
     """
     if isinstance(exc, GuardError):
-        print(f"sgai-guard: error: {exc}", file=sys.stderr)
+        say(f"sgai-guard: error: {exc}")
         return int(exc.exit_code)
     if isinstance(exc, KeyboardInterrupt):
-        print("sgai-guard: interrupted", file=sys.stderr)
+        say("sgai-guard: interrupted")
         return int(ExitCode.INTERRUPTED)
     if isinstance(exc, BrokenPipeError):  # the reader went away: the report was not delivered
         return int(ExitCode.INCOMPLETE)
     if os.environ.get("SGAI_GUARD_DEBUG"):
         raise exc
-    print(internal_error_message(exc), file=sys.stderr)
+    say(internal_error_message(exc))
     return int(ExitCode.INCOMPLETE)

@@ -12,17 +12,27 @@ the lines git writes on stdin; a new branch scans only what no remote-tracking r
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
 
-from sgai_guard.errors import ExitCode, exit_for
+from sgai_guard.errors import ExitCode, exit_for, say
 from sgai_guard.models import ScanResult
 from sgai_guard.outcome import exit_code, incompleteness
 from sgai_guard.report import RenderOptions
+from sgai_guard.report.github import fenced
 from sgai_guard.report.text import render
 
 USAGE = "usage: sgai-guard hook [--pre-push] [--show-secrets] [--] [FILE...]"
+HELP = f"""{USAGE}
+
+The commit and push hooks. Without FILE, scans what is staged; with FILE (as the pre-commit
+framework passes them, after --), scans the staged version of each. --pre-push scans the
+commits a push sends (git writes them on standard input). Everything after -- is a file name,
+never an option. Exit codes: 0 clean, 1 keys found, 2 usage error, 3 incomplete.
+"""
+FLAGS = ("--pre-push", "--show-secrets")
 ZERO = "0" * 40
 
 
@@ -40,31 +50,57 @@ def hints(result: ScanResult) -> tuple[str, ...]:
 
 
 def main(argv: Sequence[str]) -> int:
-    args = list(argv)
-    split = args.index("--") if "--" in args else len(args)
-    flags, files = args[:split], args[split + 1 :]
-    pre_push = _flag(flags, "--pre-push")
-    show_secrets = _flag(flags, "--show-secrets")
-    unknown = [a for a in flags if a.startswith("-")]
-    if unknown:
-        print(f"sgai-guard: unknown option {unknown[0]!r}\n{USAGE}", file=sys.stderr)
-        return int(ExitCode.USAGE)
-    files = [*flags, *files]
+    parsed = parse(argv)
+    if isinstance(parsed, int):
+        return parsed
+    flags, files = parsed
+    from sgai_guard.sources import gitcmd  # noqa: PLC0415
+
+    gitcmd.inherit(gitcmd.HOOK_VARIABLES)  # git set these for this very repository
     try:
-        result = _pre_push() if pre_push else _pre_commit(files)
+        result = _pre_push() if "--pre-push" in flags else _pre_commit(files)
     except (Exception, KeyboardInterrupt) as exc:
         return exit_for(exc)
     result = result._replace(incomplete=incompleteness(result))
-    options = RenderOptions(show_secrets=show_secrets, hints=hints(result))
-    sys.stdout.write(render(result, options))
+    options = RenderOptions(show_secrets="--show-secrets" in flags, hints=hints(result))
+    if not _deliver(fenced(render(result, options))):
+        return int(ExitCode.USAGE)
     return int(exit_code(result))
 
 
-def _flag(args: list[str], name: str) -> bool:
-    if name in args:
-        args.remove(name)
-        return True
-    return False
+def _deliver(report: str) -> bool:
+    """The report on stdout, or, when stdout is closed, on stderr with a one-line error."""
+    try:
+        sys.stdout.write(report)
+        sys.stdout.flush()
+    except (AttributeError, OSError, ValueError):  # AttributeError: no stdout at all
+        say("sgai-guard: error: cannot write to standard output; the report follows on stderr")
+        with contextlib.suppress(AttributeError, OSError, ValueError):
+            sys.stderr.write(report)
+        return False
+    return True
+
+
+def parse(argv: Sequence[str]) -> tuple[set[str], list[str]] | int:
+    """Flags and file names; everything after the first -- is a file name, whatever it
+    looks like (pre-commit passes staged names there, and a name may start with -)."""
+    args = list(argv)
+    split = args.index("--") if "--" in args else len(args)
+    flags: set[str] = set()
+    files: list[str] = []
+    for arg in args[:split]:
+        if arg in FLAGS:
+            flags.add(arg)
+        elif arg in ("-h", "--help"):
+            sys.stdout.write(HELP)
+            return int(ExitCode.CLEAN)
+        elif arg.startswith("-"):
+            say(f"sgai-guard: unknown option {arg!r} (file names go after --)")
+            say(USAGE)
+            return int(ExitCode.USAGE)
+        else:
+            files.append(arg)
+    return flags, files + args[split + 1 :]
 
 
 def _pre_commit(files: list[str]) -> ScanResult:

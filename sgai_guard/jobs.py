@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from sgai_guard.allowlist import Allowlist
     from sgai_guard.ci import Plan
     from sgai_guard.config import Config
+    from sgai_guard.sources.deepen import Remote
     from sgai_guard.sources.history import BlobHistory
 
 
@@ -102,7 +103,7 @@ def worktree(
     paths: Sequence[Path],
     *,
     use_gitignore: bool,
-    max_size: int,
+    max_size: int | None,
     settings: Settings,
     policy: Policy | None = None,
     progress: Progress | None = None,
@@ -122,6 +123,8 @@ def staged(path: StrPath, *, settings: Settings, policy: Policy | None = None) -
     except GitError:
         open_repository(path)  # says "not a git repository" when that is the reason
         raise
+    if not entries:
+        repo.require_work_tree("nothing can be staged in it")
     result = scan(staged_blobs(repo, entries), settings=settings, policy=policy)
     notices = () if entries else ("nothing is staged: the next commit adds no file content",)
     return _merged(result, notices=notices, empty_ok=not entries)
@@ -144,7 +147,7 @@ def index_files(
             index_blobs(repo, list(files), with_prior=in_commit), settings=settings, policy=policy
         )
     except GitError:
-        open_repository(path)  # says "not a git repository" when that is the reason
+        open_repository(path).require_work_tree("it has no staged files")
         raise
 
 
@@ -242,9 +245,11 @@ def audit(
     report = progress(count_blobs(repo)) if progress else None
     result = scan(source.blobs(), settings=settings, policy=policy, progress=report)
     wanted = {f.blob_id for f in result.findings if f.blob_id}
-    wanted |= {s.blob_id for s in result.skipped if s.blob_id}
-    histories = blob_histories(repo, wanted, include_reflog=include_reflog)
-    findings, dropped = triage(result.findings, histories, keep_unreachable=include_unreachable)
+    unread = {s.blob_id for s in result.skipped if s.blob_id} - wanted
+    histories = blob_histories(repo, wanted, include_reflog=include_reflog, named_only=unread)
+    findings, dropped = triage(
+        result.findings, histories, keep_unreachable=include_unreachable, bare=repo.bare
+    )
     skipped = tuple(_named(s, histories) for s in result.skipped)
     notices = list(source.notices)
     if dropped:
@@ -275,9 +280,15 @@ def removed_blocking(block: bool) -> frozenset[Status]:
 
 
 def ci(
-    path: Path, plan: Plan, *, remote: str, settings: Settings, policy: Policy | None = None
+    path: Path,
+    plan: Plan,
+    *,
+    remote: tuple[str, str | None],
+    settings: Settings,
+    policy: Policy | None = None,
 ) -> ScanResult:
-    """The range a CI run must scan, made resolvable in a shallow clone, then scanned."""
+    """The range a CI run must scan, made resolvable in a shallow clone, then scanned.
+    ``remote``: the remote's name and, when the user gave one, the URL to fetch from."""
     from sgai_guard.sources import deepen  # noqa: PLC0415
 
     repo = open_repository(path)
@@ -289,20 +300,26 @@ def ci(
             include_unreachable=False,
             policy=policy,
         )
-    head = deepen.obtain(repo, remote, plan.head)
+    where = deepen.Remote(repo, *remote)
+    head = deepen.obtain(repo, where, plan.head)
     if head is None:
         return _unscanned(
             plan,
             f"the head commit {plan.head} is not in this clone and could "
-            f"not be fetched from {remote}",
+            f"not be fetched from {where.name}",
         )
     if plan.base is None:
-        return _ci_new_branch(repo, plan, head, remote, settings, policy)
-    return _ci_range(repo, plan, head, remote, settings, policy)
+        return _ci_new_branch(repo, plan, head, where, settings, policy)
+    return _ci_range(repo, plan, head, where, settings, policy)
 
 
 def _ci_new_branch(
-    repo: Repository, plan: Plan, head: str, remote: str, settings: Settings, policy: Policy | None
+    repo: Repository,
+    plan: Plan,
+    head: str,
+    where: Remote,
+    settings: Settings,
+    policy: Policy | None,
 ) -> ScanResult:
     """A pushed new branch: its commits that no other branch of ``remote`` has."""
     from sgai_guard.sources import deepen  # noqa: PLC0415
@@ -311,11 +328,11 @@ def _ci_new_branch(
     # --exclude patterns for --remotes name refs without the refs/remotes/ prefix
     exclude = (
         "--not",
-        f"--exclude={remote}/{branch}",
-        f"--exclude={remote}/HEAD",
-        f"--remotes={remote}",
+        f"--exclude={where.name}/{branch}",
+        f"--exclude={where.name}/HEAD",
+        f"--remotes={where.name}",
     )
-    if not deepen.reach_other_branches(repo, remote, [head, *exclude]):
+    if not deepen.reach_other_branches(repo, where, [head, *exclude]):
         return _unscanned(
             plan,
             f"cannot tell which commits of new branch {branch} no other "
@@ -333,17 +350,23 @@ def _ci_new_branch(
 
 
 def _ci_range(
-    repo: Repository, plan: Plan, head: str, remote: str, settings: Settings, policy: Policy | None
+    repo: Repository,
+    plan: Plan,
+    head: str,
+    where: Remote,
+    settings: Settings,
+    policy: Policy | None,
 ) -> ScanResult:
     from sgai_guard.sources import deepen  # noqa: PLC0415
 
     wanted = plan.base or ""
     label = f"{wanted[:12]}..{plan.head[:12]}"
-    base = deepen.obtain(repo, remote, wanted)
+    base = deepen.obtain(repo, where, wanted)
     if base is None:
         return _unscanned(
             plan,
-            f"the base commit {wanted} is not in this clone and could not be fetched from {remote}",
+            f"the base commit {wanted} is not in this clone and could not be fetched from "
+            f"{where.name}",
         )
     if base == head:
         result = scan((), settings=settings, policy=policy)
@@ -352,7 +375,7 @@ def _ci_range(
             notices=[f"the range {label} is empty: base and head are the same commit"],
             empty_ok=True,
         )
-    if not deepen.reach_merge_base(repo, remote, base, head):
+    if not deepen.reach_merge_base(repo, where, base, head):
         return _unscanned(
             plan,
             f"base and head of {label} share no history in this clone, even after deepening it",

@@ -70,6 +70,19 @@ class Rule(NamedTuple):
         return f"Rule({self.id!r})"
 
 
+class Part(NamedTuple):
+    """Where a piece of a large file sits in it: files are read in bounded pieces that overlap,
+    so a key across a piece's edge is still found, and found once."""
+
+    line: int  # lines before the piece
+    column: int  # characters before the piece on its first line (a piece cut mid-line)
+    end: int  # matches starting at or after this offset belong to the next piece
+
+    @property
+    def first(self) -> bool:
+        return self.line == 0 and self.column == 0
+
+
 class Blob(NamedTuple):
     """One piece of content to scan, from any source."""
 
@@ -84,6 +97,8 @@ class Blob(NamedTuple):
     # holds now (a secret still there was not removed).
     prior: Callable[[], tuple[bytes, ...]] | None = None
     after: Callable[[], tuple[bytes, ...]] | None = None
+    part: Part | None = None  # a piece of a large file
+    also: tuple[tuple[str, str | None], ...] = ()  # (path, commit): the same content elsewhere
 
     def __repr__(self) -> str:
         return f"Blob({self.path!r}, {len(self.data)} bytes, commit={self.commit!r})"
@@ -104,6 +119,18 @@ class CommitRef(NamedTuple):
     date: str  # ISO 8601, as git prints it
 
 
+PUBLISHED_REFS = (
+    "refs/remotes/",
+    "refs/pull/",  # GitHub pull requests
+    "refs/merge-requests/",  # GitLab merge requests
+    "refs/changes/",  # Gerrit reviews
+    "refs/keep-around/",  # GitLab keeps commits it has shown
+    "refs/pipelines/",  # GitLab pipelines
+    "refs/for/",  # Gerrit pushes for review
+)
+BARE_PUBLISHED_REFS = ("refs/heads/", "refs/tags/")
+
+
 class Exposure(NamedTuple):
     """Where one secret lives in a repository's history, for an audit's triage."""
 
@@ -113,11 +140,15 @@ class Exposure(NamedTuple):
     at_head: bool
     refs: tuple[str, ...]  # refs whose history holds it
     reachable: bool = True  # False: only in unreachable objects or the reflog
+    bare: bool = False  # audited in a bare repository (a server's copy or a --mirror clone)
 
     @property
     def pushed(self) -> bool:
-        """Reachable from a remote-tracking ref: it has left this machine."""
-        return any(ref.startswith("refs/remotes/") for ref in self.refs)
+        """It has left a developer's machine: a remote-tracking ref reaches it, or a ref that
+        only a server has (pull and merge requests, review changes), or any branch or tag of
+        a bare repository, whose branches and tags are what it publishes."""
+        published = PUBLISHED_REFS + (BARE_PUBLISHED_REFS if self.bare else ())
+        return any(ref.startswith(published) for ref in self.refs)
 
     @property
     def urgency(self) -> int:

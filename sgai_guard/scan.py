@@ -11,6 +11,7 @@ from sgai_guard.fingerprint import DEFAULT_SALT, fingerprint, redact
 from sgai_guard.models import (
     Blob,
     Finding,
+    Part,
     ScanResult,
     ScanStats,
     Skipped,
@@ -98,32 +99,54 @@ def scan(
 def _scan_blob(
     blob: Blob, detector: Detector, policy: Policy, settings: Settings, tally: _Tally
 ) -> None:
-    tally.files += 1
-    tally.bytes += len(blob.data)
+    part = blob.part
+    if part is None or part.first:
+        tally.files += 1  # content read, once however many paths hold it
+    tally.bytes += len(blob.data) if part is None else part.end
     if blob.commit:
         tally.commits.add(blob.commit)
     candidates = detector.detect(blob.data)
+    if part is not None:
+        candidates = [_placed(c, part) for c in candidates if c.offset < part.end]
     if not candidates:
         return
     prior = blob.prior() if blob.prior else ()
     after = blob.after() if blob.after else ()
+    places = ((blob.path, blob.commit), *blob.also)
     for candidate in candidates:
         secret = candidate.secret.encode()
         if any(secret in text for text in after):
             continue  # a REMOVED blob's secret that the path still holds was not removed
         status = Status.COMMITTED if any(secret in text for text in prior) else blob.status
-        finding = to_finding(candidate, blob, settings.salt, status)
-        finding = finding._replace(blocking=status in settings.blocking)
-        if candidate.filler is not None:
-            tally.suppressed.append(
-                Suppression(finding, SuppressReason.PLACEHOLDER, candidate.filler)
+        for path, commit in places:
+            where = blob._replace(path=path, commit=commit)
+            _judge(
+                to_finding(candidate, where, settings.salt, status),
+                candidate,
+                policy,
+                settings,
+                tally,
             )
-            continue
-        verdict = policy.check(finding)
-        if isinstance(verdict, Suppression):
-            tally.suppressed.append(verdict)
-        else:
-            tally.findings.append(verdict)
+
+
+def _placed(candidate: Candidate, part: Part) -> Candidate:
+    """A candidate found in a piece, with its line and column in the whole file."""
+    column = candidate.column + (part.column if candidate.line == 1 else 0)
+    return candidate._replace(line=candidate.line + part.line, column=column)
+
+
+def _judge(
+    finding: Finding, candidate: Candidate, policy: Policy, settings: Settings, tally: _Tally
+) -> None:
+    finding = finding._replace(blocking=finding.status in settings.blocking)
+    if candidate.filler is not None:
+        tally.suppressed.append(Suppression(finding, SuppressReason.PLACEHOLDER, candidate.filler))
+        return
+    verdict = policy.check(finding)
+    if isinstance(verdict, Suppression):
+        tally.suppressed.append(verdict)
+    else:
+        tally.findings.append(verdict)
 
 
 def to_finding(candidate: Candidate, blob: Blob, salt: str, status: Status) -> Finding:

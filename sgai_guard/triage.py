@@ -26,7 +26,11 @@ class History(Protocol):
 
 
 def triage(
-    findings: Sequence[Finding], histories: Mapping[str, History], *, keep_unreachable: bool
+    findings: Sequence[Finding],
+    histories: Mapping[str, History],
+    *,
+    keep_unreachable: bool,
+    bare: bool = False,
 ) -> tuple[list[Finding], int]:
     """Findings with exposure, one per secret and path, most urgent first; and how many
     secrets were left out because no ref reaches them."""
@@ -37,7 +41,7 @@ def triage(
     dropped = 0
     for group in by_secret.values():
         blobs = [h for f in group if (h := histories.get(f.blob_id or "")) is not None]
-        exposure = _exposure(blobs, group)
+        exposure = _exposure(blobs, group)._replace(bare=bare)
         if not exposure.reachable and not keep_unreachable:
             dropped += 1
             continue

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,11 @@ from tests.gitrepo import git_env
 
 
 def run_cli(
-    *args: str, cwd: Path, env: dict[str, str] | None = None, stdin: bytes | None = None
+    *args: str,
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    stdin: bytes | None = None,
+    preexec_fn: Callable[[], None] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     full_env = git_env()
     full_env.pop("NO_COLOR", None)
@@ -25,6 +30,7 @@ def run_cli(
         capture_output=True,
         text=True,
         check=False,
+        preexec_fn=preexec_fn,
     )
 
 

@@ -4,6 +4,8 @@ import random
 
 import pytest
 
+from tests.precommit import hook_repo, pre_commit_home, project  # noqa: F401 - fixtures
+
 
 @pytest.fixture
 def rng(request: pytest.FixtureRequest) -> random.Random:

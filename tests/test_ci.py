@@ -22,6 +22,15 @@ SARIF_SCHEMA = json.loads(
 )
 
 
+def run_ci(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`sgai-guard ci` fetching from the test's origin, a local repository: a file URL is
+    allowed only when the user gives it (a repository's own config may not point there)."""
+    origin = (cwd.parent / "origin").as_uri()
+    return run_cli("ci", "--remote-url", origin, *args, cwd=cwd, env=env)
+
+
 def _origin(tmp_path: Path, rng: random.Random) -> tuple[Repo, str, str, str]:
     """origin: main with history; feature adds a key. Returns (repo, base, head, key)."""
     origin = Repo(tmp_path / "origin")
@@ -84,7 +93,7 @@ def test_done_when_pull_request_on_depth_1_clone(tmp_path: Path, rng: random.Ran
             },
         },
     )
-    proc = run_cli("ci", "--format", "sarif", "--output", "out.sarif", cwd=work, env=env)
+    proc = run_ci("--format", "sarif", "--output", "out.sarif", cwd=work, env=env)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     sarif = json.loads((work / "out.sarif").read_text())
     jsonschema.validate(sarif, SARIF_SCHEMA)
@@ -96,7 +105,7 @@ def test_done_when_pull_request_on_depth_1_clone(tmp_path: Path, rng: random.Ran
     assert result["partialFingerprints"]["sgaiGuardSecret/v1"]
     rules = sarif["runs"][0]["tool"]["driver"]["rules"]
     assert "app.tavily.com" in rules[result["ruleIndex"]]["help"]["text"]
-    annotations = run_cli("ci", "--format", "github", cwd=work, env=env)
+    annotations = run_ci("--format", "github", cwd=work, env=env)
     assert annotations.returncode == 1
     assert annotations.stdout.startswith("::error file=app/settings.py,line=1,col=11,title=")
     summary = (tmp_path / "summary.md").read_text()
@@ -123,7 +132,7 @@ def test_history_that_never_connects_exits_3(tmp_path: Path, rng: random.Random)
     unrelated = other.commit("an unrelated root")
     origin.git("fetch", "-q", str(other.path), f"{unrelated}:refs/heads/unrelated")
     work = _shallow_clone(origin, tmp_path / "work", "feature")
-    proc = run_cli("ci", "--base", unrelated, "--head", head, cwd=work)
+    proc = run_ci("--base", unrelated, "--head", head, cwd=work)
     assert proc.returncode == 3 and "share no history" in proc.stdout
 
 
@@ -138,12 +147,12 @@ def test_push_event_range_and_new_branch(tmp_path: Path, rng: random.Random) -> 
     pushed = _github_env(
         tmp_path, "push", {"before": base, "after": head, "ref": "refs/heads/feature"}
     )
-    proc = run_cli("ci", "--format", "json", cwd=work, env=pushed)
+    proc = run_ci("--format", "json", cwd=work, env=pushed)
     assert proc.returncode == 1 and json.loads(proc.stdout)["scanned"]["commits"] == 2
     new_branch = _github_env(
         tmp_path, "push", {"before": "0" * 40, "after": head, "ref": "refs/heads/feature"}
     )
-    proc = run_cli("ci", "--format", "json", cwd=work, env=new_branch)
+    proc = run_ci("--format", "json", cwd=work, env=new_branch)
     report = json.loads(proc.stdout)
     assert proc.returncode == 1 and report["scanned"]["commits"] == 2, report
 
@@ -154,7 +163,7 @@ def test_new_branch_push_on_shallow_clone_deepens(tmp_path: Path, rng: random.Ra
     env = _github_env(
         tmp_path, "push", {"before": "0" * 40, "after": head, "ref": "refs/heads/feature"}
     )
-    proc = run_cli("ci", "--format", "json", cwd=work, env=env)
+    proc = run_ci("--format", "json", cwd=work, env=env)
     report = json.loads(proc.stdout)
     assert proc.returncode == 1, report
     assert report["scanned"]["commits"] == 2
@@ -163,14 +172,14 @@ def test_new_branch_push_on_shallow_clone_deepens(tmp_path: Path, rng: random.Ra
 def test_same_base_and_head_is_said(tmp_path: Path, rng: random.Random) -> None:
     origin, _, head, _ = _origin(tmp_path, rng)
     work = _shallow_clone(origin, tmp_path / "work", "feature")
-    proc = run_cli("ci", "--base", head, "--head", head, cwd=work)
+    proc = run_ci("--base", head, "--head", head, cwd=work)
     assert proc.returncode == 0 and "base and head are the same commit" in proc.stdout
 
 
 def test_scheduled_run_audits_everything(tmp_path: Path, rng: random.Random) -> None:
     origin, _, _, _ = _origin(tmp_path, rng)
     env = _github_env(tmp_path, "schedule", {})
-    proc = run_cli("ci", "--format", "json", cwd=origin.path, env=env)
+    proc = run_ci("--format", "json", cwd=origin.path, env=env)
     report = json.loads(proc.stdout)
     assert proc.returncode == 1 and report["findings"][0]["exposure"]["at_head"] is False
 
@@ -184,7 +193,7 @@ def test_gitlab_merge_request_pipeline_and_report(tmp_path: Path, rng: random.Ra
         "CI_MERGE_REQUEST_DIFF_BASE_SHA": base,
         "CI_COMMIT_SHA": head,
     }
-    proc = run_cli("ci", "--format", "gitlab", "-o", "gl.json", cwd=work, env=env)
+    proc = run_ci("--format", "gitlab", "-o", "gl.json", cwd=work, env=env)
     assert proc.returncode == 1, proc.stderr
     text = (work / "gl.json").read_text()
     assert key not in text
@@ -210,13 +219,13 @@ def test_gitlab_merge_request_pipeline_and_report(tmp_path: Path, rng: random.Ra
 
 def test_outside_ci_needs_base(tmp_path: Path) -> None:
     Repo(tmp_path).commit("root")
-    proc = run_cli("ci", cwd=tmp_path)
+    proc = run_ci(cwd=tmp_path)
     assert proc.returncode == 2 and "--base" in proc.stderr
 
 
 def test_markdown_and_incomplete_sarif(tmp_path: Path, rng: random.Random) -> None:
     origin, base, head, key = _origin(tmp_path, rng)
-    md = run_cli("ci", "--base", base, "--head", head, "--format", "markdown", cwd=origin.path)
+    md = run_ci("--base", base, "--head", head, "--format", "markdown", cwd=origin.path)
     assert md.returncode == 1 and "| Tavily |" in md.stdout and key not in md.stdout
     work = _shallow_clone(origin, tmp_path / "work", "feature")
     Repo.existing(work).git("remote", "remove", "origin")

@@ -70,7 +70,8 @@ def test_odd_path_names(tmp_path: Path, rng: random.Random) -> None:
     repo.write(odd, keys.tavily_current(rng))
     repo.add(odd)
     code, report = run_json("scan", "--staged", cwd=tmp_path)
-    assert code == 1 and _paths(report) == [odd]
+    # reports show a control character in a name escaped (see sgai_guard.display)
+    assert code == 1 and _paths(report) == ["dir with space/ñandú\\x0aline.txt"]
 
 
 def test_linked_worktree(tmp_path: Path, rng: random.Random) -> None:

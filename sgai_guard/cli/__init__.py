@@ -11,7 +11,7 @@ import click
 
 from sgai_guard.cli import manage, scanning  # noqa: F401 - registers the commands
 from sgai_guard.cli.group import cli
-from sgai_guard.errors import ExitCode, exit_for
+from sgai_guard.errors import ExitCode, exit_for, say
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -27,8 +27,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except click.exceptions.Abort:
         return exit_for(KeyboardInterrupt())
     except click.ClickException as exc:
-        exc.show()
+        _complain(exc)
         return int(ExitCode.USAGE)
     except (Exception, KeyboardInterrupt) as exc:
         return exit_for(exc)
     return int(ExitCode.CLEAN)
+
+
+def _complain(exc: click.ClickException) -> None:
+    """click's own error report, with the user's words redacted (a key typed as an argument
+    must not be echoed back into a log)."""
+    if isinstance(exc, click.UsageError) and exc.ctx is not None:
+        for line in (exc.ctx.get_usage(), f"Try '{exc.ctx.command_path} --help' for help."):
+            say(line)  # the usage is ours, one line at a time
+    say(f"Error: {exc.format_message()}")

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from sgai_guard.cli.group import cli
 from sgai_guard.errors import ExitCode
 from sgai_guard.outcome import incompleteness
+
+if TYPE_CHECKING:
+    from sgai_guard.jobs import Prepared
 
 
 @cli.command("baseline")
@@ -40,7 +44,7 @@ def baseline_cmd(path: Path, output_path: Path, update: bool, config_path: Path 
     result = jobs.worktree(
         (path,),
         use_gitignore=True,
-        max_size=5 * 2**20,
+        max_size=_config_size(prep),
         settings=prep.settings,
         policy=prep.policy,
     )
@@ -121,6 +125,13 @@ def hook(args: tuple[str, ...]) -> None:
     from sgai_guard.hook import main as hook_main  # noqa: PLC0415
 
     raise SystemExit(hook_main(list(args)))
+
+
+def _config_size(prep: Prepared) -> int | None:
+    from sgai_guard.cli.options import ByteSize  # noqa: PLC0415
+
+    text = prep.config.max_file_size if prep.config else None
+    return ByteSize().convert(text, None, None) if text else None
 
 
 def _warn_default_salt(salt: str) -> None:

@@ -6,12 +6,15 @@ import dataclasses
 import os
 import sys
 from pathlib import Path
+from typing import TextIO
 
 import click
 
+from sgai_guard.errors import ExitCode, say
 from sgai_guard.models import ScanResult
 from sgai_guard.outcome import exit_code, incompleteness
 from sgai_guard.report import Format, RenderOptions, renderer
+from sgai_guard.report.github import fenced
 
 _SIZE_UNITS = {
     "": 1,
@@ -112,13 +115,44 @@ def finish(result: ScanResult, out: Output, *, hints: tuple[str, ...] = ()) -> i
     result = result._replace(incomplete=incompleteness(result))
     options = RenderOptions(out.show_secrets, out.show_suppressed, _use_color(out), hints)
     report = renderer(out.fmt)(result, options)
-    if out.path is None:
-        click.echo(report, nl=False, color=options.color)
-    else:
-        out.path.write_text(report, encoding="utf-8")
+    if out.fmt is Format.TEXT and out.path is None:
+        report = fenced(report)  # the one format in which a name can stand at a line's start
+    if not deliver(report, out.path, color=options.color):
+        return int(ExitCode.USAGE)
+    if out.path is not None:
         summary = renderer(Format.TEXT)(result, options._replace(color=False))
-        click.echo(summary.rstrip("\n").splitlines()[-1], err=True)
+        say(summary.rstrip("\n").splitlines()[-1])
     return int(exit_code(result))
+
+
+def deliver(report: str, path: Path | None, *, color: bool = False) -> bool:
+    """Write the report to ``path`` or stdout. When that fails (a missing folder, no
+    permission, a full disk, a closed stdout) say so in one line and put the report on the
+    other stream, so what was found is never lost; False tells the caller to exit 2."""
+    if path is not None:
+        try:
+            path.write_text(report, encoding="utf-8")
+        except OSError as exc:
+            say(f"sgai-guard: error: cannot write the report to {path}: {exc.strerror or exc}")
+            say("sgai-guard: the report follows on standard output instead")
+            return _stream(report, sys.stdout, color) and False
+        return True
+    if _stream(report, sys.stdout, color):
+        return True
+    say("sgai-guard: error: cannot write to standard output; the report follows on stderr")
+    _stream(report, sys.stderr, False)
+    return False
+
+
+def _stream(report: str, stream: TextIO | None, color: bool) -> bool:
+    if stream is None:
+        return False
+    try:
+        click.echo(report, file=stream, nl=False, color=color)
+        stream.flush()
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 progress_option = click.option(

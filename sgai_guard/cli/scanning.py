@@ -11,12 +11,14 @@ import click
 from sgai_guard.cli.group import cli
 from sgai_guard.cli.options import (
     ByteSize,
+    Output,
     finish,
     output_options,
     parse_output,
     policy_options,
     progress_option,
 )
+from sgai_guard.errors import ExitCode, say
 from sgai_guard.models import ScanResult
 from sgai_guard.outcome import incompleteness
 from sgai_guard.report import Format, RenderOptions, renderer
@@ -46,7 +48,8 @@ if TYPE_CHECKING:
     "--max-file-size",
     type=ByteSize(),
     default=None,
-    help="Files larger than this are listed as skipped (default 5MiB).",
+    help="Skip files larger than this (listed, not a failure). Default: no limit; large "
+    "files are read in bounded pieces.",
 )
 @progress_option
 @policy_options
@@ -89,7 +92,8 @@ def scan(
     elif rev_range or since:
         result = _range(rev_range or f"{since}..HEAD", prep.settings, policy)
     else:
-        size = max_file_size or ByteSize().convert(_config_size(prep) or "5MiB", None, None)
+        configured = _config_size(prep)
+        size = max_file_size or (ByteSize().convert(configured, None, None) if configured else None)
         result = _worktree(paths, not no_gitignore, size, prep, progress)
     result = jobs.with_allowlist_notices(result, prep, full_scan=not paths and not modes)
     raise SystemExit(finish(result, out))
@@ -100,7 +104,7 @@ def _config_size(prep: Prepared) -> str | None:
 
 
 def _worktree(
-    paths: tuple[Path, ...], use_gitignore: bool, size: int, prep: Prepared, progress: str
+    paths: tuple[Path, ...], use_gitignore: bool, size: int | None, prep: Prepared, progress: str
 ) -> ScanResult:
     from sgai_guard import jobs  # noqa: PLC0415
     from sgai_guard import progress as progress_line  # noqa: PLC0415
@@ -144,9 +148,9 @@ def _range(text: str, settings: Settings, policy: Policy | None) -> ScanResult:
 @click.option(
     "--max-blob-size",
     type=ByteSize(),
-    default="100MiB",
-    show_default=True,
-    help="Blobs larger than this are listed as skipped, never held in memory.",
+    default=None,
+    help="Skip blobs larger than this (listed, not a failure). Default: no limit; large "
+    "blobs are read in bounded pieces.",
 )
 @policy_options
 @output_options
@@ -155,7 +159,7 @@ def audit(
     include_reflog: bool,
     include_unreachable: bool,
     progress: str,
-    max_blob_size: int,
+    max_blob_size: int | None,
     config_path: Path | None,
     baseline_path: Path | None,
     other_markers: bool,
@@ -204,7 +208,12 @@ def audit(
     "--remote",
     default="origin",
     show_default=True,
-    help="Remote to fetch from when the clone is too shallow.",
+    help="Remote to fetch from when the clone is too shallow (https, ssh or git URLs only).",
+)
+@click.option(
+    "--remote-url",
+    metavar="URL",
+    help="Fetch from this URL instead of the remote's configured one (file:// allowed here).",
 )
 @click.option(
     "--fail-on-removed",
@@ -217,6 +226,7 @@ def ci_cmd(
     base: str | None,
     head: str | None,
     remote: str,
+    remote_url: str | None,
     fail_on_removed: bool,
     config_path: Path | None,
     baseline_path: Path | None,
@@ -238,12 +248,27 @@ def ci_cmd(
         other_markers=other_markers,
     )
     what = plan(os.environ, base, head)
-    result = jobs.ci(Path(), what, remote=remote, settings=prep.settings, policy=prep.policy)
+    result = jobs.ci(
+        Path(), what, remote=(remote, remote_url), settings=prep.settings, policy=prep.policy
+    )
     result = jobs.with_allowlist_notices(result, prep, full_scan=what.audit)
+    written = _job_summary(result, out)
+    code = finish(result, out)
+    raise SystemExit(code if written else int(ExitCode.USAGE))
+
+
+def _job_summary(result: ScanResult, out: Output) -> bool:
+    """Append the markdown report to GitHub's job summary; False (after saying why) when the
+    file cannot be written. The main report is written all the same."""
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
-    if summary:
-        options = RenderOptions(show_suppressed=out.show_suppressed)
-        final = result._replace(incomplete=incompleteness(result))
+    if not summary:
+        return True
+    options = RenderOptions(show_suppressed=out.show_suppressed)
+    final = result._replace(incomplete=incompleteness(result))
+    try:
         with Path(summary).open("a", encoding="utf-8") as handle:
             handle.write(renderer(Format.MARKDOWN)(final, options))
-    raise SystemExit(finish(result, out))
+    except OSError as exc:
+        say(f"sgai-guard: error: cannot write the job summary {summary}: {exc.strerror or exc}")
+        return False
+    return True

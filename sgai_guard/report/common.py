@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sgai_guard.models import Finding, ScanResult, Status
 
 URGENCY_TEXT = {
@@ -45,3 +47,12 @@ def summary_line(result: ScanResult) -> str:
     if result.errors:
         parts.append(f"{len(result.errors)} unreadable")
     return f"Scanned {what} in {stats.seconds:.2f} s: " + ", ".join(parts) + "."
+
+
+def json_text(data: Any) -> str:
+    """JSON for every JSON-based format. ``##[`` (the older GitHub workflow command form,
+    which the runner finds anywhere in a log line) can only stand inside a string here, and is
+    written with an escaped ``#`` so that a report printed in a CI log never acts as one."""
+    import json  # noqa: PLC0415 - only the JSON formats need it
+
+    return json.dumps(data, indent=2, ensure_ascii=False).replace("##[", "#\\u0023[") + "\n"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+
+from sgai_guard.display import message, name
 from sgai_guard.models import Finding, ScanResult
 from sgai_guard.report import RenderOptions
 from sgai_guard.report.common import STATUS_TEXT, shown_secret, summary_line
@@ -24,7 +27,7 @@ def _annotation(finding: Finding, options: RenderOptions) -> str:
         + "\n".join(f"{n}. {step}" for n, step in enumerate(provider.remediation, 1))
     )
     props = (
-        f"file={escape_property(finding.path)},line={finding.line},col={finding.column},"
+        f"file={escape_property(name(finding.path))},line={finding.line},col={finding.column},"
         f"title={escape_property(finding.rule.name + ' (sgai-guard)')}"
     )
     return f"::{level} {props}::{escape_data(message)}"
@@ -32,11 +35,24 @@ def _annotation(finding: Finding, options: RenderOptions) -> str:
 
 def render(result: ScanResult, options: RenderOptions) -> str:
     lines = [_annotation(f, options) for f in result.findings]
-    lines += [f"::notice title=sgai-guard::{escape_data(n)}" for n in result.notices]
-    lines += [f"::error title=sgai-guard incomplete::{escape_data(r)}" for r in result.incomplete]
+    lines += [f"::notice title=sgai-guard::{escape_data(message(n))}" for n in result.notices]
     lines += [
-        f"::error title=sgai-guard could not read::{escape_data(s.path + ': ' + s.reason)}"
+        f"::error title=sgai-guard incomplete::{escape_data(message(r))}" for r in result.incomplete
+    ]
+    lines += [
+        f"::error title=sgai-guard could not read::"
+        f"{escape_data(name(s.path) + ': ' + message(s.reason))}"
         for s in result.errors
     ]
     lines.append(escape_data(summary_line(result)))
     return "\n".join(lines) + "\n"
+
+
+def fenced(report: str) -> str:
+    """``report`` with GitHub's workflow commands switched off around it, when it goes to a
+    GitHub Actions log: a name printed in it can then never act as a command (``::…``, or
+    the older ``##[…]`` form that the runner finds anywhere in a line)."""
+    if os.environ.get("GITHUB_ACTIONS") != "true" or not report:
+        return report
+    token = os.urandom(16).hex()
+    return f"::stop-commands::{token}\n{report}::{token}::\n"

@@ -8,14 +8,14 @@ match its schema.
 from __future__ import annotations
 
 import datetime
-import json
 import uuid
 from typing import Any
 
 from sgai_guard import __version__
+from sgai_guard.display import message, name
 from sgai_guard.models import Finding, ScanResult
 from sgai_guard.report import RenderOptions
-from sgai_guard.report.common import shown_secret
+from sgai_guard.report.common import json_text, shown_secret
 
 REPORT_VERSION = "15.2.5"
 SCHEMA_URL = (
@@ -33,7 +33,7 @@ _NAMESPACE = uuid.UUID("5f0c7a52-4e8e-4c55-9d0e-2b1a6c3d9e11")
 
 def _vulnerability(finding: Finding, options: RenderOptions) -> dict[str, Any]:
     provider = finding.rule.provider
-    key = f"{finding.fingerprint}:{finding.path}:{finding.line}"
+    key = f"{finding.fingerprint}:{name(finding.path)}:{finding.line}"
     return {
         "id": str(uuid.uuid5(_NAMESPACE, key)),
         "name": finding.rule.name,
@@ -42,7 +42,7 @@ def _vulnerability(finding: Finding, options: RenderOptions) -> dict[str, Any]:
         "severity": "Critical" if finding.blocking else "High",
         "solution": " ".join(f"{n}. {step}" for n, step in enumerate(provider.remediation, 1)),
         "location": {
-            "file": finding.path,
+            "file": name(finding.path),
             "start_line": finding.line,
             "commit": {"sha": finding.commit or "0000000"},
         },
@@ -66,11 +66,11 @@ def as_dict(result: ScanResult, options: RenderOptions) -> dict[str, Any]:
             "start_time": start.isoformat(),
             "end_time": now.isoformat(),
             "status": "success" if ok else "failure",
-            "messages": [{"level": "fatal", "value": r} for r in result.incomplete],
+            "messages": [{"level": "fatal", "value": message(r)} for r in result.incomplete],
         },
         "vulnerabilities": [_vulnerability(f, options) for f in result.findings],
     }
 
 
 def render(result: ScanResult, options: RenderOptions) -> str:
-    return json.dumps(as_dict(result, options), indent=2, ensure_ascii=False) + "\n"
+    return json_text(as_dict(result, options))

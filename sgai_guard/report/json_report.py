@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from sgai_guard import __version__
+from sgai_guard.display import message, name
 from sgai_guard.models import CommitRef, Exposure, Finding, ScanResult, Suppression
 from sgai_guard.report import RenderOptions
+from sgai_guard.report.common import json_text
 
 
 def finding_dict(finding: Finding, show_secrets: bool) -> dict[str, Any]:
@@ -16,7 +17,7 @@ def finding_dict(finding: Finding, show_secrets: bool) -> dict[str, Any]:
         "rule_name": finding.rule.name,
         "provider": finding.rule.provider.id,
         "confidence": finding.rule.confidence.value,
-        "path": finding.path,
+        "path": name(finding.path),
         "line": finding.line,
         "column": finding.column,
         "commit": finding.commit,
@@ -24,7 +25,7 @@ def finding_dict(finding: Finding, show_secrets: bool) -> dict[str, Any]:
         "blocking": finding.blocking,
         "redacted": finding.redacted,
         "fingerprint": finding.fingerprint,
-        "notes": list(finding.notes),
+        "notes": [message(n) for n in finding.notes],
         "remediation": list(finding.rule.provider.remediation),
     }
     if finding.exposure is not None:
@@ -35,17 +36,19 @@ def finding_dict(finding: Finding, show_secrets: bool) -> dict[str, Any]:
 
 
 def _commit(ref: CommitRef | None) -> dict[str, str] | None:
-    return None if ref is None else {"commit": ref.oid, "author": ref.author, "date": ref.date}
+    if ref is None:
+        return None
+    return {"commit": ref.oid, "author": name(ref.author), "date": name(ref.date)}
 
 
 def exposure_dict(exposure: Exposure) -> dict[str, Any]:
     return {
-        "paths": list(exposure.paths),
+        "paths": [name(p) for p in exposure.paths],
         "introduced": _commit(exposure.introduced),
         "last_seen": _commit(exposure.last_seen),
         "at_head": exposure.at_head,
         "pushed": exposure.pushed,
-        "refs": list(exposure.refs),
+        "refs": [name(r) for r in exposure.refs],
         "reachable": exposure.reachable,
         "urgency": exposure.urgency,
     }
@@ -53,7 +56,7 @@ def exposure_dict(exposure: Exposure) -> dict[str, Any]:
 
 def suppression_dict(item: Suppression, show_secrets: bool) -> dict[str, Any]:
     out = finding_dict(item.finding, show_secrets)
-    out.update(reason=item.reason.value, detail=item.detail)
+    out.update(reason=item.reason.value, detail=message(item.detail))
     return out
 
 
@@ -70,12 +73,16 @@ def as_dict(result: ScanResult, options: RenderOptions) -> dict[str, Any]:
         "complete": not result.incomplete and not result.errors,
         "findings": [finding_dict(f, options.show_secrets) for f in result.findings],
         "suppressed": [suppression_dict(s, options.show_secrets) for s in result.suppressed],
-        "errors": [{"path": s.path, "message": s.reason} for s in result.errors],
-        "skipped": [{"path": s.path, "reason": s.reason} for s in result.skipped if not s.error],
-        "incomplete": list(result.incomplete),
-        "notices": list(result.notices),
+        "errors": [{"path": name(s.path), "message": message(s.reason)} for s in result.errors],
+        "skipped": [
+            {"path": name(s.path), "reason": message(s.reason)}
+            for s in result.skipped
+            if not s.error
+        ],
+        "incomplete": [message(r) for r in result.incomplete],
+        "notices": [message(n) for n in result.notices],
     }
 
 
 def render(result: ScanResult, options: RenderOptions) -> str:
-    return json.dumps(as_dict(result, options), indent=2, ensure_ascii=False) + "\n"
+    return json_text(as_dict(result, options))

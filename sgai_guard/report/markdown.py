@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
+from sgai_guard.display import message, name
 from sgai_guard.models import Finding, ScanResult
 from sgai_guard.report import RenderOptions
 from sgai_guard.report.common import STATUS_TEXT, shown_secret, summary_line
 
+_MARKDOWN = frozenset("\\`*_{}[]()#!|~<>&")
+
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    """Plain text in markdown (and GitHub's HTML-capable summaries): every character that
+    could open a link, an image, a tag or a code span is escaped, so a file name stays text."""
+    return "".join(f"&#{ord(c)};" if c in _MARKDOWN else c for c in message(text))
 
 
 def _row(finding: Finding, options: RenderOptions) -> str:
     cells = [
-        finding.rule.provider.name,
+        _cell(finding.rule.provider.name),
         f"`{shown_secret(finding, options.show_secrets)}`",
-        f"`{finding.path}:{finding.line}`",
-        STATUS_TEXT[finding.status],
+        f"{_cell(name(finding.path))}:{finding.line}",
+        _cell(STATUS_TEXT[finding.status]),
         f"`{finding.fingerprint}`",
     ]
-    return "| " + " | ".join(_cell(c) for c in cells) + " |"
+    return "| " + " | ".join(cells) + " |"
 
 
 def render(result: ScanResult, options: RenderOptions) -> str:
@@ -27,7 +32,7 @@ def render(result: ScanResult, options: RenderOptions) -> str:
     if result.incomplete or result.errors:
         out += ["**Incomplete scan** — this is not a clean result:", ""]
         out += [f"- {_cell(r)}" for r in result.incomplete]
-        out += [f"- {_cell(s.path)}: {_cell(s.reason)}" for s in result.errors]
+        out += [f"- {_cell(name(s.path))}: {_cell(s.reason)}" for s in result.errors]
         out.append("")
     if result.findings:
         out += [

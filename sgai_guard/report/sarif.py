@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import json
+import os
 from typing import Any
 from urllib.parse import quote
 
 from sgai_guard import __version__
+from sgai_guard.display import message, redacted
 from sgai_guard.models import Finding, ScanResult, Suppression, SuppressReason
 from sgai_guard.report import RenderOptions
-from sgai_guard.report.common import STATUS_TEXT, shown_secret
+from sgai_guard.report.common import STATUS_TEXT, json_text, shown_secret
 from sgai_guard.rules import RULES
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -56,7 +57,7 @@ def _result(finding: Finding, options: RenderOptions) -> dict[str, Any]:
             {
                 "physicalLocation": {
                     "artifactLocation": {
-                        "uri": quote(finding.path.replace("\\", "/"), safe="/"),
+                        "uri": _uri(finding.path),
                         "uriBaseId": "%SRCROOT%",
                     },
                     "region": {"startLine": finding.line, "startColumn": finding.column},
@@ -73,10 +74,17 @@ def _result(finding: Finding, options: RenderOptions) -> dict[str, Any]:
     return out
 
 
+def _uri(path: str) -> str:
+    """The path's own bytes, percent-encoded: lossless for any name git or the file system
+    gives, including bytes that are not UTF-8."""
+    return quote(os.fsencode(redacted(path)).replace(b"\\", b"/"), safe="/")
+
+
 def _suppressed(item: Suppression, options: RenderOptions) -> dict[str, Any]:
     out = _result(item.finding, options)
     kind = "inSource" if item.reason is SuppressReason.INLINE else "external"
-    out["suppressions"] = [{"kind": kind, "justification": f"{item.reason.value}: {item.detail}"}]
+    justification = message(f"{item.reason.value}: {item.detail}")
+    out["suppressions"] = [{"kind": kind, "justification": justification}]
     return out
 
 
@@ -84,7 +92,10 @@ def as_dict(result: ScanResult, options: RenderOptions) -> dict[str, Any]:
     results = [_result(f, options) for f in result.findings]
     if options.show_suppressed:
         results += [_suppressed(s, options) for s in result.suppressed]
-    problems = [*result.incomplete, *(f"{s.path}: {s.reason}" for s in result.errors)]
+    problems = [
+        message(text)
+        for text in (*result.incomplete, *(f"{s.path}: {s.reason}" for s in result.errors))
+    ]
     return {
         "$schema": SCHEMA,
         "version": "2.1.0",
@@ -114,4 +125,4 @@ def as_dict(result: ScanResult, options: RenderOptions) -> dict[str, Any]:
 
 
 def render(result: ScanResult, options: RenderOptions) -> str:
-    return json.dumps(as_dict(result, options), indent=2, ensure_ascii=False) + "\n"
+    return json_text(as_dict(result, options))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sgai_guard.display import message, name
 from sgai_guard.models import (
     CommitRef,
     Exposure,
@@ -31,12 +32,12 @@ def render(result: ScanResult, options: RenderOptions) -> str:
     for provider, findings in _by_provider(result.findings):
         out += _provider_block(provider, findings, options, style)
     if result.findings and options.hints:
-        out += ["How to proceed:", *(f"  - {hint}" for hint in options.hints), ""]
+        out += ["How to proceed:", *(f"  - {message(hint)}" for hint in options.hints), ""]
     if options.show_suppressed and result.suppressed:
         out += _suppressed_block(result.suppressed, options, style)
     out += _skipped_block(result.skipped, style)
-    out += [f"note: {notice}" for notice in result.notices]
-    out += [style(_RED, f"INCOMPLETE: {reason}") for reason in result.incomplete]
+    out += [f"note: {message(notice)}" for notice in result.notices]
+    out += [style(_RED, f"INCOMPLETE: {message(reason)}") for reason in result.incomplete]
     out.append(_closing(result, options, style))
     return "\n".join(out) + "\n"
 
@@ -67,7 +68,7 @@ def _provider_block(
 
 
 def _finding_lines(finding: Finding, options: RenderOptions, style: _Style) -> list[str]:
-    where = f"{finding.path}:{finding.line}:{finding.column}"
+    where = f"{name(finding.path)}:{finding.line}:{finding.column}"
     if finding.commit:
         where += f" (commit {finding.commit[:12]})"
     verdict = (
@@ -82,7 +83,7 @@ def _finding_lines(finding: Finding, options: RenderOptions, style: _Style) -> l
         ),
         f"    {verdict}",
     ]
-    out += [f"    {note}" for note in finding.notes]
+    out += [f"    {message(note)}" for note in finding.notes]
     if finding.exposure is not None:
         out += _exposure_lines(finding.exposure)
     return out
@@ -90,15 +91,15 @@ def _finding_lines(finding: Finding, options: RenderOptions, style: _Style) -> l
 
 def _exposure_lines(exposure: Exposure) -> list[str]:
     def commit(ref: CommitRef | None) -> str:
-        return f"{ref.oid[:12]} by {ref.author} on {ref.date}" if ref else "unknown"
+        return f"{ref.oid[:12]} by {name(ref.author)} on {name(ref.date)}" if ref else "unknown"
 
     return [
-        f"    paths: {', '.join(exposure.paths)}",
+        f"    paths: {', '.join(name(p) for p in exposure.paths)}",
         f"    introduced in {commit(exposure.introduced)}",
         f"    last held by {commit(exposure.last_seen)}",
         f"    at HEAD: {'yes' if exposure.at_head else 'no'}; "
         f"pushed: {'yes' if exposure.pushed else 'no (only local refs reach it)'}",
-        f"    refs: {', '.join(exposure.refs) or 'none (unreachable)'}",
+        f"    refs: {', '.join(name(r) for r in exposure.refs) or 'none (unreachable)'}",
     ]
 
 
@@ -110,8 +111,8 @@ def _suppressed_block(
         f = item.finding
         secret = shown_secret(f, options.show_secrets)
         out.append(
-            f"  {f.path}:{f.line}:{f.column}  {secret}  {f.rule.id}  "
-            f"[{item.reason.value}] {item.detail}  fingerprint {f.fingerprint}"
+            f"  {name(f.path)}:{f.line}:{f.column}  {secret}  {f.rule.id}  "
+            f"[{item.reason.value}] {message(item.detail)}  fingerprint {f.fingerprint}"
         )
     return [*out, ""]
 
@@ -120,7 +121,7 @@ def _skipped_block(skipped: tuple[Skipped, ...], style: _Style) -> list[str]:
     if not skipped:
         return []
     out = [style(_YELLOW, f"Not scanned ({len(skipped)}):")]
-    out += [f"  {s.path}: {s.reason}" for s in skipped]
+    out += [f"  {name(s.path)}: {message(s.reason)}" for s in skipped]
     return [*out, ""]
 
 

@@ -13,20 +13,21 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import IO
 
-from sgai_guard.models import Blob, Skipped
+from sgai_guard.fsread import CHUNK
+from sgai_guard.models import Blob, Part, Skipped
 from sgai_guard.sources import catfile, gitcmd
+from sgai_guard.sources.pieces import pieces
 from sgai_guard.sources.repo import Repository
-
-DEFAULT_MAX_BLOB = 100 * 1024 * 1024
 
 
 @dataclass(slots=True)
 class AuditScan:
     repo: Repository
     include_reflog: bool = False
-    max_blob_size: int = DEFAULT_MAX_BLOB
+    max_blob_size: int | None = None  # a cap the user set; else large blobs come in pieces
     incomplete: list[str] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
     commits: int = 0
@@ -72,42 +73,66 @@ class AuditScan:
         yield from walk.finish()
 
 
-def _objects(out: IO[bytes], max_size: int) -> Iterator[Blob | Skipped]:
+def _objects(out: IO[bytes], max_size: int | None) -> Iterator[Blob | Skipped]:
     while header := out.readline():
         if not header.endswith(b"\n"):
             yield Skipped("(object store)", "git stopped in the middle of the object list", True)
             return
         parts = header.split()
+        oid = parts[0].decode()
         if len(parts) < 3:
-            oid = parts[0].decode()
             yield Skipped(f"object {oid[:12]}", "unreadable object", error=True, blob_id=oid)
             continue
-        size = int(parts[2])
-        oid = parts[0].decode()
-        if size > max_size:  # drained, never held: memory stays flat whatever is committed
-            _drain(out, size + 1)
-            if parts[1] == b"blob":
+        size, is_blob = int(parts[2]), parts[1] == b"blob"
+        if not is_blob or (max_size is not None and size > max_size):
+            if not _drain(out, size + 1):
+                yield Skipped(f"object {oid[:12]}", "git stopped while reading it", True, oid)
+                return
+            if is_blob:  # over the user's cap: drained, never held
                 yield Skipped(
                     f"blob {oid[:12]}",
-                    f"larger than the size cap ({size} > {max_size} bytes)",
+                    f"larger than the size cap set by --max-blob-size ({size} > {max_size} bytes)",
                     blob_id=oid,
                 )
             continue
-        data = out.read(size)
-        out.read(1)
-        if len(data) < size:
+        reader = _Reader(out, size)
+        yield from pieces(reader, partial(_blob, oid))
+        if reader.short or out.read(1) != b"\n":
             yield Skipped(f"blob {oid[:12]}", "git stopped while reading it", True, oid)
             return
-        if parts[1] == b"blob":
-            yield Blob(f"(blob {oid[:12]})", data, blob_id=oid)
 
 
-def _drain(out: IO[bytes], size: int) -> None:
+def _blob(oid: str, data: bytes, part: Part | None) -> Blob:
+    return Blob(f"(blob {oid[:12]})", data, blob_id=oid, part=part)
+
+
+class _Reader:
+    """One object's content from cat-file's stream, in chunks; ``short`` if git stopped."""
+
+    def __init__(self, out: IO[bytes], size: int) -> None:
+        self.out, self.left, self.short = out, size, False
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self
+
+    def __next__(self) -> bytes:
+        if self.left <= 0:
+            raise StopIteration
+        chunk = self.out.read(min(self.left, CHUNK))
+        if not chunk:
+            self.short = True
+            raise StopIteration
+        self.left -= len(chunk)
+        return chunk
+
+
+def _drain(out: IO[bytes], size: int) -> bool:
     while size > 0:
         chunk = out.read(min(size, 1 << 20))
         if not chunk:
-            return
+            return False
         size -= len(chunk)
+    return True
 
 
 class _MissingWalk:

@@ -80,7 +80,7 @@ class RangeScan:
             ],
             self.repo.path,
         )
-        entries = [e for e in parse_raw(raw) if e.has_old]
+        entries = [[e] for e in parse_raw(raw) if e.has_old]
         yield from _read(self.repo, entries, removed=True)
 
     def _added(self) -> Iterator[Blob | Skipped]:
@@ -102,22 +102,32 @@ class RangeScan:
             self.repo.path,
             stdin="\n".join(self.commits).encode() + b"\n",
         )
-        seen: set[str] = set()
-        entries = []
+        # Each blob is read once, however many paths hold it; every path is reported.
+        groups: dict[tuple[str, str | None], list[RawEntry]] = {}
         for entry in parse_raw(raw):
-            if entry.has_new and entry.new_oid not in seen:
-                seen.add(entry.new_oid)
-                entries.append(entry)
-        yield from _read(self.repo, entries, removed=False)
+            if entry.has_new:
+                group = groups.setdefault((entry.new_oid, _old(entry)), [])
+                if all(e.path != entry.path for e in group):
+                    group.append(entry)
+        yield from _read(self.repo, list(groups.values()), removed=False)
 
 
-def _read(repo: Repository, entries: list[RawEntry], *, removed: bool) -> Iterator[Blob | Skipped]:
+def _old(entry: RawEntry) -> str | None:
+    return entry.old_oid if entry.has_old else None
+
+
+def _read(
+    repo: Repository, groups: list[list[RawEntry]], *, removed: bool
+) -> Iterator[Blob | Skipped]:
+    """Each group: the entries holding one blob (first one read, the others its aliases)."""
     key = "old_oid" if removed else "new_oid"
-    requests = ((getattr(e, key), e) for e in entries)
+    requests = ((getattr(g[0], key), g) for g in groups)
     for answer in catfile.read_blobs(repo.path, requests):
-        entry = answer.request
+        entry, others = answer.request[0], answer.request[1:]
+        also = tuple((e.path, e.commit) for e in others)
         if answer.data is None:
-            yield Skipped(f"{entry.path} ({answer.oid[:12]})", answer.problem or "", error=True)
+            for where in (entry, *others):
+                yield Skipped(f"{where.path} ({answer.oid[:12]})", answer.problem or "", True)
             continue
         if removed:
             after = partial(_blob, repo, entry.new_oid if entry.has_new else None)
@@ -132,7 +142,12 @@ def _read(repo: Repository, entries: list[RawEntry], *, removed: bool) -> Iterat
         else:
             prior = partial(_blob, repo, entry.old_oid if entry.has_old else None)
             yield Blob(
-                entry.path, answer.data, commit=entry.commit, blob_id=answer.oid, prior=prior
+                entry.path,
+                answer.data,
+                commit=entry.commit,
+                blob_id=answer.oid,
+                prior=prior,
+                also=also,
             )
 
 

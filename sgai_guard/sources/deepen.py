@@ -1,35 +1,96 @@
-"""Making a shallow CI clone deep enough for a range, or saying exactly why it cannot be."""
+"""Making a shallow CI clone deep enough for a range, or saying exactly why it cannot be.
+
+Fetching is the one network operation sgai-guard performs. It goes to an explicit URL (see
+gitcmd.fetch): the remote's URL is read once, after the repository's own rewriting rules, and
+refused unless it uses https, ssh or git; a file URL only when the user typed it.
+"""
 
 from __future__ import annotations
 
+import re
+
+from sgai_guard.errors import UsageError
 from sgai_guard.sources import gitcmd
 from sgai_guard.sources.repo import Repository
 
-# Fetching is the one network operation: allowed for the CI clone itself, nothing else.
-FETCH_CONFIG = ("protocol.allow=always",)
 DEPTHS = (50, 200, 1000, 5000)
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+_SCP = re.compile(r"^[^/:]+:")  # [user@]host:path, git's scp-like ssh syntax
+
+
+class Remote:
+    """Where to deepen from. The URL is looked up and checked on the first fetch only: a
+    clone that already holds the range never needs it."""
+
+    def __init__(self, repo: Repository, name: str, given: str | None) -> None:
+        if name.startswith("-") or not name:
+            raise UsageError("--remote takes the name of a remote")
+        self.repo, self.name, self.given = repo, name, given  # name: refs/remotes/<name>/*
+        self._url: str | None = None
+
+    @property
+    def url(self) -> str | None:
+        """None when the remote has no URL (the fetch then fails: the range is incomplete)."""
+        if self._url is None:
+            self._url = self.given if self.given is not None else _configured(self.repo, self.name)
+            if self._url:
+                _check(self._url, allow_file=self.given is not None, origin=self._origin())
+        return self._url or None
+
+    def _origin(self) -> str:
+        return "--remote-url" if self.given is not None else f"the remote {self.name!r}"
+
+
+def transport(url: str) -> str:
+    """The transport git would use for ``url``: https, ssh, git, file, or what else it names."""
+    if "::" in url.split("/", 1)[0]:
+        return url.split("::", 1)[0] + "::"  # a remote helper (ext::, fd::, anything::)
+    scheme = _SCHEME.match(url)
+    if scheme:
+        name = scheme.group(1).lower()
+        return "ssh" if name in ("ssh", "git+ssh", "ssh+git") else name
+    return "ssh" if _SCP.match(url) else "file"
+
+
+def _configured(repo: Repository, name: str) -> str:
+    """The remote's URL after the repository's own rewriting rules (url.*.insteadOf); empty
+    when there is no such remote (git then echoes the name back)."""
+    found = gitcmd.run(["ls-remote", "--get-url", "--end-of-options", name], repo.path)
+    configured = found.stdout.decode("utf-8", "surrogateescape").strip()
+    return "" if found.returncode != 0 or configured == name else configured
+
+
+def _check(url: str, *, allow_file: bool, origin: str) -> None:
+    kind = transport(url)
+    allowed = (*gitcmd.NETWORK_TRANSPORTS, *(("file",) if allow_file else ()))
+    if kind not in allowed:
+        hint = " (a local remote: pass --remote-url with its file:// URL)" if kind == "file" else ""
+        raise UsageError(
+            f"{origin} uses the {kind} transport; sgai-guard fetches only over "
+            f"{', '.join(allowed)}{hint}"
+        )
 
 
 def is_shallow(repo: Repository) -> bool:
     return gitcmd.output(["rev-parse", "--is-shallow-repository"], repo.path).strip() == b"true"
 
 
-def fetch(repo: Repository, remote: str, *args: str) -> bool:
-    proc = gitcmd.run(
-        ["fetch", "--no-tags", "--quiet", remote, *args], repo.path, extra_config=FETCH_CONFIG
-    )
-    return proc.returncode == 0
+def fetch(repo: Repository, where: Remote, option: str, *refspecs: str) -> bool:
+    url = where.url
+    if url is None:
+        return False
+    return gitcmd.fetch(repo.path, url, [option], refspecs, allow_file=where.given is not None)
 
 
-def obtain(repo: Repository, remote: str, sha: str) -> str | None:
-    """The commit ``sha``, fetched from ``remote`` when the clone lacks it."""
+def obtain(repo: Repository, where: Remote, sha: str) -> str | None:
+    """The commit ``sha``, fetched from the remote when the clone lacks it."""
     found = repo.resolve(sha)
-    if found is None and fetch(repo, remote, "--depth=1", sha):
+    if found is None and not sha.startswith("-") and fetch(repo, where, "--depth=1", sha):
         found = repo.resolve(sha)
     return found
 
 
-def reach_merge_base(repo: Repository, remote: str, base: str, head: str) -> bool:
+def reach_merge_base(repo: Repository, where: Remote, base: str, head: str) -> bool:
     """Deepen a shallow clone until base and head share history; False when they never do."""
     for depth in (*DEPTHS, None):
         proc = gitcmd.run(["merge-base", base, head], repo.path)
@@ -37,24 +98,22 @@ def reach_merge_base(repo: Repository, remote: str, base: str, head: str) -> boo
             return True
         if not is_shallow(repo):
             return proc.returncode == 0
-        args = ["--unshallow"] if depth is None else [f"--deepen={depth}"]
-        if not fetch(repo, remote, *args):
+        if not fetch(repo, where, "--unshallow" if depth is None else f"--deepen={depth}"):
             return False
     proc = gitcmd.run(["merge-base", base, head], repo.path)
     return proc.returncode == 0
 
 
-def reach_other_branches(repo: Repository, remote: str, revs: list[str]) -> bool:
+def reach_other_branches(repo: Repository, where: Remote, revs: list[str]) -> bool:
     """For a new branch: fetch the other branches and deepen until the walk of ``revs`` (the
     branch's commits no other branch has) ends inside the fetched history."""
     if not is_shallow(repo):
         return True
-    fetch(repo, remote, "--depth=1", f"+refs/heads/*:refs/remotes/{remote}/*")
+    fetch(repo, where, "--depth=1", f"+refs/heads/*:refs/remotes/{where.name}/*")
     for depth in (*DEPTHS, None):
         if _walk_is_whole(repo, revs):
             return True
-        args = ["--unshallow"] if depth is None else [f"--deepen={depth}"]
-        if not fetch(repo, remote, *args):
+        if not fetch(repo, where, "--unshallow" if depth is None else f"--deepen={depth}"):
             return False
     return _walk_is_whole(repo, revs)
 

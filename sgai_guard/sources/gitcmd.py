@@ -1,9 +1,19 @@
 """Running git on data we do not trust: nothing the repository configures may execute.
 
-Every call switches off the settings through which a repository, or the user's global and
-system configuration, can make git run a program or change what is read: fsmonitor, hooks,
-textconv and external diff drivers, clean/smudge filters, ssh and askpass helpers, replace
-refs and lazy fetches of missing objects in partial clones.
+The trust boundary in one place. Three mechanisms, each closing a whole class:
+
+1. The environment is an allowlist. Every ``GIT_*`` variable of the caller is dropped (they can
+   name programs, other repositories, other config files or a different exec path) except the
+   few a git hook is handed by git itself for this very repository (``inherit``).
+2. ``PROGRAM_KEYS``: every configuration key that can name a program is either overridden on
+   the command line (the command scope is read last and is "protected", so it beats the
+   repository's own value) or, for keys under a subsection (``diff.<driver>.textconv``), never
+   consulted by any command we run: plumbing with ``--raw`` and ``-z``, ``cat-file`` without
+   ``--textconv``/``--filters``, no porcelain that diffs content, merges, signs or edits.
+   tests/test_program_keys.py enumerates the installed git's own list of keys and plants each.
+3. Transports: ``GIT_ALLOW_PROTOCOL`` overrides every ``protocol.*.allow`` in any config. It is
+   empty (nothing may be fetched, so a partial clone never fetches a missing object) except for
+   ``fetch_config``: https, ssh and git, plus file only for a URL the user gave.
 """
 
 from __future__ import annotations
@@ -20,56 +30,114 @@ if TYPE_CHECKING:
 
     from _typeshed import StrPath
 
+# key: how it is neutralised. A value is the -c override; None: no command we run reads it.
+PROGRAM_KEYS: dict[str, str | None] = {
+    "core.fsmonitor": "false",
+    "core.hooksPath": os.devnull,
+    "core.sshCommand": "false",
+    "core.askPass": "",
+    "core.editor": "false",
+    "core.pager": "cat",
+    "core.gitProxy": None,  # multi-valued: GIT_PROXY_COMMAND="" below overrides it
+    "core.alternateRefsCommand": "",
+    "sequence.editor": "false",
+    "diff.external": "",
+    "diff.tool": "",
+    "diff.guitool": "",
+    "merge.tool": "",
+    "merge.guitool": "",
+    "credential.helper": "",  # an empty value resets the list of helpers
+    "gpg.program": "false",
+    "gpg.openpgp.program": "false",
+    "gpg.x509.program": "false",
+    "gpg.ssh.program": "false",
+    "gpg.ssh.defaultKeyCommand": "",
+    "log.showSignature": "false",
+    "uploadpack.packObjectsHook": "",
+    "help.browser": "",
+    "web.browser": "",
+    "instaweb.browser": "",
+    "sendemail.smtpServer": "",
+    "sendemail.toCmd": "",
+    "sendemail.ccCmd": "",
+    "sendemail.sendmailCmd": "",
+    "interactive.diffFilter": "",
+    "http.proxy": "",
+    "maintenance.auto": "false",
+    "gc.auto": "0",
+    "fetch.recurseSubmodules": "false",
+    "submodule.recurse": "false",
+    "protocol.allow": "never",
+    # Subsections: read only by porcelain we never run (diffs of content, merges, tools,
+    # remotes by name, aliases). The planted-program test proves each stays silent.
+    "diff.<driver>.textconv": None,
+    "diff.<driver>.command": None,
+    "filter.<driver>.clean": None,
+    "filter.<driver>.smudge": None,
+    "filter.<driver>.process": None,
+    "merge.<driver>.driver": None,
+    "difftool.<tool>.cmd": None,
+    "mergetool.<tool>.cmd": None,
+    "guitool.<name>.cmd": None,
+    "browser.<tool>.cmd": None,
+    "man.<tool>.cmd": None,
+    "trailer.<token>.command": None,
+    "trailer.<token>.cmd": None,
+    "credential.<url>.helper": None,  # credential.helper="" resets these too
+    "remote.<name>.uploadpack": None,  # fetches go to an explicit URL, never a named remote
+    "remote.<name>.receivepack": None,
+    "remote.<name>.vcs": None,
+    "remote.<name>.proxy": None,
+    "url.<base>.insteadOf": None,  # whatever it rewrites to, GIT_ALLOW_PROTOCOL decides
+    "url.<base>.pushInsteadOf": None,
+    "protocol.<name>.allow": None,  # GIT_ALLOW_PROTOCOL overrides it
+    "gpg.<format>.program": None,  # the three formats git knows are overridden above
+    "pager.<cmd>": None,  # --no-pager
+    "alias.<name>": None,  # aliases never shadow the built-in commands we call
+    "submodule.<name>.update": None,  # nothing we run updates submodules
+}
+
+# Variables git sets for a hook it runs: they name this repository, never a program.
+HOOK_VARIABLES = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR")
+_SET = {
+    "GIT_TERMINAL_PROMPT": "0",
+    "GIT_NO_REPLACE_OBJECTS": "1",
+    "GIT_NO_LAZY_FETCH": "1",
+    "GIT_OPTIONAL_LOCKS": "0",
+    "GIT_ATTR_NOSYSTEM": "1",
+    "GIT_ALLOW_PROTOCOL": "",
+    "GIT_PROTOCOL_FROM_USER": "0",
+    "GIT_PROXY_COMMAND": "",
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "LC_ALL": "C",
+}
+_DROP_ALSO = ("SSH_ASKPASS", "PAGER", "EDITOR", "VISUAL")
+# Where the user's own configuration lives: kept only for reading that configuration.
+_USER_CONFIG = ("GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM", "GIT_CONFIG_NOSYSTEM")
+_inherited: set[str] = set()
+_safe_dirs: list[str] | None = None  # the user's own safe.directory entries, once needed
+
 SAFE_CONFIG: tuple[str, ...] = (
-    "core.fsmonitor=false",
-    "core.hooksPath=/dev/null",
-    "core.sshCommand=false",
-    "core.askPass=",
-    "core.pager=cat",
+    *(f"{key}={value}" for key, value in PROGRAM_KEYS.items() if value is not None),
     "core.quotePath=false",
-    "diff.external=",
-    "credential.helper=",
-    "protocol.allow=never",
-    "filter.lfs.process=",
-    "uploadpack.packObjectsHook=",
 )
-_ENV_DROP = (
-    "GIT_EXTERNAL_DIFF",
-    "GIT_ASKPASS",
-    "SSH_ASKPASS",
-    "GIT_SSH",
-    "GIT_SSH_COMMAND",
-    "GIT_DIR",
-    "GIT_WORK_TREE",
-    "GIT_INDEX_FILE",
-    "GIT_OBJECT_DIRECTORY",
-    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
-    "GIT_CONFIG",
-    "GIT_CONFIG_PARAMETERS",
-    "GIT_CONFIG_COUNT",
-    "GIT_PAGER",
-    "GIT_EDITOR",
-    "GIT_TRACE",
-    "GIT_NAMESPACE",
-)
+
+
+def inherit(names: Sequence[str]) -> None:
+    """Keep these caller variables from now on: only for a hook, whose environment git set."""
+    _inherited.update(names)
 
 
 def git_env(*, isolate: bool = True, keep: Sequence[str] = ()) -> dict[str, str]:
-    """An environment in which git reads only the repository's own data.
-
-    ``keep`` names variables that the caller sets on purpose (a hook's GIT_INDEX_FILE).
-    """
-    env = {k: v for k, v in os.environ.items() if k not in _ENV_DROP or k in keep}
-    env.update(
-        GIT_TERMINAL_PROMPT="0",
-        GIT_NO_REPLACE_OBJECTS="1",
-        GIT_NO_LAZY_FETCH="1",
-        GIT_OPTIONAL_LOCKS="0",
-        GIT_ATTR_NOSYSTEM="1",
-        LC_ALL="C",
-    )
-    if isolate:
-        env.update(GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL=os.devnull)
+    """An environment in which git reads only the repository's own data."""
+    kept = _inherited.union(keep, () if isolate else _USER_CONFIG)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if (not k.startswith("GIT_") and k not in _DROP_ALSO) or k in kept
+    }
+    env.update({k: v for k, v in _SET.items() if isolate or k not in _USER_CONFIG})
     return env
 
 
@@ -78,9 +146,35 @@ def git_argv(
 ) -> list[str]:
     """``safe=False`` only for queries about the user's own setup (where its hooks live)."""
     argv = ["git", "--no-pager", "--no-replace-objects"]
-    for setting in (*(SAFE_CONFIG if safe else ()), *extra_config):
+    for setting in (*(SAFE_CONFIG if safe else ()), *_safe_directories(), *extra_config):
         argv += ["-c", setting]
     return [*argv, *args]
+
+
+def _safe_directories() -> tuple[str, ...]:
+    return tuple(f"safe.directory={d}" for d in _safe_dirs or ())
+
+
+def _load_safe_directories() -> bool:
+    """The user's own safe.directory entries (global and system configuration, which every
+    other call isolates away), passed on with -c: a CI runner's checkout owned by another
+    user stays readable exactly when plain git would read it. True if there were any."""
+    global _safe_dirs  # noqa: PLW0603 - read once per process, only after git refused
+    if _safe_dirs is None:
+        proc = subprocess.run(
+            ["git", "config", "--get-all", "safe.directory"],
+            cwd=os.path.expanduser("~") if os.path.isdir(os.path.expanduser("~")) else "/",
+            env=git_env(isolate=False),
+            capture_output=True,
+            check=False,
+        )
+        text = proc.stdout.decode("utf-8", "surrogateescape")
+        _safe_dirs = [line for line in text.split("\n") if line]
+    return bool(_safe_dirs)
+
+
+def _dubious(proc: subprocess.CompletedProcess[bytes]) -> bool:
+    return proc.returncode != 0 and b"dubious ownership" in proc.stderr
 
 
 def run(
@@ -94,6 +188,21 @@ def run(
     safe: bool = True,
 ) -> subprocess.CompletedProcess[bytes]:
     """Run git and capture its output; raise GitError only when git itself is missing."""
+    proc = _run_once(args, cwd, isolate, extra_config, keep_env, stdin, safe)
+    if _dubious(proc) and _safe_dirs is None and _load_safe_directories():
+        proc = _run_once(args, cwd, isolate, extra_config, keep_env, stdin, safe)
+    return proc
+
+
+def _run_once(
+    args: Sequence[str],
+    cwd: StrPath,
+    isolate: bool,
+    extra_config: Sequence[str],
+    keep_env: Sequence[str],
+    stdin: bytes | None,
+    safe: bool,
+) -> subprocess.CompletedProcess[bytes]:
     try:
         return subprocess.run(
             git_argv(args, extra_config, safe=safe),
@@ -104,18 +213,25 @@ def run(
             check=False,
         )
     except FileNotFoundError as exc:
+        if not os.path.isdir(cwd):
+            raise GitError(f"{os.fspath(cwd)!r}: no such directory") from exc
         raise GitError("git is not installed or not on PATH") from exc
     except NotADirectoryError as exc:
-        raise GitError(f"{cwd}: not a directory") from exc
+        raise GitError(f"{os.fspath(cwd)!r}: not a directory") from exc
+
+
+def failure(args: Sequence[str], proc: subprocess.CompletedProcess[bytes]) -> GitError:
+    """A one-line error naming the command and git's last line of complaint."""
+    message = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+    detail = message[-1] if message else f"exit {proc.returncode}"
+    return GitError(f"git {' '.join(args[:2])} failed: {detail}")
 
 
 def output(args: Sequence[str], cwd: StrPath, **kwargs: object) -> bytes:
     """Run git and return stdout; a failure is a GitError naming the command."""
     proc = run(args, cwd, **kwargs)  # type: ignore[arg-type]
     if proc.returncode != 0:
-        message = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        detail = message[-1] if message else f"exit {proc.returncode}"
-        raise GitError(f"git {' '.join(args[:2])} failed: {detail}")
+        raise failure(args, proc)
     return proc.stdout
 
 
@@ -139,11 +255,53 @@ def require_version(minimum: tuple[int, int], purpose: str) -> None:
         )
 
 
+# Transports a fetch may use. file only when the user typed the URL: a repository's own
+# configuration must not point a fetch at another local repository.
+NETWORK_TRANSPORTS = ("https", "ssh", "git")
+
+
+def fetch(
+    cwd: StrPath, url: str, options: Sequence[str], refspecs: Sequence[str], *, allow_file: bool
+) -> bool:
+    """The one network operation (deepening a CI clone): an explicit URL, never a named
+    remote (whose uploadpack, vcs and proxy settings would apply), over allowed transports."""
+    transports = (*NETWORK_TRANSPORTS, *(("file",) if allow_file else ()))
+    argv = git_argv(
+        [
+            "fetch",
+            "--no-tags",
+            "--quiet",
+            "--no-recurse-submodules",
+            "--no-write-fetch-head",
+            "--upload-pack=git-upload-pack",
+            *options,
+            "--end-of-options",
+            url,
+            *refspecs,
+        ],
+        ("core.sshCommand=ssh",),
+    )
+    env = {**git_env(), "GIT_ALLOW_PROTOCOL": ":".join(transports)}
+    try:
+        proc = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, check=False)
+    except FileNotFoundError as exc:
+        raise GitError("git is not installed or not on PATH") from exc
+    return proc.returncode == 0
+
+
 def toplevel(path: StrPath) -> Path | None:
-    """The work tree root holding ``path``, or None when it is not inside a git work tree."""
-    proc = run(["rev-parse", "--show-toplevel"], path)
-    if proc.returncode != 0:
-        return None
+    """The work tree root holding ``path``: the nearest folder upwards holding ``.git``, as
+    the file system says, never as the repository's configuration (core.worktree) claims."""
     from pathlib import Path  # noqa: PLC0415 - only the work-tree scan asks this
 
-    return Path(os.fsdecode(proc.stdout.rstrip(b"\n")))
+    start = Path(os.path.abspath(path))
+    for folder in (start, *start.parents):
+        if os.path.lexists(folder / ".git"):
+            proc = run([work_tree(folder), "rev-parse", "--git-dir"], folder)
+            return folder if proc.returncode == 0 else None
+    return None
+
+
+def work_tree(folder: StrPath) -> str:
+    """The option that pins git's work tree to ``folder``, whatever core.worktree says."""
+    return f"--work-tree={os.fspath(folder)}"

@@ -30,9 +30,17 @@ class BlobHistory:
 
 
 def blob_histories(
-    repo: Repository, oids: Iterable[str], *, include_reflog: bool = False
+    repo: Repository,
+    oids: Iterable[str],
+    *,
+    include_reflog: bool = False,
+    named_only: Iterable[str] = (),
 ) -> dict[str, BlobHistory]:
-    histories = {oid: BlobHistory(oid) for oid in oids}
+    """``oids``: blobs to triage in full. ``named_only``: blobs (unreadable, perhaps missing)
+    that only need their paths; their refs are not looked up, so nothing asks git to read
+    them (a partial clone would try to fetch them)."""
+    full = set(oids)
+    histories = {oid: BlobHistory(oid) for oid in (*full, *named_only)}
     if not histories:
         return histories
     for commit, parents, old, new, path in _log(repo, include_reflog):
@@ -42,7 +50,7 @@ def blob_histories(
         if old in histories and parents:
             histories[old].removed_parents[parents[0]] = commit
     _resolve_parents(repo, histories)
-    _mark_refs(repo, histories)
+    _mark_refs(repo, {oid: h for oid, h in histories.items() if oid in full})
     return histories
 
 
@@ -109,6 +117,8 @@ def _commit_info(repo: Repository, oids: set[str]) -> dict[str, CommitRef]:
 
 
 def _mark_refs(repo: Repository, histories: dict[str, BlobHistory]) -> None:
+    if not histories:
+        return
     head_blobs = _tree_blobs(repo, "HEAD", set(histories))
     for history in histories.values():
         history.at_head = history.oid in head_blobs

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, NamedTuple
 
+from sgai_guard import fsread
 from sgai_guard.errors import GitError
 from sgai_guard.sources import gitcmd
 
@@ -42,16 +43,25 @@ class Repository(NamedTuple):
     def head(self) -> str | None:
         return self.resolve("HEAD")
 
+    def require_work_tree(self, purpose: str) -> None:
+        """A one-line error when this is a bare repository, which has no index."""
+        if self.git("rev-parse", "--is-bare-repository").strip() == b"true":
+            raise GitError(
+                f"{os.fspath(self.path)!r} is a bare repository: it has no index, so {purpose}; "
+                "audit it with `sgai-guard audit` instead"
+            )
+
     def shallow_commits(self) -> frozenset[str]:
         """Commits whose parents were cut off by a shallow clone."""
         path = os.path.join(
             self.path, os.fsdecode(self.git("rev-parse", "--git-path", "shallow").strip())
         )
         try:
-            with open(path, encoding="utf-8") as handle:
-                return frozenset(handle.read().split())
+            return frozenset(fsread.read_small(path).decode("ascii", "replace").split())
         except FileNotFoundError:
             return frozenset()
+        except fsread.NotRegularError as exc:
+            raise GitError(f"{path} is {exc.kind}, not a file: refusing to read it") from exc
 
     def empty_tree(self) -> str:
         """The id of the empty tree in this repository's hash (SHA-1 or SHA-256)."""

@@ -6,6 +6,7 @@ import os
 from collections.abc import Callable, Iterator
 from functools import cache, partial
 
+from sgai_guard import fsread
 from sgai_guard.models import Blob, Skipped
 from sgai_guard.sources import catfile, gitcmd
 from sgai_guard.sources.raw import RawEntry, parse_raw
@@ -55,10 +56,10 @@ def _merge_heads(repo: Repository) -> tuple[str, ...]:
         raw = gitcmd.output(["rev-parse", "--absolute-git-dir"], repo.path)
         git_dir = os.fsdecode(raw.strip())
     try:  # MERGE_HEAD lives in the work tree's own git dir, linked work trees included
-        with open(os.path.join(git_dir, "MERGE_HEAD"), encoding="utf-8") as handle:
-            return tuple(handle.read().split())
-    except OSError:
+        text = fsread.read_small(os.path.join(git_dir, "MERGE_HEAD"), 1 << 20)
+    except (OSError, fsread.NotRegularError):
         return ()
+    return tuple(text.decode("ascii", "replace").split())
 
 
 def _prior(
@@ -127,11 +128,19 @@ def _head_prior(
 
 
 def _untracked(repo: Repository, files: list[str]) -> Iterator[Blob | Skipped]:
+    """Named files git does not track, read as git would add them: a symlink is the path it
+    holds, never what it points at; a FIFO, socket or device is never opened."""
     for name in files:
+        path = os.path.join(repo.path, name)
         try:
-            with open(os.path.join(repo.path, name), "rb") as handle:
-                yield Blob(name, handle.read())
+            if os.path.islink(path):
+                yield Blob(name, os.fsencode(os.readlink(path)))
+                continue
+            fd = fsread.open_regular(path)
+            yield Blob(name, b"".join(fsread.chunks(fd)))
         except FileNotFoundError:
             continue  # deleted: nothing will be committed from it
+        except fsread.NotRegularError as exc:
+            yield Skipped(name, f"{exc.kind}, not a regular file: not opened (git cannot add it)")
         except OSError as exc:
-            yield Skipped(name, f"cannot read: {exc.strerror}", error=True)
+            yield Skipped(name, f"cannot read: {exc.strerror or exc}", error=True)

@@ -1,8 +1,15 @@
 """Work-tree files: what `sgai-guard scan PATH...` reads.
 
-Inside a git work tree the file list comes from `git ls-files`, so .gitignore, .git/info/exclude
-and the global excludes file mean exactly what they mean to git. Outside one, a walk with
-pathspec honours the .gitignore files it meets.
+The file system decides what is under PATH: a walk that never follows a symlink and never
+enters `.git`. Git is asked only which of those files it ignores (.gitignore, info/exclude and
+the user's excludes file, exactly as git means them) and which ignored files it tracks anyway,
+with the work tree pinned to the folder that holds `.git`, so a repository's core.worktree
+cannot point the scan at a decoy. Nested repositories and submodules are walked too, with their
+own ignore rules. Outside git, pathspec reads the .gitignore files the walk meets.
+
+Nothing under PATH is passed over in silence: a folder or file that cannot be read is an error
+(exit 3), a FIFO, socket or device is listed as not opened, a symlink is scanned as the path it
+holds (as git stores it), and a large file is read in overlapping pieces.
 """
 
 from __future__ import annotations
@@ -10,122 +17,136 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-from sgai_guard.models import Blob, Skipped
+from sgai_guard import fsread
+from sgai_guard.models import Blob, Part, Skipped
 from sgai_guard.sources import gitcmd
-
-DEFAULT_MAX_SIZE = 5 * 1024 * 1024
-
-
-@dataclass(frozen=True, slots=True)
-class Listing:
-    root: Path  # paths are reported relative to this
-    paths: tuple[str, ...]
-    tracked_ignored: frozenset[str]
+from sgai_guard.sources.ignore import GitRules, NoRules, Rules, SpecRules
+from sgai_guard.sources.pieces import pieces
 
 
 def worktree_blobs(
-    targets: Iterable[Path], *, use_gitignore: bool = True, max_size: int = DEFAULT_MAX_SIZE
+    targets: Iterable[Path], *, use_gitignore: bool = True, max_size: int | None = None
 ) -> Iterator[Blob | Skipped]:
-    """Every file under the targets, once, read from disk."""
-    seen: set[Path] = set()
+    """Every file under the targets, once, read from disk; ``max_size``: a cap the user set."""
+    seen: set[str] = set()
     for target in targets:
-        if not target.exists() and not target.is_symlink():
+        info = _lstat(target)
+        if info is None:
             yield Skipped(target.as_posix(), "no such file or directory", error=True)
             continue
-        listing = _list(target, use_gitignore)
-        for rel in listing.paths:
-            path = listing.root / rel
-            key = path.absolute()
-            if key in seen:
-                continue
-            seen.add(key)
-            item = _read(path, listing.root, rel, max_size)
-            if item is None:
-                continue
-            if isinstance(item, Blob) and rel in listing.tracked_ignored:
-                item = Blob(item.path, item.data, tracked_ignored=True)
-            yield item
+        if stat.S_ISDIR(info.st_mode):
+            items = _tree(target, use_gitignore)
+        else:
+            top = gitcmd.toplevel(target.parent)
+            rel = os.path.relpath(os.path.abspath(target), top) if top else target.as_posix()
+            items = iter([(str(target), Path(rel).as_posix(), False)])
+        for item in items:
+            if isinstance(item, Skipped):
+                yield item
+            elif item[0] not in seen:
+                seen.add(item[0])
+                yield from _read(*item, max_size)
 
 
-def _list(target: Path, use_gitignore: bool) -> Listing:
-    if not target.is_dir() or target.is_symlink():
-        top = _toplevel(target.parent)
-        if top is None:
-            return Listing(Path(), (target.as_posix(),), frozenset())
-        rel = (target.parent.resolve() / target.name).relative_to(top.resolve())
-        return Listing(top, (rel.as_posix(),), frozenset())
-    top = _toplevel(target) if use_gitignore else None
+_Item = tuple[str, str, bool]  # (path on disk, path shown, tracked although ignored)
+
+
+def _tree(target: Path, use_gitignore: bool) -> Iterator[_Item | Skipped]:
+    """Files under ``target`` as (path, shown path); shown paths are relative to the work tree
+    root when ``target`` is inside one (as git names them), else to ``target``."""
+    top = gitcmd.toplevel(target) if use_gitignore else None
+    root = os.path.abspath(target)
     if top is None:
-        from sgai_guard.sources.walk import walk  # noqa: PLC0415 - pathspec is slow to import
-
-        return Listing(target, tuple(walk(target, use_gitignore=use_gitignore)), frozenset())
-    return _git_listing(target, top)
-
-
-_TOPLEVELS: dict[Path, Path | None] = {}
-
-
-def _toplevel(directory: Path) -> Path | None:
-    key = directory.absolute()
-    if key not in _TOPLEVELS:
-        _TOPLEVELS[key] = gitcmd.toplevel(key)
-    return _TOPLEVELS[key]
+        rules: Rules = SpecRules.empty() if use_gitignore else NoRules()
+        yield from _walk(root, "", rules)
+        return
+    prefix = Path(os.path.relpath(root, top)).as_posix()
+    prefix = "" if prefix == "." else prefix + "/"
+    yield from _walk(root, prefix, GitRules.load(str(top), prefix, ""))
 
 
-def _git_listing(target: Path, top: Path) -> Listing:
-    config = _global_excludes()
-    common = ["--full-name", "--exclude-standard"]
-    listed = gitcmd.output(
-        ["ls-files", "-z", "--cached", "--others", "--deduplicate", *common],
-        target,
-        extra_config=config,
-    )
-    ignored = gitcmd.output(
-        ["ls-files", "-z", "--cached", "--ignored", *common], target, extra_config=config
-    )
-    return Listing(top, _split(listed), frozenset(_split(ignored)))
-
-
-def _split(raw: bytes) -> tuple[str, ...]:
-    return tuple(sorted({os.fsdecode(p) for p in raw.split(b"\0") if p}))
-
-
-def _global_excludes() -> tuple[str, ...]:
-    """The user's own core.excludesFile, which isolated git calls would otherwise not see."""
-    proc = gitcmd.run(
-        ["config", "--global", "--path", "--get", "core.excludesFile"], Path.cwd(), isolate=False
-    )
-    value = proc.stdout.decode("utf-8", "replace").strip()
-    return (f"core.excludesFile={value}",) if proc.returncode == 0 and value else ()
-
-
-def _read(path: Path, root: Path, rel: str, max_size: int) -> Blob | Skipped | None:
+def _walk(folder: str, rel: str, rules: Rules) -> Iterator[_Item | Skipped]:
     try:
-        info = path.lstat()
+        with os.scandir(folder) as listing:
+            entries = sorted(listing, key=lambda e: e.name)
+    except OSError as exc:
+        reason = f"cannot read this folder: {exc.strerror or exc}"
+        yield Skipped(rel.rstrip("/") or ".", reason, error=True)
+        return
+    if rel and any(e.name == ".git" for e in entries):  # a nested repository or submodule
+        rules = rules.nested(folder, rel)
+    rules = rules.entering(folder, rel)
+    for entry in entries:
+        if entry.name == ".git":
+            continue
+        path = rel + entry.name
+        is_dir = entry.is_dir(follow_symlinks=False)
+        if rules.ignored(path, is_dir=is_dir):
+            continue
+        if is_dir:
+            yield from _walk(entry.path, path + "/", rules)
+        else:
+            yield entry.path, path, rules.tracked_ignored(path)
+
+
+def _lstat(path: Path | str) -> os.stat_result | None:
+    try:
+        return os.lstat(path)
+    except OSError:
+        return None
+
+
+def _read(path: str, rel: str, noted: bool, max_size: int | None) -> Iterator[Blob | Skipped]:
+    try:
+        info = os.lstat(path)
     except FileNotFoundError:
-        return None  # tracked but deleted in the work tree: nothing on disk to scan
+        return  # gone since it was listed: nothing on disk to scan
     except OSError as exc:
-        return Skipped(rel, f"cannot read: {exc.strerror}", error=True)
+        yield Skipped(rel, f"cannot read: {exc.strerror or exc}", error=True)
+        return
     if stat.S_ISLNK(info.st_mode):
-        return _symlink(path, root, rel)
+        yield _symlink(path, rel)
+        return
     if not stat.S_ISREG(info.st_mode):
-        return None  # directories (submodules), sockets, fifos: no file content
-    if info.st_size > max_size:
-        return Skipped(rel, f"larger than the size cap ({info.st_size} > {max_size} bytes)")
+        kind = fsread.kind_of(info.st_mode)
+        yield Skipped(rel, f"{kind}, not a regular file: not opened (it holds no content)")
+        return
+    if max_size is not None and info.st_size > max_size:
+        yield Skipped(
+            rel,
+            f"larger than the size cap set by --max-file-size ({info.st_size} > {max_size} bytes)",
+        )
+        return
+    yield from _content(path, rel, noted)
+
+
+def _symlink(path: str, rel: str) -> Blob | Skipped:
+    """A symlink is never followed: its content is the path it holds, as git stores it."""
     try:
-        return Blob(rel, path.read_bytes())
+        return Blob(rel, os.fsencode(os.readlink(path)))
     except OSError as exc:
-        return Skipped(rel, f"cannot read: {exc.strerror}", error=True)
+        return Skipped(rel, f"cannot read the link: {exc.strerror}", error=True)
 
 
-def _symlink(path: Path, root: Path, rel: str) -> Skipped | None:
-    """Symlinks are never followed; one that leaves the tree is said to be skipped."""
-    target = path.resolve()
+def _content(path: str, rel: str, noted: bool) -> Iterator[Blob | Skipped]:
     try:
-        target.relative_to(root.resolve())
-    except ValueError:
-        return Skipped(rel, "symlink to a path outside the scanned tree: not followed")
-    return None  # the target inside the tree is scanned as a file of its own
+        fd = fsread.open_regular(path)
+    except fsread.NotRegularError as exc:
+        yield Skipped(rel, f"{exc.kind}, not a regular file: not opened")
+        return
+    except OSError as exc:
+        yield Skipped(rel, f"cannot read: {exc.strerror or exc}", error=True)
+        return
+    try:
+        yield from _pieces(fd, rel, noted)
+    except OSError as exc:
+        yield Skipped(rel, f"cannot read: {exc.strerror or exc}", error=True)
+
+
+def _pieces(fd: int, rel: str, noted: bool) -> Iterator[Blob]:
+    def make(data: bytes, part: Part | None) -> Blob:
+        return Blob(rel, data, tracked_ignored=noted, part=part)
+
+    yield from pieces(fsread.chunks(fd), make)

@@ -1,0 +1,73 @@
+"""Making text from a scanned repository, or typed by the user, safe to print anywhere.
+
+Two things happen to every such string before any format writes it:
+
+- Redaction: a key in a file name, a ref name, a commit message or an error message that
+  echoes what the user typed is shown as the findings show keys (prefix, mask, last four).
+- Escaping: nothing can start a new line in a CI log, move the cursor of a terminal, reorder
+  text (bidi controls), or crash an encoder. Control characters (C0, DEL, C1), line and
+  paragraph separators and bidi controls become ``\\xNN`` or ``\\uNNNN``; a byte that is not
+  UTF-8 (a file name git or the file system gave us as bytes) becomes ``\\xNN``.
+
+``name`` is lossless for names: it also doubles every backslash, so the escaped form can be
+read back exactly. ``message`` is for prose and leaves backslashes alone.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING
+
+from sgai_guard.fingerprint import redact
+
+if TYPE_CHECKING:
+    from sgai_guard.detect import Detector
+
+_CONTROLS = (*range(0x20), 0x7F, *range(0x80, 0xA0))  # C0, DEL, C1
+_LAYOUT = (0x2028, 0x2029, 0x200E, 0x200F, 0x061C, 0xFEFF)  # line breaks, marks, BOM
+_BIDI = (*range(0x202A, 0x202F), *range(0x2066, 0x206A))  # embeddings, overrides, isolates
+_SPECIAL = frozenset((*_CONTROLS, *_LAYOUT, *_BIDI))
+
+
+@cache
+def _detector() -> Detector:
+    from sgai_guard.detect import Detector  # noqa: PLC0415
+
+    return Detector(allow_hyperscan=False)
+
+
+def redacted(text: str) -> str:
+    """``text`` with every key-shaped value in it redacted."""
+    for candidate in _detector().detect(text.encode("utf-8", "surrogateescape")):
+        text = text.replace(candidate.secret, redact(candidate.secret))
+    return text
+
+
+def _escape(text: str, *, lossless: bool) -> str:
+    if text.isprintable() and not (lossless and "\\" in text):
+        return text
+    out = []
+    for char in text:
+        code = ord(char)
+        if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8 (surrogateescape)
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif 0xD800 <= code <= 0xDFFF or code in _SPECIAL:
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+        elif char == "\\" and lossless:
+            out.append("\\\\")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def name(text: str) -> str:
+    """A path, ref, author or other name from a repository, as every format shows it."""
+    return _escape(redacted(text), lossless=True)
+
+
+def message(text: str) -> str:
+    """A notice or error message, as every format shows it."""
+    return _escape(redacted(text), lossless=False)
+
+
+shown = message

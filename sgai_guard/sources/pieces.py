@@ -1,0 +1,46 @@
+"""Large contents in bounded pieces, so memory stays flat whatever the size of a file or blob.
+
+Each piece is cut after its last newline (mid-line only for a line longer than a piece) and is
+scanned together with the next OVERLAP bytes: a key across a cut is found whole, and found
+once, by the piece in which it starts (see models.Part and the engine).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+
+from sgai_guard.models import Blob, Part
+
+OVERLAP = 8192  # longer than any key or base64 fragment the detector decodes
+
+
+def pieces(chunks: Iterator[bytes], make: Callable[[bytes, Part | None], Blob]) -> Iterator[Blob]:
+    """Blobs made by ``make`` from the content that ``chunks`` yields: one whole blob when it
+    fits in one chunk (the usual case), else overlapping pieces."""
+    buffer = next(chunks, b"")
+    following = next(chunks, None)
+    if following is None:
+        yield make(buffer, None)
+        return
+    line = column = 0
+    for chunk in itertools.chain((following,), chunks):
+        buffer += chunk
+        cut = _cut(buffer)
+        yield make(buffer[: cut + OVERLAP], Part(line, column, cut))
+        line, column = _advance(buffer[:cut], line, column)
+        buffer = buffer[cut:]
+    yield make(buffer, Part(line, column, len(buffer)))
+
+
+def _cut(data: bytes) -> int:
+    newline = data.rfind(b"\n", 0, len(data) - OVERLAP)
+    return newline + 1 if newline != -1 else max(len(data) - OVERLAP, 0)
+
+
+def _advance(done: bytes, line: int, column: int) -> tuple[int, int]:
+    """Line and column offsets after ``done``, for the piece that follows it."""
+    newlines = done.count(b"\n")
+    tail = done[done.rfind(b"\n") + 1 :]
+    chars = len(tail.decode("utf-8", "replace"))
+    return line + newlines, (chars if newlines else column + chars)
