@@ -19,8 +19,11 @@ FILE_NAME = ".sgai-guard.toml"
 
 def find(start: StrPath) -> str | None:
     """The nearest `.sgai-guard.toml`, or `pyproject.toml` mentioning sgai-guard, at or above
-    ``start``, up to the repository root (the first folder holding .git)."""
+    ``start`` and no higher than the work tree root (the first folder holding .git). Outside
+    a work tree (a plain folder, a bare repository) only ``start`` itself is looked at: a
+    file in a folder above what is scanned, such as a shared /tmp, never applies."""
     folder = os.path.realpath(start)
+    top = _work_tree_root(folder)
     while True:
         own = os.path.join(folder, FILE_NAME)
         if os.path.lexists(own):
@@ -29,7 +32,17 @@ def find(start: StrPath) -> str | None:
         if fsread.is_regular(pyproject) and _mentions(pyproject):
             return pyproject
         parent = os.path.dirname(folder)
-        if os.path.exists(os.path.join(folder, ".git")) or parent == folder:
+        if top is None or folder in (top, parent):
+            return None
+        folder = parent
+
+
+def _work_tree_root(folder: str) -> str | None:
+    while True:
+        if os.path.lexists(os.path.join(folder, ".git")):
+            return folder
+        parent = os.path.dirname(folder)
+        if parent == folder:
             return None
         folder = parent
 

@@ -7,7 +7,9 @@ Two things happen to every such string before any format writes it:
 - Escaping: nothing can start a new line in a CI log, move the cursor of a terminal, reorder
   text (bidi controls), or crash an encoder. Control characters (C0, DEL, C1), line and
   paragraph separators and bidi controls become ``\\xNN`` or ``\\uNNNN``; a byte that is not
-  UTF-8 (a file name git or the file system gave us as bytes) becomes ``\\xNN``.
+  UTF-8 (a file name git or the file system gave us as bytes) becomes ``\\xNN``. The older
+  GitHub workflow command form ``##[``, which the runner finds anywhere in a line, is
+  written ``##\\x5b``.
 
 ``name`` is lossless for names: it also doubles every backslash, so the escaped form can be
 read back exactly. ``message`` is for prose and leaves backslashes alone.
@@ -44,8 +46,12 @@ def redacted(text: str) -> str:
 
 
 def _escape(text: str, *, lossless: bool) -> str:
-    if text.isprintable() and not (lossless and "\\" in text):
+    if text.isprintable() and not (lossless and "\\" in text) and "##[" not in text:
         return text
+    return _escape_chars(text, lossless=lossless).replace("##[", "##\\x5b")
+
+
+def _escape_chars(text: str, *, lossless: bool) -> str:
     out = []
     for char in text:
         code = ord(char)

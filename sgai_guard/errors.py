@@ -35,6 +35,12 @@ class GitError(GuardError):
     """Git is missing, the path is not a repository, or a revision is unknown."""
 
 
+class StalledError(GitError):
+    """Git did not finish in time (a FIFO in the repository, a stalled file system)."""
+
+    exit_code = ExitCode.INCOMPLETE
+
+
 class OutputError(GuardError):
     """The report could not be written where it was asked to go."""
 
@@ -46,6 +52,8 @@ def say(text: str) -> None:
 
     from sgai_guard.display import message  # noqa: PLC0415
 
+    if sys.stderr is None:  # closed: print(file=None) would write to stdout instead
+        return
     with contextlib.suppress(OSError, ValueError):
         print(message(text), file=sys.stderr)
 

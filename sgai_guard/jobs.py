@@ -114,10 +114,16 @@ def worktree(
     return scan(blobs, settings=settings, policy=policy, progress=progress)
 
 
-def staged(path: StrPath, *, settings: Settings, policy: Policy | None = None) -> ScanResult:
+def staged(
+    path: StrPath, *, settings: Settings, policy: Policy | None = None, check_bare: bool = False
+) -> ScanResult:
+    """What the next commit holds. ``check_bare``: refuse a bare repository up front (one git
+    process; the commit hook skips it, since git never runs it in a bare repository)."""
     from sgai_guard.sources.staged import staged_blobs, staged_entries  # noqa: PLC0415
 
     repo = here(path)
+    if check_bare:
+        open_repository(path).require_work_tree("nothing can be staged in it")
     try:
         entries = staged_entries(repo)
     except GitError:

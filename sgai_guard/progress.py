@@ -17,7 +17,7 @@ def wanted(mode: str, stream: TextIO | None = None) -> bool:
         return True
     if mode == "never":
         return False
-    return stream.isatty() and not os.environ.get("CI")
+    return stream is not None and stream.isatty() and not os.environ.get("CI")
 
 
 class ProgressLine:

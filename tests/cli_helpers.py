@@ -18,7 +18,9 @@ def run_cli(
     env: dict[str, str] | None = None,
     stdin: bytes | None = None,
     preexec_fn: Callable[[], None] | None = None,
+    timeout: float = 300,
 ) -> subprocess.CompletedProcess[str]:
+    """The CLI as a user runs it; ``timeout`` turns a hang into a failure, not a stuck run."""
     full_env = git_env()
     full_env.pop("NO_COLOR", None)
     full_env.update(env or {})

@@ -30,8 +30,10 @@ def origin_with_feature(root: Path, rng: random.Random) -> tuple[Repo, str, str,
 def shallow_clone(origin: Repo, target: Path, branch: str = "feature") -> Repo:
     """A depth-1 clone of one branch, as CI checkouts are: the base is not in it."""
     subprocess.run(
-        ["git", "clone", "-q", "--depth", "1", "--single-branch", "--branch", branch]
-        + [origin.path.as_uri(), str(target)],
+        [
+            *("git", "clone", "-q", "--depth", "1", "--single-branch", "--branch", branch),
+            *(origin.path.as_uri(), str(target)),
+        ],
         check=True,
         env=git_env(),
         capture_output=True,

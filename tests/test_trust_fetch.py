@@ -93,9 +93,7 @@ CASES = {
     "remote.<name>.uploadpack": Case(
         _upload_pack, ["fetch", "origin"], [*CI, "--remote-url", "ORIGIN"], (1,)
     ),
-    "core.gitProxy": Case(
-        _git_proxy, ["fetch", "GIT_URL"], [*CI, "--remote-url", "GIT_URL"], (3,)
-    ),
+    "core.gitProxy": Case(_git_proxy, ["fetch", "GIT_URL"], [*CI, "--remote-url", "GIT_URL"], (3,)),
     "url.<base>.insteadOf to ext::": Case(
         _insteadof, ["fetch", "origin"], CI, (2,), ["protocol.allow=always"]
     ),
@@ -106,9 +104,7 @@ CASES = {
     "GIT_PROXY_COMMAND": Case(
         _proxy_variable, ["fetch", "GIT_URL"], [*CI, "--remote-url", "GIT_URL"], (3,)
     ),
-    "protocol.ext.allow in the repository": Case(
-        _protocol_allowed, ["fetch", "origin"], CI, (2,)
-    ),
+    "protocol.ext.allow in the repository": Case(_protocol_allowed, ["fetch", "origin"], CI, (2,)),
     "a remote helper (evil::)": Case(_remote_helper, ["fetch", "origin"], CI, (2,)),
 }
 

@@ -107,7 +107,7 @@ def _use_color(out: Output) -> bool:
         return False
     if out.color == "always":
         return True
-    return "NO_COLOR" not in os.environ and sys.stdout.isatty()
+    return "NO_COLOR" not in os.environ and sys.stdout is not None and sys.stdout.isatty()
 
 
 def finish(result: ScanResult, out: Output, *, hints: tuple[str, ...] = ()) -> int:
@@ -115,9 +115,9 @@ def finish(result: ScanResult, out: Output, *, hints: tuple[str, ...] = ()) -> i
     result = result._replace(incomplete=incompleteness(result))
     options = RenderOptions(out.show_secrets, out.show_suppressed, _use_color(out), hints)
     report = renderer(out.fmt)(result, options)
-    if out.fmt is Format.TEXT and out.path is None:
-        report = fenced(report)  # the one format in which a name can stand at a line's start
-    if not deliver(report, out.path, color=options.color):
+    # text is the one format in which a name can stand at a line's start in a CI log
+    shown = fenced(report) if out.fmt is Format.TEXT else report
+    if not deliver(report, out.path, shown=shown, color=options.color):
         return int(ExitCode.USAGE)
     if out.path is not None:
         summary = renderer(Format.TEXT)(result, options._replace(color=False))
@@ -125,22 +125,23 @@ def finish(result: ScanResult, out: Output, *, hints: tuple[str, ...] = ()) -> i
     return int(exit_code(result))
 
 
-def deliver(report: str, path: Path | None, *, color: bool = False) -> bool:
-    """Write the report to ``path`` or stdout. When that fails (a missing folder, no
-    permission, a full disk, a closed stdout) say so in one line and put the report on the
-    other stream, so what was found is never lost; False tells the caller to exit 2."""
+def deliver(report: str, path: Path | None, *, shown: str, color: bool = False) -> bool:
+    """Write ``report`` to ``path``, or ``shown`` (the report as a log may show it) to stdout.
+    When that fails (a missing folder, no permission, a full disk, a symlink, a closed
+    stdout) say so in one line and put the report on the other stream, so what was found is
+    never lost; False tells the caller to exit 2."""
     if path is not None:
-        try:
-            path.write_text(report, encoding="utf-8")
-        except OSError as exc:
-            say(f"sgai-guard: error: cannot write the report to {path}: {exc.strerror or exc}")
-            say("sgai-guard: the report follows on standard output instead")
-            return _stream(report, sys.stdout, color) and False
-        return True
-    if _stream(report, sys.stdout, color):
+        problem = _write_file(path, report)
+        if problem is None:
+            return True
+        say(f"sgai-guard: error: cannot write the report to {path}: {problem}")
+        say("sgai-guard: the report follows on standard output instead")
+        _stream(shown, sys.stdout, color)
+        return False
+    if _stream(shown, sys.stdout, color):
         return True
     say("sgai-guard: error: cannot write to standard output; the report follows on stderr")
-    _stream(report, sys.stderr, False)
+    _stream(shown, sys.stderr, False)
     return False
 
 
@@ -153,6 +154,24 @@ def _stream(report: str, stream: TextIO | None, color: bool) -> bool:
     except (OSError, ValueError):
         return False
     return True
+
+
+def _write_file(path: Path, report: str) -> str | None:
+    """Write without following a symlink (a checkout may hold one named like the report, to
+    make the scanner overwrite another file); what went wrong, or None."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0), 0o644)
+    except OSError as exc:
+        if path.is_symlink():
+            return "it is a symbolic link, and a report is never written through one"
+        return exc.strerror or str(exc)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(report)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
 
 
 progress_option = click.option(

@@ -88,7 +88,7 @@ def scan(
     )
     policy = prep.policy
     if staged:
-        result = jobs.staged(Path(), settings=prep.settings, policy=policy)
+        result = jobs.staged(Path(), settings=prep.settings, policy=policy, check_bare=True)
     elif rev_range or since:
         result = _range(rev_range or f"{since}..HEAD", prep.settings, policy)
     else:

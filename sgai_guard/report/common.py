@@ -50,9 +50,7 @@ def summary_line(result: ScanResult) -> str:
 
 
 def json_text(data: Any) -> str:
-    """JSON for every JSON-based format. ``##[`` (the older GitHub workflow command form,
-    which the runner finds anywhere in a log line) can only stand inside a string here, and is
-    written with an escaped ``#`` so that a report printed in a CI log never acts as one."""
+    """JSON for every JSON-based format (names in it are already escaped: see display)."""
     import json  # noqa: PLC0415 - only the JSON formats need it
 
-    return json.dumps(data, indent=2, ensure_ascii=False).replace("##[", "#\\u0023[") + "\n"
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"

@@ -16,10 +16,9 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import IO
 
-from sgai_guard.fsread import CHUNK
 from sgai_guard.models import Blob, Part, Skipped
 from sgai_guard.sources import catfile, gitcmd
-from sgai_guard.sources.pieces import pieces
+from sgai_guard.sources.pieces import StreamChunks, pieces
 from sgai_guard.sources.repo import Repository
 
 
@@ -68,7 +67,7 @@ class AuditScan:
         error = catfile.pipe(reader.stderr).read().decode("utf-8", "replace").strip()
         status = reader.wait()
         if status != 0:
-            detail = error[-300:] or f"exit status {status}"
+            detail = _last_line(error) or f"exit status {status}"
             yield Skipped("(object store)", f"git cat-file stopped: {detail}", error=True)
         yield from walk.finish()
 
@@ -95,7 +94,7 @@ def _objects(out: IO[bytes], max_size: int | None) -> Iterator[Blob | Skipped]:
                     blob_id=oid,
                 )
             continue
-        reader = _Reader(out, size)
+        reader = StreamChunks(out, size)
         yield from pieces(reader, partial(_blob, oid))
         if reader.short or out.read(1) != b"\n":
             yield Skipped(f"blob {oid[:12]}", "git stopped while reading it", True, oid)
@@ -104,26 +103,6 @@ def _objects(out: IO[bytes], max_size: int | None) -> Iterator[Blob | Skipped]:
 
 def _blob(oid: str, data: bytes, part: Part | None) -> Blob:
     return Blob(f"(blob {oid[:12]})", data, blob_id=oid, part=part)
-
-
-class _Reader:
-    """One object's content from cat-file's stream, in chunks; ``short`` if git stopped."""
-
-    def __init__(self, out: IO[bytes], size: int) -> None:
-        self.out, self.left, self.short = out, size, False
-
-    def __iter__(self) -> Iterator[bytes]:
-        return self
-
-    def __next__(self) -> bytes:
-        if self.left <= 0:
-            raise StopIteration
-        chunk = self.out.read(min(self.left, CHUNK))
-        if not chunk:
-            self.short = True
-            raise StopIteration
-        self.left -= len(chunk)
-        return chunk
 
 
 def _drain(out: IO[bytes], size: int) -> bool:
@@ -154,7 +133,7 @@ class _MissingWalk:
         self._thread.join()
         error = catfile.pipe(self._proc.stderr).read().decode("utf-8", "replace").strip()
         if self._proc.wait() != 0:
-            yield Skipped("(history walk)", f"git rev-list failed: {error[-300:]}", error=True)
+            yield Skipped("(history walk)", f"git rev-list failed: {_last_line(error)}", error=True)
         for oid in self.missing:
             yield Skipped(
                 f"object {oid[:12]}",
@@ -173,3 +152,10 @@ def count_blobs(repo: Repository) -> int:
     total = sum(1 for line in catfile.pipe(listing.stdout) if line == b"blob\n")
     listing.wait()
     return total
+
+
+def _last_line(text: str) -> str:
+    """git's last line of complaint, whole: cutting it could split a key in it past
+    recognition, and redaction happens when it is shown."""
+    lines = text.strip().split("\n")
+    return lines[-1] if lines else ""

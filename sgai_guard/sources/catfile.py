@@ -11,10 +11,13 @@ import subprocess
 import threading
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
+from functools import partial
 from typing import IO, TYPE_CHECKING, Generic, TypeVar
 
 from sgai_guard.errors import GitError
+from sgai_guard.models import Part
 from sgai_guard.sources import gitcmd
+from sgai_guard.sources.pieces import StreamChunks, pieces
 
 if TYPE_CHECKING:
     from _typeshed import StrPath
@@ -23,33 +26,30 @@ T = TypeVar("T")
 
 
 class Answer(Generic[T]):
-    """One requested object: its data, or why it could not be read."""
+    """One requested object, or one piece of a large one: its data, or why it could not be
+    read. ``part`` says where a piece sits (see models.Part); None for a whole object."""
 
-    __slots__ = ("data", "oid", "problem", "request")
+    __slots__ = ("data", "oid", "part", "problem", "request")
 
     def __init__(
-        self, request: T, oid: str, data: bytes | None, problem: str | None = None
+        self,
+        request: T,
+        oid: str,
+        data: bytes | None,
+        problem: str | None = None,
+        part: Part | None = None,
     ) -> None:
         self.request = request
         self.oid = oid
         self.data = data
         self.problem = problem
+        self.part = part
 
 
 def popen(
     args: Sequence[str], repo: StrPath, *, stdin: bool = False, keep_env: Sequence[str] = ()
 ) -> subprocess.Popen[bytes]:
-    try:
-        return subprocess.Popen(
-            gitcmd.git_argv(args),
-            cwd=repo,
-            env=gitcmd.git_env(keep=keep_env),
-            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-    except FileNotFoundError as exc:
-        raise GitError("git is not installed or not on PATH") from exc
+    return gitcmd.spawn(gitcmd.git_argv(args), repo, gitcmd.git_env(keep=keep_env), stdin)
 
 
 def pipe(stream: IO[bytes] | None) -> IO[bytes]:
@@ -107,19 +107,26 @@ def _answers(
             yield Answer(request, oid, None, f"object {oid} is missing from the repository")
             continue
         size = int(parts[2])
-        data = out.read(size)
-        out.read(1)  # the newline after the content
-        if len(data) < size:
+        if parts[1] != b"blob":
+            out.read(size + 1)  # a tree or commit named where a blob was expected: small
+            yield Answer(request, oid, None, _kind(parts[1]))
+            continue
+        chunks = StreamChunks(out, size)
+        yield from pieces(chunks, partial(_piece, request, oid))
+        if chunks.short or out.read(1) != b"\n":  # the newline after the content
             yield Answer(request, oid, None, f"git stopped while reading object {oid}")
             break
-        yield Answer(request, oid, data if parts[1] == b"blob" else None, _kind(parts[1]))
     done.wait(timeout=5)
     for oid, request in pending:
         yield Answer(request, oid, None, f"git stopped before reading object {oid}")
 
 
-def _kind(kind: bytes) -> str | None:
-    return None if kind == b"blob" else f"not a blob ({kind.decode()})"
+def _piece(request: T, oid: str, data: bytes, part: Part | None) -> Answer[T]:
+    return Answer(request, oid, data, None, part)
+
+
+def _kind(kind: bytes) -> str:
+    return f"not a blob ({kind.decode()})"
 
 
 def _close(proc: subprocess.Popen[bytes]) -> None:

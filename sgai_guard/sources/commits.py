@@ -138,6 +138,7 @@ def _read(
                 blob_id=answer.oid,
                 status=Status.REMOVED,
                 after=after,
+                part=answer.part,
             )
         else:
             prior = partial(_blob, repo, entry.old_oid if entry.has_old else None)
@@ -148,6 +149,7 @@ def _read(
                 blob_id=answer.oid,
                 prior=prior,
                 also=also,
+                part=answer.part,
             )
 
 

@@ -18,12 +18,13 @@ The trust boundary in one place. Three mechanisms, each closing a whole class:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from sgai_guard.errors import GitError
+from sgai_guard.errors import GitError, StalledError
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -165,14 +166,11 @@ def _load_safe_directories() -> bool:
     user stays readable exactly when plain git would read it. True if there were any."""
     global _safe_dirs  # noqa: PLW0603 - read once per process, only after git refused
     if _safe_dirs is None:
-        proc = subprocess.run(
-            ["git", "config", "--get-all", "safe.directory"],
-            cwd=os.path.expanduser("~") if os.path.isdir(os.path.expanduser("~")) else "/",
-            env=git_env(isolate=False),
-            capture_output=True,
-            check=False,
+        proc = spawn(
+            ["git", "config", "--get-all", "safe.directory"], os.sep, git_env(isolate=False), False
         )
-        text = proc.stdout.decode("utf-8", "surrogateescape")
+        out, _ = proc.communicate()
+        text = out.decode("utf-8", "surrogateescape")
         _safe_dirs = [line for line in text.split("\n") if line]
     return bool(_safe_dirs)
 
@@ -207,14 +205,33 @@ def _run_once(
     stdin: bytes | None,
     safe: bool,
 ) -> subprocess.CompletedProcess[bytes]:
+    argv = git_argv(args, extra_config, safe=safe)
+    proc = spawn(argv, cwd, git_env(isolate=isolate, keep=keep_env), stdin is not None)
     try:
-        return subprocess.run(
-            git_argv(args, extra_config, safe=safe),
+        out, err = proc.communicate(stdin, timeout=timeout())
+    except subprocess.TimeoutExpired:
+        stop(proc)
+        raise StalledError(
+            f"git {' '.join(args[:2])} did not finish within {timeout():g} s in "
+            f"{os.fspath(cwd)!r} (a FIFO or a stalled file system in the repository?)"
+        ) from None
+    return subprocess.CompletedProcess(argv, proc.returncode, out, err)
+
+
+def spawn(
+    argv: list[str], cwd: StrPath, env: dict[str, str], stdin: bool
+) -> subprocess.Popen[bytes]:
+    """Start git in a process group of its own, so that a stalled git and every helper it
+    started can be stopped together; one-line errors for the usual reasons it cannot start."""
+    try:
+        return subprocess.Popen(
+            [executable(), *argv[1:]],
             cwd=cwd,
-            env=git_env(isolate=isolate, keep=keep_env),
-            input=stdin,
-            capture_output=True,
-            check=False,
+            env=env,
+            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
         )
     except FileNotFoundError as exc:
         if not os.path.isdir(cwd):
@@ -222,6 +239,41 @@ def _run_once(
         raise GitError("git is not installed or not on PATH") from exc
     except NotADirectoryError as exc:
         raise GitError(f"{os.fspath(cwd)!r}: not a directory") from exc
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """Kill git and everything it started, then collect it."""
+    import signal  # noqa: PLC0415 - only when git has stalled
+
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.communicate()
+
+
+def timeout() -> float:
+    """Seconds one git command may take before the scan is declared incomplete (exit 3).
+    Generous by default; SGAI_GUARD_GIT_TIMEOUT sets it."""
+    try:
+        return max(float(os.environ.get("SGAI_GUARD_GIT_TIMEOUT", "600")), 0.1)
+    except ValueError:
+        return 600.0
+
+
+_executable: list[str] = []
+
+
+def executable() -> str:
+    """git, looked up once in the absolute folders of PATH: a relative entry such as "." would
+    otherwise find a `git` planted in the scanned repository (the child runs there)."""
+    if not _executable:
+        for folder in os.environ.get("PATH", os.defpath).split(os.pathsep):
+            candidate = os.path.join(folder, "git")
+            if os.path.isabs(folder) and os.access(candidate, os.X_OK):
+                _executable.append(candidate)
+                break
+        else:
+            raise GitError("git is not installed or not on PATH (absolute folders only)")
+    return _executable[0]
 
 
 def failure(args: Sequence[str], proc: subprocess.CompletedProcess[bytes]) -> GitError:
@@ -270,6 +322,7 @@ def fetch(
     """The one network operation (deepening a CI clone): an explicit URL, never a named
     remote (whose uploadpack, vcs and proxy settings would apply), over allowed transports."""
     transports = (*NETWORK_TRANSPORTS, *(("file",) if allow_file else ()))
+    overrides = _fetch_overrides(cwd, url)
     argv = git_argv(
         [
             "fetch",
@@ -283,14 +336,35 @@ def fetch(
             url,
             *refspecs,
         ],
-        ("core.sshCommand=ssh",),
+        ("core.sshCommand=ssh", *overrides),
     )
     env = {**git_env(), "GIT_ALLOW_PROTOCOL": ":".join(transports)}
+    proc = spawn(argv, cwd, env, False)
     try:
-        proc = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, check=False)
-    except FileNotFoundError as exc:
-        raise GitError("git is not installed or not on PATH") from exc
+        proc.communicate(timeout=timeout())
+    except subprocess.TimeoutExpired:
+        stop(proc)
+        return False
     return proc.returncode == 0
+
+
+def _fetch_overrides(cwd: StrPath, url: str) -> tuple[str, ...]:
+    """-c settings that take back what the repository's own config would do to this fetch:
+    every proxy it names (``http.<url>.proxy`` beats a plain ``http.proxy`` override) is
+    emptied. A remote section named like the URL (``remote."<URL>".url``) would silently send
+    the fetch elsewhere: that is refused."""
+    proc = run(["config", "-z", "--get-regexp", r"^(http\..*proxy|remote\..*\.[a-z]*url)$"], cwd)
+    overrides = []
+    for record in proc.stdout.split(b"\0"):
+        key = record.split(b"\n", 1)[0].decode("utf-8", "surrogateescape")
+        if key.startswith("http.") and key.lower().endswith(".proxy"):
+            overrides.append(f"{key}=")
+        elif key.startswith("remote.") and key[len("remote.") : key.rfind(".")] in (url, url + "/"):
+            raise GitError(
+                "the repository configures a remote named like the URL to fetch "
+                "(remote.<URL>.url): refusing to let it redirect the fetch"
+            )
+    return tuple(overrides)
 
 
 def toplevel(path: StrPath) -> Path | None:
@@ -301,6 +375,7 @@ def toplevel(path: StrPath) -> Path | None:
     start = Path(os.path.abspath(path))
     for folder in (start, *start.parents):
         if os.path.lexists(folder / ".git"):
+            check_metadata(folder)
             proc = run([work_tree(folder), "rev-parse", "--git-dir"], folder)
             return folder if proc.returncode == 0 else None
     return None
@@ -309,3 +384,37 @@ def toplevel(path: StrPath) -> Path | None:
 def work_tree(folder: StrPath) -> str:
     """The option that pins git's work tree to ``folder``, whatever core.worktree says."""
     return f"--work-tree={os.fspath(folder)}"
+
+
+# Files git opens at start-up or while listing; a FIFO or device there would block it forever.
+_METADATA = (
+    "config",
+    "config.worktree",
+    "HEAD",
+    "index",
+    "packed-refs",
+    "shallow",
+    "commondir",
+    "MERGE_HEAD",
+    "info/exclude",
+    "info/attributes",
+    "objects/info/alternates",
+)
+
+
+def check_metadata(folder: StrPath) -> None:
+    """Refuse a repository whose git metadata files are FIFOs, sockets or devices (checked
+    through symlinks), before any git process can block on one. A few lstat calls: cheap
+    enough for the commit hook. What this cannot see (an include.path naming a FIFO) is left
+    to the timeout."""
+    import stat  # noqa: PLC0415 - os has already imported it
+
+    for base in (os.path.join(folder, ".git"), os.fspath(folder)):
+        for name in _METADATA:
+            path = os.path.join(base, name)
+            try:
+                mode = os.stat(path).st_mode
+            except OSError:
+                continue
+            if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                raise GitError(f"{path} is not a regular file: refusing to let git open it")

@@ -15,7 +15,8 @@ from sgai_guard.models import CommitRef
 from sgai_guard.sources import catfile, gitcmd
 from sgai_guard.sources.repo import Repository
 
-_HEADER = "%x01%H%x1f%an <%ae>%x1f%aI%x1f%P"
+# The author comes last: a name may hold any byte but NUL and newline, \x1f included.
+_HEADER = "%x01%H%x1f%aI%x1f%P%x1f%an <%ae>"
 
 
 @dataclass(slots=True)
@@ -74,13 +75,19 @@ def _log(
     for raw in tokens:
         token = raw.lstrip(b"\n")
         if token.startswith(b"\x01"):
-            oid, author, date, parent_list = token[1:].decode("utf-8", "replace").split("\x1f")
+            oid, date, parent_list, author = _fields(token[1:])
             commit, parents = CommitRef(oid, author, date), parent_list.split()
         elif token.startswith(b":"):
             meta = token[1:].decode().split(" ")
             path = os.fsdecode(next(tokens, b""))
             yield commit, parents, meta[2], meta[3], path
     proc.wait()
+
+
+def _fields(record: bytes) -> tuple[str, str, str, str]:
+    """oid, date, parents and author of one formatted commit (author last, split at most 3)."""
+    oid, date, parents, author = record.decode("utf-8", "replace").split("\x1f", 3)
+    return oid, date, parents, author
 
 
 def _tokens(stream: IO[bytes]) -> Iterator[bytes]:
@@ -105,14 +112,15 @@ def _commit_info(repo: Repository, oids: set[str]) -> dict[str, CommitRef]:
     if not oids:
         return {}
     out = gitcmd.output(
-        ["log", "--no-walk=unsorted", "--stdin", "--format=%H%x1f%an <%ae>%x1f%aI"],
+        ["log", "--no-walk=unsorted", "--stdin", "-z", "--format=%H%x1f%aI%x1f%x1f%an <%ae>"],
         repo.path,
         stdin="\n".join(sorted(oids)).encode() + b"\n",
     )
     info = {}
-    for line in out.decode("utf-8", "replace").splitlines():
-        oid, author, date = line.split("\x1f")
-        info[oid] = CommitRef(oid, author, date)
+    for record in out.split(b"\0"):
+        if record:
+            oid, date, _, author = _fields(record)
+            info[oid] = CommitRef(oid, author, date)
     return info
 
 
@@ -153,12 +161,14 @@ def _tips_holding(repo: Repository, history: BlobHistory) -> dict[str, CommitRef
     ]
     if not queries:
         return {}
-    stdin = "".join(f"{ref}:{path}\n" for ref, path in queries).encode()
+    stdin = b"".join(os.fsencode(f"{ref}:{path}") + b"\n" for ref, path in queries)
     out = gitcmd.output(["cat-file", "--batch-check=%(objectname)"], repo.path, stdin=stdin)
+    # one answer per query, each ending in a newline (a "missing" answer echoes the query)
+    answers = out.split(b"\n")[: len(queries)]
     holding = {
         ref
-        for (ref, _), line in zip(queries, out.decode().splitlines(), strict=True)
-        if line.strip() == history.oid
+        for (ref, _), line in zip(queries, answers, strict=True)
+        if line.strip() == history.oid.encode()
     }
     tips = {}
     for ref in holding:

@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterator
+from typing import IO, TypeVar
 
-from sgai_guard.models import Blob, Part
+from sgai_guard.fsread import CHUNK
+from sgai_guard.models import Part
+
+T = TypeVar("T")
 
 OVERLAP = 8192  # longer than any key or base64 fragment the detector decodes
 
 
-def pieces(chunks: Iterator[bytes], make: Callable[[bytes, Part | None], Blob]) -> Iterator[Blob]:
-    """Blobs made by ``make`` from the content that ``chunks`` yields: one whole blob when it
-    fits in one chunk (the usual case), else overlapping pieces."""
+def pieces(chunks: Iterator[bytes], make: Callable[[bytes, Part | None], T]) -> Iterator[T]:
+    """What ``make`` builds from the content ``chunks`` yields: one whole piece when it fits
+    in one chunk (the usual case), else overlapping pieces."""
     buffer = next(chunks, b"")
     following = next(chunks, None)
     if following is None:
@@ -44,3 +48,24 @@ def _advance(done: bytes, line: int, column: int) -> tuple[int, int]:
     tail = done[done.rfind(b"\n") + 1 :]
     chars = len(tail.decode("utf-8", "replace"))
     return line + newlines, (chars if newlines else column + chars)
+
+
+class StreamChunks:
+    """One object's content from a `git cat-file --batch` stream, in chunks of at most CHUNK
+    bytes; ``short`` tells that git stopped before the end."""
+
+    def __init__(self, out: IO[bytes], size: int) -> None:
+        self.out, self.left, self.short = out, size, False
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self
+
+    def __next__(self) -> bytes:
+        if self.left <= 0:
+            raise StopIteration
+        chunk = self.out.read(min(self.left, CHUNK))
+        if not chunk:
+            self.short = True
+            raise StopIteration
+        self.left -= len(chunk)
+        return chunk

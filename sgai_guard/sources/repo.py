@@ -76,6 +76,7 @@ def open_repository(path: StrPath) -> Repository:
         raise GitError(f"{where}: no such file or directory")
     if not os.path.isdir(where):
         raise GitError(f"{where}: not a directory")
+    gitcmd.check_metadata(where)
     # One call for a work tree (the common case); bare repositories need a second.
     proc = gitcmd.run(["rev-parse", "--absolute-git-dir", "--show-toplevel"], where)
     if proc.returncode == 0:
@@ -83,6 +84,12 @@ def open_repository(path: StrPath) -> Repository:
         return Repository(top, git_dir, False)
     proc = gitcmd.run(["rev-parse", "--is-bare-repository", "--absolute-git-dir"], where)
     lines = proc.stdout.decode("utf-8", "replace").splitlines()
+    if b"dubious ownership" in proc.stderr:
+        raise GitError(
+            f"{where}: git refuses this repository because another user owns it (dubious "
+            "ownership); if you trust it, add it to safe.directory in your global git "
+            f"configuration: git config --global --add safe.directory {os.path.abspath(where)}"
+        )
     if proc.returncode != 0 or len(lines) < 2:
         raise GitError(f"{where}: not a git repository")
     if lines[0].strip() == "true":
@@ -92,5 +99,16 @@ def open_repository(path: StrPath) -> Repository:
 
 def here(path: StrPath) -> Repository:
     """The work tree git runs a hook in, without asking git where it is (a process saved on
-    every commit); callers that hit a git error call open_repository for a clear message."""
-    return Repository(os.fspath(path), None, False)
+    every commit); callers that hit a git error call open_repository for a clear message.
+    A bare repository (seen on the file system, no process) has nothing staged: an error."""
+    gitcmd.check_metadata(path)
+    where = os.fspath(path)
+    if _looks_bare(where):
+        Repository(where, None, True).require_work_tree("nothing is staged in it")
+    return Repository(where, None, False)
+
+
+def _looks_bare(where: str) -> bool:
+    if "GIT_DIR" in os.environ or os.path.lexists(os.path.join(where, ".git")):
+        return False
+    return all(os.path.exists(os.path.join(where, n)) for n in ("HEAD", "objects", "refs"))

@@ -7,8 +7,9 @@ from collections.abc import Callable, Iterator
 from functools import cache, partial
 
 from sgai_guard import fsread
-from sgai_guard.models import Blob, Skipped
+from sgai_guard.models import Blob, Part, Skipped
 from sgai_guard.sources import catfile, gitcmd
+from sgai_guard.sources.pieces import pieces
 from sgai_guard.sources.raw import RawEntry, parse_raw
 from sgai_guard.sources.repo import Repository
 
@@ -46,7 +47,7 @@ def staged_blobs(repo: Repository, entries: list[RawEntry]) -> Iterator[Blob | S
             yield Skipped(entry.path, answer.problem or "unreadable", error=True)
             continue
         prior = partial(_prior, repo, entry, merge_heads)
-        yield Blob(entry.path, answer.data, blob_id=entry.new_oid, prior=prior)
+        yield Blob(entry.path, answer.data, blob_id=entry.new_oid, prior=prior, part=answer.part)
 
 
 def _merge_heads(repo: Repository) -> tuple[str, ...]:
@@ -106,7 +107,7 @@ def index_blobs(
             yield Skipped(entry.path, answer.problem or "unreadable", error=True)
             continue
         prior = partial(_head_prior, repo, entry.path, parents) if with_prior else None
-        yield Blob(entry.path, answer.data, blob_id=entry.new_oid, prior=prior)
+        yield Blob(entry.path, answer.data, blob_id=entry.new_oid, prior=prior, part=answer.part)
     yield from _untracked(repo, [f for f in files if f not in tracked])
 
 
@@ -127,6 +128,10 @@ def _head_prior(
     return tuple(out)
 
 
+def _untracked_piece(name: str, data: bytes, part: Part | None) -> Blob:
+    return Blob(name, data, part=part)
+
+
 def _untracked(repo: Repository, files: list[str]) -> Iterator[Blob | Skipped]:
     """Named files git does not track, read as git would add them: a symlink is the path it
     holds, never what it points at; a FIFO, socket or device is never opened."""
@@ -137,7 +142,7 @@ def _untracked(repo: Repository, files: list[str]) -> Iterator[Blob | Skipped]:
                 yield Blob(name, os.fsencode(os.readlink(path)))
                 continue
             fd = fsread.open_regular(path)
-            yield Blob(name, b"".join(fsread.chunks(fd)))
+            yield from pieces(fsread.chunks(fd), partial(_untracked_piece, name))
         except FileNotFoundError:
             continue  # deleted: nothing will be committed from it
         except fsread.NotRegularError as exc:

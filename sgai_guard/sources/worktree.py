@@ -36,6 +36,10 @@ def worktree_blobs(
         if info is None:
             yield Skipped(target.as_posix(), "no such file or directory", error=True)
             continue
+        if stat.S_ISLNK(info.st_mode) and os.path.isdir(target):
+            reason = "a symbolic link to a folder: not followed (name the folder it points to)"
+            yield Skipped(target.as_posix(), reason, error=True)
+            continue
         if stat.S_ISDIR(info.st_mode):
             items = _tree(target, use_gitignore)
         else:
