@@ -163,3 +163,31 @@ def test_audit_never_runs_gpg_for_signed_commits(tmp_path: Path) -> None:
         proc = run_cli(*args, cwd=repo.path)
         assert proc.returncode == 0, proc.stdout + proc.stderr
         assert traps.fired() == []
+
+
+def test_repository_proxy_and_url_sections_cannot_redirect_the_fetch(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    origin, _, _, _ = origin_with_feature(tmp_path, rng)
+    work = shallow_clone(origin, tmp_path / "work")
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        listener.settimeout(0.5)
+        proxy = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        work.git("remote", "set-url", "origin", "https://example.invalid/x.git")
+        work.git("config", "http.https://example.invalid.proxy", proxy)
+        work.git("config", "remote.origin.proxy", proxy)
+        plain = subprocess.Popen(
+            ["git", "fetch", "origin"], cwd=work.path, env=git_env(), stderr=subprocess.DEVNULL
+        )
+        listener.accept()[0].close()  # plain git goes to the planted proxy
+        plain.wait(timeout=30)
+        proc = run_cli(*CI, cwd=work.path, env={"SGAI_GUARD_GIT_TIMEOUT": "20"})
+        assert proc.returncode == 3, proc.stdout + proc.stderr
+        with pytest.raises(TimeoutError):
+            listener.accept()  # nothing connected to the planted proxy
+    other = tmp_path / "elsewhere"
+    work.git("config", f"remote.{origin.path.as_uri()}.url", other.as_uri())
+    proc = run_cli(*CI, "--remote-url", origin.path.as_uri(), cwd=work.path)
+    assert proc.returncode == 2 and "remote named like the URL" in proc.stderr

@@ -317,3 +317,83 @@ def test_git_metadata_fifo_does_not_hang(tmp_path: Path, rng: random.Random, nam
         proc = run_cli(*args, cwd=tmp_path, timeout=60, env={"GIT_INDEX_FILE": ".git/index"})
         assert proc.returncode in (1, 2, 3), (args, proc.stdout + proc.stderr)
         assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "where", [".gitignore", "sub/.gitignore", "excludes-file", "include-path", "index", "HEAD"]
+)
+def test_fifo_git_would_open_ends_the_scan(tmp_path: Path, rng: random.Random, where: str) -> None:
+    """FIFOs that git itself opens: refused up front where sgai-guard can see them, else ended
+    by the git timeout (exit 3), never a hang."""
+    repo = Repo(tmp_path / "repo")
+    repo.write("sub/a.txt", "x\n")
+    repo.write("old.env", f"K={keys.sgai_uuid(rng)}\n")
+    repo.commit("root")
+    repo.write("k.env", f"K={keys.sgai_uuid(rng)}\n")
+    repo.add("k.env")
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    if where == "excludes-file":
+        repo.git("config", "core.excludesFile", str(fifo))
+    elif where == "include-path":
+        with (repo.path / ".git" / "config").open("a") as config:
+            config.write(f"[include]\n\tpath = {fifo}\n")
+    else:
+        target = repo.path / (where if "gitignore" in where else f".git/{where}")
+        target.unlink(missing_ok=True)
+        os.mkfifo(target)
+    env = {"SGAI_GUARD_GIT_TIMEOUT": "3"}
+    for args in (["scan", "."], ["scan", "--staged"], ["hook"], ["audit", "."]):
+        proc = run_cli(*args, cwd=repo.path, env=env, timeout=60)
+        assert proc.returncode in (1, 2, 3), (args, proc.stdout + proc.stderr)
+        assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr
+
+
+def test_closed_stderr_still_reports(tmp_path: Path, rng: random.Random) -> None:
+    (tmp_path / "k.txt").write_text(keys.sgai_uuid(rng))
+    repo = Repo(tmp_path)
+    repo.commit("leak")
+    repo.write("k.txt", keys.sgai_uuid(rng))
+    repo.add("k.txt")
+    for args in ("scan .", "audit .", "scan --staged", "hook"):
+        command = f"{sys.executable} -m sgai_guard {args} 2>&-"
+        proc = subprocess.run(
+            ["bash", "-c", command],
+            cwd=tmp_path,
+            env=git_env(),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert proc.returncode in (1, 3) and "k.txt" in proc.stdout, (args, proc.stdout)
+        assert "internal error" not in proc.stdout
+
+
+def test_symlink_to_a_folder_named_on_the_command_line(tmp_path: Path, rng: random.Random) -> None:
+    (tmp_path / "real").mkdir()
+    (tmp_path / "real" / "k.txt").write_text(keys.sgai_uuid(rng))
+    (tmp_path / "link").symlink_to("real")
+    for target in ("link", "link/"):
+        code, report = run_json("scan", target, cwd=tmp_path)
+        assert code == 3 and "symbolic link to a folder" in report["errors"][0]["message"]
+
+
+def test_configuration_above_the_scanned_folder_never_applies(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """A shared folder such as /tmp may hold anyone's .sgai-guard.toml."""
+    (tmp_path / ".sgai-guard.toml").write_text('exclude-paths = ["*"]\n')
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (plain / "k.txt").write_text(keys.sgai_uuid(rng))
+    assert run_cli("scan", "plain", cwd=tmp_path).returncode == 1
+    assert run_cli("scan", ".", cwd=plain).returncode == 1
+    source = Repo(tmp_path / "source")
+    source.write("k.env", f"K={keys.sgai_uuid(rng)}\n")
+    source.commit("leak")
+    subprocess.run(
+        ["git", "clone", "-q", "--mirror", str(source.path), str(tmp_path / "m.git")],
+        check=True,
+        env=git_env(),
+    )
+    assert run_cli("audit", "m.git", cwd=tmp_path).returncode == 1
