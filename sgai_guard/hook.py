@@ -54,9 +54,9 @@ def main(argv: Sequence[str]) -> int:
     if isinstance(parsed, int):
         return parsed
     flags, files = parsed
-    from sgai_guard.sources import gitcmd  # noqa: PLC0415
+    from sgai_guard.sources import hardening  # noqa: PLC0415
 
-    gitcmd.inherit(gitcmd.HOOK_VARIABLES)  # git set these for this very repository
+    hardening.inherit(hardening.HOOK_VARIABLES)  # git set these for this very repository
     try:
         result = _pre_push() if "--pre-push" in flags else _pre_commit(files)
     except (Exception, KeyboardInterrupt) as exc:

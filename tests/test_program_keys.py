@@ -2,7 +2,7 @@
 
 The lists come from the installed git's own documentation (`git help --config`, `git help git`,
 `git help config`), so a git that documents a new program key fails here until
-sgai_guard.sources.gitcmd.PROGRAM_KEYS says how it is neutralised.
+sgai_guard.sources.hardening.PROGRAM_KEYS says how it is neutralised.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from sgai_guard.sources import gitcmd
+from sgai_guard.sources import hardening
 from tests import keys
 from tests.cli_helpers import run_cli
 from tests.gitrepo import Repo, git_env
@@ -64,11 +64,11 @@ def _documented_keys() -> list[str]:
 
 
 def test_every_documented_program_key_is_neutralised() -> None:
-    known = {_normal(k) for k in gitcmd.PROGRAM_KEYS}
+    known = {_normal(k) for k in hardening.PROGRAM_KEYS}
     documented = [k for k in _documented_keys() if _PROGRAM_LIKE.search(k)]
     assert len(documented) > 40, documented  # the documentation was read
     missing = [k for k in documented if _normal(k) not in known | set(NOT_PROGRAMS)]
-    assert missing == [], f"add these to gitcmd.PROGRAM_KEYS: {missing}"
+    assert missing == [], f"add these to hardening.PROGRAM_KEYS: {missing}"
 
 
 def _documented_variables() -> set[str]:
@@ -90,7 +90,7 @@ def test_no_documented_git_variable_reaches_git(monkeypatch: pytest.MonkeyPatch)
     )
     for name in variables:
         monkeypatch.setenv(name, "/tmp/trap")
-    env = gitcmd.git_env()
+    env = hardening.git_env()
     leaked = {n for n in variables if n in env and env[n] == "/tmp/trap"}
     assert leaked == set()
     assert env["GIT_ALLOW_PROTOCOL"] == "" and env["GIT_PROXY_COMMAND"] == ""
@@ -121,7 +121,7 @@ def _plant_config(repo: Repo, traps: Traps, hooks: Path) -> dict[str, str]:
     names = {"<driver>": "evil", "<tool>": "evil", "<name>": "origin", "<token>": "evil"}
     names |= {"<url>": "https://example.invalid", "<format>": "openpgp", "<cmd>": "log"}
     planted: dict[str, str] = {}
-    for key in gitcmd.PROGRAM_KEYS:
+    for key in hardening.PROGRAM_KEYS:
         concrete = re.sub(r"<[^>]*>", lambda m: names.get(m.group(), "x"), key)
         if key.startswith("url."):
             concrete = f"url.ext::{traps.make('insteadof')}.{key.rsplit('.', 1)[1]}"

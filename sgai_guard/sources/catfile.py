@@ -16,7 +16,7 @@ from typing import IO, TYPE_CHECKING, Generic, TypeVar
 
 from sgai_guard.errors import GitError
 from sgai_guard.models import Part
-from sgai_guard.sources import gitcmd
+from sgai_guard.sources import gitcmd, hardening
 from sgai_guard.sources.pieces import StreamChunks, pieces
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ class Answer(Generic[T]):
 def popen(
     args: Sequence[str], repo: StrPath, *, stdin: bool = False, keep_env: Sequence[str] = ()
 ) -> subprocess.Popen[bytes]:
-    return gitcmd.spawn(gitcmd.git_argv(args), repo, gitcmd.git_env(keep=keep_env), stdin)
+    return gitcmd.spawn(gitcmd.git_argv(args), repo, hardening.git_env(keep=keep_env), stdin)
 
 
 def pipe(stream: IO[bytes] | None) -> IO[bytes]:

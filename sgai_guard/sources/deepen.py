@@ -1,7 +1,7 @@
 """Making a shallow CI clone deep enough for a range, or saying exactly why it cannot be.
 
 Fetching is the one network operation sgai-guard performs. It goes to an explicit URL (see
-gitcmd.fetch): the remote's URL is read once, after the repository's own rewriting rules, and
+fetch.fetch_url): the remote's URL is read once, after the repository's own rewriting rules, and
 refused unless it uses https, ssh or git; a file URL only when the user typed it.
 """
 
@@ -11,6 +11,7 @@ import re
 
 from sgai_guard.errors import UsageError
 from sgai_guard.sources import gitcmd
+from sgai_guard.sources.fetch import NETWORK_TRANSPORTS, fetch_url
 from sgai_guard.sources.repo import Repository
 
 DEPTHS = (50, 200, 1000, 5000)
@@ -62,7 +63,7 @@ def _configured(repo: Repository, name: str) -> str:
 
 def _check(url: str, *, allow_file: bool, origin: str) -> None:
     kind = transport(url)
-    allowed = (*gitcmd.NETWORK_TRANSPORTS, *(("file",) if allow_file else ()))
+    allowed = (*NETWORK_TRANSPORTS, *(("file",) if allow_file else ()))
     if kind not in allowed:
         hint = " (a local remote: pass --remote-url with its file:// URL)" if kind == "file" else ""
         raise UsageError(
@@ -79,7 +80,7 @@ def fetch(repo: Repository, where: Remote, option: str, *refspecs: str) -> bool:
     url = where.url
     if url is None:
         return False
-    return gitcmd.fetch(repo.path, url, [option], refspecs, allow_file=where.given is not None)
+    return fetch_url(repo.path, url, [option], refspecs, allow_file=where.given is not None)
 
 
 def obtain(repo: Repository, where: Remote, sha: str) -> str | None:

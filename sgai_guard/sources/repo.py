@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from sgai_guard import fsread
 from sgai_guard.errors import GitError
-from sgai_guard.sources import gitcmd
+from sgai_guard.sources import gitcmd, hardening
 
 if TYPE_CHECKING:
     from _typeshed import StrPath
@@ -76,7 +76,7 @@ def open_repository(path: StrPath) -> Repository:
         raise GitError(f"{where}: no such file or directory")
     if not os.path.isdir(where):
         raise GitError(f"{where}: not a directory")
-    gitcmd.check_metadata(where)
+    hardening.check_metadata(where)
     # One call for a work tree (the common case); bare repositories need a second.
     proc = gitcmd.run(["rev-parse", "--absolute-git-dir", "--show-toplevel"], where)
     if proc.returncode == 0:
@@ -101,7 +101,7 @@ def here(path: StrPath) -> Repository:
     """The work tree git runs a hook in, without asking git where it is (a process saved on
     every commit); callers that hit a git error call open_repository for a clear message.
     A bare repository (seen on the file system, no process) has nothing staged: an error."""
-    gitcmd.check_metadata(path)
+    hardening.check_metadata(path)
     where = os.fspath(path)
     if _looks_bare(where):
         Repository(where, None, True).require_work_tree("nothing is staged in it")

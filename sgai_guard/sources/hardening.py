@@ -1,0 +1,187 @@
+"""The trust boundary of every git process, in one place: what is dropped from the
+environment, which configuration keys that can name a program are overridden, which transports
+a fetch may use, and which metadata files are refused before git opens them.
+
+Three mechanisms, each closing a whole class:
+
+1. The environment is an allowlist. Every ``GIT_*`` variable of the caller is dropped (they can
+   name programs, other repositories, other config files or a different exec path) except the
+   few a git hook is handed by git itself for this very repository (``inherit``).
+2. ``PROGRAM_KEYS``: every configuration key that can name a program is either overridden on
+   the command line (the command scope is read last and is "protected", so it beats the
+   repository's own value) or, for keys under a subsection (``diff.<driver>.textconv``), never
+   consulted by any command we run: plumbing with ``--raw`` and ``-z``, ``cat-file`` without
+   ``--textconv``/``--filters``, no porcelain that diffs content, merges, signs or edits.
+   tests/test_program_keys.py enumerates the installed git's own list of keys and plants each.
+3. Transports: ``GIT_ALLOW_PROTOCOL`` overrides every ``protocol.*.allow`` in any config. It is
+   empty (nothing may be fetched, so a partial clone never fetches a missing object) except for
+   sources.fetch: https, ssh and git, plus file only for a URL the user gave.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from sgai_guard.errors import GitError
+
+if TYPE_CHECKING:
+    from _typeshed import StrPath
+
+# key: how it is neutralised. A value is the -c override; None: no command we run reads it.
+PROGRAM_KEYS: dict[str, str | None] = {
+    "core.fsmonitor": "false",
+    "core.hooksPath": os.devnull,
+    "core.sshCommand": "false",
+    "core.askPass": "",
+    "core.editor": "false",
+    "core.pager": "cat",
+    "core.gitProxy": None,  # multi-valued: GIT_PROXY_COMMAND="" below overrides it
+    "core.alternateRefsCommand": "",
+    "sequence.editor": "false",
+    "diff.external": "",
+    "diff.tool": "",
+    "diff.guitool": "",
+    "merge.tool": "",
+    "merge.guitool": "",
+    "credential.helper": "",  # an empty value resets the list of helpers
+    "gpg.program": "false",
+    "gpg.openpgp.program": "false",
+    "gpg.x509.program": "false",
+    "gpg.ssh.program": "false",
+    "gpg.ssh.defaultKeyCommand": "",
+    "log.showSignature": "false",
+    "uploadpack.packObjectsHook": "",
+    "help.browser": "",
+    "web.browser": "",
+    "instaweb.browser": "",
+    "sendemail.smtpServer": "",
+    "sendemail.toCmd": "",
+    "sendemail.ccCmd": "",
+    "sendemail.sendmailCmd": "",
+    "interactive.diffFilter": "",
+    "http.proxy": "",
+    "maintenance.auto": "false",
+    "gc.auto": "0",
+    "fetch.recurseSubmodules": "false",
+    "submodule.recurse": "false",
+    "protocol.allow": "never",
+    # Subsections: read only by porcelain we never run (diffs of content, merges, tools,
+    # remotes by name, aliases). The planted-program test proves each stays silent.
+    "diff.<driver>.textconv": None,
+    "diff.<driver>.command": None,
+    "filter.<driver>.clean": None,
+    "filter.<driver>.smudge": None,
+    "filter.<driver>.process": None,
+    "merge.<driver>.driver": None,
+    "difftool.<tool>.cmd": None,
+    "difftool.<tool>.path": None,
+    "mergetool.<tool>.cmd": None,
+    "mergetool.<tool>.path": None,
+    "guitool.<name>.cmd": None,
+    "browser.<tool>.cmd": None,
+    "browser.<tool>.path": None,
+    "man.<tool>.cmd": None,
+    "man.<tool>.path": None,
+    "trailer.<token>.command": None,
+    "trailer.<token>.cmd": None,
+    "credential.<url>.helper": None,  # credential.helper="" resets these too
+    "remote.<name>.uploadpack": None,  # fetches go to an explicit URL, never a named remote
+    "remote.<name>.receivepack": None,
+    "remote.<name>.vcs": None,
+    "remote.<name>.proxy": None,
+    "url.<base>.insteadOf": None,  # whatever it rewrites to, GIT_ALLOW_PROTOCOL decides
+    "url.<base>.pushInsteadOf": None,
+    "protocol.<name>.allow": None,  # GIT_ALLOW_PROTOCOL overrides it
+    "gpg.<format>.program": None,  # the three formats git knows are overridden above
+    "pager.<cmd>": None,  # --no-pager
+    "alias.<name>": None,  # aliases never shadow the built-in commands we call
+    "submodule.<name>.update": None,  # nothing we run updates submodules
+}
+
+# Variables git sets for a hook it runs: they name this repository, never a program.
+HOOK_VARIABLES = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR")
+_SET = {
+    "GIT_TERMINAL_PROMPT": "0",
+    "GIT_NO_REPLACE_OBJECTS": "1",
+    "GIT_NO_LAZY_FETCH": "1",
+    "GIT_OPTIONAL_LOCKS": "0",
+    "GIT_ATTR_NOSYSTEM": "1",
+    "GIT_ALLOW_PROTOCOL": "",
+    "GIT_PROTOCOL_FROM_USER": "0",
+    "GIT_PROXY_COMMAND": "",
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "LC_ALL": "C",
+}
+_DROP_ALSO = ("SSH_ASKPASS", "PAGER", "EDITOR", "VISUAL")
+# Where the user's own configuration lives: kept only for reading that configuration.
+_USER_CONFIG = ("GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM", "GIT_CONFIG_NOSYSTEM")
+_inherited: set[str] = set()
+_safe_dirs: list[str] = []  # the user's own safe.directory entries, once git refused a repo
+
+SAFE_CONFIG: tuple[str, ...] = (
+    *(f"{key}={value}" for key, value in PROGRAM_KEYS.items() if value is not None),
+    "core.quotePath=false",
+)
+
+
+def inherit(names: Sequence[str]) -> None:
+    """Keep these caller variables from now on: only for a hook, whose environment git set."""
+    _inherited.update(names)
+
+
+def git_env(*, isolate: bool = True, keep: Sequence[str] = ()) -> dict[str, str]:
+    """An environment in which git reads only the repository's own data."""
+    kept = _inherited.union(keep, () if isolate else _USER_CONFIG)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if (not k.startswith("GIT_") and k not in _DROP_ALSO) or k in kept
+    }
+    env.update({k: v for k, v in _SET.items() if isolate or k not in _USER_CONFIG})
+    return env
+
+
+def remember_safe_directories(entries: Sequence[str]) -> None:
+    """The user's own safe.directory entries, passed on with -c from now on."""
+    _safe_dirs[:] = entries
+
+
+def safe_directories() -> tuple[str, ...]:
+    return tuple(f"safe.directory={d}" for d in _safe_dirs)
+
+
+# Files git opens at start-up or while listing; a FIFO or device there would block it forever.
+_METADATA = (
+    "config",
+    "config.worktree",
+    "HEAD",
+    "index",
+    "packed-refs",
+    "shallow",
+    "commondir",
+    "MERGE_HEAD",
+    "info/exclude",
+    "info/attributes",
+    "objects/info/alternates",
+)
+
+
+def check_metadata(folder: StrPath) -> None:
+    """Refuse a repository whose git metadata files are FIFOs, sockets or devices (checked
+    through symlinks), before any git process can block on one. A few lstat calls: cheap
+    enough for the commit hook. What this cannot see (an include.path naming a FIFO) is left
+    to the timeout."""
+    import stat  # noqa: PLC0415 - os has already imported it
+
+    for base in (os.path.join(folder, ".git"), os.fspath(folder)):
+        for name in _METADATA:
+            path = os.path.join(base, name)
+            try:
+                mode = os.stat(path).st_mode
+            except OSError:
+                continue
+            if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                raise GitError(f"{path} is not a regular file: refusing to let git open it")
