@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 
 from sgai_guard import fsread
 from sgai_guard.configfile import find
+from sgai_guard.containers import Limits
 from sgai_guard.errors import ConfigError
 from sgai_guard.fingerprint import DEFAULT_SALT, FINGERPRINT_CHARS
 
@@ -47,6 +48,7 @@ class Config(NamedTuple):
     max_file_size: str | None = None
     regex_timeout: float = 0.25
     fail_on_removed: bool = False
+    archives: Limits = Limits()
 
 
 def discover(start: Path) -> Config:
@@ -111,7 +113,25 @@ SCALARS: dict[str, _Check] = {
         else "must be a positive number of seconds"
     ),
     "fail-on-removed": _kind(bool, "true or false"),
+    "archive-depth": lambda v: _count(v, minimum=0),
+    "archive-max-bytes": lambda v: _count(v, minimum=1),
+    "archive-max-ratio": lambda v: _count(v, minimum=1),
+    "archive-max-members": lambda v: _count(v, minimum=1),
 }
+ARCHIVE_KEYS = {
+    "archive-depth": "depth",
+    "archive-max-bytes": "total_bytes",
+    "archive-max-ratio": "ratio",
+    "archive-max-members": "members",
+}
+
+
+def _count(value: Any, *, minimum: int) -> str | None:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= minimum:
+        return None
+    return f"must be a whole number, at least {minimum}"
+
+
 TABLES = ("allow", "allow-regex")
 
 
@@ -139,6 +159,9 @@ def _parse(table: Mapping[str, Any], path: Path, prefix: str) -> Config:
         max_file_size=table.get("max-file-size"),
         regex_timeout=timeout,
         fail_on_removed=table.get("fail-on-removed", False),
+        archives=Limits()._replace(
+            **{field: table[key] for key, field in ARCHIVE_KEYS.items() if key in table}
+        ),
     )
 
 

@@ -7,6 +7,7 @@ import itertools
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
+from sgai_guard.containers import Limits
 from sgai_guard.errors import GitError
 from sgai_guard.models import ScanResult, Skipped, Status
 from sgai_guard.scan import Policy, Progress, Settings, scan
@@ -40,8 +41,10 @@ def prepare(
     baseline_path: Path | None = None,
     fail_on_removed: bool = False,
     other_markers: bool = False,
+    archives: Mapping[str, int] | None = None,
 ) -> Prepared:
-    """Load the configuration governing ``start``; options given on the command line win.
+    """Load the configuration governing ``start``; options given on the command line win
+    (``archives``: Limits fields set on the command line).
 
     With no configuration file and no baseline, nothing of the configuration is imported:
     the commit hook runs this on every commit."""
@@ -51,7 +54,8 @@ def prepare(
     if source is None and baseline_path is None and not other_markers:
         from sgai_guard.inline import InlineOnly  # noqa: PLC0415
 
-        settings = Settings(blocking=removed_blocking(fail_on_removed))
+        limits = Limits()._replace(**(archives or {}))
+        settings = Settings(blocking=removed_blocking(fail_on_removed), archives=limits)
         return Prepared(None, settings, None, InlineOnly())
     from sgai_guard.allowlist import Allowlist  # noqa: PLC0415
     from sgai_guard.config import Config, load  # noqa: PLC0415
@@ -68,7 +72,8 @@ def prepare(
 
         known = baseline.load(baseline_path)
     blocking = removed_blocking(fail_on_removed or config.fail_on_removed)
-    settings = Settings(salt=config.salt, blocking=blocking)
+    limits = config.archives._replace(**(archives or {}))
+    settings = Settings(salt=config.salt, blocking=blocking, archives=limits)
     allowlist = Allowlist(config, known)
     return Prepared(config, settings, allowlist, allowlist)
 

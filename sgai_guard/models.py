@@ -77,6 +77,7 @@ class Part(NamedTuple):
     line: int  # lines before the piece
     column: int  # characters before the piece on its first line (a piece cut mid-line)
     end: int  # matches starting at or after this offset belong to the next piece
+    last: bool = False  # the final piece
 
     @property
     def first(self) -> bool:

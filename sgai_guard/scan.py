@@ -6,7 +6,9 @@ import time
 from collections.abc import Callable, Iterable
 from typing import NamedTuple, Protocol
 
+from sgai_guard.containers import Limits
 from sgai_guard.detect import Candidate, Detector
+from sgai_guard.expand import expanded
 from sgai_guard.fingerprint import DEFAULT_SALT, fingerprint, redact
 from sgai_guard.models import (
     Blob,
@@ -59,6 +61,7 @@ class Settings(NamedTuple):
 
     salt: str = DEFAULT_SALT
     blocking: frozenset[Status] = BLOCKING_BY_DEFAULT
+    archives: Limits = Limits()  # how far containers are opened (depth 0: not at all)
 
 
 def scan(
@@ -75,7 +78,7 @@ def scan(
     policy = policy or NoPolicy()
     settings = settings or Settings()
     tally = _Tally()
-    for item in items:
+    for item in expanded(items, settings.archives):
         if isinstance(item, Skipped):
             tally.skipped.append(item)
             continue

@@ -80,7 +80,15 @@ def _one_per_path(
     commit = exposure.introduced.oid if exposure.introduced else None
     for finding in group:
         history = histories.get(finding.blob_id or "")
+        member = _member(finding.path)
         for path in sorted(history.paths) if history and history.paths else [finding.path]:
-            if path not in seen:
-                seen[path] = finding._replace(path=path, exposure=exposure, commit=commit)
+            where = path + member if history and history.paths else path
+            if where not in seen:
+                seen[where] = finding._replace(path=where, exposure=exposure, commit=commit)
     return list(seen.values())
+
+
+def _member(path: str) -> str:
+    """The `!member` chain of a finding inside an archive read by blob id, "(blob …)!a/b"."""
+    head, bang, rest = path.partition(")!")
+    return f"!{rest}" if bang and head.startswith("(blob ") else ""

@@ -208,3 +208,41 @@ def policy_options(func: click.decorators.FC) -> click.decorators.FC:
     ):
         func = option(func)
     return func
+
+
+def archive_options(func: click.decorators.FC) -> click.decorators.FC:
+    """Limits for opening archives and compressed files (also configuration keys)."""
+    for option in reversed(
+        (
+            click.option(
+                "--archive-depth",
+                type=click.IntRange(min=0),
+                help="Open containers nested this deep (default 3; 0: do not open any).",
+            ),
+            click.option(
+                "--archive-max-bytes",
+                type=ByteSize(),
+                help="Uncompressed bytes read per archive, all members together (default 64MiB).",
+            ),
+            click.option(
+                "--archive-max-ratio",
+                type=click.IntRange(min=1),
+                help="Largest compression ratio a member may have (default 200).",
+            ),
+            click.option(
+                "--archive-max-members",
+                type=click.IntRange(min=1),
+                help="Members read per archive (default 10000).",
+            ),
+        )
+    ):
+        func = option(func)
+    return func
+
+
+def archive_limits(
+    depth: int | None, max_bytes: int | None, ratio: int | None, members: int | None
+) -> dict[str, int]:
+    """The archive limits given on the command line, as containers.Limits fields."""
+    given = {"depth": depth, "total_bytes": max_bytes, "ratio": ratio, "members": members}
+    return {field: value for field, value in given.items() if value is not None}

@@ -12,6 +12,8 @@ from sgai_guard.cli.group import cli
 from sgai_guard.cli.options import (
     ByteSize,
     Output,
+    archive_limits,
+    archive_options,
     finish,
     output_options,
     parse_output,
@@ -52,6 +54,7 @@ if TYPE_CHECKING:
     "files are read in bounded pieces.",
 )
 @progress_option
+@archive_options
 @policy_options
 @output_options
 def scan(
@@ -63,6 +66,10 @@ def scan(
     no_gitignore: bool,
     max_file_size: int | None,
     progress: str,
+    archive_depth: int | None,
+    archive_max_bytes: int | None,
+    archive_max_ratio: int | None,
+    archive_max_members: int | None,
     config_path: Path | None,
     baseline_path: Path | None,
     other_markers: bool,
@@ -85,6 +92,9 @@ def scan(
         baseline_path=baseline_path,
         fail_on_removed=fail_on_removed,
         other_markers=other_markers,
+        archives=archive_limits(
+            archive_depth, archive_max_bytes, archive_max_ratio, archive_max_members
+        ),
     )
     policy = prep.policy
     if staged:
@@ -152,6 +162,7 @@ def _range(text: str, settings: Settings, policy: Policy | None) -> ScanResult:
     help="Skip blobs larger than this (listed, not a failure). Default: no limit; large "
     "blobs are read in bounded pieces.",
 )
+@archive_options
 @policy_options
 @output_options
 def audit(
@@ -160,6 +171,10 @@ def audit(
     include_unreachable: bool,
     progress: str,
     max_blob_size: int | None,
+    archive_depth: int | None,
+    archive_max_bytes: int | None,
+    archive_max_ratio: int | None,
+    archive_max_members: int | None,
     config_path: Path | None,
     baseline_path: Path | None,
     other_markers: bool,
@@ -176,6 +191,9 @@ def audit(
         config_path=config_path,
         baseline_path=baseline_path,
         other_markers=other_markers,
+        archives=archive_limits(
+            archive_depth, archive_max_bytes, archive_max_ratio, archive_max_members
+        ),
     )
     bar: progress_line.ProgressLine | None = None
 
@@ -220,6 +238,7 @@ def audit(
     is_flag=True,
     help="A key the change removes blocks too (it is still in history and live).",
 )
+@archive_options
 @policy_options
 @output_options
 def ci_cmd(
@@ -228,6 +247,10 @@ def ci_cmd(
     remote: str,
     remote_url: str | None,
     fail_on_removed: bool,
+    archive_depth: int | None,
+    archive_max_bytes: int | None,
+    archive_max_ratio: int | None,
+    archive_max_members: int | None,
     config_path: Path | None,
     baseline_path: Path | None,
     other_markers: bool,
@@ -246,6 +269,9 @@ def ci_cmd(
         baseline_path=baseline_path,
         fail_on_removed=fail_on_removed,
         other_markers=other_markers,
+        archives=archive_limits(
+            archive_depth, archive_max_bytes, archive_max_ratio, archive_max_members
+        ),
     )
     what = plan(os.environ, base, head)
     result = jobs.ci(

@@ -34,7 +34,7 @@ def pieces(chunks: Iterator[bytes], make: Callable[[bytes, Part | None], T]) -> 
         yield make(buffer[: cut + OVERLAP], Part(line, column, cut))
         line, column = _advance(buffer[:cut], line, column)
         buffer = buffer[cut:]
-    yield make(buffer, Part(line, column, len(buffer)))
+    yield make(buffer, Part(line, column, len(buffer), last=True))
 
 
 def _cut(data: bytes) -> int:

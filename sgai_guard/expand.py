@@ -1,0 +1,105 @@
+"""Opening containers as blobs stream through the engine, whatever their source: each blob is
+scanned as it is, and one that starts with a container's magic bytes is opened as well, its
+members scanned as blobs named `container!member` (nested: `a.zip!b.tar.gz!c/.env`).
+
+A container that arrives in pieces (a large file or blob) is put back together first, up to
+the archive size limit. What a limit cuts short is listed as not fully scanned (exit 3).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+
+from sgai_guard import containers
+from sgai_guard.containers import Budget, Limits
+from sgai_guard.models import Blob, Skipped
+
+_STEMS = (".gz", ".tgz", ".bz2", ".xz", ".txz", ".tbz2")
+
+
+def expanded(items: Iterable[Blob | Skipped], limits: Limits) -> Iterator[Blob | Skipped]:
+    """``items`` with every container's members after it."""
+    pieces: list[bytes] | None = None  # the pieces of a large container so far
+    for item in items:
+        yield item
+        if isinstance(item, Skipped) or limits.depth < 1:
+            continue
+        part = item.part
+        if part is None:
+            if containers.magic(item.data):
+                yield from _open(item, item.data, limits, 1, Budget(limits))
+            continue
+        if part.first:
+            pieces = [] if containers.magic(item.data) else None
+        if pieces is None:
+            continue
+        pieces.append(item.data[: part.end])
+        if sum(map(len, pieces)) > limits.total_bytes:
+            pieces = None
+            reason = f"an archive larger than {limits.total_bytes} bytes: its members were not read"
+            yield Skipped(item.path, f"not fully scanned: {reason}", error=True)
+        elif part.last:
+            whole, pieces = b"".join(pieces), None
+            yield from _open(item._replace(part=None), whole, limits, 1, Budget(limits))
+
+
+def _open(
+    blob: Blob, data: bytes, limits: Limits, depth: int, budget: Budget
+) -> Iterator[Blob | Skipped]:
+    kind = containers.magic(data) or ""
+    for member in containers.members(kind, data, _stem(blob.path), budget):
+        path = f"{blob.path}!{member.name}" if member.name else blob.path
+        if member.data is not None:
+            child = _child(blob, path, member.data, member.name, limits)
+            yield child
+            if containers.magic(member.data):
+                if depth < limits.depth:
+                    yield from _open(child, member.data, limits, depth + 1, budget)
+                else:
+                    reason = f"nested more than {limits.depth} containers deep: not opened"
+                    yield Skipped(path, f"not fully scanned: {reason}", error=True)
+        if member.problem:
+            yield Skipped(path, f"not fully scanned: {member.problem}", error=True)
+
+
+def _child(blob: Blob, path: str, data: bytes, name: str, limits: Limits) -> Blob:
+    return Blob(
+        path,
+        data,
+        commit=blob.commit,
+        blob_id=blob.blob_id,
+        tracked_ignored=blob.tracked_ignored,
+        status=blob.status,
+        prior=_members_of(blob.prior, limits),
+        after=_members_of(blob.after, limits),
+        also=tuple((f"{p}!{name}", c) for p, c in blob.also),
+    )
+
+
+def _stem(path: str) -> str:
+    """What a single compressed stream's content is called: `logs/app.txt.gz` -> app.txt."""
+    base = path.rsplit("!", 1)[-1].rsplit("/", 1)[-1]
+    for suffix in _STEMS:
+        if base.lower().endswith(suffix):
+            return base[: -len(suffix)] + (".tar" if suffix.startswith(".t") else "")
+    return base or "content"
+
+
+def _members_of(
+    load: Callable[[], tuple[bytes, ...]] | None, limits: Limits
+) -> Callable[[], tuple[bytes, ...]] | None:
+    """For a member: the contents of every member of what the container's path held before
+    (or after), so "already committed" and "removed" mean the same inside archives."""
+    if load is None:
+        return None
+
+    def members() -> tuple[bytes, ...]:
+        out: list[bytes] = []
+        for old in load():
+            kind = containers.magic(old)
+            if kind:
+                found = containers.members(kind, old, "", Budget(limits))
+                out += [m.data for m in found if m.data is not None]
+        return tuple(out)
+
+    return members
