@@ -47,7 +47,7 @@ def _open(
     blob: Blob, data: bytes, limits: Limits, depth: int, budget: Budget
 ) -> Iterator[Blob | Skipped]:
     kind = containers.magic(data) or ""
-    for member in containers.members(kind, data, _stem(blob.path), budget):
+    for member in containers.members(kind, data, stem(blob.path), budget):
         path = f"{blob.path}!{member.name}" if member.name else blob.path
         if member.data is not None:
             child = _child(blob, path, member.data, member.name, limits)
@@ -76,7 +76,7 @@ def _child(blob: Blob, path: str, data: bytes, name: str, limits: Limits) -> Blo
     )
 
 
-def _stem(path: str) -> str:
+def stem(path: str) -> str:
     """What a single compressed stream's content is called: `logs/app.txt.gz` -> app.txt."""
     base = path.rsplit("!", 1)[-1].rsplit("/", 1)[-1]
     for suffix in _STEMS:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol
 
+from sgai_guard.expand import stem
 from sgai_guard.models import CommitRef, Exposure, Finding
 
 
@@ -80,15 +81,21 @@ def _one_per_path(
     commit = exposure.introduced.oid if exposure.introduced else None
     for finding in group:
         history = histories.get(finding.blob_id or "")
-        member = _member(finding.path)
         for path in sorted(history.paths) if history and history.paths else [finding.path]:
-            where = path + member if history and history.paths else path
+            where = path + _member(finding.path, path) if history and history.paths else path
             if where not in seen:
                 seen[where] = finding._replace(path=where, exposure=exposure, commit=commit)
     return list(seen.values())
 
 
-def _member(path: str) -> str:
-    """The `!member` chain of a finding inside an archive read by blob id, "(blob …)!a/b"."""
-    head, bang, rest = path.partition(")!")
-    return f"!{rest}" if bang and head.startswith("(blob ") else ""
+def _member(found: str, path: str) -> str:
+    """The `!member` chain of a finding inside an archive read by blob id, "(blob …)!a/b",
+    for the blob's real ``path``. A compressed stream's content is named after its file
+    (`app.txt.gz!app.txt`), which only the real path tells."""
+    head, bang, rest = found.partition(")!")
+    if not bang or not head.startswith("(blob "):
+        return ""
+    label = head + ")"
+    if rest.startswith(label):
+        rest = stem(path) + rest[len(label) :]
+    return f"!{rest}"
