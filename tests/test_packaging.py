@@ -53,3 +53,15 @@ def test_readme_opens_with_the_two_quickstart_commands() -> None:
     assert 'python -m pip install -e ".[test]" && python -m pytest' in quick
     ci = (ROOT / ".ci" / "run").read_text()
     assert 'python -m pip install -q -e ".[test]"' in ci and "python -m pytest" in ci
+
+
+def test_readme_configuration_example_loads(tmp_path: Path) -> None:
+    import re
+
+    from sgai_guard.config import load
+
+    block = re.search(r"```toml\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    assert block is not None
+    (tmp_path / ".sgai-guard.toml").write_text(block.group(1))
+    config = load(tmp_path / ".sgai-guard.toml")
+    assert config.archives.depth == 3 and config.max_file_size == "5MiB"
