@@ -47,7 +47,13 @@ def test_nested_key_found_in_every_mode(tmp_path: Path, rng: random.Random, kind
     repo.add(f"dist/{name}")
     code, report = run_json("scan", "--staged", cwd=tmp_path)
     assert code == 1 and _places(report) == expected
+    where = f"{expected[0][0]}:2:14"
+    hook = run_cli("hook", "--", f"dist/{name}", cwd=tmp_path)
+    assert hook.returncode == 1 and where in hook.stdout
     repo.commit("bundle")
+    line = f"refs/heads/main {repo.head()} refs/heads/main {'0' * 40}\n".encode()
+    push = run_cli("hook", "--pre-push", cwd=tmp_path, stdin=line)
+    assert push.returncode == 1 and where in push.stdout
     code, report = run_json("audit", ".", cwd=tmp_path)
     assert code == 1 and _places(report) == expected
     code, report = run_json("scan", "--range", "HEAD~1..HEAD", cwd=tmp_path)
