@@ -10,10 +10,12 @@ from tests import keys
 from tests.gitrepo import Repo, git_env
 
 
-def origin_with_feature(root: Path, rng: random.Random) -> tuple[Repo, str, str, str]:
+def origin_with_feature(
+    root: Path, rng: random.Random, main_commits: int = 4
+) -> tuple[Repo, str, str, str]:
     """origin: main with history; feature adds a key. Returns (origin, base, head, key)."""
     origin = Repo(root / "origin")
-    for n in range(4):
+    for n in range(main_commits):
         origin.write(f"main{n}.txt", f"main {n}\n")
         origin.commit(f"main {n}")
     base = origin.head()

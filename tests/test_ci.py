@@ -16,6 +16,7 @@ from sgai_guard.report.github import escape_data, escape_property
 from tests import keys
 from tests.cli_helpers import run_cli
 from tests.gitrepo import Repo, git_env
+from tests.hostile import origin_with_feature, shallow_clone
 
 SARIF_SCHEMA = json.loads(
     (Path(__file__).resolve().parent.parent / "fixtures" / "sarif-schema-2.1.0.json").read_text()
@@ -33,39 +34,11 @@ def run_ci(
 
 def _origin(tmp_path: Path, rng: random.Random) -> tuple[Repo, str, str, str]:
     """origin: main with history; feature adds a key. Returns (repo, base, head, key)."""
-    origin = Repo(tmp_path / "origin")
-    for n in range(6):
-        origin.write(f"main{n}.txt", f"main {n}\n")
-        origin.commit(f"main {n}")
-    base = origin.head()
-    origin.git("checkout", "-q", "-b", "feature")
-    key = keys.tavily_current(rng)
-    origin.write("app/settings.py", f"TAVILY = '{key}'\n")
-    origin.commit("feature adds a key")
-    origin.write("app/other.py", "x = 1\n")
-    head = origin.commit("feature goes on")
-    origin.git("checkout", "-q", "main")
-    return origin, base, head, key
+    return origin_with_feature(tmp_path, rng, main_commits=6)
 
 
 def _shallow_clone(origin: Repo, target: Path, branch: str) -> Path:
-    subprocess.run(
-        [
-            "git",
-            "clone",
-            "-q",
-            "--depth",
-            "1",
-            "--single-branch",
-            "--branch",
-            branch,
-            f"file://{origin.path}",
-            str(target),
-        ],
-        check=True,
-        env=git_env(),
-    )
-    return target
+    return shallow_clone(origin, target, branch).path
 
 
 def _github_env(tmp_path: Path, event: str, payload: dict[str, Any]) -> dict[str, str]:

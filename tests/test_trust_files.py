@@ -228,20 +228,18 @@ def test_unwritable_output_keeps_the_report(tmp_path: Path, rng: random.Random) 
 
 def test_closed_stdout_keeps_the_report(tmp_path: Path, rng: random.Random) -> None:
     (tmp_path / "k.txt").write_text(keys.sgai_uuid(rng))
-    for args in (["scan", "."], ["hook", "--", "k.txt"]):
-        Repo(tmp_path) if not (tmp_path / ".git").exists() else None
-        Repo.existing(tmp_path).add("k.txt")
-        command = " ".join([sys.executable, "-m", "sgai_guard", *args]) + " >&-"
-        proc = subprocess.run(
-            ["bash", "-c", command],
-            cwd=tmp_path,
-            env=git_env(),
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+    Repo(tmp_path).add("k.txt")
+    for args in ("scan .", "hook -- k.txt"):
+        proc = _shell(f"{sys.executable} -m sgai_guard {args} >&-", tmp_path)
         assert proc.returncode == 2, proc.stderr
         assert "k.txt:1:1" in proc.stderr and "cannot write to standard output" in proc.stderr
+
+
+def _shell(command: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """A shell line, for what only a shell does (closing a standard stream)."""
+    return subprocess.run(
+        ["bash", "-c", command], cwd=cwd, env=git_env(), capture_output=True, text=True, check=False
+    )
 
 
 def test_unwritable_job_summary_keeps_the_report(tmp_path: Path, rng: random.Random) -> None:
@@ -356,15 +354,7 @@ def test_closed_stderr_still_reports(tmp_path: Path, rng: random.Random) -> None
     repo.write("k.txt", keys.sgai_uuid(rng))
     repo.add("k.txt")
     for args in ("scan .", "audit .", "scan --staged", "hook"):
-        command = f"{sys.executable} -m sgai_guard {args} 2>&-"
-        proc = subprocess.run(
-            ["bash", "-c", command],
-            cwd=tmp_path,
-            env=git_env(),
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        proc = _shell(f"{sys.executable} -m sgai_guard {args} 2>&-", tmp_path)
         assert proc.returncode in (1, 3) and "k.txt" in proc.stdout, (args, proc.stdout)
         assert "internal error" not in proc.stdout
 
