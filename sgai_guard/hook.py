@@ -21,7 +21,7 @@ from sgai_guard.errors import ExitCode, exit_for, say
 from sgai_guard.models import ScanResult
 from sgai_guard.outcome import exit_code, incompleteness
 from sgai_guard.report import RenderOptions
-from sgai_guard.report.github import fenced
+from sgai_guard.report.common import fenced
 from sgai_guard.report.text import render
 
 USAGE = "usage: sgai-guard hook [--pre-push] [--show-secrets] [--] [FILE...]"

@@ -14,7 +14,7 @@ from sgai_guard.errors import ExitCode, say
 from sgai_guard.models import ScanResult
 from sgai_guard.outcome import exit_code, incompleteness
 from sgai_guard.report import Format, RenderOptions, renderer
-from sgai_guard.report.github import fenced
+from sgai_guard.report.common import fenced
 
 _SIZE_UNITS = {
     "": 1,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from sgai_guard.models import Finding, ScanResult, Status
@@ -54,3 +55,13 @@ def json_text(data: Any) -> str:
     import json  # noqa: PLC0415 - only the JSON formats need it
 
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def fenced(report: str) -> str:
+    """``report`` with GitHub's workflow commands switched off around it, when it goes to a
+    GitHub Actions log: a name printed in it can then never act as a command (``::…``, or
+    the older ``##[…]`` form that the runner finds anywhere in a line)."""
+    if os.environ.get("GITHUB_ACTIONS") != "true" or not report:
+        return report
+    token = os.urandom(16).hex()
+    return f"::stop-commands::{token}\n{report}::{token}::\n"

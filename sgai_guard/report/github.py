@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 from sgai_guard.display import message, name
 from sgai_guard.models import Finding, ScanResult
 from sgai_guard.report import RenderOptions
@@ -46,13 +44,3 @@ def render(result: ScanResult, options: RenderOptions) -> str:
     ]
     lines.append(escape_data(summary_line(result)))
     return "\n".join(lines) + "\n"
-
-
-def fenced(report: str) -> str:
-    """``report`` with GitHub's workflow commands switched off around it, when it goes to a
-    GitHub Actions log: a name printed in it can then never act as a command (``::…``, or
-    the older ``##[…]`` form that the runner finds anywhere in a line)."""
-    if os.environ.get("GITHUB_ACTIONS") != "true" or not report:
-        return report
-    token = os.urandom(16).hex()
-    return f"::stop-commands::{token}\n{report}::{token}::\n"
