@@ -13,7 +13,11 @@ from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 CHUNK = 1 << 20
+OUTSIDE = "(outside any member)"  # a tar's bytes that no member holds, scanned as they are
 _TAR_MAGIC = (b"ustar\x0000", b"ustar  \x00")
+_BZ2_LEVELS = frozenset(bytes([d]) for d in b"123456789")
+_BZ2_BLOCKS = (b"1AY&SY", b"\x17rE8P\x90")  # a block, or the end of an empty stream
+_ZIP_TAIL = 22 + 65535  # the end-of-central-directory record and the longest comment
 
 
 class Limits(NamedTuple):
@@ -34,18 +38,22 @@ class Member(NamedTuple):
 
 
 def magic(data: bytes) -> str | None:
-    """The container kind ``data`` starts with, or None (the common case)."""
-    head = data[:6]
+    """The container kind of ``data``, or None (the common case): by the first bytes, and for
+    zip also by the end-of-central-directory record near the end (a self-extracting archive
+    or an executable jar starts with a program)."""
+    head = data[:10]
     if head[:2] == b"\x1f\x8b":
         return "gzip"
-    if head[:3] == b"BZh":
+    if head[:3] == b"BZh" and head[3:4] in _BZ2_LEVELS and data[4:10] in _BZ2_BLOCKS:
         return "bzip2"
-    if head == b"\xfd7zXZ\x00":
+    if head[:6] == b"\xfd7zXZ\x00":
         return "xz"
     if head[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
         return "zip"
     if data[257:265] in _TAR_MAGIC:
         return "tar"
+    if data.rfind(b"PK\x05\x06", max(len(data) - _ZIP_TAIL, 0)) != -1:
+        return "zip"
     return None
 
 
@@ -74,37 +82,55 @@ def members(kind: str, data: bytes, stem: str, budget: Budget) -> Iterator[Membe
 
 def _stream(kind: str, data: bytes, stem: str, budget: Budget) -> Iterator[Member]:
     """gzip, bzip2 or xz: one stream (or several, concatenated), decompressed in bounded
-    steps. A compressed tar is opened straight away, so `a.tar.gz!dir/file` names a member."""
+    steps. A compressed tar is opened straight away, so `a.tar.gz!dir/file` names a member;
+    whatever of the tar no member holds (headers, PAX records, unknown member types, data
+    after the end) is scanned too, as `a.tar.gz!(outside any member)`."""
     try:
         content, problem = _decompress(kind, data, budget)
     except Exception as exc:  # zlib.error, lzma.LZMAError, OSError: all mean corrupt input
         yield Member(stem, None, f"corrupt {kind} data: {exc}")
         return
     if problem is None and magic(content) == "tar":
-        yield from _tar(content, budget)
+        yield from _tar(content, budget, charged=True, leftovers=True)
         return
     yield Member(stem, content, problem)
 
 
 def _decompress(kind: str, data: bytes, budget: Budget) -> tuple[bytes, str | None]:
-    """The content, or as much as the limits allow and why it stopped."""
+    """The content, or as much as the limits allow and why it stopped. Input goes in in
+    bounded steps, so a file of many tiny concatenated streams costs linear time."""
     out: list[bytes] = []
-    size = 0
-    rest = data
-    while rest:
+    view = memoryview(data)
+    position, streams, size = 0, 0, 0
+    while position < len(data):
+        streams += 1
+        if streams > budget.limits.members:
+            return b"".join(out), _over_members(budget, streams)
         engine = _decompressor(kind)
-        for chunk in _steps(kind, engine, rest):
-            size += len(chunk)
-            out.append(chunk)
-            if not budget.take(len(chunk)):
-                return b"".join(out), _over_total(budget)
-            if size > budget.limits.ratio * max(len(data), 1):
-                return b"".join(out), _over_ratio(budget)
+        used = 0
+        while not getattr(engine, "eof", False) and position + used < len(data):
+            piece = view[position + used : position + used + CHUNK]
+            used += len(piece)
+            for chunk in _steps(kind, engine, bytes(piece)):
+                size += len(chunk)
+                out.append(chunk)
+                if not budget.take(len(chunk)):
+                    return b"".join(out), _over_total(budget)
+                if size > budget.limits.ratio * max(len(data), 1):
+                    return b"".join(out), _over_ratio(budget)
         if not getattr(engine, "eof", False):
             return b"".join(out), f"truncated {kind} data: it ends before its stream does"
-        unused = getattr(engine, "unused_data", b"")
-        rest = unused.lstrip(b"\0") if isinstance(unused, bytes) else b""
+        position += used - len(getattr(engine, "unused_data", b""))
+        position = _next_stream(data, position, kind)
     return b"".join(out), None
+
+
+def _next_stream(data: bytes, position: int, kind: str) -> int:
+    """Where the next concatenated stream starts: past zero padding; the end when what
+    follows is not one (trailing bytes are scanned with the file's own bytes anyway)."""
+    while position < len(data) and data[position] == 0:
+        position += 1
+    return position if magic(data[position : position + 10]) == kind else len(data)
 
 
 def _decompressor(kind: str) -> object:
@@ -152,20 +178,22 @@ def _zip(data: bytes, budget: Budget) -> Iterator[Member]:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         entries = archive.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+    except Exception as exc:  # BadZipFile, NotImplementedError, ...: hostile or corrupt input
         yield Member("", None, f"corrupt zip archive: {exc}")
         return
     for index, info in enumerate(entries):
         if index == budget.limits.members:
             yield Member("", None, _over_members(budget, len(entries)))
             return
-        if not info.is_dir():
+        if not info.filename.endswith("/"):
             yield _zip_member(archive, info, budget)
+    start = min((i.header_offset for i in entries), default=0)
+    if data.rfind(b"PK\x05\x06", 0, start) != -1:  # another archive before this one
+        yield from _zip(data[:start], budget)
 
 
 def _zip_member(archive: object, info: object, budget: Budget) -> Member:
     import zipfile  # noqa: PLC0415
-    import zlib  # noqa: PLC0415
 
     assert isinstance(archive, zipfile.ZipFile) and isinstance(info, zipfile.ZipInfo)  # noqa: S101
     name = info.filename
@@ -176,14 +204,7 @@ def _zip_member(archive: object, info: object, budget: Budget) -> Member:
     try:
         with archive.open(info) as stream:
             return _bounded(name, stream, budget, info.compress_size)
-    except (
-        zipfile.BadZipFile,
-        OSError,
-        ValueError,
-        EOFError,
-        zlib.error,
-        NotImplementedError,
-    ) as exc:
+    except Exception as exc:  # zlib.error, LZMAError, BadZipFile, ...: a corrupt member
         return Member(name, None, f"corrupt member: {exc}")
 
 
@@ -205,20 +226,41 @@ def _over_members(budget: Budget, count: int) -> str:
     return f"{count} members, more than {budget.limits.members} (the member count limit)"
 
 
-def _tar(data: bytes, budget: Budget) -> Iterator[Member]:
+def _tar(
+    data: bytes, budget: Budget, *, charged: bool = False, leftovers: bool = False
+) -> Iterator[Member]:
+    """Members of a tar. ``charged``: its bytes already count against the budget (it came
+    out of a compressed stream). ``leftovers``: also yield every byte no member holds."""
     import io  # noqa: PLC0415
     import tarfile  # noqa: PLC0415
 
+    held: list[tuple[int, int]] = []  # (start, end) of each member's data
     try:
         archive = tarfile.open(fileobj=io.BytesIO(data), mode="r:")  # noqa: SIM115
         for count, info in enumerate(archive, 1):
             if count > budget.limits.members:
                 yield Member("", None, _over_members(budget, count))
-                return
+                break
             if info.issym() or info.islnk():
                 yield Member(info.name, info.linkname.encode("utf-8", "surrogateescape"))
             elif info.isfile():
-                stream = archive.extractfile(info)  # a plain tar: nothing is compressed
-                yield _bounded(info.name, stream, budget, max(info.size, 1))
-    except (tarfile.TarError, OSError, EOFError, ValueError) as exc:
+                held.append((info.offset_data, info.offset_data + info.size))
+                content = data[info.offset_data : info.offset_data + info.size]
+                if not charged and not budget.take(len(content)):
+                    yield Member(info.name, content, _over_total(budget))
+                    break
+                yield Member(info.name, content)
+    except Exception as exc:  # tarfile.TarError, ...: corrupt or truncated
         yield Member("", None, f"corrupt or truncated tar archive: {exc}")
+    if leftovers:
+        yield Member(OUTSIDE, _outside(data, held))
+
+
+def _outside(data: bytes, held: list[tuple[int, int]]) -> bytes:
+    """The bytes of ``data`` outside the given ranges, joined by newlines."""
+    parts, position = [], 0
+    for start, end in sorted(held):
+        parts.append(data[position:start])
+        position = max(position, end)
+    parts.append(data[position:])
+    return b"\n".join(p for p in parts if p.strip(b"\0"))

@@ -9,6 +9,7 @@ the archive size limit. What a limit cuts short is listed as not fully scanned (
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from functools import cache
 
 from sgai_guard import containers
 from sgai_guard.containers import Budget, Limits
@@ -46,13 +47,24 @@ def expanded(items: Iterable[Blob | Skipped], limits: Limits) -> Iterator[Blob |
 def _open(
     blob: Blob, data: bytes, limits: Limits, depth: int, budget: Budget
 ) -> Iterator[Blob | Skipped]:
+    """The members of one container, and of the containers in it. Parsing hostile bytes must
+    never end the scan: whatever escapes the parsers is one "not fully scanned" entry."""
+    try:
+        yield from _members(blob, data, limits, depth, budget)
+    except Exception as exc:  # any parser failure on hostile input
+        yield Skipped(blob.path, f"not fully scanned: unreadable archive ({exc})", error=True)
+
+
+def _members(
+    blob: Blob, data: bytes, limits: Limits, depth: int, budget: Budget
+) -> Iterator[Blob | Skipped]:
     kind = containers.magic(data) or ""
     for member in containers.members(kind, data, stem(blob.path), budget):
         path = f"{blob.path}!{member.name}" if member.name else blob.path
         if member.data is not None:
             child = _child(blob, path, member.data, member.name, limits)
             yield child
-            if containers.magic(member.data):
+            if member.name != containers.OUTSIDE and containers.magic(member.data):
                 if depth < limits.depth:
                     yield from _open(child, member.data, limits, depth + 1, budget)
                 else:
@@ -93,12 +105,17 @@ def _members_of(
     if load is None:
         return None
 
+    @cache  # opened once per container, however many of its members have candidates
     def members() -> tuple[bytes, ...]:
         out: list[bytes] = []
+        budget = Budget(limits)  # one budget for all of them: memory stays bounded
         for old in load():
             kind = containers.magic(old)
             if kind:
-                found = containers.members(kind, old, "", Budget(limits))
+                try:
+                    found = list(containers.members(kind, old, "", budget))
+                except Exception:  # noqa: S112 - unreadable: nothing was committed from it
+                    continue
                 out += [m.data for m in found if m.data is not None]
         return tuple(out)
 

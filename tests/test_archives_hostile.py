@@ -1,0 +1,141 @@
+"""Archives built to be misread: keys in bytes a naive reader skips, archives that break the
+parsers, and shapes that cost quadratic time or unbounded memory. From a reviewer's attacks."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import random
+import struct
+import tarfile
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests import keys
+from tests.archives import tar_of, zip_of
+from tests.cli_helpers import run_cli, run_json
+from tests.gitrepo import Repo
+
+
+def _env(key: str) -> bytes:
+    return f"TAVILY_API_KEY={key}\n".encode()
+
+
+def _gnu_tar(members: list[tuple[str, bytes]], kind: bytes = tarfile.REGTYPE) -> bytes:
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.GNU_FORMAT) as archive:
+        for name, data in members:
+            info = tarfile.TarInfo(name)
+            info.size, info.type = len(data), kind
+            archive.addfile(info, io.BytesIO(data))
+    return out.getvalue()
+
+
+def _bad_checksum(key: str) -> bytes:
+    data = bytearray(_gnu_tar([("a.txt", b"x"), ("b.txt", b"y"), ("secret.env", _env(key))]))
+    data[1024 + 148 : 1024 + 156] = b"0000000\0"  # the second header's checksum
+    return gzip.compress(bytes(data))
+
+
+def _pax(key: str) -> bytes:
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as archive:
+        info = tarfile.TarInfo("a.txt")
+        info.size, info.pax_headers = 1, {"comment": _env(key).decode()}
+        archive.addfile(info, io.BytesIO(b"x"))
+    return gzip.compress(out.getvalue())
+
+
+MISSED = {
+    "executable jar": lambda k: b'#!/bin/sh\nexec java -jar "$0"\n' + zip_of({"app.env": _env(k)}),
+    "two zips joined": lambda k: zip_of({"secret.env": _env(k)}) + zip_of({"r.txt": b"hi"}),
+    "two tar.gz joined": lambda k: (
+        gzip.compress(_gnu_tar([("a.txt", b"x")]))
+        + gzip.compress(_gnu_tar([("secret.env", _env(k))]))
+    ),
+    "bad header checksum": _bad_checksum,
+    "unknown member type": lambda k: gzip.compress(_gnu_tar([("s.env", _env(k))], kind=b"Z")),
+    "data after the end": lambda k: gzip.compress(_gnu_tar([("a.txt", b"x")]) + _env(k)),
+    "PAX header record": _pax,
+    "gzip with trailing bytes": lambda k: gzip.compress(_env(k)) + b"GARBAGE!",
+}
+
+
+@pytest.mark.parametrize("case", list(MISSED))
+def test_key_in_bytes_a_naive_reader_skips(tmp_path: Path, rng: random.Random, case: str) -> None:
+    key = keys.tavily_current(rng)
+    (tmp_path / "thing.bin").write_bytes(MISSED[case](key))
+    code, report = run_json("scan", ".", cwd=tmp_path)
+    assert code in (1, 3) and report["findings"], report
+    assert all(f["path"].startswith("thing.bin!") for f in report["findings"])
+
+
+def _broken_zip(case: str) -> bytes:
+    method = zipfile.ZIP_LZMA if case == "lzma member" else zipfile.ZIP_DEFLATED
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", method) as archive:
+        archive.writestr("a.txt", b"hello world " * 20)
+    data = bytearray(out.getvalue())
+    central = data.rfind(b"PK\x01\x02")
+    if case == "version 9.9":
+        data[central + 6] = 99
+    elif case == "empty member name":
+        data[central + 28 : central + 30] = b"\0\0"
+        del data[central + 46 : central + 51]
+        end = data.rfind(b"PK\x05\x06")
+        size = struct.unpack_from("<I", data, end + 12)[0]
+        struct.pack_into("<I", data, end + 12, size - 5)
+    else:
+        data[39:41] = b"\xff\xff"  # the member's LZMA properties
+    return bytes(data)
+
+
+@pytest.mark.parametrize("case", ["version 9.9", "empty member name", "lzma member"])
+def test_broken_archive_never_ends_the_scan(tmp_path: Path, rng: random.Random, case: str) -> None:
+    key = keys.tavily_current(rng)
+    (tmp_path / "z.env").write_bytes(_env(key))
+    (tmp_path / "a.zip").write_bytes(_broken_zip(case))
+    proc = run_cli("scan", ".", "--format", "json", cwd=tmp_path)
+    assert proc.returncode in (1, 3) and "internal error" not in proc.stderr, proc.stderr
+    assert "z.env:1:16" in proc.stdout or '"path": "z.env"' in proc.stdout
+
+
+def test_many_concatenated_streams_cost_linear_time(tmp_path: Path) -> None:
+    one = gzip.compress(b"")
+    (tmp_path / "many.gz").write_bytes(one * 200_000)
+    started = time.monotonic()
+    code, report = run_json("scan", ".", cwd=tmp_path)
+    assert time.monotonic() - started < 60  # quadratic: several minutes
+    assert code == 3 and "member count limit" in report["errors"][0]["message"]
+
+
+def test_text_that_starts_like_bzip2_is_text(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("BZhang wrote the first draft\n")
+    code, report = run_json("scan", ".", cwd=tmp_path)
+    assert code == 0 and report["errors"] == []
+
+
+def test_compressed_tar_counts_its_bytes_once(tmp_path: Path, rng: random.Random) -> None:
+    body = rng.randbytes(300_000)
+    data = gzip.compress(tar_of({"a.bin": body, "b.env": _env(keys.tavily_current(rng))}))
+    (tmp_path / "t.tar.gz").write_bytes(data)
+    code, report = run_json("scan", ".", "--archive-max-bytes", "500k", cwd=tmp_path)
+    assert code == 1 and report["errors"] == [], report["errors"]
+
+
+def test_prior_archives_share_one_budget(tmp_path: Path, rng: random.Random) -> None:
+    """Deciding "already committed" opens what HEAD held: once, within the size limit."""
+    repo = Repo(tmp_path)
+    held = {f"m{i}.gz": gzip.compress(rng.randbytes(200_000)) for i in range(40)}
+    repo.write("a.zip", zip_of(held))
+    repo.commit("a big archive")
+    new = {f"n{i}.env": _env(keys.tavily_current(rng)) for i in range(300)}
+    repo.write("a.zip", zip_of(new))
+    repo.add("a.zip")
+    started = time.monotonic()
+    code, report = run_json("scan", "--staged", cwd=tmp_path)
+    assert time.monotonic() - started < 60
+    assert code == 1 and len(report["findings"]) == 300
