@@ -9,13 +9,15 @@ from __future__ import annotations
 import json
 import random
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from tests import keys
 from tests.cli_helpers import run_cli
-from tests.gitrepo import Repo
+from tests.gitrepo import Repo, git_env
 from tests.precommit import Project
 
 # --- class 1: file names are never options ----------------------------------------------------
@@ -99,9 +101,15 @@ def test_hostile_file_name_cannot_start_a_line(
     (tmp_path / name).write_text(f"K = '{keys.sgai_uuid(rng)}'\n")
     env = {"GITHUB_ACTIONS": "true"}
     for fmt in ("text", "github", "markdown", "json", "sarif", "gitlab"):
-        proc = run_cli("scan", ".", "--format", fmt, cwd=tmp_path, env=env)
+        proc = subprocess.run(  # bytes: text mode would turn a bare \r into \n
+            [sys.executable, "-m", "sgai_guard", "scan", ".", "--format", fmt],
+            cwd=tmp_path,
+            env={**git_env(), **env},
+            capture_output=True,
+            check=False,
+        )
         assert proc.returncode == 1, proc.stderr
-        out = proc.stdout
+        out = proc.stdout.decode("utf-8")
         for bad in ("\x1b", "\r", "\u202e", "\u2028"):
             assert bad not in out, (fmt, bad)
         lines = _lines_outside_fence(out) if fmt == "text" else out.splitlines()
