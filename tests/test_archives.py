@@ -58,6 +58,8 @@ def test_nested_key_found_in_every_mode(tmp_path: Path, rng: random.Random, kind
     assert code == 1 and _places(report) == expected
     code, report = run_json("scan", "--range", "HEAD~1..HEAD", cwd=tmp_path)
     assert code == 1 and _places(report) == expected
+    code, report = run_json("ci", "--base", "HEAD~1", cwd=tmp_path)
+    assert code == 1 and _places(report) == expected
 
 
 def test_gzipped_log_and_placeholder_in_an_archive(tmp_path: Path, rng: random.Random) -> None:
