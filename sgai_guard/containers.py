@@ -72,10 +72,12 @@ class Budget:
 def members(kind: str, data: bytes, stem: str, budget: Budget) -> Iterator[Member]:
     """The members of one container whose bytes are ``data``. ``stem``: the name a
     single-stream compressor's content goes by (the container's name less .gz/.bz2/.xz)."""
+    from sgai_guard import archives  # noqa: PLC0415 - only once a container was seen
+
     if kind == "zip":
-        yield from _zip(data, budget)
+        yield from archives.zip_members(data, budget)
     elif kind == "tar":
-        yield from _tar(data, budget)
+        yield from archives.tar_members(data, budget)
     else:
         yield from _stream(kind, data, stem, budget)
 
@@ -91,7 +93,9 @@ def _stream(kind: str, data: bytes, stem: str, budget: Budget) -> Iterator[Membe
         yield Member(stem, None, f"corrupt {kind} data: {exc}")
         return
     if problem is None and magic(content) == "tar":
-        yield from _tar(content, budget, charged=True, leftovers=True)
+        from sgai_guard import archives  # noqa: PLC0415
+
+        yield from archives.tar_members(content, budget, charged=True, leftovers=True)
         return
     yield Member(stem, content, problem)
 
@@ -105,7 +109,7 @@ def _decompress(kind: str, data: bytes, budget: Budget) -> tuple[bytes, str | No
     while position < len(data):
         streams += 1
         if streams > budget.limits.members:
-            return b"".join(out), _over_members(budget, streams)
+            return b"".join(out), over_members(budget, streams)
         engine = _decompressor(kind)
         used = 0
         while not getattr(engine, "eof", False) and position + used < len(data):
@@ -115,9 +119,9 @@ def _decompress(kind: str, data: bytes, budget: Budget) -> tuple[bytes, str | No
                 size += len(chunk)
                 out.append(chunk)
                 if not budget.take(len(chunk)):
-                    return b"".join(out), _over_total(budget)
+                    return b"".join(out), over_total(budget)
                 if size > budget.limits.ratio * max(len(data), 1):
-                    return b"".join(out), _over_ratio(budget)
+                    return b"".join(out), over_ratio(budget)
         if not getattr(engine, "eof", False):
             return b"".join(out), f"truncated {kind} data: it ends before its stream does"
         position += used - len(getattr(engine, "unused_data", b""))
@@ -163,104 +167,13 @@ def _steps(kind: str, engine: Any, data: bytes) -> Iterator[bytes]:
         yield engine.decompress(b"", CHUNK)
 
 
-def _over_total(budget: Budget) -> str:
+def over_total(budget: Budget) -> str:
     return f"more than {budget.limits.total_bytes} uncompressed bytes (the archive size limit)"
 
 
-def _over_ratio(budget: Budget) -> str:
-    return f"compressed more than {budget.limits.ratio} to 1 (the compression ratio limit)"
-
-
-def _zip(data: bytes, budget: Budget) -> Iterator[Member]:
-    import io  # noqa: PLC0415
-    import zipfile  # noqa: PLC0415
-
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-        entries = archive.infolist()
-    except Exception as exc:  # BadZipFile, NotImplementedError, ...: hostile or corrupt input
-        yield Member("", None, f"corrupt zip archive: {exc}")
-        return
-    for index, info in enumerate(entries):
-        if index == budget.limits.members:
-            yield Member("", None, _over_members(budget, len(entries)))
-            return
-        if not info.filename.endswith("/"):
-            yield _zip_member(archive, info, budget)
-    start = min((i.header_offset for i in entries), default=0)
-    if data.rfind(b"PK\x05\x06", 0, start) != -1:  # another archive before this one
-        yield from _zip(data[:start], budget)
-
-
-def _zip_member(archive: object, info: object, budget: Budget) -> Member:
-    import zipfile  # noqa: PLC0415
-
-    assert isinstance(archive, zipfile.ZipFile) and isinstance(info, zipfile.ZipInfo)  # noqa: S101
-    name = info.filename
-    if info.flag_bits & 0x1:
-        return Member(name, None, "encrypted: its content cannot be read")
-    if info.file_size > budget.limits.ratio * max(info.compress_size, 1):
-        return Member(name, None, _over_ratio(budget))
-    try:
-        with archive.open(info) as stream:
-            return _bounded(name, stream, budget, info.compress_size)
-    except Exception as exc:  # zlib.error, LZMAError, BadZipFile, ...: a corrupt member
-        return Member(name, None, f"corrupt member: {exc}")
-
-
-def _bounded(name: str, stream: object, budget: Budget, compressed: int) -> Member:
-    """Read a member in steps, stopping at the total and ratio limits whatever its header says."""
-    parts: list[bytes] = []
-    size = 0
-    while chunk := stream.read(CHUNK):  # type: ignore[attr-defined]
-        size += len(chunk)
-        parts.append(chunk)
-        if not budget.take(len(chunk)):
-            return Member(name, b"".join(parts), _over_total(budget))
-        if size > budget.limits.ratio * max(compressed, 1):
-            return Member(name, b"".join(parts), _over_ratio(budget))
-    return Member(name, b"".join(parts))
-
-
-def _over_members(budget: Budget, count: int) -> str:
+def over_members(budget: Budget, count: int) -> str:
     return f"{count} members, more than {budget.limits.members} (the member count limit)"
 
 
-def _tar(
-    data: bytes, budget: Budget, *, charged: bool = False, leftovers: bool = False
-) -> Iterator[Member]:
-    """Members of a tar. ``charged``: its bytes already count against the budget (it came
-    out of a compressed stream). ``leftovers``: also yield every byte no member holds."""
-    import io  # noqa: PLC0415
-    import tarfile  # noqa: PLC0415
-
-    held: list[tuple[int, int]] = []  # (start, end) of each member's data
-    try:
-        archive = tarfile.open(fileobj=io.BytesIO(data), mode="r:")  # noqa: SIM115
-        for count, info in enumerate(archive, 1):
-            if count > budget.limits.members:
-                yield Member("", None, _over_members(budget, count))
-                break
-            if info.issym() or info.islnk():
-                yield Member(info.name, info.linkname.encode("utf-8", "surrogateescape"))
-            elif info.isfile():
-                held.append((info.offset_data, info.offset_data + info.size))
-                content = data[info.offset_data : info.offset_data + info.size]
-                if not charged and not budget.take(len(content)):
-                    yield Member(info.name, content, _over_total(budget))
-                    break
-                yield Member(info.name, content)
-    except Exception as exc:  # tarfile.TarError, ...: corrupt or truncated
-        yield Member("", None, f"corrupt or truncated tar archive: {exc}")
-    if leftovers:
-        yield Member(OUTSIDE, _outside(data, held))
-
-
-def _outside(data: bytes, held: list[tuple[int, int]]) -> bytes:
-    """The bytes of ``data`` outside the given ranges, joined by newlines."""
-    parts, position = [], 0
-    for start, end in sorted(held):
-        parts.append(data[position:start])
-        position = max(position, end)
-    parts.append(data[position:])
-    return b"\n".join(p for p in parts if p.strip(b"\0"))
+def over_ratio(budget: Budget) -> str:
+    return f"compressed more than {budget.limits.ratio} to 1 (the compression ratio limit)"
