@@ -74,6 +74,3 @@ def name(text: str) -> str:
 def message(text: str) -> str:
     """A notice or error message, as every format shows it."""
     return _escape(redacted(text), lossless=False)
-
-
-shown = message

@@ -57,7 +57,7 @@ def open_regular(path: StrPath) -> int:
     try:
         fd = os.open(path, _FLAGS)
     except OSError as exc:
-        info = _lstat(path)
+        info = lstat(path)
         if info is not None and not stat.S_ISREG(info.st_mode):
             raise NotRegularError(kind_of(info.st_mode)) from exc
         raise
@@ -68,7 +68,8 @@ def open_regular(path: StrPath) -> int:
     return fd
 
 
-def _lstat(path: StrPath) -> os.stat_result | None:
+def lstat(path: StrPath) -> os.stat_result | None:
+    """The path's own status (a symlink's, not its target's), or None when it cannot be had."""
     try:
         return os.lstat(path)
     except OSError:
@@ -113,5 +114,5 @@ def chunks(fd: int, size: int = CHUNK) -> Iterator[bytes]:
 
 def is_regular(path: StrPath) -> bool:
     """True for a regular file that is not a symlink (os.path.isfile follows links)."""
-    info = _lstat(path)
+    info = lstat(path)
     return info is not None and stat.S_ISREG(info.st_mode)

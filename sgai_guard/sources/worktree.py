@@ -32,7 +32,7 @@ def worktree_blobs(
     """Every file under the targets, once, read from disk; ``max_size``: a cap the user set."""
     seen: set[str] = set()
     for target in targets:
-        info = _lstat(target)
+        info = fsread.lstat(target)
         if info is None:
             yield Skipped(target.as_posix(), "no such file or directory", error=True)
             continue
@@ -93,13 +93,6 @@ def _walk(folder: str, rel: str, rules: Rules) -> Iterator[_Item | Skipped]:
             yield from _walk(entry.path, path + "/", rules)
         else:
             yield entry.path, path, rules.tracked_ignored(path)
-
-
-def _lstat(path: Path | str) -> os.stat_result | None:
-    try:
-        return os.lstat(path)
-    except OSError:
-        return None
 
 
 def _read(path: str, rel: str, noted: bool, max_size: int | None) -> Iterator[Blob | Skipped]:
