@@ -114,6 +114,8 @@ def finish(result: ScanResult, out: Output, *, hints: tuple[str, ...] = ()) -> i
     """Render and write the report, then return the exit code for the result."""
     result = result._replace(incomplete=incompleteness(result))
     options = RenderOptions(out.show_secrets, out.show_suppressed, _use_color(out), hints)
+    if out.fmt is Format.GITLAB:
+        options = options._replace(commit=_report_commit(result))
     report = renderer(out.fmt)(result, options)
     # text is the one format in which a name can stand at a line's start in a CI log
     shown = fenced(report) if out.fmt is Format.TEXT else report
@@ -123,6 +125,28 @@ def finish(result: ScanResult, out: Output, *, hints: tuple[str, ...] = ()) -> i
         summary = renderer(Format.TEXT)(result, options._replace(color=False))
         say(summary.rstrip("\n").splitlines()[-1])
     return int(exit_code(result))
+
+
+def _report_commit(result: ScanResult) -> str | None:
+    """The commit GitLab's report names for findings that come from files, not commits: the
+    pipeline's own (CI_COMMIT_SHA), else HEAD here. Never made up: without one, an error."""
+    if all(f.commit for f in (*result.findings, *(s.finding for s in result.suppressed))):
+        return None
+    if os.environ.get("CI_COMMIT_SHA"):
+        return os.environ["CI_COMMIT_SHA"]
+    from sgai_guard.errors import GitError  # noqa: PLC0415
+    from sgai_guard.sources.repo import open_repository  # noqa: PLC0415
+
+    try:
+        head = open_repository(Path()).head()
+    except GitError:
+        head = None
+    if head is None:
+        raise click.UsageError(
+            "the GitLab report names the commit of each finding: run inside a git repository "
+            "with a commit, or set CI_COMMIT_SHA"
+        )
+    return head
 
 
 def deliver(report: str, path: Path | None, *, shown: str, color: bool = False) -> bool:

@@ -23,6 +23,7 @@ class RenderOptions(NamedTuple):
     show_suppressed: bool = False
     color: bool = False
     hints: tuple[str, ...] = ()  # context-specific advice printed after the findings
+    commit: str | None = None  # the commit a work-tree scan looked at (for reports needing one)
 
 
 Renderer = Callable[[ScanResult, RenderOptions], str]

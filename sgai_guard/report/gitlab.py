@@ -17,7 +17,7 @@ from sgai_guard.models import Finding, ScanResult
 from sgai_guard.report import RenderOptions
 from sgai_guard.report.common import json_text, shown_secret
 
-REPORT_VERSION = "15.2.5"
+REPORT_VERSION = "15.2.1"  # the newest that GitLab's pinned schema gem accepts
 SCHEMA_URL = (
     "https://gitlab.com/gitlab-org/security-products/security-report-schemas/-/raw/"
     f"v{REPORT_VERSION}/dist/secret-detection-report-format.json"
@@ -44,7 +44,7 @@ def _vulnerability(finding: Finding, options: RenderOptions) -> dict[str, Any]:
         "location": {
             "file": name(finding.path),
             "start_line": finding.line,
-            "commit": {"sha": finding.commit or "0000000"},
+            "commit": {"sha": finding.commit or options.commit or ""},
         },
         "identifiers": [
             {"type": "sgai_guard_rule_id", "name": finding.rule.name, "value": finding.rule.id}
