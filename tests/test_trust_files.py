@@ -387,3 +387,15 @@ def test_configuration_above_the_scanned_folder_never_applies(
         env=git_env(),
     )
     assert run_cli("audit", "m.git", cwd=tmp_path).returncode == 1
+
+
+def test_work_tree_files_named_like_git_metadata(tmp_path: Path, rng: random.Random) -> None:
+    """Only .git's own files are metadata: a FIFO called `index` in the work tree is a file
+    of the project, listed as not opened, and the repository is scanned."""
+    repo = Repo(tmp_path)
+    repo.write("k.env", f"K={keys.sgai_uuid(rng)}\n")
+    repo.commit("leak")
+    os.mkfifo(tmp_path / "index")
+    (tmp_path / "HEAD").symlink_to("/dev/zero")
+    code, report = run_json("scan", ".", cwd=tmp_path, env={"SGAI_GUARD_GIT_TIMEOUT": "20"})
+    assert code == 1 and [s["path"] for s in report["skipped"]] == ["index"]

@@ -176,7 +176,9 @@ def check_metadata(folder: StrPath) -> None:
     to the timeout."""
     import stat  # noqa: PLC0415 - os has already imported it
 
-    for base in (os.path.join(folder, ".git"), os.fspath(folder)):
+    dot_git = os.path.join(folder, ".git")
+    # a work tree's own files named like git's (a folder called "config") are not metadata
+    for base in (dot_git,) if os.path.lexists(dot_git) else (os.fspath(folder),):
         for name in _METADATA:
             path = os.path.join(base, name)
             try:
