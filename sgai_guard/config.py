@@ -17,6 +17,7 @@ from sgai_guard.configfile import find
 from sgai_guard.containers import Limits
 from sgai_guard.errors import ConfigError
 from sgai_guard.fingerprint import DEFAULT_SALT, FINGERPRINT_CHARS
+from sgai_guard.sizes import EXAMPLE, parse_size
 
 _FINGERPRINT = re.compile(rf"[0-9a-f]{{{FINGERPRINT_CHARS}}}")
 
@@ -45,7 +46,7 @@ class Config(NamedTuple):
     allow: tuple[AllowEntry, ...] = ()
     other_markers: bool = False
     baseline: str | None = None
-    max_file_size: str | None = None
+    max_file_size: int | None = None  # bytes
     regex_timeout: float = 0.25
     fail_on_removed: bool = False
     archives: Limits = Limits()
@@ -106,7 +107,7 @@ SCALARS: dict[str, _Check] = {
     "exclude-paths": _strings,
     "other-markers": _kind(bool, "true or false"),
     "baseline": _kind(str, "a path string"),
-    "max-file-size": _kind(str, 'a size string such as "5MiB"'),
+    "max-file-size": lambda v: None if parse_size(v) is not None else f"must be {EXAMPLE}",
     "regex-timeout": lambda v: (
         None
         if isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0
@@ -114,7 +115,7 @@ SCALARS: dict[str, _Check] = {
     ),
     "fail-on-removed": _kind(bool, "true or false"),
     "archive-depth": lambda v: _count(v, minimum=0),
-    "archive-max-bytes": lambda v: _count(v, minimum=1),
+    "archive-max-bytes": lambda v: None if parse_size(v) else f"must be {EXAMPLE}, above 0",
     "archive-max-ratio": lambda v: _count(v, minimum=1),
     "archive-max-members": lambda v: _count(v, minimum=1),
 }
@@ -124,6 +125,12 @@ ARCHIVE_KEYS = {
     "archive-max-ratio": "ratio",
     "archive-max-members": "members",
 }
+
+
+def _archive_limits(table: Mapping[str, Any]) -> Limits:
+    """The archive limits a (validated) table sets; archive-max-bytes may be a size string."""
+    given = {field: parse_size(table[key]) for key, field in ARCHIVE_KEYS.items() if key in table}
+    return Limits()._replace(**{k: v for k, v in given.items() if v is not None})
 
 
 def _count(value: Any, *, minimum: int) -> str | None:
@@ -156,12 +163,10 @@ def _parse(table: Mapping[str, Any], path: Path, prefix: str) -> Config:
         allow=tuple(_entries(table.get("allow", []), fail)),
         other_markers=table.get("other-markers", False),
         baseline=table.get("baseline"),
-        max_file_size=table.get("max-file-size"),
+        max_file_size=parse_size(table["max-file-size"]) if "max-file-size" in table else None,
         regex_timeout=timeout,
         fail_on_removed=table.get("fail-on-removed", False),
-        archives=Limits()._replace(
-            **{field: table[key] for key, field in ARCHIVE_KEYS.items() if key in table}
-        ),
+        archives=_archive_limits(table),
     )
 
 

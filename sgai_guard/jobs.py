@@ -42,6 +42,7 @@ def prepare(
     fail_on_removed: bool = False,
     other_markers: bool = False,
     archives: Mapping[str, int] | None = None,
+    use_baseline: bool = True,
 ) -> Prepared:
     """Load the configuration governing ``start``; options given on the command line win
     (``archives``: Limits fields set on the command line).
@@ -63,7 +64,7 @@ def prepare(
     config = load(source) if source else Config()
     if other_markers:
         config = config._replace(other_markers=True)
-    if baseline_path is None and config.baseline and config.source:
+    if use_baseline and baseline_path is None and config.baseline and config.source:
         default = config.source.parent / config.baseline
         baseline_path = default if default.exists() else None
     known = None

@@ -46,9 +46,16 @@ def triage(
         if not exposure.reachable and not keep_unreachable:
             dropped += 1
             continue
-        out += _one_per_path(group, histories, exposure)
+        # only the blobs a ref reaches; dangling copies stay out unless asked for
+        shown = group if keep_unreachable else [f for f in group if _reached(histories, f)]
+        out += _one_per_path(shown, histories, exposure)
     out.sort(key=lambda f: (f.exposure.urgency if f.exposure else 9, f.fingerprint, f.path))
     return out, dropped
+
+
+def _reached(histories: Mapping[str, History], finding: Finding) -> bool:
+    history = histories.get(finding.blob_id or "")
+    return history is not None and bool(history.added)
 
 
 def _exposure(blobs: Sequence[History], group: Sequence[Finding]) -> Exposure:

@@ -64,4 +64,4 @@ def test_readme_configuration_example_loads(tmp_path: Path) -> None:
     assert block is not None
     (tmp_path / ".sgai-guard.toml").write_text(block.group(1))
     config = load(tmp_path / ".sgai-guard.toml")
-    assert config.archives.depth == 3 and config.max_file_size == "5MiB"
+    assert config.archives.depth == 3 and config.max_file_size == 5 * 2**20

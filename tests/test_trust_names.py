@@ -99,7 +99,8 @@ def test_hostile_file_name_cannot_start_a_line(
 ) -> None:
     name = INJECTIONS[kind]
     (tmp_path / name).write_text(f"K = '{keys.sgai_uuid(rng)}'\n")
-    env = {"GITHUB_ACTIONS": "true"}
+    # a plain folder: the GitLab report takes its commit from the pipeline, as in GitLab CI
+    env = {"GITHUB_ACTIONS": "true", "CI_COMMIT_SHA": "a" * 40}
     for fmt in ("text", "github", "markdown", "json", "sarif", "gitlab"):
         proc = subprocess.run(  # bytes: text mode would turn a bare \r into \n
             [sys.executable, "-m", "sgai_guard", "scan", ".", "--format", fmt],
@@ -190,7 +191,7 @@ def test_file_named_like_a_key_is_redacted(tmp_path: Path, rng: random.Random) -
     inside = keys.sgai_uuid(rng)
     (tmp_path / f"{named}.txt").write_text(f"K = '{inside}'\n")
     for fmt in ("text", "json", "sarif", "gitlab", "markdown", "github"):
-        proc = run_cli("scan", ".", "--format", fmt, cwd=tmp_path)
+        proc = run_cli("scan", ".", "--format", fmt, cwd=tmp_path, env={"CI_COMMIT_SHA": "a" * 40})
         assert proc.returncode == 1
         assert named not in proc.stdout and inside not in proc.stdout, fmt
     report = json.loads(run_cli("scan", ".", "--format", "json", cwd=tmp_path).stdout)

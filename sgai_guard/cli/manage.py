@@ -13,7 +13,7 @@ from sgai_guard.errors import ExitCode
 from sgai_guard.outcome import incompleteness
 
 if TYPE_CHECKING:
-    from sgai_guard.jobs import Prepared
+    pass
 
 
 @cli.command("baseline")
@@ -40,11 +40,13 @@ def baseline_cmd(path: Path, output_path: Path, update: bool, config_path: Path 
     secrets that are gone are pruned and new ones are NOT added (they must be looked at)."""
     from sgai_guard import baseline, jobs  # noqa: PLC0415
 
-    prep = jobs.prepare(path, config_path=config_path)
+    # the baseline's own scan must see every secret, known ones included (else --update
+    # would take the keys the configured baseline suppresses for gone, and prune them)
+    prep = jobs.prepare(path, config_path=config_path, use_baseline=False)
     result = jobs.worktree(
         (path,),
         use_gitignore=True,
-        max_size=_config_size(prep),
+        max_size=prep.config.max_file_size if prep.config else None,
         settings=prep.settings,
         policy=prep.policy,
     )
@@ -125,13 +127,6 @@ def hook(args: tuple[str, ...]) -> None:
     from sgai_guard.hook import main as hook_main  # noqa: PLC0415
 
     raise SystemExit(hook_main(list(args)))
-
-
-def _config_size(prep: Prepared) -> int | None:
-    from sgai_guard.cli.options import ByteSize  # noqa: PLC0415
-
-    text = prep.config.max_file_size if prep.config else None
-    return ByteSize().convert(text, None, None) if text else None
 
 
 def _warn_default_salt(salt: str) -> None:

@@ -15,19 +15,7 @@ from sgai_guard.models import ScanResult
 from sgai_guard.outcome import exit_code, incompleteness
 from sgai_guard.report import Format, RenderOptions, renderer
 from sgai_guard.report.common import fenced
-
-_SIZE_UNITS = {
-    "": 1,
-    "k": 1024,
-    "kb": 1024,
-    "kib": 1024,
-    "m": 1024**2,
-    "mb": 1024**2,
-    "mib": 1024**2,
-    "g": 1024**3,
-    "gb": 1024**3,
-    "gib": 1024**3,
-}
+from sgai_guard.sizes import EXAMPLE, parse_size
 
 
 class ByteSize(click.ParamType):  # type: ignore[type-arg]
@@ -36,14 +24,10 @@ class ByteSize(click.ParamType):  # type: ignore[type-arg]
     def convert(
         self, value: object, param: click.Parameter | None, ctx: click.Context | None
     ) -> int:
-        if isinstance(value, int):
-            return value
-        text = str(value).strip().lower()
-        digits = text.rstrip("abcdefghijklmnopqrstuvwxyz")
-        unit = text[len(digits) :].strip()
-        if not digits.strip().isdigit() or unit not in _SIZE_UNITS:
-            self.fail(f"{value!r} is not a size such as 5MiB, 512k or 1048576", param, ctx)
-        return int(digits) * _SIZE_UNITS[unit]
+        size = parse_size(value)
+        if size is None:
+            self.fail(f"{value!r} is not {EXAMPLE}", param, ctx)
+        return size
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

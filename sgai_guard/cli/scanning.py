@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--staged", is_flag=True, help="Scan the index: what the next commit will hold.")
 @click.option(
     "--range",
@@ -80,6 +80,9 @@ def scan(
     from sgai_guard import jobs  # noqa: PLC0415
 
     out = parse_output(**opts)  # type: ignore[arg-type]
+    for path in paths:  # a symlink exists even when what it points at does not
+        if not os.path.lexists(path):
+            raise click.BadParameter(f"Path {str(path)!r} does not exist.", param_hint="PATHS")
     modes = [
         m for m, on in (("--staged", staged), ("--range", rev_range), ("--since", since)) if on
     ]
@@ -102,15 +105,10 @@ def scan(
     elif rev_range or since:
         result = _range(rev_range or f"{since}..HEAD", prep.settings, policy)
     else:
-        configured = _config_size(prep)
-        size = max_file_size or (ByteSize().convert(configured, None, None) if configured else None)
+        size = max_file_size or (prep.config.max_file_size if prep.config else None)
         result = _worktree(paths, not no_gitignore, size, prep, progress)
     result = jobs.with_allowlist_notices(result, prep, full_scan=not paths and not modes)
     raise SystemExit(finish(result, out))
-
-
-def _config_size(prep: Prepared) -> str | None:
-    return prep.config.max_file_size if prep.config else None
 
 
 def _worktree(
