@@ -318,7 +318,7 @@ def ci(
         return _unscanned(
             plan,
             f"the head commit {plan.head} is not in this clone and could "
-            f"not be fetched from {where.name}",
+            f"not be fetched from {where.label}",
         )
     if plan.base is None:
         return _ci_new_branch(repo, plan, head, where, settings, policy)
@@ -378,7 +378,7 @@ def _ci_range(
         return _unscanned(
             plan,
             f"the base commit {wanted} is not in this clone and could not be fetched from "
-            f"{where.name}",
+            f"{where.label}",
         )
     if base == head:
         result = scan((), settings=settings, policy=policy)

@@ -61,3 +61,13 @@ def test_a_symlink_named_on_the_command_line_is_scanned_as_its_text(
     assert code == 1 and report["findings"][0]["path"] == "keylink"
     missing = run_cli("scan", "nothere", cwd=tmp_path)
     assert missing.returncode == 2 and "does not exist" in missing.stderr
+
+
+def test_messages_name_what_they_are_about(tmp_path: Path, rng: random.Random) -> None:
+    repo = Repo(tmp_path / "repo")
+    repo.commit("root")
+    missing = run_cli("hook", "--", "missing.txt", cwd=repo.path)
+    assert missing.returncode == 3 and "missing.txt: not in the index" in missing.stdout
+    gone = (tmp_path / "gone").as_uri()
+    proc = run_cli("ci", "--base", "1" * 40, "--remote-url", gone, cwd=repo.path)
+    assert proc.returncode == 3 and f"could not be fetched from {gone}" in proc.stdout

@@ -38,6 +38,11 @@ class Remote:
                 _check(self._url, allow_file=self.given is not None, origin=self._origin())
         return self._url or None
 
+    @property
+    def label(self) -> str:
+        """Where fetches go, for messages: the URL the user gave, else the remote's name."""
+        return self.given if self.given is not None else self.name
+
     def _origin(self) -> str:
         return "--remote-url" if self.given is not None else f"the remote {self.name!r}"
 

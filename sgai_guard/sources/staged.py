@@ -143,8 +143,8 @@ def _untracked(repo: Repository, files: list[str]) -> Iterator[Blob | Skipped]:
                 continue
             fd = fsread.open_regular(path)
             yield from pieces(fsread.chunks(fd), partial(_untracked_piece, name))
-        except FileNotFoundError:
-            continue  # deleted: nothing will be committed from it
+        except FileNotFoundError:  # named, but neither in the index nor on disk: said
+            yield Skipped(name, "not in the index and not on disk: nothing to scan")
         except fsread.NotRegularError as exc:
             yield Skipped(name, f"{exc.kind}, not a regular file: not opened (git cannot add it)")
         except OSError as exc:
