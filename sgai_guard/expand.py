@@ -18,8 +18,12 @@ from sgai_guard.models import Blob, Skipped
 _STEMS = (".gz", ".tgz", ".bz2", ".xz", ".txz", ".tbz2")
 
 
-def expanded(items: Iterable[Blob | Skipped], limits: Limits) -> Iterator[Blob | Skipped]:
-    """``items`` with every container's members after it."""
+def expanded(
+    items: Iterable[Blob | Skipped], limits: Limits, opened: set[str] | None = None
+) -> Iterator[Blob | Skipped]:
+    """``items`` with every container's members after it; ``opened`` collects the paths of
+    the containers that were opened."""
+    opened = set() if opened is None else opened
     pieces: list[bytes] | None = None  # the pieces of a large container so far
     for item in items:
         yield item
@@ -28,7 +32,8 @@ def expanded(items: Iterable[Blob | Skipped], limits: Limits) -> Iterator[Blob |
         part = item.part
         if part is None:
             if containers.magic(item.data):
-                yield from _open(item, item.data, limits, 1, Budget(limits))
+                opened.add(item.path)
+                yield from _open(item, item.data, limits, 1, Budget(limits), opened)
             continue
         if part.first:
             pieces = [] if containers.magic(item.data) else None
@@ -41,22 +46,23 @@ def expanded(items: Iterable[Blob | Skipped], limits: Limits) -> Iterator[Blob |
             yield Skipped(item.path, f"not fully scanned: {reason}", error=True)
         elif part.last:
             whole, pieces = b"".join(pieces), None
-            yield from _open(item._replace(part=None), whole, limits, 1, Budget(limits))
+            opened.add(item.path)
+            yield from _open(item._replace(part=None), whole, limits, 1, Budget(limits), opened)
 
 
 def _open(
-    blob: Blob, data: bytes, limits: Limits, depth: int, budget: Budget
+    blob: Blob, data: bytes, limits: Limits, depth: int, budget: Budget, opened: set[str]
 ) -> Iterator[Blob | Skipped]:
     """The members of one container, and of the containers in it. Parsing hostile bytes must
     never end the scan: whatever escapes the parsers is one "not fully scanned" entry."""
     try:
-        yield from _members(blob, data, limits, depth, budget)
+        yield from _members(blob, data, limits, depth, budget, opened)
     except Exception as exc:  # any parser failure on hostile input
         yield Skipped(blob.path, f"not fully scanned: unreadable archive ({exc})", error=True)
 
 
 def _members(
-    blob: Blob, data: bytes, limits: Limits, depth: int, budget: Budget
+    blob: Blob, data: bytes, limits: Limits, depth: int, budget: Budget, opened: set[str]
 ) -> Iterator[Blob | Skipped]:
     kind = containers.magic(data) or ""
     for member in containers.members(kind, data, stem(blob.path), budget):
@@ -66,7 +72,8 @@ def _members(
             yield child
             if member.name != containers.OUTSIDE and containers.magic(member.data):
                 if depth < limits.depth:
-                    yield from _open(child, member.data, limits, depth + 1, budget)
+                    opened.add(path)
+                    yield from _open(child, member.data, limits, depth + 1, budget, opened)
                 else:
                     reason = f"nested more than {limits.depth} containers deep: not opened"
                     yield Skipped(path, f"not fully scanned: {reason}", error=True)

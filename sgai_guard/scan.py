@@ -78,7 +78,8 @@ def scan(
     policy = policy or NoPolicy()
     settings = settings or Settings()
     tally = _Tally()
-    for item in expanded(items, settings.archives):
+    opened: set[str] = set()
+    for item in expanded(items, settings.archives, opened):
         if isinstance(item, Skipped):
             tally.skipped.append(item)
             continue
@@ -92,11 +93,25 @@ def scan(
         seconds=time.perf_counter() - started,
     )
     return ScanResult(
-        findings=tuple(tally.findings),
+        findings=_outermost_dropped(tally.findings, opened),
         suppressed=tuple(tally.suppressed),
         skipped=tuple(tally.skipped),
         stats=stats,
     )
+
+
+def _outermost_dropped(findings: list[Finding], opened: set[str]) -> tuple[Finding, ...]:
+    """A key in an uncompressed container (a plain tar, a stored zip member) is seen twice:
+    in the container's own bytes and in the member. Only the member's finding, which says
+    where the key is, is kept; only for containers that were opened (a file merely named
+    `a!b` hides nothing)."""
+    inside = {
+        (f.fingerprint, f.path[:cut])
+        for f in findings
+        for cut in (i for i, c in enumerate(f.path) if c == "!")
+        if f.path[:cut] in opened
+    }
+    return tuple(f for f in findings if (f.fingerprint, f.path) not in inside)
 
 
 def _scan_blob(

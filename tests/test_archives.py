@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import random
 import subprocess
@@ -194,3 +195,24 @@ def test_large_archive_in_pieces_is_reassembled(tmp_path: Path, rng: random.Rand
     code, report = run_json("scan", ".", cwd=tmp_path)
     assert code == 1 and _places(report) == [("big.zip!conf/.env", 1, 3)]
     assert zipfile.is_zipfile(tmp_path / "big.zip")
+
+
+def test_a_key_in_an_uncompressed_member_is_reported_once(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    key = keys.sgai_uuid(rng)
+    (tmp_path / "plain.tar").write_bytes(tar_of({"conf/.env": f"K={key}\n".encode()}))
+    stored = io.BytesIO()
+    with zipfile.ZipFile(stored, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("app/.env", f"K={key}\n")
+    (tmp_path / "stored.zip").write_bytes(stored.getvalue())
+    (tmp_path / "a").write_text(f"K={key}\n")  # a file merely named like a container chain
+    (tmp_path / "a!b").write_text(f"K={key}\n")
+    code, report = run_json("scan", ".", cwd=tmp_path)
+    assert code == 1
+    assert _places(report) == [
+        ("a", 1, 3),
+        ("a!b", 1, 3),
+        ("plain.tar!conf/.env", 1, 3),
+        ("stored.zip!app/.env", 1, 3),
+    ]
