@@ -65,10 +65,12 @@ def _members(
     blob: Blob, data: bytes, limits: Limits, depth: int, budget: Budget, opened: set[str]
 ) -> Iterator[Blob | Skipped]:
     kind = containers.magic(data) or ""
+    # one loader each for the whole container, so the old archive is opened once
+    before, after = _members_of(blob.prior, limits), _members_of(blob.after, limits)
     for member in containers.members(kind, data, stem(blob.path), budget):
         path = f"{blob.path}!{member.name}" if member.name else blob.path
         if member.data is not None:
-            child = _child(blob, path, member.data, member.name, limits)
+            child = _child(blob, path, member.data, member.name, (before, after))
             yield child
             if member.name != containers.OUTSIDE and containers.magic(member.data):
                 if depth < limits.depth:
@@ -81,7 +83,10 @@ def _members(
             yield Skipped(path, f"not fully scanned: {member.problem}", error=True)
 
 
-def _child(blob: Blob, path: str, data: bytes, name: str, limits: Limits) -> Blob:
+_Loader = Callable[[], tuple[bytes, ...]] | None
+
+
+def _child(blob: Blob, path: str, data: bytes, name: str, old: tuple[_Loader, _Loader]) -> Blob:
     return Blob(
         path,
         data,
@@ -89,8 +94,8 @@ def _child(blob: Blob, path: str, data: bytes, name: str, limits: Limits) -> Blo
         blob_id=blob.blob_id,
         tracked_ignored=blob.tracked_ignored,
         status=blob.status,
-        prior=_members_of(blob.prior, limits),
-        after=_members_of(blob.after, limits),
+        prior=old[0],
+        after=old[1],
         also=tuple((f"{p}!{name}", c) for p, c in blob.also),
     )
 
