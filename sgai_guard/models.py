@@ -45,6 +45,20 @@ class SuppressReason(str, enum.Enum):
     BASELINE = "baseline"
 
 
+class Verdict(str, enum.Enum):
+    """What a provider said about a key when asked (opt-in ``--verify``)."""
+
+    LIVE = "live"  # accepted, including out of quota or credits
+    DEAD = "dead"  # the provider says the key is invalid or revoked
+    UNKNOWN = "unknown"  # no verdict: rate limit, server error, timeout, TLS, odd answer
+
+
+class Verification(NamedTuple):
+    verdict: Verdict
+    reason: str  # a few words, never the key: "HTTP 432: plan limit reached", "timed out"
+    endpoint: str = ""  # the URL asked (holds no key)
+
+
 class Provider(NamedTuple):
     id: str
     name: str
@@ -173,6 +187,7 @@ class Finding(NamedTuple):
     exposure: Exposure | None = None
     line_text: bytes = b""  # the line holding the secret (for inline markers): never in repr
     previous_line: bytes = b""
+    verification: Verification | None = None  # set only under --verify
 
     def __repr__(self) -> str:
         return (
