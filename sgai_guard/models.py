@@ -65,6 +65,7 @@ class Provider(NamedTuple):
     env_var: str
     dashboard: str
     remediation: tuple[str, ...]
+    docs: str = ""  # the provider's own page on managing and rotating keys
 
     def __repr__(self) -> str:
         return f"Provider({self.id!r})"
@@ -188,6 +189,7 @@ class Finding(NamedTuple):
     line_text: bytes = b""  # the line holding the secret (for inline markers): never in repr
     previous_line: bytes = b""
     verification: Verification | None = None  # set only under --verify
+    line_hash: str = ""  # GitHub's hash of the content at this line (linehash.py)
 
     def __repr__(self) -> str:
         return (

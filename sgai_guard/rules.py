@@ -9,6 +9,7 @@ TAVILY = Provider(
     name="Tavily",
     env_var="TAVILY_API_KEY",
     dashboard="https://app.tavily.com",
+    docs="https://docs.tavily.com/documentation/best-practices/api-key-management",
     remediation=(
         "Revoke the key first: sign in at https://app.tavily.com, open API Keys, and delete "
         "or revoke this key. Deleting it from git history does not make a pushed key safe.",
@@ -28,6 +29,7 @@ SCRAPEGRAPHAI = Provider(
     name="ScrapeGraphAI",
     env_var="SGAI_API_KEY",
     dashboard="https://scrapegraphai.com/dashboard",
+    docs="https://docs.scrapegraphai.com/knowledge-base/account/api-keys",
     remediation=(
         "Regenerate the key first: in https://scrapegraphai.com/dashboard open Settings, "
         "API Key, and choose Regenerate API Key. Copy the new key at once: it is shown once.",

@@ -128,6 +128,7 @@ def _scan_blob(
         candidates = [_placed(c, part) for c in candidates if c.offset < part.end]
     if not candidates:
         return
+    hashes = _line_hashes(blob, candidates)
     prior = blob.prior() if blob.prior else ()
     after = blob.after() if blob.after else ()
     places = ((blob.path, blob.commit), *blob.also)
@@ -138,13 +139,24 @@ def _scan_blob(
         status = Status.COMMITTED if any(secret in text for text in prior) else blob.status
         for path, commit in places:
             where = blob._replace(path=path, commit=commit)
+            finding = to_finding(candidate, where, settings.salt, status)
             _judge(
-                to_finding(candidate, where, settings.salt, status),
+                finding._replace(line_hash=hashes.get(candidate.line, "")),
                 candidate,
                 policy,
                 settings,
                 tally,
             )
+
+
+def _line_hashes(blob: Blob, candidates: list[Candidate]) -> dict[int, str]:
+    """GitHub's line hash for each line holding a candidate; only for content read whole,
+    since the hash of a line counts the lines before it that look the same."""
+    if blob.part is not None:
+        return {}
+    from sgai_guard.linehash import line_hashes  # noqa: PLC0415 (only when a key is found)
+
+    return line_hashes(blob.data, {c.line for c in candidates})
 
 
 def _placed(candidate: Candidate, part: Part) -> Candidate:

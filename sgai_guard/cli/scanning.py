@@ -16,7 +16,6 @@ from sgai_guard.cli.options import (
     archive_options,
     finish,
     output_options,
-    parse_output,
     policy_options,
     progress_option,
 )
@@ -73,13 +72,12 @@ def scan(
     config_path: Path | None,
     baseline_path: Path | None,
     other_markers: bool,
-    **opts: object,
+    out: Output,
 ) -> None:
     """Scan work-tree files under PATHS (default: the current directory), the index
     (--staged) or a commit range (--range, --since)."""
     from sgai_guard import jobs  # noqa: PLC0415
 
-    out = parse_output(**opts)  # type: ignore[arg-type]
     for path in paths:  # a symlink exists even when what it points at does not
         if not os.path.lexists(path):
             raise click.BadParameter(f"Path {str(path)!r} does not exist.", param_hint="PATHS")
@@ -176,14 +174,13 @@ def audit(
     config_path: Path | None,
     baseline_path: Path | None,
     other_markers: bool,
-    **opts: object,
+    out: Output,
 ) -> None:
     """Scan every blob reachable from every ref of REPO (also bare), once, and triage each
     secret: where it is, who introduced it, whether it is at HEAD and whether it was pushed."""
     from sgai_guard import jobs  # noqa: PLC0415
     from sgai_guard import progress as progress_line  # noqa: PLC0415
 
-    out = parse_output(**opts)  # type: ignore[arg-type]
     prep = jobs.prepare(
         repo if repo.exists() else Path(),
         config_path=config_path,
@@ -252,7 +249,7 @@ def ci_cmd(
     config_path: Path | None,
     baseline_path: Path | None,
     other_markers: bool,
-    **opts: object,
+    out: Output,
 ) -> None:
     """Scan what this CI run is about: a pull/merge request's commits, a push's commits, or
     (scheduled and manual runs) the whole history. Deepens shallow clones as needed and never
@@ -260,7 +257,6 @@ def ci_cmd(
     from sgai_guard import jobs  # noqa: PLC0415
     from sgai_guard.ci import plan  # noqa: PLC0415
 
-    out = parse_output(**opts)  # type: ignore[arg-type]
     prep = jobs.prepare(
         Path(),
         config_path=config_path,

@@ -16,6 +16,7 @@ class Format(str, enum.Enum):
     GITHUB = "github"
     GITLAB = "gitlab"
     MARKDOWN = "markdown"
+    HTML = "html"
 
 
 class RenderOptions(NamedTuple):
@@ -24,6 +25,12 @@ class RenderOptions(NamedTuple):
     color: bool = False
     hints: tuple[str, ...] = ()  # context-specific advice printed after the findings
     commit: str | None = None  # the commit a work-tree scan looked at (for reports needing one)
+    # SARIF runAutomationDetails.id, "category/run": runs of different kinds (a pull request,
+    # a push, a full audit) keep their own alerts in code scanning
+    automation: str = ""
+    # An HTML file is mailed and attached to tickets: clear keys go into it only when the user
+    # asked for them for this format too, not on --show-secrets alone.
+    show_secrets_in_html: bool = False
 
 
 Renderer = Callable[[ScanResult, RenderOptions], str]
@@ -45,4 +52,5 @@ _MODULES = {
     Format.GITHUB: "github",
     Format.GITLAB: "gitlab",
     Format.MARKDOWN: "markdown",
+    Format.HTML: "html",
 }

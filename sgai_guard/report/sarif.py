@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 from sgai_guard import __version__
 from sgai_guard.display import message, redacted
-from sgai_guard.models import Finding, ScanResult, Suppression, SuppressReason
+from sgai_guard.models import Confidence, Finding, ScanResult, Suppression, SuppressReason
 from sgai_guard.report import RenderOptions
 from sgai_guard.report.common import STATUS_TEXT, json_text, shown_secret
 from sgai_guard.rules import RULES
@@ -17,25 +17,40 @@ SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 FINGERPRINT_KEY = "sgaiGuardSecret/v1"
 
 
+# GitHub ranks alerts by security-severity (9.0 and up: critical; 7.0 to 8.9: high; 4.0 to
+# 6.9: medium): a prefixed key is certain, a key found only by context less so.
+SEVERITY = {Confidence.HIGH: "9.5", Confidence.MEDIUM: "8.0", Confidence.LOW: "6.0"}
+PRECISION = {Confidence.HIGH: "very-high", Confidence.MEDIUM: "high", Confidence.LOW: "medium"}
+
+
 def _rule(index: int) -> dict[str, Any]:
     rule = RULES[index]
-    steps = rule.provider.remediation
+    provider = rule.provider
+    steps = provider.remediation
+    doc = f"{provider.name}'s own guide to managing keys: {provider.docs}"
     return {
         "id": rule.id,
         "name": "".join(part.title() for part in rule.id.split("-")),
         "shortDescription": {"text": rule.name},
-        "fullDescription": {"text": f"{rule.name}: a live credential for {rule.provider.name}."},
+        "fullDescription": {"text": f"{rule.name}: a live credential for {provider.name}."},
+        "helpUri": provider.docs,
         "help": {
-            "text": "\n".join(f"{n}. {step}" for n, step in enumerate(steps, 1)),
-            "markdown": "\n".join(f"{n}. {step}" for n, step in enumerate(steps, 1)),
+            "text": "\n".join((*(f"{n}. {step}" for n, step in enumerate(steps, 1)), doc)),
+            "markdown": "\n".join(
+                (
+                    f"**A {provider.name} API key is in the code.** Act in this order:",
+                    "",
+                    *(f"{n}. {step}" for n, step in enumerate(steps, 1)),
+                    "",
+                    f"[{provider.name}: managing API keys]({provider.docs})",
+                )
+            ),
         },
         "defaultConfiguration": {"level": "error"},
         "properties": {
-            "tags": ["security", "secret", rule.provider.id],
-            "precision": {"high": "very-high", "medium": "high"}.get(
-                rule.confidence.value, "medium"
-            ),
-            "security-severity": "9.0",
+            "tags": ["security", "secret", f"external/provider/{provider.id}"],
+            "precision": PRECISION[rule.confidence],
+            "security-severity": SEVERITY[rule.confidence],
         },
     }
 
@@ -64,7 +79,10 @@ def _result(finding: Finding, options: RenderOptions) -> dict[str, Any]:
                 }
             }
         ],
-        "partialFingerprints": {FINGERPRINT_KEY: finding.fingerprint},
+        # GitHub keys alerts by the line hash; the secret's own fingerprint, which no edit
+        # around it changes, is the one other tools should key on
+        "fingerprints": {FINGERPRINT_KEY: finding.fingerprint},
+        "partialFingerprints": _partial(finding),
         "properties": {
             "status": finding.status.value,
             "commit": finding.commit,
@@ -72,6 +90,12 @@ def _result(finding: Finding, options: RenderOptions) -> dict[str, Any]:
         },
     }
     return out
+
+
+def _partial(finding: Finding) -> dict[str, str]:
+    """GitHub's line hash when the engine could compute it; otherwise left to the upload
+    action, which computes it from the checkout."""
+    return {"primaryLocationLineHash": finding.line_hash} if finding.line_hash else {}
 
 
 def _uri(path: str) -> str:
@@ -117,6 +141,7 @@ def as_dict(result: ScanResult, options: RenderOptions) -> dict[str, Any]:
                         ],
                     }
                 ],
+                "automationDetails": {"id": options.automation or "sgai-guard/"},
                 "columnKind": "unicodeCodePoints",
                 "results": results,
             }
