@@ -160,7 +160,7 @@ def test_broken_base_is_incomplete_not_clean(
     tmp_path: Path, rng: random.Random, action_python: Path
 ) -> None:
     origin, _, heads, _ = _origin(tmp_path, rng)
-    gone = "%040x" % rng.getrandbits(160)  # a base no repository has (force-pushed away)
+    gone = f"{rng.getrandbits(160):040x}"  # a base no repository has (force-pushed away)
     payload = _pull_request(gone, heads["clean"], "clean")
     run, _, sarif = _run(tmp_path, action_python, origin, "clean", "pull_request", payload)
     assert run.outputs["exit-code"] == "3", run.log
