@@ -8,6 +8,8 @@ pre-commit stage (git's own hook, or the pre-commit framework):
   commit (`pre-commit run --all-files`) every key blocks, so CI never passes over one.
 pre-push stage (`--pre-push`): the commits being pushed, from PRE_COMMIT_FROM_REF/TO_REF or
 the lines git writes on stdin; a new branch scans only what no remote-tracking ref has.
+server (`--pre-receive`): the commits a push adds to a bare repository, read from git's
+quarantine; a new ref scans only what no existing ref has (receive.py).
 """
 
 from __future__ import annotations
@@ -18,35 +20,30 @@ import sys
 from collections.abc import Sequence
 
 from sgai_guard.errors import ExitCode, exit_for, say
+from sgai_guard.hints import BYPASS_OPTION, COMMIT, PUSH, RECEIVE, hints
 from sgai_guard.models import ScanResult
 from sgai_guard.outcome import exit_code, incompleteness
+from sgai_guard.receive import LOG, QUARANTINE, bypass_reason, log_bypass, push_options, updates
 from sgai_guard.report import RenderOptions
 from sgai_guard.report.common import fenced
 from sgai_guard.report.text import render
 
-USAGE = "usage: sgai-guard hook [--pre-push] [--show-secrets] [--] [FILE...]"
+USAGE = (
+    "usage: sgai-guard hook [--pre-push | --pre-receive [--allow-bypass]] [--show-secrets] "
+    "[--] [FILE...]"
+)
 HELP = f"""{USAGE}
 
-The commit and push hooks. Without FILE, scans what is staged; with FILE (as the pre-commit
-framework passes them, after --), scans the staged version of each. --pre-push scans the
-commits a push sends (git writes them on standard input). Everything after -- is a file name,
-never an option. Exit codes: 0 clean, 1 keys found, 2 usage error, 3 incomplete.
+The commit, push and server hooks. Without FILE, scans what is staged; with FILE (as the
+pre-commit framework passes them, after --), scans the staged version of each. --pre-push scans
+the commits a push sends (git writes them on standard input). --pre-receive is the server-side
+hook of a bare repository: it scans what a push adds and rejects the push for a key;
+--allow-bypass lets a pusher override with `git push -o {BYPASS_OPTION}="<reason>"`, logged in
+the repository folder ({LOG}). Everything after -- is a file name, never an option.
+Exit codes: 0 clean, 1 keys found, 2 usage error, 3 incomplete.
 """
-FLAGS = ("--pre-push", "--show-secrets")
+FLAGS = ("--pre-push", "--pre-receive", "--allow-bypass", "--show-secrets")
 ZERO = "0" * 40
-
-
-def hints(result: ScanResult) -> tuple[str, ...]:
-    """How to get past a block, in the words of the providers' SDKs."""
-    envs = sorted({f.rule.provider.env_var for f in result.blocking})
-    example = result.blocking[0].fingerprint if result.blocking else "FINGERPRINT"
-    return (
-        f"Remove the key from the file and read it from the environment instead "
-        f"({', '.join(envs)}: the SDKs read it there), then stage the file again.",
-        "Revoke the key as above even if it never left this machine's history.",
-        "A real false positive? Allow exactly this value, with a reason: "
-        f'sgai-guard allow {example} --reason "why this is not a live key"',
-    )
 
 
 def main(argv: Sequence[str]) -> int:
@@ -54,18 +51,61 @@ def main(argv: Sequence[str]) -> int:
     if isinstance(parsed, int):
         return parsed
     flags, files = parsed
+    if "--allow-bypass" in flags and "--pre-receive" not in flags:
+        say("sgai-guard: --allow-bypass is for --pre-receive only")
+        return int(ExitCode.USAGE)
+    if {"--pre-push", "--pre-receive"} <= flags:
+        say("sgai-guard: choose one of --pre-push and --pre-receive")
+        return int(ExitCode.USAGE)
     from sgai_guard.sources import hardening  # noqa: PLC0415
 
-    hardening.inherit(hardening.HOOK_VARIABLES)  # git set these for this very repository
+    receive = "--pre-receive" in flags
+    # git set these for this very repository (and, on a server, its quarantine)
+    hardening.inherit(hardening.HOOK_VARIABLES + (QUARANTINE if receive else ()))
+    stage = RECEIVE if receive else PUSH if "--pre-push" in flags else COMMIT
     try:
-        result = _pre_push() if "--pre-push" in flags else _pre_commit(files)
+        result, pushed = _scan(stage, files)
     except (Exception, KeyboardInterrupt) as exc:
         return exit_for(exc)
     result = result._replace(incomplete=incompleteness(result))
-    options = RenderOptions(show_secrets="--show-secrets" in flags, hints=hints(result))
+    bypass = "--allow-bypass" in flags
+    options = RenderOptions(
+        show_secrets="--show-secrets" in flags, hints=hints(result, stage, bypass=bypass)
+    )
     if not _deliver(fenced(render(result, options))):
         return int(ExitCode.USAGE)
-    return int(exit_code(result))
+    code = int(exit_code(result))
+    if receive and code == int(ExitCode.FINDINGS):
+        return _bypassed(result, pushed, allowed=bypass)
+    return code
+
+
+def _scan(stage: str, files: list[str]) -> tuple[ScanResult, list[tuple[str, str, str, str]]]:
+    if stage == COMMIT:
+        return _pre_commit(files), []
+    pushed = updates(_stdin()) if stage == RECEIVE else _push_updates()
+    return _pushed(pushed, server=stage == RECEIVE), pushed
+
+
+def _bypassed(result: ScanResult, pushed: list[tuple[str, str, str, str]], *, allowed: bool) -> int:
+    """A server's push with keys: rejected, unless the server allows a bypass and the pusher
+    asked for one with a reason; the bypass is then logged."""
+    reason = bypass_reason(push_options(os.environ))
+    if reason is None:
+        return int(ExitCode.FINDINGS)
+    if not allowed:
+        say(f"sgai-guard: the push option {BYPASS_OPTION} is ignored: this server allows no bypass")
+        return int(ExitCode.FINDINGS)
+    if not reason:
+        say(f'sgai-guard: a bypass needs a reason: git push -o {BYPASS_OPTION}="<reason>"')
+        return int(ExitCode.FINDINGS)
+    try:
+        log = log_bypass(os.environ.get("GIT_DIR", "."), result, reason, pushed)
+    except OSError as exc:
+        say(f"sgai-guard: the bypass cannot be logged ({exc.strerror}): push rejected")
+        return int(ExitCode.FINDINGS)
+    say(f"sgai-guard: BYPASSED by push option, logged in {log}: {reason}")
+    return int(ExitCode.CLEAN)
 
 
 def _deliver(report: str) -> bool:
@@ -117,12 +157,20 @@ def _pre_commit(files: list[str]) -> ScanResult:
     return jobs.with_allowlist_notices(result, prep, full_scan=False)
 
 
-def _pre_push() -> ScanResult:
+def _pushed(pushed: list[tuple[str, str, str, str]], *, server: bool) -> ScanResult:
+    """What a push sends (client) or adds (server: new refs' commits no existing ref has)."""
     from sgai_guard import jobs  # noqa: PLC0415
 
     prep = jobs.prepare(".")
-    result = jobs.push(".", _push_updates(), settings=prep.settings, policy=prep.policy)
+    known = ("--not", "--all") if server else ("--not", "--remotes")
+    result = jobs.push(".", pushed, settings=prep.settings, policy=prep.policy, known=known)
     return jobs.with_allowlist_notices(result, prep, full_scan=False)
+
+
+def _stdin() -> str:
+    if sys.stdin is None or sys.stdin.isatty():
+        return ""
+    return sys.stdin.read()
 
 
 def _push_updates() -> list[tuple[str, str, str, str]]:
@@ -139,11 +187,9 @@ def _push_updates() -> list[tuple[str, str, str, str]]:
                 remote,
             )
         ]
-    if sys.stdin is None or sys.stdin.isatty():
-        return []
-    updates = []
-    for line in sys.stdin.read().splitlines():
+    pushed = []
+    for line in _stdin().splitlines():
         parts = line.split()
         if len(parts) == 4:
-            updates.append((parts[0], parts[1], parts[2], parts[3]))
-    return updates
+            pushed.append((parts[0], parts[1], parts[2], parts[3]))
+    return pushed

@@ -172,8 +172,11 @@ def push(
     *,
     settings: Settings,
     policy: Policy | None = None,
+    known: tuple[str, ...] = ("--not", "--remotes"),
 ) -> ScanResult:
-    """The commits a push sends: one range per ref update, scanned together."""
+    """The commits a push sends: one range per ref update, scanned together. A new ref's
+    commits are those that no ``known`` ref has (remote-tracking refs for a client; every ref
+    for a server, before the push updates any)."""
     from sgai_guard.sources.commits import RangeScan  # noqa: PLC0415
 
     repo = open_repository(path)
@@ -190,7 +193,7 @@ def push(
                 f"{remote_ref} is at {remote_sha[:12]}, which this clone lacks: "
                 "scanning every commit no remote-tracking ref has"
             )
-        exclude = () if base else ("--not", "--remotes")
+        exclude = () if base else known
         source = RangeScan(repo, base, head, exclude, f"{local_ref} -> {remote_ref}")
         source.resolve()
         sources.append(source)

@@ -194,3 +194,21 @@ def test_third_party_actions_are_pinned_by_full_commit_sha() -> None:
     for ref, comment in uses:
         assert re.fullmatch(r"[\w./-]+@[0-9a-f]{40}", ref), ref
         assert re.search(r"# v\d+\.\d+\.\d+", comment), comment
+
+
+def test_readme_workflow_uses_the_action_as_declared() -> None:
+    import yaml
+
+    import sgai_guard
+
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("```yaml\non: [pull_request, push]", 1)[1].split("```", 1)[0]
+    workflow = yaml.safe_load("on: [pull_request, push]" + block)
+    steps = workflow["jobs"]["sgai-guard"]["steps"]
+    [ours] = [s for s in steps if "sgai-guard@" in s["uses"]]
+    assert ours["uses"].endswith(f"@v{sgai_guard.__version__}")
+    declared = yaml.safe_load(ACTION.read_text())["inputs"]
+    assert set(ours["with"]) <= set(declared)
+    assert workflow["permissions"]["security-events"] == "write"
+    checkout = next(s for s in steps if s["uses"].startswith("actions/checkout@"))
+    assert len(checkout["uses"].split("@")[1]) == 40

@@ -75,7 +75,8 @@ def test_done_when_pull_request_on_depth_1_clone(tmp_path: Path, rng: random.Ran
     location = result["locations"][0]["physicalLocation"]
     assert location["artifactLocation"]["uri"] == "app/settings.py"
     assert location["region"] == {"startLine": 1, "startColumn": 11}
-    assert result["partialFingerprints"]["sgaiGuardSecret/v1"]
+    assert result["fingerprints"]["sgaiGuardSecret/v1"]
+    assert result["partialFingerprints"]["primaryLocationLineHash"].endswith(":1")
     rules = sarif["runs"][0]["tool"]["driver"]["rules"]
     assert "app.tavily.com" in rules[result["ruleIndex"]]["help"]["text"]
     annotations = run_ci("--format", "github", cwd=work, env=env)

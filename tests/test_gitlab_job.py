@@ -157,3 +157,11 @@ def test_merge_request_pipeline(tmp_path: Path, rng: random.Random, leak: bool) 
     assert vuln["identifiers"] and vuln["identifiers"][0]["value"]
     for text in ((work / artifact).read_text(), summary.read_text(), proc.stdout, proc.stderr):
         assert key not in text
+
+
+def test_readme_includes_this_job_at_the_pinned_release() -> None:
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("```yaml\ninclude:", 1)[1].split("```", 1)[0]
+    [remote] = yaml.safe_load("include:" + block)["include"]
+    assert remote["remote"].endswith(f"/v{sgai_guard.__version__}/ci/gitlab-ci.yml")
+    assert "SGAI_GUARD_DISABLED" in readme

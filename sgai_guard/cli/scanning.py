@@ -46,6 +46,11 @@ if TYPE_CHECKING:
 )
 @click.option("--no-gitignore", is_flag=True, help="Also scan files that .gitignore excludes.")
 @click.option(
+    "--stdin-filename",
+    metavar="PATH",
+    help="With PATHS `-` (standard input): the path to report, and to match allowlists against.",
+)
+@click.option(
     "--max-file-size",
     type=ByteSize(),
     default=None,
@@ -63,6 +68,7 @@ def scan(
     since: str | None,
     fail_on_removed: bool,
     no_gitignore: bool,
+    stdin_filename: str | None,
     max_file_size: int | None,
     progress: str,
     archive_depth: int | None,
@@ -74,11 +80,12 @@ def scan(
     other_markers: bool,
     out: Output,
 ) -> None:
-    """Scan work-tree files under PATHS (default: the current directory), the index
-    (--staged) or a commit range (--range, --since)."""
+    """Scan work-tree files under PATHS (default: the current directory; `-`: standard input),
+    the index (--staged) or a commit range (--range, --since)."""
     from sgai_guard import jobs  # noqa: PLC0415
 
-    for path in paths:  # a symlink exists even when what it points at does not
+    stdin = _stdin_wanted(paths, stdin_filename)
+    for path in () if stdin else paths:  # a symlink exists even when its target does not
         if not os.path.lexists(path):
             raise click.BadParameter(f"Path {str(path)!r} does not exist.", param_hint="PATHS")
     modes = [
@@ -98,7 +105,9 @@ def scan(
         ),
     )
     policy = prep.policy
-    if staged:
+    if stdin:
+        result = _stdin(stdin_filename, prep)
+    elif staged:
         result = jobs.staged(Path(), settings=prep.settings, policy=policy, check_bare=True)
     elif rev_range or since:
         result = _range(rev_range or f"{since}..HEAD", prep.settings, policy)
@@ -107,6 +116,29 @@ def scan(
         result = _worktree(paths, not no_gitignore, size, prep, progress)
     result = jobs.with_allowlist_notices(result, prep, full_scan=not paths and not modes)
     raise SystemExit(finish(result, out))
+
+
+def _stdin_wanted(paths: tuple[Path, ...], name: str | None) -> bool:
+    if Path("-") not in paths:
+        if name is not None:
+            raise click.UsageError("--stdin-filename goes with `-` (scan standard input)")
+        return False
+    if len(paths) > 1:
+        raise click.UsageError("`-` (standard input) cannot be combined with other paths")
+    return True
+
+
+def _stdin(name: str | None, prep: Prepared) -> ScanResult:
+    import sys  # noqa: PLC0415
+
+    from sgai_guard.scan import scan as run_scan  # noqa: PLC0415
+    from sgai_guard.sources.stdin import STDIN_NAME, stdin_blobs  # noqa: PLC0415
+
+    if sys.stdin is None or sys.stdin.isatty():
+        raise click.UsageError("`scan -` reads standard input: pipe or redirect something into it")
+    path = (name or STDIN_NAME).replace("\\", "/")
+    blobs = stdin_blobs(sys.stdin.buffer, path)
+    return run_scan(blobs, settings=prep.settings, policy=prep.policy)
 
 
 def _worktree(

@@ -1,0 +1,56 @@
+"""`sgai-guard init`: a starting configuration and the pre-commit block to paste."""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+
+import click
+
+from sgai_guard.cli.group import cli
+from sgai_guard.errors import say
+
+CONFIG_NAME = ".sgai-guard.toml"
+
+
+@cli.command("init")
+@click.argument(
+    "folder", default=".", type=click.Path(exists=True, file_okay=False, path_type=Path)
+)
+@click.option("--force", is_flag=True, help=f"Replace an existing {CONFIG_NAME}.")
+@click.option("--schema", is_flag=True, help="Print the configuration's JSON Schema and exit.")
+def init_cmd(folder: Path, force: bool, schema: bool) -> None:
+    """Write a commented .sgai-guard.toml in FOLDER and print the .pre-commit-config.yaml
+    block that runs sgai-guard on commits and pushes."""
+    from sgai_guard import starter  # noqa: PLC0415
+
+    if schema:
+        text = resources.files("sgai_guard").joinpath(starter.SCHEMA_RESOURCE).read_text("utf-8")
+        click.echo(text, nl=False)
+        return
+    target = folder / CONFIG_NAME
+    problem = _create(target, starter.config_text(), replace=force)
+    if problem:
+        raise click.UsageError(f"cannot write {target}: {problem}")
+    say(f"sgai-guard: wrote {target} (a fresh salt; every other key is commented out)")
+    say(
+        "sgai-guard: add this to .pre-commit-config.yaml, then run `pre-commit install "
+        "--hook-type pre-commit --hook-type pre-push`:"
+    )
+    click.echo(starter.precommit_block(), nl=False)
+
+
+def _create(path: Path, text: str, *, replace: bool) -> str | None:
+    """Write a new file, never through a symlink; an existing one only with ``replace``."""
+    flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+    flags |= os.O_TRUNC if replace else os.O_EXCL
+    try:
+        fd = os.open(path, flags, 0o644)
+    except FileExistsError:
+        return "it exists already (--force replaces it)"
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    return None

@@ -1,0 +1,84 @@
+"""How to get past a block, in words that work for the setup the hook runs in."""
+
+from __future__ import annotations
+
+import os
+
+from sgai_guard.models import ScanResult
+
+COMMIT, PUSH, RECEIVE = "commit", "push", "receive"
+BYPASS_OPTION = "sgai-guard.skip"
+
+
+def hints(result: ScanResult, stage: str, *, bypass: bool = False) -> tuple[str, ...]:
+    """Advice after the findings: the fix, revocation, a real false positive, a bypass."""
+    blocking = result.blocking
+    if not blocking:
+        return ()
+    envs = ", ".join(sorted({f.rule.provider.env_var for f in blocking}))
+    fingerprint = blocking[0].fingerprint
+    commits = sorted({f.commit[:12] for f in blocking if f.commit})
+    return (
+        _fix(stage, envs, commits),
+        _revoke(stage),
+        _false_positive(stage, fingerprint),
+        _bypass(stage, bypass),
+    )
+
+
+def _fix(stage: str, envs: str, commits: list[str]) -> str:
+    source = f"read the key from the environment instead ({envs}: the SDKs read it there)"
+    if stage == COMMIT:
+        return f"Remove the key from the file and {source}, then stage the file again."
+    where = ", ".join(commits) or "the pushed commits"
+    return (
+        f"Remove the key from the commits that add it ({where}) and {source}: in the last "
+        "commit, edit the file and run `git commit --amend`; in an older one, "
+        "`git rebase -i <commit>^` and edit it. Then push again."
+    )
+
+
+def _revoke(stage: str) -> str:
+    if stage == COMMIT:
+        return (
+            "Revoke the key as above even if it never left this machine: editor history, "
+            "backups and synced folders keep copies."
+        )
+    return (
+        "Revoke the key as above: the push was stopped, but the key may already be in other "
+        "clones, forks or CI logs."
+    )
+
+
+def _false_positive(stage: str, fingerprint: str) -> str:
+    entry = (
+        f'the entry [[allow]] with fingerprint = "{fingerprint}" and reason = "why this is '
+        'not a live key"'
+    )
+    if stage == RECEIVE:
+        return (
+            "A real false positive? Ask the server's administrators to add to its "
+            f"configuration {entry}."
+        )
+    marker = "put `sgai-guard: allow <reason>` in a comment on the key's line, or add to "
+    command = (
+        ""
+        if os.environ.get("PRE_COMMIT")  # the framework's own venv: `sgai-guard` is not on PATH
+        else f' (or run: sgai-guard allow {fingerprint} --reason "...")'
+    )
+    return f"A real false positive? {marker}.sgai-guard.toml {entry}{command}."
+
+
+def _bypass(stage: str, allowed: bool) -> str:
+    if stage == RECEIVE:
+        if allowed:
+            return (
+                f'To push anyway, deliberately: git push -o {BYPASS_OPTION}="<reason>" '
+                "(the bypass, who pushed and the reason are logged on the server)."
+            )
+        return "This server allows no bypass: remove the key, or ask its administrators."
+    framework = bool(os.environ.get("PRE_COMMIT"))
+    hook = "sgai-guard" if stage == COMMIT else "sgai-guard-push"
+    action = "git commit" if stage == COMMIT else "git push"
+    how = f"SKIP={hook} {action}" if framework else f"{action} --no-verify"
+    return f"To {action.split()[1]} anyway, deliberately (the key is still exposed): {how}."

@@ -1,0 +1,78 @@
+"""The server-side pre-receive hook: what a push adds, read from git's quarantine, and the
+logged bypass a server may allow through a push option."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping, Sequence
+
+from sgai_guard.display import message
+from sgai_guard.hints import BYPASS_OPTION
+from sgai_guard.models import ScanResult
+
+# git receives a push into a quarantine folder and points its hooks there with these; without
+# them the pushed objects cannot be read. Only git sets them for a server hook.
+QUARANTINE = ("GIT_QUARANTINE_PATH", "GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES")
+# Who pushed, as the servers that run hooks say it.
+PUSHER = ("GL_USERNAME", "GITEA_PUSHER_NAME", "GITHUB_USER", "REMOTE_USER", "USER")
+LOG = "sgai-guard-bypass.log"
+
+
+def updates(text: str) -> list[tuple[str, str, str, str]]:
+    """git's ``old new ref`` lines, as the push hook's (ref, new, ref, old) updates."""
+    out = []
+    for line in text.splitlines():
+        parts = line.split(" ")
+        if len(parts) == 3:
+            old, new, ref = parts
+            out.append((ref, new, ref, old))
+    return out
+
+
+def push_options(env: Mapping[str, str]) -> list[str]:
+    """The push options the client sent (`git push -o`), when the server advertises them."""
+    try:
+        count = int(env.get("GIT_PUSH_OPTION_COUNT", "0"))
+    except ValueError:
+        return []
+    return [env.get(f"GIT_PUSH_OPTION_{n}", "") for n in range(max(0, min(count, 100)))]
+
+
+def bypass_reason(options: Sequence[str]) -> str | None:
+    """The reason given with ``-o sgai-guard.skip=<reason>``; "" when none; None: not asked."""
+    for option in options:
+        name, _, reason = option.partition("=")
+        if name.strip() == BYPASS_OPTION:
+            return reason.strip()
+    return None
+
+
+def log_bypass(
+    git_dir: str, result: ScanResult, reason: str, pushed: Sequence[tuple[str, str, str, str]]
+) -> str:
+    """Append one JSON line saying who bypassed what and why; the log's path."""
+    import json  # noqa: PLC0415 (only when a bypass is used)
+
+    env = os.environ
+    entry = {
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "pusher": message(next((env[k] for k in PUSHER if env.get(k)), "unknown")),
+        "reason": message(reason),
+        "refs": [message(f"{ref} {old[:12]}..{new[:12]}") for ref, new, _, old in pushed],
+        "findings": [
+            {
+                "fingerprint": f.fingerprint,
+                "redacted": f.redacted,
+                "path": message(f.path),
+                "commit": f.commit,
+            }
+            for f in result.blocking
+        ],
+    }
+    path = os.path.join(git_dir, LOG)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(path, flags, 0o640)
+    with os.fdopen(fd, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(entry, sort_keys=True) + "\n")
+    return path

@@ -1,0 +1,136 @@
+"""The server-side hook: a real `git push` to a bare repository whose pre-receive hook is
+sgai-guard, reading the pushed objects from git's quarantine."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests import keys
+from tests.gitrepo import Repo
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _installed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`sgai-guard` on PATH, as `pip install sgai-guard` leaves it for the server's user."""
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+
+
+def _readme_script() -> str:
+    readme = (ROOT / "README.md").read_text()
+    return readme.split("cat > hooks/pre-receive <<'HOOK'\n", 1)[1].split("HOOK\n", 1)[0]
+
+
+def _server(root: Path, *flags: str) -> Repo:
+    """A bare repository with the hook installed exactly as the README says."""
+    server = Repo(root / "server.git", bare=True)
+    server.git("config", "receive.advertisePushOptions", "true")
+    hook = server.path / "hooks" / "pre-receive"
+    script = _readme_script()
+    assert script.endswith("exec sgai-guard hook --pre-receive\n")
+    hook.write_text(script.rstrip("\n") + "".join(f" {flag}" for flag in flags) + "\n")
+    hook.chmod(0o755)
+    return server
+
+
+def _client(root: Path, server: Repo) -> Repo:
+    client = Repo(root / "client")
+    client.git("remote", "add", "origin", server.path.as_uri())
+    client.write("README.md", "project\n")
+    client.commit("root")
+    return client
+
+
+def _push(client: Repo, *args: str) -> tuple[int, str]:
+    proc = client.attempt("push", "origin", *args)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def test_key_rejected_then_accepted_once_removed(tmp_path: Path, rng: random.Random) -> None:
+    server = _server(tmp_path)
+    client = _client(tmp_path, server)
+    assert _push(client, "main")[0] == 0
+    key = keys.tavily_current(rng)
+    client.write("app/settings.py", f"TAVILY_API_KEY = '{key}'\n")
+    leaky = client.commit("add settings")
+    code, out = _push(client, "main")
+    assert code != 0 and "pre-receive hook declined" in out, out
+    assert "remote:" in out and "app/settings.py:1" in out and key not in out
+    assert "tvly-" in out and "Revoke" in out
+    assert leaky[:12] in out and "git commit --amend" in out  # the commits to fix, and how
+    assert "This server allows no bypass" in out
+    assert server.git("rev-parse", "main").strip() != leaky
+    client.write("app/settings.py", "import os\nTAVILY_API_KEY = os.environ['TAVILY_API_KEY']\n")
+    client.add("app/settings.py")
+    client.git("commit", "-q", "--amend", "--no-gpg-sign", "--no-edit")
+    code, out = _push(client, "main")
+    assert code == 0, out  # the amended commit's objects were read from the quarantine
+    assert server.git("rev-parse", "main").strip() == client.head()
+
+
+def test_new_branch_scans_only_what_no_ref_has(tmp_path: Path, rng: random.Random) -> None:
+    bare = Repo(tmp_path / "server.git", bare=True)  # history from before the hook
+    client = _client(tmp_path, bare)
+    key = keys.sgai_uuid(rng)
+    client.write("old.env", f"SGAI_API_KEY={key}\n")
+    client.commit("old leak, revoked long ago")
+    assert _push(client, "main")[0] == 0
+    _server(tmp_path)  # now install the hook on the same repository
+    client.git("checkout", "-q", "-b", "topic")
+    client.write("new.py", "x = 1\n")
+    client.commit("clean work")
+    code, out = _push(client, "topic")
+    assert code == 0, out  # the old key is on main already: not this push's doing
+    client.git("tag", "-a", "-m", "release", "v1", "HEAD~1")
+    assert _push(client, "v1")[0] == 0  # a tag of existing commits adds nothing
+    client.write("new.env", f"SGAI_API_KEY={keys.sgai_uuid(rng)}\n")
+    client.commit("new leak")
+    client.git("tag", "-a", "-m", "release", "v2")
+    code, out = _push(client, "v2")
+    assert code != 0 and "new.env:1" in out and "old.env" not in out, out
+
+
+def test_deleting_a_branch_is_accepted(tmp_path: Path) -> None:
+    server = _server(tmp_path)
+    client = _client(tmp_path, server)
+    client.git("branch", "gone")
+    assert _push(client, "main", "gone")[0] == 0
+    code, out = _push(client, "--delete", "gone")
+    assert code == 0, out
+
+
+@pytest.mark.parametrize("allowed", [True, False])
+def test_bypass_by_push_option_is_logged(tmp_path: Path, rng: random.Random, allowed: bool) -> None:
+    server = _server(tmp_path, *(("--allow-bypass",) if allowed else ()))
+    client = _client(tmp_path, server)
+    key = keys.tavily_current(rng)
+    client.write("demo.py", f"KEY = '{key}'\n")
+    client.commit("demo")
+    code, out = _push(client, "-o", "sgai-guard.skip", "main")
+    assert code != 0 and "needs a reason" in out if allowed else "no bypass" in out, out
+    reason = "revoked demo key \x1b[31m for the talk"
+    code, out = _push(client, "-o", f"sgai-guard.skip={reason}", "main")
+    log = server.path / "sgai-guard-bypass.log"
+    if not allowed:
+        assert code != 0 and "is ignored" in out and not log.exists(), out
+        return
+    assert code == 0 and "BYPASSED" in out, out
+    assert "\x1b" not in out and key not in out
+    [entry] = [json.loads(line) for line in log.read_text().splitlines()]
+    assert "\x1b" not in entry["reason"] and "revoked demo key" in entry["reason"]
+    assert entry["pusher"] and entry["refs"][0].startswith("refs/heads/main")
+    [finding] = entry["findings"]
+    assert finding["path"] == "demo.py" and key not in log.read_text()
+
+
+def test_readme_install_is_what_the_tests_install() -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert "receive.advertisePushOptions true" in readme
+    assert "custom_hooks/pre-receive.d" in readme and "hooks/pre-receive.d" in readme
