@@ -134,3 +134,17 @@ def test_readme_install_is_what_the_tests_install() -> None:
     readme = (ROOT / "README.md").read_text()
     assert "receive.advertisePushOptions true" in readme
     assert "custom_hooks/pre-receive.d" in readme and "hooks/pre-receive.d" in readme
+
+
+def test_hostile_ref_and_file_names_are_escaped(tmp_path: Path, rng: random.Random) -> None:
+    server = _server(tmp_path)
+    client = _client(tmp_path, server)
+    branch = "x\u202egnp.exe"  # reverses the text after it in a terminal
+    name = "a\u202ecod.py"
+    client.write(name, f"KEY = '{keys.tavily_current(rng)}'\n")
+    client.commit("hostile names")
+    code, out = _push(client, f"HEAD:refs/heads/{branch}")
+    assert code != 0 and "pre-receive hook declined" in out, out
+    remote = [line for line in out.splitlines() if line.startswith("remote:")]
+    assert remote and not any("\u202e" in line for line in remote)
+    assert any("\\u202e" in line for line in remote)  # shown, escaped
