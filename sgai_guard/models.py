@@ -190,6 +190,7 @@ class Finding(NamedTuple):
     previous_line: bytes = b""
     verification: Verification | None = None  # set only under --verify
     line_hash: str = ""  # GitHub's hash of the content at this line (linehash.py)
+    repository: str = ""  # the fleet target that holds it (audits of many repositories)
 
     def __repr__(self) -> str:
         return (
