@@ -56,5 +56,5 @@ def test_no_format_shows_a_clear_secret_unless_asked(key: str, context: str, fmt
     redacted = renderer(fmt)(result, RenderOptions(show_suppressed=True))
     assert key not in redacted
     assert key[-12:] not in redacted
-    clear = renderer(fmt)(result, RenderOptions(show_secrets=True))
+    clear = renderer(fmt)(result, RenderOptions(show_secrets=True, show_secrets_in_html=True))
     assert key in clear

@@ -14,6 +14,7 @@ from sgai_guard.models import (
 )
 from sgai_guard.report import RenderOptions
 from sgai_guard.report.common import STATUS_TEXT, URGENCY_TEXT, shown_secret, summary_line
+from sgai_guard.report.summary import group_keys, group_refs, keys_phrase, tally, verdict_text
 
 _RED, _YELLOW, _DIM, _BOLD, _RESET = "\033[31m", "\033[33m", "\033[2m", "\033[1m", "\033[0m"
 
@@ -28,7 +29,7 @@ class _Style:
 
 def render(result: ScanResult, options: RenderOptions) -> str:
     style = _Style(options.color)
-    out: list[str] = []
+    out = [style(_BOLD, _header(result))] if result.findings else []
     for provider, findings in _by_provider(result.findings):
         out += _provider_block(provider, findings, options, style)
     if result.findings and options.hints:
@@ -53,7 +54,7 @@ def _by_provider(findings: tuple[Finding, ...]) -> list[tuple[Provider, list[Fin
 def _provider_block(
     provider: Provider, findings: list[Finding], options: RenderOptions, style: _Style
 ) -> list[str]:
-    title = f"{provider.name} API key{'s' * (len(findings) != 1)} found: {len(findings)}"
+    title = f"{provider.name}: {keys_phrase(group_keys(findings), len(findings))}"
     out = [style(_BOLD + _RED, title)]
     shown: set[str] = set()
     for finding in findings:
@@ -84,6 +85,9 @@ def _finding_lines(finding: Finding, options: RenderOptions, style: _Style) -> l
         f"    {verdict}",
     ]
     out += [f"    {message(note)}" for note in finding.notes]
+    if finding.verification is not None:
+        reason = message(finding.verification.reason)
+        out.append(f"    verified: {verdict_text(finding.verification)} ({reason})")
     if finding.exposure is not None:
         out += _exposure_lines(finding.exposure)
     return out
@@ -99,8 +103,24 @@ def _exposure_lines(exposure: Exposure) -> list[str]:
         f"    last held by {commit(exposure.last_seen)}",
         f"    at HEAD: {'yes' if exposure.at_head else 'no'}; "
         f"pushed: {'yes' if exposure.pushed else 'no (only local refs reach it)'}",
-        f"    refs: {', '.join(name(r) for r in exposure.refs) or 'none (unreachable)'}",
+        f"    refs: {_refs(exposure.refs)}",
     ]
+
+
+def _refs(refs: tuple[str, ...], limit: int = 3) -> str:
+    """Refs counted by kind, a few names each: a large repository has hundreds."""
+    parts = []
+    for group in group_refs(refs):
+        names, more = group.shown(limit)
+        listed = ", ".join(name(n) for n in names) + (f", +{more} more" if more else "")
+        parts.append(f"{group.label} ({listed})")
+    return "; ".join(parts) or "none (unreachable)"
+
+
+def _header(result: ScanResult) -> str:
+    groups = group_keys(result.findings)
+    counts = ", ".join(f"{n} {p}" for p, n in tally(groups, lambda g: g.provider.name))
+    return f"Found {keys_phrase(groups, len(result.findings))}: {counts}."
 
 
 def _suppressed_block(
@@ -127,6 +147,8 @@ def _skipped_block(skipped: tuple[Skipped, ...], style: _Style) -> list[str]:
 
 def _closing(result: ScanResult, options: RenderOptions, style: _Style) -> str:
     line = summary_line(result)
+    if result.findings:
+        line += f" {keys_phrase(group_keys(result.findings), len(result.findings))}."
     if result.suppressed and not options.show_suppressed:
         line += " (--show-suppressed lists the suppressed ones)"
     if result.stats.files == 0 and not result.stats.commits:
