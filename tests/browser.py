@@ -95,4 +95,12 @@ def visit(browser: Any, report: Path, *, javascript: bool = True, width: int = 1
     page.on("dialog", dialog)
     page.goto(report.as_uri())
     page.wait_for_load_state("load")
+    if javascript:
+        # The page lays out cards and table parts only near the screen (content-visibility:
+        # auto), and innerText leaves out what is not laid out: lay everything out, as
+        # scrolling through the page would.
+        page.evaluate(
+            "document.querySelectorAll('.card, .chunk')"
+            ".forEach(e => { e.style.contentVisibility = 'visible'; })"
+        )
     return Visit(page, problems, requests)

@@ -141,3 +141,25 @@ def test_an_incomplete_audit_says_what_was_not_scanned(
 def test_nothing_found_is_said() -> None:
     html = _html(scan([Blob("a.txt", b"nothing here\n")]))
     assert "No Tavily or ScrapeGraphAI API keys found." in html and "<table id=" not in html
+
+
+def test_a_large_table_in_parts_sorts_and_filters_as_one(browser: Any, tmp_path: Path) -> None:
+    """Rows come in tables of 500 (laid out only near the screen); sorting and filtering
+    treat them as one table, and every part keeps its size."""
+    from bench.html_report import audit_result
+
+    result = audit_result(1_234, 300)
+    page_path = tmp_path / "big.html"
+    page_path.write_text(_html(result), encoding="utf-8")
+    page = visit(browser, page_path).page
+    sizes = page.eval_on_selector_all("#findings tbody", "bs => bs.map(b => b.rows.length)")
+    assert sizes == [500, 500, 234]
+    page.click("#findings th >> text=Path")
+    paths = page.eval_on_selector_all(
+        "#findings tbody tr", "rs => rs.map(r => r.cells[4].textContent)"
+    )
+    assert len(paths) == 1_234 and paths == sorted(paths, key=str.lower)
+    assert page.eval_on_selector_all("#findings tbody", "bs => bs.map(b => b.rows.length)") == sizes
+    page.fill("input[name=path]", "mod3/")
+    expected = sum(1 for p in paths if "mod3/" in p.lower())
+    assert page.inner_text("#shown-count") == str(expected)

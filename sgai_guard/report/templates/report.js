@@ -7,8 +7,14 @@
   if (!table || !form) {
     return;
   }
-  var body = table.tBodies[0];
-  var rows = Array.prototype.slice.call(body.rows);
+  var head = table.querySelector("thead");
+  // the rows sit in several bodies (tables of 500 the browser lays out only when near)
+  var bodies = Array.prototype.slice.call(table.querySelectorAll("tbody"));
+  var sizes = bodies.map(function (body) { return body.rows.length; });
+  var rows = [];
+  bodies.forEach(function (body) {
+    rows = rows.concat(Array.prototype.slice.call(body.rows));
+  });
   var shown = document.getElementById("shown-count");
   var PATH = 4;  // the column the path filter reads
 
@@ -56,14 +62,18 @@
       return descending && a.key !== b.key ? -order : order;
     });
     rows = keyed.map(function (item) { return item.row; });
-    // fill a detached body and swap it in: one layout instead of one per moved row
-    var sorted = body.cloneNode(false);
-    rows.forEach(function (row) { sorted.appendChild(row); });
-    table.replaceChild(sorted, body);
-    body = sorted;
+    // fill detached bodies and swap them in: one layout instead of one per moved row
+    var start = 0;
+    bodies = bodies.map(function (body, part) {
+      var sorted = body.cloneNode(false);
+      rows.slice(start, start + sizes[part]).forEach(function (row) { sorted.appendChild(row); });
+      start += sizes[part];
+      body.parentNode.replaceChild(sorted, body);
+      return sorted;
+    });
   }
 
-  Array.prototype.forEach.call(table.tHead.rows[0].cells, function (header, index) {
+  Array.prototype.forEach.call(head.rows[0].cells, function (header, index) {
     var button = document.createElement("button");
     button.type = "button";
     button.textContent = header.textContent;
