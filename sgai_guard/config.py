@@ -50,6 +50,7 @@ class Config(NamedTuple):
     regex_timeout: float = 0.25
     fail_on_removed: bool = False
     archives: Limits = Limits()
+    fail_on: tuple[str, ...] | None = None  # with --verify: the verdicts that block
 
 
 def discover(start: Path) -> Config:
@@ -102,6 +103,8 @@ def _strings(v: Any) -> str | None:
     return None
 
 
+VERDICTS = frozenset({"live", "unknown", "dead"})
+
 SCALARS: dict[str, _Check] = {
     "salt": _kind(str, "a string"),
     "exclude-paths": _strings,
@@ -118,6 +121,11 @@ SCALARS: dict[str, _Check] = {
     "archive-max-bytes": lambda v: None if parse_size(v) else f"must be {EXAMPLE}, above 0",
     "archive-max-ratio": lambda v: _count(v, minimum=1),
     "archive-max-members": lambda v: _count(v, minimum=1),
+    "fail-on": lambda v: (
+        None
+        if isinstance(v, list) and v and set(v) <= VERDICTS
+        else "must be a non-empty list of verdicts: live, unknown, dead"
+    ),
 }
 ARCHIVE_KEYS = {
     "archive-depth": "depth",
@@ -167,6 +175,7 @@ def _parse(table: Mapping[str, Any], path: Path, prefix: str) -> Config:
         regex_timeout=timeout,
         fail_on_removed=table.get("fail-on-removed", False),
         archives=_archive_limits(table),
+        fail_on=tuple(table["fail-on"]) if "fail-on" in table else None,
     )
 
 

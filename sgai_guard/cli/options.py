@@ -12,6 +12,7 @@ from typing import TextIO
 
 import click
 
+from sgai_guard.cli.checking import NO_CHECK, Check, checked
 from sgai_guard.errors import ExitCode, say
 from sgai_guard.models import ScanResult
 from sgai_guard.outcome import exit_code, incompleteness
@@ -147,9 +148,13 @@ def _use_color(out: Output) -> bool:
     return sys.stdout is not None and sys.stdout.isatty()
 
 
-def finish(result: ScanResult, out: Output, *, hints: tuple[str, ...] = ()) -> int:
-    """Render and write every report asked for, then return the exit code for the result.
-    A report that cannot be written is said and makes the exit 2; the others still are."""
+def finish(
+    result: ScanResult, out: Output, *, hints: tuple[str, ...] = (), check: Check = NO_CHECK
+) -> int:
+    """Live-check what was found when asked, render and write every report asked for, then
+    return the exit code for the result. A report that cannot be written is said and makes
+    the exit 2 (the others are still written); Ctrl-C during the checks, 130 after the report."""
+    result, interrupted = checked(result, check)
     result = result._replace(incomplete=incompleteness(result))
     options = RenderOptions(
         out.show_secrets,
@@ -169,6 +174,8 @@ def finish(result: ScanResult, out: Output, *, hints: tuple[str, ...] = ()) -> i
     if out.path is not None:
         summary = renderer(Format.TEXT)(result, plain)
         say(summary.rstrip("\n").splitlines()[-1])
+    if interrupted:
+        return int(ExitCode.INTERRUPTED)
     return int(exit_code(result)) if written else int(ExitCode.USAGE)
 
 

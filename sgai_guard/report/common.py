@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from sgai_guard.models import Finding, ScanResult, Status
+from sgai_guard.display import message
+from sgai_guard.models import Finding, ScanResult, Status, Verdict, Verification
 
 URGENCY_TEXT = {
     0: "PUSHED and still at HEAD: revoke it now",
@@ -19,6 +20,31 @@ STATUS_TEXT = {
     Status.COMMITTED: "already committed before this change: rotate it (does not block)",
     Status.REMOVED: "removed here, but still in history and live until revoked",
 }
+
+
+# What a live check's verdict means for the person who must act (see --verify).
+VERDICT_TEXT = {
+    Verdict.LIVE: "LIVE: the provider accepts this key right now: revoke it first",
+    Verdict.DEAD: (
+        "dead: the provider rejects this key, so there is nothing to revoke; still remove it "
+        "from the code"
+    ),
+    Verdict.UNKNOWN: "unknown: no verdict, so treat it as live and revoke it",
+}
+
+
+def verdict_line(verification: Verification) -> str:
+    """``live check: <what it means> (<why>)``, for every text-based format."""
+    reason = message(verification.reason)
+    return f"live check: {VERDICT_TEXT[verification.verdict]} ({reason})"
+
+
+def state_text(finding: Finding) -> str:
+    """Where the finding stands: its status, and the live check's verdict when there is one."""
+    text = STATUS_TEXT[finding.status]
+    if finding.verification is not None:
+        text += f"; {verdict_line(finding.verification)}"
+    return text
 
 
 def shown_secret(finding: Finding, show_secrets: bool) -> str:

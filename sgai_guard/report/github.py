@@ -5,7 +5,7 @@ from __future__ import annotations
 from sgai_guard.display import message, name
 from sgai_guard.models import Finding, ScanResult
 from sgai_guard.report import RenderOptions
-from sgai_guard.report.common import STATUS_TEXT, shown_secret, summary_line
+from sgai_guard.report.common import shown_secret, state_text, summary_line
 
 
 def escape_data(text: str) -> str:
@@ -21,7 +21,7 @@ def _annotation(finding: Finding, options: RenderOptions) -> str:
     provider = finding.rule.provider
     message = (
         f"{finding.rule.name} {shown_secret(finding, options.show_secrets)} "
-        f"(fingerprint {finding.fingerprint}): {STATUS_TEXT[finding.status]}.\n"
+        f"(fingerprint {finding.fingerprint}): {state_text(finding)}.\n"
         + "\n".join(f"{n}. {step}" for n, step in enumerate(provider.remediation, 1))
     )
     props = (

@@ -15,7 +15,7 @@ from sgai_guard import __version__
 from sgai_guard.display import message, name
 from sgai_guard.models import Finding, ScanResult
 from sgai_guard.report import RenderOptions
-from sgai_guard.report.common import json_text, shown_secret
+from sgai_guard.report.common import json_text, shown_secret, state_text
 
 REPORT_VERSION = "15.2.1"  # the newest that GitLab's pinned schema gem accepts
 SCHEMA_URL = (
@@ -38,7 +38,7 @@ def _vulnerability(finding: Finding, options: RenderOptions) -> dict[str, Any]:
         "id": str(uuid.uuid5(_NAMESPACE, key)),
         "name": finding.rule.name,
         "description": f"{finding.rule.name} {shown_secret(finding, options.show_secrets)} "
-        f"(fingerprint {finding.fingerprint}), status {finding.status.value}.",
+        f"(fingerprint {finding.fingerprint}), {state_text(finding)}.",
         "severity": "Critical" if finding.blocking else "High",
         "solution": " ".join(f"{n}. {step}" for n, step in enumerate(provider.remediation, 1)),
         "location": {

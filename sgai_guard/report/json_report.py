@@ -30,6 +30,13 @@ def finding_dict(finding: Finding, show_secrets: bool) -> dict[str, Any]:
     }
     if finding.exposure is not None:
         out["exposure"] = exposure_dict(finding.exposure)
+    if finding.verification is not None:
+        out["verification"] = {
+            "verdict": finding.verification.verdict.value,
+            "reason": message(finding.verification.reason),
+        }
+    if finding.repository:
+        out["repository"] = name(finding.repository)
     if show_secrets:
         out["secret"] = finding.secret
     return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sgai_guard.display import message, name
 from sgai_guard.models import Finding, ScanResult
 from sgai_guard.report import RenderOptions
-from sgai_guard.report.common import STATUS_TEXT, shown_secret, summary_line
+from sgai_guard.report.common import shown_secret, state_text, summary_line
 
 _MARKDOWN = frozenset("\\`*_{}[]()#!|~<>&")
 
@@ -21,7 +21,7 @@ def _row(finding: Finding, options: RenderOptions) -> str:
         _cell(finding.rule.provider.name),
         f"`{shown_secret(finding, options.show_secrets)}`",
         f"{_cell(name(finding.path))}:{finding.line}",
-        _cell(STATUS_TEXT[finding.status]),
+        _cell(state_text(finding)),
         f"`{finding.fingerprint}`",
     ]
     return "| " + " | ".join(cells) + " |"

@@ -10,7 +10,7 @@ from sgai_guard import __version__
 from sgai_guard.display import message, redacted
 from sgai_guard.models import Confidence, Finding, ScanResult, Suppression, SuppressReason
 from sgai_guard.report import RenderOptions
-from sgai_guard.report.common import STATUS_TEXT, json_text, shown_secret
+from sgai_guard.report.common import json_text, shown_secret, state_text
 from sgai_guard.rules import RULES
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -60,7 +60,7 @@ def _result(finding: Finding, options: RenderOptions) -> dict[str, Any]:
     secret = shown_secret(finding, options.show_secrets)
     text = (
         f"{finding.rule.name} {secret} (fingerprint {finding.fingerprint}): "
-        f"{STATUS_TEXT[finding.status]}. Revoke it in {finding.rule.provider.dashboard} and "
+        f"{state_text(finding)}. Revoke it in {finding.rule.provider.dashboard} and "
         f"read it from {finding.rule.provider.env_var} instead."
     )
     out: dict[str, Any] = {
@@ -87,9 +87,15 @@ def _result(finding: Finding, options: RenderOptions) -> dict[str, Any]:
             "status": finding.status.value,
             "commit": finding.commit,
             "confidence": finding.rule.confidence.value,
+            **_verdict(finding),
         },
     }
     return out
+
+
+def _verdict(finding: Finding) -> dict[str, str]:
+    check = finding.verification
+    return {} if check is None else {"verdict": check.verdict.value, "verdictReason": check.reason}
 
 
 def _partial(finding: Finding) -> dict[str, str]:

@@ -13,8 +13,14 @@ from sgai_guard.models import (
     Suppression,
 )
 from sgai_guard.report import RenderOptions
-from sgai_guard.report.common import STATUS_TEXT, URGENCY_TEXT, shown_secret, summary_line
-from sgai_guard.report.summary import group_keys, group_refs, keys_phrase, tally, verdict_text
+from sgai_guard.report.common import (
+    STATUS_TEXT,
+    URGENCY_TEXT,
+    shown_secret,
+    summary_line,
+    verdict_line,
+)
+from sgai_guard.report.summary import group_keys, group_refs, keys_phrase, tally
 
 _RED, _YELLOW, _DIM, _BOLD, _RESET = "\033[31m", "\033[33m", "\033[2m", "\033[1m", "\033[0m"
 
@@ -86,8 +92,7 @@ def _finding_lines(finding: Finding, options: RenderOptions, style: _Style) -> l
     ]
     out += [f"    {message(note)}" for note in finding.notes]
     if finding.verification is not None:
-        reason = message(finding.verification.reason)
-        out.append(f"    verified: {verdict_text(finding.verification)} ({reason})")
+        out.append(f"    {verdict_line(finding.verification)}")
     if finding.exposure is not None:
         out += _exposure_lines(finding.exposure)
     return out

@@ -1,0 +1,99 @@
+"""What each provider's answer means: status tables and fixed texts for failures."""
+
+# Reasons are fixed text plus a status code: never the key, a header, a URL, or anything the
+# server or an exception said.
+
+from __future__ import annotations
+
+import json
+
+from sgai_guard.models import Verdict, Verification
+
+LIVE, DEAD, UNKNOWN = Verdict.LIVE, Verdict.DEAD, Verdict.UNKNOWN
+Table = dict[int, tuple[Verdict, str]]
+
+TAVILY: Table = {
+    200: (LIVE, "HTTP 200: key accepted"),
+    432: (LIVE, "HTTP 432: live key, plan limit reached"),
+    433: (LIVE, "HTTP 433: live key, pay-as-you-go limit reached"),
+    401: (DEAD, "HTTP 401: invalid, expired or revoked key"),
+    403: (UNKNOWN, "HTTP 403: forbidden, which Tavily does not use for invalid keys"),
+}
+SGAI_V2: Table = {
+    200: (LIVE, "HTTP 200: key accepted"),
+    402: (LIVE, "HTTP 402: live key, out of credits"),
+    401: (UNKNOWN, "HTTP 401: key header not sent (a bug in sgai-guard)"),
+}
+SGAI_V1: Table = {
+    200: (LIVE, "HTTP 200: legacy v1 key accepted"),
+    401: (DEAD, "HTTP 401: invalid or revoked key (v2 and legacy v1)"),
+    403: (DEAD, "HTTP 403: invalid or revoked key (v2 and legacy v1)"),
+}
+
+DEADLINE = "deadline reached"
+INTERRUPTED = "interrupted"
+RATE_LIMITED = "rate limited"
+
+
+def unknown(reason: str, endpoint: str = "") -> Verification:
+    return Verification(UNKNOWN, reason, endpoint)
+
+
+def judge(table: Table, status: int, body: bytes, endpoint: str) -> Verification:
+    """The verdict ``table`` gives an answer; a 200 must be a JSON object to count."""
+    if status == 200 and not _json_object(body):
+        return unknown("HTTP 200 with a malformed answer (not a JSON object)", endpoint)
+    if status in table:
+        verdict, reason = table[status]
+        return Verification(verdict, reason, endpoint)
+    return unknown(_other(status), endpoint)
+
+
+def _other(status: int) -> str:
+    if status == 429:
+        return f"HTTP 429: {RATE_LIMITED}"
+    if 300 <= status < 400:
+        return f"HTTP {status}: redirect refused"
+    if status >= 500:
+        return f"HTTP {status}: provider error"
+    return f"HTTP {status}: unexpected answer"
+
+
+def _json_object(body: bytes) -> bool:
+    try:
+        return isinstance(json.loads(body), dict)
+    except ValueError:  # JSONDecodeError and UnicodeDecodeError
+        return False
+
+
+def failure(exc: BaseException) -> str:
+    """Fixed text for a request that got no answer: exception messages can hold URLs and
+    headers, so only the exception's type is looked at."""
+    import asyncio  # noqa: PLC0415
+    import ssl  # noqa: PLC0415
+
+    import httpx  # noqa: PLC0415 - only under --verify
+
+    chain = _chain(exc)
+    if any(isinstance(e, ssl.SSLError) for e in chain):
+        return "TLS error (handshake or certificate)"
+    if any(isinstance(e, ConnectionRefusedError) for e in chain):
+        return "connection refused"
+    if isinstance(exc, (httpx.TimeoutException, TimeoutError, asyncio.TimeoutError)):
+        return "timed out"
+    if isinstance(exc, httpx.ConnectError):
+        return "could not connect (name resolution or network)"
+    if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError)):
+        return "connection closed without a complete answer"
+    if isinstance(exc, httpx.HTTPError):
+        return f"request failed ({type(exc).__name__})"
+    return f"internal error during the check ({type(exc).__name__})"
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen:
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return seen
