@@ -163,3 +163,19 @@ def test_a_large_table_in_parts_sorts_and_filters_as_one(browser: Any, tmp_path:
     page.fill("input[name=path]", "mod3/")
     expected = sum(1 for p in paths if "mod3/" in p.lower())
     assert page.inner_text("#shown-count") == str(expected)
+
+
+def test_cli_keeps_html_redacted_unless_asked_for_this_format(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    key = keys.tavily_current(rng)
+    (tmp_path / "k.env").write_text(f"TAVILY_API_KEY={key}\n")
+    shown = run_cli(
+        "scan", "k.env", "--format", "html", "-o", "r.html", "--show-secrets", cwd=tmp_path
+    )
+    assert shown.returncode == 1 and key not in (tmp_path / "r.html").read_text()
+    both = ("--show-secrets", "--show-secrets-in-html")
+    clear = run_cli("scan", "k.env", "--format", "html", "-o", "c.html", *both, cwd=tmp_path)
+    assert clear.returncode == 1 and key in (tmp_path / "c.html").read_text()
+    alone = run_cli("scan", "k.env", "--format", "html", "--show-secrets-in-html", cwd=tmp_path)
+    assert alone.returncode == 2 and key not in alone.stdout + alone.stderr

@@ -43,6 +43,7 @@ class Output:
     show_suppressed: bool
     color: str
     more: tuple[tuple[Format, Path], ...] = ()  # --report FORMAT=FILE, --sarif FILE
+    secrets_in_html: bool = False  # an HTML file is shared: clear keys only when asked for it
 
 
 class ReportFile(click.ParamType):  # type: ignore[type-arg]
@@ -99,6 +100,12 @@ _OUTPUT_OPTIONS = (
         help="Print secrets in clear text. Never use in shared CI logs.",
     ),
     click.option(
+        "--show-secrets-in-html",
+        is_flag=True,
+        help="With --show-secrets and --format html: put clear keys in the HTML file too "
+        "(an HTML report is mailed and attached; it stays redacted without this).",
+    ),
+    click.option(
         "--show-suppressed",
         is_flag=True,
         help="List suppressed candidates and why each was suppressed.",
@@ -124,12 +131,18 @@ def output_options(func: Callable[..., None]) -> Callable[..., None]:
         reports: tuple[tuple[Format, Path], ...],
         sarif_path: Path | None,
         show_secrets: bool,
+        show_secrets_in_html: bool,
         show_suppressed: bool,
         color: str,
         **kwargs: object,
     ) -> None:
+        if show_secrets_in_html and not show_secrets:
+            raise click.UsageError("--show-secrets-in-html goes with --show-secrets")
         more = reports + (((Format.SARIF, sarif_path),) if sarif_path else ())
-        out = Output(Format(fmt), output_path, show_secrets, show_suppressed, color, more)
+        out = Output(
+            Format(fmt), output_path, show_secrets, show_suppressed, color, more,
+            show_secrets_in_html,
+        )  # fmt: skip
         func(*args, out=out, **kwargs)
 
     wrapped: Callable[..., None] = command
@@ -162,6 +175,7 @@ def finish(
         _use_color(out),
         hints,
         automation=_automation(),
+        show_secrets_in_html=out.secrets_in_html,
     )
     plain = options._replace(color=False, show_secrets=False)
     writes = [_write_more(result, fmt, path, plain) for fmt, path in out.more]  # each one
