@@ -11,10 +11,8 @@ from sgai_guard.entropy import filler_reason
 from sgai_guard.models import Rule, Technique
 from sgai_guard.position import Lines
 from sgai_guard.prefilter import Hits, Prefilter
-from sgai_guard.rules import KEY_END, RULES
+from sgai_guard.rules import RULES, utf16_keyword
 
-# UTF-16 text holds ASCII keys with a NUL after (or before) every character.
-_UTF16_KEYWORDS = (b"t\0v\0l\0y\0-", b"s\0g\0a\0i\0-")
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _B64_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-")
 _B64_MAX_TOKEN = 4096
@@ -44,10 +42,12 @@ class Detector:
 
     def __init__(self, rules: Sequence[Rule] = RULES, *, allow_hyperscan: bool = True) -> None:
         self.rules = tuple(rules)
-        keywords = sorted({k for rule in self.rules for k in rule.keywords} | set(_UTF16_KEYWORDS))
+        # UTF-16 text holds ASCII keys with a NUL after (or before) every character
+        utf16 = {utf16_keyword(r.provider.prefix.encode()) for r in self.rules if r.provider.prefix}
+        keywords = sorted({k for rule in self.rules for k in rule.keywords} | utf16)
         self._keywords = tuple(keywords)
         self._by_keyword = [tuple(r for r in self.rules if k in r.keywords) for k in self._keywords]
-        self._utf16 = frozenset(self._keywords.index(k) for k in _UTF16_KEYWORDS)
+        self._utf16 = frozenset(self._keywords.index(k) for k in utf16)
         self.prefilter = Prefilter(self._keywords, allow_hyperscan=allow_hyperscan)
 
     def detect(self, data: bytes) -> list[Candidate]:
@@ -98,7 +98,7 @@ def _candidate(rule: Rule, secret: str, offset: int, lines: Lines) -> Candidate:
         secret=secret,
         line=line,
         column=column,
-        filler=filler_reason(secret, rule.body_check),
+        filler=filler_reason(secret, rule.provider),
         line_text=lines.text(line),
         previous_line=lines.text(line - 1),
         offset=offset,
@@ -114,7 +114,7 @@ def _matches(rule: Rule, starts: list[int], data: bytes, binary: bool) -> Iterat
     elif binary and rule.technique is Technique.PREFIXED:
         yield from _binary_matches(rule, starts, data)
     else:
-        for match in _anchored(_compiled(rule.pattern), starts, data):
+        for match in _anchored(_compiled(rule.pattern + rule.end), starts, data):
             yield match.start("key"), match.group("key").decode("ascii")
 
 
@@ -147,8 +147,8 @@ def _binary_matches(rule: Rule, starts: list[int], data: bytes) -> Iterator[tupl
     Marshal (.pyc), protobuf and msgpack store a length byte before a string: when that byte
     delimits a whole key, it decides where the key ends.
     """
-    unbounded = _compiled(rule.pattern.replace(KEY_END, b""))
-    exact = _compiled(rule.pattern.replace(KEY_END, b"\\Z"))
+    unbounded = _compiled(rule.pattern)
+    exact = _compiled(rule.pattern + b"\\Z")
     for match in _anchored(unbounded, starts, data):
         start, key = match.start("key"), match.group("key")
         size = data[start - 1] if start else 0
@@ -181,7 +181,7 @@ def _decoded_keys(rule: Rule, token: bytes) -> Iterator[str]:
     import base64  # noqa: PLC0415 - only when a base64 fragment was seen
     import binascii  # noqa: PLC0415
 
-    pattern = _compiled(rule.pattern)
+    pattern = _compiled(rule.pattern + rule.end)
     normal = token.replace(b"-", b"+").replace(b"_", b"/")
     found: set[str] = set()
     for skip in range(4):  # the key may start at any of the four character alignments
@@ -199,7 +199,7 @@ def _decoded_keys(rule: Rule, token: bytes) -> Iterator[str]:
 
 
 def _split_matches(rule: Rule, data: bytes) -> Iterator[tuple[int, str]]:
-    pattern = _compiled(rule.pattern)
+    pattern = _compiled(rule.pattern + rule.end)
     for chain in _CHAIN.finditer(data):
         literals = re.findall(rb"""["']([A-Za-z0-9_-]*)["']""", chain.group())
         if len(literals) < 2 or any(pattern.search(part) for part in literals):

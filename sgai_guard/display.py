@@ -21,6 +21,7 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from sgai_guard.fingerprint import redact
+from sgai_guard.rules import shown_prefixes
 
 if TYPE_CHECKING:
     from sgai_guard.detect import Detector
@@ -41,7 +42,8 @@ def _detector() -> Detector:
 def redacted(text: str) -> str:
     """``text`` with every key-shaped value in it redacted."""
     for candidate in _detector().detect(text.encode("utf-8", "surrogateescape")):
-        text = text.replace(candidate.secret, redact(candidate.secret))
+        shown = shown_prefixes(candidate.rule.provider)
+        text = text.replace(candidate.secret, redact(candidate.secret, shown))
     return text
 
 

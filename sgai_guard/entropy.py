@@ -10,6 +10,10 @@ from __future__ import annotations
 import math
 from collections import Counter
 from itertools import pairwise
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sgai_guard.models import Provider
 
 FILLER_WORDS: tuple[str, ...] = (
     "your",
@@ -100,18 +104,16 @@ def hex_body(body: str) -> str | None:
     return None
 
 
-def key_body(secret: str) -> str:
-    """The random part of a key: prefix and environment tag dropped, hyphens removed."""
-    for prefix in ("tvly-dev-", "tvly-prod-", "tvly-", "sgai-", "dev-", "prod-"):
-        if secret.startswith(prefix):
-            secret = secret[len(prefix) :]
-            break
-    return secret.replace("-", "")
+def key_body(secret: str, prefix: str, tags: tuple[str, ...] = ()) -> str:
+    """The random part of a key: prefix and environment tag dropped, hyphens removed (a value
+    assigned without its prefix may still start with a tag)."""
+    secret = secret.removeprefix(prefix)
+    tag = next((t for t in tags if secret.startswith(t)), "")
+    return secret.removeprefix(tag).replace("-", "")
 
 
-CHECKS = {"tavily": tavily_body, "hex": hex_body}
-
-
-def filler_reason(secret: str, check: str) -> str | None:
-    """Why ``secret`` looks like a placeholder under the named check, or ``None``."""
-    return CHECKS[check](key_body(secret))
+def filler_reason(secret: str, provider: Provider) -> str | None:
+    """Why ``secret`` looks like a placeholder under its provider's check, or ``None``."""
+    if provider.check is None:
+        return _common(key_body(secret, provider.prefix, provider.tags))
+    return provider.check(key_body(secret, provider.prefix, provider.tags))

@@ -8,6 +8,8 @@ a repository that publishes its baseline sets its own ``salt`` in the configurat
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sgai_guard.rules import SHOWN_PREFIXES
 
 DEFAULT_SALT = "sgai-guard/v1"
@@ -24,9 +26,10 @@ def fingerprint(provider_id: str, secret: str, salt: str = DEFAULT_SALT) -> str:
     return digest.hexdigest()[:FINGERPRINT_CHARS]
 
 
-def redact(secret: str) -> str:
-    """The static prefix, a mask and the last four characters: enough to recognise a key."""
-    shown = next((p for p in SHOWN_PREFIXES if secret.startswith(p)), "")
+def redact(secret: str, prefixes: Sequence[str] = SHOWN_PREFIXES) -> str:
+    """The static prefix (the longest of ``prefixes`` it starts with), a mask and the last four
+    characters: enough to recognise a key."""
+    shown = max((p for p in prefixes if secret.startswith(p)), key=len, default="")
     if len(secret) - len(shown) <= 2 * SHOWN_SUFFIX:
         return shown + "****"
     return f"{shown}****{secret[-SHOWN_SUFFIX:]}"

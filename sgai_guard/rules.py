@@ -1,199 +1,133 @@
-"""The two providers and their rules, as data. Adding a provider means adding constants here."""
+"""Rules derived from the providers (providers.py): every pattern, keyword in every encoding,
+boundary and redaction prefix comes from a provider's data, so a new provider needs no code."""
 
 from __future__ import annotations
 
+import binascii
+import re
+from collections.abc import Sequence
+
 from sgai_guard.models import Confidence, Provider, Rule, Technique
+from sgai_guard.providers import PROVIDERS, SCRAPEGRAPHAI, TAVILY
 
-TAVILY = Provider(
-    id="tavily",
-    name="Tavily",
-    env_var="TAVILY_API_KEY",
-    dashboard="https://app.tavily.com",
-    docs="https://docs.tavily.com/documentation/best-practices/api-key-management",
-    remediation=(
-        "Revoke the key first: sign in at https://app.tavily.com, open API Keys, and delete "
-        "or revoke this key. Deleting it from git history does not make a pushed key safe.",
-        "Create a replacement key on the same page and put it in the TAVILY_API_KEY "
-        "environment variable or your secret store; the Tavily SDKs read TAVILY_API_KEY, "
-        "so the code needs no literal key.",
-        "Check the usage page for requests you do not recognise; for unusual usage before "
-        "the revocation, write to support@tavily.com.",
-        "To rotate a key still in use without downtime: create the new key, deploy it, "
-        "verify it works, then delete the old one (Tavily suggests about every 90 days).",
-        "Only after revoking, remove the key from history if the repository needs it.",
-    ),
-)
+__all__ = ["PROVIDERS", "RULES", "SCRAPEGRAPHAI", "SHOWN_PREFIXES", "TAVILY", "rules_for"]
 
-SCRAPEGRAPHAI = Provider(
-    id="scrapegraphai",
-    name="ScrapeGraphAI",
-    env_var="SGAI_API_KEY",
-    dashboard="https://scrapegraphai.com/dashboard",
-    docs="https://docs.scrapegraphai.com/knowledge-base/account/api-keys",
-    remediation=(
-        "Regenerate the key first: in https://scrapegraphai.com/dashboard open Settings, "
-        "API Key, and choose Regenerate API Key. Copy the new key at once: it is shown once.",
-        "The old key stops working immediately (401) and an account has one key, so update "
-        "every service that uses it in the same change window.",
-        "Store the new key in the SGAI_API_KEY environment variable or your secret store; "
-        "the ScrapeGraphAI SDKs read SGAI_API_KEY, so the code needs no literal key.",
-        "Check the dashboard's credit usage for spend you do not recognise.",
-        "Only after regenerating, remove the key from history if the repository needs it: "
-        "rewriting history does not make a pushed key safe.",
-    ),
-)
-
-# A key ends where the next character cannot belong to it, or where the next key's prefix
-# starts (keys pasted back to back). No boundary is demanded before "tvly-": real keys follow
-# %22, %3D, = and escaped quotes.
-KEY_END = rb"(?:(?![A-Za-z0-9_-])|(?=tvly-|sgai-))"
-_TAVILY_BODY = (
-    rb"(?:(?:dev|prod)-[A-Za-z0-9]{4,8}-[A-Za-z0-9]{36,48}|(?:(?:dev|prod)-)?[A-Za-z0-9]{32})"
-)
-_UUID = rb"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+_NOT_KEY = rb"(?![A-Za-z0-9_./+=-])"  # a value assigned to a name ends here
 
 
-# Base64 text that encodes "tvly-" / "sgai-" at each of the three byte alignments, keeping only
-# the characters fully determined by the prefix: a key encoded anywhere inside a larger base64
-# string shows one of these. Literal so that no base64 import sits on the hook's start-up path;
-# tests check them against base64 itself.
-TAVILY_B64 = (b"dHZseS", b"R2bHkt", b"0dmx5L")
-SGAI_B64 = (b"c2dhaS", b"NnYWkt", b"zZ2FpL")
+def _prefixes(providers: Sequence[Provider]) -> bytes:
+    return b"|".join(re.escape(p.prefix.encode()) for p in providers)
 
 
-TAVILY_KEY = Rule(
-    id="tavily-api-key",
-    name="Tavily API key",
-    provider=TAVILY,
-    technique=Technique.PREFIXED,
-    pattern=rb"(?P<key>tvly-" + _TAVILY_BODY + rb")" + KEY_END,
-    keywords=(b"tvly-",),
-    confidence=Confidence.HIGH,
-    body_check="tavily",
-)
+def key_end(providers: Sequence[Provider]) -> bytes:
+    """A key ends where the next character cannot belong to it, or where the next key's prefix
+    starts (keys pasted back to back). No boundary is demanded before a prefix: real keys
+    follow %22, %3D, = and escaped quotes."""
+    return rb"(?:(?![A-Za-z0-9_-])|(?=" + _prefixes(providers) + rb"))"
 
-SGAI_KEY = Rule(
-    id="scrapegraphai-api-key",
-    name="ScrapeGraphAI API key",
-    provider=SCRAPEGRAPHAI,
-    technique=Technique.PREFIXED,
-    pattern=rb"(?P<key>sgai-" + _UUID + rb")" + KEY_END,
-    keywords=(b"sgai-",),
-    confidence=Confidence.HIGH,
-    body_check="hex",
-)
 
-SGAI_HEX_KEY = Rule(
-    id="scrapegraphai-api-key-hex",
-    name="ScrapeGraphAI API key (32-hex form)",
-    provider=SCRAPEGRAPHAI,
-    technique=Technique.PREFIXED,
-    pattern=rb"(?P<key>sgai-[0-9a-f]{32})" + KEY_END,
-    keywords=(b"sgai-",),
-    confidence=Confidence.LOW,
-    body_check="hex",
-)
+def _assign(providers: Sequence[Provider]) -> bytes:
+    """Between a name and the value assigned to it; a prefixed value is the plain rule's."""
+    return rb"""\s*["']?\s*(?:[:=]|=>|:=)\s*(?:Bearer\s+)?["'`]?(?!""" + _prefixes(providers) + b")"
 
-# Names the providers' SDKs, docs and leaks use for the key; the value after them may lack
-# the prefix. Case variants are listed because the prefilter is case-sensitive.
-_ASSIGN = rb"""\s*["']?\s*(?:[:=]|=>|:=)\s*(?:Bearer\s+)?["'`]?(?!tvly-|sgai-)"""
-TAVILY_ASSIGNED = Rule(
-    id="tavily-api-key-assigned",
-    name="Tavily API key without prefix, assigned to a Tavily name",
-    provider=TAVILY,
-    technique=Technique.ASSIGNED,
-    pattern=(
-        rb"(?i:tavily[_-]?(?:api[_-]?)?keys?(?:[_-]?\d+)?)"
-        + _ASSIGN
-        + rb"(?P<key>(?:(?:dev|prod)-)?(?:[A-Za-z0-9]{4,8}-)?[A-Za-z0-9]{32,48})"
-        + rb"(?![A-Za-z0-9_./+=-])"
-    ),
-    keywords=(b"TAVILY", b"tavily", b"Tavily"),
-    confidence=Confidence.MEDIUM,
-    body_check="tavily",
-)
 
-SGAI_ASSIGNED = Rule(
-    id="scrapegraphai-api-key-assigned",
-    name="ScrapeGraphAI API key without prefix, assigned to a ScrapeGraphAI name",
-    provider=SCRAPEGRAPHAI,
-    technique=Technique.ASSIGNED,
-    pattern=(
-        rb"(?i:(?:sgai|scrapegraph(?:ai)?)[_-]?api[_-]?key)"
-        + _ASSIGN
-        + rb"(?P<key>"
-        + _UUID
-        + rb"|[0-9a-f]{32})(?![A-Za-z0-9_./+=-])"
-    ),
-    keywords=(
-        b"SGAI",
-        b"sgai",
-        b"Sgai",
-        b"SCRAPEGRAPH",
-        b"scrapegraph",
-        b"Scrapegraph",
-        b"ScrapeGraph",
-    ),
-    confidence=Confidence.MEDIUM,
-    body_check="hex",
-)
+def base64_fragments(prefix: bytes) -> tuple[bytes, ...]:
+    """The base64 text the prefix shows at each of the three byte alignments, keeping only the
+    characters the prefix alone decides: a key encoded anywhere in a longer base64 string shows
+    one of these."""
+    out = []
+    for skip in range(3):
+        encoded = binascii.b2a_base64(bytes(skip) + prefix + bytes(3), newline=False)
+        first = -(-8 * skip // 6)  # the first character wholly inside the prefix
+        last = (8 * (skip + len(prefix))) // 6  # one past the last one
+        out.append(encoded[first:last])
+    return tuple(out)
 
-# Base64 and split rules re-run the prefixed rules on decoded or joined text.
-TAVILY_BASE64 = Rule(
-    id="tavily-api-key-base64",
-    name="Tavily API key, base64-encoded",
-    provider=TAVILY,
-    technique=Technique.BASE64,
-    pattern=TAVILY_KEY.pattern,
-    keywords=TAVILY_B64,
-    confidence=Confidence.MEDIUM,
-    body_check="tavily",
-)
 
-SGAI_BASE64 = Rule(
-    id="scrapegraphai-api-key-base64",
-    name="ScrapeGraphAI API key, base64-encoded",
-    provider=SCRAPEGRAPHAI,
-    technique=Technique.BASE64,
-    pattern=SGAI_KEY.pattern,
-    keywords=SGAI_B64,
-    confidence=Confidence.MEDIUM,
-    body_check="hex",
-)
+def utf16_keyword(prefix: bytes) -> bytes:
+    """The prefix in UTF-16 text: a NUL between its characters, whichever the byte order."""
+    return b"\0".join(prefix[i : i + 1] for i in range(len(prefix)))
 
-TAVILY_SPLIT = Rule(
-    id="tavily-api-key-split",
-    name="Tavily API key split across a string concatenation",
-    provider=TAVILY,
-    technique=Technique.SPLIT,
-    pattern=TAVILY_KEY.pattern,
-    keywords=(b"tvly-",),
-    confidence=Confidence.MEDIUM,
-    body_check="tavily",
-)
 
-SGAI_SPLIT = Rule(
-    id="scrapegraphai-api-key-split",
-    name="ScrapeGraphAI API key split across a string concatenation",
-    provider=SCRAPEGRAPHAI,
-    technique=Technique.SPLIT,
-    pattern=SGAI_KEY.pattern,
-    keywords=(b"sgai-",),
-    confidence=Confidence.MEDIUM,
-    body_check="hex",
-)
+def rules_for(provider: Provider, providers: Sequence[Provider] = PROVIDERS) -> tuple[Rule, ...]:
+    """The provider's rules, in technique order; ``providers``: every provider scanned for,
+    whose prefixes end a key."""
+    return tuple(r for technique in Technique for r in _all(provider, providers, technique))
 
-RULES: tuple[Rule, ...] = (
-    TAVILY_KEY,
-    SGAI_KEY,
-    SGAI_HEX_KEY,
-    TAVILY_ASSIGNED,
-    SGAI_ASSIGNED,
-    TAVILY_BASE64,
-    SGAI_BASE64,
-    TAVILY_SPLIT,
-    SGAI_SPLIT,
-)
 
-# Static parts of a key that redaction may show: the longest that matches wins.
-SHOWN_PREFIXES: tuple[str, ...] = ("tvly-dev-", "tvly-prod-", "tvly-", "sgai-")
+def _all(provider: Provider, providers: Sequence[Provider], technique: Technique) -> list[Rule]:
+    prefix = provider.prefix.encode()
+    end = key_end(providers)
+    plain = [
+        Rule(
+            id=f"{provider.id}-api-key" + (f"-{shape.suffix}" if shape.suffix else ""),
+            name=shape.name,
+            provider=provider,
+            technique=Technique.PREFIXED,
+            pattern=rb"(?P<key>" + re.escape(prefix) + shape.body + rb")",
+            keywords=(prefix,),
+            confidence=shape.confidence,
+            end=end,
+        )
+        for shape in provider.shapes
+    ]
+    if technique is Technique.PREFIXED:
+        return plain
+    if technique is Technique.ASSIGNED:
+        return [_assigned(provider, providers)] if provider.names else []
+    main = plain[0]
+    if technique is Technique.BASE64:
+        suffix, name, keywords = "base64", f"{main.name}, base64-encoded", base64_fragments(prefix)
+    else:
+        suffix, name = "split", f"{main.name} split across a string concatenation"
+        keywords = (prefix,)
+    return [
+        main._replace(
+            id=f"{main.id}-{suffix}",
+            name=name,
+            technique=technique,
+            keywords=keywords,
+            confidence=Confidence.MEDIUM,
+        )
+    ]
+
+
+def _assigned(provider: Provider, providers: Sequence[Provider]) -> Rule:
+    return Rule(
+        id=f"{provider.id}-api-key-assigned",
+        name=f"{provider.name} API key without prefix, assigned to a {provider.name} name",
+        provider=provider,
+        technique=Technique.ASSIGNED,
+        pattern=b"".join(
+            (
+                rb"(?i:",
+                provider.names,
+                rb")",
+                _assign(providers),
+                rb"(?P<key>",
+                provider.bare,
+                rb")",
+            )
+        ),
+        keywords=provider.name_keywords,
+        confidence=Confidence.MEDIUM,
+        end=_NOT_KEY,
+    )
+
+
+def all_rules(providers: Sequence[Provider]) -> tuple[Rule, ...]:
+    """Every provider's rules, grouped by technique (plain prefixes first)."""
+    return tuple(
+        r for technique in Technique for p in providers for r in _all(p, providers, technique)
+    )
+
+
+def shown_prefixes(provider: Provider) -> tuple[str, ...]:
+    """What redaction may show of a key: the prefix, with its environment tag when there is
+    one; the longest that matches wins."""
+    return (*(provider.prefix + tag for tag in provider.tags), provider.prefix)
+
+
+RULES: tuple[Rule, ...] = all_rules(PROVIDERS)
+SHOWN_PREFIXES: tuple[str, ...] = tuple(s for p in PROVIDERS for s in shown_prefixes(p))
+TAVILY_B64, SGAI_B64 = (base64_fragments(p.prefix.encode()) for p in PROVIDERS)

@@ -21,6 +21,7 @@ from sgai_guard.models import (
     Suppression,
     SuppressReason,
 )
+from sgai_guard.rules import shown_prefixes
 
 TRACKED_IGNORED = "tracked by git although .gitignore matches it: still scanned"
 
@@ -188,7 +189,7 @@ def to_finding(candidate: Candidate, blob: Blob, salt: str, status: Status) -> F
         column=candidate.column,
         secret=candidate.secret,
         fingerprint=fingerprint(candidate.rule.provider.id, candidate.secret, salt),
-        redacted=redact(candidate.secret),
+        redacted=redact(candidate.secret, shown_prefixes(candidate.rule.provider)),
         commit=blob.commit,
         status=status,
         notes=notes,

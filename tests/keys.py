@@ -7,6 +7,7 @@ import string
 import uuid
 
 from sgai_guard.entropy import filler_reason
+from sgai_guard.providers import SCRAPEGRAPHAI, TAVILY
 
 ALNUM = string.ascii_letters + string.digits
 HEX = "0123456789abcdef"
@@ -22,7 +23,7 @@ def _until_random(make: object, check: str, rng: random.Random) -> str:
     while True:
         key = make(rng)
         assert isinstance(key, str)
-        if filler_reason(key, check) is None:
+        if filler_reason(key, {"tavily": TAVILY, "hex": SCRAPEGRAPHAI}[check]) is None:
             return key
 
 

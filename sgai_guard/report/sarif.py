@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 from sgai_guard import __version__
 from sgai_guard.display import message, redacted
-from sgai_guard.models import Confidence, Finding, ScanResult, Suppression, SuppressReason
+from sgai_guard.models import Confidence, Finding, Rule, ScanResult, Suppression, SuppressReason
 from sgai_guard.report import RenderOptions
 from sgai_guard.report.common import json_text, shown_secret, state_text
 from sgai_guard.rules import RULES
@@ -23,8 +23,14 @@ SEVERITY = {Confidence.HIGH: "9.5", Confidence.MEDIUM: "8.0", Confidence.LOW: "6
 PRECISION = {Confidence.HIGH: "very-high", Confidence.MEDIUM: "high", Confidence.LOW: "medium"}
 
 
-def _rule(index: int) -> dict[str, Any]:
-    rule = RULES[index]
+def _rules(result: ScanResult) -> tuple[Rule, ...]:
+    """Every rule sgai-guard runs, then any other rule a finding names (a provider added by a
+    caller): ``ruleIndex`` points into this."""
+    found = (f.rule for f in (*result.findings, *(s.finding for s in result.suppressed)))
+    return tuple(dict.fromkeys((*RULES, *found)))
+
+
+def _rule(rule: Rule) -> dict[str, Any]:
     provider = rule.provider
     steps = provider.remediation
     doc = f"{provider.name}'s own guide to managing keys: {provider.docs}"
@@ -55,8 +61,8 @@ def _rule(index: int) -> dict[str, Any]:
     }
 
 
-def _result(finding: Finding, options: RenderOptions) -> dict[str, Any]:
-    index = RULES.index(finding.rule)
+def _result(finding: Finding, options: RenderOptions, rules: tuple[Rule, ...]) -> dict[str, Any]:
+    index = rules.index(finding.rule)
     secret = shown_secret(finding, options.show_secrets)
     text = (
         f"{finding.rule.name} {secret} (fingerprint {finding.fingerprint}): "
@@ -110,8 +116,10 @@ def _uri(path: str) -> str:
     return quote(os.fsencode(redacted(path)).replace(b"\\", b"/"), safe="/")
 
 
-def _suppressed(item: Suppression, options: RenderOptions) -> dict[str, Any]:
-    out = _result(item.finding, options)
+def _suppressed(
+    item: Suppression, options: RenderOptions, rules: tuple[Rule, ...]
+) -> dict[str, Any]:
+    out = _result(item.finding, options, rules)
     kind = "inSource" if item.reason is SuppressReason.INLINE else "external"
     justification = message(f"{item.reason.value}: {item.detail}")
     out["suppressions"] = [{"kind": kind, "justification": justification}]
@@ -119,9 +127,10 @@ def _suppressed(item: Suppression, options: RenderOptions) -> dict[str, Any]:
 
 
 def as_dict(result: ScanResult, options: RenderOptions) -> dict[str, Any]:
-    results = [_result(f, options) for f in result.findings]
+    rules = _rules(result)
+    results = [_result(f, options, rules) for f in result.findings]
     if options.show_suppressed:
-        results += [_suppressed(s, options) for s in result.suppressed]
+        results += [_suppressed(s, options, rules) for s in result.suppressed]
     problems = [
         message(text)
         for text in (*result.incomplete, *(f"{s.path}: {s.reason}" for s in result.errors))
@@ -136,7 +145,7 @@ def as_dict(result: ScanResult, options: RenderOptions) -> dict[str, Any]:
                         "name": "sgai-guard",
                         "version": __version__,
                         "informationUri": "https://pypi.org/project/sgai-guard/",
-                        "rules": [_rule(i) for i in range(len(RULES))],
+                        "rules": [_rule(rule) for rule in rules],
                     }
                 },
                 "invocations": [

@@ -46,7 +46,7 @@ def verify(findings: Sequence[Finding], options: VerifyOptions) -> VerifyOutcome
     the rest "interrupted"; the caller then exits 130 after reporting."""
     jobs: dict[tuple[str, str], list[str]] = {}
     for finding in findings:
-        fingerprints = jobs.setdefault((finding.rule.provider.id, credential(finding)), [])
+        fingerprints = jobs.setdefault((finding.rule.provider.verifier, credential(finding)), [])
         if finding.fingerprint not in fingerprints:
             fingerprints.append(finding.fingerprint)
     ids = {str(n): job for n, job in enumerate(jobs)}

@@ -5,19 +5,17 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from sgai_guard.models import Finding, Technique, Verdict, Verification
-from sgai_guard.rules import SCRAPEGRAPHAI, TAVILY
 from sgai_guard.verify.client import Gate, Session, ask
 from sgai_guard.verify.verdicts import SGAI_V1, SGAI_V2, judge
 from sgai_guard.verify.verdicts import TAVILY as TAVILY_TABLE
 
 Check = Callable[[Session, Gate, str], Awaitable[Verification]]
-PREFIXES = {TAVILY.id: "tvly-", SCRAPEGRAPHAI.id: "sgai-"}
 
 
 def credential(finding: Finding) -> str:
     """The key as the provider expects it. A value found without its prefix, assigned to
     one of the provider's names, gets the prefix back: the providers issue no other form."""
-    prefix = PREFIXES.get(finding.rule.provider.id, "")
+    prefix = finding.rule.provider.prefix
     if finding.rule.technique is Technique.ASSIGNED and not finding.secret.startswith(prefix):
         return prefix + finding.secret
     return finding.secret
@@ -46,4 +44,5 @@ async def check_sgai(session: Session, gate: Gate, key: str) -> Verification:
     return legacy
 
 
-CHECKS: dict[str, Check] = {TAVILY.id: check_tavily, SCRAPEGRAPHAI.id: check_sgai}
+# By Provider.verifier: the providers' data names the check that knows them.
+CHECKS: dict[str, Check] = {"tavily": check_tavily, "scrapegraphai": check_sgai}
