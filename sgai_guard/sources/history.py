@@ -1,7 +1,8 @@
 """Where given blobs sit in history: added and removed by which commits, on which refs.
 
 One streamed `git log --all --raw` pass serves every blob at once, so an audit with many
-findings costs one history walk, not one per finding.
+findings costs one history walk, not one per finding. Commits, trees and ref tips are then
+read through GitPython's object model (gitobjects.py), by object id.
 """
 
 from __future__ import annotations
@@ -9,11 +10,14 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from sgai_guard.models import CommitRef
-from sgai_guard.sources import catfile, gitcmd
+from sgai_guard.sources import catfile, gitcmd, gitobjects
 from sgai_guard.sources.repo import Repository
+
+if TYPE_CHECKING:
+    import git
 
 # The author comes last: a name may hold any byte but NUL and newline, \x1f included.
 _HEADER = "%x01%H%x1f%aI%x1f%P%x1f%an <%ae>"
@@ -27,7 +31,7 @@ class BlobHistory:
     removed_parents: dict[str, CommitRef] = field(default_factory=dict)  # parents of removals
     refs: set[str] = field(default_factory=set)
     at_head: bool = False
-    tips: dict[str, CommitRef] = field(default_factory=dict)  # tip commits still holding it
+    tips: dict[str, CommitRef] = field(default_factory=dict)  # ref -> its tip, still holding it
 
 
 def blob_histories(
@@ -50,8 +54,9 @@ def blob_histories(
             histories[new].added[commit.oid] = commit
         if old in histories and parents:
             histories[old].removed_parents[parents[0]] = commit
-    _resolve_parents(repo, histories)
-    _mark_refs(repo, {oid: h for oid, h in histories.items() if oid in full})
+    with gitobjects.opened(repo.path) as objects:
+        _resolve_parents(objects, histories)
+        _mark_refs(repo, objects, {oid: h for oid, h in histories.items() if oid in full})
     return histories
 
 
@@ -100,41 +105,40 @@ def _tokens(stream: IO[bytes]) -> Iterator[bytes]:
         yield rest
 
 
-def _resolve_parents(repo: Repository, histories: dict[str, BlobHistory]) -> None:
+def _resolve_parents(objects: git.Repo, histories: dict[str, BlobHistory]) -> None:
     """Replace each removal's placeholder with the parent commit, which still held the blob."""
-    wanted = {p for h in histories.values() for p in h.removed_parents}
-    info = _commit_info(repo, wanted)
     for history in histories.values():
-        history.removed_parents = {p: info[p] for p in history.removed_parents if p in info}
+        history.removed_parents = {
+            parent: _commit_ref(objects.commit(parent)) for parent in history.removed_parents
+        }
 
 
-def _commit_info(repo: Repository, oids: set[str]) -> dict[str, CommitRef]:
-    if not oids:
-        return {}
-    out = gitcmd.output(
-        ["log", "--no-walk=unsorted", "--stdin", "-z", "--format=%H%x1f%aI%x1f%x1f%an <%ae>"],
-        repo.path,
-        stdin="\n".join(sorted(oids)).encode() + b"\n",
+def _commit_ref(commit: git.Commit) -> CommitRef:
+    author = commit.author
+    return CommitRef(
+        commit.hexsha, f"{author.name} <{author.email}>", commit.authored_datetime.isoformat()
     )
-    info = {}
-    for record in out.split(b"\0"):
-        if record:
-            oid, date, _, author = _fields(record)
-            info[oid] = CommitRef(oid, author, date)
-    return info
 
 
-def _mark_refs(repo: Repository, histories: dict[str, BlobHistory]) -> None:
+def _mark_refs(repo: Repository, objects: git.Repo, histories: dict[str, BlobHistory]) -> None:
     if not histories:
         return
     head_blobs = _tree_blobs(repo, "HEAD", set(histories))
+    tips = _ref_tips(repo)
     for history in histories.values():
         history.at_head = history.oid in head_blobs
         for commit in history.added:
             history.refs.update(
                 repo.lines("for-each-ref", "--format=%(refname)", "--contains", commit)
             )
-        history.tips = _tips_holding(repo, history)
+        history.tips = _tips_holding(objects, history, tips)
+
+
+def _ref_tips(repo: Repository) -> dict[str, str]:
+    """Every ref and the object it names (git lists them: GitPython would read ref files)."""
+    out = gitcmd.output(["for-each-ref", "--format=%(objectname) %(refname)"], repo.path)
+    pairs = (line.split(" ", 1) for line in out.decode("utf-8", "surrogateescape").splitlines())
+    return {ref: oid for oid, ref in pairs}
 
 
 def _tree_blobs(repo: Repository, rev: str, wanted: set[str]) -> set[str]:
@@ -149,30 +153,36 @@ def _tree_blobs(repo: Repository, rev: str, wanted: set[str]) -> set[str]:
     return found
 
 
-def _tips_holding(repo: Repository, history: BlobHistory) -> dict[str, CommitRef]:
-    """Tips of the refs reaching the blob whose tree still holds it at one of its paths."""
-    # One query per line: a path holding a newline cannot be asked this way (ls-tree still
-    # answers whether HEAD holds it). Filtering first keeps queries and answers aligned.
-    queries = [
-        (ref, path)
-        for ref in sorted(history.refs)
-        for path in sorted(history.paths)
-        if "\n" not in path
-    ]
-    if not queries:
-        return {}
-    stdin = b"".join(os.fsencode(f"{ref}:{path}") + b"\n" for ref, path in queries)
-    out = gitcmd.output(["cat-file", "--batch-check=%(objectname)"], repo.path, stdin=stdin)
-    # one answer per query, each ending in a newline (a "missing" answer echoes the query)
-    answers = out.split(b"\n")[: len(queries)]
-    holding = {
-        ref
-        for (ref, _), line in zip(queries, answers, strict=True)
-        if line.strip() == history.oid.encode()
-    }
-    tips = {}
-    for ref in holding:
-        oid = repo.resolve(ref)
-        if oid:
-            tips[ref] = oid
-    return _commit_info(repo, set(tips.values())) if tips else {}
+def _tips_holding(
+    objects: git.Repo, history: BlobHistory, tips: dict[str, str]
+) -> dict[str, CommitRef]:
+    """Each ref reaching the blob whose tip still holds it at one of its paths, with that tip:
+    every ref on its own (two branches at one commit are two), tags peeled, any path."""
+    holding = {}
+    for ref in sorted(history.refs):
+        commit = _peeled(objects, tips.get(ref))
+        if commit is not None and any(
+            _blob_at(commit.tree, path) == history.oid for path in history.paths
+        ):
+            holding[ref] = _commit_ref(commit)
+    return holding
+
+
+def _peeled(objects: git.Repo, oid: str | None) -> git.Commit | None:
+    """The commit an object id names, through any tags."""
+    import git  # noqa: PLC0415 (loaded already by gitobjects.opened)
+
+    if oid is None:
+        return None
+    target = objects.rev_parse(oid)
+    while isinstance(target, git.TagObject):
+        target = target.object
+    return target if isinstance(target, git.Commit) else None
+
+
+def _blob_at(tree: git.Tree, path: str) -> str | None:
+    """The id of what ``tree`` holds at ``path`` (any name, a newline in it included)."""
+    try:
+        return (tree / path).hexsha
+    except KeyError:
+        return None

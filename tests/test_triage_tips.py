@@ -1,0 +1,72 @@
+"""Where a key was last held, read through GitPython's object model: a path holding a newline
+on a branch tip, two branches holding one key, and a tag holding it."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+from tests import keys
+from tests.cli_helpers import run_cli
+from tests.gitrepo import Repo
+from tests.html_sample import commit
+
+
+def _audit(repo: Repo) -> list[dict[str, Any]]:
+    proc = run_cli("audit", ".", "--format", "json", cwd=repo.path)
+    assert proc.returncode == 1, proc.stderr
+    return json.loads(proc.stdout)["findings"]  # type: ignore[no-any-return]
+
+
+def test_newline_path_on_a_branch_tip(tmp_path: Path, rng: random.Random) -> None:
+    repo = Repo(tmp_path)
+    repo.write("a\nb.env", f"K={keys.tavily_current(rng)}\n")
+    commit(repo, "add the key", "2025-01-01T10:00:00Z")
+    repo.write("other.txt", "x\n")
+    tip = commit(repo, "later work, the key still there", "2025-06-01T10:00:00Z")
+    [finding] = _audit(repo)
+    assert finding["path"] == "a\\x0ab.env"
+    assert finding["exposure"]["last_seen"]["commit"] == tip
+    assert finding["exposure"]["at_head"] is True
+
+
+def test_two_branches_holding_one_key(tmp_path: Path, rng: random.Random) -> None:
+    from sgai_guard.sources.history import blob_histories
+    from sgai_guard.sources.repo import open_repository
+
+    repo = Repo(tmp_path)
+    repo.write("k.env", f"K={keys.sgai_uuid(rng)}\n")
+    commit(repo, "add", "2025-01-01T10:00:00Z")
+    repo.git("branch", "twin")  # a second branch at the same commit
+    repo.git("checkout", "-q", "-b", "later")
+    repo.write("x.txt", "x\n")
+    later = commit(repo, "later branch moves on", "2025-09-01T10:00:00Z")
+    repo.git("checkout", "-q", "main")
+    repo.git("rm", "-q", "k.env")
+    commit(repo, "main drops it", "2025-03-01T10:00:00Z")
+    [finding] = _audit(repo)
+    assert finding["exposure"]["last_seen"]["commit"] == later
+    blob = repo.git("rev-parse", "twin:k.env").strip()
+    [history] = blob_histories(open_repository(repo.path), [blob]).values()
+    assert set(history.tips) == {"refs/heads/twin", "refs/heads/later"}  # each ref on its own
+    assert history.tips["refs/heads/later"].oid == later
+
+
+def test_a_tag_holding_it(tmp_path: Path, rng: random.Random) -> None:
+    repo = Repo(tmp_path)
+    repo.write("k.env", f"K={keys.tavily_current(rng)}\n")
+    commit(repo, "add", "2025-01-01T10:00:00Z")
+    repo.git("checkout", "-q", "-b", "release")
+    repo.write("notes.txt", "release notes\n")
+    released = commit(repo, "release", "2025-08-01T10:00:00Z")
+    repo.git("tag", "-a", "-m", "v1", "v1")
+    repo.git("checkout", "-q", "main")
+    repo.git("branch", "-D", "release")  # only the annotated tag keeps that commit
+    repo.git("rm", "-q", "k.env")
+    commit(repo, "main drops it", "2025-02-01T10:00:00Z")
+    [finding] = _audit(repo)
+    exposure = finding["exposure"]
+    assert exposure["last_seen"]["commit"] == released
+    assert "refs/tags/v1" in exposure["refs"] and exposure["at_head"] is False
