@@ -70,3 +70,24 @@ def test_a_tag_holding_it(tmp_path: Path, rng: random.Random) -> None:
     exposure = finding["exposure"]
     assert exposure["last_seen"]["commit"] == released
     assert "refs/tags/v1" in exposure["refs"] and exposure["at_head"] is False
+
+
+def test_gitpython_runs_no_git_planted_in_the_repository(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """GitPython looks git up on PATH when imported: a relative PATH entry must not make it
+    run a `git` the scanned repository holds."""
+    import os
+
+    repo = Repo(tmp_path / "repo")
+    repo.write("k.env", f"K={keys.tavily_current(rng)}\n")
+    marker = tmp_path / "pwned"
+    trap = repo.path / "git"
+    trap.write_text(f"#!/bin/sh\ntouch {marker}\nexit 1\n")
+    trap.chmod(0o755)
+    repo.commit("a key and a trap", "k.env", "git")
+    env = {"PATH": f".{os.pathsep}{os.environ['PATH']}", "GIT_PYTHON_GIT_EXECUTABLE": "./git"}
+    proc = run_cli("audit", ".", "--format", "json", cwd=repo.path, env=env)
+    assert proc.returncode == 1, proc.stderr
+    assert json.loads(proc.stdout)["findings"][0]["exposure"]["introduced"]
+    assert not marker.exists()
