@@ -249,3 +249,8 @@ class ScanResult(NamedTuple):
     @property
     def errors(self) -> tuple[Skipped, ...]:
         return tuple(s for s in self.skipped if s.error)
+
+    @property
+    def complete(self) -> bool:
+        """Everything asked for was scanned (reports say so; the exit code is outcome.py's)."""
+        return not self.incomplete and not self.errors

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sgai_guard.display import message
-from sgai_guard.models import Finding, ScanResult, Status, Verdict, Verification
+from sgai_guard.models import Finding, Provider, ScanResult, Status, Verdict, Verification
+
+if TYPE_CHECKING:
+    from sgai_guard.report import RenderOptions
 
 URGENCY_TEXT = {
     0: "PUSHED and still at HEAD: revoke it now",
@@ -45,6 +48,17 @@ def state_text(finding: Finding) -> str:
     if finding.verification is not None:
         text += f"; {verdict_line(finding.verification)}"
     return text
+
+
+def steps(provider: Provider) -> list[str]:
+    """The provider's revoke-and-rotate steps, numbered."""
+    return [f"{n}. {step}" for n, step in enumerate(provider.remediation, 1)]
+
+
+def headline(finding: Finding, options: RenderOptions) -> str:
+    """``Tavily API key tvly-dev-****Wq3z (fingerprint 1a2b…)``: the same in every format."""
+    secret = shown_secret(finding, options.show_secrets)
+    return f"{finding.rule.name} {secret} (fingerprint {finding.fingerprint})"
 
 
 def shown_secret(finding: Finding, show_secrets: bool) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sgai_guard.display import message, name
 from sgai_guard.models import Finding, ScanResult
 from sgai_guard.report import RenderOptions
-from sgai_guard.report.common import shown_secret, state_text, summary_line
+from sgai_guard.report.common import headline, state_text, steps, summary_line
 
 
 def escape_data(text: str) -> str:
@@ -19,11 +19,7 @@ def escape_property(text: str) -> str:
 def _annotation(finding: Finding, options: RenderOptions) -> str:
     level = "error" if finding.blocking else "warning"
     provider = finding.rule.provider
-    message = (
-        f"{finding.rule.name} {shown_secret(finding, options.show_secrets)} "
-        f"(fingerprint {finding.fingerprint}): {state_text(finding)}.\n"
-        + "\n".join(f"{n}. {step}" for n, step in enumerate(provider.remediation, 1))
-    )
+    message = f"{headline(finding, options)}: {state_text(finding)}.\n" + "\n".join(steps(provider))
     props = (
         f"file={escape_property(name(finding.path))},line={finding.line},col={finding.column},"
         f"title={escape_property(finding.rule.name + ' (sgai-guard)')}"

@@ -15,7 +15,7 @@ from sgai_guard import __version__
 from sgai_guard.display import message, name
 from sgai_guard.models import Finding, ScanResult
 from sgai_guard.report import RenderOptions
-from sgai_guard.report.common import json_text, shown_secret, state_text
+from sgai_guard.report.common import headline, json_text, state_text, steps
 
 REPORT_VERSION = "15.2.1"  # the newest that GitLab's pinned schema gem accepts
 SCHEMA_URL = (
@@ -37,10 +37,9 @@ def _vulnerability(finding: Finding, options: RenderOptions) -> dict[str, Any]:
     return {
         "id": str(uuid.uuid5(_NAMESPACE, key)),
         "name": finding.rule.name,
-        "description": f"{finding.rule.name} {shown_secret(finding, options.show_secrets)} "
-        f"(fingerprint {finding.fingerprint}), {state_text(finding)}.",
+        "description": f"{headline(finding, options)}, {state_text(finding)}.",
         "severity": "Critical" if finding.blocking else "High",
-        "solution": " ".join(f"{n}. {step}" for n, step in enumerate(provider.remediation, 1)),
+        "solution": " ".join(steps(provider)),
         "location": {
             "file": name(finding.path),
             "start_line": finding.line,
@@ -55,7 +54,7 @@ def _vulnerability(finding: Finding, options: RenderOptions) -> dict[str, Any]:
 def as_dict(result: ScanResult, options: RenderOptions) -> dict[str, Any]:
     now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0, tzinfo=None)
     start = now - datetime.timedelta(seconds=int(result.stats.seconds))
-    ok = not result.incomplete and not result.errors
+    ok = result.complete
     return {
         "version": REPORT_VERSION,
         "schema": SCHEMA_URL,

@@ -77,7 +77,7 @@ def as_dict(result: ScanResult, options: RenderOptions) -> dict[str, Any]:
             "commits": stats.commits,
             "seconds": round(stats.seconds, 3),
         },
-        "complete": not result.incomplete and not result.errors,
+        "complete": result.complete,
         "findings": [finding_dict(f, options.show_secrets) for f in result.findings],
         "suppressed": [suppression_dict(s, options.show_secrets) for s in result.suppressed],
         "errors": [{"path": name(s.path), "message": message(s.reason)} for s in result.errors],

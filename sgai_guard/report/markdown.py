@@ -5,7 +5,7 @@ from __future__ import annotations
 from sgai_guard.display import message, name
 from sgai_guard.models import Finding, ScanResult
 from sgai_guard.report import RenderOptions
-from sgai_guard.report.common import shown_secret, state_text, summary_line
+from sgai_guard.report.common import shown_secret, state_text, steps, summary_line
 
 _MARKDOWN = frozenset("\\`*_{}[]()#!|~<>&")
 
@@ -44,7 +44,7 @@ def render(result: ScanResult, options: RenderOptions) -> str:
         out += [_row(f, options) for f in result.findings]
         for provider in {f.rule.provider.id: f.rule.provider for f in result.findings}.values():
             out += ["", f"### What to do ({provider.name})", ""]
-            out += [f"{n}. {step}" for n, step in enumerate(provider.remediation, 1)]
+            out += steps(provider)
     elif not result.incomplete:
         out.append("No Tavily or ScrapeGraphAI API keys found.")
     out += ["", *(f"> {_cell(n)}" for n in result.notices), "", summary_line(result), ""]

@@ -10,7 +10,7 @@ from sgai_guard import __version__
 from sgai_guard.display import message, redacted
 from sgai_guard.models import Confidence, Finding, Rule, ScanResult, Suppression, SuppressReason
 from sgai_guard.report import RenderOptions
-from sgai_guard.report.common import json_text, shown_secret, state_text
+from sgai_guard.report.common import headline, json_text, state_text, steps
 from sgai_guard.rules import RULES
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -32,7 +32,7 @@ def _rules(result: ScanResult) -> tuple[Rule, ...]:
 
 def _rule(rule: Rule) -> dict[str, Any]:
     provider = rule.provider
-    steps = provider.remediation
+    numbered = steps(provider)
     doc = f"{provider.name}'s own guide to managing keys: {provider.docs}"
     return {
         "id": rule.id,
@@ -41,12 +41,12 @@ def _rule(rule: Rule) -> dict[str, Any]:
         "fullDescription": {"text": f"{rule.name}: a live credential for {provider.name}."},
         "helpUri": provider.docs,
         "help": {
-            "text": "\n".join((*(f"{n}. {step}" for n, step in enumerate(steps, 1)), doc)),
+            "text": "\n".join((*numbered, doc)),
             "markdown": "\n".join(
                 (
                     f"**A {provider.name} API key is in the code.** Act in this order:",
                     "",
-                    *(f"{n}. {step}" for n, step in enumerate(steps, 1)),
+                    *numbered,
                     "",
                     f"[{provider.name}: managing API keys]({provider.docs})",
                 )
@@ -63,9 +63,8 @@ def _rule(rule: Rule) -> dict[str, Any]:
 
 def _result(finding: Finding, options: RenderOptions, rules: tuple[Rule, ...]) -> dict[str, Any]:
     index = rules.index(finding.rule)
-    secret = shown_secret(finding, options.show_secrets)
     text = (
-        f"{finding.rule.name} {secret} (fingerprint {finding.fingerprint}): "
+        f"{headline(finding, options)}: "
         f"{state_text(finding)}. Revoke it in {finding.rule.provider.dashboard} and "
         f"read it from {finding.rule.provider.env_var} instead."
     )

@@ -17,6 +17,7 @@ from sgai_guard.report.common import (
     STATUS_TEXT,
     URGENCY_TEXT,
     shown_secret,
+    steps,
     summary_line,
     verdict_line,
 )
@@ -69,7 +70,7 @@ def _provider_block(
         shown.add(finding.fingerprint)
         out += _finding_lines(finding, options, style)
     out.append(f"  What to do ({provider.name}):")
-    out += [f"    {n}. {step}" for n, step in enumerate(provider.remediation, 1)]
+    out += [f"    {step}" for step in steps(provider)]
     out.append("")
     return out
 
