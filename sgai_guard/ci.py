@@ -9,8 +9,6 @@ from pathlib import Path
 
 from sgai_guard.errors import UsageError
 
-ZERO = "0" * 40
-
 
 @dataclass(frozen=True, slots=True)
 class Plan:

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 from sgai_guard.errors import ExitCode, exit_for, say
 from sgai_guard.hints import BYPASS_OPTION, COMMIT, PUSH, RECEIVE, hints
-from sgai_guard.models import ScanResult
+from sgai_guard.models import ZERO_OID, ScanResult
 from sgai_guard.outcome import exit_code, incompleteness
 from sgai_guard.receive import LOG, QUARANTINE, bypass_reason, log_bypass, push_options, updates
 from sgai_guard.report import RenderOptions
@@ -43,7 +43,6 @@ the repository folder ({LOG}). Everything after -- is a file name, never an opti
 Exit codes: 0 clean, 1 keys found, 2 usage error, 3 incomplete.
 """
 FLAGS = ("--pre-push", "--pre-receive", "--allow-bypass", "--show-secrets")
-ZERO = "0" * 40
 
 
 def main(argv: Sequence[str]) -> int:
@@ -178,7 +177,7 @@ def _push_updates() -> list[tuple[str, str, str, str]]:
     env = os.environ
     if env.get("PRE_COMMIT_TO_REF") or env.get("PRE_COMMIT_LOCAL_BRANCH"):
         local = env.get("PRE_COMMIT_TO_REF") or env.get("PRE_COMMIT_LOCAL_BRANCH", "HEAD")
-        remote = env.get("PRE_COMMIT_FROM_REF") or ZERO
+        remote = env.get("PRE_COMMIT_FROM_REF") or ZERO_OID
         return [
             (
                 env.get("PRE_COMMIT_LOCAL_BRANCH", local),

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from sgai_guard.containers import Limits
 from sgai_guard.errors import GitError
-from sgai_guard.models import ScanResult, Skipped, Status
+from sgai_guard.models import ZERO_OIDS, ScanResult, Skipped, Status
 from sgai_guard.scan import Policy, Progress, Settings, scan
 from sgai_guard.sources.repo import Repository, here, open_repository
 
@@ -163,7 +163,6 @@ def index_files(
         raise
 
 
-ZERO_OIDS = frozenset({"0" * 40, "0" * 64})
 
 
 def push(

@@ -12,6 +12,10 @@ import enum
 from collections.abc import Callable
 from typing import NamedTuple
 
+# git's name for "no object" (a new or deleted ref): SHA-1 and SHA-256 repositories.
+ZERO_OID = "0" * 40
+ZERO_OIDS = frozenset({ZERO_OID, "0" * 64})
+
 
 class Confidence(str, enum.Enum):
     HIGH = "high"

@@ -77,12 +77,13 @@ def _objects(out: IO[bytes], max_size: int | None) -> Iterator[Blob | Skipped]:
         if not header.endswith(b"\n"):
             yield Skipped("(object store)", "git stopped in the middle of the object list", True)
             return
-        parts = header.split()
-        oid = parts[0].decode()
-        if len(parts) < 3:
+        found = catfile.parse_header(header)
+        if found is None:
+            oid = header.split(b" ", 1)[0].decode("ascii", "replace")
             yield Skipped(f"object {oid[:12]}", "unreadable object", error=True, blob_id=oid)
             continue
-        size, is_blob = int(parts[2]), parts[1] == b"blob"
+        oid, kind, size = found
+        is_blob = kind == "blob"
         if not is_blob or (max_size is not None and size > max_size):
             if not _drain(out, size + 1):
                 yield Skipped(f"object {oid[:12]}", "git stopped while reading it", True, oid)

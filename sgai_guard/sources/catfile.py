@@ -7,6 +7,7 @@ dying mid-stream, is reported per object instead of ending the scan.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import threading
 from collections import deque
@@ -86,7 +87,7 @@ def _feed(
     try:
         for oid, request in requests:
             pending.append((oid, request))
-            sink.write(oid.encode("ascii") + b"\n")
+            sink.write(os.fsencode(oid) + b"\n")
         sink.close()
     except (BrokenPipeError, ValueError, OSError):
         pass  # git went away; the reader reports what it did not answer
@@ -102,14 +103,14 @@ def _answers(
         if not header:
             break
         oid, request = pending.popleft()
-        parts = header.split()
-        if len(parts) < 3:  # "<oid> missing" or "<oid> ambiguous"
+        found = parse_header(header, os.fsencode(oid))
+        if found is None:  # "<what was asked> missing" (or ambiguous)
             yield Answer(request, oid, None, f"object {oid} is missing from the repository")
             continue
-        size = int(parts[2])
-        if parts[1] != b"blob":
+        _, kind, size = found
+        if kind != "blob":
             out.read(size + 1)  # a tree or commit named where a blob was expected: small
-            yield Answer(request, oid, None, _kind(parts[1]))
+            yield Answer(request, oid, None, f"not a blob ({kind})")
             continue
         chunks = StreamChunks(out, size)
         yield from pieces(chunks, partial(_piece, request, oid))
@@ -125,8 +126,31 @@ def _piece(request: T, oid: str, data: bytes, part: Part | None) -> Answer[T]:
     return Answer(request, oid, data, None, part)
 
 
-def _kind(kind: bytes) -> str:
-    return f"not a blob ({kind.decode()})"
+def parse_header(line: bytes, asked: bytes = b"") -> tuple[str, str, int] | None:
+    """``<oid> <type> <size>`` from cat-file --batch, or None for an object it could not find
+    (its answer is what was asked, then "missing" or "ambiguous", and a rev:path may hold
+    spaces, so the fields are taken from the right)."""
+    text = line.rstrip(b"\n")
+    if asked and text in (asked + b" missing", asked + b" ambiguous"):
+        return None
+    parts = text.rsplit(b" ", 2)
+    if len(parts) != 3 or not parts[2].isdigit():
+        return None
+    return parts[0].decode("ascii", "replace"), parts[1].decode("ascii", "replace"), int(parts[2])
+
+
+def contents(repo: StrPath, revs: Sequence[str]) -> tuple[bytes, ...]:
+    """The whole content of each blob ``revs`` names (ids, or rev:path without a newline),
+    through one cat-file process; what names no blob is left out. For the few blobs that
+    hold a finding: what a path held before, or holds now."""
+    whole: dict[int, list[bytes]] = {}
+    for answer in read_blobs(repo, ((rev, n) for n, rev in enumerate(revs))):
+        if answer.data is None:
+            whole.pop(answer.request, None)
+            continue
+        end = answer.part.end if answer.part is not None else len(answer.data)
+        whole.setdefault(answer.request, []).append(answer.data[:end])
+    return tuple(b"".join(whole[n]) for n in sorted(whole))
 
 
 def _close(proc: subprocess.Popen[bytes]) -> None:

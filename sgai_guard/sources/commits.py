@@ -156,5 +156,4 @@ def _read(
 def _blob(repo: Repository, oid: str | None) -> tuple[bytes, ...]:
     if oid is None:
         return ()
-    proc = gitcmd.run(["cat-file", "blob", oid], repo.path)
-    return (proc.stdout,) if proc.returncode == 0 else ()
+    return catfile.contents(repo.path, [oid])

@@ -6,8 +6,9 @@ import os
 from collections.abc import Iterator
 from typing import NamedTuple
 
+from sgai_guard.models import ZERO_OIDS
+
 GITLINK = "160000"  # a submodule: its "blob" is a commit in another repository
-ZERO = frozenset({"0" * 40, "0" * 64})
 
 
 class RawEntry(NamedTuple):
@@ -21,11 +22,11 @@ class RawEntry(NamedTuple):
 
     @property
     def has_new(self) -> bool:
-        return self.new_oid not in ZERO and self.new_mode != GITLINK
+        return self.new_oid not in ZERO_OIDS and self.new_mode != GITLINK
 
     @property
     def has_old(self) -> bool:
-        return self.old_oid not in ZERO and self.old_mode != GITLINK
+        return self.old_oid not in ZERO_OIDS and self.old_mode != GITLINK
 
 
 def parse_raw(output: bytes) -> Iterator[RawEntry]:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from functools import cache, partial
 
 from sgai_guard import fsread
-from sgai_guard.models import Blob, Part, Skipped
+from sgai_guard.models import ZERO_OID, Blob, Part, Skipped
 from sgai_guard.sources import catfile, gitcmd
 from sgai_guard.sources.pieces import pieces
 from sgai_guard.sources.raw import RawEntry, parse_raw
@@ -68,13 +68,7 @@ def _prior(
 ) -> tuple[bytes, ...]:
     """What this path held before: in HEAD, and in each branch being merged."""
     revs = [entry.old_oid] if entry.has_old else []
-    revs += [f"{head}:{entry.path}" for head in merge_heads()]
-    out = []
-    for rev in revs:
-        proc = gitcmd.run(["cat-file", "blob", rev], repo.path)
-        if proc.returncode == 0:
-            out.append(proc.stdout)
-    return tuple(out)
+    return catfile.contents(repo.path, revs) + _at_revisions(repo, entry.path, merge_heads())
 
 
 def index_blobs(
@@ -96,7 +90,7 @@ def index_blobs(
         path = raw_path.decode("utf-8", "surrogateescape")
         if mode != "160000":
             entries.setdefault(
-                f"{path}\0{oid}", RawEntry(None, mode, mode, "0" * 40, oid, "M", path)
+                f"{path}\0{oid}", RawEntry(None, mode, mode, ZERO_OID, oid, "M", path)
             )
     tracked = {entry.path for entry in entries.values()}
     parents = cache(partial(_parents, repo))  # looked up only if a finding needs it
@@ -120,8 +114,16 @@ def _parents(repo: Repository) -> tuple[str, ...]:
 def _head_prior(
     repo: Repository, path: str, parents: Callable[[], tuple[str, ...]]
 ) -> tuple[bytes, ...]:
+    return _at_revisions(repo, path, parents())
+
+
+def _at_revisions(repo: Repository, path: str, revs: Sequence[str]) -> tuple[bytes, ...]:
+    """What ``path`` holds in each of ``revs``, through one cat-file process (a name holding
+    a newline cannot go on cat-file's line-based input: git is asked once per revision)."""
+    if "\n" not in path:
+        return catfile.contents(repo.path, [f"{rev}:{path}" for rev in revs])
     out = []
-    for rev in parents():
+    for rev in revs:
         proc = gitcmd.run(["cat-file", "blob", f"{rev}:{path}"], repo.path)
         if proc.returncode == 0:
             out.append(proc.stdout)
