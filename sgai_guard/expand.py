@@ -24,30 +24,45 @@ def expanded(
     """``items`` with every container's members after it; ``opened`` collects the paths of
     the containers that were opened."""
     opened = set() if opened is None else opened
-    pieces: list[bytes] | None = None  # the pieces of a large container so far
+    large = _Large(limits)
     for item in items:
         yield item
         if isinstance(item, Skipped) or limits.depth < 1:
             continue
-        part = item.part
+        whole = item if item.part is None else large.add(item)
+        if isinstance(whole, Skipped):
+            yield whole
+        elif whole is not None and containers.magic(whole.data):
+            opened.add(whole.path)
+            yield from _open(whole, whole.data, limits, 1, Budget(limits), opened)
+
+
+class _Large:
+    """Reassembles a large container read in pieces (models.Part), up to the archive limit."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.pieces: list[bytes] | None = None  # the pieces of a large container so far
+
+    def add(self, piece: Blob) -> Blob | Skipped | None:
+        """The whole container once its last piece is in; a Skipped past the limit."""
+        part = piece.part
         if part is None:
-            if containers.magic(item.data):
-                opened.add(item.path)
-                yield from _open(item, item.data, limits, 1, Budget(limits), opened)
-            continue
+            return piece
         if part.first:
-            pieces = [] if containers.magic(item.data) else None
-        if pieces is None:
-            continue
-        pieces.append(item.data[: part.end])
-        if sum(map(len, pieces)) > limits.total_bytes:
-            pieces = None
-            reason = f"an archive larger than {limits.total_bytes} bytes: its members were not read"
-            yield Skipped(item.path, f"not fully scanned: {reason}", error=True)
-        elif part.last:
-            whole, pieces = b"".join(pieces), None
-            opened.add(item.path)
-            yield from _open(item._replace(part=None), whole, limits, 1, Budget(limits), opened)
+            self.pieces = [] if containers.magic(piece.data) else None
+        if self.pieces is None:
+            return None
+        self.pieces.append(piece.data[: part.end])
+        if sum(map(len, self.pieces)) > self.limits.total_bytes:
+            self.pieces = None
+            limit = self.limits.total_bytes
+            reason = f"an archive larger than {limit} bytes: its members were not read"
+            return Skipped(piece.path, f"not fully scanned: {reason}", error=True)
+        if not part.last:
+            return None
+        whole, self.pieces = b"".join(self.pieces), None
+        return piece._replace(data=whole, part=None)
 
 
 def _open(

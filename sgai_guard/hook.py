@@ -50,11 +50,9 @@ def main(argv: Sequence[str]) -> int:
     if isinstance(parsed, int):
         return parsed
     flags, files = parsed
-    if "--allow-bypass" in flags and "--pre-receive" not in flags:
-        say("sgai-guard: --allow-bypass is for --pre-receive only")
-        return int(ExitCode.USAGE)
-    if {"--pre-push", "--pre-receive"} <= flags:
-        say("sgai-guard: choose one of --pre-push and --pre-receive")
+    problem = _conflict(flags)
+    if problem:
+        say(f"sgai-guard: {problem}")
         return int(ExitCode.USAGE)
     from sgai_guard.sources import hardening  # noqa: PLC0415
 
@@ -77,6 +75,14 @@ def main(argv: Sequence[str]) -> int:
     if receive and code == int(ExitCode.FINDINGS):
         return _bypassed(result, pushed, allowed=bypass)
     return code
+
+
+def _conflict(flags: set[str]) -> str | None:
+    if "--allow-bypass" in flags and "--pre-receive" not in flags:
+        return "--allow-bypass is for --pre-receive only"
+    if {"--pre-push", "--pre-receive"} <= flags:
+        return "choose one of --pre-push and --pre-receive"
+    return None
 
 
 def _scan(stage: str, files: list[str]) -> tuple[ScanResult, list[tuple[str, str, str, str]]]:

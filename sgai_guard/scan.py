@@ -118,15 +118,8 @@ def _outermost_dropped(findings: list[Finding], opened: set[str]) -> tuple[Findi
 def _scan_blob(
     blob: Blob, detector: Detector, policy: Policy, settings: Settings, tally: _Tally
 ) -> None:
-    part = blob.part
-    if part is None or part.first:
-        tally.files += 1  # content read, once however many paths hold it
-    tally.bytes += len(blob.data) if part is None else part.end
-    if blob.commit:
-        tally.commits.add(blob.commit)
-    candidates = detector.detect(blob.data)
-    if part is not None:
-        candidates = [_placed(c, part) for c in candidates if c.offset < part.end]
+    _count(blob, tally)
+    candidates = _candidates(blob, detector)
     if not candidates:
         return
     hashes = _line_hashes(blob, candidates)
@@ -139,15 +132,30 @@ def _scan_blob(
             continue  # a REMOVED blob's secret that the path still holds was not removed
         status = Status.COMMITTED if any(secret in text for text in prior) else blob.status
         for path, commit in places:
-            where = blob._replace(path=path, commit=commit)
-            finding = to_finding(candidate, where, settings.salt, status)
-            _judge(
-                finding._replace(line_hash=hashes.get(candidate.line, "")),
-                candidate,
-                policy,
-                settings,
-                tally,
+            finding = to_finding(
+                candidate, blob._replace(path=path, commit=commit), settings.salt, status
             )
+            finding = finding._replace(line_hash=hashes.get(candidate.line, ""))
+            _judge(finding, candidate, policy, settings, tally)
+
+
+def _count(blob: Blob, tally: _Tally) -> None:
+    part = blob.part
+    if part is None or part.first:
+        tally.files += 1  # content read, once however many paths hold it
+    tally.bytes += len(blob.data) if part is None else part.end
+    if blob.commit:
+        tally.commits.add(blob.commit)
+
+
+def _candidates(blob: Blob, detector: Detector) -> list[Candidate]:
+    """What the detector finds in the blob; for a piece, only what starts in it, placed in
+    the whole file."""
+    candidates = detector.detect(blob.data)
+    part = blob.part
+    if part is None:
+        return candidates
+    return [_placed(c, part) for c in candidates if c.offset < part.end]
 
 
 def _line_hashes(blob: Blob, candidates: list[Candidate]) -> dict[int, str]:

@@ -41,16 +41,28 @@ def triage(
     out: list[Finding] = []
     dropped = 0
     for group in by_secret.values():
-        blobs = [h for f in group if (h := histories.get(f.blob_id or "")) is not None]
-        exposure = _exposure(blobs, group)._replace(bare=bare)
-        if not exposure.reachable and not keep_unreachable:
-            dropped += 1
-            continue
-        # only the blobs a ref reaches; dangling copies stay out unless asked for
-        shown = group if keep_unreachable else [f for f in group if _reached(histories, f)]
-        out += _one_per_path(shown, histories, exposure)
+        placed = _placed(group, histories, keep_unreachable=keep_unreachable, bare=bare)
+        dropped += not placed
+        out += placed
     out.sort(key=lambda f: (f.exposure.urgency if f.exposure else 9, f.fingerprint, f.path))
     return out, dropped
+
+
+def _placed(
+    group: Sequence[Finding],
+    histories: Mapping[str, History],
+    *,
+    keep_unreachable: bool,
+    bare: bool,
+) -> list[Finding]:
+    """One secret's findings with its exposure; none when no ref reaches it (unless kept)."""
+    blobs = [h for f in group if (h := histories.get(f.blob_id or "")) is not None]
+    exposure = _exposure(blobs, group)._replace(bare=bare)
+    if not exposure.reachable and not keep_unreachable:
+        return []
+    # only the blobs a ref reaches; dangling copies stay out unless asked for
+    shown = group if keep_unreachable else [f for f in group if _reached(histories, f)]
+    return _one_per_path(shown, histories, exposure)
 
 
 def _reached(histories: Mapping[str, History], finding: Finding) -> bool:
@@ -61,15 +73,22 @@ def _reached(histories: Mapping[str, History], finding: Finding) -> bool:
 def _exposure(blobs: Sequence[History], group: Sequence[Finding]) -> Exposure:
     added = [c for b in blobs for c in b.added.values()]
     later = [c for b in blobs for c in (*b.removed_parents.values(), *b.tips.values())]
-    paths = {p for b in blobs for p in b.paths} or {f.path for f in group}
     return Exposure(
-        paths=tuple(sorted(paths)),
+        paths=_paths(blobs, group),
         introduced=_earliest(added),
         last_seen=_latest(later) or _latest(added),
         at_head=any(b.at_head for b in blobs),
-        refs=tuple(sorted({r for b in blobs for r in b.refs})),
+        refs=_refs(blobs),
         reachable=bool(added),
     )
+
+
+def _paths(blobs: Sequence[History], group: Sequence[Finding]) -> tuple[str, ...]:
+    return tuple(sorted({p for b in blobs for p in b.paths} or {f.path for f in group}))
+
+
+def _refs(blobs: Sequence[History]) -> tuple[str, ...]:
+    return tuple(sorted({r for b in blobs for r in b.refs}))
 
 
 def _earliest(commits: Iterable[CommitRef]) -> CommitRef | None:

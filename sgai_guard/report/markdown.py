@@ -28,24 +28,35 @@ def _row(finding: Finding, options: RenderOptions) -> str:
 
 
 def render(result: ScanResult, options: RenderOptions) -> str:
-    out = ["## sgai-guard", ""]
-    if result.incomplete or result.errors:
-        out += ["**Incomplete scan** — this is not a clean result:", ""]
-        out += [f"- {_cell(r)}" for r in result.incomplete]
-        out += [f"- {_cell(name(s.path))}: {_cell(s.reason)}" for s in result.errors]
-        out.append("")
+    out = ["## sgai-guard", "", *_problems(result)]
     if result.findings:
-        out += [
-            f"**{len(result.blocking)} blocking** API key(s) found.",
-            "",
-            "| Provider | Key | Where | Status | Fingerprint |",
-            "|---|---|---|---|---|",
-        ]
-        out += [_row(f, options) for f in result.findings]
-        for provider in {f.rule.provider.id: f.rule.provider for f in result.findings}.values():
-            out += ["", f"### What to do ({provider.name})", ""]
-            out += steps(provider)
+        out += _findings(result, options)
     elif not result.incomplete:
         out.append("No Tavily or ScrapeGraphAI API keys found.")
     out += ["", *(f"> {_cell(n)}" for n in result.notices), "", summary_line(result), ""]
     return "\n".join(out)
+
+
+def _problems(result: ScanResult) -> list[str]:
+    if result.complete:
+        return []
+    return [
+        "**Incomplete scan** — this is not a clean result:",
+        "",
+        *(f"- {_cell(r)}" for r in result.incomplete),
+        *(f"- {_cell(name(s.path))}: {_cell(s.reason)}" for s in result.errors),
+        "",
+    ]
+
+
+def _findings(result: ScanResult, options: RenderOptions) -> list[str]:
+    out = [
+        f"**{len(result.blocking)} blocking** API key(s) found.",
+        "",
+        "| Provider | Key | Where | Status | Fingerprint |",
+        "|---|---|---|---|---|",
+        *(_row(f, options) for f in result.findings),
+    ]
+    for provider in {f.rule.provider.id: f.rule.provider for f in result.findings}.values():
+        out += ["", f"### What to do ({provider.name})", "", *steps(provider)]
+    return out

@@ -11,7 +11,7 @@ clone or a damaged mirror lacks.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from typing import IO
@@ -82,24 +82,27 @@ def _objects(out: IO[bytes], max_size: int | None) -> Iterator[Blob | Skipped]:
             oid = header.split(b" ", 1)[0].decode("ascii", "replace")
             yield Skipped(f"object {oid[:12]}", "unreadable object", error=True, blob_id=oid)
             continue
-        oid, kind, size = found
-        is_blob = kind == "blob"
-        if not is_blob or (max_size is not None and size > max_size):
-            if not _drain(out, size + 1):
-                yield Skipped(f"object {oid[:12]}", "git stopped while reading it", True, oid)
-                return
-            if is_blob:  # over the user's cap: drained, never held
-                yield Skipped(
-                    f"blob {oid[:12]}",
-                    f"larger than the size cap set by --max-blob-size ({size} > {max_size} bytes)",
-                    blob_id=oid,
-                )
-            continue
+        stopped = yield from _object(out, *found, max_size)
+        if stopped:
+            return
+
+
+def _object(
+    out: IO[bytes], oid: str, kind: str, size: int, max_size: int | None
+) -> Generator[Blob | Skipped, None, bool]:
+    """A blob's pieces, or why it was passed over; True when git stopped in the middle."""
+    if kind == "blob" and (max_size is None or size <= max_size):
         reader = StreamChunks(out, size)
         yield from pieces(reader, partial(_blob, oid))
-        if reader.short or out.read(1) != b"\n":
-            yield Skipped(f"blob {oid[:12]}", "git stopped while reading it", True, oid)
-            return
+        if not reader.short and out.read(1) == b"\n":
+            return False
+    elif _drain(out, size + 1):
+        if kind == "blob":  # over the user's cap: drained, never held
+            cap = f"larger than the size cap set by --max-blob-size ({size} > {max_size} bytes)"
+            yield Skipped(f"blob {oid[:12]}", cap, blob_id=oid)
+        return False
+    yield Skipped(f"{kind} {oid[:12]}", "git stopped while reading it", True, oid)
+    return True
 
 
 def _blob(oid: str, data: bytes, part: Part | None) -> Blob:

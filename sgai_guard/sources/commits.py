@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from functools import partial
 
-from sgai_guard.models import Blob, Skipped, Status
+from sgai_guard.models import Blob, Part, Skipped, Status
 from sgai_guard.sources import catfile, gitcmd
 from sgai_guard.sources.raw import RawEntry, parse_raw
 from sgai_guard.sources.repo import Repository
@@ -123,34 +123,30 @@ def _read(
     key = "old_oid" if removed else "new_oid"
     requests = ((getattr(g[0], key), g) for g in groups)
     for answer in catfile.read_blobs(repo.path, requests):
-        entry, others = answer.request[0], answer.request[1:]
-        also = tuple((e.path, e.commit) for e in others)
+        group = answer.request
         if answer.data is None:
-            for where in (entry, *others):
+            for where in group:
                 yield Skipped(f"{where.path} ({answer.oid[:12]})", answer.problem or "", True)
-            continue
-        if removed:
-            after = partial(_blob, repo, entry.new_oid if entry.has_new else None)
-            yield Blob(
-                entry.path,
-                answer.data,
-                commit=entry.commit,
-                blob_id=answer.oid,
-                status=Status.REMOVED,
-                after=after,
-                part=answer.part,
-            )
         else:
-            prior = partial(_blob, repo, entry.old_oid if entry.has_old else None)
-            yield Blob(
-                entry.path,
-                answer.data,
-                commit=entry.commit,
-                blob_id=answer.oid,
-                prior=prior,
-                also=also,
-                part=answer.part,
-            )
+            yield _blob_of(repo, group, answer.oid, answer.data, answer.part, removed=removed)
+
+
+def _blob_of(
+    repo: Repository,
+    group: list[RawEntry],
+    oid: str,
+    data: bytes,
+    part: Part | None,
+    *,
+    removed: bool,
+) -> Blob:
+    entry = group[0]
+    blob = Blob(entry.path, data, commit=entry.commit, blob_id=oid, part=part)
+    if removed:  # what the path holds now: a key still there was not removed
+        after = partial(_blob, repo, entry.new_oid if entry.has_new else None)
+        return blob._replace(status=Status.REMOVED, after=after)
+    prior = partial(_blob, repo, entry.old_oid if entry.has_old else None)  # already committed?
+    return blob._replace(prior=prior, also=tuple((e.path, e.commit) for e in group[1:]))
 
 
 def _blob(repo: Repository, oid: str | None) -> tuple[bytes, ...]:

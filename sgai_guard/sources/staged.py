@@ -10,7 +10,7 @@ from sgai_guard import fsread
 from sgai_guard.models import ZERO_OID, Blob, Part, Skipped
 from sgai_guard.sources import catfile, gitcmd
 from sgai_guard.sources.pieces import pieces
-from sgai_guard.sources.raw import RawEntry, parse_raw
+from sgai_guard.sources.raw import GITLINK, RawEntry, parse_raw
 from sgai_guard.sources.repo import Repository
 
 # A hook run by `git commit -a` or `git commit FILE` points git at a temporary index.
@@ -75,23 +75,7 @@ def index_blobs(
     repo: Repository, files: list[str], *, with_prior: bool
 ) -> Iterator[Blob | Skipped]:
     """The index version of each named file; files git does not track are read from disk."""
-    listed = gitcmd.output(
-        ["ls-files", "-s", "-z", "--", *files],
-        repo.path,
-        keep_env=HOOK_ENV,
-        extra_config=("core.literalPathspecs=true",),
-    )
-    entries: dict[str, RawEntry] = {}
-    for record in listed.split(b"\0"):
-        if not record:
-            continue
-        meta, _, raw_path = record.partition(b"\t")
-        mode, oid, _stage = meta.decode().split(" ")
-        path = raw_path.decode("utf-8", "surrogateescape")
-        if mode != "160000":
-            entries.setdefault(
-                f"{path}\0{oid}", RawEntry(None, mode, mode, ZERO_OID, oid, "M", path)
-            )
+    entries = _index_entries(repo, files)
     tracked = {entry.path for entry in entries.values()}
     parents = cache(partial(_parents, repo))  # looked up only if a finding needs it
     requests = ((e.new_oid, e) for e in entries.values())
@@ -103,6 +87,25 @@ def index_blobs(
         prior = partial(_head_prior, repo, entry.path, parents) if with_prior else None
         yield Blob(entry.path, answer.data, blob_id=entry.new_oid, prior=prior, part=answer.part)
     yield from _untracked(repo, [f for f in files if f not in tracked])
+
+
+def _index_entries(repo: Repository, files: list[str]) -> dict[str, RawEntry]:
+    """The staged entries of the named files (every conflict stage; no submodules)."""
+    listed = gitcmd.output(
+        ["ls-files", "-s", "-z", "--", *files],
+        repo.path,
+        keep_env=HOOK_ENV,
+        extra_config=("core.literalPathspecs=true",),
+    )
+    entries: dict[str, RawEntry] = {}
+    for record in filter(None, listed.split(b"\0")):
+        meta, _, raw_path = record.partition(b"\t")
+        mode, oid, _stage = meta.decode().split(" ")
+        path = raw_path.decode("utf-8", "surrogateescape")
+        if mode != GITLINK:
+            entry = RawEntry(None, mode, mode, ZERO_OID, oid, "M", path)
+            entries.setdefault(f"{path}\0{oid}", entry)
+    return entries
 
 
 def _parents(repo: Repository) -> tuple[str, ...]:

@@ -71,13 +71,19 @@ def _tree(target: Path, use_gitignore: bool) -> Iterator[_Item | Skipped]:
     yield from _walk(root, prefix, GitRules.load(str(top), prefix, ""))
 
 
-def _walk(folder: str, rel: str, rules: Rules) -> Iterator[_Item | Skipped]:
+def _listing(folder: str, rel: str) -> list[os.DirEntry[str]] | Skipped:
     try:
         with os.scandir(folder) as listing:
-            entries = sorted(listing, key=lambda e: e.name)
+            return sorted(listing, key=lambda e: e.name)
     except OSError as exc:
         reason = f"cannot read this folder: {exc.strerror or exc}"
-        yield Skipped(rel.rstrip("/") or ".", reason, error=True)
+        return Skipped(rel.rstrip("/") or ".", reason, error=True)
+
+
+def _walk(folder: str, rel: str, rules: Rules) -> Iterator[_Item | Skipped]:
+    entries = _listing(folder, rel)
+    if isinstance(entries, Skipped):
+        yield entries
         return
     if rel and any(e.name == ".git" for e in entries):  # a nested repository or submodule
         rules = rules.nested(folder, rel)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Mapping
 from typing import NamedTuple
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from sgai_guard.errors import UsageError
 
@@ -60,17 +60,25 @@ def _problem(url: str) -> str | None:
     if not url.isprintable() or any(c.isspace() for c in url):
         return "the URL holds spaces or control characters"
     parts = urlsplit(url)
+    return _shape_problem(url, parts) or _scheme_problem(parts)
+
+
+def _shape_problem(url: str, parts: SplitResult) -> str | None:
     try:
         parts.port  # noqa: B018 - raises on a port that is not a number
     except ValueError:
         return "the URL's port is not a number from 0 to 65535"
-    host = parts.hostname or ""
     if "@" in parts.netloc:
         return "a user name or password in the URL is refused"
-    if not host:
+    if not parts.hostname:
         return "the URL has no host"
     if parts.query or parts.fragment or url.endswith(("?", "#")):
         return "a query or fragment in the URL is refused"
+    return None
+
+
+def _scheme_problem(parts: SplitResult) -> str | None:
+    host = parts.hostname or ""
     if parts.scheme == "https" or (parts.scheme == "http" and is_loopback(host)):
         return None
     return "only https:// URLs are accepted, or http:// to a loopback address"
