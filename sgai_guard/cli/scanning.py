@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from sgai_guard.cli.checking import Check, configured, verify_options
 from sgai_guard.cli.group import cli
 from sgai_guard.cli.options import (
     ByteSize,
@@ -60,6 +61,7 @@ if TYPE_CHECKING:
 @progress_option
 @archive_options
 @policy_options
+@verify_options
 @output_options
 def scan(
     paths: tuple[Path, ...],
@@ -79,6 +81,7 @@ def scan(
     baseline_path: Path | None,
     other_markers: bool,
     out: Output,
+    check: Check,
 ) -> None:
     """Scan work-tree files under PATHS (default: the current directory; `-`: standard input),
     the index (--staged) or a commit range (--range, --since)."""
@@ -115,7 +118,8 @@ def scan(
         size = max_file_size or (prep.config.max_file_size if prep.config else None)
         result = _worktree(paths, not no_gitignore, size, prep, progress)
     result = jobs.with_allowlist_notices(result, prep, full_scan=not paths and not modes)
-    raise SystemExit(finish(result, out))
+    check = configured(check, prep.config.fail_on if prep.config else None)
+    raise SystemExit(finish(result, out, check=check))
 
 
 def _stdin_wanted(paths: tuple[Path, ...], name: str | None) -> bool:
@@ -175,7 +179,27 @@ def _range(text: str, settings: Settings, policy: Policy | None) -> ScanResult:
 
 
 @cli.command()
-@click.argument("repo", default=".", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("targets", nargs=-1, metavar="[REPO|URL]...")
+@click.option(
+    "--targets-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Also audit the targets in FILE (one a line, # comments).",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write one result per repository to DIR (NAME@STATE.json); a rerun skips those done.",
+)
+@click.option(
+    "--jobs", "workers", type=click.IntRange(min=1), help="Local pool size (default: CPUs)."
+)
+@click.option("--dask", metavar="ADDRESS", help="Run the jobs on a Dask cluster (tcp://HOST:8786).")
+@click.option(
+    "--cache",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Mirrors of remote targets (default ~/.cache/sgai-guard/mirrors).",
+)
 @click.option("--include-reflog", is_flag=True, help="Also scan commits only the reflog holds.")
 @click.option(
     "--include-unreachable",
@@ -192,9 +216,15 @@ def _range(text: str, settings: Settings, policy: Policy | None) -> ScanResult:
 )
 @archive_options
 @policy_options
+@verify_options
 @output_options
 def audit(
-    repo: Path,
+    targets: tuple[str, ...],
+    targets_file: Path | None,
+    out_dir: Path | None,
+    workers: int | None,
+    dask: str | None,
+    cache: Path | None,
     include_reflog: bool,
     include_unreachable: bool,
     progress: str,
@@ -207,11 +237,34 @@ def audit(
     baseline_path: Path | None,
     other_markers: bool,
     out: Output,
+    check: Check,
 ) -> None:
     """Scan every blob reachable from every ref of REPO (also bare), once, and triage each
-    secret: where it is, who introduced it, whether it is at HEAD and whether it was pushed."""
+    secret: where it is, who introduced it, whether it is at HEAD and whether it was pushed.
+    Several targets (repositories or URLs, --targets-file) run as one job each (see --out)."""
     from sgai_guard import jobs  # noqa: PLC0415
     from sgai_guard import progress as progress_line  # noqa: PLC0415
+    from sgai_guard.cli import fleet  # noqa: PLC0415
+
+    many = fleet.FleetOptions(targets_file, out_dir, workers, dask, cache)
+    repo = fleet.single_local(targets, many)
+    if repo is None:
+        fleet.audit_many(
+            targets,
+            many,
+            include_reflog=include_reflog,
+            include_unreachable=include_unreachable,
+            progress=progress,
+            max_blob_size=max_blob_size,
+            archives=archive_limits(
+                archive_depth, archive_max_bytes, archive_max_ratio, archive_max_members
+            ),
+            config_path=config_path,
+            baseline_path=baseline_path,
+            other_markers=other_markers,
+            out=out,
+            check=check,
+        )
 
     prep = jobs.prepare(
         repo if repo.exists() else Path(),
@@ -243,7 +296,8 @@ def audit(
         if bar is not None:
             bar.close()
     result = jobs.with_allowlist_notices(result, prep, full_scan=True)
-    raise SystemExit(finish(result, out))
+    check = configured(check, prep.config.fail_on if prep.config else None)
+    raise SystemExit(finish(result, out, check=check))
 
 
 @cli.command("ci")
@@ -267,6 +321,7 @@ def audit(
 )
 @archive_options
 @policy_options
+@verify_options
 @output_options
 def ci_cmd(
     base: str | None,
@@ -282,6 +337,7 @@ def ci_cmd(
     baseline_path: Path | None,
     other_markers: bool,
     out: Output,
+    check: Check,
 ) -> None:
     """Scan what this CI run is about: a pull/merge request's commits, a push's commits, or
     (scheduled and manual runs) the whole history. Deepens shallow clones as needed and never
@@ -305,7 +361,8 @@ def ci_cmd(
     )
     result = jobs.with_allowlist_notices(result, prep, full_scan=what.audit)
     written = _job_summary(result, out)
-    code = finish(result, out)
+    check = configured(check, prep.config.fail_on if prep.config else None)
+    code = finish(result, out, check=check)
     raise SystemExit(code if written else int(ExitCode.USAGE))
 
 

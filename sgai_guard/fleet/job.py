@@ -1,0 +1,134 @@
+"""One idempotent job per repository: open it or refresh its mirror, hash its ref tips, and
+audit it unless a result for that state is already written. Runs in a pool process or on a
+Dask worker; what it returns is picklable and goes back to the client, which writes it."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from pathlib import Path
+from typing import NamedTuple
+
+from sgai_guard.errors import GuardError, UsageError, internal_error_message
+from sgai_guard.fleet.targets import Target
+from sgai_guard.models import ScanResult
+
+
+class AuditOptions(NamedTuple):
+    """The audit options every job of a run shares (paths absolute, as a worker sees them)."""
+
+    include_reflog: bool = False
+    include_unreachable: bool = False
+    max_blob_size: int | None = None
+    archives: tuple[tuple[str, int], ...] = ()
+    config_path: str | None = None
+    baseline_path: str | None = None
+    other_markers: bool = False
+    digest: str = ""  # options, tool version and configuration contents (see fleet.plan)
+
+
+class Job(NamedTuple):
+    target: Target
+    cache: str | None  # where mirrors live; None: the worker's own default
+    options: AuditOptions
+    done: frozenset[str] = frozenset()  # states already written for this target
+
+
+class RepoResult(NamedTuple):
+    """A job's answer. ``result`` holds secrets in memory only: files never do."""
+
+    name: str
+    target: str  # as shown: no credentials
+    state: str = ""  # "" when it failed before the state was known
+    result: ScanResult | None = None  # None: unchanged since the last run, or failed
+    error: str = ""
+    salt_id: str = ""
+    seconds: float = 0.0
+
+    @property
+    def skipped(self) -> bool:
+        return self.result is None and not self.error
+
+
+def default_cache() -> str:
+    base = os.environ.get("XDG_CACHE_HOME") or Path("~/.cache").expanduser()
+    return str(Path(base, "sgai-guard", "mirrors"))
+
+
+def salt_id(salt: str) -> str:
+    """Names the fingerprint salt without giving it away: merge compares these."""
+    return hashlib.sha256(b"sgai-guard salt\0" + salt.encode()).hexdigest()[:16]
+
+
+def run_job(job: Job) -> RepoResult:
+    """Never raises for a repository's own failure: the error is the result."""
+    started = time.monotonic()
+    base = RepoResult(job.target.name, job.target.shown)
+    try:
+        path = _open(job)
+        base = base._replace(state=_state(path, job.options))
+        if base.state in job.done:
+            return base
+        result, salt = _audit(path, job.options)
+    except GuardError as exc:  # said as "<target>: failed: <error>": the target once
+        error = str(exc).removeprefix(f"{job.target.shown}: ") or type(exc).__name__
+        return base._replace(error=error)
+    except Exception as exc:  # one broken repository never stops the others
+        return base._replace(error=internal_error_message(exc))
+    named = result._replace(
+        findings=tuple(f._replace(repository=job.target.name) for f in result.findings),
+        suppressed=tuple(
+            s._replace(finding=s.finding._replace(repository=job.target.name))
+            for s in result.suppressed
+        ),
+    )
+    return base._replace(result=named, salt_id=salt_id(salt), seconds=time.monotonic() - started)
+
+
+def _open(job: Job) -> str:
+    """The folder to audit: the local repository, or the refreshed mirror of a URL."""
+    target = job.target
+    if target.problem:
+        raise UsageError(target.problem)
+    if not target.remote:
+        from sgai_guard.sources.repo import open_repository  # noqa: PLC0415
+
+        open_repository(target.text)
+        return target.text
+    from sgai_guard.sources import mirror  # noqa: PLC0415
+
+    folder = str(Path(job.cache or default_cache(), target.name + ".git"))
+    mirror.mirror(target.text, folder, target.shown, allow_file=True)
+    return folder
+
+
+def _state(path: str, options: AuditOptions) -> str:
+    from sgai_guard.sources.mirror import ref_state  # noqa: PLC0415
+    from sgai_guard.sources.repo import open_repository  # noqa: PLC0415
+
+    refs = ref_state(open_repository(path).path)
+    return hashlib.sha256(f"{refs}\0{options.digest}".encode()).hexdigest()[:24]
+
+
+def _audit(path: str, options: AuditOptions) -> tuple[ScanResult, str]:
+    """As `sgai-guard audit PATH` runs it, without progress; also the salt it used."""
+    from sgai_guard import jobs  # noqa: PLC0415
+
+    prep = jobs.prepare(
+        Path(path),
+        config_path=Path(options.config_path) if options.config_path else None,
+        baseline_path=Path(options.baseline_path) if options.baseline_path else None,
+        other_markers=options.other_markers,
+        archives=dict(options.archives),
+    )
+    result = jobs.audit(
+        path,
+        settings=prep.settings,
+        policy=prep.policy,
+        include_reflog=options.include_reflog,
+        include_unreachable=options.include_unreachable,
+        progress=None,
+        max_blob_size=options.max_blob_size,
+    )
+    return jobs.with_allowlist_notices(result, prep, full_scan=True), prep.settings.salt

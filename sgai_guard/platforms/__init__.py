@@ -1,0 +1,1 @@
+"""Listing an organisation's repositories through GitHub's or GitLab's REST API (``repos``)."""

@@ -1,0 +1,126 @@
+"""GitHub organisations and GitLab groups as targets lists: one clone URL a line."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any, NamedTuple
+from urllib.parse import quote, urlencode, urlsplit, urlunsplit
+
+from sgai_guard.errors import say
+from sgai_guard.fleet.targets import refusal
+from sgai_guard.platforms.api import Api, ApiError, NotFoundError, base_url
+
+if TYPE_CHECKING:
+    import httpx
+
+GITHUB = "https://api.github.com"
+GITLAB = "https://gitlab.com/api/v4"
+
+
+class Filters(NamedTuple):
+    archived: bool = True  # archived repositories can hold live keys too: listed by default
+    forks: bool = True
+    ssh: bool = False  # ssh clone URLs instead of https
+
+
+def link_next(response: httpx.Response) -> str | None:
+    """The ``rel="next"`` URL of a Link header (both platforms send one)."""
+    for part in response.headers.get("link", "").split(","):
+        url, _, params = part.partition(";")
+        if 'rel="next"' in params.replace(" ", ""):
+            return str(url.strip().strip("<>"))
+    return None
+
+
+def gitlab_next(response: httpx.Response) -> str | None:
+    """GitLab's ``X-Next-Page`` (empty on the last page), else its Link header."""
+    page = response.headers.get("x-next-page", "").strip()
+    if not page.isdigit():
+        return link_next(response)
+    parts = urlsplit(str(response.request.url))
+    query = [p for p in parts.query.split("&") if p and not p.startswith("page=")]
+    return urlunsplit(parts._replace(query="&".join([*query, f"page={page}"])))
+
+
+def _clean(urls: Iterator[str]) -> Iterator[str]:
+    """Only URLs fit for a targets file: a server cannot smuggle in a second line."""
+    for url in urls:
+        problem = refusal(url) if isinstance(url, str) and url else "no clone URL"
+        if not problem and url.lower().startswith("file:"):
+            problem = "a file:// URL from a server is refused"
+        if problem:
+            say(f"sgai-guard: skipping a repository the API listed: {problem}")
+            continue
+        yield url
+
+
+def github(
+    org: str,
+    filters: Filters,
+    *,
+    api_url: str | None,
+    max_wait: float,
+    environ: Mapping[str, str] = os.environ,
+) -> Iterator[str]:
+    base = base_url(api_url, environ, "SGAI_GUARD_GITHUB_API", GITHUB)
+    token = environ.get("GITHUB_TOKEN", "")
+    headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
+    api = Api(
+        base, {**headers, **({"Authorization": f"Bearer {token}"} if token else {})}, max_wait
+    )
+    query = urlencode({"per_page": 100, "type": "all"})
+    name = quote(org, safe="")
+    try:
+        try:
+            yield from _clean(
+                _github_urls(api.pages(f"{base}/orgs/{name}/repos?{query}", link_next), filters)
+            )
+        except NotFoundError:  # a user's repositories, not an organisation's
+            yield from _clean(
+                _github_urls(api.pages(f"{base}/users/{name}/repos?{query}", link_next), filters)
+            )
+    finally:
+        api.close()
+
+
+def _github_urls(items: Iterator[Any], filters: Filters) -> Iterator[str]:
+    for repo in items:
+        if (repo.get("archived") and not filters.archived) or (
+            repo.get("fork") and not filters.forks
+        ):
+            continue
+        yield repo.get("ssh_url" if filters.ssh else "clone_url")
+
+
+def gitlab(
+    group: str,
+    filters: Filters,
+    *,
+    api_url: str | None,
+    max_wait: float,
+    environ: Mapping[str, str] = os.environ,
+) -> Iterator[str]:
+    base = base_url(api_url, environ, "SGAI_GUARD_GITLAB_API", GITLAB)
+    token = environ.get("GITLAB_TOKEN", "")
+    api = Api(base, {"PRIVATE-TOKEN": token} if token else {}, max_wait)
+    params: dict[str, Any] = {"include_subgroups": "true", "per_page": 100}
+    if not filters.archived:
+        params["archived"] = "false"
+    try:
+        first = f"{base}/groups/{quote(group, safe='')}/projects?{urlencode(params)}"
+        yield from _clean(_gitlab_urls(api.pages(first, gitlab_next), filters))
+    finally:
+        api.close()
+
+
+def _gitlab_urls(items: Iterator[Any], filters: Filters) -> Iterator[str]:
+    for project in items:
+        if (project.get("archived") and not filters.archived) or (
+            project.get("forked_from_project") and not filters.forks
+        ):
+            continue
+        yield project.get("ssh_url_to_repo" if filters.ssh else "http_url_to_repo")
+
+
+__all__ = ["ApiError", "Filters", "github", "gitlab"]

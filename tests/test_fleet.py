@@ -1,0 +1,212 @@
+"""Audits of many repositories on the local pool: result files, resuming, hardened mirrors,
+failures recorded, merge and its refusal to mix salts."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from sgai_guard.fleet import resultfile
+from sgai_guard.fleet.targets import parse, without_userinfo
+from tests.cli_helpers import run_cli
+from tests.fleet_repos import key, small
+from tests.gitrepo import Repo
+
+
+def _results(out: Path) -> dict[str, str]:
+    return {p.name.partition("@")[0]: p.name for p in out.glob("*.json")}
+
+
+def test_many_targets_write_one_file_each_and_a_rerun_skips_them(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    keys = [key(rng, n) for n in range(3)]
+    a = small(tmp_path / "a", [keys[0], keys[1]])
+    b = small(tmp_path / "b", [keys[0]])
+    c = small(tmp_path / "c", [])
+    out = tmp_path / "out"
+    args = ("audit", str(a), str(b), str(c), "--out", str(out), "--format", "json")
+    proc = run_cli(*args, cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    files = _results(out)
+    assert len(files) == 3 and all("@" in f and "incomplete" not in f for f in files.values())
+    report = json.loads(proc.stdout)
+    assert {f["repository"] for f in report["findings"]} == {
+        n for n in files if not n.rsplit("-", 1)[0].endswith("_c")
+    }
+    shared = [f for f in report["findings"] if f["redacted"].endswith(keys[0][-4:])]
+    assert len(shared) == 2 and "the same key is in 2 repositories" in shared[0]["notes"][-1]
+    assert "3 audited, 0 unchanged" in proc.stderr
+    for text in (p.read_text() for p in out.iterdir()):  # no clear key in any file
+        assert not any(k in text for k in keys)
+
+    Repo.existing(c).write("new.txt", f"k = '{keys[2]}'\n")
+    Repo.existing(c).commit("leak")
+    again = run_cli(*args, cwd=tmp_path)
+    assert "1 audited, 2 unchanged" in again.stderr
+    assert len(list(out.iterdir())) == 3  # c's older state was replaced
+    assert len(json.loads(again.stdout)["findings"]) == 4
+
+
+def test_failures_are_results_and_the_others_go_on(tmp_path: Path, rng: random.Random) -> None:
+    good = small(tmp_path / "good", [key(rng, 1)])
+    (tmp_path / "plain").mkdir()
+    marker = tmp_path / "MARKER"
+    evil = f"ext::sh -c touch% {marker}"
+    out = tmp_path / "out"
+    proc = run_cli(
+        "audit", str(good), str(tmp_path / "plain"), evil, "--out", str(out), cwd=tmp_path
+    )
+    assert proc.returncode == 3, proc.stderr  # incomplete beats findings
+    assert not marker.exists()
+    names = sorted(p.name for p in out.iterdir())
+    assert sum(n.endswith("@error.json") for n in names) == 2
+    assert "never allowed" in proc.stderr and "not a git repository" in proc.stderr
+    assert "1 audited, 0 unchanged since the last run, 2 failed" in proc.stderr
+    merged = run_cli("merge", str(out), "--format", "json", cwd=tmp_path)
+    assert merged.returncode == 3
+    assert len(json.loads(merged.stdout)["findings"]) == 1
+
+
+def test_git_itself_refuses_ext_even_past_the_target_check(tmp_path: Path) -> None:
+    from sgai_guard.errors import GitError
+    from sgai_guard.sources.mirror import mirror
+
+    marker = tmp_path / "MARKER"
+    with pytest.raises(GitError):
+        mirror(f"ext::sh -c touch% {marker}", str(tmp_path / "m.git"), "x", allow_file=True)
+    assert not marker.exists()
+    assert not (tmp_path / "m.git").exists()  # no half clone left behind
+
+
+def test_file_url_mirror_is_bare_hookless_reused_and_pruned(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    origin = small(tmp_path / "origin", [key(rng, 1)])
+    Repo.existing(origin).git("branch", "extra")
+    cache, out = tmp_path / "cache", tmp_path / "out"
+    args = ("audit", f"file://{origin}", "--out", str(out), "--cache", str(cache))
+    assert run_cli(*args, cwd=tmp_path).returncode == 1
+    (mirror,) = cache.iterdir()
+    assert (mirror / "HEAD").read_text() == "ref: refs/heads/main\n"
+    assert not (mirror / "hooks").exists() and not (mirror / "info").exists()
+    refs = Repo.existing(mirror).git("for-each-ref", "--format=%(refname)").split()
+    assert refs == ["refs/heads/extra", "refs/heads/main"]
+    Repo.existing(origin).git("branch", "-D", "extra")
+    again = run_cli(*args, cwd=tmp_path)
+    assert "1 audited" in again.stderr  # the state changed: audited again
+    refs = Repo.existing(mirror).git("for-each-ref", "--format=%(refname)").split()
+    assert refs == ["refs/heads/main"]
+    assert len(list(out.iterdir())) == 1
+
+
+def test_a_clone_that_fails_is_a_result_with_a_reason(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    proc = run_cli(
+        "audit",
+        f"file://{tmp_path}/missing",
+        "https://user:sekrit@127.0.0.1:9/x",
+        "--out",
+        str(out),
+        "--cache",
+        str(tmp_path / "c"),
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 3
+    assert "cannot fetch" in proc.stderr and "sekrit" not in proc.stderr
+    for path in out.iterdir():
+        assert "sekrit" not in path.read_text() and "sekrit" not in path.name
+
+
+def test_result_files_round_trip_without_secrets(tmp_path: Path, rng: random.Random) -> None:
+    from sgai_guard.fleet.job import AuditOptions, Job, run_job
+    from sgai_guard.fleet.targets import target
+
+    secret = key(rng, 2)
+    repo = small(tmp_path / "r", [secret])
+    done = run_job(Job(target(str(repo)), None, AuditOptions()))
+    assert done.result is not None and done.result.findings[0].secret == secret
+    stored = resultfile.Stored(done.name, done.target, done.state, done.salt_id, done.result)
+    text = resultfile.dump(stored)
+    assert secret not in text
+    back = resultfile.load(text, "x")
+    expected = tuple(
+        f._replace(secret="", line_text=b"", previous_line=b"") for f in done.result.findings
+    )
+    assert back.result is not None and back.result.findings == expected
+    assert back.result._replace(findings=()) == done.result._replace(findings=())
+
+
+def test_merge_refuses_mixed_salts(tmp_path: Path, rng: random.Random) -> None:
+    a = small(tmp_path / "a", [key(rng, 1)])
+    b = small(tmp_path / "b", [key(rng, 2)])
+    (b / ".sgai-guard.toml").write_text('salt = "another-salt-for-this-repository"\n')
+    out = tmp_path / "out"
+    run_cli("audit", str(a), str(b), "--out", str(out), cwd=tmp_path)
+    proc = run_cli("merge", str(out), cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "different fingerprint salts" in proc.stderr
+    assert "another-salt" not in proc.stderr + proc.stdout
+    assert "another-salt" not in "".join(p.read_text() for p in out.iterdir())
+
+
+def test_merge_renders_every_format(tmp_path: Path, rng: random.Random) -> None:
+    a = small(tmp_path / "a", [key(rng, 1)])
+    out = tmp_path / "out"
+    run_cli("audit", str(a), "--out", str(out), cwd=tmp_path)
+    for fmt in ("text", "json", "sarif", "markdown", "html"):
+        proc = run_cli("merge", str(out), "--format", fmt, cwd=tmp_path)
+        assert proc.returncode == 1 and proc.stdout.strip(), (fmt, proc.stderr)
+    proc = run_cli("merge", str(out), "--report", f"sarif={tmp_path / 'x.sarif'}", cwd=tmp_path)
+    assert proc.returncode == 1 and (tmp_path / "x.sarif").exists()
+    assert run_cli("merge", str(tmp_path / "nothing"), cwd=tmp_path).returncode == 2
+
+
+def test_one_local_target_is_the_plain_audit(tmp_path: Path, rng: random.Random) -> None:
+    repo = small(tmp_path / "r", [key(rng, 1)])
+    proc = run_cli("audit", str(repo), "--format", "json", cwd=tmp_path)
+    assert proc.returncode == 1
+    assert "repositories" not in proc.stderr  # no fleet summary: the command as it was
+    assert list(tmp_path.iterdir()) == [repo]
+    assert run_cli("audit", str(repo / "README.md"), cwd=tmp_path).returncode == 2
+
+
+def test_progress_only_when_asked_but_always_a_summary(tmp_path: Path, rng: random.Random) -> None:
+    a = small(tmp_path / "a", [])
+    b = small(tmp_path / "b", [])
+    quiet = run_cli("audit", str(a), str(b), cwd=tmp_path)
+    assert quiet.returncode == 0, quiet.stderr
+    assert quiet.stderr.count("\n") == 1 and "2 of 2 repositories" in quiet.stderr
+    loud = run_cli("audit", str(a), str(b), "--progress", "always", cwd=tmp_path)
+    assert "2/2 repositories, 0 finding(s)" in loud.stderr
+
+
+def test_names_are_safe_unique_and_free_of_credentials(tmp_path: Path) -> None:
+    items = parse(
+        [
+            "https://user:tok@host.example/org/repo.git",
+            "https://host.example/org/repo.git",  # the same repository: audited once
+            "ssh://git@host.example/other/repo.git",
+            "git@host.example:org/repo.git",
+            str(tmp_path / "x" / "repo"),
+            str(tmp_path / "y" / "repo"),
+        ]
+    )
+    assert len(items) == 5
+    assert len({i.name for i in items}) == 5
+    for item in items:
+        assert "tok" not in item.shown + item.name
+        assert all(c.isalnum() or c in "._-" for c in item.name)
+    assert without_userinfo("git@h.example:o/r.git") == "h.example:o/r.git"
+
+
+def test_targets_file_comments_and_blank_lines(tmp_path: Path, rng: random.Random) -> None:
+    a = small(tmp_path / "a", [])
+    listing = tmp_path / "targets.txt"
+    listing.write_text(f"# the fleet\n\n{a}\n   # indented comment\n")
+    proc = run_cli("audit", "--targets-file", str(listing), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "1 of 1 repositories" in proc.stderr

@@ -1,0 +1,161 @@
+"""The fleet on a real Dask cluster (a scheduler and two workers, separate processes on
+loopback) gives exactly the local pool's result, loses nothing when a worker is killed
+mid-run, and an interrupted client resumes where it stopped."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.cli_helpers import run_cli
+from tests.fleet_world import World, build, dask_cluster, git_daemon
+from tests.gitrepo import git_env
+
+pytest.importorskip("distributed")
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    root = tmp_path_factory.mktemp("fleet")
+    served = root / "served"
+    served.mkdir()
+    with git_daemon(served) as url:
+        yield build(root, url, served, random.Random("fleet"))
+
+
+def _merged(out: Path) -> dict[str, Any]:
+    proc = run_cli("merge", str(out), "--format", "json", cwd=out.parent)
+    assert proc.returncode == 3, proc.stderr  # a broken repository and two that failed
+    report: dict[str, Any] = json.loads(proc.stdout)
+    report["scanned"].pop("seconds")  # wall-clock time, the one thing that differs
+    return report
+
+
+@pytest.fixture(scope="module")
+def pool_report(world: World) -> dict[str, Any]:
+    out = world.root / "pool"
+    proc = run_cli(
+        "audit",
+        "--targets-file",
+        str(world.targets),
+        "--out",
+        str(out),
+        "--cache",
+        str(world.root / "pool-cache"),
+        cwd=world.root,
+    )
+    assert proc.returncode == 3, proc.stderr
+    summary = "12 of 12 repositories (10 audited, 0 unchanged since the last run, 2 failed, "
+    assert summary + "1 incomplete)" in proc.stderr
+    for path in out.iterdir():
+        assert not any(k in path.read_text() for k in world.keys)
+    return _merged(out)
+
+
+def test_the_pool_result_covers_the_whole_fleet(pool_report: dict[str, Any], world: World) -> None:
+    shared = [f for f in pool_report["findings"] if f["redacted"].endswith(world.shared[-4:])]
+    assert len({f["repository"] for f in shared}) == 3
+    assert "the same key is in 3 repositories" in shared[0]["notes"][-1]
+    failed = [r for r in pool_report["incomplete"] if ": failed: " in r]
+    assert len(failed) == 2  # a folder that is no repository, a clone that failed
+    assert any("no-such-repository" in r for r in failed)
+    assert any("could not be read" in r or "broken" in r for r in pool_report["incomplete"])
+    repos = {f["repository"].rsplit("-", 1)[0] for f in pool_report["findings"]}
+    assert {"local_alpha", "127.0.0.1_by-daemon", "served_by-file", "local_delta"} <= repos
+
+
+def _wait_for_results(out: Path, count: int, proc: subprocess.Popen[str]) -> None:
+    for _ in range(1200):
+        if out.is_dir() and len(list(out.glob("*.json"))) >= count:
+            return
+        if proc.poll() is not None:
+            raise AssertionError(
+                f"the run ended first: {proc.stderr.read() if proc.stderr else ''}"
+            )
+        time.sleep(0.05)
+    raise AssertionError("no results came")
+
+
+def _start(*args: str, cwd: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "sgai_guard", *args],
+        cwd=cwd,
+        env=git_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_dask_equals_the_pool_and_a_killed_worker_loses_nothing(
+    world: World, pool_report: dict[str, Any], tmp_path: Path
+) -> None:
+    out = tmp_path / "dask-out"
+    with dask_cluster(tmp_path / "dask") as cluster:
+        args = (
+            "audit",
+            "--targets-file",
+            str(world.targets),
+            "--dask",
+            cluster.address,
+            "--out",
+            str(out),
+            "--cache",
+            str(tmp_path / "cache"),
+        )
+        proc = _start(*args, cwd=tmp_path)
+        _wait_for_results(out, 8, proc)  # the two slow audits are under way
+        victim = cluster.workers[0]
+        os.killpg(victim.pid, signal.SIGKILL)  # the worker and any git it runs
+        victim.wait()
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == 3, err
+        assert "12 of 12 repositories (10 audited" in err
+        again = run_cli(*args, cwd=tmp_path)
+    assert "unchanged since the last run" in again.stderr
+    assert _merged(out) == pool_report
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        p.name for p in (world.root / "pool").iterdir()
+    )
+    log = (tmp_path / "dask" / "dask.log").read_text()
+    assert "Remove worker" in log or "removing worker" in log.lower()
+
+
+def test_an_interrupted_client_resumes(
+    world: World, pool_report: dict[str, Any], tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    args = (
+        "audit",
+        "--targets-file",
+        str(world.targets),
+        "--out",
+        str(out),
+        "--jobs",
+        "1",
+        "--cache",
+        str(tmp_path / "cache"),
+    )
+    proc = _start(*args, cwd=tmp_path)
+    _wait_for_results(out, 8, proc)  # the slow repositories come last
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "run again to resume" in err
+    kept = [
+        p for p in out.glob("*.json") if not p.name.endswith(("@error.json", "incomplete.json"))
+    ]
+    assert 6 <= len(kept) < 9  # 9 repositories have a complete result
+    again = run_cli(*args, cwd=tmp_path)
+    assert f"{len(kept)} unchanged since the last run" in again.stderr
+    assert _merged(out) == pool_report
