@@ -157,9 +157,13 @@ def test_merge_renders_every_format(tmp_path: Path, rng: random.Random) -> None:
     a = small(tmp_path / "a", [key(rng, 1)])
     out = tmp_path / "out"
     run_cli("audit", str(a), "--out", str(out), cwd=tmp_path)
+    [result] = out.iterdir()
+    repository = result.name.split("@")[0]
     for fmt in ("text", "json", "sarif", "markdown", "html"):
         proc = run_cli("merge", str(out), "--format", fmt, cwd=tmp_path)
         assert proc.returncode == 1 and proc.stdout.strip(), (fmt, proc.stderr)
+        if fmt in ("text", "json", "sarif"):  # each finding says which repository holds it
+            assert repository in proc.stdout, fmt
     proc = run_cli("merge", str(out), "--report", f"sarif={tmp_path / 'x.sarif'}", cwd=tmp_path)
     assert proc.returncode == 1 and (tmp_path / "x.sarif").exists()
     assert run_cli("merge", str(tmp_path / "nothing"), cwd=tmp_path).returncode == 2

@@ -20,11 +20,16 @@ def _row(finding: Finding, options: RenderOptions) -> str:
     cells = [
         _cell(finding.rule.provider.name),
         f"`{shown_secret(finding, options.show_secrets)}`",
-        f"{_cell(name(finding.path))}:{finding.line}",
+        _where(finding),
         _cell(state_text(finding)),
         f"`{finding.fingerprint}`",
     ]
     return "| " + " | ".join(cells) + " |"
+
+
+def _where(finding: Finding) -> str:
+    place = f"{_cell(name(finding.path))}:{finding.line}"
+    return f"{_cell(name(finding.repository))}: {place}" if finding.repository else place
 
 
 def render(result: ScanResult, options: RenderOptions) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import quote
 
 from sgai_guard import __version__
-from sgai_guard.display import message, redacted
+from sgai_guard.display import message, name, redacted
 from sgai_guard.models import Confidence, Finding, Rule, ScanResult, Suppression, SuppressReason
 from sgai_guard.report import RenderOptions
 from sgai_guard.report.common import headline, json_text, state_text, steps
@@ -93,6 +93,7 @@ def _result(finding: Finding, options: RenderOptions, rules: tuple[Rule, ...]) -
             "commit": finding.commit,
             "confidence": finding.rule.confidence.value,
             **_verdict(finding),
+            **({"repository": name(finding.repository)} if finding.repository else {}),
         },
     }
     return out

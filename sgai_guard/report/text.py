@@ -77,6 +77,8 @@ def _provider_block(
 
 def _finding_lines(finding: Finding, options: RenderOptions, style: _Style) -> list[str]:
     where = f"{name(finding.path)}:{finding.line}:{finding.column}"
+    if finding.repository:
+        where = f"{name(finding.repository)}: {where}"
     if finding.commit:
         where += f" (commit {finding.commit[:12]})"
     verdict = (
