@@ -25,9 +25,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.corpus import build
-from sgai_guard import containers
+from sgai_guard.detection import containers
+from sgai_guard.engine.scan import scan
 from sgai_guard.models import Blob
-from sgai_guard.scan import scan
 
 
 def _pack(files: list[Path], out: Path, per: int) -> list[Path]:

@@ -19,9 +19,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.corpus import build
-from sgai_guard.detect import Detector
+from sgai_guard.detection.detect import Detector
+from sgai_guard.engine.scan import scan
 from sgai_guard.models import Blob
-from sgai_guard.scan import scan
 
 
 def _timed(label: str, work: Callable[[], int], size: int, floor: float | None) -> float:

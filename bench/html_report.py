@@ -15,9 +15,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from sgai_guard.engine.scan import scan
 from sgai_guard.models import Blob, CommitRef, Exposure, ScanResult
 from sgai_guard.report import Format, RenderOptions, renderer
-from sgai_guard.scan import scan
 from tests import keys
 
 CHROMIUM = os.environ.get("SGAI_GUARD_CHROMIUM", "/usr/bin/chromium")

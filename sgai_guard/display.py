@@ -20,11 +20,11 @@ from __future__ import annotations
 from functools import cache
 from typing import TYPE_CHECKING
 
-from sgai_guard.fingerprint import redact
-from sgai_guard.rules import shown_prefixes
+from sgai_guard.detection.fingerprint import redact
+from sgai_guard.detection.rules import shown_prefixes
 
 if TYPE_CHECKING:
-    from sgai_guard.detect import Detector
+    from sgai_guard.detection.detect import Detector
 
 _CONTROLS = (*range(0x20), 0x7F, *range(0x80, 0xA0))  # C0, DEL, C1
 _LAYOUT = (0x2028, 0x2029, 0x200E, 0x200F, 0x061C, 0xFEFF)  # line breaks, marks, BOM
@@ -34,7 +34,7 @@ _SPECIAL = frozenset((*_CONTROLS, *_LAYOUT, *_BIDI))
 
 @cache
 def _detector() -> Detector:
-    from sgai_guard.detect import Detector  # noqa: PLC0415
+    from sgai_guard.detection.detect import Detector  # noqa: PLC0415
 
     return Detector(allow_hyperscan=False)
 

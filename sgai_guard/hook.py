@@ -19,10 +19,10 @@ import os
 import sys
 from collections.abc import Sequence
 
+from sgai_guard.engine.outcome import exit_code, incompleteness
 from sgai_guard.errors import ExitCode, exit_for, say
 from sgai_guard.hints import BYPASS_OPTION, COMMIT, PUSH, RECEIVE, hints
 from sgai_guard.models import ZERO_OID, ScanResult
-from sgai_guard.outcome import exit_code, incompleteness
 from sgai_guard.receive import LOG, QUARANTINE, bypass_reason, log_bypass, push_options, updates
 from sgai_guard.report import RenderOptions
 from sgai_guard.report.common import fenced
@@ -149,7 +149,7 @@ def parse(argv: Sequence[str]) -> tuple[set[str], list[str]] | int:
 
 
 def _pre_commit(files: list[str]) -> ScanResult:
-    from sgai_guard import jobs  # noqa: PLC0415
+    from sgai_guard.engine import jobs  # noqa: PLC0415
 
     prep = jobs.prepare(".")
     in_commit = "GIT_INDEX_FILE" in os.environ
@@ -164,7 +164,7 @@ def _pre_commit(files: list[str]) -> ScanResult:
 
 def _pushed(pushed: list[tuple[str, str, str, str]], *, server: bool) -> ScanResult:
     """What a push sends (client) or adds (server: new refs' commits no existing ref has)."""
-    from sgai_guard import jobs  # noqa: PLC0415
+    from sgai_guard.engine import jobs  # noqa: PLC0415
 
     prep = jobs.prepare(".")
     known = ("--not", "--all") if server else ("--not", "--remotes")

@@ -6,8 +6,8 @@ import random
 import string
 import uuid
 
-from sgai_guard.entropy import filler_reason
-from sgai_guard.providers import SCRAPEGRAPHAI, TAVILY
+from sgai_guard.detection.entropy import filler_reason
+from sgai_guard.detection.providers import SCRAPEGRAPHAI, TAVILY
 
 ALNUM = string.ascii_letters + string.digits
 HEX = "0123456789abcdef"

@@ -16,10 +16,10 @@ from typing import IO, Any, NamedTuple
 
 import pytest
 
-from sgai_guard.detect import Detector
-from sgai_guard.fingerprint import DEFAULT_SALT
+from sgai_guard.detection.detect import Detector
+from sgai_guard.detection.fingerprint import DEFAULT_SALT
+from sgai_guard.engine.scan import to_finding
 from sgai_guard.models import Blob, Finding, Verification
-from sgai_guard.scan import to_finding
 from sgai_guard.verify import Endpoints, VerifyOptions, verify
 
 TAVILY, SGAI, SGAI_V1 = "/usage", "/api/credits", "/v1/credits"

@@ -9,7 +9,7 @@ import random
 
 import pytest
 
-from sgai_guard.detect import Candidate, Detector
+from sgai_guard.detection.detect import Candidate, Detector
 from tests import keys
 
 
@@ -181,7 +181,7 @@ def test_hyperscan_and_in_prefilters_agree(rng: random.Random) -> None:
 
 
 def test_base64_keyword_fragments_match_base64_itself() -> None:
-    from sgai_guard.rules import SGAI_B64, TAVILY_B64
+    from sgai_guard.detection.rules import SGAI_B64, TAVILY_B64
 
     for prefix, fragments in ((b"tvly-", TAVILY_B64), (b"sgai-", SGAI_B64)):
         for lead in range(3):

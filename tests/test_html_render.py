@@ -11,9 +11,9 @@ from html import unescape
 from pathlib import Path
 from typing import Any
 
+from sgai_guard.engine.scan import scan
 from sgai_guard.models import Blob, Verdict, Verification
 from sgai_guard.report import Format, RenderOptions, renderer
-from sgai_guard.scan import scan
 from tests import keys
 from tests.browser import browser_fixture, visit  # noqa: F401 - the browser fixture
 from tests.cli_helpers import run_cli

@@ -20,7 +20,7 @@ except ImportError:  # Python 3.10
     import tomli as tomllib
 
 import sgai_guard
-from sgai_guard import config
+from sgai_guard.policy import config
 from tests import keys
 from tests.cli_helpers import run_cli
 from tests.gitrepo import Repo

@@ -9,12 +9,12 @@ import string
 
 import pytest
 
-from sgai_guard.detect import Detector
+from sgai_guard.detection.detect import Detector
+from sgai_guard.detection.providers import PROVIDERS
+from sgai_guard.detection.rules import all_rules
+from sgai_guard.engine.scan import scan
 from sgai_guard.models import Blob, Confidence, KeyShape, Provider, ScanResult, SuppressReason
-from sgai_guard.providers import PROVIDERS
 from sgai_guard.report import Format, RenderOptions, renderer
-from sgai_guard.rules import all_rules
-from sgai_guard.scan import scan
 from tests import keys
 
 ACME = Provider(

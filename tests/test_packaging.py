@@ -50,7 +50,7 @@ def test_readme_opens_with_the_two_quickstart_commands() -> None:
 def test_readme_configuration_example_loads(tmp_path: Path) -> None:
     import re
 
-    from sgai_guard.config import load
+    from sgai_guard.policy.config import load
 
     block = re.search(r"```toml\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
     assert block is not None

@@ -7,10 +7,10 @@ import random
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sgai_guard.detect import Detector
+from sgai_guard.detection.detect import Detector
+from sgai_guard.engine.scan import scan
 from sgai_guard.models import Blob, Skipped
 from sgai_guard.report import Format, RenderOptions, renderer
-from sgai_guard.scan import scan
 from tests import keys
 
 SEPARATORS = st.sampled_from([" ", "\n", "\t", '"', "'", "=", ":", ",", ";", "(", ")", "\r\n"])

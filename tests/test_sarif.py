@@ -11,7 +11,7 @@ import jsonschema
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sgai_guard.linehash import line_hashes
+from sgai_guard.detection.linehash import line_hashes
 from tests.cli_helpers import run_cli
 from tests.gitrepo import Repo
 from tests.keys import sgai_uuid, tavily_current

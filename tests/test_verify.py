@@ -153,10 +153,10 @@ def test_a_prefixless_value_assigned_to_a_provider_name_is_sent_with_its_prefix(
     key = keys.sgai_uuid(rng)
     standin.sgai(key, Behaviour())
     text = f'SGAI_API_KEY = "{key.removeprefix("sgai-")}"\n'
-    from sgai_guard.detect import Detector
-    from sgai_guard.fingerprint import DEFAULT_SALT
+    from sgai_guard.detection.detect import Detector
+    from sgai_guard.detection.fingerprint import DEFAULT_SALT
+    from sgai_guard.engine.scan import to_finding
     from sgai_guard.models import Blob
-    from sgai_guard.scan import to_finding
 
     blob = Blob(".env", text.encode())
     found = [to_finding(c, blob, DEFAULT_SALT, blob.status) for c in Detector().detect(blob.data)]

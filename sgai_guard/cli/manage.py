@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 import click
 
 from sgai_guard.cli.group import cli
+from sgai_guard.engine.outcome import incompleteness
 from sgai_guard.errors import ExitCode
-from sgai_guard.outcome import incompleteness
 
 if TYPE_CHECKING:
     pass
@@ -38,7 +38,8 @@ def baseline_cmd(path: Path, output_path: Path, update: bool, config_path: Path 
 
     Without --update the file is written afresh from everything found now; with --update,
     secrets that are gone are pruned and new ones are NOT added (they must be looked at)."""
-    from sgai_guard import baseline, jobs  # noqa: PLC0415
+    from sgai_guard.engine import jobs  # noqa: PLC0415
+    from sgai_guard.policy import baseline  # noqa: PLC0415
 
     # the baseline's own scan must see every secret, known ones included (else --update
     # would take the keys the configured baseline suppresses for gone, and prune them)
@@ -95,13 +96,13 @@ def allow_cmd(
     config_path: Path | None,
 ) -> None:
     """Allow one secret, by the fingerprint printed next to it, keeping the rest of the file."""
-    from sgai_guard import allow_edit  # noqa: PLC0415
+    from sgai_guard.policy import allow_edit  # noqa: PLC0415
 
     target = allow_edit.add_entry(
         config_path, fingerprint, reason, expires.date() if expires else None, glob
     )
     click.echo(f"added an allow entry for {fingerprint} to {target}")
-    from sgai_guard.config import discover, load  # noqa: PLC0415
+    from sgai_guard.policy.config import discover, load  # noqa: PLC0415
 
     _warn_default_salt((load(config_path) if config_path else discover(Path())).salt)
 
@@ -130,7 +131,7 @@ def hook(args: tuple[str, ...]) -> None:
 
 
 def _warn_default_salt(salt: str) -> None:
-    from sgai_guard.fingerprint import DEFAULT_SALT  # noqa: PLC0415
+    from sgai_guard.detection.fingerprint import DEFAULT_SALT  # noqa: PLC0415
 
     if salt == DEFAULT_SALT:
         click.echo(

@@ -13,12 +13,12 @@ from typing import TextIO
 import click
 
 from sgai_guard.cli.checking import NO_CHECK, Check, checked
+from sgai_guard.engine.outcome import exit_code, incompleteness
 from sgai_guard.errors import ExitCode, say
 from sgai_guard.models import ScanResult
-from sgai_guard.outcome import exit_code, incompleteness
+from sgai_guard.policy.sizes import EXAMPLE, parse_size
 from sgai_guard.report import Format, RenderOptions, renderer
 from sgai_guard.report.common import fenced
-from sgai_guard.sizes import EXAMPLE, parse_size
 
 
 class ByteSize(click.ParamType):  # type: ignore[type-arg]

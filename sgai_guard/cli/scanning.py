@@ -20,14 +20,14 @@ from sgai_guard.cli.options import (
     policy_options,
     progress_option,
 )
+from sgai_guard.engine.outcome import incompleteness
 from sgai_guard.errors import ExitCode, say
 from sgai_guard.models import ScanResult
-from sgai_guard.outcome import incompleteness
 from sgai_guard.report import Format, RenderOptions, renderer
 
 if TYPE_CHECKING:
-    from sgai_guard.jobs import Prepared
-    from sgai_guard.scan import Policy, Settings
+    from sgai_guard.engine.jobs import Prepared
+    from sgai_guard.engine.scan import Policy, Settings
 
 
 @cli.command()
@@ -85,7 +85,7 @@ def scan(
 ) -> None:
     """Scan work-tree files under PATHS (default: the current directory; `-`: standard input),
     the index (--staged) or a commit range (--range, --since)."""
-    from sgai_guard import jobs  # noqa: PLC0415
+    from sgai_guard.engine import jobs  # noqa: PLC0415
 
     stdin = _stdin_wanted(paths, stdin_filename)
     for path in () if stdin else paths:  # a symlink exists even when its target does not
@@ -135,7 +135,7 @@ def _stdin_wanted(paths: tuple[Path, ...], name: str | None) -> bool:
 def _stdin(name: str | None, prep: Prepared) -> ScanResult:
     import sys  # noqa: PLC0415
 
-    from sgai_guard.scan import scan as run_scan  # noqa: PLC0415
+    from sgai_guard.engine.scan import scan as run_scan  # noqa: PLC0415
     from sgai_guard.sources.stdin import STDIN_NAME, stdin_blobs  # noqa: PLC0415
 
     if sys.stdin is None or sys.stdin.isatty():
@@ -148,8 +148,8 @@ def _stdin(name: str | None, prep: Prepared) -> ScanResult:
 def _worktree(
     paths: tuple[Path, ...], use_gitignore: bool, size: int | None, prep: Prepared, progress: str
 ) -> ScanResult:
-    from sgai_guard import jobs  # noqa: PLC0415
     from sgai_guard import progress as progress_line  # noqa: PLC0415
+    from sgai_guard.engine import jobs  # noqa: PLC0415
 
     bar = progress_line.ProgressLine() if progress_line.wanted(progress) else None
     try:
@@ -167,7 +167,7 @@ def _worktree(
 
 
 def _range(text: str, settings: Settings, policy: Policy | None) -> ScanResult:
-    from sgai_guard import jobs  # noqa: PLC0415
+    from sgai_guard.engine import jobs  # noqa: PLC0415
     from sgai_guard.sources.repo import open_repository  # noqa: PLC0415
 
     if "..." in text or ".." not in text:
@@ -242,9 +242,9 @@ def audit(
     """Scan every blob reachable from every ref of REPO (also bare), once, and triage each
     secret: where it is, who introduced it, whether it is at HEAD and whether it was pushed.
     Several targets (repositories or URLs, --targets-file) run as one job each (see --out)."""
-    from sgai_guard import jobs  # noqa: PLC0415
     from sgai_guard import progress as progress_line  # noqa: PLC0415
     from sgai_guard.cli import fleet  # noqa: PLC0415
+    from sgai_guard.engine import jobs  # noqa: PLC0415
 
     many = fleet.FleetOptions(targets_file, out_dir, workers, dask, cache)
     repo = fleet.single_local(targets, many)
@@ -342,8 +342,8 @@ def ci_cmd(
     """Scan what this CI run is about: a pull/merge request's commits, a push's commits, or
     (scheduled and manual runs) the whole history. Deepens shallow clones as needed and never
     reports clean for a range it could not resolve."""
-    from sgai_guard import jobs  # noqa: PLC0415
     from sgai_guard.ci import plan  # noqa: PLC0415
+    from sgai_guard.engine import jobs  # noqa: PLC0415
 
     prep = jobs.prepare(
         Path(),

@@ -26,7 +26,11 @@ def init_cmd(folder: Path, force: bool, schema: bool) -> None:
     from sgai_guard import starter  # noqa: PLC0415
 
     if schema:
-        text = resources.files("sgai_guard").joinpath(starter.SCHEMA_RESOURCE).read_text("utf-8")
+        text = (
+            resources.files("sgai_guard.policy")
+            .joinpath(starter.SCHEMA_RESOURCE)
+            .read_text("utf-8")
+        )
         click.echo(text, nl=False)
         return
     target = folder / CONFIG_NAME

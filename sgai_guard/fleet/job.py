@@ -113,7 +113,7 @@ def _state(path: str, options: AuditOptions) -> str:
 
 def _audit(path: str, options: AuditOptions) -> tuple[ScanResult, str]:
     """As `sgai-guard audit PATH` runs it, without progress; also the salt it used."""
-    from sgai_guard import jobs  # noqa: PLC0415
+    from sgai_guard.engine import jobs  # noqa: PLC0415
 
     prep = jobs.prepare(
         Path(path),

@@ -8,11 +8,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from sgai_guard.engine.outcome import incompleteness
 from sgai_guard.errors import ConfigError, GuardError
 from sgai_guard.fleet.resultfile import Stored
 from sgai_guard.fleet.store import Store
 from sgai_guard.models import Exposure, Finding, ScanResult, ScanStats, Skipped, Suppression
-from sgai_guard.outcome import incompleteness
 
 
 class MixedSaltsError(ConfigError):

@@ -8,6 +8,7 @@ import json
 from typing import Any, NamedTuple
 
 from sgai_guard import __version__
+from sgai_guard.detection.rules import RULES
 from sgai_guard.display import redacted
 from sgai_guard.errors import ConfigError
 from sgai_guard.models import (
@@ -23,7 +24,6 @@ from sgai_guard.models import (
     Verdict,
     Verification,
 )
-from sgai_guard.rules import RULES
 
 FORMAT = "sgai-guard-fleet-result/1"
 _RULES = {rule.id: rule for rule in RULES}

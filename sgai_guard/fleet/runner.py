@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from sgai_guard import __version__
+from sgai_guard.engine.outcome import incompleteness
 from sgai_guard.errors import GuardError, say
 from sgai_guard.fleet.executors import Executor
 from sgai_guard.fleet.job import AuditOptions, Job, RepoResult
@@ -16,7 +17,6 @@ from sgai_guard.fleet.resultfile import Stored
 from sgai_guard.fleet.store import Store
 from sgai_guard.fleet.targets import Target
 from sgai_guard.models import ScanResult
-from sgai_guard.outcome import incompleteness
 
 # Sees every result audited in this run while its secrets are still in memory (never in a
 # file), and returns them changed: the hook for --verify across the fleet (one verdict per

@@ -7,11 +7,11 @@ from typing import Any
 from urllib.parse import quote
 
 from sgai_guard import __version__
+from sgai_guard.detection.rules import RULES
 from sgai_guard.display import message, name, redacted
 from sgai_guard.models import Confidence, Finding, Rule, ScanResult, Suppression, SuppressReason
 from sgai_guard.report import RenderOptions
 from sgai_guard.report.common import headline, json_text, state_text, steps
-from sgai_guard.rules import RULES
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 FINGERPRINT_KEY = "sgaiGuardSecret/v1"

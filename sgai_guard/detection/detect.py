@@ -7,11 +7,11 @@ from collections.abc import Iterator, Sequence
 from functools import cache
 from typing import NamedTuple
 
-from sgai_guard.entropy import filler_reason
+from sgai_guard.detection.entropy import filler_reason
+from sgai_guard.detection.position import Lines
+from sgai_guard.detection.prefilter import Hits, Prefilter
+from sgai_guard.detection.rules import RULES, utf16_keyword
 from sgai_guard.models import Rule, Technique
-from sgai_guard.position import Lines
-from sgai_guard.prefilter import Hits, Prefilter
-from sgai_guard.rules import RULES, utf16_keyword
 
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _B64_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-")

@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from sgai_guard import fsread
-from sgai_guard.configfile import find
-from sgai_guard.containers import Limits
+from sgai_guard.detection.containers import Limits
+from sgai_guard.detection.fingerprint import DEFAULT_SALT, FINGERPRINT_CHARS
 from sgai_guard.errors import ConfigError
-from sgai_guard.fingerprint import DEFAULT_SALT, FINGERPRINT_CHARS
-from sgai_guard.sizes import EXAMPLE, parse_size
+from sgai_guard.policy.configfile import find
+from sgai_guard.policy.sizes import EXAMPLE, parse_size
 
 _FINGERPRINT = re.compile(rf"[0-9a-f]{{{FINGERPRINT_CHARS}}}")
 

@@ -7,9 +7,9 @@ import datetime
 from pathlib import Path
 from typing import Any
 
-from sgai_guard.config import discover, load
-from sgai_guard.configfile import FILE_NAME
 from sgai_guard.errors import ConfigError
+from sgai_guard.policy.config import discover, load
+from sgai_guard.policy.configfile import FILE_NAME
 
 
 def add_entry(

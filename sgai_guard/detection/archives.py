@@ -1,10 +1,10 @@
-"""Zip and tar archives, in memory, held to the limits of sgai_guard.containers."""
+"""Zip and tar archives, in memory, held to the limits of sgai_guard.detection.containers."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sgai_guard.containers import (
+from sgai_guard.detection.containers import (
     CHUNK,
     OUTSIDE,
     Budget,

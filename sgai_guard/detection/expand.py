@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from functools import cache
 
-from sgai_guard import containers
-from sgai_guard.containers import Budget, Limits
+from sgai_guard.detection import containers
+from sgai_guard.detection.containers import Budget, Limits
 from sgai_guard.models import Blob, Skipped
 
 _STEMS = (".gz", ".tgz", ".bz2", ".xz", ".txz", ".tbz2")

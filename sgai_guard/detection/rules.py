@@ -7,8 +7,8 @@ import binascii
 import re
 from collections.abc import Sequence
 
+from sgai_guard.detection.providers import PROVIDERS, SCRAPEGRAPHAI, TAVILY
 from sgai_guard.models import Confidence, Provider, Rule, Technique
-from sgai_guard.providers import PROVIDERS, SCRAPEGRAPHAI, TAVILY
 
 __all__ = ["PROVIDERS", "RULES", "SCRAPEGRAPHAI", "SHOWN_PREFIXES", "TAVILY", "rules_for"]
 

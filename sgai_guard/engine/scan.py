@@ -6,10 +6,11 @@ import time
 from collections.abc import Callable, Iterable
 from typing import NamedTuple, Protocol
 
-from sgai_guard.containers import Limits
-from sgai_guard.detect import Candidate, Detector
-from sgai_guard.expand import expanded
-from sgai_guard.fingerprint import DEFAULT_SALT, fingerprint, redact
+from sgai_guard.detection.containers import Limits
+from sgai_guard.detection.detect import Candidate, Detector
+from sgai_guard.detection.expand import expanded
+from sgai_guard.detection.fingerprint import DEFAULT_SALT, fingerprint, redact
+from sgai_guard.detection.rules import shown_prefixes
 from sgai_guard.models import (
     Blob,
     Finding,
@@ -21,7 +22,6 @@ from sgai_guard.models import (
     Suppression,
     SuppressReason,
 )
-from sgai_guard.rules import shown_prefixes
 
 TRACKED_IGNORED = "tracked by git although .gitignore matches it: still scanned"
 
@@ -163,7 +163,7 @@ def _line_hashes(blob: Blob, candidates: list[Candidate]) -> dict[int, str]:
     since the hash of a line counts the lines before it that look the same."""
     if blob.part is not None:
         return {}
-    from sgai_guard.linehash import line_hashes  # noqa: PLC0415 (only when a key is found)
+    from sgai_guard.detection.linehash import line_hashes  # noqa: PLC0415 (only when a key is found)
 
     return line_hashes(blob.data, {c.line for c in candidates})
 

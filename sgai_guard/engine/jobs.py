@@ -7,10 +7,10 @@ import itertools
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
-from sgai_guard.containers import Limits
+from sgai_guard.detection.containers import Limits
+from sgai_guard.engine.scan import Policy, Progress, Settings, scan
 from sgai_guard.errors import GitError
 from sgai_guard.models import ZERO_OIDS, ScanResult, Skipped, Status
-from sgai_guard.scan import Policy, Progress, Settings, scan
 from sgai_guard.sources.repo import Repository, here, open_repository
 
 if TYPE_CHECKING:
@@ -18,9 +18,9 @@ if TYPE_CHECKING:
 
     from _typeshed import StrPath
 
-    from sgai_guard.allowlist import Allowlist
     from sgai_guard.ci import Plan
-    from sgai_guard.config import Config
+    from sgai_guard.policy.allowlist import Allowlist
+    from sgai_guard.policy.config import Config
     from sgai_guard.sources.deepen import Remote
     from sgai_guard.sources.history import BlobHistory
 
@@ -49,17 +49,17 @@ def prepare(
 
     With no configuration file and no baseline, nothing of the configuration is imported:
     the commit hook runs this on every commit."""
-    from sgai_guard import configfile  # noqa: PLC0415
+    from sgai_guard.policy import configfile  # noqa: PLC0415
 
     source = config_path or configfile.find(start)
     if source is None and baseline_path is None and not other_markers:
-        from sgai_guard.inline import InlineOnly  # noqa: PLC0415
+        from sgai_guard.policy.inline import InlineOnly  # noqa: PLC0415
 
         limits = Limits()._replace(**(archives or {}))
         settings = Settings(blocking=removed_blocking(fail_on_removed), archives=limits)
         return Prepared(None, settings, None, InlineOnly())
-    from sgai_guard.allowlist import Allowlist  # noqa: PLC0415
-    from sgai_guard.config import Config, load  # noqa: PLC0415
+    from sgai_guard.policy.allowlist import Allowlist  # noqa: PLC0415
+    from sgai_guard.policy.config import Config, load  # noqa: PLC0415
 
     config = load(source) if source else Config()
     if other_markers:
@@ -69,7 +69,7 @@ def prepare(
         baseline_path = default if default.exists() else None
     known = None
     if baseline_path:
-        from sgai_guard import baseline  # noqa: PLC0415 - json only when there is one
+        from sgai_guard.policy import baseline  # noqa: PLC0415 - json only when there is one
 
         known = baseline.load(baseline_path)
     blocking = removed_blocking(fail_on_removed or config.fail_on_removed)
@@ -163,8 +163,6 @@ def index_files(
         raise
 
 
-
-
 def push(
     path: StrPath,
     updates: Sequence[tuple[str, str, str, str]],
@@ -247,9 +245,9 @@ def audit(
     max_blob_size: int | None = None,
 ) -> ScanResult:
     """Every reachable blob once, then exposure triage for the secrets found."""
+    from sgai_guard.engine.triage import triage  # noqa: PLC0415
     from sgai_guard.sources.audit import AuditScan, count_blobs  # noqa: PLC0415
     from sgai_guard.sources.history import blob_histories  # noqa: PLC0415
-    from sgai_guard.triage import triage  # noqa: PLC0415
 
     repo = open_repository(path)
     source = AuditScan(repo, include_reflog)

@@ -7,10 +7,10 @@ import datetime
 from collections.abc import Mapping
 from typing import Any
 
-from sgai_guard.config import AllowEntry, AllowRegex, Config
 from sgai_guard.errors import ConfigError
-from sgai_guard.inline import inline_reason
 from sgai_guard.models import Finding, Suppression, SuppressReason
+from sgai_guard.policy.config import AllowEntry, AllowRegex, Config
+from sgai_guard.policy.inline import inline_reason
 
 
 class Allowlist:

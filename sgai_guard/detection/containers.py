@@ -72,7 +72,7 @@ class Budget:
 def members(kind: str, data: bytes, stem: str, budget: Budget) -> Iterator[Member]:
     """The members of one container whose bytes are ``data``. ``stem``: the name a
     single-stream compressor's content goes by (the container's name less .gz/.bz2/.xz)."""
-    from sgai_guard import archives  # noqa: PLC0415 - only once a container was seen
+    from sgai_guard.detection import archives  # noqa: PLC0415 - only once a container was seen
 
     if kind == "zip":
         yield from archives.zip_members(data, budget)
@@ -93,7 +93,7 @@ def _stream(kind: str, data: bytes, stem: str, budget: Budget) -> Iterator[Membe
         yield Member(stem, None, f"corrupt {kind} data: {exc}")
         return
     if problem is None and magic(content) == "tar":
-        from sgai_guard import archives  # noqa: PLC0415
+        from sgai_guard.detection import archives  # noqa: PLC0415
 
         yield from archives.tar_members(content, budget, charged=True, leftovers=True)
         return

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol
 
-from sgai_guard.expand import stem
+from sgai_guard.detection.expand import stem
 from sgai_guard.models import CommitRef, Exposure, Finding
 
 

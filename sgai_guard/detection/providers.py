@@ -3,7 +3,7 @@ encoding, live checks and remediation texts are all derived from these (see rule
 
 from __future__ import annotations
 
-from sgai_guard.entropy import hex_body, tavily_body
+from sgai_guard.detection.entropy import hex_body, tavily_body
 from sgai_guard.models import Confidence, KeyShape, Provider
 
 _UUID = rb"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"

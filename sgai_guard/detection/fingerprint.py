@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sgai_guard.rules import SHOWN_PREFIXES
+from sgai_guard.detection.rules import SHOWN_PREFIXES
 
 DEFAULT_SALT = "sgai-guard/v1"
 FINGERPRINT_CHARS = 20

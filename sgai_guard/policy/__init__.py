@@ -1,0 +1,2 @@
+"""Policy: the configuration, allowlists, inline markers and baselines that decide which
+candidates are reported."""
