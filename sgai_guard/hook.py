@@ -19,7 +19,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from sgai_guard.engine.outcome import exit_code, incompleteness
+from sgai_guard.engine.outcome import exit_code
 from sgai_guard.errors import ExitCode, exit_for, say
 from sgai_guard.hints import BYPASS_OPTION, COMMIT, PUSH, RECEIVE, hints
 from sgai_guard.models import ZERO_OID, ScanResult
@@ -64,7 +64,6 @@ def main(argv: Sequence[str]) -> int:
         result, pushed = _scan(stage, files)
     except (Exception, KeyboardInterrupt) as exc:
         return exit_for(exc)
-    result = result._replace(incomplete=incompleteness(result))
     bypass = "--allow-bypass" in flags
     options = RenderOptions(
         show_secrets="--show-secrets" in flags, hints=hints(result, stage, bypass=bypass)
@@ -149,27 +148,26 @@ def parse(argv: Sequence[str]) -> tuple[set[str], list[str]] | int:
 
 
 def _pre_commit(files: list[str]) -> ScanResult:
-    from sgai_guard.engine import jobs  # noqa: PLC0415
+    from sgai_guard.engine.prepare import prepare  # noqa: PLC0415
+    from sgai_guard.engine.run import Source, run  # noqa: PLC0415
+    from sgai_guard.sources.local import IndexSource, StagedSource  # noqa: PLC0415
 
-    prep = jobs.prepare(".")
-    in_commit = "GIT_INDEX_FILE" in os.environ
-    if not files:  # nothing staged (amending only the message) is said, and clean
-        result = jobs.staged(".", settings=prep.settings, policy=prep.policy)
-    else:
-        result = jobs.index_files(
-            ".", files, settings=prep.settings, in_commit=in_commit, policy=prep.policy
-        )
-    return jobs.with_allowlist_notices(result, prep, full_scan=False)
+    # no file names: the staged snapshot (nothing staged, when amending only the message,
+    # is said, and clean)
+    source: Source = StagedSource(".")
+    if files:
+        source = IndexSource(".", files, in_commit="GIT_INDEX_FILE" in os.environ)
+    return run(source, prepare("."))
 
 
 def _pushed(pushed: list[tuple[str, str, str, str]], *, server: bool) -> ScanResult:
     """What a push sends (client) or adds (server: new refs' commits no existing ref has)."""
-    from sgai_guard.engine import jobs  # noqa: PLC0415
+    from sgai_guard.engine.prepare import prepare  # noqa: PLC0415
+    from sgai_guard.engine.run import run  # noqa: PLC0415
+    from sgai_guard.sources.pushed import CLIENT_KNOWN, SERVER_KNOWN, PushSource  # noqa: PLC0415
 
-    prep = jobs.prepare(".")
-    known = ("--not", "--all") if server else ("--not", "--remotes")
-    result = jobs.push(".", pushed, settings=prep.settings, policy=prep.policy, known=known)
-    return jobs.with_allowlist_notices(result, prep, full_scan=False)
+    known = SERVER_KNOWN if server else CLIENT_KNOWN
+    return run(PushSource(".", pushed, known), prepare("."))
 
 
 def _stdin() -> str:

@@ -12,24 +12,37 @@ import enum
 from collections.abc import Callable
 from typing import NamedTuple
 
+from sgai_guard.definitions import Confidence, KeyShape, Provider, Rule, Technique
+
+__all__ = [  # the records every layer uses; provider and rule records live in definitions.py
+    "BARE_PUBLISHED_REFS",
+    "PUBLISHED_REFS",
+    "ZERO_OID",
+    "ZERO_OIDS",
+    "Blob",
+    "CommitRef",
+    "Confidence",
+    "Exposure",
+    "Finding",
+    "KeyShape",
+    "Part",
+    "Provider",
+    "Rule",
+    "ScanResult",
+    "ScanStats",
+    "Skipped",
+    "Status",
+    "Summary",
+    "SuppressReason",
+    "Suppression",
+    "Technique",
+    "Verdict",
+    "Verification",
+]
+
 # git's name for "no object" (a new or deleted ref): SHA-1 and SHA-256 repositories.
 ZERO_OID = "0" * 40
 ZERO_OIDS = frozenset({ZERO_OID, "0" * 64})
-
-
-class Confidence(str, enum.Enum):
-    HIGH = "high"
-    MEDIUM = "medium"
-    LOW = "low"
-
-
-class Technique(str, enum.Enum):
-    """How a rule finds a key: the plain prefixed shape, or one of the indirect forms."""
-
-    PREFIXED = "prefixed"
-    ASSIGNED = "assigned"  # a prefix-less value assigned to one of the provider's own names
-    BASE64 = "base64"
-    SPLIT = "split"  # a key split across a string concatenation
 
 
 class Status(str, enum.Enum):
@@ -61,53 +74,6 @@ class Verification(NamedTuple):
     verdict: Verdict
     reason: str  # a few words, never the key: "HTTP 432: plan limit reached", "timed out"
     endpoint: str = ""  # the URL asked (holds no key)
-
-
-class KeyShape(NamedTuple):
-    """One form a provider's keys take after the provider's prefix."""
-
-    name: str  # "Tavily API key"
-    body: bytes  # regex of what follows the prefix
-    confidence: Confidence
-    suffix: str = ""  # added to the rule id for shapes after the first ("hex")
-
-
-class Provider(NamedTuple):
-    """Everything sgai-guard knows about one provider; rules and texts are derived from it
-    (rules.rules_for): adding a provider is adding one of these."""
-
-    id: str
-    name: str
-    env_var: str
-    dashboard: str
-    remediation: tuple[str, ...]
-    docs: str = ""  # the provider's own page on managing and rotating keys
-    prefix: str = ""  # what every key starts with: "tvly-"
-    tags: tuple[str, ...] = ()  # environment tags after the prefix, shown when redacted
-    shapes: tuple[KeyShape, ...] = ()  # the first is the main shape
-    names: bytes = b""  # regex (case-insensitive) of the variable names that hold a key
-    bare: bytes = b""  # regex of a key assigned to such a name without its prefix
-    name_keywords: tuple[bytes, ...] = ()  # literals one of ``names`` holds, for the prefilter
-    # why a key body (prefix, tag and hyphens removed) looks made up; None when it looks real
-    check: Callable[[str], str | None] | None = None
-    verifier: str = ""  # the live check in verify/ that knows this provider ("": none)
-
-    def __repr__(self) -> str:
-        return f"Provider({self.id!r})"
-
-
-class Rule(NamedTuple):
-    id: str
-    name: str
-    provider: Provider
-    technique: Technique
-    pattern: bytes  # compiled by detect; the named group "key" is the secret
-    keywords: tuple[bytes, ...]  # prefilter: the regex runs only where one occurs
-    confidence: Confidence
-    end: bytes = b""  # the boundary after the key, matched after ``pattern``
-
-    def __repr__(self) -> str:
-        return f"Rule({self.id!r})"
 
 
 class Part(NamedTuple):
@@ -228,6 +194,15 @@ class Suppression(NamedTuple):
     finding: Finding
     reason: SuppressReason
     detail: str
+
+
+class Summary(NamedTuple):
+    """What a source learnt while its blobs were read (see engine.run)."""
+
+    commits: int | None = None  # None: the engine's own count of commits seen
+    notices: tuple[str, ...] = ()
+    incomplete: tuple[str, ...] = ()  # reasons the source could not cover what was asked
+    empty_ok: bool = False  # it said why there was nothing to scan (an empty range)
 
 
 class ScanStats(NamedTuple):

@@ -168,7 +168,7 @@ def test_interrupt_exits_130(
     def interrupted(*_: object, **__: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("sgai_guard.engine.jobs.worktree", interrupted)
+    monkeypatch.setattr("sgai_guard.sources.worktree.worktree_blobs", interrupted)
     monkeypatch.chdir(tmp_path)
     assert main(["scan", "."]) == 130
     assert "interrupted" in capsys.readouterr().err
@@ -216,7 +216,7 @@ def test_unexpected_error_exits_3_never_1(
     def broken(*_: object, **__: object) -> None:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr("sgai_guard.engine.jobs.worktree", broken)
+    monkeypatch.setattr("sgai_guard.sources.worktree.worktree_blobs", broken)
     monkeypatch.chdir(tmp_path)
     assert main(["scan", "."]) == 3
     err = capsys.readouterr().err

@@ -147,7 +147,7 @@ def test_an_interrupted_client_resumes(
         str(tmp_path / "cache"),
     )
     proc = _start(*args, cwd=tmp_path)
-    _wait_for_results(out, 8, proc)  # the slow repositories come last
+    _wait_for_results(out, 4, proc)  # well before the slow repositories, which come last
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
@@ -155,7 +155,7 @@ def test_an_interrupted_client_resumes(
     kept = [
         p for p in out.glob("*.json") if not p.name.endswith(("@error.json", "incomplete.json"))
     ]
-    assert 6 <= len(kept) < 9  # 9 repositories have a complete result
+    assert 4 <= len(kept) < 9  # 9 repositories have a complete result
     again = run_cli(*args, cwd=tmp_path)
     assert f"{len(kept)} unchanged since the last run" in again.stderr
     assert _merged(out) == pool_report

@@ -165,7 +165,7 @@ def test_a_report_that_cannot_be_written_is_exit_2_and_the_rest_are_written(
 def test_no_color_counts_only_when_set_and_term_dumb_turns_colour_off(
     tmp_path: Path, rng: random.Random
 ) -> None:
-    from sgai_guard.cli.options import Output, _use_color
+    from sgai_guard.cli.output import Output, _use_color
     from sgai_guard.report import Format
 
     _repo(tmp_path, rng)

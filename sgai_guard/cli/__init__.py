@@ -9,7 +9,14 @@ from collections.abc import Sequence
 
 import click
 
-from sgai_guard.cli import fleet, manage, repos, scanning, setup  # noqa: F401 - registers
+from sgai_guard.cli import (  # noqa: F401 - registers the commands
+    fleet,
+    history,
+    manage,
+    repos,
+    scanning,
+    setup,
+)
 from sgai_guard.cli.group import cli
 from sgai_guard.errors import ExitCode, exit_for, say
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, NamedTuple, NoReturn
 import click
 
 from sgai_guard.cli.group import cli
-from sgai_guard.cli.options import Output, finish, output_options
+from sgai_guard.cli.output import Output, finish, output_options
 from sgai_guard.models import Finding, ScanResult, ScanStats
 
 if TYPE_CHECKING:

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 import click
 
 from sgai_guard.cli.group import cli
-from sgai_guard.engine.outcome import incompleteness
 from sgai_guard.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -38,21 +37,18 @@ def baseline_cmd(path: Path, output_path: Path, update: bool, config_path: Path 
 
     Without --update the file is written afresh from everything found now; with --update,
     secrets that are gone are pruned and new ones are NOT added (they must be looked at)."""
-    from sgai_guard.engine import jobs  # noqa: PLC0415
+    from sgai_guard.engine.prepare import prepare  # noqa: PLC0415
+    from sgai_guard.engine.run import run  # noqa: PLC0415
     from sgai_guard.policy import baseline  # noqa: PLC0415
+    from sgai_guard.sources.local import WorktreeSource  # noqa: PLC0415
 
     # the baseline's own scan must see every secret, known ones included (else --update
     # would take the keys the configured baseline suppresses for gone, and prune them)
-    prep = jobs.prepare(path, config_path=config_path, use_baseline=False)
-    result = jobs.worktree(
-        (path,),
-        use_gitignore=True,
-        max_size=prep.config.max_file_size if prep.config else None,
-        settings=prep.settings,
-        policy=prep.policy,
-    )
-    if incompleteness(result):
-        for reason in incompleteness(result):
+    prep = prepare(path, config_path=config_path, use_baseline=False)
+    size = prep.config.max_file_size if prep.config else None
+    result = run(WorktreeSource((path,), use_gitignore=True, max_size=size), prep)
+    if result.incomplete:
+        for reason in result.incomplete:
             click.echo(f"sgai-guard: {reason}", err=True)
         raise SystemExit(int(ExitCode.INCOMPLETE))
     current = baseline.entries_from(result.findings)

@@ -9,11 +9,14 @@ NOTHING_SCANNED = "nothing was scanned: no file or commit matched what was asked
 
 
 def incompleteness(result: ScanResult) -> tuple[str, ...]:
-    """Every reason the result does not cover what was asked, in reporting order."""
+    """Every reason the result does not cover what was asked, in reporting order. Asking
+    again adds nothing: a result made by engine.run already says it."""
     reasons = list(result.incomplete)
-    if result.errors:
-        reasons.append(f"{len(result.errors)} path(s) could not be read")
-    if not result.empty_ok and result.stats.files == 0 and result.stats.commits == 0:
+    unread = f"{len(result.errors)} path(s) could not be read"
+    if result.errors and unread not in reasons:
+        reasons.append(unread)
+    nothing = not result.empty_ok and result.stats.files == 0 and result.stats.commits == 0
+    if nothing and NOTHING_SCANNED not in reasons:
         reasons.append(NOTHING_SCANNED)
     return tuple(reasons)
 

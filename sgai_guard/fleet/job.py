@@ -113,22 +113,21 @@ def _state(path: str, options: AuditOptions) -> str:
 
 def _audit(path: str, options: AuditOptions) -> tuple[ScanResult, str]:
     """As `sgai-guard audit PATH` runs it, without progress; also the salt it used."""
-    from sgai_guard.engine import jobs  # noqa: PLC0415
+    from sgai_guard.engine.audit import AuditSource  # noqa: PLC0415
+    from sgai_guard.engine.prepare import prepare  # noqa: PLC0415
+    from sgai_guard.engine.run import run  # noqa: PLC0415
 
-    prep = jobs.prepare(
+    prep = prepare(
         Path(path),
         config_path=Path(options.config_path) if options.config_path else None,
         baseline_path=Path(options.baseline_path) if options.baseline_path else None,
         other_markers=options.other_markers,
         archives=dict(options.archives),
     )
-    result = jobs.audit(
+    source = AuditSource(
         path,
-        settings=prep.settings,
-        policy=prep.policy,
         include_reflog=options.include_reflog,
         include_unreachable=options.include_unreachable,
-        progress=None,
         max_blob_size=options.max_blob_size,
     )
-    return jobs.with_allowlist_notices(result, prep, full_scan=True), prep.settings.salt
+    return run(source, prep, full_scan=True), prep.settings.salt

@@ -9,7 +9,8 @@ from typing import Any
 
 from sgai_guard.errors import ConfigError
 from sgai_guard.models import Finding, Suppression, SuppressReason
-from sgai_guard.policy.config import AllowEntry, AllowRegex, Config
+from sgai_guard.policy.config import Config
+from sgai_guard.policy.entries import AllowEntry, AllowRegex
 from sgai_guard.policy.inline import inline_reason
 
 

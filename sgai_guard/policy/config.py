@@ -5,8 +5,6 @@ Every problem is one ConfigError naming the file, the key and what is wrong (exi
 
 from __future__ import annotations
 
-import datetime
-import re
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -14,27 +12,11 @@ from typing import Any, NamedTuple
 
 from sgai_guard import fsread
 from sgai_guard.detection.containers import Limits
-from sgai_guard.detection.fingerprint import DEFAULT_SALT, FINGERPRINT_CHARS
+from sgai_guard.detection.fingerprint import DEFAULT_SALT
 from sgai_guard.errors import ConfigError
 from sgai_guard.policy.configfile import find
+from sgai_guard.policy.entries import AllowEntry, AllowRegex, entries, regexes
 from sgai_guard.policy.sizes import EXAMPLE, parse_size
-
-_FINGERPRINT = re.compile(rf"[0-9a-f]{{{FINGERPRINT_CHARS}}}")
-
-
-class AllowEntry(NamedTuple):
-    """One secret, named by its keyed fingerprint, allowed for a reason (until a date)."""
-
-    fingerprint: str
-    reason: str
-    path: str | None = None  # gitignore-style pattern; None: anywhere
-    expires: datetime.date | None = None
-
-
-class AllowRegex(NamedTuple):
-    pattern: str
-    target: str  # "secret" or "line"
-    reason: str
 
 
 class Config(NamedTuple):
@@ -167,8 +149,8 @@ def _parse(table: Mapping[str, Any], path: Path, prefix: str) -> Config:
         table=prefix.strip(),
         salt=table.get("salt", DEFAULT_SALT),
         exclude_paths=tuple(table.get("exclude-paths", ())),
-        allow_regex=tuple(_regexes(table.get("allow-regex", []), fail)),
-        allow=tuple(_entries(table.get("allow", []), fail)),
+        allow_regex=tuple(regexes(table.get("allow-regex", []), fail)),
+        allow=tuple(entries(table.get("allow", []), fail)),
         other_markers=table.get("other-markers", False),
         baseline=table.get("baseline"),
         max_file_size=parse_size(table["max-file-size"]) if "max-file-size" in table else None,
@@ -177,80 +159,3 @@ def _parse(table: Mapping[str, Any], path: Path, prefix: str) -> Config:
         archives=_archive_limits(table),
         fail_on=tuple(table["fail-on"]) if "fail-on" in table else None,
     )
-
-
-def _records(raw: Any, key: str, fail: Callable[[str, str], ConfigError]) -> list[dict[str, Any]]:
-    if not isinstance(raw, list) or not all(isinstance(r, dict) for r in raw):
-        raise fail(key, f"must be an array of tables ([[{key}]])")
-    return raw
-
-
-def _entries(raw: Any, fail: Callable[[str, str], ConfigError]) -> list[AllowEntry]:
-    out = []
-    for n, record in enumerate(_records(raw, "allow", fail), 1):
-        where = f"allow #{n}"
-        _only(record, {"fingerprint", "reason", "path", "expires"}, where, fail)
-        fingerprint = record.get("fingerprint")
-        if not isinstance(fingerprint, str) or not _FINGERPRINT.fullmatch(fingerprint):
-            raise fail(
-                where,
-                f"fingerprint must be {FINGERPRINT_CHARS} lower-case hex digits, "
-                "as printed next to a finding",
-            )
-        reason = record.get("reason")
-        if not isinstance(reason, str) or not reason.strip():
-            raise fail(where, "reason is required: say why this value is not a live key")
-        glob = record.get("path")
-        if glob is not None and not isinstance(glob, str):
-            raise fail(where, "path must be a string (a gitignore-style pattern)")
-        out.append(
-            AllowEntry(fingerprint, reason.strip(), glob, _date(record.get("expires"), where, fail))
-        )
-    return out
-
-
-def _date(value: Any, where: str, fail: Callable[[str, str], ConfigError]) -> datetime.date | None:
-    if value is None or (
-        isinstance(value, datetime.date) and not isinstance(value, datetime.datetime)
-    ):
-        return value
-    if isinstance(value, str):
-        try:
-            return datetime.date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise fail(where, f"expires must be a date such as 2027-01-31, not {value!r}")
-
-
-def _regexes(raw: Any, fail: Callable[[str, str], ConfigError]) -> list[AllowRegex]:
-    import regex  # noqa: PLC0415 - user patterns only: the timeout needs the regex module
-
-    out = []
-    for n, record in enumerate(_records(raw, "allow-regex", fail), 1):
-        where = f"allow-regex #{n}"
-        _only(record, {"pattern", "target", "reason"}, where, fail)
-        pattern, target = record.get("pattern"), record.get("target", "line")
-        reason = record.get("reason")
-        if not isinstance(pattern, str):
-            raise fail(where, "pattern must be a string")
-        try:
-            regex.compile(pattern)
-        except regex.error as exc:
-            raise fail(where, f"pattern {pattern!r} does not compile: {exc}") from exc
-        if target not in ("secret", "line"):
-            raise fail(where, f'target must be "secret" or "line", not {target!r}')
-        if not isinstance(reason, str) or not reason.strip():
-            raise fail(where, "reason is required")
-        out.append(AllowRegex(pattern, target, reason.strip()))
-    return out
-
-
-def _only(
-    record: Mapping[str, Any],
-    allowed: set[str],
-    where: str,
-    fail: Callable[[str, str], ConfigError],
-) -> None:
-    unknown = sorted(set(record) - allowed)
-    if unknown:
-        raise fail(where, f"unknown key {unknown[0]!r} (known: {', '.join(sorted(allowed))})")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from functools import partial
 
-from sgai_guard.models import Blob, Part, Skipped, Status
+from sgai_guard.models import Blob, Part, Skipped, Status, Summary
 from sgai_guard.sources import catfile, gitcmd
 from sgai_guard.sources.raw import RawEntry, parse_raw
 from sgai_guard.sources.repo import Repository
@@ -53,6 +53,20 @@ class RangeScan:
     def blobs(self) -> Iterator[Blob | Skipped]:
         """Each blob the range's commits add, once, attributed to the first commit adding it."""
         yield from self._added()
+
+    def items(self) -> Iterator[Blob | Skipped]:
+        """The range resolved, then the blobs it adds and the old versions it removes."""
+        self.resolve()
+        yield from self.blobs()
+        yield from self.removed()
+
+    def summary(self) -> Summary:
+        return Summary(
+            commits=len(self.commits),
+            notices=tuple(self.notices),
+            incomplete=tuple(self.incomplete),
+            empty_ok=self.empty_ok,
+        )
 
     def removed(self) -> Iterator[Blob | Skipped]:
         """Old versions of the paths the range deletes or modifies, for keys it removes."""

@@ -1,0 +1,85 @@
+"""What a run is configured with: the configuration governing the scanned path, the command
+line's overrides, the verdict settings and the allowlist (policy/), loaded once."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, NamedTuple
+
+from sgai_guard.detection.containers import Limits
+from sgai_guard.engine.scan import Policy, Settings
+from sgai_guard.models import Status
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from _typeshed import StrPath
+
+    from sgai_guard.policy.allowlist import Allowlist
+    from sgai_guard.policy.baseline import Entries
+    from sgai_guard.policy.config import Config
+
+
+class Prepared(NamedTuple):
+    """Configuration, verdict settings and allowlist for one run (None: no configuration)."""
+
+    config: Config | None
+    settings: Settings
+    allowlist: Allowlist | None  # None: no configuration (its notices are empty)
+    policy: Policy
+
+
+def prepare(
+    start: StrPath,
+    *,
+    config_path: Path | None = None,
+    baseline_path: Path | None = None,
+    fail_on_removed: bool = False,
+    other_markers: bool = False,
+    archives: Mapping[str, int] | None = None,
+    use_baseline: bool = True,
+) -> Prepared:
+    """Load the configuration governing ``start``; options given on the command line win
+    (``archives``: Limits fields set on the command line).
+
+    With no configuration file and no baseline, nothing of the configuration is imported:
+    the commit hook runs this on every commit."""
+    from sgai_guard.policy import configfile  # noqa: PLC0415
+
+    source = config_path or configfile.find(start)
+    if source is None and baseline_path is None and not other_markers:
+        from sgai_guard.policy.inline import InlineOnly  # noqa: PLC0415
+
+        limits = Limits()._replace(**(archives or {}))
+        settings = Settings(blocking=removed_blocking(fail_on_removed), archives=limits)
+        return Prepared(None, settings, None, InlineOnly())
+    from sgai_guard.policy.allowlist import Allowlist  # noqa: PLC0415
+    from sgai_guard.policy.config import Config, load  # noqa: PLC0415
+
+    config = load(source) if source else Config()
+    if other_markers:
+        config = config._replace(other_markers=True)
+    known = _baseline(config, baseline_path, use_configured=use_baseline)
+    blocking = removed_blocking(fail_on_removed or config.fail_on_removed)
+    limits = config.archives._replace(**(archives or {}))
+    settings = Settings(salt=config.salt, blocking=blocking, archives=limits)
+    allowlist = Allowlist(config, known)
+    return Prepared(config, settings, allowlist, allowlist)
+
+
+def _baseline(config: Config, given: Path | None, *, use_configured: bool) -> Entries | None:
+    """The baseline given on the command line, else the one the configuration names when
+    that file exists; its fingerprints, or None."""
+    path = given
+    if path is None and use_configured and config.baseline and config.source:
+        default = config.source.parent / config.baseline
+        path = default if default.exists() else None
+    if path is None:
+        return None
+    from sgai_guard.policy import baseline  # noqa: PLC0415 - json only when there is one
+
+    return baseline.load(path)
+
+
+def removed_blocking(block: bool) -> frozenset[Status]:
+    return frozenset({Status.NEW, Status.REMOVED}) if block else frozenset({Status.NEW})

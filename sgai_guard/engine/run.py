@@ -1,0 +1,67 @@
+"""The one way a scan runs: a source's blobs through the engine, then what the source learnt,
+the allowlist's notices and the reasons it is incomplete, folded in once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from sgai_guard.engine.outcome import incompleteness
+from sgai_guard.engine.scan import Progress, scan
+from sgai_guard.models import Blob, ScanResult, Skipped, Summary
+
+if TYPE_CHECKING:
+    from sgai_guard.engine.prepare import Prepared
+
+
+class Source(Protocol):
+    """Where blobs come from: the work tree, the index, a range, a push, a whole history."""
+
+    def items(self) -> Iterable[Blob | Skipped]:
+        """The blobs to scan, and what could not be read; may raise GitError up front."""
+        ...
+
+    def summary(self) -> Summary:
+        """What the source learnt while its items were read (asked once they are drained)."""
+        ...
+
+
+@runtime_checkable
+class Refining(Source, Protocol):
+    """A source that revisits the engine's result (the audit places each secret in history)."""
+
+    def refine(self, result: ScanResult) -> ScanResult: ...
+
+
+def run(
+    source: Source,
+    prepared: Prepared,
+    *,
+    full_scan: bool = False,
+    progress: Progress | None = None,
+) -> ScanResult:
+    """Scan ``source`` under ``prepared``. ``full_scan``: everything a configuration could
+    name was scanned, so allow entries that matched nothing are worth listing."""
+    result = scan(
+        source.items(), settings=prepared.settings, policy=prepared.policy, progress=progress
+    )
+    if isinstance(source, Refining):
+        result = source.refine(result)
+    result = merged(result, source.summary())
+    if prepared.allowlist is not None:
+        notices = prepared.allowlist.notices(full_scan=full_scan)
+        result = merged(result, Summary(notices=tuple(notices)))
+    return result._replace(incomplete=incompleteness(result))
+
+
+def merged(result: ScanResult, summary: Summary) -> ScanResult:
+    """Fold in what a source learnt; ``empty_ok``: it said why there was nothing to scan."""
+    stats = result.stats
+    if summary.commits is not None:
+        stats = stats._replace(commits=summary.commits)
+    return result._replace(
+        stats=stats,
+        notices=(*result.notices, *summary.notices),
+        incomplete=(*result.incomplete, *summary.incomplete),
+        empty_ok=result.empty_ok or summary.empty_ok,
+    )

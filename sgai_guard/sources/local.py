@@ -1,0 +1,98 @@
+"""The sources a commit hook and `scan` read: work-tree files, standard input, the index, and
+named files as staged. Each imports what it reads with only when asked (the hook's start-up)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, BinaryIO
+
+from sgai_guard.errors import GitError
+from sgai_guard.models import Blob, Skipped, Summary
+from sgai_guard.sources.repo import here, open_repository
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from _typeshed import StrPath
+
+
+class WorktreeSource:
+    """Files under ``paths`` as they are on disk (git only answers what is ignored)."""
+
+    def __init__(self, paths: Sequence[Path], *, use_gitignore: bool, max_size: int | None):
+        self.paths, self.use_gitignore, self.max_size = paths, use_gitignore, max_size
+
+    def items(self) -> Iterator[Blob | Skipped]:
+        from sgai_guard.sources.worktree import worktree_blobs  # noqa: PLC0415
+
+        yield from worktree_blobs(
+            self.paths, use_gitignore=self.use_gitignore, max_size=self.max_size
+        )
+
+    def summary(self) -> Summary:
+        return Summary()
+
+
+class StdinSource:
+    """Standard input as one file named ``path`` (`scan -`)."""
+
+    def __init__(self, stream: BinaryIO, path: str) -> None:
+        self.stream, self.path = stream, path
+
+    def items(self) -> Iterator[Blob | Skipped]:
+        from sgai_guard.sources.stdin import stdin_blobs  # noqa: PLC0415
+
+        yield from stdin_blobs(self.stream, self.path)
+
+    def summary(self) -> Summary:
+        return Summary()
+
+
+class StagedSource:
+    """What the next commit holds. ``check_bare``: refuse a bare repository up front (one git
+    process; the commit hook skips it, since git never runs it in a bare repository)."""
+
+    def __init__(self, path: StrPath, *, check_bare: bool = False) -> None:
+        self.path, self.check_bare, self.staged = path, check_bare, 0
+
+    def items(self) -> Iterator[Blob | Skipped]:
+        from sgai_guard.sources.staged import staged_blobs, staged_entries  # noqa: PLC0415
+
+        repo = here(self.path)
+        if self.check_bare:
+            open_repository(self.path).require_work_tree("nothing can be staged in it")
+        try:
+            entries = staged_entries(repo)
+        except GitError:
+            open_repository(self.path)  # says "not a git repository" when that is the reason
+            raise
+        if not entries:
+            repo.require_work_tree("nothing can be staged in it")
+        self.staged = len(entries)
+        yield from staged_blobs(repo, entries)
+
+    def summary(self) -> Summary:
+        if self.staged:
+            return Summary()
+        notice = "nothing is staged: the next commit adds no file content"
+        return Summary(notices=(notice,), empty_ok=True)
+
+
+class IndexSource:
+    """The named files as the index holds them (what pre-commit passes to a hook);
+    ``in_commit``: a key the file already held in HEAD is "already committed"."""
+
+    def __init__(self, path: StrPath, files: Sequence[str], *, in_commit: bool) -> None:
+        self.path, self.files, self.in_commit = path, list(files), in_commit
+
+    def items(self) -> Iterator[Blob | Skipped]:
+        from sgai_guard.sources.staged import index_blobs  # noqa: PLC0415
+
+        try:
+            yield from index_blobs(here(self.path), self.files, with_prior=self.in_commit)
+        except GitError:
+            open_repository(self.path).require_work_tree("it has no staged files")
+            raise
+
+    def summary(self) -> Summary:
+        return Summary()

@@ -1,0 +1,63 @@
+"""What a push sends (pre-push) or adds (pre-receive): one commit range per ref update."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
+
+from sgai_guard.models import ZERO_OIDS, Blob, Skipped, Summary
+from sgai_guard.sources.commits import RangeScan
+from sgai_guard.sources.repo import open_repository
+
+if TYPE_CHECKING:
+    from _typeshed import StrPath
+
+CLIENT_KNOWN = ("--not", "--remotes")  # a client: what a remote-tracking ref has is not new
+SERVER_KNOWN = ("--not", "--all")  # a server, before the push moves any ref
+
+
+class PushSource:
+    """``updates``: (local ref, local sha, remote ref, remote sha) for each ref pushed. A new
+    ref's commits are those no ``known`` ref has."""
+
+    def __init__(
+        self,
+        path: StrPath,
+        updates: Sequence[tuple[str, str, str, str]],
+        known: tuple[str, ...] = CLIENT_KNOWN,
+    ) -> None:
+        self.path, self.updates, self.known = path, updates, known
+        self.ranges: list[RangeScan] = []
+        self.notices: list[str] = [] if updates else ["git named no ref to push: nothing to scan"]
+
+    def items(self) -> Iterator[Blob | Skipped]:
+        repo = open_repository(self.path)
+        for local_ref, local_sha, remote_ref, remote_sha in self.updates:
+            if local_sha in ZERO_OIDS:
+                self.notices.append(
+                    f"deleting {remote_ref}: a deletion pushes no commits, nothing to scan"
+                )
+                continue
+            head = repo.commit(local_sha)
+            base = None if remote_sha in ZERO_OIDS else repo.resolve(remote_sha)
+            if remote_sha not in ZERO_OIDS and base is None:
+                self.notices.append(
+                    f"{remote_ref} is at {remote_sha[:12]}, which this clone lacks: "
+                    "scanning every commit no remote-tracking ref has"
+                )
+            scan = RangeScan(repo, base, head, () if base else self.known)
+            scan.label = f"{local_ref} -> {remote_ref}"
+            scan.resolve()
+            self.ranges.append(scan)
+        for scan in self.ranges:
+            yield from scan.blobs()
+            yield from scan.removed()
+
+    def summary(self) -> Summary:
+        return Summary(
+            commits=sum(len(s.commits) for s in self.ranges),
+            notices=(*self.notices, *(n for s in self.ranges for n in s.notices)),
+            incomplete=tuple(r for s in self.ranges for r in s.incomplete),
+            # said why nothing was sent: no ref named, only deletions, or empty ranges
+            empty_ok=all(s.empty_ok for s in self.ranges),
+        )
