@@ -17,7 +17,7 @@ read back exactly. ``message`` is for prose and leaves backslashes alone.
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING
 
 from sgai_guard.detection.fingerprint import redact
@@ -68,8 +68,10 @@ def _escape_chars(text: str, *, lossless: bool) -> str:
     return "".join(out)
 
 
+@lru_cache(maxsize=1 << 16)
 def name(text: str) -> str:
-    """A path, ref, author or other name from a repository, as every format shows it."""
+    """A path, ref, author or other name from a repository, as every format shows it (the
+    same ref or path is shown for many findings: each is redacted and escaped once)."""
     return _escape(redacted(text), lossless=True)
 
 

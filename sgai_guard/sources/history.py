@@ -10,14 +10,13 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import IO, TYPE_CHECKING
+from typing import IO
 
 from sgai_guard.models import CommitRef
 from sgai_guard.sources import catfile, gitcmd, gitobjects
+from sgai_guard.sources.reach import peeled_tips, refs_containing
 from sgai_guard.sources.repo import Repository
-
-if TYPE_CHECKING:
-    import git
+from sgai_guard.sources.tips import Tips
 
 # The author comes last: a name may hold any byte but NUL and newline, \x1f included.
 _HEADER = "%x01%H%x1f%aI%x1f%P%x1f%an <%ae>"
@@ -31,7 +30,7 @@ class BlobHistory:
     removed_parents: dict[str, CommitRef] = field(default_factory=dict)  # parents of removals
     refs: set[str] = field(default_factory=set)
     at_head: bool = False
-    tips: dict[str, CommitRef] = field(default_factory=dict)  # ref -> its tip, still holding it
+    tips: dict[str, CommitRef] = field(default_factory=dict)  # the newest tip still holding it
 
 
 def blob_histories(
@@ -55,8 +54,9 @@ def blob_histories(
         if old in histories and parents:
             histories[old].removed_parents[parents[0]] = commit
     with gitobjects.opened(repo.path) as objects:
-        _resolve_parents(objects, histories)
-        _mark_refs(repo, objects, {oid: h for oid, h in histories.items() if oid in full})
+        tips = Tips(objects, peeled_tips(repo))
+        _resolve_parents(tips, histories)
+        _mark_refs(repo, tips, {oid: h for oid, h in histories.items() if oid in full})
     return histories
 
 
@@ -105,40 +105,24 @@ def _tokens(stream: IO[bytes]) -> Iterator[bytes]:
         yield rest
 
 
-def _resolve_parents(objects: git.Repo, histories: dict[str, BlobHistory]) -> None:
+def _resolve_parents(tips: Tips, histories: dict[str, BlobHistory]) -> None:
     """Replace each removal's placeholder with the parent commit, which still held the blob."""
     for history in histories.values():
-        history.removed_parents = {
-            parent: _commit_ref(objects.commit(parent)) for parent in history.removed_parents
-        }
+        history.removed_parents = {p: tips.commit(p) for p in history.removed_parents}
 
 
-def _commit_ref(commit: git.Commit) -> CommitRef:
-    author = commit.author
-    return CommitRef(
-        commit.hexsha, f"{author.name} <{author.email}>", commit.authored_datetime.isoformat()
-    )
-
-
-def _mark_refs(repo: Repository, objects: git.Repo, histories: dict[str, BlobHistory]) -> None:
+def _mark_refs(repo: Repository, tips: Tips, histories: dict[str, BlobHistory]) -> None:
+    """Refs reaching each blob (one walk for all of them) and the tips still holding it."""
     if not histories:
         return
     head_blobs = _tree_blobs(repo, "HEAD", set(histories))
-    tips = _ref_tips(repo)
+    added = {commit for history in histories.values() for commit in history.added}
+    containing = refs_containing(repo, added, tips.tips)
     for history in histories.values():
         history.at_head = history.oid in head_blobs
         for commit in history.added:
-            history.refs.update(
-                repo.lines("for-each-ref", "--format=%(refname)", "--contains", commit)
-            )
-        history.tips = _tips_holding(objects, history, tips)
-
-
-def _ref_tips(repo: Repository) -> dict[str, str]:
-    """Every ref and the object it names (git lists them: GitPython would read ref files)."""
-    out = gitcmd.output(["for-each-ref", "--format=%(objectname) %(refname)"], repo.path)
-    pairs = (line.split(" ", 1) for line in out.decode("utf-8", "surrogateescape").splitlines())
-    return {ref: oid for oid, ref in pairs}
+            history.refs.update(containing.get(commit, ()))
+        history.tips = tips.latest_holding(history.refs, history.oid, history.paths)
 
 
 def _tree_blobs(repo: Repository, rev: str, wanted: set[str]) -> set[str]:
@@ -151,38 +135,3 @@ def _tree_blobs(repo: Repository, rev: str, wanted: set[str]) -> set[str]:
         if len(parts) == 3 and parts[2].decode() in wanted:
             found.add(parts[2].decode())
     return found
-
-
-def _tips_holding(
-    objects: git.Repo, history: BlobHistory, tips: dict[str, str]
-) -> dict[str, CommitRef]:
-    """Each ref reaching the blob whose tip still holds it at one of its paths, with that tip:
-    every ref on its own (two branches at one commit are two), tags peeled, any path."""
-    holding = {}
-    for ref in sorted(history.refs):
-        commit = _peeled(objects, tips.get(ref))
-        if commit is not None and any(
-            _blob_at(commit.tree, path) == history.oid for path in history.paths
-        ):
-            holding[ref] = _commit_ref(commit)
-    return holding
-
-
-def _peeled(objects: git.Repo, oid: str | None) -> git.Commit | None:
-    """The commit an object id names, through any tags."""
-    import git  # noqa: PLC0415 (loaded already by gitobjects.opened)
-
-    if oid is None:
-        return None
-    target = objects.rev_parse(oid)
-    while isinstance(target, git.TagObject):
-        target = target.object
-    return target if isinstance(target, git.Commit) else None
-
-
-def _blob_at(tree: git.Tree, path: str) -> str | None:
-    """The id of what ``tree`` holds at ``path`` (any name, a newline in it included)."""
-    try:
-        return (tree / path).hexsha
-    except KeyError:
-        return None
