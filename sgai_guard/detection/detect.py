@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections.abc import Iterator, Sequence
 from functools import cache
@@ -65,10 +66,10 @@ class Detector:
             return []
         lines = Lines(data)
         binary = data.find(b"\0", 0, _BINARY_SNIFF) != -1
-        offsets = {self._keywords[i]: where for i, where in hits.items()}
+        firsts = {self._keywords[i]: where for i, where in hits.items()}
         found: dict[tuple[str, str, int], Candidate] = {}
         for rule in sorted(rules, key=self.rules.index):
-            starts = sorted({p for k in rule.keywords for p in offsets.get(k, ())})
+            starts = _occurrences(data, rule.keywords, firsts)
             for offset, secret in _matches(rule, starts, data, binary):
                 key = (rule.provider.id, secret, offset)
                 if key not in found:
@@ -105,7 +106,27 @@ def _candidate(rule: Rule, secret: str, offset: int, lines: Lines) -> Candidate:
     )
 
 
-def _matches(rule: Rule, starts: list[int], data: bytes, binary: bool) -> Iterator[tuple[int, str]]:
+def _occurrences(data: bytes, keywords: Sequence[bytes], firsts: dict[bytes, int]) -> Iterator[int]:
+    """Every offset where one of ``keywords`` starts, in order, found as they are needed:
+    nothing is held per occurrence, whatever their number."""
+    streams = [_find_from(data, k, firsts[k]) for k in keywords if k in firsts]
+    last = -1
+    for at in heapq.merge(*streams):
+        if at != last:
+            yield at
+            last = at
+
+
+def _find_from(data: bytes, word: bytes, first: int) -> Iterator[int]:
+    at = first
+    while at != -1:
+        yield at
+        at = data.find(word, at + 1)
+
+
+def _matches(
+    rule: Rule, starts: Iterator[int], data: bytes, binary: bool
+) -> Iterator[tuple[int, str]]:
     """Matches of ``rule``; ``starts`` are the sorted offsets of its keywords in ``data``."""
     if rule.technique is Technique.BASE64:
         yield from _base64_matches(rule, starts, data)
@@ -124,7 +145,7 @@ def _compiled(pattern: bytes) -> re.Pattern[bytes]:
 
 
 def _anchored(
-    pattern: re.Pattern[bytes], starts: list[int], data: bytes
+    pattern: re.Pattern[bytes], starts: Iterator[int], data: bytes
 ) -> Iterator[re.Match[bytes]]:
     """Matches of a pattern that starts with a keyword, tried only where a keyword occurs.
 
@@ -141,7 +162,7 @@ def _anchored(
             yield match
 
 
-def _binary_matches(rule: Rule, starts: list[int], data: bytes) -> Iterator[tuple[int, str]]:
+def _binary_matches(rule: Rule, starts: Iterator[int], data: bytes) -> Iterator[tuple[int, str]]:
     """Keys in binary files, where the next byte may be a letter (a marshal type code).
 
     Marshal (.pyc), protobuf and msgpack store a length byte before a string: when that byte
@@ -157,7 +178,7 @@ def _binary_matches(rule: Rule, starts: list[int], data: bytes) -> Iterator[tupl
         yield start, key.decode("ascii")
 
 
-def _base64_matches(rule: Rule, starts: list[int], data: bytes) -> Iterator[tuple[int, str]]:
+def _base64_matches(rule: Rule, starts: Iterator[int], data: bytes) -> Iterator[tuple[int, str]]:
     seen_until = -1
     for pos in starts:
         if pos < seen_until:

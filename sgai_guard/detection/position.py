@@ -11,6 +11,7 @@ class Lines:
     def __init__(self, data: bytes) -> None:
         self._data = data
         self._starts: list[int] | None = None
+        self._last = (-1, 0, 0)  # (line index, offset, column) of the last answer
 
     def _line_starts(self) -> list[int]:
         if self._starts is None:
@@ -27,8 +28,13 @@ class Lines:
         """Line and column, both 1-based; the column counts characters, not bytes."""
         starts = self._line_starts()
         index = bisect.bisect_right(starts, offset) - 1
-        prefix = self._data[starts[index] : offset]
-        return index + 1, len(prefix.decode("utf-8", "replace")) + 1
+        line, since, column = self._last
+        if line != index or offset < since:  # else count on from the last offset on this line:
+            since, column = starts[index], 1  # many keys on one long line cost linear time
+        # offsets are where a key (ASCII) starts, so no UTF-8 sequence is cut between calls
+        column += len(self._data[since:offset].decode("utf-8", "replace"))
+        self._last = (index, offset, column)
+        return index + 1, column
 
     def text(self, line: int) -> bytes:
         """The bytes of a 1-based line, without its line ending; empty when out of range."""

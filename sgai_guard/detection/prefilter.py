@@ -1,4 +1,4 @@
-"""Literal keyword prefilter: where each keyword occurs, before any regex runs.
+"""Literal keyword prefilter: which keywords occur, and where first, before any regex runs.
 
 Small inputs (a commit hook's staged files) use ``bytes`` searches, which need no import.
 Once a scan has read enough bytes to pay for it, a Hyperscan database finds every keyword in
@@ -16,7 +16,9 @@ from typing import Any
 SWITCH_AFTER = 4 * 1024 * 1024
 DISABLE_ENV = "SGAI_GUARD_NO_HYPERSCAN"
 
-Hits = dict[int, list[int]]  # keyword index -> sorted start offsets of its occurrences
+# keyword index -> the offset of its first occurrence. Only the first: the detector finds the
+# others lazily, so memory stays flat however many times a keyword occurs.
+Hits = dict[int, int]
 
 
 class Prefilter:
@@ -40,16 +42,8 @@ class Prefilter:
             if self._scan is not None:
                 self.engine = "hyperscan"
                 return self._scan(data)
-        return {i: _find_all(data, w) for i, w in enumerate(self.keywords) if w in data}
-
-
-def _find_all(data: bytes, word: bytes) -> list[int]:
-    found = []
-    pos = data.find(word)
-    while pos != -1:
-        found.append(pos)
-        pos = data.find(word, pos + 1)
-    return found
+        found = ((i, data.find(w)) for i, w in enumerate(self.keywords))
+        return {i: at for i, at in found if at != -1}
 
 
 def _hyperscan(keywords: Sequence[bytes]) -> Callable[[bytes], Hits] | None:
@@ -61,7 +55,8 @@ def _hyperscan(keywords: Sequence[bytes]) -> Callable[[bytes], Hits] | None:
     db.compile(
         expressions=[b"".join(b"\\x%02x" % c for c in word) for word in keywords],
         ids=list(range(len(keywords))),
-        flags=[0] * len(keywords),
+        # one report per keyword and scan: a file of ten million prefixes costs no more
+        flags=[hyperscan.HS_FLAG_SINGLEMATCH] * len(keywords),
         elements=len(keywords),
     )
     scratch = hyperscan.Scratch(db)
@@ -69,7 +64,7 @@ def _hyperscan(keywords: Sequence[bytes]) -> Callable[[bytes], Hits] | None:
     hits: Hits = {}
 
     def on_match(ident: int, _start: int, end: int, *_: Any) -> None:
-        hits.setdefault(ident, []).append(end - sizes[ident])
+        hits[ident] = min(hits.get(ident, end), end) - sizes[ident]
 
     def scan(data: bytes) -> Hits:
         db.scan(data, match_event_handler=on_match, scratch=scratch)

