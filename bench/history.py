@@ -191,6 +191,7 @@ def main() -> None:
     parser.add_argument("--gitleaks")
     parser.add_argument("--betterleaks")
     parser.add_argument("--kingfisher")
+    parser.add_argument("--compare", help="another sgai-guard executable (an older release)")
     args = parser.parse_args()
     repo = args.repo or build(
         HERE / ".corpus" / f"history-{args.commits}.git", commits=args.commits
@@ -204,6 +205,9 @@ def main() -> None:
         args.runs,
     )
     rows = [floor, _sgai_guard(repo, args.runs)]
+    if args.compare:
+        audit = ["audit", str(repo), "--format", "json", "--output", "/dev/null"]
+        rows.append(_best("compared sgai-guard audit", [args.compare, *audit], args.runs))
     with tempfile.TemporaryDirectory() as tmp:
         for name, argv, report in _peers(repo, args, Path(tmp)):
             rows.append(_best(name, argv, args.runs, report))

@@ -81,6 +81,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=30)
     for tool in ("gitleaks", "betterleaks", "kingfisher", "detect-secrets-hook"):
         parser.add_argument(f"--{tool}")
+    parser.add_argument("--compare", help="another sgai-guard executable (an older release)")
     args = parser.parse_args()
     guard = shutil.which("sgai-guard") or str(Path(sys.executable).parent / "sgai-guard")
     with tempfile.TemporaryDirectory() as tmp:
@@ -91,6 +92,8 @@ def main() -> None:
             "sgai-guard hook (git hook)": [guard, "hook"],
             "sgai-guard hook FILE (pre-commit)": [guard, "hook", "pkg0/module0.py"],
         }
+        if args.compare:
+            commands["compared sgai-guard hook"] = [args.compare, "hook"]
         peers = {
             "gitleaks git --staged": ("gitleaks", ["git", "--staged", "--no-banner", "."]),
             "betterleaks git --staged": ("betterleaks", ["git", "--staged", "--no-banner", "."]),
@@ -106,9 +109,11 @@ def main() -> None:
                 commands[label] = [path, *tail]
         results = _medians(commands, repo, args.runs)
     ours = results["sgai-guard hook (git hook)"][0]
-    print(f"{'command':36s} {'median ms':>10s} {'vs sgai-guard':>14s}  exit")
+    floor = results["python -c pass"][0]
+    print(f"| {'command':36s} | median ms | vs sgai-guard | vs python -c pass | exit |")
+    print("|---|---|---|---|---|")
     for label, (ms, code) in results.items():
-        print(f"{label:36s} {ms:10.1f} {ms / ours:13.2f}x  {code}")
+        print(f"| {label:36s} | {ms:9.1f} | {ms / ours:12.2f}x | {ms / floor:16.2f}x | {code} |")
 
 
 if __name__ == "__main__":
