@@ -6,7 +6,7 @@ import os
 
 from sgai_guard.models import ScanResult
 
-COMMIT, PUSH, RECEIVE = "commit", "push", "receive"
+COMMIT, PUSH, RECEIVE = "commit", "push", "receive"  # the same names as hook.py's
 BYPASS_OPTION = "sgai-guard.skip"
 
 

@@ -21,9 +21,7 @@ from collections.abc import Sequence
 
 from sgai_guard.engine.outcome import exit_code
 from sgai_guard.errors import ExitCode, exit_for, say
-from sgai_guard.hints import BYPASS_OPTION, COMMIT, PUSH, RECEIVE, hints
 from sgai_guard.models import ZERO_OID, ScanResult
-from sgai_guard.receive import LOG, QUARANTINE, bypass_reason, log_bypass, push_options, updates
 from sgai_guard.report import RenderOptions
 from sgai_guard.report.common import fenced
 from sgai_guard.report.text import render
@@ -38,10 +36,15 @@ The commit, push and server hooks. Without FILE, scans what is staged; with FILE
 pre-commit framework passes them, after --), scans the staged version of each. --pre-push scans
 the commits a push sends (git writes them on standard input). --pre-receive is the server-side
 hook of a bare repository: it scans what a push adds and rejects the push for a key;
---allow-bypass lets a pusher override with `git push -o {BYPASS_OPTION}="<reason>"`, logged in
-the repository folder ({LOG}). Everything after -- is a file name, never an option.
-Exit codes: 0 clean, 1 keys found, 2 usage error, 3 incomplete.
+--allow-bypass lets a pusher override with `git push -o sgai-guard.skip="<reason>"`, logged in
+the repository folder (sgai-guard-bypass.log). Everything after -- is a file name, never an
+option. Exit codes: 0 clean, 1 keys found, 2 usage error, 3 incomplete.
 """
+# what the hook runs as: the imports each needs are made when it runs (start-up time)
+COMMIT, PUSH, RECEIVE = "commit", "push", "receive"
+# git receives a push into a quarantine folder and points its hooks there with these; without
+# them the pushed objects cannot be read. Only git sets them for a server hook.
+QUARANTINE = ("GIT_QUARANTINE_PATH", "GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES")
 FLAGS = ("--pre-push", "--pre-receive", "--allow-bypass", "--show-secrets")
 
 
@@ -65,14 +68,18 @@ def main(argv: Sequence[str]) -> int:
     except (Exception, KeyboardInterrupt) as exc:
         return exit_for(exc)
     bypass = "--allow-bypass" in flags
-    options = RenderOptions(
-        show_secrets="--show-secrets" in flags, hints=hints(result, stage, bypass=bypass)
-    )
+    options = RenderOptions(show_secrets="--show-secrets" in flags)
+    if result.blocking:  # how to get past the block, in words that work where it runs
+        from sgai_guard.hints import hints  # noqa: PLC0415
+
+        options = options._replace(hints=hints(result, stage, bypass=bypass))
     if not _deliver(fenced(render(result, options))):
         return int(ExitCode.USAGE)
     code = int(exit_code(result))
     if receive and code == int(ExitCode.FINDINGS):
-        return _bypassed(result, pushed, allowed=bypass)
+        from sgai_guard.receive import bypassed  # noqa: PLC0415
+
+        return bypassed(result, pushed, allowed=bypass)
     return code
 
 
@@ -87,29 +94,13 @@ def _conflict(flags: set[str]) -> str | None:
 def _scan(stage: str, files: list[str]) -> tuple[ScanResult, list[tuple[str, str, str, str]]]:
     if stage == COMMIT:
         return _pre_commit(files), []
-    pushed = updates(_stdin()) if stage == RECEIVE else _push_updates()
+    if stage == RECEIVE:
+        from sgai_guard.receive import updates  # noqa: PLC0415
+
+        pushed = updates(_stdin())
+    else:
+        pushed = _push_updates()
     return _pushed(pushed, server=stage == RECEIVE), pushed
-
-
-def _bypassed(result: ScanResult, pushed: list[tuple[str, str, str, str]], *, allowed: bool) -> int:
-    """A server's push with keys: rejected, unless the server allows a bypass and the pusher
-    asked for one with a reason; the bypass is then logged."""
-    reason = bypass_reason(push_options(os.environ))
-    if reason is None:
-        return int(ExitCode.FINDINGS)
-    if not allowed:
-        say(f"sgai-guard: the push option {BYPASS_OPTION} is ignored: this server allows no bypass")
-        return int(ExitCode.FINDINGS)
-    if not reason:
-        say(f'sgai-guard: a bypass needs a reason: git push -o {BYPASS_OPTION}="<reason>"')
-        return int(ExitCode.FINDINGS)
-    try:
-        log = log_bypass(os.environ.get("GIT_DIR", "."), result, reason, pushed)
-    except OSError as exc:
-        say(f"sgai-guard: the bypass cannot be logged ({exc.strerror}): push rejected")
-        return int(ExitCode.FINDINGS)
-    say(f"sgai-guard: BYPASSED by push option, logged in {log}: {reason}")
-    return int(ExitCode.CLEAN)
 
 
 def _deliver(report: str) -> bool:

@@ -8,12 +8,10 @@ import time
 from collections.abc import Mapping, Sequence
 
 from sgai_guard.display import message
+from sgai_guard.errors import ExitCode, say
 from sgai_guard.hints import BYPASS_OPTION
 from sgai_guard.models import ScanResult
 
-# git receives a push into a quarantine folder and points its hooks there with these; without
-# them the pushed objects cannot be read. Only git sets them for a server hook.
-QUARANTINE = ("GIT_QUARANTINE_PATH", "GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES")
 # Who pushed, as the servers that run hooks say it.
 PUSHER = ("GL_USERNAME", "GITEA_PUSHER_NAME", "GITHUB_USER", "REMOTE_USER", "USER")
 LOG = "sgai-guard-bypass.log"
@@ -76,3 +74,24 @@ def log_bypass(
     with os.fdopen(fd, "a", encoding="utf-8") as handle:
         handle.write(json.dumps(entry, sort_keys=True) + "\n")
     return path
+
+
+def bypassed(result: ScanResult, pushed: list[tuple[str, str, str, str]], *, allowed: bool) -> int:
+    """A server's push with keys: rejected, unless the server allows a bypass and the pusher
+    asked for one with a reason; the bypass is then logged."""
+    reason = bypass_reason(push_options(os.environ))
+    if reason is None:
+        return int(ExitCode.FINDINGS)
+    if not allowed:
+        say(f"sgai-guard: the push option {BYPASS_OPTION} is ignored: this server allows no bypass")
+        return int(ExitCode.FINDINGS)
+    if not reason:
+        say(f'sgai-guard: a bypass needs a reason: git push -o {BYPASS_OPTION}="<reason>"')
+        return int(ExitCode.FINDINGS)
+    try:
+        log = log_bypass(os.environ.get("GIT_DIR", "."), result, reason, pushed)
+    except OSError as exc:
+        say(f"sgai-guard: the bypass cannot be logged ({exc.strerror}): push rejected")
+        return int(ExitCode.FINDINGS)
+    say(f"sgai-guard: BYPASSED by push option, logged in {log}: {reason}")
+    return int(ExitCode.CLEAN)
