@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sgai_guard.display import message, name
 from sgai_guard.models import (
     CommitRef,
@@ -21,7 +23,6 @@ from sgai_guard.report.common import (
     summary_line,
     verdict_line,
 )
-from sgai_guard.report.summary import group_keys, group_refs, keys_phrase, tally
 
 _RED, _YELLOW, _DIM, _BOLD, _RESET = "\033[31m", "\033[33m", "\033[2m", "\033[1m", "\033[0m"
 
@@ -61,7 +62,7 @@ def _by_provider(findings: tuple[Finding, ...]) -> list[tuple[Provider, list[Fin
 def _provider_block(
     provider: Provider, findings: list[Finding], options: RenderOptions, style: _Style
 ) -> list[str]:
-    title = f"{provider.name}: {keys_phrase(group_keys(findings), len(findings))}"
+    title = f"{provider.name}: {_keys(findings)}"
     out = [style(_BOLD + _RED, title)]
     shown: set[str] = set()
     for finding in findings:
@@ -118,6 +119,8 @@ def _exposure_lines(exposure: Exposure) -> list[str]:
 def _refs(refs: tuple[str, ...], limit: int = 3) -> str:
     """Refs counted by kind, a few names each: a large repository has hundreds."""
     parts = []
+    from sgai_guard.report.summary import group_refs  # noqa: PLC0415
+
     for group in group_refs(refs):
         names, more = group.shown(limit)
         listed = ", ".join(name(n) for n in names) + (f", +{more} more" if more else "")
@@ -126,6 +129,8 @@ def _refs(refs: tuple[str, ...], limit: int = 3) -> str:
 
 
 def _header(result: ScanResult) -> str:
+    from sgai_guard.report.summary import group_keys, keys_phrase, tally  # noqa: PLC0415
+
     groups = group_keys(result.findings)
     counts = ", ".join(f"{n} {p}" for p, n in tally(groups, lambda g: g.provider.name))
     return f"Found {keys_phrase(groups, len(result.findings))}: {counts}."
@@ -156,9 +161,17 @@ def _skipped_block(skipped: tuple[Skipped, ...], style: _Style) -> list[str]:
 def _closing(result: ScanResult, options: RenderOptions, style: _Style) -> str:
     line = summary_line(result)
     if result.findings:
-        line += f" {keys_phrase(group_keys(result.findings), len(result.findings))}."
+        line += f" {_keys(result.findings)}."
     if result.suppressed and not options.show_suppressed:
         line += " (--show-suppressed lists the suppressed ones)"
     if result.stats.files == 0 and not result.stats.commits:
         return style(_RED, line + " Nothing was scanned.")
     return style(_RED if result.blocking else _DIM, line)
+
+
+def _keys(findings: Sequence[Finding]) -> str:
+    """``2 distinct keys (3 findings)``; the grouping is loaded only when there are findings
+    (the commit hook's start-up)."""
+    from sgai_guard.report.summary import group_keys, keys_phrase  # noqa: PLC0415
+
+    return keys_phrase(group_keys(findings), len(findings))
