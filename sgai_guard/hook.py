@@ -140,12 +140,12 @@ def parse(argv: Sequence[str]) -> tuple[set[str], list[str]] | int:
 
 def _pre_commit(files: list[str]) -> ScanResult:
     from sgai_guard.engine.prepare import prepare  # noqa: PLC0415
-    from sgai_guard.engine.run import Source, run  # noqa: PLC0415
+    from sgai_guard.engine.run import run  # noqa: PLC0415
     from sgai_guard.sources.local import IndexSource, StagedSource  # noqa: PLC0415
 
     # no file names: the staged snapshot (nothing staged, when amending only the message,
     # is said, and clean)
-    source: Source = StagedSource(".")
+    source: StagedSource | IndexSource = StagedSource(".")
     if files:
         source = IndexSource(".", files, in_commit="GIT_INDEX_FILE" in os.environ)
     return run(source, prepare("."))

@@ -21,12 +21,13 @@ from sgai_guard.cli.options import (
 from sgai_guard.cli.output import Output, finish, output_options
 from sgai_guard.engine.audit import AuditSource
 from sgai_guard.engine.prepare import Prepared, prepare
-from sgai_guard.engine.run import Source, run
+from sgai_guard.engine.run import run
 from sgai_guard.errors import ExitCode, say
 from sgai_guard.report import Format, RenderOptions, renderer
 
 if TYPE_CHECKING:
     from sgai_guard.ci import Plan
+    from sgai_guard.engine.source import Source
     from sgai_guard.models import ScanResult
 
 

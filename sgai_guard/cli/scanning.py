@@ -18,11 +18,12 @@ from sgai_guard.cli.options import (
     progress_option,
 )
 from sgai_guard.cli.output import Output, finish, output_options
-from sgai_guard.engine.run import Source, run
+from sgai_guard.engine.run import run
 from sgai_guard.sources.local import StagedSource, StdinSource, WorktreeSource
 
 if TYPE_CHECKING:
     from sgai_guard.engine.prepare import Prepared
+    from sgai_guard.engine.source import Source
     from sgai_guard.models import ScanResult
 
 

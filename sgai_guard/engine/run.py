@@ -3,34 +3,15 @@ the allowlist's notices and the reasons it is incomplete, folded in once."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING
 
 from sgai_guard.engine.outcome import incompleteness
 from sgai_guard.engine.scan import Progress, scan
-from sgai_guard.models import Blob, ScanResult, Skipped, Summary
+from sgai_guard.models import ScanResult, Summary
 
 if TYPE_CHECKING:
     from sgai_guard.engine.prepare import Prepared
-
-
-class Source(Protocol):
-    """Where blobs come from: the work tree, the index, a range, a push, a whole history."""
-
-    def items(self) -> Iterable[Blob | Skipped]:
-        """The blobs to scan, and what could not be read; may raise GitError up front."""
-        ...
-
-    def summary(self) -> Summary:
-        """What the source learnt while its items were read (asked once they are drained)."""
-        ...
-
-
-@runtime_checkable
-class Refining(Source, Protocol):
-    """A source that revisits the engine's result (the audit places each secret in history)."""
-
-    def refine(self, result: ScanResult) -> ScanResult: ...
+    from sgai_guard.engine.source import Source
 
 
 def run(
@@ -45,8 +26,9 @@ def run(
     result = scan(
         source.items(), settings=prepared.settings, policy=prepared.policy, progress=progress
     )
-    if isinstance(source, Refining):
-        result = source.refine(result)
+    refine = getattr(source, "refine", None)  # a Refining source (the audit's triage)
+    if refine is not None:
+        result = refine(result)
     result = merged(result, source.summary())
     if prepared.allowlist is not None:
         notices = prepared.allowlist.notices(full_scan=full_scan)
