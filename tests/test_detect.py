@@ -192,3 +192,21 @@ def test_base64_keyword_fragments_match_base64_itself() -> None:
             encoded = base64.b64encode(b"\0" * pad + prefix)
             first, last = (pad * 8 + 5) // 6, ((pad + len(prefix)) * 8) // 6
             assert encoded[first:last] == fragment
+
+
+def test_many_keys_on_one_long_line_keep_their_columns_and_no_copy_of_the_line(
+    rng: random.Random,
+) -> None:
+    found = [keys.tavily_current(rng) for _ in range(300)]
+    filler = "é" * 700  # two bytes a character: columns count characters, not bytes
+    line = "".join(f"{filler} {k} " for k in found)
+    candidates = Detector(allow_hyperscan=False).detect(line.encode())
+    assert [c.secret for c in candidates] == found
+    for candidate in candidates:
+        assert line[candidate.column - 1 :].startswith(candidate.secret)
+        assert candidate.secret.encode() in candidate.line_text
+        assert len(candidate.line_text) <= 64 * 1024  # a window around the key, not the line
+
+
+def test_ten_thousand_prefixes_that_are_not_keys() -> None:
+    assert Detector(allow_hyperscan=False).detect(b"tvly-" * 10_000 + b"\n") == []

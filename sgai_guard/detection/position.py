@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import bisect
 
+LONG_LINE = 64 * 1024  # inline markers and line regexes look this far around a key
+
 
 class Lines:
     """Maps byte offsets in one blob to (line, column) and the text of a line."""
@@ -36,10 +38,15 @@ class Lines:
         self._last = (index, offset, column)
         return index + 1, column
 
-    def text(self, line: int) -> bytes:
-        """The bytes of a 1-based line, without its line ending; empty when out of range."""
+    def text(self, line: int, near: int | None = None) -> bytes:
+        """The bytes of a 1-based line, without its line ending; empty when out of range. A
+        line longer than LONG_LINE is cut to the LONG_LINE / 2 bytes either side of ``near``
+        (a key in it), so a file that is one huge line holds no copy of it per key."""
         starts = self._line_starts()
         if line < 1 or line > len(starts):
             return b""
-        end = starts[line] - 1 if line < len(starts) else len(self._data)
-        return self._data[starts[line - 1] : end].rstrip(b"\r")
+        start, end = starts[line - 1], starts[line] - 1 if line < len(starts) else len(self._data)
+        if end - start > LONG_LINE:
+            at = start if near is None else near
+            start, end = max(start, at - LONG_LINE // 2), min(end, at + LONG_LINE // 2)
+        return self._data[start:end].rstrip(b"\r")
