@@ -158,7 +158,8 @@ def _pushed(pushed: list[tuple[str, str, str, str]], *, server: bool) -> ScanRes
     from sgai_guard.sources.pushed import CLIENT_KNOWN, SERVER_KNOWN, PushSource  # noqa: PLC0415
 
     known = SERVER_KNOWN if server else CLIENT_KNOWN
-    return run(PushSource(".", pushed, known), prepare("."))
+    # on a server, an inline marker is the pusher's own word: it allows nothing there
+    return run(PushSource(".", pushed, known), prepare(".", inline_markers=not server))
 
 
 def _stdin() -> str:

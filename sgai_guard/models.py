@@ -106,6 +106,7 @@ class Blob(NamedTuple):
     after: Callable[[], tuple[bytes, ...]] | None = None
     part: Part | None = None  # a piece of a large file
     also: tuple[tuple[str, str | None], ...] = ()  # (path, commit): the same content elsewhere
+    message: bool = False  # a commit's or tag's message, not a file (not counted as one)
 
     def __repr__(self) -> str:
         return f"Blob({self.path!r}, {len(self.data)} bytes, commit={self.commit!r})"

@@ -148,3 +148,32 @@ def test_hostile_ref_and_file_names_are_escaped(tmp_path: Path, rng: random.Rand
     remote = [line for line in out.splitlines() if line.startswith("remote:")]
     assert remote and not any("\u202e" in line for line in remote)
     assert any("\\u202e" in line for line in remote)  # shown, escaped
+
+
+def test_an_inline_marker_in_pushed_content_allows_nothing(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """The pusher writes the markers: on the server they count for nothing (the bypass is the
+    logged push option, when the server allows one)."""
+    server = _server(tmp_path)
+    client = _client(tmp_path, server)
+    key = keys.tavily_current(rng)
+    client.write("s.py", f"K = '{key}'  # sgai-guard: allow it is fine, trust me\n")
+    client.commit("marked")
+    code, out = _push(client, "main")
+    assert code != 0 and "s.py:1" in out and key not in out, out
+    assert not (server.path / "sgai-guard-bypass.log").exists()
+
+
+def test_keys_in_commit_and_tag_messages_are_rejected(tmp_path: Path, rng: random.Random) -> None:
+    server = _server(tmp_path)
+    client = _client(tmp_path, server)
+    assert _push(client, "main")[0] == 0
+    key = keys.tavily_current(rng)
+    client.git("commit", "-q", "--allow-empty", "--no-gpg-sign", "-m", f"deploy with {key}")
+    code, out = _push(client, "main")
+    assert code != 0 and "message)" in out and key not in out, out
+    client.git("reset", "-q", "--hard", "HEAD~1")
+    client.git("tag", "-a", "-m", f"release notes: TAVILY_API_KEY={keys.tavily_current(rng)}", "v9")
+    code, out = _push(client, "v9")
+    assert code != 0 and "(tag " in out, out

@@ -145,3 +145,25 @@ def test_ctrl_c_during_checks_reports_what_was_verified(
     assert verdicts["b_live.py"]["verdict"] == "unknown"
     assert "interrupt" in verdicts["b_live.py"]["reason"]
     assert live not in out + err and dead not in out + err
+
+
+def test_fail_on_must_keep_live_keys_blocking(tmp_path: Path, rng: random.Random) -> None:
+    (tmp_path / "k.env").write_text(f"K={keys.tavily_current(rng)}\n")
+    proc = run_cli("scan", ".", "--verify", "--fail-on", "dead", cwd=tmp_path)
+    assert proc.returncode == 2 and "must include live" in proc.stderr
+    (tmp_path / ".sgai-guard.toml").write_text('fail-on = ["dead"]\n')
+    proc = run_cli("scan", ".", cwd=tmp_path)
+    assert proc.returncode == 2 and "fail-on" in proc.stderr
+
+
+def test_a_dead_key_not_blocking_says_so(
+    tmp_path: Path, rng: random.Random, standin: StandIn
+) -> None:
+    repo, _, _ = _repo(tmp_path, rng, standin)
+    (repo.path / "b_live.py").unlink()
+    (repo.path / "c_live.py").unlink()
+    env = _env(standin)
+    proc = run_cli("scan", ".", "--verify", "--fail-on", "live,unknown", cwd=repo.path, env=env)
+    assert (
+        proc.returncode == 0 and "not blocking" in proc.stdout and "new: blocks" not in proc.stdout
+    )

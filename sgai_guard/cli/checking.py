@@ -32,9 +32,12 @@ def _verdicts(
         return None
     names = {part.strip() for part in value.split(",") if part.strip()}
     try:
-        return frozenset(Verdict(name) for name in names) or None
+        verdicts = frozenset(Verdict(name) for name in names)
     except ValueError:
         raise click.BadParameter("verdicts are live, unknown and dead, comma-separated") from None
+    if Verdict.LIVE not in verdicts:
+        raise click.BadParameter("must include live: a key its provider accepts always blocks")
+    return verdicts
 
 
 _OPTIONS = (

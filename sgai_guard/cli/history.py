@@ -192,9 +192,12 @@ def ci_cmd(
     reports clean for a range it could not resolve."""
     from sgai_guard.ci import plan  # noqa: PLC0415
 
+    what = plan(os.environ, base, head)
+    source = _ci_source(what, (remote, remote_url))
+    judged, notice = _judged_by(source, config_path)
     prep = prepare(
         Path(),
-        config_path=config_path,
+        config_path=judged,
         baseline_path=baseline_path,
         fail_on_removed=fail_on_removed,
         other_markers=other_markers,
@@ -202,8 +205,9 @@ def ci_cmd(
             archive_depth, archive_max_bytes, archive_max_ratio, archive_max_members
         ),
     )
-    what = plan(os.environ, base, head)
-    result = run(_ci_source(what, (remote, remote_url)), prep, full_scan=what.audit)
+    result = run(source, prep, full_scan=what.audit)
+    if notice:
+        result = result._replace(notices=(notice, *result.notices))
     # verified before the job summary is written, so that it shows the verdicts too
     check = configured(check, prep.config.fail_on if prep.config else None)
     result, interrupted = checked(result, check)
@@ -212,6 +216,19 @@ def ci_cmd(
     if interrupted:
         code = int(ExitCode.INTERRUPTED)
     raise SystemExit(code if written else int(ExitCode.USAGE))
+
+
+def _judged_by(source: Source, config_path: Path | None) -> tuple[Path | None, str]:
+    """The configuration a range is judged by: yours (--config), else the base's when the
+    change edits the configuration or its baseline (cli/baseconfig.py), else the work tree's."""
+    from sgai_guard.sources.commits import RangeScan  # noqa: PLC0415
+
+    if config_path is not None or not isinstance(source, RangeScan) or source.base is None:
+        return config_path, ""
+    from sgai_guard.cli.baseconfig import base_config  # noqa: PLC0415
+
+    judged, notice = base_config(source.repo, source.base, source.head)
+    return judged or config_path, notice
 
 
 def _ci_source(what: Plan, remote: tuple[str, str | None]) -> Source:

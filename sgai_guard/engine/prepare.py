@@ -38,12 +38,14 @@ def prepare(
     other_markers: bool = False,
     archives: Mapping[str, int] | None = None,
     use_baseline: bool = True,
+    inline_markers: bool = True,
 ) -> Prepared:
     """Load the configuration governing ``start``; options given on the command line win
     (``archives``: Limits fields set on the command line).
 
     With no configuration file and no baseline, nothing of the configuration is imported:
-    the commit hook runs this on every commit."""
+    the commit hook runs this on every commit. ``inline_markers`` False: markers in the
+    content do not suppress (a server's hook: the pusher wrote them)."""
     from sgai_guard.policy import configfile  # noqa: PLC0415
 
     source = config_path or configfile.find(start)
@@ -52,7 +54,7 @@ def prepare(
 
         limits = Limits()._replace(**(archives or {}))
         settings = Settings(blocking=removed_blocking(fail_on_removed), archives=limits)
-        return Prepared(None, settings, None, InlineOnly())
+        return Prepared(None, settings, None, InlineOnly(markers=inline_markers))
     from sgai_guard.policy.allowlist import Allowlist  # noqa: PLC0415
     from sgai_guard.policy.config import Config, load  # noqa: PLC0415
 
@@ -63,7 +65,7 @@ def prepare(
     blocking = removed_blocking(fail_on_removed or config.fail_on_removed)
     limits = config.archives._replace(**(archives or {}))
     settings = Settings(salt=config.salt, blocking=blocking, archives=limits)
-    allowlist = Allowlist(config, known)
+    allowlist = Allowlist(config, known, markers=inline_markers)
     return Prepared(config, settings, allowlist, allowlist)
 
 

@@ -141,7 +141,7 @@ def _scan_blob(
 
 def _count(blob: Blob, tally: _Tally) -> None:
     part = blob.part
-    if part is None or part.first:
+    if (part is None or part.first) and not blob.message:
         tally.files += 1  # content read, once however many paths hold it
     tally.bytes += len(blob.data) if part is None else part.end
     if blob.commit:

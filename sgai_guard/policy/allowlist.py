@@ -20,8 +20,11 @@ class Allowlist:
         config: Config,
         baseline: Mapping[str, Any] | None = None,
         today: datetime.date | None = None,
+        *,
+        markers: bool = True,
     ) -> None:
         self.config = config
+        self.markers = markers  # False on a server: whoever pushes writes the markers
         self.baseline = baseline or {}
         self.today = today or datetime.date.today()
         self.used: set[AllowEntry] = set()
@@ -32,7 +35,7 @@ class Allowlist:
     def check(self, finding: Finding) -> Suppression | Finding:
         if self._paths is not None and self._paths.match_file(finding.path):
             return Suppression(finding, SuppressReason.PATH, "path matches exclude-paths")
-        inline = inline_reason(finding, self.config.other_markers)
+        inline = inline_reason(finding, self.config.other_markers) if self.markers else None
         if inline is not None:
             return Suppression(finding, SuppressReason.INLINE, inline)
         for rule in self.config.allow_regex:

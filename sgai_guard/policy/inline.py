@@ -39,10 +39,14 @@ def _reason(line: bytes, marker: bytes) -> str:
 
 
 class InlineOnly:
-    """The policy when there is no configuration: inline markers only."""
+    """The policy when there is no configuration: inline markers only (``markers`` False: on
+    a server, where the pusher writes them, nothing at all)."""
+
+    def __init__(self, *, markers: bool = True) -> None:
+        self.markers = markers
 
     def check(self, finding: Finding) -> Suppression | Finding:
-        reason = inline_reason(finding, other_markers=False)
+        reason = inline_reason(finding, other_markers=False) if self.markers else None
         if reason is None:
             return finding
         return Suppression(finding, SuppressReason.INLINE, reason)

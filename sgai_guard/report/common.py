@@ -42,9 +42,17 @@ def verdict_line(verification: Verification) -> str:
     return f"live check: {VERDICT_TEXT[verification.verdict]} ({reason})"
 
 
+def status_text(finding: Finding) -> str:
+    """Whether the finding blocks, in words: its status (a new key that --fail-on lets
+    through says so)."""
+    if finding.status is Status.NEW and not finding.blocking:
+        return "new: reported, not blocking (its live check's verdict is not in --fail-on)"
+    return STATUS_TEXT[finding.status]
+
+
 def state_text(finding: Finding) -> str:
     """Where the finding stands: its status, and the live check's verdict when there is one."""
-    text = STATUS_TEXT[finding.status]
+    text = status_text(finding)
     if finding.verification is not None:
         text += f"; {verdict_line(finding.verification)}"
     return text

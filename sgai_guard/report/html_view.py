@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from sgai_guard.display import message, name
 from sgai_guard.models import CommitRef, Exposure, Finding, ScanResult, Skipped
 from sgai_guard.report import RenderOptions
-from sgai_guard.report.common import STATUS_TEXT, URGENCY_TEXT, summary_line
+from sgai_guard.report.common import URGENCY_TEXT, status_text, summary_line
 from sgai_guard.report.html_records import (
     Card,
     CommitView,
@@ -140,7 +140,7 @@ def _card(group: KeyGroup, options: RenderOptions) -> Card:
         rules=tuple(dict.fromkeys(f.rule.id for f in group.findings)),
         exposure=group.exposure_class,
         exposure_text=EXPOSURE_TEXT[group.exposure_class],
-        advice=URGENCY_TEXT[exposure.urgency] if exposure else STATUS_TEXT[first.status],
+        advice=URGENCY_TEXT[exposure.urgency] if exposure else status_text(first),
         paths=tuple(name(p) for p in group.paths),
         repositories=(),
         history=_history(exposure) if exposure else None,

@@ -16,9 +16,9 @@ from sgai_guard.models import (
 )
 from sgai_guard.report import RenderOptions
 from sgai_guard.report.common import (
-    STATUS_TEXT,
     URGENCY_TEXT,
     shown_secret,
+    status_text,
     steps,
     summary_line,
     verdict_line,
@@ -82,9 +82,7 @@ def _finding_lines(finding: Finding, options: RenderOptions, style: _Style) -> l
         where = f"{name(finding.repository)}: {where}"
     if finding.commit:
         where += f" (commit {finding.commit[:12]})"
-    verdict = (
-        URGENCY_TEXT[finding.exposure.urgency] if finding.exposure else STATUS_TEXT[finding.status]
-    )
+    verdict = URGENCY_TEXT[finding.exposure.urgency] if finding.exposure else status_text(finding)
     out = [
         f"  {style(_BOLD, where)}  {shown_secret(finding, options.show_secrets)}",
         style(

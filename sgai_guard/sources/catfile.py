@@ -61,9 +61,14 @@ def pipe(stream: IO[bytes] | None) -> IO[bytes]:
 
 
 def read_blobs(
-    repo: StrPath, requests: Iterable[tuple[str, T]], *, keep_env: Sequence[str] = ()
+    repo: StrPath,
+    requests: Iterable[tuple[str, T]],
+    *,
+    keep_env: Sequence[str] = (),
+    kinds: tuple[str, ...] = ("blob",),
 ) -> Iterator[Answer[T]]:
-    """Contents of the given (oid, request) pairs, in order, through one cat-file process."""
+    """Contents of the given (oid, request) pairs, in order, through one cat-file process;
+    an object of another kind than ``kinds`` is an answer with a problem and no data."""
     proc = popen(["cat-file", "--batch", "--buffer"], repo, stdin=True, keep_env=keep_env)
     pending: deque[tuple[str, T]] = deque()
     done = threading.Event()
@@ -72,7 +77,7 @@ def read_blobs(
     )
     writer.start()
     try:
-        yield from _answers(pipe(proc.stdout), pending, done)
+        yield from _answers(pipe(proc.stdout), pending, done, kinds)
     finally:
         _close(proc)
         writer.join(timeout=5)
@@ -96,7 +101,10 @@ def _feed(
 
 
 def _answers(
-    out: IO[bytes], pending: deque[tuple[str, T]], done: threading.Event
+    out: IO[bytes],
+    pending: deque[tuple[str, T]],
+    done: threading.Event,
+    kinds: tuple[str, ...] = ("blob",),
 ) -> Iterator[Answer[T]]:
     while True:
         header = out.readline()
@@ -108,7 +116,7 @@ def _answers(
             yield Answer(request, oid, None, f"object {oid} is missing from the repository")
             continue
         _, kind, size = found
-        if kind != "blob":
+        if kind not in kinds:
             out.read(size + 1)  # a tree or commit named where a blob was expected: small
             yield Answer(request, oid, None, f"not a blob ({kind})")
             continue

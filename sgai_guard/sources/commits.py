@@ -55,10 +55,17 @@ class RangeScan:
         yield from self._added()
 
     def items(self) -> Iterator[Blob | Skipped]:
-        """The range resolved, then the blobs it adds and the old versions it removes."""
+        """The range resolved, then the blobs it adds, the old versions it removes, and its
+        commits' messages."""
         self.resolve()
         yield from self.blobs()
         yield from self.removed()
+        yield from self.messages()
+
+    def messages(self) -> Iterator[Blob | Skipped]:
+        from sgai_guard.sources.messages import messages  # noqa: PLC0415
+
+        yield from messages(self.repo, self.commits)
 
     def summary(self) -> Summary:
         return Summary(

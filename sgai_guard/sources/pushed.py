@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from sgai_guard.models import ZERO_OIDS, Blob, Skipped, Summary
 from sgai_guard.sources.commits import RangeScan
-from sgai_guard.sources.repo import open_repository
+from sgai_guard.sources.repo import Repository, open_repository
 
 if TYPE_CHECKING:
     from _typeshed import StrPath
@@ -52,6 +52,20 @@ class PushSource:
         for scan in self.ranges:
             yield from scan.blobs()
             yield from scan.removed()
+            yield from scan.messages()
+        yield from self._tag_messages(repo)
+
+    def _tag_messages(self, repo: Repository) -> Iterator[Blob | Skipped]:
+        """The message of each annotated tag pushed (a tag of an existing commit adds no
+        commit, but publishes its message)."""
+        from sgai_guard.sources.messages import messages  # noqa: PLC0415
+
+        tags = [
+            new
+            for _, new, _, _ in self.updates
+            if new not in ZERO_OIDS and repo.lines("cat-file", "-t", new) == ["tag"]
+        ]
+        yield from messages(repo, tags, kind="tag")
 
     def summary(self) -> Summary:
         return Summary(

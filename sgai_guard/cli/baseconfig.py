@@ -1,0 +1,76 @@
+"""A change is judged by the configuration its base had: a pull request cannot allow its own
+key by editing `.sgai-guard.toml`, `[tool.sgai-guard]` in pyproject.toml, or the baseline."""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path, PurePosixPath
+
+from sgai_guard.sources.repo import Repository
+
+CONFIG_FILES = (".sgai-guard.toml", "pyproject.toml")
+
+
+def base_config(repo: Repository, base: str, head: str) -> tuple[Path | None, str]:
+    """When the change edits the configuration or the baseline it names: the base's
+    configuration, written to a folder of its own (None: the change leaves them alone), and
+    what to tell the user."""
+    named = _baseline_name(repo, head)
+    watched = [*CONFIG_FILES, *((named,) if named else ())]
+    changed = repo.lines("diff", "--name-only", base, head, "--", *watched)
+    if not changed:
+        return None, ""
+    folder = Path(tempfile.mkdtemp(prefix="sgai-guard-base-config-"))
+    config = _write_base_files(repo, base, folder)
+    notice = (
+        f"this change edits {', '.join(sorted(changed))}: it is judged by the configuration "
+        f"its base ({base[:12]}) had; the new one applies to the changes after it"
+    )
+    return config, notice
+
+
+def _write_base_files(repo: Repository, base: str, folder: Path) -> Path:
+    """The base's configuration file (an empty one when it had none) and its baseline."""
+    for name in CONFIG_FILES:
+        text = _show(repo, base, name)
+        if text is not None and (name != "pyproject.toml" or b"sgai-guard" in text):
+            (folder / name).write_bytes(text)
+            baseline = _baseline_name(repo, base)
+            content = _show(repo, base, baseline) if baseline else None
+            if baseline and content is not None:
+                (folder / baseline).parent.mkdir(parents=True, exist_ok=True)
+                (folder / baseline).write_bytes(content)
+            return folder / name
+    (folder / CONFIG_FILES[0]).write_text("# the base had no configuration\n")
+    return folder / CONFIG_FILES[0]
+
+
+def _baseline_name(repo: Repository, rev: str) -> str | None:
+    """The baseline the configuration at ``rev`` names: a plain relative path, or None."""
+    if sys.version_info >= (3, 11):
+        import tomllib  # noqa: PLC0415
+    else:  # pragma: no cover - exercised on Python 3.10 only
+        import tomli as tomllib  # noqa: PLC0415
+
+    for name in CONFIG_FILES:
+        text = _show(repo, rev, name)
+        if text is None:
+            continue
+        try:
+            data = tomllib.loads(text.decode("utf-8", "replace"))
+        except tomllib.TOMLDecodeError:
+            return None
+        table = data.get("tool", {}).get("sgai-guard", {}) if name == "pyproject.toml" else data
+        value = table.get("baseline") if isinstance(table, dict) else None
+        path = PurePosixPath(value) if isinstance(value, str) else None
+        if path and not path.is_absolute() and ".." not in path.parts:
+            return path.as_posix()
+    return None
+
+
+def _show(repo: Repository, rev: str, path: str) -> bytes | None:
+    from sgai_guard.sources import gitcmd  # noqa: PLC0415
+
+    proc = gitcmd.run(["cat-file", "blob", f"{rev}:{path}"], repo.path)
+    return proc.stdout if proc.returncode == 0 else None

@@ -1,0 +1,33 @@
+"""Commit and tag messages as content to scan: a key pasted into a message is published with
+the commit, and a push hook that read only files would let it through."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from sgai_guard.models import Blob, Skipped, Status
+from sgai_guard.sources import catfile
+from sgai_guard.sources.repo import Repository
+
+
+def message_path(kind: str, oid: str) -> str:
+    """How a message is named where a file's path would be: ``(commit 1a2b3c4d5e6f message)``."""
+    return f"({kind} {oid[:12]} message)"
+
+
+def messages(
+    repo: Repository, oids: Sequence[str], kind: str = "commit"
+) -> Iterator[Blob | Skipped]:
+    """The message of each commit (or annotated tag) in ``oids``, through one cat-file
+    process: the object after its headers, which hold names and dates but no message."""
+    requests = ((oid, oid) for oid in oids)
+    for answer in catfile.read_blobs(repo.path, requests, kinds=(kind,)):
+        path = message_path(kind, answer.oid)
+        if answer.data is None:
+            yield Skipped(path, answer.problem or "unreadable", error=True)
+        else:
+            first = answer.part is None or answer.part.first  # headers open the first piece
+            body = answer.data.partition(b"\n\n")[2] if first else answer.data
+            yield Blob(
+                path, body, commit=answer.oid, status=Status.NEW, part=answer.part, message=True
+            )

@@ -1,0 +1,59 @@
+"""`sgai-guard ci` judges a change by the configuration its base had: a pull request that adds
+its own allow entry, exclusion or baseline entry still fails."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+from tests import keys
+from tests.cli_helpers import run_cli
+from tests.gitrepo import Repo
+
+
+def _pr(tmp_path: Path, rng: random.Random, config: str, extra: dict[str, str]) -> tuple[Repo, str]:
+    repo = Repo(tmp_path)
+    repo.write("README.md", "project\n")
+    base = repo.commit("base")
+    repo.write("app/settings.py", f"KEY = '{keys.tavily_current(rng)}'\n")
+    repo.write(".sgai-guard.toml", config)
+    for name, text in extra.items():
+        repo.write(name, text)
+    repo.commit("a key, and a configuration that allows it")
+    return repo, base
+
+
+def test_a_change_cannot_exclude_its_own_key(tmp_path: Path, rng: random.Random) -> None:
+    repo, base = _pr(tmp_path, rng, 'exclude-paths = ["app/"]\n', {})
+    proc = run_cli("ci", "--base", base, "--format", "json", cwd=repo.path)
+    assert proc.returncode == 1, proc.stderr
+    report = json.loads(proc.stdout)
+    assert [f["path"] for f in report["findings"]] == ["app/settings.py"]
+    assert any("judged by the configuration its base" in n for n in report["notices"])
+    plain = run_cli("scan", ".", cwd=repo.path)  # the work tree's own configuration applies
+    assert plain.returncode == 0
+
+
+def test_a_change_cannot_baseline_its_own_key(tmp_path: Path, rng: random.Random) -> None:
+    repo = Repo(tmp_path)
+    repo.write("README.md", "project\n")
+    repo.write(".sgai-guard.toml", 'baseline = "known.json"\n')
+    base = repo.commit("base with a baseline setting")
+    repo.write("app/settings.py", f"KEY = '{keys.tavily_current(rng)}'\n")
+    run_cli("baseline", ".", "-o", "known.json", cwd=repo.path)
+    repo.commit("a key, and a baseline that knows it", "known.json", "app/settings.py")
+    assert run_cli("scan", ".", cwd=repo.path).returncode == 0  # the baseline knows it
+    proc = run_cli("ci", "--base", base, cwd=repo.path)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+
+
+def test_an_untouched_configuration_applies(tmp_path: Path, rng: random.Random) -> None:
+    repo = Repo(tmp_path)
+    repo.write(".sgai-guard.toml", 'exclude-paths = ["fixtures/"]\n')
+    base = repo.commit("base")
+    repo.write("fixtures/k.env", f"K={keys.sgai_uuid(rng)}\n")
+    repo.commit("a fixture")
+    proc = run_cli("ci", "--base", base, "--format", "json", cwd=repo.path)
+    assert proc.returncode == 0, proc.stdout
+    assert not any("judged by" in n for n in json.loads(proc.stdout)["notices"])
