@@ -18,7 +18,7 @@ def _body(rng: random.Random, alphabet: str, size: int) -> str:
 
 
 def _until_random(make: object, check: str, rng: random.Random) -> str:
-    """Draw until the key passes the filler checks (about 1 in 1,000 draws does not)."""
+    """Draw until the key passes the filler checks (about 1 in 100,000 draws does not)."""
     assert callable(make)
     while True:
         key = make(rng)

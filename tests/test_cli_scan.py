@@ -67,7 +67,7 @@ def test_show_suppressed_lists_reason(tmp_path: Path) -> None:
     plain = run_cli("scan", ".", cwd=tmp_path)
     assert plain.returncode == 0 and "1 suppressed" in plain.stdout
     listed = run_cli("scan", ".", "--show-suppressed", cwd=tmp_path)
-    assert "[placeholder] 5 identical characters in a row" in listed.stdout
+    assert "[placeholder] 7 identical characters in a row" in listed.stdout
 
 
 def test_gitignore_honoured_in_repo_and_tracked_ignored_flagged(

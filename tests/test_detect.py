@@ -59,7 +59,7 @@ def test_placeholders_stay_silent(text: str) -> None:
 def test_filler_is_kept_with_its_reason() -> None:
     filler = "tvly-" + "x" * 32
     [candidate] = Detector().detect(filler.encode())
-    assert candidate.filler == "5 identical characters in a row"
+    assert candidate.filler == "6 identical characters in a row"
 
 
 def test_key_in_url_and_after_encoded_quote(rng: random.Random) -> None:
@@ -210,3 +210,31 @@ def test_many_keys_on_one_long_line_keep_their_columns_and_no_copy_of_the_line(
 
 def test_ten_thousand_prefixes_that_are_not_keys() -> None:
     assert Detector(allow_hyperscan=False).detect(b"tvly-" * 10_000 + b"\n") == []
+
+
+def test_random_keys_are_never_taken_for_placeholders() -> None:
+    """A real key must always be caught: the filler checks look for what people type, not for
+    what chance puts in a random body (the old checks took about 1 real ScrapeGraphAI key in
+    540 for a placeholder)."""
+    import string
+    import uuid
+
+    from sgai_guard.detection.entropy import filler_reason
+    from sgai_guard.detection.providers import SCRAPEGRAPHAI, TAVILY
+
+    rng = random.Random(20261202)
+    alnum = string.ascii_letters + string.digits
+
+    def body(n: int) -> str:
+        return "".join(rng.choice(alnum) for _ in range(n))
+
+    shapes = {
+        "sgai uuid": lambda: "sgai-" + str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+        "sgai hex": lambda: "sgai-" + "".join(rng.choice("0123456789abcdef") for _ in range(32)),
+        "tavily current": lambda: f"tvly-dev-{body(5)}-{body(42)}",
+        "tavily legacy": lambda: "tvly-" + body(32),
+    }
+    for name, make in shapes.items():
+        provider = SCRAPEGRAPHAI if name.startswith("sgai") else TAVILY
+        taken = [k for k in (make() for _ in range(20_000)) if filler_reason(k, provider)]
+        assert taken == [], (name, len(taken))

@@ -15,27 +15,28 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from sgai_guard.models import Provider
 
+# Words that mark a filler. Only words of five letters or more: a shorter one ("your", "test",
+# "1234") turns up by chance in about one random key in a few thousand, and a real key must
+# never be taken for a placeholder. Short fillers are caught by the case, entropy, run and
+# distinct-digit checks instead (`tvly-YOUR_API_KEY` does not even match a key's shape).
 FILLER_WORDS: tuple[str, ...] = (
-    "your",
-    "xxxx",
     "example",
     "sample",
     "dummy",
-    "fake",
     "placeholder",
     "replace",
     "insert",
     "redact",
     "changeme",
     "secret",
-    "test",
     "abcdef",
     "abc123",
     "qwerty",
-    "1234",
-    "0000",
 )
-RUN_LENGTH = 5
+# A run this long (identical or consecutive characters) marks a filler: in a random body it
+# happens about once in 10^5 (hex) to 10^7 (alphanumeric) keys.
+RUN_LENGTH = 6
+HEX_RUN_LENGTH = 7
 MIN_TAVILY_ENTROPY = 3.5
 MIN_DISTINCT_HEX = 8
 
@@ -48,24 +49,24 @@ def shannon(text: str) -> float:
     return -sum(n / size * math.log2(n / size) for n in Counter(text).values())
 
 
-def _repeat_run(text: str) -> str | None:
+def _repeat_run(text: str, length: int) -> str | None:
     run = 1
     for prev, cur in pairwise(text):
         run = run + 1 if cur == prev else 1
-        if run >= RUN_LENGTH:
-            return f"{RUN_LENGTH} identical characters in a row"
+        if run >= length:
+            return f"{length} identical characters in a row"
     return None
 
 
-def _sequence_run(text: str) -> str | None:
+def _sequence_run(text: str, length: int) -> str | None:
     up = down = 1
     for prev, cur in pairwise(text.lower()):
         step = ord(cur) - ord(prev)
         same_class = prev.isdigit() == cur.isdigit()
         up = up + 1 if step == 1 and same_class else 1
         down = down + 1 if step == -1 and same_class else 1
-        if max(up, down) >= RUN_LENGTH:
-            return f"a run of {RUN_LENGTH} sequential characters"
+        if max(up, down) >= length:
+            return f"a run of {length} sequential characters"
     return None
 
 
@@ -77,13 +78,19 @@ def _filler_word(text: str) -> str | None:
     return None
 
 
-def _common(body: str) -> str | None:
-    return _repeat_run(body) or _sequence_run(body) or _filler_word(body)
+def _runs(parts: list[str], length: int) -> str | None:
+    """Runs within each part: a run across a UUID's hyphen is chance, not a pattern."""
+    for part in parts:
+        reason = _repeat_run(part, length) or _sequence_run(part, length)
+        if reason:
+            return reason
+    return None
 
 
 def tavily_body(body: str) -> str | None:
     """Why a Tavily key body (tag and hyphens removed) looks made up, if it does."""
-    reason = _common(body)
+    body = body.replace("-", "")  # the 5-8 character segment and the body read as one
+    reason = _runs([body], RUN_LENGTH) or _filler_word(body)
     if reason:
         return reason
     if body.lower() == body or body.upper() == body:
@@ -94,22 +101,28 @@ def tavily_body(body: str) -> str | None:
 
 
 def hex_body(body: str) -> str | None:
-    """Why a ScrapeGraphAI key body (hex digits only) looks made up, if it does."""
-    reason = _common(body)
+    """Why a ScrapeGraphAI key body (hex digits; hyphens kept, a UUID's groups apart) looks
+    made up, if it does. No words: hex digits spell few, and those by chance."""
+    reason = _runs(body.split("-"), HEX_RUN_LENGTH)
     if reason:
         return reason
-    distinct = len(set(body.lower()))
+    distinct = len(set(body.lower().replace("-", "")))
     if distinct < MIN_DISTINCT_HEX:
         return f"only {distinct} distinct hex digits"
     return None
 
 
+def _common(body: str) -> str | None:
+    """The checks for a provider that names none of its own (see Provider.check)."""
+    return _runs(body.split("-"), RUN_LENGTH) or _filler_word(body)
+
+
 def key_body(secret: str, prefix: str, tags: tuple[str, ...] = ()) -> str:
-    """The random part of a key: prefix and environment tag dropped, hyphens removed (a value
-    assigned without its prefix may still start with a tag)."""
+    """The random part of a key: prefix and environment tag dropped (a value assigned without
+    its prefix may still start with a tag). Hyphens stay: checks split on them as they need."""
     secret = secret.removeprefix(prefix)
     tag = next((t for t in tags if secret.startswith(t)), "")
-    return secret.removeprefix(tag).replace("-", "")
+    return secret.removeprefix(tag)
 
 
 def filler_reason(secret: str, provider: Provider) -> str | None:
