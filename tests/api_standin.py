@@ -23,6 +23,7 @@ class Plan:
         self.secondary_on: set[int] = set()  # pages answered once with Retry-After
         self.requests: list[tuple[str, dict[str, str]]] = []
         self.base = ""
+        self.loop = False  # every page says the next one is itself: a listing that never ends
 
 
 def _handler(plan: Plan, gitlab: bool) -> type[BaseHTTPRequestHandler]:
@@ -57,7 +58,7 @@ def _handler(plan: Plan, gitlab: bool) -> type[BaseHTTPRequestHandler]:
             ]
             start = (page - 1) * plan.per_page
             chunk = items[start : start + plan.per_page]
-            more = start + plan.per_page < len(items)
+            more = plan.loop or start + plan.per_page < len(items)
             return self._send(200, chunk, self._paging(parts, query, page, more))
 
         def _paging(
@@ -67,7 +68,8 @@ def _handler(plan: Plan, gitlab: bool) -> type[BaseHTTPRequestHandler]:
                 return {"X-Next-Page": ""} if gitlab else {}
             if gitlab:
                 return {"X-Next-Page": str(page + 1)}
-            nxt = "&".join(f"{k}={v}" for k, v in {**query, "page": str(page + 1)}.items())
+            following = page if plan.loop else page + 1
+            nxt = "&".join(f"{k}={v}" for k, v in {**query, "page": str(following)}.items())
             return {"Link": f'<{plan.base}{parts.path}?{nxt}>; rel="next"'}
 
         def _send(self, status: int, body: object, headers: dict[str, str] | None = None) -> None:

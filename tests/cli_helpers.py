@@ -33,6 +33,7 @@ def run_cli(
         text=True,
         check=False,
         preexec_fn=preexec_fn,
+        timeout=timeout,
     )
 
 

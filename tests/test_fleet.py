@@ -214,3 +214,32 @@ def test_targets_file_comments_and_blank_lines(tmp_path: Path, rng: random.Rando
     proc = run_cli("audit", "--targets-file", str(listing), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "1 of 1 repositories" in proc.stderr
+
+
+def test_merge_refuses_planted_result_files(tmp_path: Path, rng: random.Random) -> None:
+    import json
+    import os
+
+    secret = key(rng, 1)
+    a = small(tmp_path / "a", [secret])
+    out = tmp_path / "out"
+    run_cli("audit", str(a), "--out", str(out), cwd=tmp_path)
+    [result] = out.iterdir()
+    data = json.loads(result.read_text())
+    data["result"]["findings"][0]["redacted"] = secret  # a clear key where a redaction goes
+    result.write_text(json.dumps(data))
+    # a result that cannot be trusted is a repository that could not be read: incomplete (3)
+    proc = run_cli("merge", str(out), "--format", "github", cwd=tmp_path)
+    assert proc.returncode == 3 and secret not in proc.stdout + proc.stderr
+    assert "a redacted value that is not one" in proc.stdout
+    result.unlink()
+    os.mkfifo(out / result.name)  # a FIFO: never opened, so never a hang
+    proc = run_cli("merge", str(out), cwd=tmp_path, timeout=60)
+    assert proc.returncode == 3 and "not a readable fleet result" in proc.stdout
+    (out / result.name).unlink()
+    (out / result.name).symlink_to("/dev/zero")
+    assert run_cli("merge", str(out), cwd=tmp_path, timeout=60).returncode == 3
+    (out / result.name).unlink()
+    out.chmod(0o777)
+    proc = run_cli("merge", str(out), cwd=tmp_path)
+    assert proc.returncode == 2 and "writable by others" in proc.stderr

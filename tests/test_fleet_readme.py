@@ -42,13 +42,15 @@ def test_laptop_recipe(tmp_path: Path, rng: random.Random) -> None:
         with serving(Plan(items)) as api:
             env = {**git_env(), "GITHUB_TOKEN": "test-token", "SGAI_GUARD_GITHUB_API": api}
             env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
-            codes = [
+            runs = [
                 subprocess.run(
                     ["bash", "-c", line], cwd=tmp_path, env=env, capture_output=True, check=False
-                ).returncode
+                )
                 for line in lines
             ]
-    assert codes == [0, 1, 1]  # listed; two repositories with keys; the merged report
+    codes = [run.returncode for run in runs]
+    logs = [run.stderr.decode(errors="replace") for run in runs]
+    assert codes == [0, 1, 1], logs  # listed; two repositories with keys; the merged report
     assert (tmp_path / "targets.txt").read_text().split() == [f"{daemon}r{n}.git" for n in (0, 1)]
     sarif = json.loads((tmp_path / "fleet.sarif").read_text())
     fingerprints = {r["fingerprints"]["sgaiGuardSecret/v1"] for r in sarif["runs"][0]["results"]}

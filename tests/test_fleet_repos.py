@@ -161,3 +161,21 @@ def test_clone_urls_a_server_makes_up_are_skipped(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines() == ["https://ok.example/c.git"]
     assert proc.stderr.count("skipping a repository") == 3
+
+
+def test_a_server_cannot_list_local_paths_or_page_forever(tmp_path: Path) -> None:
+    hostile = [
+        {"clone_url": url, "archived": False, "fork": False}
+        for url in ("/home/ci/private", "victim", ".", "file:///srv/x", "-upload", "git@h:ok/r.git")
+    ]
+    hostile.append("not an object")  # type: ignore[arg-type]
+    with serving(Plan(hostile, per_page=10)) as base:
+        proc = run_cli("repos", "github", "org", "--api-url", base, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["git@h:ok/r.git"]
+    assert proc.stderr.count("skipping a repository the API listed") == 5
+    plan = Plan(_github_repos())
+    plan.loop = True
+    with serving(plan) as base:
+        proc = run_cli("repos", "github", "org", "--api-url", base, cwd=tmp_path, timeout=60)
+    assert proc.returncode != 0 and "the pages do not end" in proc.stderr

@@ -5,6 +5,7 @@ the lines around them), so that it can be merged later. Loading rebuilds the rec
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, NamedTuple
 
 from sgai_guard import __version__
@@ -143,10 +144,33 @@ def _load_result(raw: dict[str, Any]) -> ScanResult:
     )
 
 
+_HEX = re.compile(r"[0-9a-f]{20}|[0-9a-f]{40}|[0-9a-f]{64}")
+_REDACTED = re.compile(r"[A-Za-z0-9_-]{0,16}\*\*\*\*[A-Za-z0-9_-]{0,4}")
+
+
+def _checked(d: dict[str, Any]) -> dict[str, Any]:
+    """A finding as written by sgai-guard, or ValueError: a planted file cannot smuggle a
+    clear key, markup or a bogus position into a merged report."""
+    if not _HEX.fullmatch(str(d["fingerprint"])) or len(d["fingerprint"]) != 20:
+        raise ValueError("a fingerprint that is not 20 hex digits")
+    for key in ("commit", "blob_id"):
+        if d[key] is not None and not _HEX.fullmatch(str(d[key])):
+            raise ValueError(f"a {key} that is not an object id")
+    if not _REDACTED.fullmatch(str(d["redacted"])):
+        raise ValueError("a redacted value that is not one")
+    if (
+        not (isinstance(d["line"], int) and isinstance(d["column"], int))
+        or min(d["line"], d["column"]) < 1
+    ):
+        raise ValueError("a line or column below 1")
+    return d
+
+
 def _load_finding(d: dict[str, Any]) -> Finding:
     rule = _RULES.get(d["rule_id"])
     if rule is None:
         raise ValueError(f"unknown rule {d['rule_id']!r} (written by another version?)")
+    d = _checked(d)
     exposure, check = d["exposure"], d["verification"]
     return Finding(
         rule,

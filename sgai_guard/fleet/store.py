@@ -39,6 +39,7 @@ class Store:
         """(path, name, state) of every result file, sorted by file name."""
         if not self.folder.is_dir():
             return
+        self._trusted()
         for entry in sorted(p.name for p in self.folder.iterdir()):
             parsed = parse_name(entry)
             if parsed is not None:
@@ -76,8 +77,31 @@ class Store:
                     path.unlink()
         return final
 
+    def _trusted(self) -> None:
+        """Results decide what a rerun skips and what a merge reports: a folder another user
+        owns, or that others may write to, could hold planted ones."""
+        from sgai_guard.errors import ConfigError  # noqa: PLC0415
+
+        info = self.folder.stat()
+        if info.st_uid != os.getuid() or info.st_mode & 0o022:
+            raise ConfigError(
+                f"{self.folder}: owned by another user or writable by others: results there "
+                "could be planted (use a folder of your own, chmod go-w)"
+            )
+
     def read(self, path: Path) -> Stored:
-        return load(path.read_text(encoding="utf-8"), str(path))
+        """A result file, read as any file a repository could have planted: never through a
+        symlink, never a FIFO or device, at most 256 MiB; it must be the file its name says."""
+        from sgai_guard import fsread  # noqa: PLC0415
+        from sgai_guard.errors import ConfigError  # noqa: PLC0415
+
+        try:
+            stored = load(fsread.read_text(path, 256 << 20), str(path))
+        except (OSError, fsread.NotRegularError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: not a readable fleet result ({exc})") from exc
+        if path.name not in (file_name(stored, True), file_name(stored, False)):
+            raise ConfigError(f"{path}: its content is another repository's or state's")
+        return stored
 
     def latest(self) -> list[Path]:
         """One file per repository (the newest, if a crash left two), by name."""

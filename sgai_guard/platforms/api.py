@@ -19,6 +19,10 @@ if TYPE_CHECKING:
 ATTEMPTS = 6  # requests per page before giving up, rate limits included
 
 
+MAX_PAGES = 10_000  # a million repositories at 100 a page
+MAX_PAGE_BYTES = 64 << 20
+
+
 class ApiError(GuardError):
     """The platform refused or failed: the listing is not complete."""
 
@@ -113,10 +117,18 @@ class Api:
             raise ApiError(f"{urlsplit(url).netloc}: {type(exc).__name__}: {exc}") from exc
 
     def pages(self, url: str, next_url: Callable[[httpx.Response], str | None]) -> Iterator[Any]:
-        """Every item of every page, following ``next_url``; a limit reached on a successful
-        page is waited out before the next one."""
+        """Every item (an object) of every page, following ``next_url``; a limit reached on a
+        successful page is waited out before the next one. A page asked for twice, more than
+        MAX_PAGES pages or a page over MAX_PAGE_BYTES is an error: a server cannot keep the
+        listing going forever."""
+        seen: set[str] = set()
         while url:
+            if url in seen or len(seen) >= MAX_PAGES:
+                raise ApiError(f"{urlsplit(url).netloc}: the pages do not end (asked {url!r})")
+            seen.add(url)
             response = self.get(url)
+            if len(response.content) > MAX_PAGE_BYTES:
+                raise ApiError(f"{urlsplit(url).netloc}: a page larger than {MAX_PAGE_BYTES}")
             if response.status_code == 404:
                 raise NotFoundError(
                     f"{urlsplit(url).netloc}: HTTP 404 (no such organisation or group?)"
@@ -126,7 +138,7 @@ class Api:
             items = response.json()
             if not isinstance(items, list):
                 raise ApiError(f"{urlsplit(url).netloc}: the answer is not a list")
-            yield from items
+            yield from (item for item in items if isinstance(item, dict))
             url = next_url(response) or ""
             wait = wait_for(response, time.time()) if url else None
             if wait:

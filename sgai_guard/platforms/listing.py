@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
@@ -43,12 +44,19 @@ def gitlab_next(response: httpx.Response) -> str | None:
     return urlunsplit(parts._replace(query="&".join([*query, f"page={page}"])))
 
 
+# What a hosting platform lists: a remote URL with a host. A local path, `file:` or a bare name
+# from a server would make the audit read this machine's own repositories.
+_REMOTE = re.compile(
+    r"(?:https|ssh|git)://[^/\s@]*@?[A-Za-z0-9.-]+(?::\d+)?/\S+|[\w.-]+@[A-Za-z0-9.-]+:[^/\s]\S*"
+)
+
+
 def _clean(urls: Iterator[str]) -> Iterator[str]:
     """Only URLs fit for a targets file: a server cannot smuggle in a second line."""
     for url in urls:
         problem = refusal(url) if isinstance(url, str) and url else "no clone URL"
-        if not problem and url.lower().startswith("file:"):
-            problem = "a file:// URL from a server is refused"
+        if not problem and not _REMOTE.fullmatch(url):
+            problem = "only https://, ssh://, git:// or user@host:path URLs are taken from it"
         if problem:
             say(f"sgai-guard: skipping a repository the API listed: {problem}")
             continue
