@@ -13,7 +13,7 @@ from sgai_guard.hints import BYPASS_OPTION
 from sgai_guard.models import ScanResult
 
 # Who pushed, as the servers that run hooks say it.
-PUSHER = ("GL_USERNAME", "GITEA_PUSHER_NAME", "GITHUB_USER", "REMOTE_USER", "USER")
+PUSHER = ("GL_USERNAME", "GITEA_PUSHER_NAME", "GL_USER", "GITHUB_USER", "REMOTE_USER", "USER")
 LOG = "sgai-guard-bypass.log"
 
 

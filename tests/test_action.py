@@ -212,3 +212,19 @@ def test_readme_workflow_uses_the_action_as_declared() -> None:
     assert workflow["permissions"]["security-events"] == "write"
     checkout = next(s for s in steps if s["uses"].startswith("actions/checkout@"))
     assert len(checkout["uses"].split("@")[1]) == 40
+
+
+def test_args_are_never_globbed_against_the_checkout(
+    tmp_path: Path, rng: random.Random, action_python: Path
+) -> None:
+    """A pull request that adds a file named like an option cannot make a `*` in the
+    workflow's args turn into that option (here: printing the key in clear)."""
+    origin, base, heads, key = _origin(tmp_path, rng)
+    origin.git("checkout", "-q", "leaky")
+    origin.write("--show-secrets", "x\n")
+    head = origin.commit("a file named like an option")
+    origin.git("checkout", "-q", "main")
+    payload = _pull_request(base, head, "leaky")
+    run, _, _ = _run(tmp_path, action_python, origin, "leaky", "pull_request", payload, args="*")
+    assert key not in run.log
+    assert run.outputs["exit-code"] == "2", run.log  # `*` reached sgai-guard as itself

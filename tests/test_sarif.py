@@ -186,3 +186,33 @@ def test_no_color_counts_only_when_set_and_term_dumb_turns_colour_off(
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def test_report_files_are_plain_files_of_their_own(tmp_path: Path, rng: random.Random) -> None:
+    import os
+
+    _repo(tmp_path, rng)
+    os.mkfifo(tmp_path / "pipe.json")  # no reader: never a hang
+    proc = run_cli("scan", "app.py", "--report", "json=pipe.json", cwd=tmp_path, timeout=60)
+    assert proc.returncode == 2 and "not a plain file" in proc.stderr + proc.stdout
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me\n")
+    os.link(victim, tmp_path / "linked.json")
+    proc = run_cli("scan", "app.py", "--report", "json=linked.json", cwd=tmp_path)
+    assert proc.returncode == 2 and victim.read_text() == "keep me\n"
+    twice = run_cli("scan", "app.py", "-o", "r.json", "--report", "json=r.json", cwd=tmp_path)
+    assert twice.returncode == 2 and "the same file" in twice.stderr
+
+
+def test_init_force_writes_no_fifo_and_no_hard_link(tmp_path: Path) -> None:
+    import os
+
+    os.mkfifo(tmp_path / ".sgai-guard.toml")
+    proc = run_cli("init", "--force", cwd=tmp_path, timeout=60)
+    assert proc.returncode == 2
+    (tmp_path / ".sgai-guard.toml").unlink()
+    victim = tmp_path / "victim"
+    victim.write_text("keep me\n")
+    os.link(victim, tmp_path / ".sgai-guard.toml")
+    assert run_cli("init", "--force", cwd=tmp_path).returncode == 2
+    assert victim.read_text() == "keep me\n"

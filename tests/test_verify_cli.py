@@ -80,10 +80,10 @@ def test_fail_on_blocks_only_the_verdicts_asked_for(
     only = run_cli("scan", ".", "--verify", "--fail-on", "live,unknown", cwd=repo.path, env=env)
     assert only.returncode == 0, only.stdout  # a dead key is reported, but does not block
     assert "dead: the provider rejects" in only.stdout
-    (repo.path / ".sgai-guard.toml").write_text('fail-on = ["live"]\n')
+    (repo.path / ".sgai-guard.toml").write_text('fail-on = ["live", "unknown"]\n')
     assert run_cli("scan", ".", "--verify", cwd=repo.path, env=env).returncode == 0
     assert run_cli("scan", ".", cwd=repo.path, env=env).returncode == 1  # no --verify: blocks
-    alone = run_cli("scan", ".", "--fail-on", "live", cwd=repo.path)
+    alone = run_cli("scan", ".", "--fail-on", "live,unknown", cwd=repo.path)
     assert alone.returncode == 2 and "go with --verify" in alone.stderr
 
 
@@ -149,8 +149,9 @@ def test_ctrl_c_during_checks_reports_what_was_verified(
 
 def test_fail_on_must_keep_live_keys_blocking(tmp_path: Path, rng: random.Random) -> None:
     (tmp_path / "k.env").write_text(f"K={keys.tavily_current(rng)}\n")
-    proc = run_cli("scan", ".", "--verify", "--fail-on", "dead", cwd=tmp_path)
-    assert proc.returncode == 2 and "must include live" in proc.stderr
+    for verdicts in ("dead", "live", "live,dead"):  # unknown: no check could be made
+        proc = run_cli("scan", ".", "--verify", "--fail-on", verdicts, cwd=tmp_path)
+        assert proc.returncode == 2 and "must include live and unknown" in proc.stderr
     (tmp_path / ".sgai-guard.toml").write_text('fail-on = ["dead"]\n')
     proc = run_cli("scan", ".", cwd=tmp_path)
     assert proc.returncode == 2 and "fail-on" in proc.stderr

@@ -35,8 +35,11 @@ def _verdicts(
         verdicts = frozenset(Verdict(name) for name in names)
     except ValueError:
         raise click.BadParameter("verdicts are live, unknown and dead, comma-separated") from None
-    if Verdict.LIVE not in verdicts:
-        raise click.BadParameter("must include live: a key its provider accepts always blocks")
+    if not {Verdict.LIVE, Verdict.UNKNOWN} <= verdicts:
+        raise click.BadParameter(
+            "must include live and unknown: only a key its provider says is dead may pass "
+            "(a check that could not be made, offline say, is no verdict)"
+        )
     return verdicts
 
 

@@ -3,6 +3,7 @@ report goes to the other stream so that nothing found is lost."""
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from pathlib import Path
@@ -44,17 +45,31 @@ def _stream(report: str, stream: TextIO | None, color: bool) -> bool:
     return True
 
 
-def write_file(path: Path, report: str) -> str | None:
-    """Write without following a symlink (a checkout may hold one named like the report, to
-    make the scanner overwrite another file); what went wrong, or None."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+def write_file(path: Path, report: str, *, replace: bool = True) -> str | None:
+    """Write ``report`` to ``path``; what went wrong, or None. Never through a symlink (a
+    checkout may hold one named like the report), never into a FIFO or device (opened without
+    blocking, then checked), never into a file with other names (hard links); an existing file
+    only when ``replace``."""
+    import stat  # noqa: PLC0415
+
+    flags = os.O_WRONLY | os.O_CREAT | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0)
+    flags |= getattr(os, "O_CLOEXEC", 0) | (0 if replace else os.O_EXCL)
     try:
-        fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0), 0o644)
+        fd = os.open(path, flags, 0o644)
+    except FileExistsError:
+        return "it exists already (--force replaces it)"
     except OSError as exc:
         if path.is_symlink():
             return "it is a symbolic link, and a report is never written through one"
+        if exc.errno == errno.ENXIO:  # a FIFO nobody reads, opened without blocking
+            return "it is not a plain file of its own (a FIFO)"
         return exc.strerror or str(exc)
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode) or info.st_nlink > 1:
+        os.close(fd)
+        return "it is not a plain file of its own (a FIFO, a device or a hard link)"
     try:
+        os.ftruncate(fd, 0)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(report)
     except OSError as exc:

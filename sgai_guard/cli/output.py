@@ -127,6 +127,9 @@ def output_options(func: Callable[..., None]) -> Callable[..., None]:
         if show_secrets_in_html and not show_secrets:
             raise click.UsageError("--show-secrets-in-html goes with --show-secrets")
         more = reports + (((Format.SARIF, sarif_path),) if sarif_path else ())
+        named = [path for _, path in more] + ([output_path] if output_path else [])
+        if len({path.absolute() for path in named}) < len(named):
+            raise click.UsageError("the same file is named for two reports")
         out = Output(
             Format(fmt), output_path, show_secrets, show_suppressed, color, more,
             show_secrets_in_html,

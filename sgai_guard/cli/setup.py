@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from importlib import resources
 from pathlib import Path
 
 import click
 
+from sgai_guard.cli.delivery import write_file
 from sgai_guard.cli.group import cli
 from sgai_guard.errors import say
 
@@ -34,7 +34,7 @@ def init_cmd(folder: Path, force: bool, schema: bool) -> None:
         click.echo(text, nl=False)
         return
     target = folder / CONFIG_NAME
-    problem = _create(target, starter.config_text(), replace=force)
+    problem = write_file(target, starter.config_text(), replace=force)
     if problem:
         raise click.UsageError(f"cannot write {target}: {problem}")
     say(f"sgai-guard: wrote {target} (a fresh salt; every other key is commented out)")
@@ -43,18 +43,3 @@ def init_cmd(folder: Path, force: bool, schema: bool) -> None:
         "--hook-type pre-commit --hook-type pre-push`:"
     )
     click.echo(starter.precommit_block(), nl=False)
-
-
-def _create(path: Path, text: str, *, replace: bool) -> str | None:
-    """Write a new file, never through a symlink; an existing one only with ``replace``."""
-    flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
-    flags |= os.O_TRUNC if replace else os.O_EXCL
-    try:
-        fd = os.open(path, flags, 0o644)
-    except FileExistsError:
-        return "it exists already (--force replaces it)"
-    except OSError as exc:
-        return exc.strerror or str(exc)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    return None

@@ -21,6 +21,7 @@ from sgai_guard.models import (
     Status,
     Suppression,
     SuppressReason,
+    Technique,
 )
 
 TRACKED_IGNORED = "tracked by git although .gitignore matches it: still scanned"
@@ -188,16 +189,26 @@ def _judge(
         tally.findings.append(verdict)
 
 
+def canonical(candidate: Candidate) -> str:
+    """The key as its provider issues it: a value assigned without its prefix gets it back,
+    so that both forms of one key share a fingerprint (and one allow entry or baseline)."""
+    prefix = candidate.rule.provider.prefix
+    if candidate.rule.technique is Technique.ASSIGNED and not candidate.secret.startswith(prefix):
+        return prefix + candidate.secret
+    return candidate.secret
+
+
 def to_finding(candidate: Candidate, blob: Blob, salt: str, status: Status) -> Finding:
     notes = (TRACKED_IGNORED,) if blob.tracked_ignored else ()
+    key = canonical(candidate)
     return Finding(
         rule=candidate.rule,
         path=blob.path,
         line=candidate.line,
         column=candidate.column,
         secret=candidate.secret,
-        fingerprint=fingerprint(candidate.rule.provider.id, candidate.secret, salt),
-        redacted=redact(candidate.secret, shown_prefixes(candidate.rule.provider)),
+        fingerprint=fingerprint(candidate.rule.provider.id, key, salt),
+        redacted=redact(key, shown_prefixes(candidate.rule.provider)),
         commit=blob.commit,
         status=status,
         notes=notes,

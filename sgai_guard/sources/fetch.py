@@ -39,7 +39,7 @@ def fetch_url(
             url,
             *refspecs,
         ],
-        ("core.sshCommand=ssh", *overrides),
+        ("core.sshCommand=ssh -o BatchMode=yes", *overrides),
     )
     env = {**git_env(), "GIT_ALLOW_PROTOCOL": ":".join(transports)}
     proc = gitcmd.spawn(argv, cwd, env, False)

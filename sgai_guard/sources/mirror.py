@@ -22,7 +22,12 @@ REFSPEC = "+refs/*:refs/*"  # everything the server publishes, as `git clone --m
 # Settings that keep the remote from steering the fetch: the ssh program is pinned (the
 # environment's GIT_SSH_COMMAND is dropped by git_env), bundle URIs it advertises are ignored.
 _USERINFO = re.compile(r"(://)[^/@\s]+@")  # credentials in a URL git echoes back
-_FETCH_CONFIG = ("core.sshCommand=ssh", "transfer.bundleURI=false", "fetch.prune=true")
+# ssh never asks (an unknown host key or a password would stall the audit until the timeout)
+_FETCH_CONFIG = (
+    "core.sshCommand=ssh -o BatchMode=yes",
+    "transfer.bundleURI=false",
+    "fetch.prune=true",
+)
 
 
 def ref_state(path: str) -> str:
