@@ -219,7 +219,7 @@ def test_args_are_never_globbed_against_the_checkout(
 ) -> None:
     """A pull request that adds a file named like an option cannot make a `*` in the
     workflow's args turn into that option (here: printing the key in clear)."""
-    origin, base, heads, key = _origin(tmp_path, rng)
+    origin, base, _, key = _origin(tmp_path, rng)
     origin.git("checkout", "-q", "leaky")
     origin.write("--show-secrets", "x\n")
     head = origin.commit("a file named like an option")
