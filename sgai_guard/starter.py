@@ -11,16 +11,18 @@ SCHEMA_RESOURCE = "config.schema.json"  # shipped in the package: `sgai-guard in
 
 
 def config_text() -> str:
-    """A starting `.sgai-guard.toml`: every key explained, only the salt set."""
+    """A starting `.sgai-guard.toml`: every key explained, none set."""
     return f"""\
 # sgai-guard configuration. Every key is checked on load; a mistake is an error (exit 2).
 # Editor completion: save `sgai-guard init --schema` as a JSON Schema and point your TOML
 # editor at it (for Taplo / Even Better TOML, put `#:schema ./sgai-guard.schema.json` on the
 # first line).
 
-# Fingerprints are keyed with this secret, so a published baseline or allowlist reveals
-# nothing. Changing it changes every fingerprint: keep it once set.
-salt = "{secrets.token_hex(16)}"
+# Fingerprints can be keyed with a secret of your own, so that a published baseline or
+# allowlist reveals nothing to someone holding candidate keys: set it only where this file is
+# not published with them, keep it once set (it changes every fingerprint), and use the same
+# one across repositories you audit together (`audit --out` then `merge` refuses mixed salts).
+# salt = "{secrets.token_hex(16)}"
 
 # Paths never scanned for findings (gitignore semantics, relative to this file's folder).
 # exclude-paths = ["fixtures/", "docs/**/*.md"]

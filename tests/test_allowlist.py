@@ -276,3 +276,11 @@ def test_default_salt_is_pointed_out_and_a_configured_salt_changes_fingerprints(
     assert _fingerprint(tmp_path, "k.env") != default_fp
     proc = run_cli("baseline", ".", "-o", "b.json", cwd=tmp_path)
     assert "public default salt" not in proc.stderr
+
+
+def test_allow_refuses_an_expiry_in_the_past(tmp_path: Path) -> None:
+    from tests.cli_helpers import run_cli
+
+    proc = run_cli("allow", "0" * 20, "--reason", "x", "--expires", "2020-01-01", cwd=tmp_path)
+    assert proc.returncode == 2 and "not in the future" in proc.stderr
+    assert not (tmp_path / ".sgai-guard.toml").exists()

@@ -41,8 +41,9 @@ def test_gitlab_template_writes_the_secret_detection_artifact() -> None:
 def test_readme_opens_with_the_two_quickstart_commands() -> None:
     readme = (ROOT / "README.md").read_text()
     quick = readme.split("## Quickstart", 1)[1].split("##", 1)[0]
-    assert "python -m pip install . && sgai-guard scan ." in quick
+    assert "python3 -m venv .venv && . .venv/bin/activate && python -m pip install . && " in quick
     assert 'python -m pip install -e ".[test]" && python -m pytest' in quick
+    assert "sgai-guard scan ." in quick
     ci = (ROOT / ".ci" / "run").read_text()
     assert 'python -m pip install -q -e ".[test]"' in ci and "python -m pytest" in ci
 

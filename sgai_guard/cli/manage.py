@@ -94,6 +94,11 @@ def allow_cmd(
     """Allow one secret, by the fingerprint printed next to it, keeping the rest of the file."""
     from sgai_guard.policy import allow_edit  # noqa: PLC0415
 
+    if expires is not None and expires.date() <= datetime.date.today():
+        raise click.BadParameter(
+            f"{expires.date()} is not in the future: the entry would never allow anything",
+            param_hint="--expires",
+        )
     target = allow_edit.add_entry(
         config_path, fingerprint, reason, expires.date() if expires else None, glob
     )

@@ -37,7 +37,7 @@ def init_cmd(folder: Path, force: bool, schema: bool) -> None:
     problem = write_file(target, starter.config_text(), replace=force)
     if problem:
         raise click.UsageError(f"cannot write {target}: {problem}")
-    say(f"sgai-guard: wrote {target} (a fresh salt; every other key is commented out)")
+    say(f"sgai-guard: wrote {target} (every key explained and commented out)")
     say(
         "sgai-guard: add this to .pre-commit-config.yaml, then run `pre-commit install "
         "--hook-type pre-commit --hook-type pre-push`:"

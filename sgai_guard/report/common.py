@@ -43,8 +43,10 @@ def verdict_line(verification: Verification) -> str:
 
 
 def status_text(finding: Finding) -> str:
-    """Whether the finding blocks, in words: its status (a new key that --fail-on lets
-    through says so)."""
+    """Whether the finding blocks, in words: how exposed it is (an audit's), else its status
+    (a new key that --fail-on lets through says so)."""
+    if finding.exposure is not None:
+        return URGENCY_TEXT[finding.exposure.urgency]
     if finding.status is Status.NEW and not finding.blocking:
         return "new: reported, not blocking (its live check's verdict is not in --fail-on)"
     return STATUS_TEXT[finding.status]
