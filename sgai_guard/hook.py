@@ -57,12 +57,8 @@ def main(argv: Sequence[str]) -> int:
     if problem:
         say(f"sgai-guard: {problem}")
         return int(ExitCode.USAGE)
-    from sgai_guard.sources import hardening  # noqa: PLC0415
-
-    receive = "--pre-receive" in flags
-    # git set these for this very repository (and, on a server, its quarantine)
-    hardening.inherit(hardening.HOOK_VARIABLES + (QUARANTINE if receive else ()))
-    stage = RECEIVE if receive else PUSH if "--pre-push" in flags else COMMIT
+    stage = _stage(flags)
+    receive = stage == RECEIVE
     try:
         result, pushed = _scan(stage, files)
     except (Exception, KeyboardInterrupt) as exc:
@@ -81,6 +77,16 @@ def main(argv: Sequence[str]) -> int:
 
         return bypassed(result, pushed, allowed=bypass)
     return code
+
+
+def _stage(flags: set[str]) -> str:
+    """What the hook runs as; git set the variables kept for it (and, on a server, those of
+    the quarantine the push waits in)."""
+    from sgai_guard.sources import hardening  # noqa: PLC0415
+
+    stage = RECEIVE if "--pre-receive" in flags else PUSH if "--pre-push" in flags else COMMIT
+    hardening.inherit(hardening.HOOK_VARIABLES + (QUARANTINE if stage == RECEIVE else ()))
+    return stage
 
 
 def _conflict(flags: set[str]) -> str | None:

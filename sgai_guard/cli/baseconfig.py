@@ -6,10 +6,25 @@ from __future__ import annotations
 import sys
 import tempfile
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from sgai_guard.sources.repo import Repository
 
+if TYPE_CHECKING:
+    from sgai_guard.engine.source import Source
+
 CONFIG_FILES = (".sgai-guard.toml", "pyproject.toml")
+
+
+def judged_by(source: Source, config_path: Path | None) -> tuple[Path | None, str]:
+    """The configuration a range is judged by: yours (--config), else the base's when the
+    change edits the configuration or its baseline (cli/baseconfig.py), else the work tree's."""
+    from sgai_guard.sources.commits import RangeScan  # noqa: PLC0415
+
+    if config_path is not None or not isinstance(source, RangeScan) or source.base is None:
+        return config_path, ""
+    judged, notice = base_config(source.repo, source.base, source.head)
+    return judged or config_path, notice
 
 
 def base_config(repo: Repository, base: str, head: str) -> tuple[Path | None, str]:
@@ -62,10 +77,15 @@ def _baseline_name(repo: Repository, rev: str) -> str | None:
         except tomllib.TOMLDecodeError:
             return None
         table = data.get("tool", {}).get("sgai-guard", {}) if name == "pyproject.toml" else data
-        value = table.get("baseline") if isinstance(table, dict) else None
-        path = PurePosixPath(value) if isinstance(value, str) else None
-        if path and not path.is_absolute() and ".." not in path.parts:
-            return path.as_posix()
+        return _relative(table.get("baseline") if isinstance(table, dict) else None)
+    return None
+
+
+def _relative(value: object) -> str | None:
+    """A plain relative path inside the repository, or None."""
+    path = PurePosixPath(value) if isinstance(value, str) else None
+    if path and not path.is_absolute() and ".." not in path.parts:
+        return path.as_posix()
     return None
 
 

@@ -45,6 +45,16 @@ def _stream(report: str, stream: TextIO | None, color: bool) -> bool:
     return True
 
 
+def _refusal(path: Path, exc: OSError) -> str:
+    if isinstance(exc, FileExistsError):
+        return "it exists already (--force replaces it)"
+    if path.is_symlink():
+        return "it is a symbolic link, and a report is never written through one"
+    if exc.errno == errno.ENXIO:  # a FIFO nobody reads, opened without blocking
+        return "it is not a plain file of its own (a FIFO)"
+    return exc.strerror or str(exc)
+
+
 def write_file(path: Path, report: str, *, replace: bool = True) -> str | None:
     """Write ``report`` to ``path``; what went wrong, or None. Never through a symlink (a
     checkout may hold one named like the report), never into a FIFO or device (opened without
@@ -56,14 +66,8 @@ def write_file(path: Path, report: str, *, replace: bool = True) -> str | None:
     flags |= getattr(os, "O_CLOEXEC", 0) | (0 if replace else os.O_EXCL)
     try:
         fd = os.open(path, flags, 0o644)
-    except FileExistsError:
-        return "it exists already (--force replaces it)"
     except OSError as exc:
-        if path.is_symlink():
-            return "it is a symbolic link, and a report is never written through one"
-        if exc.errno == errno.ENXIO:  # a FIFO nobody reads, opened without blocking
-            return "it is not a plain file of its own (a FIFO)"
-        return exc.strerror or str(exc)
+        return _refusal(path, exc)
     info = os.fstat(fd)
     if not stat.S_ISREG(info.st_mode) or info.st_nlink > 1:
         os.close(fd)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from sgai_guard.cli.baseconfig import judged_by
 from sgai_guard.cli.checking import Check, checked, configured, verify_options
 from sgai_guard.cli.group import cli
 from sgai_guard.cli.options import (
@@ -194,7 +195,7 @@ def ci_cmd(
 
     what = plan(os.environ, base, head)
     source = _ci_source(what, (remote, remote_url))
-    judged, notice = _judged_by(source, config_path)
+    judged, notice = judged_by(source, config_path)
     prep = prepare(
         Path(),
         config_path=judged,
@@ -216,19 +217,6 @@ def ci_cmd(
     if interrupted:
         code = int(ExitCode.INTERRUPTED)
     raise SystemExit(code if written else int(ExitCode.USAGE))
-
-
-def _judged_by(source: Source, config_path: Path | None) -> tuple[Path | None, str]:
-    """The configuration a range is judged by: yours (--config), else the base's when the
-    change edits the configuration or its baseline (cli/baseconfig.py), else the work tree's."""
-    from sgai_guard.sources.commits import RangeScan  # noqa: PLC0415
-
-    if config_path is not None or not isinstance(source, RangeScan) or source.base is None:
-        return config_path, ""
-    from sgai_guard.cli.baseconfig import base_config  # noqa: PLC0415
-
-    judged, notice = base_config(source.repo, source.base, source.head)
-    return judged or config_path, notice
 
 
 def _ci_source(what: Plan, remote: tuple[str, str | None]) -> Source:

@@ -127,18 +127,7 @@ class Api:
                 raise ApiError(f"{urlsplit(url).netloc}: the pages do not end (asked {url!r})")
             seen.add(url)
             response = self.get(url)
-            if len(response.content) > MAX_PAGE_BYTES:
-                raise ApiError(f"{urlsplit(url).netloc}: a page larger than {MAX_PAGE_BYTES}")
-            if response.status_code == 404:
-                raise NotFoundError(
-                    f"{urlsplit(url).netloc}: HTTP 404 (no such organisation or group?)"
-                )
-            if response.status_code >= 400:
-                raise ApiError(f"{urlsplit(url).netloc}: HTTP {response.status_code}")
-            items = response.json()
-            if not isinstance(items, list):
-                raise ApiError(f"{urlsplit(url).netloc}: the answer is not a list")
-            yield from (item for item in items if isinstance(item, dict))
+            yield from (item for item in _page(response, url) if isinstance(item, dict))
             url = next_url(response) or ""
             wait = wait_for(response, time.time()) if url else None
             if wait:
@@ -152,3 +141,18 @@ class Api:
 
     def close(self) -> None:
         self.client.close()
+
+
+def _page(response: httpx.Response, url: str) -> list[Any]:
+    """The items of one page, or an ApiError saying why there are none."""
+    where = urlsplit(url).netloc
+    if len(response.content) > MAX_PAGE_BYTES:
+        raise ApiError(f"{where}: a page larger than {MAX_PAGE_BYTES} bytes")
+    if response.status_code == 404:
+        raise NotFoundError(f"{where}: HTTP 404 (no such organisation or group?)")
+    if response.status_code >= 400:
+        raise ApiError(f"{where}: HTTP {response.status_code}")
+    items = response.json()
+    if not isinstance(items, list):
+        raise ApiError(f"{where}: the answer is not a list")
+    return items
