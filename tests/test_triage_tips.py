@@ -91,3 +91,28 @@ def test_gitpython_runs_no_git_planted_in_the_repository(
     assert proc.returncode == 1, proc.stderr
     assert json.loads(proc.stdout)["findings"][0]["exposure"]["introduced"]
     assert not marker.exists()
+
+
+def test_audit_finds_keys_in_commit_and_tag_messages(tmp_path: Path, rng: random.Random) -> None:
+    repo = Repo(tmp_path)
+    in_commit, in_tag, dangling = (keys.tavily_current(rng) for _ in range(3))
+    repo.write("a.txt", "x\n")
+    repo.commit("root")
+    said = repo.git("commit", "-q", "--allow-empty", "--no-gpg-sign", "-m", f"use {in_commit}")
+    assert said == ""
+    message_commit = repo.head()
+    repo.git("tag", "-a", "-m", f"notes: TAVILY_API_KEY={in_tag}", "v1")
+    tree = repo.git("rev-parse", "HEAD^{tree}").strip()
+    orphan = repo.git("commit-tree", tree, "-m", f"lost {dangling}").strip()  # no ref reaches it
+    findings = _audit(repo)
+    by_path = {f["path"]: f for f in findings}
+    commit_path = f"(commit {message_commit[:12]} message)"
+    assert commit_path in by_path and by_path[commit_path]["exposure"]["at_head"] is True
+    assert by_path[commit_path]["exposure"]["introduced"]["commit"] == message_commit
+    [tag_path] = [p for p in by_path if p.startswith("(tag ")]
+    assert by_path[tag_path]["exposure"]["refs"] == ["refs/tags/v1"]
+    assert not any(orphan[:12] in p for p in by_path)  # dangling: only with --include-unreachable
+    proc = run_cli("audit", ".", "--format", "json", "--include-unreachable", cwd=repo.path)
+    assert any(orphan[:12] in f["path"] for f in json.loads(proc.stdout)["findings"])
+    for text in (json.dumps(findings), proc.stdout):
+        assert in_commit not in text and in_tag not in text and dangling not in text

@@ -57,9 +57,9 @@ def _refusal(path: Path, exc: OSError) -> str:
 
 def write_file(path: Path, report: str, *, replace: bool = True) -> str | None:
     """Write ``report`` to ``path``; what went wrong, or None. Never through a symlink (a
-    checkout may hold one named like the report), never into a FIFO or device (opened without
-    blocking, then checked), never into a file with other names (hard links); an existing file
-    only when ``replace``."""
+    checkout may hold one named like the report), never into a FIFO (opened without blocking,
+    then checked), never into a file with other names (hard links); a character device such as
+    /dev/null is fine; an existing file only when ``replace``."""
     import stat  # noqa: PLC0415
 
     flags = os.O_WRONLY | os.O_CREAT | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0)
@@ -69,11 +69,13 @@ def write_file(path: Path, report: str, *, replace: bool = True) -> str | None:
     except OSError as exc:
         return _refusal(path, exc)
     info = os.fstat(fd)
-    if not stat.S_ISREG(info.st_mode) or info.st_nlink > 1:
+    plain = stat.S_ISREG(info.st_mode) and info.st_nlink == 1
+    if not plain and not stat.S_ISCHR(info.st_mode):  # /dev/null and the like are fine
         os.close(fd)
-        return "it is not a plain file of its own (a FIFO, a device or a hard link)"
+        return "it is not a plain file of its own (a FIFO, a socket or a hard link)"
     try:
-        os.ftruncate(fd, 0)
+        if plain:
+            os.ftruncate(fd, 0)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(report)
     except OSError as exc:

@@ -7,9 +7,9 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
 from sgai_guard.engine.triage import triage
-from sgai_guard.models import Blob, ScanResult, Skipped, Summary
+from sgai_guard.models import Blob, Finding, ScanResult, Skipped, Summary
 from sgai_guard.sources.audit import AuditScan, count_blobs
-from sgai_guard.sources.history import blob_histories
+from sgai_guard.sources.history import blob_histories, placed_messages
 from sgai_guard.sources.repo import open_repository
 
 if TYPE_CHECKING:
@@ -42,19 +42,23 @@ class AuditSource:
 
     def refine(self, result: ScanResult) -> ScanResult:
         """Each secret placed in history: paths, commits, refs, and how exposed it is."""
-        wanted = {f.blob_id for f in result.findings if f.blob_id}
+        in_files = [f for f in result.findings if not _in_message(f)]
+        wanted = {f.blob_id for f in in_files if f.blob_id}
         unread = {s.blob_id for s in result.skipped if s.blob_id} - wanted
         histories = blob_histories(
             self.repo, wanted, include_reflog=self.scan.include_reflog, named_only=unread
         )
         findings, self.dropped = triage(
-            result.findings,
-            histories,
-            keep_unreachable=self.include_unreachable,
-            bare=self.repo.bare,
+            in_files, histories, keep_unreachable=self.include_unreachable, bare=self.repo.bare
         )
+        placed, dropped = placed_messages(
+            self.repo,
+            [f for f in result.findings if _in_message(f)],
+            keep_unreachable=self.include_unreachable,
+        )
+        self.dropped += dropped
         skipped = tuple(_named(s, histories) for s in result.skipped)
-        return result._replace(findings=tuple(findings), skipped=skipped)
+        return result._replace(findings=(*placed, *findings), skipped=skipped)
 
     def summary(self) -> Summary:
         notices = list(self.scan.notices)
@@ -69,6 +73,10 @@ class AuditSource:
             incomplete=tuple(self.scan.incomplete),
             empty_ok=self.scan.empty_ok,
         )
+
+
+def _in_message(finding: Finding) -> bool:
+    return finding.path.startswith(("(commit ", "(tag ")) and finding.path.endswith(" message)")
 
 
 def _named(item: Skipped, histories: Mapping[str, BlobHistory]) -> Skipped:

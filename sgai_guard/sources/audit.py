@@ -10,16 +10,25 @@ clone or a damaged mirror lacks.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from typing import IO
 
+from sgai_guard.detection.rules import RULES, utf16_keyword
 from sgai_guard.models import Blob, Part, Skipped
 from sgai_guard.sources import catfile, gitcmd
+from sgai_guard.sources.messages import message_path
 from sgai_guard.sources.pieces import StreamChunks, pieces
 from sgai_guard.sources.repo import Repository
+
+MAX_MESSAGE_OBJECT = 1 << 20  # a larger commit or tag object is drained, not scanned
+# Every keyword a rule looks for, in every encoding: a message without one holds no key.
+_KEYWORDS = {k for rule in RULES for k in rule.keywords}
+_KEYWORDS |= {utf16_keyword(rule.provider.prefix.encode()) for rule in RULES}
+_HINTS = re.compile(b"|".join(re.escape(k) for k in sorted(_KEYWORDS)))
 
 
 @dataclass(slots=True)
@@ -96,6 +105,11 @@ def _object(
         yield from pieces(reader, partial(_blob, oid))
         if not reader.short and out.read(1) == b"\n":
             return False
+    elif kind in ("commit", "tag") and size <= MAX_MESSAGE_OBJECT:
+        data = out.read(size)
+        if len(data) == size and out.read(1) == b"\n":
+            yield from _message(oid, kind, data)
+            return False
     elif _drain(out, size + 1):
         if kind == "blob":  # over the user's cap: drained, never held
             cap = f"larger than the size cap set by --max-blob-size ({size} > {max_size} bytes)"
@@ -103,6 +117,16 @@ def _object(
         return False
     yield Skipped(f"{kind} {oid[:12]}", "git stopped while reading it", True, oid)
     return True
+
+
+def _message(oid: str, kind: str, data: bytes) -> Iterator[Blob]:
+    """A commit's or tag's message, when it holds any of the detector's keywords (most hold
+    none: checking costs one regex search, scanning would cost a blob each)."""
+    body = data.partition(b"\n\n")[2]
+    if _HINTS.search(body):
+        commit = oid if kind == "commit" else None
+        path = message_path(kind, oid)
+        yield Blob(path, body, commit=commit, blob_id=oid, message=True)
 
 
 def _blob(oid: str, data: bytes, part: Part | None) -> Blob:

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO
 
-from sgai_guard.models import CommitRef
+from sgai_guard.models import CommitRef, Exposure, Finding
 from sgai_guard.sources import catfile, gitcmd, gitobjects
 from sgai_guard.sources.reach import peeled_tips, refs_containing
 from sgai_guard.sources.repo import Repository
@@ -135,3 +135,50 @@ def _tree_blobs(repo: Repository, rev: str, wanted: set[str]) -> set[str]:
         if len(parts) == 3 and parts[2].decode() in wanted:
             found.add(parts[2].decode())
     return found
+
+
+def placed_messages(
+    repo: Repository, findings: list[Finding], *, keep_unreachable: bool
+) -> tuple[list[Finding], int]:
+    """Keys in commit and tag messages, with the refs that publish them (for a tag's message,
+    the refs naming the tag); and how many secrets no ref reaches were left out."""
+    if not findings:
+        return [], 0
+    tips = peeled_tips(repo)
+    head = repo.resolve("HEAD")
+    with_head = {**tips, **({"HEAD": head} if head else {})}
+    reach = refs_containing(repo, [f.commit for f in findings if f.commit], with_head)
+    named = _refs_naming(repo, {f.blob_id for f in findings if f.blob_id and not f.commit})
+    placed, dropped = [], set()
+    with gitobjects.opened(repo.path) as objects:
+        commits = Tips(objects, tips)
+        for finding in findings:
+            refs = reach.get(finding.commit or "", set()) | named.get(finding.blob_id or "", set())
+            if not refs and not keep_unreachable:
+                dropped.add(finding.fingerprint)
+                continue
+            when = commits.commit(finding.commit) if finding.commit else None
+            exposure = Exposure(
+                paths=(finding.path,),
+                introduced=when,
+                last_seen=when,
+                at_head="HEAD" in refs,
+                refs=tuple(sorted(refs - {"HEAD"})),
+                reachable=bool(refs),
+                bare=repo.bare,
+            )
+            placed.append(finding._replace(exposure=exposure))
+    return placed, len(dropped)
+
+
+def _refs_naming(repo: Repository, oids: set[str]) -> dict[str, set[str]]:
+    """The refs that name each of ``oids`` (annotated tags) directly."""
+    if not oids:
+        return {}
+    out = gitcmd.output(["for-each-ref", "--format=%(objectname) %(refname)"], repo.path)
+    named: dict[str, set[str]] = {}
+    for line in out.decode("utf-8", "surrogateescape").splitlines():
+        oid, ref = line.split(" ", 1)
+        if oid in oids:
+            named.setdefault(oid, set()).add(ref)
+    return named
