@@ -138,6 +138,9 @@ def parse_header(line: bytes, asked: bytes = b"") -> tuple[str, str, int] | None
     """``<oid> <type> <size>`` from cat-file --batch, or None for an object it could not find
     (its answer is what was asked, then "missing" or "ambiguous", and a rev:path may hold
     spaces, so the fields are taken from the right)."""
+    parts = line.split()
+    if len(parts) == 3 and parts[2].isdigit():  # the common case, an object id first
+        return parts[0].decode("ascii", "replace"), parts[1].decode("ascii"), int(parts[2])
     text = line.rstrip(b"\n")
     if asked and text in (asked + b" missing", asked + b" ambiguous"):
         return None

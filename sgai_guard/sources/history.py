@@ -53,10 +53,13 @@ def blob_histories(
             histories[new].added[commit.oid] = commit
         if old in histories and parents:
             histories[old].removed_parents[parents[0]] = commit
+    triaged = {oid: h for oid, h in histories.items() if oid in full}
+    if not triaged:  # only names wanted (unreadable objects): no commit or tree to read
+        return histories
     with gitobjects.opened(repo.path) as objects:
         tips = Tips(objects, peeled_tips(repo))
-        _resolve_parents(tips, histories)
-        _mark_refs(repo, tips, {oid: h for oid, h in histories.items() if oid in full})
+        _resolve_parents(tips, triaged)
+        _mark_refs(repo, tips, triaged)
     return histories
 
 
