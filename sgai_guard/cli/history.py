@@ -14,7 +14,6 @@ from sgai_guard.cli.checking import Check, checked, configured, verify_options
 from sgai_guard.cli.group import cli
 from sgai_guard.cli.options import (
     ByteSize,
-    archive_limits,
     archive_options,
     policy_options,
     progress_option,
@@ -83,10 +82,7 @@ def audit(
     include_unreachable: bool,
     progress: str,
     max_blob_size: int | None,
-    archive_depth: int | None,
-    archive_max_bytes: int | None,
-    archive_max_ratio: int | None,
-    archive_max_members: int | None,
+    archives: dict[str, int],
     config_path: Path | None,
     baseline_path: Path | None,
     other_markers: bool,
@@ -108,9 +104,7 @@ def audit(
             include_unreachable=include_unreachable,
             progress=progress,
             max_blob_size=max_blob_size,
-            archives=archive_limits(
-                archive_depth, archive_max_bytes, archive_max_ratio, archive_max_members
-            ),
+            archives=archives,
             config_path=config_path,
             baseline_path=baseline_path,
             other_markers=other_markers,
@@ -123,9 +117,7 @@ def audit(
         config_path=config_path,
         baseline_path=baseline_path,
         other_markers=other_markers,
-        archives=archive_limits(
-            archive_depth, archive_max_bytes, archive_max_ratio, archive_max_members
-        ),
+        archives=archives,
     )
     source = AuditSource(
         repo,
@@ -178,10 +170,7 @@ def ci_cmd(
     remote: str,
     remote_url: str | None,
     fail_on_removed: bool,
-    archive_depth: int | None,
-    archive_max_bytes: int | None,
-    archive_max_ratio: int | None,
-    archive_max_members: int | None,
+    archives: dict[str, int],
     config_path: Path | None,
     baseline_path: Path | None,
     other_markers: bool,
@@ -202,9 +191,7 @@ def ci_cmd(
         baseline_path=baseline_path,
         fail_on_removed=fail_on_removed,
         other_markers=other_markers,
-        archives=archive_limits(
-            archive_depth, archive_max_bytes, archive_max_ratio, archive_max_members
-        ),
+        archives=archives,
     )
     result = run(source, prep, full_scan=what.audit)
     if notice:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -57,39 +59,53 @@ def policy_options(func: click.decorators.FC) -> click.decorators.FC:
     return func
 
 
-def archive_options(func: click.decorators.FC) -> click.decorators.FC:
-    """Limits for opening archives and compressed files (also configuration keys)."""
-    for option in reversed(
-        (
-            click.option(
-                "--archive-depth",
-                type=click.IntRange(min=0),
-                help="Open containers nested this deep (default 3; 0: do not open any).",
-            ),
-            click.option(
-                "--archive-max-bytes",
-                type=ByteSize(),
-                help="Uncompressed bytes read per archive, all members together (default 64MiB).",
-            ),
-            click.option(
-                "--archive-max-ratio",
-                type=click.IntRange(min=1),
-                help="Largest compression ratio a member may have (default 200).",
-            ),
-            click.option(
-                "--archive-max-members",
-                type=click.IntRange(min=1),
-                help="Members read per archive (default 10000).",
-            ),
-        )
-    ):
-        func = option(func)
-    return func
+_ARCHIVE_OPTIONS = (
+    click.option(
+        "--archive-depth",
+        type=click.IntRange(min=0),
+        help="Open containers nested this deep (default 3; 0: do not open any).",
+    ),
+    click.option(
+        "--archive-max-bytes",
+        type=ByteSize(),
+        help="Uncompressed bytes read per archive, all members together (default 64MiB).",
+    ),
+    click.option(
+        "--archive-max-ratio",
+        type=click.IntRange(min=1),
+        help="Largest compression ratio a member may have (default 200).",
+    ),
+    click.option(
+        "--archive-max-members",
+        type=click.IntRange(min=1),
+        help="Members read per archive (default 10000).",
+    ),
+)
 
 
-def archive_limits(
-    depth: int | None, max_bytes: int | None, ratio: int | None, members: int | None
-) -> dict[str, int]:
-    """The archive limits given on the command line, as containers.Limits fields."""
-    given = {"depth": depth, "total_bytes": max_bytes, "ratio": ratio, "members": members}
-    return {field: value for field, value in given.items() if value is not None}
+def archive_options(func: Callable[..., None]) -> Callable[..., None]:
+    """Limits for opening archives and compressed files (also configuration keys), handed to
+    the command as ``archives``: the containers.Limits fields given on the command line."""
+
+    @functools.wraps(func)
+    def command(
+        *args: object,
+        archive_depth: int | None,
+        archive_max_bytes: int | None,
+        archive_max_ratio: int | None,
+        archive_max_members: int | None,
+        **kwargs: object,
+    ) -> None:
+        given = {
+            "depth": archive_depth,
+            "total_bytes": archive_max_bytes,
+            "ratio": archive_max_ratio,
+            "members": archive_max_members,
+        }
+        limits = {field: value for field, value in given.items() if value is not None}
+        func(*args, archives=limits, **kwargs)
+
+    wrapped: Callable[..., None] = command
+    for option in reversed(_ARCHIVE_OPTIONS):
+        wrapped = option(wrapped)
+    return wrapped

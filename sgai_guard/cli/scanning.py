@@ -12,7 +12,6 @@ from sgai_guard.cli.checking import Check, configured, verify_options
 from sgai_guard.cli.group import cli
 from sgai_guard.cli.options import (
     ByteSize,
-    archive_limits,
     archive_options,
     policy_options,
     progress_option,
@@ -70,10 +69,7 @@ def scan(
     stdin_filename: str | None,
     max_file_size: int | None,
     progress: str,
-    archive_depth: int | None,
-    archive_max_bytes: int | None,
-    archive_max_ratio: int | None,
-    archive_max_members: int | None,
+    archives: dict[str, int],
     config_path: Path | None,
     baseline_path: Path | None,
     other_markers: bool,
@@ -92,9 +88,7 @@ def scan(
         baseline_path=baseline_path,
         fail_on_removed=fail_on_removed,
         other_markers=other_markers,
-        archives=archive_limits(
-            archive_depth, archive_max_bytes, archive_max_ratio, archive_max_members
-        ),
+        archives=archives,
     )
     if stdin:
         source: Source = _stdin(stdin_filename)

@@ -5,13 +5,13 @@ primary limit's reset time and the secondary limit's Retry-After, each wait boun
 
 from __future__ import annotations
 
-import ipaddress
 import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from sgai_guard.errors import ExitCode, GuardError, UsageError, say
+from sgai_guard.loopback import is_loopback
 
 if TYPE_CHECKING:
     import httpx
@@ -31,15 +31,6 @@ class ApiError(GuardError):
 
 class NotFoundError(ApiError):
     """HTTP 404 on the first page: no such organisation or group (or no access to it)."""
-
-
-def is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def base_url(given: str | None, environ: Mapping[str, str], variable: str, default: str) -> str:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterable, Mapping
 from typing import NamedTuple
 from urllib.parse import SplitResult, urlsplit
 
 from sgai_guard.errors import UsageError
+from sgai_guard.loopback import is_loopback
 
 TAVILY_USAGE = "https://api.tavily.com/usage"
 SGAI_V2_CREDITS = "https://v2-api.scrapegraphai.com/api/credits"
@@ -36,15 +36,6 @@ OPTION_NAMES = {
     "sgai-v1": "sgai_v1",
     "scrapegraphai-v1": "sgai_v1",
 }
-
-
-def is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def checked_url(url: str, origin: str) -> str:

@@ -7,7 +7,8 @@ from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from sgai_guard.errors import UsageError
-from sgai_guard.verify.endpoints import Endpoints, is_loopback
+from sgai_guard.loopback import is_loopback
+from sgai_guard.verify.endpoints import Endpoints
 
 
 class VerifyOptions(NamedTuple):
