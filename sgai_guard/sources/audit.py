@@ -99,24 +99,34 @@ def _objects(out: IO[bytes], max_size: int | None) -> Iterator[Blob | Skipped]:
 def _object(
     out: IO[bytes], oid: str, kind: str, size: int, max_size: int | None
 ) -> Generator[Blob | Skipped, None, bool]:
-    """A blob's pieces, or why it was passed over; True when git stopped in the middle."""
+    """A blob's pieces, a message, or why it was passed over; True when git stopped in the
+    middle."""
     if kind == "blob" and (max_size is None or size <= max_size):
-        reader = StreamChunks(out, size)
-        yield from pieces(reader, partial(_blob, oid))
-        if not reader.short and out.read(1) == b"\n":
-            return False
+        whole = yield from _read_blob(out, oid, size)
     elif kind in ("commit", "tag") and size <= MAX_MESSAGE_OBJECT:
         data = out.read(size)
-        if len(data) == size and out.read(1) == b"\n":
-            yield from _message(oid, kind, data)
-            return False
-    elif _drain(out, size + 1):
-        if kind == "blob":  # over the user's cap: drained, never held
-            cap = f"larger than the size cap set by --max-blob-size ({size} > {max_size} bytes)"
-            yield Skipped(f"blob {oid[:12]}", cap, blob_id=oid)
-        return False
-    yield Skipped(f"{kind} {oid[:12]}", "git stopped while reading it", True, oid)
-    return True
+        whole = len(data) == size and out.read(1) == b"\n"
+        yield from _message(oid, kind, data) if whole else ()
+    else:
+        whole = _drain(out, size + 1)
+        yield from _over_cap(oid, kind, size, max_size) if whole else ()
+    if not whole:
+        yield Skipped(f"{kind} {oid[:12]}", "git stopped while reading it", True, oid)
+    return not whole
+
+
+def _read_blob(out: IO[bytes], oid: str, size: int) -> Generator[Blob, None, bool]:
+    """The blob's pieces; False when git stopped before its end."""
+    reader = StreamChunks(out, size)
+    yield from pieces(reader, partial(_blob, oid))
+    return not reader.short and out.read(1) == b"\n"
+
+
+def _over_cap(oid: str, kind: str, size: int, max_size: int | None) -> Iterator[Skipped]:
+    """A blob over the user's cap: drained, never held, and listed."""
+    if kind == "blob":
+        cap = f"larger than the size cap set by --max-blob-size ({size} > {max_size} bytes)"
+        yield Skipped(f"blob {oid[:12]}", cap, blob_id=oid)
 
 
 def _message(oid: str, kind: str, data: bytes) -> Iterator[Blob]:

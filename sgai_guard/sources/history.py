@@ -148,30 +148,47 @@ def placed_messages(
     if not findings:
         return [], 0
     tips = peeled_tips(repo)
-    head = repo.resolve("HEAD")
-    with_head = {**tips, **({"HEAD": head} if head else {})}
-    reach = refs_containing(repo, [f.commit for f in findings if f.commit], with_head)
-    named = _refs_naming(repo, {f.blob_id for f in findings if f.blob_id and not f.commit})
+    refs = _publishing(repo, findings, tips)
     placed, dropped = [], set()
     with gitobjects.opened(repo.path) as objects:
         commits = Tips(objects, tips)
         for finding in findings:
-            refs = reach.get(finding.commit or "", set()) | named.get(finding.blob_id or "", set())
-            if not refs and not keep_unreachable:
+            reaching = refs.get(finding.blob_id or "", set())
+            if reaching or keep_unreachable:
+                placed.append(_placed(finding, reaching, commits, repo.bare))
+            else:
                 dropped.add(finding.fingerprint)
-                continue
-            when = commits.commit(finding.commit) if finding.commit else None
-            exposure = Exposure(
-                paths=(finding.path,),
-                introduced=when,
-                last_seen=when,
-                at_head="HEAD" in refs,
-                refs=tuple(sorted(refs - {"HEAD"})),
-                reachable=bool(refs),
-                bare=repo.bare,
-            )
-            placed.append(finding._replace(exposure=exposure))
     return placed, len(dropped)
+
+
+def _publishing(
+    repo: Repository, findings: list[Finding], tips: dict[str, str]
+) -> dict[str, set[str]]:
+    """For each message's object: the refs whose history holds its commit ("HEAD" among them
+    when HEAD's does), or that name its tag."""
+    head = repo.resolve("HEAD")
+    with_head = {**tips, **({"HEAD": head} if head else {})}
+    reach = refs_containing(repo, [f.commit for f in findings if f.commit], with_head)
+    named = _refs_naming(repo, {f.blob_id for f in findings if f.blob_id and not f.commit})
+    return {
+        f.blob_id: reach.get(f.commit, set()) if f.commit else named.get(f.blob_id, set())
+        for f in findings
+        if f.blob_id
+    }
+
+
+def _placed(finding: Finding, refs: set[str], commits: Tips, bare: bool) -> Finding:
+    when = commits.commit(finding.commit) if finding.commit else None
+    exposure = Exposure(
+        paths=(finding.path,),
+        introduced=when,
+        last_seen=when,
+        at_head="HEAD" in refs,
+        refs=tuple(sorted(refs - {"HEAD"})),
+        reachable=bool(refs),
+        bare=bare,
+    )
+    return finding._replace(exposure=exposure)
 
 
 def _refs_naming(repo: Repository, oids: set[str]) -> dict[str, set[str]]:
