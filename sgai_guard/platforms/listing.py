@@ -82,23 +82,36 @@ def github(
     try:
         try:
             yield from _clean(
-                _github_urls(api.pages(f"{base}/orgs/{name}/repos?{query}", link_next), filters)
+                _urls(api.pages(f"{base}/orgs/{name}/repos?{query}", link_next), filters, _GITHUB)
             )
         except NotFoundError:  # a user's repositories, not an organisation's
             yield from _clean(
-                _github_urls(api.pages(f"{base}/users/{name}/repos?{query}", link_next), filters)
+                _urls(api.pages(f"{base}/users/{name}/repos?{query}", link_next), filters, _GITHUB)
             )
     finally:
         api.close()
 
 
-def _github_urls(items: Iterator[Any], filters: Filters) -> Iterator[str]:
+class _Fields(NamedTuple):
+    """Where a platform's repository record says what the listing needs."""
+
+    fork: str
+    ssh: str
+    https: str
+
+
+_GITHUB = _Fields("fork", "ssh_url", "clone_url")
+_GITLAB = _Fields("forked_from_project", "ssh_url_to_repo", "http_url_to_repo")
+
+
+def _urls(items: Iterator[Any], filters: Filters, fields: _Fields) -> Iterator[str]:
+    """The clone URL of each repository the filters keep."""
     for repo in items:
         if (repo.get("archived") and not filters.archived) or (
-            repo.get("fork") and not filters.forks
+            repo.get(fields.fork) and not filters.forks
         ):
             continue
-        yield repo.get("ssh_url" if filters.ssh else "clone_url")
+        yield repo.get(fields.ssh if filters.ssh else fields.https)
 
 
 def gitlab(
@@ -117,18 +130,9 @@ def gitlab(
         params["archived"] = "false"
     try:
         first = f"{base}/groups/{quote(group, safe='')}/projects?{urlencode(params)}"
-        yield from _clean(_gitlab_urls(api.pages(first, gitlab_next), filters))
+        yield from _clean(_urls(api.pages(first, gitlab_next), filters, _GITLAB))
     finally:
         api.close()
-
-
-def _gitlab_urls(items: Iterator[Any], filters: Filters) -> Iterator[str]:
-    for project in items:
-        if (project.get("archived") and not filters.archived) or (
-            project.get("forked_from_project") and not filters.forks
-        ):
-            continue
-        yield project.get("ssh_url_to_repo" if filters.ssh else "http_url_to_repo")
 
 
 __all__ = ["ApiError", "Filters", "github", "gitlab"]
