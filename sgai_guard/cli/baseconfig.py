@@ -3,6 +3,8 @@ key by editing `.sgai-guard.toml`, `[tool.sgai-guard]` in pyproject.toml, or the
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import sys
 import tempfile
 from pathlib import Path, PurePosixPath
@@ -37,6 +39,7 @@ def base_config(repo: Repository, base: str, head: str) -> tuple[Path | None, st
     if not changed:
         return None, ""
     folder = Path(tempfile.mkdtemp(prefix="sgai-guard-base-config-"))
+    atexit.register(shutil.rmtree, folder, True)  # read once by prepare(); gone at exit
     config = _write_base_files(repo, base, folder)
     notice = (
         f"this change edits {', '.join(sorted(changed))}: it is judged by the configuration "
