@@ -121,6 +121,14 @@ class Skipped(NamedTuple):
     blob_id: str | None = None  # an object read by id, whose paths history can tell
 
 
+class Passed(NamedTuple):
+    """Content a source read and screened for the engine: no keyword, no UTF-16 text, no
+    container, so the detector could find nothing in it. Counted, never scanned again."""
+
+    files: int
+    bytes: int
+
+
 class CommitRef(NamedTuple):
     oid: str
     author: str

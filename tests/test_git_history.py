@@ -6,6 +6,7 @@ import os
 import random
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 from tests import keys
@@ -249,32 +250,39 @@ def test_git_dying_mid_stream_keeps_findings_and_exits_3(
         repo.write(f"big{n}.txt", "".join(rng.choice("abcdef\n") for _ in range(5000)))
     repo.commit("files")
     key_blob = repo.git("rev-parse", "HEAD:a.txt").strip()
-    listing = repo.git(
-        "cat-file",
-        "--batch-all-objects",
-        "--unordered",
-        "--batch-check=%(objectname) %(objecttype) %(objectsize)",
-    ).splitlines()
-    order = [line.split()[0] for line in listing]
-    assert order.index(key_blob) < len(order) - 1, "the key's blob must not be the last object"
-    cut = (
-        sum(
-            len(line) + 1 + int(line.split()[2]) + 1
-            for line in listing[: order.index(key_blob) + 1]
-        )
-        + 20
+    # Each reader is a `cat-file --batch` fed a run of object ids: the one whose run holds
+    # the key's blob has its output cut 20 bytes into the object after it (or right after
+    # it, when it is the run's last), as when git dies.
+    cutter = tmp_path / "cut.py"
+    cutter.write_text(
+        "import sys\n"
+        "src, out, key = sys.stdin.buffer, sys.stdout.buffer, sys.argv[1].encode()\n"
+        "seen = False\n"
+        "while header := src.readline():\n"
+        "    if seen:\n"
+        "        out.write((header + src.read(64))[:20]); out.flush(); sys.exit(141)\n"
+        "    body = src.read(int(header.split()[2]) + 1)\n"
+        "    out.write(header + body)\n"
+        "    seen = header.startswith(key)\n"
+        "sys.exit(141 if seen else 0)\n"
     )
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     wrapper = bin_dir / "git"
     wrapper.write_text(
         "#!/bin/sh\n"
-        'case " $* " in *" cat-file --batch-all-objects --batch "*) '
-        f'"$REAL_GIT" "$@" | head -c {cut}; exit 141;; esac\n'
+        'case " $* " in *" cat-file --batch --buffer "*) '
+        '"$REAL_GIT" "$@" | "$PYTHON" "$CUTTER" "$KEY_BLOB"; exit $?;; esac\n'
         'exec "$REAL_GIT" "$@"\n'
     )
     wrapper.chmod(0o755)
-    env = {"PATH": f"{bin_dir}:{os.environ['PATH']}", "REAL_GIT": shutil.which("git") or "git"}
+    env = {
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+        "REAL_GIT": shutil.which("git") or "git",
+        "PYTHON": sys.executable,
+        "CUTTER": str(cutter),
+        "KEY_BLOB": key_blob,
+    }
     code, report = run_json("audit", ".", cwd=repo.path, env=env)
     assert code == 3
     assert [f["path"] for f in report["findings"]] == ["a.txt"]

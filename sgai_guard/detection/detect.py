@@ -60,6 +60,10 @@ class Detector:
             return self._detect_utf16(data) + self._detect_view(data, hits)
         return self._detect_view(data, hits)
 
+    def could_find(self, data: bytes) -> bool:
+        """False when detect() surely finds nothing in ``data``: no keyword, no UTF-16 text."""
+        return data[:2] in _UTF16_BOMS or bool(self.prefilter(data))
+
     def _detect_view(self, data: bytes, hits: Hits) -> list[Candidate]:
         rules = {rule for i in hits for rule in self._by_keyword[i]}
         if not rules:

@@ -13,21 +13,21 @@ from functools import cache
 
 from sgai_guard.detection import containers
 from sgai_guard.detection.containers import Budget, Limits
-from sgai_guard.models import Blob, Skipped
+from sgai_guard.models import Blob, Passed, Skipped
 
 _STEMS = (".gz", ".tgz", ".bz2", ".xz", ".txz", ".tbz2")
 
 
 def expanded(
-    items: Iterable[Blob | Skipped], limits: Limits, opened: set[str] | None = None
-) -> Iterator[Blob | Skipped]:
+    items: Iterable[Blob | Skipped | Passed], limits: Limits, opened: set[str] | None = None
+) -> Iterator[Blob | Skipped | Passed]:
     """``items`` with every container's members after it; ``opened`` collects the paths of
     the containers that were opened."""
     opened = set() if opened is None else opened
     large = _Large(limits)
     for item in items:
         yield item
-        if isinstance(item, Skipped) or limits.depth < 1:
+        if isinstance(item, (Skipped, Passed)) or limits.depth < 1:
             continue
         whole = item if item.part is None else large.add(item)
         if isinstance(whole, Skipped):

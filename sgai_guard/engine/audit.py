@@ -7,15 +7,13 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
 from sgai_guard.engine.triage import triage
-from sgai_guard.models import Blob, Finding, ScanResult, Skipped, Summary
-from sgai_guard.sources.audit import AuditScan, count_blobs
+from sgai_guard.models import Blob, Finding, Passed, ScanResult, Skipped, Summary
+from sgai_guard.sources.audit import AuditScan
 from sgai_guard.sources.history import blob_histories, placed_messages
 from sgai_guard.sources.repo import open_repository
 
 if TYPE_CHECKING:
     from _typeshed import StrPath
-
-    from sgai_guard.sources.history import BlobHistory
 
 
 class AuditSource:
@@ -26,28 +24,29 @@ class AuditSource:
         include_reflog: bool = False,
         include_unreachable: bool = False,
         max_blob_size: int | None = None,
+        readers: int = 0,
     ) -> None:
         self.repo = open_repository(path)
-        self.scan = AuditScan(self.repo, include_reflog, max_blob_size)
+        self.scan = AuditScan(self.repo, include_reflog, max_blob_size, readers)
         self.include_unreachable = include_unreachable
         self.dropped = 0
 
     def total(self) -> int:
         """How many blobs there are to read: the denominator of the progress line."""
-        return count_blobs(self.repo)
+        return self.scan.plan().blobs
 
-    def items(self) -> Iterator[Blob | Skipped]:
+    def items(self) -> Iterator[Blob | Skipped | Passed]:
         self.scan.check()
         yield from self.scan.blobs()
 
     def refine(self, result: ScanResult) -> ScanResult:
         """Each secret placed in history: paths, commits, refs, and how exposed it is."""
-        in_files = [f for f in result.findings if not _in_message(f)]
+        in_files = sorted((f for f in result.findings if not _in_message(f)), key=_place)
         wanted = {f.blob_id for f in in_files if f.blob_id}
         unread = {s.blob_id for s in result.skipped if s.blob_id} - wanted
-        histories = blob_histories(
-            self.repo, wanted, include_reflog=self.scan.include_reflog, named_only=unread
-        )
+        histories = blob_histories(self.repo, wanted, include_reflog=self.scan.include_reflog)
+        names = self.scan.paths_of(unread)
+        self.scan.close()
         findings, self.dropped = triage(
             in_files, histories, keep_unreachable=self.include_unreachable, bare=self.repo.bare
         )
@@ -57,8 +56,11 @@ class AuditSource:
             keep_unreachable=self.include_unreachable,
         )
         self.dropped += dropped
-        skipped = tuple(_named(s, histories) for s in result.skipped)
-        return result._replace(findings=(*placed, *findings), skipped=skipped)
+        skipped = sorted((_named(s, names) for s in result.skipped), key=_skip_order)
+        suppressed = sorted(result.suppressed, key=lambda s: _place(s.finding))
+        return result._replace(
+            findings=(*placed, *findings), skipped=tuple(skipped), suppressed=tuple(suppressed)
+        )
 
     def summary(self) -> Summary:
         notices = list(self.scan.notices)
@@ -79,10 +81,18 @@ def _in_message(finding: Finding) -> bool:
     return finding.path.startswith(("(commit ", "(tag ")) and finding.path.endswith(" message)")
 
 
-def _named(item: Skipped, histories: Mapping[str, BlobHistory]) -> Skipped:
-    """An unreadable object, named by the paths history gives it."""
-    history = histories.get(item.blob_id or "")
-    if history is None or not history.paths or item.blob_id is None:
+def _named(item: Skipped, names: Mapping[str, set[str]]) -> Skipped:
+    """An object that could not be read, named by the paths history gives it."""
+    paths = names.get(item.blob_id or "")
+    if not paths or item.blob_id is None:
         return item
-    paths = ", ".join(sorted(history.paths))
-    return item._replace(path=f"{paths} ({item.blob_id[:12]})")
+    return item._replace(path=f"{', '.join(sorted(paths))} ({item.blob_id[:12]})")
+
+
+def _place(finding: Finding) -> tuple[str, str, int, int, str]:
+    return finding.blob_id or "", finding.path, finding.line, finding.column, finding.rule.id
+
+
+def _skip_order(item: Skipped) -> tuple[str, str]:
+    """Readers run side by side: what they could not read is listed in a stable order."""
+    return item.path, item.reason

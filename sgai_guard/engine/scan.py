@@ -15,6 +15,7 @@ from sgai_guard.models import (
     Blob,
     Finding,
     Part,
+    Passed,
     ScanResult,
     ScanStats,
     Skipped,
@@ -67,7 +68,7 @@ class Settings(NamedTuple):
 
 
 def scan(
-    items: Iterable[Blob | Skipped],
+    items: Iterable[Blob | Skipped | Passed],
     *,
     policy: Policy | None = None,
     settings: Settings | None = None,
@@ -85,7 +86,11 @@ def scan(
         if isinstance(item, Skipped):
             tally.skipped.append(item)
             continue
-        _scan_blob(item, detector, policy, settings, tally)
+        if isinstance(item, Passed):  # screened by the source: nothing to detect
+            tally.files += item.files
+            tally.bytes += item.bytes
+        else:
+            _scan_blob(item, detector, policy, settings, tally)
         if progress is not None:
             progress(tally.files, tally.bytes)
     stats = ScanStats(

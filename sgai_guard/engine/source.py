@@ -6,14 +6,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Protocol
 
-from sgai_guard.models import Blob, ScanResult, Skipped, Summary
+from sgai_guard.models import Blob, Passed, ScanResult, Skipped, Summary
 
 
 class Source(Protocol):
     """Where blobs come from: the work tree, the index, a range, a push, a whole history."""
 
-    def items(self) -> Iterable[Blob | Skipped]:
-        """The blobs to scan, and what could not be read; may raise GitError up front."""
+    def items(self) -> Iterable[Blob | Skipped | Passed]:
+        """The blobs to scan, and what could not be read; may raise GitError up front. A
+        source that screens what it reads counts what it passed over (models.Passed)."""
         ...
 
     def summary(self) -> Summary:

@@ -48,9 +48,15 @@ class Answer(Generic[T]):
 
 
 def popen(
-    args: Sequence[str], repo: StrPath, *, stdin: bool = False, keep_env: Sequence[str] = ()
+    args: Sequence[str],
+    repo: StrPath,
+    *,
+    stdin: bool | IO[bytes] = False,
+    stdout: IO[bytes] | None = None,
+    keep_env: Sequence[str] = (),
 ) -> subprocess.Popen[bytes]:
-    return gitcmd.spawn(gitcmd.git_argv(args), repo, hardening.git_env(keep=keep_env), stdin)
+    env = hardening.git_env(keep=keep_env)
+    return gitcmd.spawn(gitcmd.git_argv(args), repo, env, stdin, stdout)
 
 
 def pipe(stream: IO[bytes] | None) -> IO[bytes]:

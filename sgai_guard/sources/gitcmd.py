@@ -8,7 +8,7 @@ import contextlib
 import os
 import subprocess
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 from sgai_guard.errors import GitError, StalledError
 from sgai_guard.sources import hardening
@@ -90,17 +90,27 @@ def _run_once(
 
 
 def spawn(
-    argv: list[str], cwd: StrPath, env: dict[str, str], stdin: bool
+    argv: list[str],
+    cwd: StrPath,
+    env: dict[str, str],
+    stdin: bool | IO[bytes],
+    stdout: IO[bytes] | None = None,
 ) -> subprocess.Popen[bytes]:
     """Start git in a process group of its own, so that a stalled git and every helper it
-    started can be stopped together; one-line errors for the usual reasons it cannot start."""
+    started can be stopped together; one-line errors for the usual reasons it cannot start.
+    ``stdin``: a pipe (True), nothing (False) or an open file; ``stdout``: a file, else a
+    pipe."""
+    if isinstance(stdin, bool):
+        stdin_arg: int | IO[bytes] = subprocess.PIPE if stdin else subprocess.DEVNULL
+    else:
+        stdin_arg = stdin
     try:
         return subprocess.Popen(
             [executable(), *argv[1:]],
             cwd=cwd,
             env=env,
-            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
+            stdin=stdin_arg,
+            stdout=subprocess.PIPE if stdout is None else stdout,
             stderr=subprocess.PIPE,
             start_new_session=True,
         )

@@ -38,13 +38,9 @@ def blob_histories(
     oids: Iterable[str],
     *,
     include_reflog: bool = False,
-    named_only: Iterable[str] = (),
 ) -> dict[str, BlobHistory]:
-    """``oids``: blobs to triage in full. ``named_only``: blobs (unreadable, perhaps missing)
-    that only need their paths; their refs are not looked up, so nothing asks git to read
-    them (a partial clone would try to fetch them)."""
-    full = set(oids)
-    histories = {oid: BlobHistory(oid) for oid in (*full, *named_only)}
+    """Paths, commits and refs of each of ``oids`` (blobs holding secrets)."""
+    histories = {oid: BlobHistory(oid) for oid in oids}
     if not histories:
         return histories
     for commit, parents, old, new, path in _log(repo, include_reflog):
@@ -53,13 +49,10 @@ def blob_histories(
             histories[new].added[commit.oid] = commit
         if old in histories and parents:
             histories[old].removed_parents[parents[0]] = commit
-    triaged = {oid: h for oid, h in histories.items() if oid in full}
-    if not triaged:  # only names wanted (unreadable objects): no commit or tree to read
-        return histories
     with gitobjects.opened(repo.path) as objects:
         tips = Tips(objects, peeled_tips(repo))
-        _resolve_parents(tips, triaged)
-        _mark_refs(repo, tips, triaged)
+        _resolve_parents(tips, histories)
+        _mark_refs(repo, tips, histories)
     return histories
 
 

@@ -1,0 +1,70 @@
+"""Names for objects an audit could not read (missing, damaged, or over the size cap): the
+paths history gives them, found in the trees that hold them. Costs one read of the trees,
+and only when there is something to name.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from collections.abc import Iterable, Iterator
+
+from sgai_guard.sources import catfile
+from sgai_guard.sources.walk import Walk
+
+
+def paths_of(repo: str, walk: Walk, trees: list[bytes], oids: Iterable[str]) -> dict[str, set[str]]:
+    """For each of ``oids`` (hex), the paths of the tree entries that name it."""
+    wanted = {bytes.fromhex(oid): oid for oid in oids if _hex(oid)}
+    if not wanted or not trees:
+        return {}
+    width = len(next(iter(wanted)))
+    holders: dict[bytes, list[tuple[str, str]]] = {}
+    for tree, entries in _entries(repo, trees, wanted, width):
+        holders[tree] = entries
+    at = walk.paths(set(holders))
+    named: dict[str, set[str]] = {}
+    for tree, entries in holders.items():
+        for name, oid in entries:
+            base = at.get(tree)
+            path = name if not base else f"{base}/{name}"
+            named.setdefault(oid, set()).add(path)
+    return named
+
+
+def _entries(
+    repo: str, trees: list[bytes], wanted: dict[bytes, str], width: int
+) -> Iterator[tuple[bytes, list[tuple[str, str]]]]:
+    """(tree id, [(entry name, wanted oid)]) for each tree holding a wanted oid."""
+    pattern = re.compile(b"|".join(re.escape(raw) for raw in wanted))
+    with tempfile.TemporaryFile() as ids:
+        ids.writelines(trees)
+        ids.seek(0)
+        proc = catfile.popen(["cat-file", "--batch", "--buffer"], repo, stdin=ids)
+    out = catfile.pipe(proc.stdout)
+    try:
+        while header := out.readline():
+            fields = header.split()
+            if len(fields) != 3 or not fields[2].isdigit():
+                continue  # a tree that vanished or cannot be read: nothing to name from it
+            data = out.read(int(fields[2]) + 1)
+            if pattern.search(data):
+                yield fields[0], list(_holding(data[:-1], wanted, width))
+    finally:
+        out.close()
+        proc.wait()
+
+
+def _holding(tree: bytes, wanted: dict[bytes, str], width: int) -> Iterator[tuple[str, str]]:
+    """The entries of one raw tree object (`<mode> <name>\\0<id>`...) that name wanted oids."""
+    pos = 0
+    while (nul := tree.find(b"\0", pos)) != -1:
+        oid = tree[nul + 1 : nul + 1 + width]
+        if oid in wanted:
+            name = tree[pos:nul].partition(b" ")[2]
+            yield name.decode("utf-8", "surrogateescape"), wanted[oid]
+        pos = nul + 1 + width
+
+
+def _hex(oid: str) -> bool:
+    return len(oid) in (40, 64) and all(c in "0123456789abcdef" for c in oid)

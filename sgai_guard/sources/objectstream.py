@@ -1,0 +1,109 @@
+"""One `git cat-file --batch` answer stream turned into what the engine scans: each blob whole,
+or in bounded pieces when large; a commit's or tag's message when it holds a keyword; and a
+Skipped entry for what could not be read. Memory stays flat whatever an object's size.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Generator, Iterator
+from functools import partial
+from typing import IO
+
+from sgai_guard.detection.rules import RULES, utf16_keyword
+from sgai_guard.models import Blob, Part, Skipped
+from sgai_guard.sources import catfile
+from sgai_guard.sources.messages import message_path
+from sgai_guard.sources.pieces import StreamChunks, pieces
+
+MAX_MESSAGE_OBJECT = 1 << 20  # a larger commit or tag object is not scanned
+# Every keyword a rule looks for, in every encoding: a message without one holds no key.
+_KEYWORDS = {k for rule in RULES for k in rule.keywords}
+_KEYWORDS |= {utf16_keyword(rule.provider.prefix.encode()) for rule in RULES}
+_HINTS = re.compile(b"|".join(re.escape(k) for k in sorted(_KEYWORDS)))
+
+
+def objects(out: IO[bytes], max_size: int | None) -> Iterator[Blob | Skipped]:
+    """Everything in the stream, until its end or until git stops in the middle of it."""
+    while header := out.readline():
+        if not header.endswith(b"\n"):
+            yield Skipped("(object store)", "git stopped in the middle of the object list", True)
+            return
+        found = catfile.parse_header(header)
+        if found is None:
+            oid = header.split(b" ", 1)[0].decode("ascii", "replace")
+            yield Skipped(f"object {oid[:12]}", "unreadable object", error=True, blob_id=oid)
+            continue
+        stopped = yield from _object(out, *found, max_size)
+        if stopped:
+            return
+
+
+def _object(
+    out: IO[bytes], oid: str, kind: str, size: int, max_size: int | None
+) -> Generator[Blob | Skipped, None, bool]:
+    """A blob's pieces, a message, or why it was passed over; True when git stopped in the
+    middle."""
+    if kind == "blob" and (max_size is None or size <= max_size):
+        whole = yield from _read_blob(out, oid, size)
+    elif kind in ("commit", "tag") and size <= MAX_MESSAGE_OBJECT:
+        whole = yield from _read_message(out, oid, kind, size)
+    else:
+        whole = yield from _pass_over(out, oid, kind, size, max_size)
+    if not whole:
+        yield Skipped(f"{kind} {oid[:12]}", "git stopped while reading it", True, oid)
+    return not whole
+
+
+def _read_blob(out: IO[bytes], oid: str, size: int) -> Generator[Blob, None, bool]:
+    """The blob's pieces; False when git stopped before its end."""
+    reader = StreamChunks(out, size)
+    yield from pieces(reader, partial(_blob, oid))
+    return not reader.short and out.read(1) == b"\n"
+
+
+def _read_message(out: IO[bytes], oid: str, kind: str, size: int) -> Generator[Blob, None, bool]:
+    data = out.read(size)
+    whole = len(data) == size and out.read(1) == b"\n"
+    if whole:
+        yield from _message(oid, kind, data)
+    return whole
+
+
+def _pass_over(
+    out: IO[bytes], oid: str, kind: str, size: int, max_size: int | None
+) -> Generator[Skipped, None, bool]:
+    """A tree, a message too large to be one, or a blob over the cap: read past, unscanned."""
+    whole = _drain(out, size + 1)
+    if whole and kind == "blob":
+        yield from over_cap(oid, size, max_size)
+    return whole
+
+
+def over_cap(oid: str, size: int, max_size: int | None) -> Iterator[Skipped]:
+    """A blob over the user's cap: never read, and listed."""
+    cap = f"larger than the size cap set by --max-blob-size ({size} > {max_size} bytes)"
+    yield Skipped(f"blob {oid[:12]}", cap, blob_id=oid)
+
+
+def _message(oid: str, kind: str, data: bytes) -> Iterator[Blob]:
+    """A commit's or tag's message, when it holds any of the detector's keywords (most hold
+    none: checking costs one regex search, scanning would cost a blob each)."""
+    body = data.partition(b"\n\n")[2]
+    if _HINTS.search(body):
+        commit = oid if kind == "commit" else None
+        path = message_path(kind, oid)
+        yield Blob(path, body, commit=commit, blob_id=oid, message=True)
+
+
+def _blob(oid: str, data: bytes, part: Part | None) -> Blob:
+    return Blob(f"(blob {oid[:12]})", data, blob_id=oid, part=part)
+
+
+def _drain(out: IO[bytes], size: int) -> bool:
+    while size > 0:
+        chunk = out.read(min(size, 1 << 20))
+        if not chunk:
+            return False
+        size -= len(chunk)
+    return True

@@ -1,0 +1,176 @@
+"""Reading the object store on every core. Each run of the audit's plan (sources.listing) is
+read by its own `git cat-file --batch` in a forked worker, which screens what it reads
+(sources.screen) and sends on only what could hold a key, plus counts of the rest. With one
+run, or where there is no fork, the run is read here, unscreened.
+
+Workers share nothing: each gets its run, and sends length-prefixed pickles of the items it
+built down a pipe of its own. Whatever happens to a worker, the audit goes on and says what
+was not read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import selectors
+import signal
+import struct
+import tempfile
+from collections.abc import Iterator, Sequence
+from typing import IO
+
+from sgai_guard.models import Blob, Passed, Skipped
+from sgai_guard.sources import catfile
+from sgai_guard.sources.objectstream import objects
+from sgai_guard.sources.screen import Screen, passed
+
+Item = Blob | Skipped | Passed
+_LENGTH = struct.Struct("<I")
+_REPORT_EVERY = 8 << 20  # bytes screened between two progress counts
+_END = "end"
+
+
+def default_readers() -> int:
+    """One reader per core this process may run on."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return max(1, len(affinity(0)) if affinity else os.cpu_count() or 1)
+
+
+def read(repo: str, runs: Sequence[bytes], max_size: int | None) -> Iterator[Item]:
+    """Every object of every run; order within a run is kept, runs interleave."""
+    if len(runs) < 2 or not hasattr(os, "fork"):
+        for run in runs:
+            yield from read_run(repo, run, max_size)
+        return
+    screen = Screen()  # built once, before the fork: each worker inherits it
+    workers = [_Worker.start(repo, run, max_size, screen) for run in runs]
+    try:
+        yield from _gather(workers)
+    finally:
+        for worker in workers:
+            worker.stop()
+
+
+def read_run(repo: str, run: bytes, max_size: int | None) -> Iterator[Blob | Skipped]:
+    """The objects ``run`` names (ids, one a line), through one `cat-file --batch`."""
+    with tempfile.TemporaryFile() as ids:
+        ids.write(run)
+        ids.seek(0)
+        proc = catfile.popen(["cat-file", "--batch", "--buffer"], repo, stdin=ids)
+    yield from objects(catfile.pipe(proc.stdout), max_size)
+    error = catfile.pipe(proc.stderr).read().decode("utf-8", "replace").strip()
+    status = proc.wait()
+    if status != 0:
+        detail = error.rsplit("\n", 1)[-1] or f"exit status {status}"
+        yield Skipped("(object store)", f"git cat-file stopped: {detail}", error=True)
+
+
+def _gather(workers: list[_Worker]) -> Iterator[Item]:
+    with selectors.DefaultSelector() as selector:
+        for each in workers:
+            selector.register(each.fd, selectors.EVENT_READ, each)
+        while selector.get_map():
+            for key, _ in selector.select():
+                worker: _Worker = key.data
+                items = worker.receive()
+                if items is None:
+                    selector.unregister(worker.fd)
+                    yield from worker.ended()
+                else:
+                    yield from items
+
+
+class _Worker:
+    def __init__(self, pid: int, fd: int) -> None:
+        self.pid, self.fd = pid, fd
+        self.buffer = bytearray()
+        self.done = False
+        self.status: int | None = None
+
+    @classmethod
+    def start(cls, repo: str, run: bytes, max_size: int | None, screen: Screen) -> _Worker:
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the worker: never returns into the caller's stack
+            os.close(read_end)
+            _worker_main(repo, run, max_size, screen, write_end)
+        os.close(write_end)
+        return cls(pid, read_end)
+
+    def receive(self) -> list[Item] | None:
+        """The items whose frames are complete; None at the end of the pipe."""
+        chunk = os.read(self.fd, 1 << 20)
+        if not chunk:
+            return None
+        self.buffer += chunk
+        items = []
+        while len(self.buffer) >= _LENGTH.size:
+            (size,) = _LENGTH.unpack_from(self.buffer)
+            if len(self.buffer) < _LENGTH.size + size:
+                break
+            item = pickle.loads(self.buffer[_LENGTH.size : _LENGTH.size + size])  # noqa: S301 - our own fork wrote it
+            del self.buffer[: _LENGTH.size + size]
+            if item == _END:
+                self.done = True
+            else:
+                items.append(item)
+        return items
+
+    def ended(self) -> Iterator[Skipped]:
+        os.close(self.fd)
+        self.fd = -1
+        _, status = os.waitpid(self.pid, 0)
+        self.status = status
+        if not self.done:
+            code = os.waitstatus_to_exitcode(status)
+            reason = f"a reader process stopped before its end (exit status {code})"
+            yield Skipped("(object store)", reason, error=True)
+
+    def stop(self) -> None:
+        """Collect the worker; kill it first if the audit ends before it does."""
+        if self.status is not None:
+            return
+        if self.fd != -1:
+            os.close(self.fd)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
+        os.waitpid(self.pid, 0)
+        self.status = 0
+
+
+def _worker_main(repo: str, run: bytes, max_size: int | None, screen: Screen, fd: int) -> None:
+    status = 1
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)  # the audit's own process handles ^C
+        with os.fdopen(fd, "wb", buffering=1 << 16) as sink:
+            try:
+                _screen_run(read_run(repo, run, max_size), screen, sink)
+            except Exception as exc:  # said, as one more thing not read, by the audit itself
+                _send(sink, Skipped("(object store)", f"a reader failed: {exc!r}", error=True))
+            _send(sink, _END)
+        status = 0
+    finally:
+        os._exit(status)
+
+
+def _screen_run(items: Iterator[Blob | Skipped], screen: Screen, sink: IO[bytes]) -> None:
+    files = size = 0
+    for item in items:
+        if isinstance(item, Blob) and not screen.keep(item):
+            counted = passed(item)
+            files, size = files + counted.files, size + counted.bytes
+            if size >= _REPORT_EVERY:
+                _send(sink, Passed(files, size))
+                sink.flush()  # for the progress line
+                files = size = 0
+            continue
+        _send(sink, item)
+    if files or size:
+        _send(sink, Passed(files, size))
+
+
+def _send(sink: IO[bytes], item: object) -> None:
+    frame = pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)
+    sink.write(_LENGTH.pack(len(frame)))
+    sink.write(frame)

@@ -1,0 +1,37 @@
+"""Screening blobs where they are read, so that only those the detector could find something in
+travel on to the engine: a keyword, UTF-16 text or a container. The rest are counted (models.
+Passed) and dropped; the engine would have found nothing in them either.
+"""
+
+from __future__ import annotations
+
+from sgai_guard.detection import containers
+from sgai_guard.detection.detect import Detector
+from sgai_guard.models import Blob, Passed
+
+
+class Screen:
+    def __init__(self, detector: Detector | None = None) -> None:
+        self.detector = detector or Detector()
+        self._container = False  # the large blob now read in pieces is a container
+
+    def keep(self, blob: Blob) -> bool:
+        """True when ``blob`` must be scanned. A container read in pieces is kept whole:
+        the engine puts its pieces back together to open it."""
+        part = blob.part
+        if part is not None:
+            if part.first:
+                self._container = containers.magic(blob.data) is not None
+            if self._container:
+                return True
+        elif containers.magic(blob.data) is not None:
+            return True
+        return blob.message or self.detector.could_find(blob.data)
+
+
+def passed(blob: Blob) -> Passed:
+    """What the engine would have counted for a blob it scans (see engine.scan)."""
+    part = blob.part
+    if part is None:
+        return Passed(1, len(blob.data))
+    return Passed(1 if part.first else 0, part.end)

@@ -1,0 +1,152 @@
+"""The audit reads the object store in several processes (sources.readers) that screen what
+they read: on a generated history, what it finds, suppresses, skips and counts is exactly what
+one unscreened reader finds. And a reader that dies is said, never taken for a clean run."""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+import os
+import random
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sgai_guard.engine.audit import AuditSource
+from sgai_guard.engine.prepare import prepare
+from sgai_guard.engine.run import run
+from sgai_guard.models import ScanResult
+from sgai_guard.sources.listing import _cut
+from tests import keys
+from tests.archives import zip_of
+from tests.cli_helpers import run_json
+from tests.gitrepo import Repo
+
+
+def _history(path: Path, rng: random.Random) -> Repo:
+    """Keys in every place the audit looks: plain files, a zip, a gzip, UTF-16 text, base64,
+    a large file read in pieces (a key across a piece's edge), commit and tag messages;
+    placeholders that are suppressed; a file over a size cap; plenty of clean files."""
+    repo = Repo(path)
+    for n in range(40):
+        for m in range(3):
+            repo.write(f"src/m{m}/f{n}.py", f"# module {n}.{m}\n" + "x = 1\n" * rng.randint(1, 200))
+        if n % 7 == 0:
+            repo.write(f"conf/key{n}.env", f"TAVILY_API_KEY={keys.tavily_current(rng)}\n")
+        repo.commit(f"change {n}")
+    repo.write(
+        "dist/bundle.zip", zip_of({"app/.env": f"SGAI_API_KEY={keys.sgai_uuid(rng)}\n".encode()})
+    )
+    noise = rng.randbytes(9 << 20)  # incompressible: a zip read in pieces, its key deflated
+    deflated = f"TAVILY_API_KEY={keys.tavily_current(rng)}\n".encode()
+    repo.write("dist/large.zip", zip_of({"a/noise.bin": noise, "z/.env": deflated}))
+    repo.write("logs/app.log.gz", gzip.compress(f"key={keys.tavily_legacy(rng)}\n".encode()))
+    repo.write(
+        "win/notes.txt", codecs.BOM_UTF16_LE + f"k {keys.sgai_hex(rng)}\n".encode("utf-16-le")
+    )
+    repo.write("docs/example.md", "TAVILY_API_KEY=tvly-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n")
+    big = bytearray(rng.randbytes(5 << 20).hex().encode())  # pieces are 8 MiB (fsread.CHUNK)
+    key = b"\n" + keys.tavily_current(rng).encode() + b"\n"
+    at = (8 << 20) - 10  # near the first piece's edge
+    big[at : at + len(key)] = key
+    repo.write("data/big.txt", bytes(big))
+    repo.commit(f"vendor things\n\nthe old key was {keys.sgai_uuid(rng)}")
+    repo.git("tag", "-a", "v1", "-m", f"release, key {keys.tavily_current(rng)}")
+    return repo
+
+
+def _audit(path: Path, readers: int, **options: int) -> ScanResult:
+    source = AuditSource(path, readers=readers, **options)
+    return run(source, prepare(path), full_scan=True)
+
+
+def _seen(result: ScanResult) -> tuple[object, ...]:
+    findings = sorted(
+        (f.fingerprint, f.path, f.line, f.column, f.rule.id, f.status, f.exposure)
+        for f in result.findings
+    )
+    suppressed = sorted(
+        (s.finding.fingerprint, s.finding.path, s.reason) for s in result.suppressed
+    )
+    stats = result.stats._replace(seconds=0.0)
+    return findings, suppressed, result.skipped, stats, result.incomplete, result.notices
+
+
+def test_several_readers_find_exactly_what_one_finds(tmp_path: Path, rng: random.Random) -> None:
+    repo = _history(tmp_path / "repo", rng)
+    missing = repo.git("rev-parse", "HEAD~3:src/m1/f3.py").strip()
+    (repo.path / ".git" / "objects" / missing[:2] / missing[2:]).unlink()
+    one, three = _audit(repo.path, 1), _audit(repo.path, 3)
+    assert _seen(one) == _seen(three)
+    assert len(one.findings) >= 13  # plain, zips, gzip, UTF-16, large, messages...
+    wanted = {"dist/bundle.zip!app/.env", "dist/large.zip!z/.env", "data/big.txt"}
+    assert {f.path for f in one.findings} >= wanted
+    assert one.suppressed, "the placeholder is suppressed, not lost"
+    assert one.stats.files > 120
+    assert [s.path for s in one.skipped] == [f"src/m1/f3.py ({missing[:12]})"]
+    capped_one = _audit(repo.path, 1, max_blob_size=1 << 20)
+    capped_three = _audit(repo.path, 3, max_blob_size=1 << 20)
+    assert _seen(capped_one) == _seen(capped_three)
+    assert any(s.path.startswith("data/big.txt (") for s in capped_one.skipped)
+
+
+def test_a_reader_that_dies_makes_the_audit_incomplete(tmp_path: Path, rng: random.Random) -> None:
+    """Fault injection: the real git runs, but the process reading its output is killed."""
+    repo = _history(tmp_path / "repo", rng)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    wrapper = bin_dir / "git"
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        'case " $* " in *" cat-file --batch --buffer "*) kill -9 $PPID; exit 1;; esac\n'
+        'exec "$REAL_GIT" "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    env = {"PATH": f"{bin_dir}:{os.environ['PATH']}", "REAL_GIT": shutil.which("git") or "git"}
+    code, report = run_json("audit", ".", cwd=repo.path, env=env)
+    if (os.cpu_count() or 1) < 2 or not hasattr(os, "fork"):  # read in-process: git fails
+        assert code == 3
+        return
+    assert code == 3, report
+    assert any("reader process stopped" in e["message"] for e in report["errors"]), report
+    assert not report["complete"]
+
+
+def test_hostile_names_of_unreadable_objects_are_escaped(tmp_path: Path) -> None:
+    """A missing object is named by its tree entry; a hostile name is shown escaped."""
+    repo = Repo(tmp_path / "repo")
+    name = "a\u202eexe.txt\x1b[31m"
+    repo.write(name, "lost content\n")
+    repo.commit("one")
+    lost = repo.git("rev-parse", f"HEAD:{name}").strip()
+    (repo.path / ".git" / "objects" / lost[:2] / lost[2:]).unlink()
+    code, report = run_json("audit", ".", cwd=repo.path)
+    assert code == 3
+    [error] = report["errors"]
+    assert lost[:12] in error["path"]
+    code, text = _text_report(repo.path)
+    assert "\u202e" not in text and "\x1b" not in text
+    assert lost[:12] in text
+
+
+def _text_report(path: Path) -> tuple[int, str]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "sgai_guard", "audit", str(path), "--progress", "never"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+@given(st.lists(st.integers(min_value=0, max_value=10**6), max_size=60), st.integers(1, 8))
+def test_runs_cover_the_listing_in_order(weights: list[int], parts: int) -> None:
+    lines = [f"{n:040x}\n".encode() for n in range(len(weights))]
+    runs = _cut(lines, weights, parts)
+    assert b"".join(runs) == b"".join(lines)
+    assert len(runs) <= parts
+    assert all(runs)
