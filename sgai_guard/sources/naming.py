@@ -5,11 +5,10 @@ and only when there is something to name.
 
 from __future__ import annotations
 
-import re
-import tempfile
 from collections.abc import Iterable, Iterator
 
-from sgai_guard.sources import catfile
+from sgai_guard.detection.prefilter import Prefilter
+from sgai_guard.sources import readers
 from sgai_guard.sources.walk import Walk
 
 
@@ -36,23 +35,16 @@ def _entries(
     repo: str, trees: list[bytes], wanted: dict[bytes, str], width: int
 ) -> Iterator[tuple[bytes, list[tuple[str, str]]]]:
     """(tree id, [(entry name, wanted oid)]) for each tree holding a wanted oid."""
-    pattern = re.compile(b"|".join(re.escape(raw) for raw in wanted))
-    with tempfile.TemporaryFile() as ids:
-        ids.writelines(trees)
-        ids.seek(0)
-        proc = catfile.popen(["cat-file", "--batch", "--buffer"], repo, stdin=ids)
-    out = catfile.pipe(proc.stdout)
-    try:
+    find = Prefilter(list(wanted))  # Hyperscan once enough bytes went through
+    with readers.batch(repo, b"".join(trees)) as (proc, out):
         while header := out.readline():
             fields = header.split()
             if len(fields) != 3 or not fields[2].isdigit():
                 continue  # a tree that vanished or cannot be read: nothing to name from it
             data = out.read(int(fields[2]) + 1)
-            if pattern.search(data):
+            if find(data):
                 yield fields[0], list(_holding(data[:-1], wanted, width))
-    finally:
-        out.close()
-        proc.wait()
+    proc.wait()
 
 
 def _holding(tree: bytes, wanted: dict[bytes, str], width: int) -> Iterator[tuple[str, str]]:

@@ -16,6 +16,7 @@ import pickle
 import selectors
 import signal
 import struct
+import subprocess
 import tempfile
 from collections.abc import Iterator, Sequence
 from typing import IO
@@ -29,6 +30,7 @@ Item = Blob | Skipped | Passed
 _LENGTH = struct.Struct("<I")
 _REPORT_EVERY = 8 << 20  # bytes screened between two progress counts
 _END = "end"
+_READ_SIZE = 1 << 20
 
 
 def default_readers() -> int:
@@ -54,16 +56,41 @@ def read(repo: str, runs: Sequence[bytes], max_size: int | None) -> Iterator[Ite
 
 def read_run(repo: str, run: bytes, max_size: int | None) -> Iterator[Blob | Skipped]:
     """The objects ``run`` names (ids, one a line), through one `cat-file --batch`."""
-    with tempfile.TemporaryFile() as ids:
-        ids.write(run)
-        ids.seek(0)
-        proc = catfile.popen(["cat-file", "--batch", "--buffer"], repo, stdin=ids)
-    yield from objects(catfile.pipe(proc.stdout), max_size)
+    with batch(repo, run) as (proc, stream):
+        yield from objects(stream, max_size)
     error = catfile.pipe(proc.stderr).read().decode("utf-8", "replace").strip()
     status = proc.wait()
     if status != 0:
         detail = error.rsplit("\n", 1)[-1] or f"exit status {status}"
         yield Skipped("(object store)", f"git cat-file stopped: {detail}", error=True)
+
+
+@contextlib.contextmanager
+def batch(repo: str, ids: bytes) -> Iterator[tuple[subprocess.Popen[bytes], IO[bytes]]]:
+    """`git cat-file --batch` answering ``ids`` (one a line, from a file: no writer thread),
+    and its output read through a wide pipe in large reads."""
+    with tempfile.TemporaryFile() as listed:
+        listed.write(ids)
+        listed.seek(0)
+        proc = catfile.popen(["cat-file", "--batch", "--buffer"], repo, stdin=listed)
+    out = catfile.pipe(proc.stdout)
+    _widen(out)
+    try:
+        with os.fdopen(out.fileno(), "rb", _READ_SIZE, closefd=False) as stream:
+            yield proc, stream
+    finally:
+        out.close()  # git stops at once if the reader stopped early
+
+
+def _widen(pipe: IO[bytes]) -> None:
+    """A pipe of 1 MiB instead of 64 KiB: git and the reader take turns far less often, which
+    on a history of several GiB saves a fifth of the time (Linux; elsewhere a no-op)."""
+    try:
+        import fcntl  # noqa: PLC0415 - POSIX only
+
+        fcntl.fcntl(pipe.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), _READ_SIZE)
+    except (ImportError, OSError):
+        pass  # the size is capped (fs.pipe-max-size) or the platform has no such call
 
 
 def _gather(workers: list[_Worker]) -> Iterator[Item]:
