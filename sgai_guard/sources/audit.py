@@ -37,7 +37,7 @@ class AuditScan:
 
     def check(self) -> None:
         """Say up front what the history lacks: a shallow clone cannot be audited whole."""
-        gitcmd.require_version((2, 32), "an audit (rev-list --filter=object:type=blob)")
+        gitcmd.require_version((2, 32), "an audit")
         shallow = self.repo.shallow_commits()
         if shallow:
             self.incomplete.append(
