@@ -129,5 +129,6 @@ def _audit(path: str, options: AuditOptions) -> tuple[ScanResult, str]:
         include_reflog=options.include_reflog,
         include_unreachable=options.include_unreachable,
         max_blob_size=options.max_blob_size,
+        readers=1,  # the pool already keeps every core busy, one repository per process
     )
     return run(source, prep, full_scan=True), prep.settings.salt
