@@ -150,3 +150,45 @@ def test_runs_cover_the_listing_in_order(weights: list[int], parts: int) -> None
     assert b"".join(runs) == b"".join(lines)
     assert len(runs) <= parts
     assert all(runs)
+
+
+def test_large_containers_from_several_readers_are_opened_whole(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """Pieces of large blobs from different readers must not interleave: the engine puts a
+    container read in pieces back together, one at a time (found by an attacker review)."""
+    repo = Repo(tmp_path / "repo")
+    key = keys.tavily_current(rng)
+    text = b"lorem ipsum\n" * 5000 + f'api_key = "{key}"\n'.encode()
+    repo.write("a.gz", gzip.compress(text + rng.randbytes(20 << 20), compresslevel=1))
+    repo.write("b.gz", gzip.compress(rng.randbytes(20 << 20), compresslevel=1))
+    for name in ("x.txt", "y.txt"):
+        repo.write(name, b"see tvly- docs\n" + rng.randbytes(8 << 20).hex().encode())
+    repo.commit("large things")
+    for readers in (1, 2, 4, 4):
+        result = _audit(repo.path, readers)
+        assert [f.path for f in result.findings] == ["a.gz!a"], readers
+        assert not result.skipped and not result.incomplete
+
+
+def test_unreachable_trees_do_not_name_missing_objects(tmp_path: Path) -> None:
+    repo = Repo(tmp_path / "repo")
+    repo.write("docs/prod.env", "lost\n")
+    repo.commit("one")
+    lost = repo.git("rev-parse", "HEAD:docs/prod.env").strip()
+    (repo.path / ".git" / "objects" / lost[:2] / lost[2:]).unlink()
+    repo.git("mktree", "--missing", stdin=f"100644 blob {lost}\tREADME.md\n".encode())
+    result = _audit(repo.path, 2)
+    assert [s.path for s in result.skipped] == [f"docs/prod.env ({lost[:12]})"]
+
+
+def test_a_commit_too_large_to_read_makes_the_audit_incomplete(tmp_path: Path) -> None:
+    repo = Repo(tmp_path / "repo")
+    repo.write("a.txt", "a\n")
+    message = tmp_path / "message"
+    message.write_text("padding " + "x" * (1 << 20) + "\n\nthe key would be here\n")
+    repo.add()
+    repo.git("commit", "-q", "--no-gpg-sign", "-F", str(message))
+    code, report = run_json("audit", ".", cwd=repo.path)
+    assert code == 3
+    assert any("larger than" in e["message"] for e in report["errors"]), report

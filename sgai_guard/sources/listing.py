@@ -59,8 +59,11 @@ def _take(planned: Plan, fields: list[bytes], max_size: int | None) -> int | Non
         if max_size is not None and size > max_size:
             planned.skipped.extend(over_cap(oid.decode(), size, max_size))
             return None
-    elif size > MAX_MESSAGE_OBJECT:
-        return None  # a commit or tag this large is not a message anyone wrote
+    elif size > MAX_MESSAGE_OBJECT:  # not read whole: said, and the audit is incomplete
+        name = oid.decode("ascii", "replace")
+        reason = f"a {kind.decode()} object larger than {MAX_MESSAGE_OBJECT} bytes: not scanned"
+        planned.skipped.append(Skipped(f"{kind.decode()} {name[:12]}", reason, True, name))
+        return None
     return size + _DISK_WEIGHT * int(fields[3])
 
 

@@ -24,8 +24,10 @@ def paths_of(repo: str, walk: Walk, trees: list[bytes], oids: Iterable[str]) -> 
     at = walk.paths(set(holders))
     named: dict[str, set[str]] = {}
     for tree, entries in holders.items():
+        if tree not in at:
+            continue  # a tree no ref reaches: its names are whatever its maker chose
         for name, oid in entries:
-            base = at.get(tree)
+            base = at[tree]
             path = name if not base else f"{base}/{name}"
             named.setdefault(oid, set()).add(path)
     return named

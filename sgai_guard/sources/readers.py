@@ -101,11 +101,16 @@ def _gather(workers: list[_Worker]) -> Iterator[Item]:
             for key, _ in selector.select():
                 worker: _Worker = key.data
                 items = worker.receive()
+                while items is not None:
+                    yield from items
+                    if not worker.mid_blob:
+                        break
+                    # The rest of a blob read in pieces comes before anything from another
+                    # worker: the engine puts a container's pieces back together in order.
+                    items = worker.receive()
                 if items is None:
                     selector.unregister(worker.fd)
                     yield from worker.ended()
-                else:
-                    yield from items
 
 
 class _Worker:
@@ -113,6 +118,7 @@ class _Worker:
         self.pid, self.fd = pid, fd
         self.buffer = bytearray()
         self.done = False
+        self.mid_blob = False  # the last blob it sent is a piece, and not the last one
         self.status: int | None = None
 
     @classmethod
@@ -142,7 +148,14 @@ class _Worker:
                 self.done = True
             else:
                 items.append(item)
+                self._follow(item)
         return items
+
+    def _follow(self, item: Item) -> None:
+        if isinstance(item, Blob):
+            self.mid_blob = item.part is not None and not item.part.last
+        elif isinstance(item, Skipped):
+            self.mid_blob = False
 
     def ended(self) -> Iterator[Skipped]:
         os.close(self.fd)
@@ -169,7 +182,8 @@ class _Worker:
 def _worker_main(repo: str, run: bytes, max_size: int | None, screen: Screen, fd: int) -> None:
     status = 1
     try:
-        signal.signal(signal.SIGINT, signal.SIG_DFL)  # the audit's own process handles ^C
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            signal.signal(signal.SIGINT, signal.SIG_DFL)  # the audit's own process says ^C
         with os.fdopen(fd, "wb", buffering=1 << 16) as sink:
             try:
                 _screen_run(read_run(repo, run, max_size), screen, sink)
