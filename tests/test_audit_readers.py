@@ -48,7 +48,7 @@ def _history(path: Path, rng: random.Random) -> Repo:
     repo.write(
         "win/notes.txt", codecs.BOM_UTF16_LE + f"k {keys.sgai_hex(rng)}\n".encode("utf-16-le")
     )
-    repo.write("docs/example.md", "TAVILY_API_KEY=tvly-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n")
+    repo.write("docs/example.md", "TAVILY_API_KEY=tvly-" + "x" * 32 + "\n")  # a placeholder
     big = bytearray(rng.randbytes(5 << 20).hex().encode())  # pieces are 8 MiB (fsread.CHUNK)
     key = b"\n" + keys.tavily_current(rng).encode() + b"\n"
     at = (8 << 20) - 10  # near the first piece's edge
