@@ -66,6 +66,17 @@ def pipe(stream: IO[bytes] | None) -> IO[bytes]:
     return stream
 
 
+def complaint(proc: subprocess.Popen[bytes], fallback: str) -> str:
+    """Waits for git; "" when it succeeded, else its last line of complaint (whole: redaction
+    happens when it is shown), or ``fallback`` (where {status} is the exit status) when it
+    said nothing."""
+    error = pipe(proc.stderr).read().decode("utf-8", "replace").strip()
+    status = proc.wait()
+    if status == 0:
+        return ""
+    return error.rsplit("\n", 1)[-1] or fallback.format(status=status)
+
+
 def read_blobs(
     repo: StrPath,
     requests: Iterable[tuple[str, T]],

@@ -38,9 +38,7 @@ def plan(repo: Repository, max_size: int | None, readers: int) -> Plan:
         if weight is not None:
             lines.append(fields[0] + b"\n")
             weights.append(weight)
-    error = catfile.pipe(listing.stderr).read().decode("utf-8", "replace").strip()
-    if listing.wait() != 0:
-        planned.error = error.rsplit("\n", 1)[-1] or "git cat-file failed"
+    planned.error = catfile.complaint(listing, "git cat-file failed")
     planned.runs = _cut(lines, weights, readers)
     return planned
 

@@ -58,10 +58,8 @@ def read_run(repo: str, run: bytes, max_size: int | None) -> Iterator[Blob | Ski
     """The objects ``run`` names (ids, one a line), through one `cat-file --batch`."""
     with batch(repo, run) as (proc, stream):
         yield from objects(stream, max_size)
-    error = catfile.pipe(proc.stderr).read().decode("utf-8", "replace").strip()
-    status = proc.wait()
-    if status != 0:
-        detail = error.rsplit("\n", 1)[-1] or f"exit status {status}"
+    detail = catfile.complaint(proc, "exit status {status}")
+    if detail:
         yield Skipped("(object store)", f"git cat-file stopped: {detail}", error=True)
 
 

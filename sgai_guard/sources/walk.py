@@ -28,10 +28,7 @@ class Walk:
         self._proc = catfile.popen(args, repo.path, stdout=self.out)
 
     def finish(self) -> Walked:
-        error = catfile.pipe(self._proc.stderr).read().decode("utf-8", "replace").strip()
-        walked = Walked()
-        if self._proc.wait() != 0:
-            walked.error = error.rsplit("\n", 1)[-1] or "git rev-list failed"
+        walked = Walked(error=catfile.complaint(self._proc, "git rev-list failed"))
         self.out.seek(0)
         for line in self.out:
             if line.startswith(b"?"):
