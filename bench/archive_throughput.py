@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.corpus import build
-from sgai_guard.detection import containers
+from sgai_guard.detection.magic import magic
 from sgai_guard.engine.scan import scan
 from sgai_guard.models import Blob
 
@@ -99,7 +99,7 @@ def main() -> None:
     args = parser.parse_args()
     files = build(args.corpus, args.mb, 10, sdk_every=20)
     packed = _pack(files, args.corpus.parent / ".archives", args.per_archive)
-    assert all(containers.magic(p.read_bytes()[:512]) for p in packed)
+    assert all(magic(p.read_bytes()[:512]) for p in packed)
     compressed = sum(p.stat().st_size for p in packed)
     floor, size = _best(lambda: _decompress_only(packed))
     ours, found = _best(lambda: _engine(packed))

@@ -4,8 +4,11 @@
                                  [--detect-secrets-hook P]
 
 Side by side in one run: `python -c pass`, `git diff --cached --name-only`, sgai-guard's hook
-(as git runs it, and as the pre-commit framework runs it with the file name), and each peer's
-staged scan with its default rules, when found on PATH or given. Prints medians and ratios.
+(the plain git hook `install-hook` writes; the `sgai-guard-hook` launcher, as the pre-commit
+framework runs it, without and with the file name; `sgai-guard hook` through pip's
+console-script wrapper), and each peer's
+staged scan with its default rules and again restricted to the two providers' rules (the
+configurations of bench/history.py), when found on PATH or given. Prints medians and ratios.
 
 Commands run round-robin, so noise on a shared machine hits every one alike; compare ratios
 across runs rather than absolute times.
@@ -29,6 +32,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from bench.history import GITLEAKS_TOML, KINGFISHER_YAML  # noqa: E402
+from sgai_guard.sources.hooks import hook_script  # noqa: E402
 
 ENV = {
     **os.environ,
@@ -76,6 +85,12 @@ def _medians(commands: dict[str, list[str]], cwd: Path, runs: int) -> dict[str, 
     return {label: (statistics.median(times[label]), codes[label]) for label in commands}
 
 
+def _installed(name: str) -> str:
+    """The script installed with the Python running this, else the one on PATH."""
+    beside = Path(sys.executable).parent / name
+    return str(beside) if beside.exists() else shutil.which(name) or name
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=30)
@@ -83,14 +98,19 @@ def main() -> None:
         parser.add_argument(f"--{tool}")
     parser.add_argument("--compare", help="another sgai-guard executable (an older release)")
     args = parser.parse_args()
-    guard = shutil.which("sgai-guard") or str(Path(sys.executable).parent / "sgai-guard")
+    guard, launcher = _installed("sgai-guard"), _installed("sgai-guard-hook")
     with tempfile.TemporaryDirectory() as tmp:
         repo = _repo(Path(tmp))
+        installed = repo / ".git" / "sgai-guard-pre-commit"  # what `install-hook` writes
+        installed.write_text(hook_script(pre_push=False))
+        installed.chmod(0o755)
         commands = {
             "python -c pass": [sys.executable, "-c", "pass"],
             "git diff --cached --name-only": ["git", "diff", "--cached", "--name-only"],
-            "sgai-guard hook (git hook)": [guard, "hook"],
-            "sgai-guard hook FILE (pre-commit)": [guard, "hook", "pkg0/module0.py"],
+            "sgai-guard install-hook's hook": [str(installed)],
+            "sgai-guard-hook": [launcher],
+            "sgai-guard hook (console script)": [guard, "hook"],
+            "sgai-guard-hook -- FILE (pre-commit)": [launcher, "--", "pkg0/module0.py"],
         }
         if args.compare:
             commands["compared sgai-guard hook"] = [args.compare, "hook"]
@@ -103,12 +123,25 @@ def main() -> None:
             ),
             "detect-secrets-hook FILE": ("detect-secrets-hook", ["pkg0/module0.py"]),
         }
+        (repo / ".git" / "two-rules.toml").write_text(GITLEAKS_TOML)
+        (repo / ".git" / "two-rules.yaml").write_text(KINGFISHER_YAML)
+        restricted = {
+            "gitleaks": ["-c", str(repo / ".git" / "two-rules.toml")],
+            "betterleaks": ["-c", str(repo / ".git" / "two-rules.toml")],
+            "kingfisher": [
+                "--rules-path",
+                str(repo / ".git" / "two-rules.yaml"),
+                "--load-builtins=false",
+            ],
+        }
         for label, (tool, tail) in peers.items():
             path = getattr(args, tool.replace("-", "_")) or shutil.which(tool)
             if path:
                 commands[label] = [path, *tail]
+                if tool in restricted:
+                    commands[f"{label} (2 rules)"] = [path, *tail, *restricted[tool]]
         results = _medians(commands, repo, args.runs)
-    ours = results["sgai-guard hook (git hook)"][0]
+    ours = results["sgai-guard install-hook's hook"][0]
     floor = results["python -c pass"][0]
     print(f"| {'command':36s} | median ms | vs sgai-guard | vs python -c pass | exit |")
     print("|---|---|---|---|---|")

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+
+TYPE_CHECKING = False  # typing and collections stay off the commit hook's start-up
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -19,3 +22,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run() -> None:
     raise SystemExit(main())
+
+
+def hook() -> None:
+    """`sgai-guard-hook ARGS`: `sgai-guard hook ARGS` (see scripts/sgai-guard-hook)."""
+    raise SystemExit(main(["hook", *sys.argv[1:]]))

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
+TYPE_CHECKING = False  # the commit hook imports this: typing stays out of its start-up
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from _typeshed import StrPath
 
 _FLAGS = (

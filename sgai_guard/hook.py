@@ -14,17 +14,18 @@ quarantine; a new ref scans only what no existing ref has (receive.py).
 
 from __future__ import annotations
 
-import contextlib
+# ruff: noqa: PLC0415 - a clean commit (the quick path) loads none of the engine, the records,
+# the report formats or even enum and typing: every such import is made where it is needed.
 import os
 import sys
-from collections.abc import Sequence
 
-from sgai_guard.engine.outcome import exit_code
-from sgai_guard.errors import ExitCode, exit_for, say
-from sgai_guard.models import ZERO_OID, ScanResult
-from sgai_guard.report import RenderOptions
-from sgai_guard.report.common import fenced
-from sgai_guard.report.text import render
+from sgai_guard.summaryline import fenced
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from sgai_guard.models import ScanResult
 
 USAGE = (
     "usage: sgai-guard hook [--pre-push | --pre-receive [--allow-bypass]] [--show-secrets] "
@@ -46,6 +47,7 @@ COMMIT, PUSH, RECEIVE = "commit", "push", "receive"
 # them the pushed objects cannot be read. Only git sets them for a server hook.
 QUARANTINE = ("GIT_QUARANTINE_PATH", "GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES")
 FLAGS = ("--pre-push", "--pre-receive", "--allow-bypass", "--show-secrets")
+EXIT_CLEAN, EXIT_USAGE = 0, 2  # errors.ExitCode's values, without importing enum on the quick path
 
 
 def main(argv: Sequence[str]) -> int:
@@ -55,9 +57,47 @@ def main(argv: Sequence[str]) -> int:
     flags, files = parsed
     problem = _conflict(flags)
     if problem:
-        say(f"sgai-guard: {problem}")
-        return int(ExitCode.USAGE)
+        return _usage(problem)
     stage = _stage(flags)
+    if stage == COMMIT and not files:
+        quick = _quick()
+        if quick is not None:
+            return quick
+    return _full(stage, files, flags)
+
+
+def _quick() -> int | None:
+    """The exit code when the staged snapshot surely holds nothing (sources.quick): the
+    report the full scan would write, written without it. None: run the full scan (always
+    with a configuration file: it may be invalid, or change what is scanned)."""
+    from sgai_guard.policy import configfile
+    from sgai_guard.sources.quick import staged_clean
+    from sgai_guard.summaryline import clean
+
+    try:
+        counted = None if configfile.find(os.curdir) else staged_clean(os.curdir)
+    except (Exception, KeyboardInterrupt) as exc:  # as the full scan says them
+        from sgai_guard.errors import exit_for
+
+        return exit_for(exc)
+    if counted is None:
+        return None
+    return EXIT_CLEAN if _deliver(fenced(clean(*counted))) else EXIT_USAGE
+
+
+def _usage(problem: str) -> int:
+    from sgai_guard.errors import say
+
+    say(f"sgai-guard: {problem}")
+    return EXIT_USAGE
+
+
+def _full(stage: str, files: list[str], flags: set[str]) -> int:
+    from sgai_guard.engine.outcome import exit_code
+    from sgai_guard.errors import ExitCode, exit_for
+    from sgai_guard.report import RenderOptions
+    from sgai_guard.report.text import render
+
     receive = stage == RECEIVE
     try:
         result, pushed = _scan(stage, files)
@@ -66,14 +106,14 @@ def main(argv: Sequence[str]) -> int:
     bypass = "--allow-bypass" in flags
     options = RenderOptions(show_secrets="--show-secrets" in flags)
     if result.blocking:  # how to get past the block, in words that work where it runs
-        from sgai_guard.hints import hints  # noqa: PLC0415
+        from sgai_guard.hints import hints
 
         options = options._replace(hints=hints(result, stage, bypass=bypass))
     if not _deliver(fenced(render(result, options))):
         return int(ExitCode.USAGE)
     code = int(exit_code(result))
     if receive and code == int(ExitCode.FINDINGS):
-        from sgai_guard.receive import bypassed  # noqa: PLC0415
+        from sgai_guard.receive import bypassed
 
         return bypassed(result, pushed, allowed=bypass)
     return code
@@ -82,7 +122,7 @@ def main(argv: Sequence[str]) -> int:
 def _stage(flags: set[str]) -> str:
     """What the hook runs as; git set the variables kept for it (and, on a server, those of
     the quarantine the push waits in)."""
-    from sgai_guard.sources import hardening  # noqa: PLC0415
+    from sgai_guard.sources import hardening
 
     stage = RECEIVE if "--pre-receive" in flags else PUSH if "--pre-push" in flags else COMMIT
     hardening.inherit(hardening.HOOK_VARIABLES + (QUARANTINE if stage == RECEIVE else ()))
@@ -101,7 +141,7 @@ def _scan(stage: str, files: list[str]) -> tuple[ScanResult, list[tuple[str, str
     if stage == COMMIT:
         return _pre_commit(files), []
     if stage == RECEIVE:
-        from sgai_guard.receive import updates  # noqa: PLC0415
+        from sgai_guard.receive import updates
 
         pushed = updates(_stdin())
     else:
@@ -115,6 +155,10 @@ def _deliver(report: str) -> bool:
         sys.stdout.write(report)
         sys.stdout.flush()
     except (AttributeError, OSError, ValueError):  # AttributeError: no stdout at all
+        import contextlib
+
+        from sgai_guard.errors import say
+
         say("sgai-guard: error: cannot write to standard output; the report follows on stderr")
         with contextlib.suppress(AttributeError, OSError, ValueError):
             sys.stderr.write(report)
@@ -134,20 +178,22 @@ def parse(argv: Sequence[str]) -> tuple[set[str], list[str]] | int:
             flags.add(arg)
         elif arg in ("-h", "--help"):
             sys.stdout.write(HELP)
-            return int(ExitCode.CLEAN)
+            return EXIT_CLEAN
         elif arg.startswith("-"):
+            from sgai_guard.errors import say
+
             say(f"sgai-guard: unknown option {arg!r} (file names go after --)")
             say(USAGE)
-            return int(ExitCode.USAGE)
+            return EXIT_USAGE
         else:
             files.append(arg)
     return flags, files + args[split + 1 :]
 
 
 def _pre_commit(files: list[str]) -> ScanResult:
-    from sgai_guard.engine.prepare import prepare  # noqa: PLC0415
-    from sgai_guard.engine.run import run  # noqa: PLC0415
-    from sgai_guard.sources.local import IndexSource, StagedSource  # noqa: PLC0415
+    from sgai_guard.engine.prepare import prepare
+    from sgai_guard.engine.run import run
+    from sgai_guard.sources.local import IndexSource, StagedSource
 
     # no file names: the staged snapshot (nothing staged, when amending only the message,
     # is said, and clean)
@@ -159,9 +205,9 @@ def _pre_commit(files: list[str]) -> ScanResult:
 
 def _pushed(pushed: list[tuple[str, str, str, str]], *, server: bool) -> ScanResult:
     """What a push sends (client) or adds (server: new refs' commits no existing ref has)."""
-    from sgai_guard.engine.prepare import prepare  # noqa: PLC0415
-    from sgai_guard.engine.run import run  # noqa: PLC0415
-    from sgai_guard.sources.pushed import CLIENT_KNOWN, SERVER_KNOWN, PushSource  # noqa: PLC0415
+    from sgai_guard.engine.prepare import prepare
+    from sgai_guard.engine.run import run
+    from sgai_guard.sources.pushed import CLIENT_KNOWN, SERVER_KNOWN, PushSource
 
     known = SERVER_KNOWN if server else CLIENT_KNOWN
     # on a server, an inline marker is the pusher's own word: it allows nothing there
@@ -178,6 +224,8 @@ def _push_updates() -> list[tuple[str, str, str, str]]:
     """(local ref, local sha, remote ref, remote sha) for every ref being pushed."""
     env = os.environ
     if env.get("PRE_COMMIT_TO_REF") or env.get("PRE_COMMIT_LOCAL_BRANCH"):
+        from sgai_guard.models import ZERO_OID
+
         local = env.get("PRE_COMMIT_TO_REF") or env.get("PRE_COMMIT_LOCAL_BRANCH", "HEAD")
         remote = env.get("PRE_COMMIT_FROM_REF") or ZERO_OID
         return [

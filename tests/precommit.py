@@ -13,7 +13,7 @@ import pytest
 from tests.gitrepo import Repo, git_env
 
 ROOT = Path(__file__).resolve().parent.parent
-PROJECT_FILES = ("pyproject.toml", "README.md", ".pre-commit-hooks.yaml", "sgai_guard")
+PROJECT_FILES = ("pyproject.toml", "README.md", ".pre-commit-hooks.yaml", "sgai_guard", "scripts")
 
 
 @pytest.fixture(scope="session")

@@ -49,3 +49,28 @@ def test_commit_hook_path_loads_no_dataclasses_config_or_heavy_libraries(tmp_pat
         [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_clean_commit_loads_only_the_quick_path(tmp_path: Path) -> None:
+    """A clean commit (sources/quick.py) runs on os, sys, select and a few small modules of
+    ours: typing, enum, re, subprocess and collections cost more than the whole check."""
+    import subprocess
+
+    from tests.gitrepo import Repo
+
+    repo = Repo(tmp_path)
+    repo.commit("root")
+    repo.write("a.py", "x = 1\n")
+    repo.add("a.py")
+    code = (
+        "import sys; before = set(sys.modules); from sgai_guard.entry import hook\n"
+        "try:\n    hook()\nexcept SystemExit as done:\n    code = done.code\n"
+        "print(code, *sorted(set(sys.modules) - before), file=sys.stderr)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    status, *loaded = out.stderr.split()
+    assert status == "0" and out.stdout.startswith("Scanned 1 file"), out.stdout + out.stderr
+    others = {m for m in loaded if not m.startswith("sgai_guard")}
+    assert others <= {"__future__", "select"}, others

@@ -29,7 +29,9 @@ def test_hook_manifest_is_valid_for_pre_commit() -> None:
     assert hooks["sgai-guard"]["stages"] == ["pre-commit", "manual"]
     assert hooks["sgai-guard"]["pass_filenames"] is True
     assert hooks["sgai-guard-push"]["stages"] == ["pre-push"]
-    assert hooks["sgai-guard-push"]["entry"] == "sgai-guard hook --pre-push"
+    # the launcher without pip's `import re` (scripts/sgai-guard-hook), installed with the wheel
+    assert hooks["sgai-guard-push"]["entry"] == "sgai-guard-hook --pre-push"
+    assert hooks["sgai-guard"]["entry"] == "sgai-guard-hook --"
 
 
 def test_gitlab_template_writes_the_secret_detection_artifact() -> None:

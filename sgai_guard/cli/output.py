@@ -18,7 +18,7 @@ from sgai_guard.engine.outcome import exit_code, incompleteness
 from sgai_guard.errors import ExitCode, say
 from sgai_guard.models import ScanResult
 from sgai_guard.report import Format, RenderOptions, renderer
-from sgai_guard.report.common import fenced
+from sgai_guard.summaryline import fenced
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from functools import cache
 
 from sgai_guard.detection import containers
 from sgai_guard.detection.containers import Budget, Limits
+from sgai_guard.detection.magic import magic
 from sgai_guard.models import Blob, Passed, Skipped
 
 _STEMS = (".gz", ".tgz", ".bz2", ".xz", ".txz", ".tbz2")
@@ -32,7 +33,7 @@ def expanded(
         whole = item if item.part is None else large.add(item)
         if isinstance(whole, Skipped):
             yield whole
-        elif whole is not None and containers.magic(whole.data):
+        elif whole is not None and magic(whole.data):
             opened.add(whole.path)
             yield from _open(whole, whole.data, limits, 1, Budget(limits), opened)
 
@@ -50,7 +51,7 @@ class _Large:
         if part is None:
             return piece
         if part.first:
-            self.pieces = [] if containers.magic(piece.data) else None
+            self.pieces = [] if magic(piece.data) else None
         if self.pieces is None:
             return None
         self.pieces.append(piece.data[: part.end])
@@ -79,7 +80,7 @@ def _open(
 def _members(
     blob: Blob, data: bytes, limits: Limits, depth: int, budget: Budget, opened: set[str]
 ) -> Iterator[Blob | Skipped]:
-    kind = containers.magic(data) or ""
+    kind = magic(data) or ""
     # one loader each for the whole container, so the old archive is opened once
     before, after = _members_of(blob.prior, limits), _members_of(blob.after, limits)
     for member in containers.members(kind, data, stem(blob.path), budget):
@@ -87,7 +88,7 @@ def _members(
         if member.data is not None:
             child = _child(blob, path, member.data, member.name, (before, after))
             yield child
-            if member.name != containers.OUTSIDE and containers.magic(member.data):
+            if member.name != containers.OUTSIDE and magic(member.data):
                 if depth < limits.depth:
                     opened.add(path)
                     yield from _open(child, member.data, limits, depth + 1, budget, opened)
@@ -137,7 +138,7 @@ def _members_of(
         out: list[bytes] = []
         budget = Budget(limits)  # one budget for all of them: memory stays bounded
         for old in load():
-            kind = containers.magic(old)
+            kind = magic(old)
             if kind:
                 try:
                     found = list(containers.members(kind, old, "", budget))

@@ -7,10 +7,10 @@ nothing else of the configuration is imported (not even pathlib).
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
 
 from sgai_guard import fsread
 
+TYPE_CHECKING = False  # typing stays out of the commit hook's start-up
 if TYPE_CHECKING:
     from _typeshed import StrPath
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, Any
 
 from sgai_guard.display import message
 from sgai_guard.models import Finding, Provider, ScanResult, Status, Verdict, Verification
+from sgai_guard.summaryline import scanned
 
 if TYPE_CHECKING:
     from sgai_guard.report import RenderOptions
@@ -75,20 +75,8 @@ def shown_secret(finding: Finding, show_secrets: bool) -> str:
     return finding.secret if show_secrets else finding.redacted
 
 
-def human_bytes(size: int) -> str:
-    value = float(size)
-    for unit in ("bytes", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{int(value)} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
-        value /= 1024
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
 def summary_line(result: ScanResult) -> str:
     stats = result.stats
-    what = f"{stats.files} file{'s' * (stats.files != 1)} ({human_bytes(stats.bytes)})"
-    if stats.commits:
-        what += f" from {stats.commits} commit{'s' * (stats.commits != 1)}"
     parts = [f"{len(result.blocking)} blocking"]
     if len(result.findings) > len(result.blocking):
         parts.append(f"{len(result.findings) - len(result.blocking)} non-blocking")
@@ -97,7 +85,7 @@ def summary_line(result: ScanResult) -> str:
         parts.append(f"{len(result.skipped)} skipped")
     if result.errors:
         parts.append(f"{len(result.errors)} unreadable")
-    return f"Scanned {what} in {stats.seconds:.2f} s: " + ", ".join(parts) + "."
+    return scanned(stats.files, stats.bytes, stats.commits, stats.seconds, parts)
 
 
 def json_text(data: Any) -> str:
@@ -105,13 +93,3 @@ def json_text(data: Any) -> str:
     import json  # noqa: PLC0415 - only the JSON formats need it
 
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-
-
-def fenced(report: str) -> str:
-    """``report`` with GitHub's workflow commands switched off around it, when it goes to a
-    GitHub Actions log: a name printed in it can then never act as a command (``::…``, or
-    the older ``##[…]`` form that the runner finds anywhere in a line)."""
-    if os.environ.get("GITHUB_ACTIONS") != "true" or not report:
-        return report
-    token = os.urandom(16).hex()
-    return f"::stop-commands::{token}\n{report}::{token}::\n"

@@ -17,7 +17,7 @@ from typing import IO, TYPE_CHECKING, Generic, TypeVar
 
 from sgai_guard.errors import GitError
 from sgai_guard.models import Part
-from sgai_guard.sources import gitcmd, hardening
+from sgai_guard.sources import gitargs, gitcmd, hardening
 from sgai_guard.sources.pieces import StreamChunks, pieces
 
 if TYPE_CHECKING:
@@ -56,7 +56,7 @@ def popen(
     keep_env: Sequence[str] = (),
 ) -> subprocess.Popen[bytes]:
     env = hardening.git_env(keep=keep_env)
-    return gitcmd.spawn(gitcmd.git_argv(args), repo, env, stdin, stdout)
+    return gitcmd.spawn(gitargs.git_argv(args), repo, env, stdin, stdout)
 
 
 def pipe(stream: IO[bytes] | None) -> IO[bytes]:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from sgai_guard.errors import GitError
-from sgai_guard.sources import gitcmd
+from sgai_guard.sources import gitargs, gitcmd
 from sgai_guard.sources.hardening import git_env
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ def fetch_url(
     remote (whose uploadpack, vcs and proxy settings would apply), over allowed transports."""
     transports = (*NETWORK_TRANSPORTS, *(("file",) if allow_file else ()))
     overrides = _fetch_overrides(cwd, url)
-    argv = gitcmd.git_argv(
+    argv = gitargs.git_argv(
         [
             "fetch",
             "--no-tags",
@@ -44,7 +44,7 @@ def fetch_url(
     env = {**git_env(), "GIT_ALLOW_PROTOCOL": ":".join(transports)}
     proc = gitcmd.spawn(argv, cwd, env, False)
     try:
-        proc.communicate(timeout=gitcmd.timeout())
+        proc.communicate(timeout=gitargs.timeout())
     except subprocess.TimeoutExpired:
         gitcmd.stop(proc)
         return False

@@ -1,5 +1,6 @@
-"""Running git: every process through here, hardened (see sources.hardening), in a process
-group of its own, with a timeout, and with git found in the absolute folders of PATH only.
+"""Running git: every process but those of the commit hook's quick path (sources.spawn) runs
+through here: hardened (see sources.hardening), in a process group of its own, with a timeout,
+and with git found in the absolute folders of PATH only.
 """
 
 from __future__ import annotations
@@ -12,22 +13,12 @@ from typing import IO, TYPE_CHECKING
 
 from sgai_guard.errors import GitError, StalledError
 from sgai_guard.sources import hardening
+from sgai_guard.sources.gitargs import executable, git_argv, stalled, timeout
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from _typeshed import StrPath
-
-
-def git_argv(
-    args: Sequence[str], extra_config: Sequence[str] = (), *, safe: bool = True
-) -> list[str]:
-    """``safe=False`` only for queries about the user's own setup (where its hooks live)."""
-    argv = ["git", "--no-pager", "--no-replace-objects"]
-    safe_config = hardening.SAFE_CONFIG if safe else ()
-    for setting in (*safe_config, *hardening.safe_directories(), *extra_config):
-        argv += ["-c", setting]
-    return [*argv, *args]
 
 
 _asked_for_safe_dirs: list[bool] = []
@@ -82,10 +73,7 @@ def _run_once(
         out, err = proc.communicate(stdin, timeout=timeout())
     except subprocess.TimeoutExpired:
         stop(proc)
-        raise StalledError(
-            f"git {' '.join(args[:2])} did not finish within {timeout():g} s in "
-            f"{os.fspath(cwd)!r} (a FIFO or a stalled file system in the repository?)"
-        ) from None
+        raise StalledError(stalled(args, cwd)) from None
     return subprocess.CompletedProcess(argv, proc.returncode, out, err)
 
 
@@ -129,32 +117,6 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
     proc.communicate()
-
-
-def timeout() -> float:
-    """Seconds one git command may take before the scan is declared incomplete (exit 3).
-    Generous by default; SGAI_GUARD_GIT_TIMEOUT sets it."""
-    try:
-        return max(float(os.environ.get("SGAI_GUARD_GIT_TIMEOUT", "600")), 0.1)
-    except ValueError:
-        return 600.0
-
-
-_executable: list[str] = []
-
-
-def executable() -> str:
-    """git, looked up once in the absolute folders of PATH: a relative entry such as "." would
-    otherwise find a `git` planted in the scanned repository (the child runs there)."""
-    if not _executable:
-        for folder in os.environ.get("PATH", os.defpath).split(os.pathsep):
-            candidate = os.path.join(folder, "git")
-            if os.path.isabs(folder) and os.access(candidate, os.X_OK):
-                _executable.append(candidate)
-                break
-        else:
-            raise GitError("git is not installed or not on PATH (absolute folders only)")
-    return _executable[0]
 
 
 def failure(args: Sequence[str], proc: subprocess.CompletedProcess[bytes]) -> GitError:

@@ -8,7 +8,7 @@ import os
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from sgai_guard.sources import gitcmd, hardening
+from sgai_guard.sources import gitargs, hardening
 
 if TYPE_CHECKING:
     import git
@@ -35,7 +35,7 @@ def opened(path: StrPath) -> Iterator[git.Repo]:
     environment, the absolute git of PATH, and the safe configuration on every command line.
     Objects are read only by id; GitPython never resolves a ref name (it would read ref files
     itself, where a FIFO could stall it)."""
-    executable = gitcmd.executable()
+    executable = gitargs.executable()
     env = {**hardening.git_env(), "GIT_PYTHON_GIT_EXECUTABLE": executable}
     env["GIT_PYTHON_REFRESH"] = "quiet"
     with _environment(env):

@@ -21,12 +21,12 @@ Three mechanisms, each closing a whole class:
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
-from sgai_guard.errors import GitError
-
+# The commit hook imports this on every commit: no typing, no enum (errors) unless needed.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from _typeshed import StrPath
 
 # key: how it is neutralised. A value is the -c override; None: no command we run reads it.
@@ -186,4 +186,6 @@ def check_metadata(folder: StrPath) -> None:
             except OSError:
                 continue
             if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                from sgai_guard.errors import GitError  # noqa: PLC0415
+
                 raise GitError(f"{path} is not a regular file: refusing to let git open it")

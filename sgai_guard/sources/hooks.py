@@ -14,12 +14,22 @@ from sgai_guard.sources.repo import Repository
 MARKER = "# installed by sgai-guard"
 
 
+# Git runs a hook at the top of the work tree. `python -m` and `python -c` put that folder
+# first on sys.path, so a repository holding a folder `sgai_guard` (or `enum.py`) would run its
+# own code in place of the scanner. Only absolute entries stay: the ones the environment
+# configured (and no `re` or runpy either: they cost 5 ms a commit).
+LAUNCH = (
+    "import os, sys; sys.path[:] = [p for p in sys.path if os.path.isabs(p)]; "
+    "from sgai_guard.entry import hook; hook()"
+)
+
+
 def hook_script(pre_push: bool) -> str:
-    args = "hook --pre-push" if pre_push else "hook"
+    args = " --pre-push" if pre_push else ""
     return (
         "#!/bin/sh\n"
         f"{MARKER}: remove this file to uninstall\n"
-        f"exec {shlex.quote(sys.executable)} -m sgai_guard {args}\n"
+        f"exec {shlex.quote(sys.executable)} -c {shlex.quote(LAUNCH)}{args}\n"
     )
 
 

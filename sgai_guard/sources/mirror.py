@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from sgai_guard.errors import GitError
-from sgai_guard.sources import gitcmd
+from sgai_guard.sources import gitargs, gitcmd
 from sgai_guard.sources.fetch import NETWORK_TRANSPORTS
 from sgai_guard.sources.hardening import git_env
 
@@ -74,14 +74,14 @@ def _swap(fresh: Path, folder: Path) -> None:
 def _git(cwd: str, args: Sequence[str], allow_file: bool) -> subprocess.CompletedProcess[bytes]:
     """A git command that talks to the remote: explicit URL, allowed transports only."""
     transports = (*NETWORK_TRANSPORTS, *(("file",) if allow_file else ()))
-    argv = gitcmd.git_argv(args, _FETCH_CONFIG)
+    argv = gitargs.git_argv(args, _FETCH_CONFIG)
     env = {**git_env(), "GIT_ALLOW_PROTOCOL": ":".join(transports)}
     proc = gitcmd.spawn(argv, cwd, env, False)
     try:
-        out, err = proc.communicate(timeout=gitcmd.timeout())
+        out, err = proc.communicate(timeout=gitargs.timeout())
     except subprocess.TimeoutExpired:
         gitcmd.stop(proc)
-        raise GitError(f"git {args[0]} did not finish within {gitcmd.timeout():g} s") from None
+        raise GitError(f"git {args[0]} did not finish within {gitargs.timeout():g} s") from None
     return subprocess.CompletedProcess(argv, proc.returncode, out, err)
 
 

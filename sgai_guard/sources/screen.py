@@ -5,8 +5,8 @@ Passed) and dropped; the engine would have found nothing in them either.
 
 from __future__ import annotations
 
-from sgai_guard.detection import containers
 from sgai_guard.detection.detect import Detector
+from sgai_guard.detection.magic import magic
 from sgai_guard.models import Blob, Passed
 
 
@@ -21,10 +21,10 @@ class Screen:
         part = blob.part
         if part is not None:
             if part.first:
-                self._container = containers.magic(blob.data) is not None
+                self._container = magic(blob.data) is not None
             if self._container:
                 return True
-        elif containers.magic(blob.data) is not None:
+        elif magic(blob.data) is not None:
             return True
         return blob.message or self.detector.could_find(blob.data)
 

@@ -1,0 +1,63 @@
+"""How every git process is started: its command line (hardened, see sources.hardening), the
+git executable and the timeout. Nothing here starts a process, so both runners share it:
+gitcmd (subprocess, for every mode) and spawn (the commit hook's quick path).
+"""
+
+from __future__ import annotations
+
+import os
+
+from sgai_guard.sources import hardening
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from _typeshed import StrPath
+
+
+def git_argv(
+    args: Sequence[str], extra_config: Sequence[str] = (), *, safe: bool = True
+) -> list[str]:
+    """``safe=False`` only for queries about the user's own setup (where its hooks live)."""
+    argv = ["git", "--no-pager", "--no-replace-objects"]
+    safe_config = hardening.SAFE_CONFIG if safe else ()
+    for setting in (*safe_config, *hardening.safe_directories(), *extra_config):
+        argv += ["-c", setting]
+    return [*argv, *args]
+
+
+def timeout() -> float:
+    """Seconds one git command may take before the scan is declared incomplete (exit 3).
+    Generous by default; SGAI_GUARD_GIT_TIMEOUT sets it."""
+    try:
+        return max(float(os.environ.get("SGAI_GUARD_GIT_TIMEOUT", "600")), 0.1)
+    except ValueError:
+        return 600.0
+
+
+def stalled(args: Sequence[str], cwd: StrPath) -> str:
+    """What is said when git did not finish in time."""
+    return (
+        f"git {' '.join(args[:2])} did not finish within {timeout():g} s in "
+        f"{os.fspath(cwd)!r} (a FIFO or a stalled file system in the repository?)"
+    )
+
+
+_executable: list[str] = []
+
+
+def executable() -> str:
+    """git, looked up once in the absolute folders of PATH: a relative entry such as "." would
+    otherwise find a `git` planted in the scanned repository (the child runs there)."""
+    if not _executable:
+        for folder in os.environ.get("PATH", os.defpath).split(os.pathsep):
+            candidate = os.path.join(folder, "git")
+            if os.path.isabs(folder) and os.access(candidate, os.X_OK):
+                _executable.append(candidate)
+                break
+        else:
+            from sgai_guard.errors import GitError  # noqa: PLC0415 - enum, only on failure
+
+            raise GitError("git is not installed or not on PATH (absolute folders only)")
+    return _executable[0]

@@ -1,0 +1,220 @@
+"""The commit hook's quick path (sources/quick.py): it may only ever say "clean", it says it
+exactly as the full scan would, and everything else goes the full way."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import os
+import random
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sgai_guard.detection.detect import Detector
+from sgai_guard.detection.magic import magic
+from sgai_guard.sources.hooks import hook_script
+from sgai_guard.sources.quick import BLOB_LIMIT, KEYWORDS, could_hold_key
+from tests import keys
+from tests.cli_helpers import run_cli
+from tests.gitrepo import Repo, git_env
+
+# The hook as git runs it, and the full scan alone (the quick path skipped); each says on
+# stderr whether the engine was loaded.
+QUICK = (
+    "import sys; from sgai_guard.entry import main; code = main(['hook']);"
+    "print('engine' if 'sgai_guard.engine.scan' in sys.modules else 'quick', file=sys.stderr);"
+    "raise SystemExit(code)"
+)
+FULL = (
+    "import sys; from sgai_guard import hook;"
+    "code = hook._full(hook._stage(set()), [], set());"
+    "print('engine', file=sys.stderr); raise SystemExit(code)"
+)
+
+
+def _run(code: str, repo: Repo, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=repo.path,
+        env={**git_env(), **(env or {})},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    path = proc.stderr.strip().rsplit("\n", 1)[-1]
+    return proc.returncode, re.sub(r"in \d+\.\d\d s", "in T s", proc.stdout), path
+
+
+def _both(repo: Repo) -> tuple[int, str, str]:
+    """The hook's exit code, report and path; the full scan must agree on the first two."""
+    quick = _run(QUICK, repo)
+    full = _run(FULL, repo)
+    assert quick[:2] == full[:2], (quick, full)
+    return quick
+
+
+def test_quick_keywords_cover_every_keyword_of_the_detector() -> None:
+    """A blob holding any literal the prefilter looks for holds one of KEYWORDS."""
+    for word in Detector()._keywords:
+        assert any(quick in word for quick in KEYWORDS), word
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.binary(max_size=40),
+            st.sampled_from([b"tvly-", b"sgai-", b"\xff\xfe", b"PK\x05\x06", b"\x1f\x8b", b"dev-"]),
+            st.sampled_from([k[:n] for k in KEYWORDS for n in (3, len(k) - 1)]),
+        ),
+        max_size=12,
+    ),
+)
+def test_what_the_screen_passes_holds_nothing(pieces: list[bytes]) -> None:
+    data = b"".join(pieces)
+    utf16 = data.decode("latin-1").encode("utf-16-le")
+    for blob in (data, base64.b64encode(data), utf16, b"\xff\xfe" + utf16):
+        if not could_hold_key(blob):
+            assert magic(blob) is None and Detector().detect(blob) == [], blob
+
+
+def test_clean_commits_take_the_quick_path_and_say_what_the_full_scan_says(
+    tmp_path: Path,
+) -> None:
+    repo = Repo(tmp_path)
+    repo.write("README.md", "hello\n")
+    repo.commit("root")
+    repo.write("a.py", "x = 1\n")
+    repo.add("a.py")
+    assert _both(repo) == (
+        0,
+        "Scanned 1 file (6 bytes) in T s: 0 blocking, 0 suppressed.\n",
+        "quick",
+    )
+    repo.write("empty", b"")
+    repo.write("bin.dat", bytes(range(256)) * 40)
+    repo.write("run.sh", "#!/bin/sh\necho hi\n")
+    (repo.path / "run.sh").chmod(0o755)
+    (repo.path / "link").symlink_to("README.md")
+    repo.write("README.md", "hello again\n")
+    repo.add()
+    code, report, path = _both(repo)
+    assert (code, path) == (0, "quick") and report.startswith("Scanned 6 files (10.0 KiB)")
+
+
+def test_anything_that_could_hold_a_key_goes_the_full_way(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    repo = Repo(tmp_path)
+    repo.write("README.md", "hello\n")
+    repo.commit("root")
+    key = keys.tavily_current(rng)
+    cases: list[tuple[str, bytes, int]] = [
+        ("key.env", f"K={key}\n".encode(), 1),
+        ("docs.md", f"use {keys.placeholders()[0]}\n".encode(), 0),
+        ("utf16.txt", f"K={key}\n".encode("utf-16"), 1),
+        ("k.gz", gzip.compress(f"K={key}\n".encode()), 1),
+        ("b64.txt", base64.b64encode(f"K={key}\n".encode()) + b"\n", 1),
+        ("big.txt", b"x = 1\n" * (BLOB_LIMIT // 6 + 1), 0),
+    ]
+    for name, content, expected in cases:
+        repo.write(name, content)
+        repo.add(name)
+        code, report, path = _both(repo)
+        assert (code, path) == (expected, "engine"), (name, report)
+        assert key not in report
+        repo.git("rm", "-q", "--cached", name)
+        (repo.path / name).unlink()
+
+
+def test_configuration_nothing_staged_no_commit_and_submodules_go_the_full_way(
+    tmp_path: Path,
+) -> None:
+    fresh = Repo(tmp_path / "fresh")
+    fresh.write("a.py", "x = 1\n")
+    fresh.add("a.py")
+    assert _both(fresh)[0::2] == (0, "engine")  # no commit yet
+    repo = Repo(tmp_path / "repo")
+    repo.write("README.md", "hello\n")
+    repo.commit("root")
+    code, report, path = _both(repo)
+    assert (code, path) == (0, "engine") and "nothing is staged" in report
+    repo.git(
+        "update-index",
+        "--add",
+        "--cacheinfo",
+        f"160000,{repo.git('rev-parse', 'HEAD').strip()},sub",
+    )
+    assert _both(repo)[0::2] == (0, "engine")
+    repo.git("rm", "-q", "--cached", "sub")
+    repo.write(".sgai-guard.toml", "exclude-paths = [\n")  # invalid: the full scan says so
+    repo.write("a.py", "x = 1\n")
+    repo.add("a.py")
+    code, _report, path = _both(repo)
+    assert (code, path) == (2, "engine")
+
+
+def test_real_commits_through_the_installed_hook(tmp_path: Path, rng: random.Random) -> None:
+    """`git commit FILE` and `git commit -a` hand the hook a temporary index (GIT_INDEX_FILE):
+    the quick path reads that one, as the full scan does."""
+    repo = Repo(tmp_path)
+    repo.write("a.py", "x = 1\n")
+    repo.commit("root")
+    assert run_cli("install-hook", cwd=repo.path).returncode == 0
+    repo.write("a.py", "x = 2\n")
+    repo.add("a.py")
+    repo.write("a.py", f"K = '{keys.sgai_uuid(rng)}'\n")  # the key only in the work tree
+    blocked = repo.attempt("commit", "--no-gpg-sign", "-m", "x", "a.py")
+    assert blocked.returncode == 1 and "a.py:1:6" in blocked.stderr, blocked.stderr
+    blocked = repo.attempt("commit", "--no-gpg-sign", "-am", "x")
+    assert blocked.returncode == 1 and "a.py:1:6" in blocked.stderr, blocked.stderr
+    passed = repo.attempt("commit", "--no-gpg-sign", "-m", "x")  # the index: clean
+    assert passed.returncode == 0 and "Scanned 1 file (6 bytes)" in passed.stderr, passed.stderr
+
+
+def test_installed_hook_never_imports_from_the_repository(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """Git runs a hook at the top of the work tree; `python -m` or `-c` would put it first on
+    sys.path, and a repository's own `sgai_guard/` or `enum.py` would run instead of us."""
+    repo = Repo(tmp_path / "repo")
+    marker = tmp_path / "pwned"
+    planted = f"open({str(marker)!r}, 'a').write(__name__ + '\\n')\n"
+    for name in ("sgai_guard/__init__.py", "sgai_guard/__main__.py", "enum.py", "typing.py"):
+        repo.write(name, planted)
+    for name in ("re.py", "select.py", "subprocess.py", "collections/__init__.py"):
+        repo.write(name, planted)
+    repo.commit("root")
+    target = repo.path / ".git" / "hooks" / "pre-commit"
+    target.write_text(hook_script(pre_push=False))  # what `sgai-guard install-hook` writes
+    target.chmod(0o755)
+    repo.write("ok.py", "x = 1\n")
+    repo.add("ok.py")
+    assert repo.attempt("commit", "--no-gpg-sign", "-m", "ok").returncode == 0
+    repo.write("k.py", f"K = '{keys.tavily_current(rng)}'\n")
+    repo.add("k.py")
+    blocked = repo.attempt("commit", "--no-gpg-sign", "-m", "leak")
+    assert blocked.returncode == 1 and "k.py:1:6" in blocked.stderr, blocked.stderr
+    assert not marker.exists(), marker.read_text()
+
+
+def test_a_stalled_git_on_the_quick_path_is_exit_3(tmp_path: Path) -> None:
+    repo = Repo(tmp_path / "repo")
+    repo.write("a.py", "x = 1\n")
+    repo.commit("root")
+    repo.write("a.py", "x = 2\n")
+    repo.add("a.py")
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    with (repo.path / ".git" / "config").open("a") as config:
+        config.write(f"[include]\n\tpath = {fifo}\n")
+    code, report, _ = _run(QUICK, repo, {"SGAI_GUARD_GIT_TIMEOUT": "1"})
+    assert code == 3 and report == ""
+    proc = run_cli("hook", cwd=repo.path, env={"SGAI_GUARD_GIT_TIMEOUT": "1"}, timeout=60)
+    assert proc.returncode == 3 and "did not finish within 1 s" in proc.stderr, proc.stderr
