@@ -59,14 +59,14 @@ def main(argv: Sequence[str]) -> int:
     if problem:
         return _usage(problem)
     stage = _stage(flags)
-    if stage == COMMIT and not files:
-        quick = _quick()
+    if stage == COMMIT:
+        quick = _quick(files)
         if quick is not None:
             return quick
     return _full(stage, files, flags)
 
 
-def _quick() -> int | None:
+def _quick(files: list[str]) -> int | None:
     """The exit code when the staged snapshot surely holds nothing (sources.quick): the
     report the full scan would write, written without it. None: run the full scan (always
     with a configuration file: it may be invalid, or change what is scanned)."""
@@ -75,7 +75,7 @@ def _quick() -> int | None:
     from sgai_guard.summaryline import clean
 
     try:
-        counted = None if configfile.find(os.curdir) else staged_clean(os.curdir)
+        counted = None if configfile.find(os.curdir) else staged_clean(os.curdir, files)
     except (Exception, KeyboardInterrupt) as exc:  # as the full scan says them
         from sgai_guard.errors import exit_for
 

@@ -26,20 +26,22 @@ from tests.gitrepo import Repo, git_env
 # The hook as git runs it, and the full scan alone (the quick path skipped); each says on
 # stderr whether the engine was loaded.
 QUICK = (
-    "import sys; from sgai_guard.entry import main; code = main(['hook']);"
+    "import sys; from sgai_guard.entry import main; code = main(['hook', '--', *sys.argv[1:]]);"
     "print('engine' if 'sgai_guard.engine.scan' in sys.modules else 'quick', file=sys.stderr);"
     "raise SystemExit(code)"
 )
 FULL = (
     "import sys; from sgai_guard import hook;"
-    "code = hook._full(hook._stage(set()), [], set());"
+    "code = hook._full(hook._stage(set()), sys.argv[1:], set());"
     "print('engine', file=sys.stderr); raise SystemExit(code)"
 )
 
 
-def _run(code: str, repo: Repo, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+def _run(
+    code: str, repo: Repo, env: dict[str, str] | None = None, files: tuple[str, ...] = ()
+) -> tuple[int, str, str]:
     proc = subprocess.run(
-        [sys.executable, "-c", code],
+        [sys.executable, "-c", code, *files],
         cwd=repo.path,
         env={**git_env(), **(env or {})},
         capture_output=True,
@@ -51,10 +53,11 @@ def _run(code: str, repo: Repo, env: dict[str, str] | None = None) -> tuple[int,
     return proc.returncode, re.sub(r"in \d+\.\d\d s", "in T s", proc.stdout), path
 
 
-def _both(repo: Repo) -> tuple[int, str, str]:
-    """The hook's exit code, report and path; the full scan must agree on the first two."""
-    quick = _run(QUICK, repo)
-    full = _run(FULL, repo)
+def _both(repo: Repo, *files: str) -> tuple[int, str, str]:
+    """The hook's exit code, report and path (with ``files``: as the pre-commit framework
+    runs it); the full scan must agree on the first two."""
+    quick = _run(QUICK, repo, files=files)
+    full = _run(FULL, repo, files=files)
     assert quick[:2] == full[:2], (quick, full)
     return quick
 
@@ -106,6 +109,33 @@ def test_clean_commits_take_the_quick_path_and_say_what_the_full_scan_says(
     repo.add()
     code, report, path = _both(repo)
     assert (code, path) == (0, "quick") and report.startswith("Scanned 6 files (10.0 KiB)")
+    code, report, path = _both(repo, "a.py", "link", "bin.dat")
+    assert (code, path) == (0, "quick") and report.startswith("Scanned 3 files (10.0 KiB)")
+    repo.write("conflict.txt", "ours\n")  # every stage of a conflicted file, as the full scan
+    stages = [repo.git("hash-object", "-w", "--stdin", stdin=t).strip() for t in (b"a", b"b")]
+    index = "".join(f"100644 {oid} {n}\tconflict.txt\n" for n, oid in enumerate(stages, 2))
+    repo.git("update-index", "--index-info", stdin=index.encode())
+    code, report, path = _both(repo, "conflict.txt", "a.py")
+    assert (code, path) == (0, "quick") and report.startswith("Scanned 3 files (8 bytes)")
+
+
+def test_named_files_the_index_does_not_hold_go_the_full_way(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    repo = Repo(tmp_path)
+    repo.write("pkg/a.py", "x = 1\n")
+    repo.commit("root")
+    repo.write("untracked.py", f"K = '{keys.sgai_uuid(rng)}'\n")
+    for files, expected in (
+        (("untracked.py",), 1),
+        (("pkg",), 0),  # a folder: ls-files would list what it holds; the full scan says
+        (("pkg/a.py", "gone.py"), 0),
+        (("./pkg/a.py",), 0),
+        (("pkg/*.py",), 0),  # literal: no file has that name
+    ):
+        code, report, path = _both(repo, *files)
+        assert (code, path) == (expected, "engine"), (files, report)
+    assert _both(repo, "pkg/a.py")[0::2] == (0, "quick")
 
 
 def test_anything_that_could_hold_a_key_goes_the_full_way(

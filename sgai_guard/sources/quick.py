@@ -58,16 +58,17 @@ def could_hold_key(data: bytes) -> bool:
     return any(word in data for word in KEYWORDS)
 
 
-def staged_clean(path: str) -> tuple[int, int, float] | None:
-    """(files, bytes, seconds) of a staged snapshot in which nothing could be found; None when
-    the full scan must decide. ``path`` is the current folder, where git runs a hook."""
+def staged_clean(path: str, files: list[str]) -> tuple[int, int, float] | None:
+    """(files, bytes, seconds) of a staged snapshot, or of the index version of the named
+    ``files`` (as the pre-commit framework passes them), in which nothing could be found; None
+    when the full scan must decide. ``path`` is the current folder, where git runs a hook."""
     if not hasattr(os, "posix_spawn"):
         return None
     hardening.check_metadata(path)  # a FIFO for git's metadata: the full path says so
     if not os.path.lexists(os.path.join(path, ".git")) and "GIT_DIR" not in os.environ:
         return None  # a bare repository, or run from inside .git: the full path explains
     started = time.perf_counter()
-    oids = _staged_oids()
+    oids = _named_oids(files) if files else _staged_oids()
     if not oids:
         return None
     blobs = _read(oids)
@@ -93,6 +94,26 @@ def _staged_oids() -> list[bytes] | None:
             return None
         oids.append(fields[3])
     return oids
+
+
+def _named_oids(files: list[str]) -> list[bytes] | None:
+    """The index blob of each named file, as sources.staged lists them (every conflict stage,
+    once per path and blob); None unless each name is exactly one tracked file or symlink."""
+    args = ["ls-files", "-s", "-z", "--", *files]  # as sources.staged._index_entries
+    status, raw = spawn.git(args, _HOOK_ENV, extra_config=("core.literalPathspecs=true",))
+    records = raw.split(b"\0")
+    if status != 0 or records[-1]:
+        return None
+    seen: dict[tuple[bytes, bytes], None] = {}
+    for record in records[:-1]:
+        meta, _, path = record.partition(b"\t")
+        fields = meta.split(b" ")
+        if len(fields) != 3 or fields[0] not in _PLAIN_MODES:
+            return None
+        seen[(path, fields[1])] = None
+    if {os.fsdecode(path) for path, _ in seen} != set(files):
+        return None  # untracked, a folder, a name git spells differently: the full path
+    return [oid for _, oid in seen]
 
 
 def _read(oids: list[bytes]) -> list[bytes] | None:

@@ -20,11 +20,16 @@ if TYPE_CHECKING:
 _READ = 1 << 20
 
 
-def git(args: Sequence[str], keep_env: Sequence[str], stdin: bytes = b"") -> tuple[int, bytes]:
+def git(
+    args: Sequence[str],
+    keep_env: Sequence[str],
+    stdin: bytes = b"",
+    extra_config: Sequence[str] = (),
+) -> tuple[int, bytes]:
     """git's exit status and standard output (its standard error is read and dropped: the
     caller falls back to the full path, which says what went wrong). StalledError after the
     timeout, with git and everything it started killed."""
-    argv = gitargs.git_argv(args)
+    argv = gitargs.git_argv(args, extra_config)
     env = hardening.git_env(keep=keep_env)
     pipes = _Pipes()
     try:
