@@ -51,11 +51,34 @@ def _cases(root: Path, mb: int) -> dict[str, Path]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--mb", type=int, default=50)
+    parser.add_argument("--write-cases", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.write_cases:
+        for label, path in _cases(args.write_cases, args.mb).items():
+            print(f"{path}\t{label}")
+        return
     print("| case | sgai-guard seconds | peak RSS MiB |")
     print("|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
-        for label, path in _cases(Path(tmp), args.mb).items():
+        # The cases are written by a child: a child started from this process would otherwise
+        # report this process's own peak (Linux carries the parent's high-water mark into a
+        # vfork-ed child's ru_maxrss), as it did before 2026-12-02 (166 MiB for every case).
+        listing = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "bench.detect_stress",
+                "--mb",
+                str(args.mb),
+                "--write-cases",
+                tmp,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        cases = dict(reversed(line.split("\t", 1)) for line in listing.splitlines())
+        for label, path in cases.items():
             argv = [sys.executable, "-m", "sgai_guard", "scan", str(path), "--format", "json"]
             seconds, rss = _run(argv)
             print(f"| {label} | {seconds:.2f} | {rss:.0f} |")

@@ -12,11 +12,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sgai_guard.detection.detect import Detector
 from sgai_guard.detection.magic import magic
+from sgai_guard.sources import spawn
 from sgai_guard.sources.hooks import hook_script
 from sgai_guard.sources.quick import BLOB_LIMIT, KEYWORDS, could_hold_key
 from tests import keys
@@ -248,3 +250,17 @@ def test_a_stalled_git_on_the_quick_path_is_exit_3(tmp_path: Path) -> None:
     assert code == 3 and report == ""
     proc = run_cli("hook", cwd=repo.path, env={"SGAI_GUARD_GIT_TIMEOUT": "1"}, timeout=60)
     assert proc.returncode == 3 and "did not finish within 1 s" in proc.stderr, proc.stderr
+
+
+def test_a_large_blob_is_never_read_whole_on_the_quick_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """git is stopped once its output passes the limit: a 2 GB staged file costs the quick
+    path nothing before the full scan reads it in pieces."""
+    repo = Repo(tmp_path)
+    oid = repo.git("hash-object", "-w", "--stdin", stdin=b"y" * (4 << 20)).strip()
+    monkeypatch.chdir(repo.path)
+    status, out = spawn.git(["cat-file", "--batch"], (), f"{oid}\n".encode(), limit=1 << 20)
+    assert (status, out) == (-1, b"")
+    status, out = spawn.git(["cat-file", "--batch"], (), f"{oid}\n".encode(), limit=8 << 20)
+    assert status == 0 and out.startswith(f"{oid} blob {4 << 20}\n".encode())

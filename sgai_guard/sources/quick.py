@@ -68,10 +68,11 @@ def staged_clean(path: str, files: list[str]) -> tuple[int, int, float] | None:
     if not os.path.lexists(os.path.join(path, ".git")) and "GIT_DIR" not in os.environ:
         return None  # a bare repository, or run from inside .git: the full path explains
     started = time.perf_counter()
-    oids = _named_oids(files) if files else _staged_oids()
-    if not oids:
+    try:
+        oids = _named_oids(files) if files else _staged_oids()
+        blobs = _read(oids) if oids else None
+    except NotImplementedError:  # posix_spawn without setsid on this platform
         return None
-    blobs = _read(oids)
     if blobs is None or any(could_hold_key(data) for data in blobs):
         return None
     return len(blobs), sum(map(len, blobs)), time.perf_counter() - started
@@ -80,10 +81,7 @@ def staged_clean(path: str, files: list[str]) -> tuple[int, int, float] | None:
 def _staged_oids() -> list[bytes] | None:
     """The new blob of every added, copied, modified or type-changed path, as sources.staged
     lists them; None for anything but plain files and symlinks against an existing HEAD."""
-    try:
-        status, raw = spawn.git([*_DIFF, "--diff-filter=ACMRT", "HEAD"], _HOOK_ENV)
-    except NotImplementedError:  # posix_spawn without setsid on this platform
-        return None
+    status, raw = spawn.git([*_DIFF, "--diff-filter=ACMRT", "HEAD"], _HOOK_ENV)
     tokens = raw.split(b"\0")
     if status != 0 or tokens[-1] or len(tokens) % 2 == 0:
         return None
@@ -118,8 +116,10 @@ def _named_oids(files: list[str]) -> list[bytes] | None:
 
 def _read(oids: list[bytes]) -> list[bytes] | None:
     """Each blob's content, in order; None if one is missing, not a blob, or large."""
-    status, out = spawn.git(["cat-file", "--batch"], _HOOK_ENV, b"\n".join(oids) + b"\n")
-    if status != 0 or len(out) > _TOTAL_LIMIT + len(oids) * 128:
+    request = b"\n".join(oids) + b"\n"
+    limit = _TOTAL_LIMIT + len(oids) * 128  # headers: a large blob is never read whole here
+    status, out = spawn.git(["cat-file", "--batch"], _HOOK_ENV, request, limit=limit)
+    if status != 0:
         return None
     blobs, at = [], 0
     for oid in oids:

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
 _READ = 1 << 20
+_TOO_MUCH = b"(more than the limit)"
 
 
 def git(
@@ -25,10 +26,12 @@ def git(
     keep_env: Sequence[str],
     stdin: bytes = b"",
     extra_config: Sequence[str] = (),
+    limit: int = 1 << 30,
 ) -> tuple[int, bytes]:
     """git's exit status and standard output (its standard error is read and dropped: the
-    caller falls back to the full path, which says what went wrong). StalledError after the
-    timeout, with git and everything it started killed."""
+    caller falls back to the full path, which says what went wrong). Past ``limit`` bytes of
+    output, git is stopped and the status is -1. StalledError after the timeout; either way
+    git and everything it started are killed."""
     argv = gitargs.git_argv(args, extra_config)
     env = hardening.git_env(keep=keep_env)
     pipes = _Pipes()
@@ -39,10 +42,13 @@ def git(
         finally:
             pipes.close_theirs()
         try:
-            out = pipes.exchange(stdin, time.monotonic() + gitargs.timeout())
+            out = pipes.exchange(stdin, time.monotonic() + gitargs.timeout(), limit)
         except BaseException:
             _kill(pid)
             raise
+        if out is _TOO_MUCH:
+            _kill(pid)
+            return -1, b""
         if out is None:
             _kill(pid)
             from sgai_guard.errors import StalledError  # noqa: PLC0415 - enum, only now
@@ -74,8 +80,9 @@ class _Pipes:
             if fd >= 0:
                 os.close(fd)
 
-    def exchange(self, stdin: bytes, deadline: float) -> bytes | None:
-        """Writes ``stdin`` while reading both outputs to their end; None past the deadline."""
+    def exchange(self, stdin: bytes, deadline: float, limit: int) -> bytes | None:
+        """Writes ``stdin`` while reading both outputs to their end; None past the deadline,
+        _TOO_MUCH past ``limit`` bytes of output."""
         in_w, out_r, err_r = self.ours
         pending = memoryview(stdin)
         poller = select.poll()
@@ -84,6 +91,7 @@ class _Pipes:
         poller.register(err_r, select.POLLIN)
         os.set_blocking(in_w, False)
         chunks: list[bytes] = []
+        size = 0
         while any(fd >= 0 for fd in self.ours):
             left = deadline - time.monotonic()
             if left <= 0:
@@ -96,6 +104,9 @@ class _Pipes:
                     data = os.read(fd, _READ)
                     if fd == out_r:
                         chunks.append(data)
+                        size += len(data)
+                        if size > limit:
+                            return _TOO_MUCH
                     done = not data
                 if done:
                     poller.unregister(fd)
