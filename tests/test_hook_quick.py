@@ -264,3 +264,36 @@ def test_a_large_blob_is_never_read_whole_on_the_quick_path(
     assert (status, out) == (-1, b"")
     status, out = spawn.git(["cat-file", "--batch"], (), f"{oid}\n".encode(), limit=8 << 20)
     assert status == 0 and out.startswith(f"{oid} blob {4 << 20}\n".encode())
+
+
+def test_git_on_the_quick_path_starts_as_subprocess_would_start_it(tmp_path: Path) -> None:
+    """No descriptor the hook was handed leaks into git, SIGPIPE is back at its default, and
+    git runs in a process group of its own (a fake git on PATH reports what it got)."""
+    fake = tmp_path / "bin" / "git"
+    fake.parent.mkdir()
+    fake.write_text(
+        "#!/bin/sh\nls /proc/self/fd | tr '\\n' ' '\necho\ngrep SigIgn /proc/self/status\n"
+        "ps -o pgid= -p $$\n"
+    )
+    fake.chmod(0o755)
+    code = (
+        "import os, sys; from sgai_guard.sources import spawn;"
+        "status, out = spawn.git(['version'], ()); sys.stdout.write(out.decode());"
+        "print(os.getpgrp())"
+    )
+    read, write = os.pipe()
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**git_env(), "PATH": f"{fake.parent}:{os.environ['PATH']}"},
+        pass_fds=(write,),
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+    )
+    os.close(read)
+    os.close(write)
+    fds, ignored, group, ours = proc.stdout.split("\n")[:4]
+    assert str(write) not in fds.split() and set(fds.split()) <= {"0", "1", "2", "3"}, fds
+    assert int(ignored.split()[1], 16) & (1 << 12) == 0  # bit 13 - 1: SIGPIPE not ignored
+    assert group.strip() != ours.strip()

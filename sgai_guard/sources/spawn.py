@@ -7,6 +7,7 @@ group of its own, the same timeout. It runs in the current folder (where git run
 
 from __future__ import annotations
 
+import _signal  # type: ignore[import-not-found]  # no stub; see _IGNORED_BY_PYTHON
 import os
 import select
 import time
@@ -18,6 +19,11 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
 _READ = 1 << 20
+# Python ignores these; git gets them back at their defaults, as subprocess restores them.
+# `_signal` (built in, loaded at start-up) rather than `signal`, which imports enum.
+_IGNORED_BY_PYTHON = tuple(
+    getattr(_signal, name) for name in ("SIGPIPE", "SIGXFZ", "SIGXFSZ") if hasattr(_signal, name)
+)
 _TOO_MUCH = b"(more than the limit)"
 
 
@@ -36,9 +42,18 @@ def git(
     env = hardening.git_env(keep=keep_env)
     pipes = _Pipes()
     try:
+        actions: list[tuple[int, ...]]
         actions = [(os.POSIX_SPAWN_DUP2, fd, n) for n, fd in enumerate(pipes.theirs)]
+        actions += [(os.POSIX_SPAWN_CLOSE, fd) for fd in _inheritable()]
         try:
-            pid = os.posix_spawn(gitargs.executable(), argv, env, file_actions=actions, setsid=True)
+            pid = os.posix_spawn(
+                gitargs.executable(),
+                argv,
+                env,
+                file_actions=actions,
+                setsid=True,
+                setsigdef=_IGNORED_BY_PYTHON,
+            )
         finally:
             pipes.close_theirs()
         try:
@@ -59,16 +74,38 @@ def git(
     return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]), out
 
 
+def _inheritable() -> list[int]:
+    """Descriptors above 2 that git would inherit (ones this process was started with): closed
+    in git, as subprocess's close_fds does. Python's own are close-on-exec already."""
+    try:
+        fds = [int(name) for name in os.listdir("/proc/self/fd")]
+    except OSError:  # no /proc: the few there could be are looked at one by one
+        fds = list(range(3, 256))
+    out = []
+    for fd in fds:
+        try:
+            if fd > 2 and os.get_inheritable(fd):
+                out.append(fd)
+        except OSError:  # closed, or the listing's own descriptor
+            continue
+    return out
+
+
 class _Pipes:
     """git's standard input, output and error: the ends git gets, and ours, each closed once."""
 
     def __init__(self) -> None:
         self.theirs: list[int] = []
         self.ours: list[int] = []  # stdin's write end, stdout's and stderr's read ends
-        for n in range(3):
-            read, write = os.pipe()
-            self.theirs.append(read if n == 0 else write)
-            self.ours.append(write if n == 0 else read)
+        try:
+            for n in range(3):
+                read, write = os.pipe()
+                self.theirs.append(read if n == 0 else write)
+                self.ours.append(write if n == 0 else read)
+        except OSError:
+            self.close_theirs()
+            self.close_ours()
+            raise
 
     def close_theirs(self) -> None:
         for fd in self.theirs:
@@ -79,6 +116,7 @@ class _Pipes:
         for fd in self.ours:
             if fd >= 0:
                 os.close(fd)
+        self.ours = []
 
     def exchange(self, stdin: bytes, deadline: float, limit: int) -> bytes | None:
         """Writes ``stdin`` while reading both outputs to their end; None past the deadline,

@@ -101,7 +101,7 @@ def _index_entries(repo: Repository, files: list[str]) -> dict[str, RawEntry]:
     for record in filter(None, listed.split(b"\0")):
         meta, _, raw_path = record.partition(b"\t")
         mode, oid, _stage = meta.decode().split(" ")
-        path = raw_path.decode("utf-8", "surrogateescape")
+        path = os.fsdecode(raw_path)  # as the names given on the command line were decoded
         if mode != GITLINK:
             entry = RawEntry(None, mode, mode, ZERO_OID, oid, "M", path)
             entries.setdefault(f"{path}\0{oid}", entry)
