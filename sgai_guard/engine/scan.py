@@ -185,13 +185,20 @@ def _judge(
 ) -> None:
     finding = finding._replace(blocking=finding.status in settings.blocking)
     if candidate.filler is not None:
-        tally.suppressed.append(Suppression(finding, SuppressReason.PLACEHOLDER, candidate.filler))
+        reason, detail = SuppressReason.PLACEHOLDER, candidate.filler
+        tally.suppressed.append(Suppression(_without_lines(finding), reason, detail))
         return
     verdict = policy.check(finding)
+    # the lines were for the policy's markers and line regexes; kept, a long line would cost
+    # its 64 KiB window per finding (and they hold the key: nothing after this reads them)
     if isinstance(verdict, Suppression):
-        tally.suppressed.append(verdict)
+        tally.suppressed.append(verdict._replace(finding=_without_lines(verdict.finding)))
     else:
-        tally.findings.append(verdict)
+        tally.findings.append(_without_lines(verdict))
+
+
+def _without_lines(finding: Finding) -> Finding:
+    return finding._replace(line_text=b"", previous_line=b"")
 
 
 def canonical(candidate: Candidate) -> str:
