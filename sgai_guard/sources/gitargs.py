@@ -16,6 +16,24 @@ if TYPE_CHECKING:
     from _typeshed import StrPath
 
 
+# What the commit hook asks git, on its quick path (sources.quick) and its full one
+# (sources.staged) alike: `git commit -a` or `git commit FILE` points git at a temporary index.
+HOOK_ENV = ("GIT_INDEX_FILE",)
+# The staged entries: added, copied, modified, renamed and type-changed paths against HEAD.
+STAGED_DIFF = (
+    "diff-index",
+    "--cached",
+    "-z",
+    "--raw",
+    "--no-renames",
+    "--no-abbrev",
+    "--diff-filter=ACMRT",
+)
+# The index entries of named files: names taken literally, never as patterns.
+NAMED_FILES = ("ls-files", "-s", "-z")
+LITERAL_NAMES = ("core.literalPathspecs=true",)
+
+
 def git_argv(
     args: Sequence[str], extra_config: Sequence[str] = (), *, safe: bool = True
 ) -> list[str]:

@@ -19,6 +19,7 @@ import time
 
 from sgai_guard.detection.magic import magic
 from sgai_guard.sources import hardening, spawn
+from sgai_guard.sources.gitargs import HOOK_ENV, LITERAL_NAMES, NAMED_FILES, STAGED_DIFF
 
 # What the detector's prefilter looks for (detection.detect.Detector): the providers' prefixes
 # and names, as they are, in base64 at each of the three alignments, and in UTF-16.
@@ -46,8 +47,6 @@ KEYWORDS = (
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 BLOB_LIMIT = 1 << 20  # larger blobs go the full way (read in pieces)
 _TOTAL_LIMIT = 16 << 20
-_HOOK_ENV = ("GIT_INDEX_FILE",)  # as sources.staged: `git commit -a` uses a temporary index
-_DIFF = ("diff-index", "--cached", "-z", "--raw", "--no-renames", "--no-abbrev")
 _PLAIN_MODES = frozenset({b"100644", b"100755", b"120000"})  # files and symlinks
 
 
@@ -81,7 +80,7 @@ def staged_clean(path: str, files: list[str]) -> tuple[int, int, float] | None:
 def _staged_oids() -> list[bytes] | None:
     """The new blob of every added, copied, modified or type-changed path, as sources.staged
     lists them; None for anything but plain files and symlinks against an existing HEAD."""
-    status, raw = spawn.git([*_DIFF, "--diff-filter=ACMRT", "HEAD"], _HOOK_ENV)
+    status, raw = spawn.git([*STAGED_DIFF, "HEAD"], HOOK_ENV)
     tokens = raw.split(b"\0")
     if status != 0 or tokens[-1] or len(tokens) % 2 == 0:
         return None
@@ -97,8 +96,8 @@ def _staged_oids() -> list[bytes] | None:
 def _named_oids(files: list[str]) -> list[bytes] | None:
     """The index blob of each named file, as sources.staged lists them (every conflict stage,
     once per path and blob); None unless each name is exactly one tracked file or symlink."""
-    args = ["ls-files", "-s", "-z", "--", *files]  # as sources.staged._index_entries
-    status, raw = spawn.git(args, _HOOK_ENV, extra_config=("core.literalPathspecs=true",))
+    args = [*NAMED_FILES, "--", *files]
+    status, raw = spawn.git(args, HOOK_ENV, extra_config=LITERAL_NAMES)
     records = raw.split(b"\0")
     if status != 0 or records[-1]:
         return None
@@ -118,7 +117,7 @@ def _read(oids: list[bytes]) -> list[bytes] | None:
     """Each blob's content, in order; None if one is missing, not a blob, or large."""
     request = b"\n".join(oids) + b"\n"
     limit = _TOTAL_LIMIT + len(oids) * 128  # headers: a large blob is never read whole here
-    status, out = spawn.git(["cat-file", "--batch"], _HOOK_ENV, request, limit=limit)
+    status, out = spawn.git(["cat-file", "--batch"], HOOK_ENV, request, limit=limit)
     if status != 0:
         return None
     blobs, at = [], 0

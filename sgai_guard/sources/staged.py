@@ -9,25 +9,15 @@ from functools import cache, partial
 from sgai_guard import fsread
 from sgai_guard.models import ZERO_OID, Blob, Part, Skipped
 from sgai_guard.sources import catfile, gitcmd
+from sgai_guard.sources.gitargs import HOOK_ENV, LITERAL_NAMES, NAMED_FILES, STAGED_DIFF
 from sgai_guard.sources.pieces import pieces
 from sgai_guard.sources.raw import GITLINK, RawEntry, parse_raw
 from sgai_guard.sources.repo import Repository
 
-# A hook run by `git commit -a` or `git commit FILE` points git at a temporary index.
-HOOK_ENV = ("GIT_INDEX_FILE",)
-
 
 def staged_entries(repo: Repository) -> list[RawEntry]:
     """Added, copied, modified, renamed and type-changed paths of the index against HEAD."""
-    args = [
-        "diff-index",
-        "--cached",
-        "-z",
-        "--raw",
-        "--no-renames",
-        "--no-abbrev",
-        "--diff-filter=ACMRT",
-    ]
+    args = list(STAGED_DIFF)
     proc = gitcmd.run([*args, "HEAD"], repo.path, keep_env=HOOK_ENV)
     if proc.returncode == 0:
         raw = proc.stdout
@@ -92,10 +82,7 @@ def index_blobs(
 def _index_entries(repo: Repository, files: list[str]) -> dict[str, RawEntry]:
     """The staged entries of the named files (every conflict stage; no submodules)."""
     listed = gitcmd.output(
-        ["ls-files", "-s", "-z", "--", *files],
-        repo.path,
-        keep_env=HOOK_ENV,
-        extra_config=("core.literalPathspecs=true",),
+        [*NAMED_FILES, "--", *files], repo.path, keep_env=HOOK_ENV, extra_config=LITERAL_NAMES
     )
     entries: dict[str, RawEntry] = {}
     for record in filter(None, listed.split(b"\0")):
