@@ -40,6 +40,7 @@ hook of a bare repository: it scans what a push adds and rejects the push for a 
 --allow-bypass lets a pusher override with `git push -o sgai-guard.skip="<reason>"`, logged in
 the repository folder (sgai-guard-bypass.log). Everything after -- is a file name, never an
 option. Exit codes: 0 clean, 1 keys found, 2 usage error, 3 incomplete.
+`sgai-guard-hook ARGS` is this same command, started faster (the pre-commit manifest runs it).
 """
 # what the hook runs as: the imports each needs are made when it runs (start-up time)
 COMMIT, PUSH, RECEIVE = "commit", "push", "receive"
@@ -69,13 +70,16 @@ def main(argv: Sequence[str]) -> int:
 def _quick(files: list[str]) -> int | None:
     """The exit code when the staged snapshot surely holds nothing (sources.quick): the
     report the full scan would write, written without it. None: run the full scan (always
-    with a configuration file: it may be invalid, or change what is scanned)."""
+    with a configuration file that sets anything: it may be invalid, or change what is
+    scanned; one of comments only, as `init` writes it, sets nothing)."""
     from sgai_guard.policy import configfile
     from sgai_guard.sources.quick import staged_clean
     from sgai_guard.summaryline import clean
 
     try:
-        counted = None if configfile.find(os.curdir) else staged_clean(os.curdir, files)
+        config = configfile.find(os.curdir)
+        plain = config is None or configfile.says_nothing(config)
+        counted = staged_clean(os.curdir, files) if plain else None
     except (Exception, KeyboardInterrupt) as exc:  # as the full scan says them
         from sgai_guard.errors import exit_for
 

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from sgai_guard.detection.detect import Detector
 from sgai_guard.detection.magic import magic
+from sgai_guard.policy import configfile
 from sgai_guard.sources import spawn
 from sgai_guard.sources.hooks import hook_script
 from sgai_guard.sources.quick import BLOB_LIMIT, KEYWORDS, could_hold_key
@@ -297,3 +298,56 @@ def test_git_on_the_quick_path_starts_as_subprocess_would_start_it(tmp_path: Pat
     assert str(write) not in fds.split() and set(fds.split()) <= {"0", "1", "2", "3"}, fds
     assert int(ignored.split()[1], 16) & (1 << 12) == 0  # bit 13 - 1: SIGPIPE not ignored
     assert group.strip() != ours.strip()
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from(["# a comment", "  \t# x", "", " ", "\r", "a = 1", "#\x01", "#\x7f"]),
+            st.sampled_from(["\ufeff#", "# \x85", "#\t", "[x]", "# é", "#\r", "\x00"]),
+            st.text(max_size=6),
+        ),
+        max_size=8,
+    )
+)
+def test_a_configuration_that_says_nothing_is_an_empty_toml_document(lines: list[str]) -> None:
+    import uuid
+
+    import tomllib
+
+    text = "\n".join(lines)
+    folder = Path("/tmp") / f"says-nothing-{uuid.uuid4().hex}"
+    folder.mkdir()
+    path = folder / ".sgai-guard.toml"
+    try:
+        path.write_bytes(text.encode("utf-8", "surrogatepass"))
+        if configfile.says_nothing(str(path)):
+            assert tomllib.loads(text) == {}, text
+    finally:
+        path.unlink()
+        folder.rmdir()
+
+
+def test_the_commented_configuration_init_writes_keeps_the_quick_path(tmp_path: Path) -> None:
+    repo = Repo(tmp_path)
+    repo.write("a.py", "x = 1\n")
+    repo.commit("root")
+    assert run_cli("init", ".", cwd=repo.path).returncode == 0
+    repo.write("a.py", "x = 2\n")
+    repo.add("a.py")
+    assert _both(repo)[0::2] == (0, "quick")
+    config = repo.path / ".sgai-guard.toml"
+    text = config.read_text()
+    for changed, expected in (
+        (text.replace("# other-markers = true", "other-markers = true"), 0),
+        (text + "# a control character: \x01\n", 2),
+        ("\ufeff" + text, 2),
+        (text.replace("# max-file-size", "max-file-size"), 0),
+    ):
+        config.write_text(changed)
+        code, report, path = _both(repo)
+        assert (code, path) == (expected, "engine"), (changed[-60:], report)
+    config.unlink()
+    repo.write("pyproject.toml", "[tool.sgai-guard]\n# nothing set\n")
+    assert _both(repo)[0::2] == (0, "engine")

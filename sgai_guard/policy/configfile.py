@@ -52,3 +52,29 @@ def _mentions(path: str) -> bool:
         return b"sgai-guard" in fsread.read_small(path)
     except (OSError, fsread.NotRegularError):
         return False
+
+
+def says_nothing(path: str) -> bool:
+    """True when ``path`` is a `.sgai-guard.toml` of comments and blank lines only (what
+    `sgai-guard init` writes): a TOML document with no key, so every setting is its default,
+    exactly as with no file. Without loading TOML (the commit hook's quick path): anything the
+    TOML rules for comments would not accept is False, and the loader decides."""
+    if os.path.basename(path) != FILE_NAME:
+        return False
+    try:
+        text = fsread.read_small(path, 1 << 20).decode("utf-8")
+    except (OSError, fsread.NotRegularError, UnicodeDecodeError):
+        return False
+    *lines, last = text.split("\n")
+    return all(_comment_or_blank(line.removesuffix("\r")) for line in lines) and (
+        _comment_or_blank(last)
+    )
+
+
+def _comment_or_blank(line: str) -> bool:
+    """``line`` without its newline (and the CR before it, if any)."""
+    line = line.lstrip(" \t")
+    if not line:
+        return True
+    # TOML: no control character but tab in a comment (a lone CR included)
+    return line[0] == "#" and all(c == "\t" or " " <= c != "\x7f" for c in line)
