@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from sgai_guard.models import ScanResult
+    from sgai_guard.sources.quick import Staged
 
 USAGE = (
     "usage: sgai-guard hook [--pre-push | --pre-receive [--allow-bypass]] [--show-secrets] "
@@ -60,33 +61,34 @@ def main(argv: Sequence[str]) -> int:
     if problem:
         return _usage(problem)
     stage = _stage(flags)
-    if stage == COMMIT:
-        quick = _quick(files)
-        if quick is not None:
-            return quick
-    return _full(stage, files, flags)
+    quick = _quick(files) if stage == COMMIT else None
+    if isinstance(quick, int):
+        return quick
+    return _full(stage, files, flags, quick)
 
 
-def _quick(files: list[str]) -> int | None:
+def _quick(files: list[str]) -> int | Staged | None:
     """The exit code when the staged snapshot surely holds nothing (sources.quick): the
-    report the full scan would write, written without it. None: run the full scan (always
-    with a configuration file that sets anything: it may be invalid, or change what is
-    scanned; one of comments only, as `init` writes it, sets nothing)."""
+    report the full scan would write, written without it. Otherwise what was read, for the
+    full scan to use (None: it reads for itself). A configuration that sets anything always
+    goes to the full scan: it may be invalid, or change what is found (the commented file
+    `init` writes sets nothing)."""
     from sgai_guard.policy import configfile
-    from sgai_guard.sources.quick import staged_clean
+    from sgai_guard.sources.quick import read_staged
     from sgai_guard.summaryline import clean
 
     try:
+        staged = read_staged(os.curdir, files)
+        if staged is None or not staged.clean():
+            return staged
         config = configfile.find(os.curdir)
-        plain = config is None or configfile.says_nothing(config)
-        counted = staged_clean(os.curdir, files) if plain else None
+        if config is not None and not configfile.says_nothing(config):
+            return staged
     except (Exception, KeyboardInterrupt) as exc:  # as the full scan says them
         from sgai_guard.errors import exit_for
 
         return exit_for(exc)
-    if counted is None:
-        return None
-    return EXIT_CLEAN if _deliver(fenced(clean(*counted))) else EXIT_USAGE
+    return EXIT_CLEAN if _deliver(fenced(clean(*staged.counts()))) else EXIT_USAGE
 
 
 def _usage(problem: str) -> int:
@@ -96,7 +98,7 @@ def _usage(problem: str) -> int:
     return EXIT_USAGE
 
 
-def _full(stage: str, files: list[str], flags: set[str]) -> int:
+def _full(stage: str, files: list[str], flags: set[str], preread: Staged | None = None) -> int:
     from sgai_guard.engine.outcome import exit_code
     from sgai_guard.errors import ExitCode, exit_for
     from sgai_guard.report import RenderOptions
@@ -104,7 +106,7 @@ def _full(stage: str, files: list[str], flags: set[str]) -> int:
 
     receive = stage == RECEIVE
     try:
-        result, pushed = _scan(stage, files)
+        result, pushed = _scan(stage, files, preread)
     except (Exception, KeyboardInterrupt) as exc:
         return exit_for(exc)
     bypass = "--allow-bypass" in flags
@@ -141,9 +143,11 @@ def _conflict(flags: set[str]) -> str | None:
     return None
 
 
-def _scan(stage: str, files: list[str]) -> tuple[ScanResult, list[tuple[str, str, str, str]]]:
+def _scan(
+    stage: str, files: list[str], preread: Staged | None
+) -> tuple[ScanResult, list[tuple[str, str, str, str]]]:
     if stage == COMMIT:
-        return _pre_commit(files), []
+        return _pre_commit(files, preread), []
     if stage == RECEIVE:
         from sgai_guard.receive import updates
 
@@ -194,16 +198,17 @@ def parse(argv: Sequence[str]) -> tuple[set[str], list[str]] | int:
     return flags, files + args[split + 1 :]
 
 
-def _pre_commit(files: list[str]) -> ScanResult:
+def _pre_commit(files: list[str], preread: Staged | None) -> ScanResult:
     from sgai_guard.engine.prepare import prepare
     from sgai_guard.engine.run import run
     from sgai_guard.sources.local import IndexSource, StagedSource
 
     # no file names: the staged snapshot (nothing staged, when amending only the message,
     # is said, and clean)
-    source: StagedSource | IndexSource = StagedSource(".")
+    source: StagedSource | IndexSource = StagedSource(".", preread=preread)
     if files:
-        source = IndexSource(".", files, in_commit="GIT_INDEX_FILE" in os.environ)
+        in_commit = "GIT_INDEX_FILE" in os.environ
+        source = IndexSource(".", files, in_commit=in_commit, preread=preread)
     return run(source, prepare("."))
 
 

@@ -74,3 +74,28 @@ def test_clean_commit_loads_only_the_quick_path(tmp_path: Path) -> None:
     assert status == "0" and out.stdout.startswith("Scanned 1 file"), out.stdout + out.stderr
     others = {m for m in loaded if not m.startswith("sgai_guard")}
     assert others <= {"__future__", "select"}, others
+
+
+def test_full_scan_behind_the_quick_path_runs_no_more_git(tmp_path: Path) -> None:
+    """A staged file naming a provider goes to the full scan, which scans what the quick path
+    read: no second listing and reading by git, so subprocess and threading never load (only
+    a finding's history lookup needs them)."""
+    import subprocess
+
+    from tests.gitrepo import Repo
+
+    repo = Repo(tmp_path)
+    repo.commit("root")
+    repo.write("client.py", "from tavily import TavilyClient\n")
+    repo.add("client.py")
+    code = (
+        "import sys; from sgai_guard.entry import hook\n"
+        "try:\n    hook()\nexcept SystemExit as done:\n    code = done.code\n"
+        "loaded = {'subprocess', 'threading', 'sgai_guard.engine.scan'} & set(sys.modules)\n"
+        "print(code, *sorted(loaded), file=sys.stderr)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert out.stderr.split() == ["0", "sgai_guard.engine.scan"], out.stdout + out.stderr
+    assert out.stdout.startswith("Scanned 1 file (32 bytes)"), out.stdout

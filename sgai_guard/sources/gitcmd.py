@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import subprocess
 from collections.abc import Sequence
 from typing import IO, TYPE_CHECKING
 
@@ -16,6 +15,7 @@ from sgai_guard.sources import hardening
 from sgai_guard.sources.gitargs import executable, git_argv, stalled, timeout
 
 if TYPE_CHECKING:
+    import subprocess
     from pathlib import Path
 
     from _typeshed import StrPath
@@ -68,6 +68,8 @@ def _run_once(
     safe: bool,
 ) -> subprocess.CompletedProcess[bytes]:
     argv = git_argv(args, extra_config, safe=safe)
+    import subprocess  # noqa: PLC0415 - a hook handed what it scans never runs git here
+
     proc = spawn(argv, cwd, hardening.git_env(isolate=isolate, keep=keep_env), stdin is not None)
     try:
         out, err = proc.communicate(stdin, timeout=timeout())
@@ -88,6 +90,8 @@ def spawn(
     started can be stopped together; one-line errors for the usual reasons it cannot start.
     ``stdin``: a pipe (True), nothing (False) or an open file; ``stdout``: a file, else a
     pipe."""
+    import subprocess  # noqa: PLC0415
+
     if isinstance(stdin, bool):
         stdin_arg: int | IO[bytes] = subprocess.PIPE if stdin else subprocess.DEVNULL
     else:

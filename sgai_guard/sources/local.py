@@ -15,6 +15,10 @@ if TYPE_CHECKING:
 
     from _typeshed import StrPath
 
+    from sgai_guard.sources.quick import Staged
+    from sgai_guard.sources.raw import RawEntry
+    from sgai_guard.sources.repo import Repository
+
 
 class WorktreeSource:
     """Files under ``paths`` as they are on disk (git only answers what is ignored)."""
@@ -50,17 +54,31 @@ class StdinSource:
 
 class StagedSource:
     """What the next commit holds. ``check_bare``: refuse a bare repository up front (one git
-    process; the commit hook skips it, since git never runs it in a bare repository)."""
+    process; the commit hook skips it, since git never runs it in a bare repository).
+    ``preread``: what the hook's quick path already read (sources.quick), used as it is."""
 
-    def __init__(self, path: StrPath, *, check_bare: bool = False) -> None:
-        self.path, self.check_bare, self.staged = path, check_bare, 0
+    def __init__(
+        self, path: StrPath, *, check_bare: bool = False, preread: Staged | None = None
+    ) -> None:
+        self.path, self.check_bare, self.preread, self.staged = path, check_bare, preread, 0
 
     def items(self) -> Iterator[Blob | Skipped]:
-        from sgai_guard.sources.staged import staged_blobs, staged_entries  # noqa: PLC0415
+        from sgai_guard.sources import staged  # noqa: PLC0415
 
         repo = here(self.path)
         if self.check_bare:
             open_repository(self.path).require_work_tree("nothing can be staged in it")
+        read = self.preread
+        if read is not None:
+            entries, contents = staged.listed_entries(read.listing), read.blobs
+        else:
+            entries, contents = self._entries(repo), None
+        self.staged = len(entries)
+        yield from staged.staged_blobs(repo, entries, contents)
+
+    def _entries(self, repo: Repository) -> list[RawEntry]:
+        from sgai_guard.sources.staged import staged_entries  # noqa: PLC0415
+
         try:
             entries = staged_entries(repo)
         except GitError:
@@ -68,8 +86,7 @@ class StagedSource:
             raise
         if not entries:
             repo.require_work_tree("nothing can be staged in it")
-        self.staged = len(entries)
-        yield from staged_blobs(repo, entries)
+        return entries
 
     def summary(self) -> Summary:
         if self.staged:
@@ -80,16 +97,33 @@ class StagedSource:
 
 class IndexSource:
     """The named files as the index holds them (what pre-commit passes to a hook);
-    ``in_commit``: a key the file already held in HEAD is "already committed"."""
+    ``in_commit``: a key the file already held in HEAD is "already committed".
+    ``preread``: what the hook's quick path already read (sources.quick), used as it is."""
 
-    def __init__(self, path: StrPath, files: Sequence[str], *, in_commit: bool) -> None:
+    def __init__(
+        self,
+        path: StrPath,
+        files: Sequence[str],
+        *,
+        in_commit: bool,
+        preread: Staged | None = None,
+    ) -> None:
         self.path, self.files, self.in_commit = path, list(files), in_commit
+        self.preread = preread
 
     def items(self) -> Iterator[Blob | Skipped]:
         from sgai_guard.sources.staged import index_blobs  # noqa: PLC0415
 
+        read = self.preread
+        listed, contents = (read.listing, read.blobs) if read is not None else (None, None)
         try:
-            yield from index_blobs(here(self.path), self.files, with_prior=self.in_commit)
+            yield from index_blobs(
+                here(self.path),
+                self.files,
+                with_prior=self.in_commit,
+                listed=listed,
+                contents=contents,
+            )
         except GitError:
             open_repository(self.path).require_work_tree("it has no staged files")
             raise

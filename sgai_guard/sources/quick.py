@@ -57,10 +57,30 @@ def could_hold_key(data: bytes) -> bool:
     return any(word in data for word in KEYWORDS)
 
 
-def staged_clean(path: str, files: list[str]) -> tuple[int, int, float] | None:
-    """(files, bytes, seconds) of a staged snapshot, or of the index version of the named
-    ``files`` (as the pre-commit framework passes them), in which nothing could be found; None
-    when the full scan must decide. ``path`` is the current folder, where git runs a hook."""
+class Staged:
+    """What the quick path read: git's listing of the staged entries (the `diff-index --raw
+    -z` output, or `ls-files -s -z` of the named files) and each entry's blob, in order. The
+    full scan takes both as they are (sources.staged) rather than asking git again."""
+
+    __slots__ = ("blobs", "listing", "seconds")
+
+    def __init__(self, listing: bytes, blobs: list[bytes], seconds: float) -> None:
+        self.listing, self.blobs, self.seconds = listing, blobs, seconds
+
+    def clean(self) -> bool:
+        """Nothing in any blob could be found (the full scan would say just the counts)."""
+        return not any(could_hold_key(data) for data in self.blobs)
+
+    def counts(self) -> tuple[int, int, float]:
+        """(files, bytes, seconds), as the full scan counts them."""
+        return len(self.blobs), sum(map(len, self.blobs)), self.seconds
+
+
+def read_staged(path: str, files: list[str]) -> Staged | None:
+    """The staged snapshot, or the index version of the named ``files`` (as the pre-commit
+    framework passes them), when every entry is a plain file or symlink of at most 1 MiB;
+    None when the full scan must read for itself. ``path`` is the current folder, where git
+    runs a hook."""
     if not hasattr(os, "posix_spawn"):
         return None
     hardening.check_metadata(path)  # a FIFO for git's metadata: the full path says so
@@ -68,18 +88,19 @@ def staged_clean(path: str, files: list[str]) -> tuple[int, int, float] | None:
         return None  # a bare repository, or run from inside .git: the full path explains
     started = time.perf_counter()
     try:
-        oids = _named_oids(files) if files else _staged_oids()
-        blobs = _read(oids) if oids else None
+        listed = _named(files) if files else _staged()
+        blobs = _read(listed[1]) if listed and listed[1] else None
     except NotImplementedError:  # posix_spawn without setsid on this platform
         return None
-    if blobs is None or any(could_hold_key(data) for data in blobs):
+    if listed is None or blobs is None:
         return None
-    return len(blobs), sum(map(len, blobs)), time.perf_counter() - started
+    return Staged(listed[0], blobs, time.perf_counter() - started)
 
 
-def _staged_oids() -> list[bytes] | None:
-    """The new blob of every added, copied, modified or type-changed path, as sources.staged
-    lists them; None for anything but plain files and symlinks against an existing HEAD."""
+def _staged() -> tuple[bytes, list[bytes]] | None:
+    """git's listing and the new blob of every added, copied, modified or type-changed path,
+    as sources.staged lists them; None for anything but plain files and symlinks against an
+    existing HEAD."""
     status, raw = spawn.git([*STAGED_DIFF, "HEAD"], HOOK_ENV)
     tokens = raw.split(b"\0")
     if status != 0 or tokens[-1] or len(tokens) % 2 == 0:
@@ -90,12 +111,13 @@ def _staged_oids() -> list[bytes] | None:
         if len(fields) != 5 or fields[1] not in _PLAIN_MODES:
             return None
         oids.append(fields[3])
-    return oids
+    return raw, oids
 
 
-def _named_oids(files: list[str]) -> list[bytes] | None:
-    """The index blob of each named file, as sources.staged lists them (every conflict stage,
-    once per path and blob); None unless each name is exactly one tracked file or symlink."""
+def _named(files: list[str]) -> tuple[bytes, list[bytes]] | None:
+    """git's listing and the index blob of each named file, as sources.staged lists them
+    (every conflict stage, once per path and blob); None unless each name is exactly one
+    tracked file or symlink."""
     args = [*NAMED_FILES, "--", *files]
     status, raw = spawn.git(args, HOOK_ENV, extra_config=LITERAL_NAMES)
     records = raw.split(b"\0")
@@ -110,7 +132,7 @@ def _named_oids(files: list[str]) -> list[bytes] | None:
         seen[(path, fields[1])] = None
     if {os.fsdecode(path) for path, _ in seen} != set(files):
         return None  # untracked, a folder, a name git spells differently: the full path
-    return [oid for _, oid in seen]
+    return raw, [oid for _, oid in seen]
 
 
 def _read(oids: list[bytes]) -> list[bytes] | None:

@@ -8,7 +8,7 @@ from functools import cache, partial
 
 from sgai_guard import fsread
 from sgai_guard.models import ZERO_OID, Blob, Part, Skipped
-from sgai_guard.sources import catfile, gitcmd
+from sgai_guard.sources import gitcmd
 from sgai_guard.sources.gitargs import HOOK_ENV, LITERAL_NAMES, NAMED_FILES, STAGED_DIFF
 from sgai_guard.sources.pieces import pieces
 from sgai_guard.sources.raw import GITLINK, RawEntry, parse_raw
@@ -25,19 +25,45 @@ def staged_entries(repo: Repository) -> list[RawEntry]:
         raw = gitcmd.output([*args, repo.empty_tree()], repo.path, keep_env=HOOK_ENV)
     else:
         raw = gitcmd.output([*args, "HEAD"], repo.path, keep_env=HOOK_ENV)  # raises with why
+    return listed_entries(raw)
+
+
+def listed_entries(raw: bytes) -> list[RawEntry]:
+    """The entries of a `diff-index --raw -z` listing that add content."""
     return [entry for entry in parse_raw(raw) if entry.has_new]
 
 
-def staged_blobs(repo: Repository, entries: list[RawEntry]) -> Iterator[Blob | Skipped]:
+def staged_blobs(
+    repo: Repository, entries: list[RawEntry], contents: Sequence[bytes] | None = None
+) -> Iterator[Blob | Skipped]:
+    """Each entry's new blob; ``contents``: as the hook's quick path read them, whole."""
     merge_heads = cache(partial(_merge_heads, repo))  # looked up only if a finding needs it
-    requests = ((e.new_oid, e) for e in entries)
-    for answer in catfile.read_blobs(repo.path, requests, keep_env=HOOK_ENV):
-        entry = answer.request
-        if answer.data is None:
-            yield Skipped(entry.path, answer.problem or "unreadable", error=True)
+    for entry, data, problem, part in _contents(repo, entries, contents):
+        if data is None:
+            yield Skipped(entry.path, problem or "unreadable", error=True)
             continue
         prior = partial(_prior, repo, entry, merge_heads)
-        yield Blob(entry.path, answer.data, blob_id=entry.new_oid, prior=prior, part=answer.part)
+        yield Blob(entry.path, data, blob_id=entry.new_oid, prior=prior, part=part)
+
+
+_Answer = tuple[RawEntry, "bytes | None", "str | None", "Part | None"]
+
+
+def _contents(
+    repo: Repository, entries: list[RawEntry], contents: Sequence[bytes] | None
+) -> Iterator[_Answer]:
+    """Each entry with its blob (or why it could not be read, or where a piece sits): from
+    ``contents`` when given, else from `git cat-file` (imported only then: subprocess and
+    threading stay out of a hook that was handed what it scans)."""
+    if contents is not None:
+        for entry, data in zip(entries, contents, strict=True):
+            yield entry, data, None, None
+        return
+    from sgai_guard.sources import catfile  # noqa: PLC0415
+
+    requests = ((e.new_oid, e) for e in entries)
+    for answer in catfile.read_blobs(repo.path, requests, keep_env=HOOK_ENV):
+        yield answer.request, answer.data, answer.problem, answer.part
 
 
 def _merge_heads(repo: Repository) -> tuple[str, ...]:
@@ -57,33 +83,42 @@ def _prior(
     repo: Repository, entry: RawEntry, merge_heads: Callable[[], tuple[str, ...]]
 ) -> tuple[bytes, ...]:
     """What this path held before: in HEAD, and in each branch being merged."""
+    from sgai_guard.sources import catfile  # noqa: PLC0415 - only when a key was found
+
     revs = [entry.old_oid] if entry.has_old else []
     return catfile.contents(repo.path, revs) + _at_revisions(repo, entry.path, merge_heads())
 
 
 def index_blobs(
-    repo: Repository, files: list[str], *, with_prior: bool
+    repo: Repository,
+    files: list[str],
+    *,
+    with_prior: bool,
+    listed: bytes | None = None,
+    contents: Sequence[bytes] | None = None,
 ) -> Iterator[Blob | Skipped]:
-    """The index version of each named file; files git does not track are read from disk."""
-    entries = _index_entries(repo, files)
-    tracked = {entry.path for entry in entries.values()}
+    """The index version of each named file; files git does not track are read from disk.
+    ``listed`` and ``contents``: git's `ls-files -s -z` listing of ``files`` and each entry's
+    blob, as the hook's quick path read them."""
+    if listed is None:
+        listed = gitcmd.output(
+            [*NAMED_FILES, "--", *files], repo.path, keep_env=HOOK_ENV, extra_config=LITERAL_NAMES
+        )
+    entries = _index_entries(listed)
+    tracked = {entry.path for entry in entries}
     parents = cache(partial(_parents, repo))  # looked up only if a finding needs it
-    requests = ((e.new_oid, e) for e in entries.values())
-    for answer in catfile.read_blobs(repo.path, requests, keep_env=HOOK_ENV):
-        entry = answer.request
-        if answer.data is None:
-            yield Skipped(entry.path, answer.problem or "unreadable", error=True)
+    for entry, data, problem, part in _contents(repo, entries, contents):
+        if data is None:
+            yield Skipped(entry.path, problem or "unreadable", error=True)
             continue
         prior = partial(_head_prior, repo, entry.path, parents) if with_prior else None
-        yield Blob(entry.path, answer.data, blob_id=entry.new_oid, prior=prior, part=answer.part)
+        yield Blob(entry.path, data, blob_id=entry.new_oid, prior=prior, part=part)
     yield from _untracked(repo, [f for f in files if f not in tracked])
 
 
-def _index_entries(repo: Repository, files: list[str]) -> dict[str, RawEntry]:
-    """The staged entries of the named files (every conflict stage; no submodules)."""
-    listed = gitcmd.output(
-        [*NAMED_FILES, "--", *files], repo.path, keep_env=HOOK_ENV, extra_config=LITERAL_NAMES
-    )
+def _index_entries(listed: bytes) -> list[RawEntry]:
+    """The entries of an `ls-files -s -z` listing (every conflict stage, once per path and
+    blob; no submodules)."""
     entries: dict[str, RawEntry] = {}
     for record in filter(None, listed.split(b"\0")):
         meta, _, raw_path = record.partition(b"\t")
@@ -92,7 +127,7 @@ def _index_entries(repo: Repository, files: list[str]) -> dict[str, RawEntry]:
         if mode != GITLINK:
             entry = RawEntry(None, mode, mode, ZERO_OID, oid, "M", path)
             entries.setdefault(f"{path}\0{oid}", entry)
-    return entries
+    return list(entries.values())
 
 
 def _parents(repo: Repository) -> tuple[str, ...]:
@@ -110,6 +145,8 @@ def _head_prior(
 def _at_revisions(repo: Repository, path: str, revs: Sequence[str]) -> tuple[bytes, ...]:
     """What ``path`` holds in each of ``revs``, through one cat-file process (a name holding
     a newline cannot go on cat-file's line-based input: git is asked once per revision)."""
+    from sgai_guard.sources import catfile  # noqa: PLC0415 - only when a key was found
+
     if "\n" not in path:
         return catfile.contents(repo.path, [f"{rev}:{path}" for rev in revs])
     out = []
