@@ -1,11 +1,11 @@
 """The commit hook's quick path: the staged snapshot read and screened before anything of the
 engine is loaded. When every staged blob is small and holds no keyword, no UTF-16 text and no
-container, and the repository has no configuration file (the hook checks that first), the full
-scan could only say "Scanned N files, 0 blocking, 0 suppressed": the hook says exactly that, at
-a third of the cost. Anything else (a keyword, a container, a large or unreadable blob, a
-submodule, nothing staged, no commit yet, any git error) is None, and the hook runs the full
-scan from the start, which reads the same index blobs again and decides. This can only ever
-answer "clean".
+container, and the repository has no configuration that sets anything (the hook checks that),
+the full scan could only say "Scanned N files, 0 blocking, 0 suppressed": the hook says exactly
+that, at a third of the cost. This can only ever answer "clean". Otherwise the full scan runs
+on what was read (``Staged``: git's listing and the blobs). A large or unreadable blob, a
+submodule, nothing staged, no commit yet or any git error is None: the full scan then lists
+and reads for itself, and says what went wrong.
 
 The screen errs one way: every literal the detector's prefilter looks for holds one of
 ``KEYWORDS`` (tests/test_hook_quick.py checks that against detection), so a blob it passes is
