@@ -134,7 +134,7 @@ def test_named_files_the_index_does_not_hold_go_the_full_way(
         (("pkg",), 0),  # a folder: ls-files would list what it holds; the full scan says
         (("pkg/a.py", "gone.py"), 0),
         (("./pkg/a.py",), 0),
-        (("pkg/*.py",), 0),  # literal: no file has that name
+        (("pkg/*.py",), 3),  # a name, not a pattern: no such file, nothing scanned
     ):
         code, report, path = _both(repo, *files)
         assert (code, path) == (expected, "engine"), (files, report)
@@ -351,3 +351,44 @@ def test_the_commented_configuration_init_writes_keeps_the_quick_path(tmp_path: 
     config.unlink()
     repo.write("pyproject.toml", "[tool.sgai-guard]\n# nothing set\n")
     assert _both(repo)[0::2] == (0, "engine")
+
+
+def test_file_names_are_names_never_pathspec_magic(tmp_path: Path, rng: random.Random) -> None:
+    """`:s.txt`, `[a].txt` and `*.txt` name exactly those files (GIT_LITERAL_PATHSPECS): a key
+    staged in `:s.txt` blocks although the work tree holds a clean copy, and `[a].txt` never
+    brings `a.txt` along."""
+    repo = Repo(tmp_path / "repo")
+    for name in ("a.txt", "[a].txt", "*.txt", ":s.txt"):
+        repo.write(name, "clean\n")
+    repo.commit("root")
+    literal = ("--literal-pathspecs", "add", "--")  # the test's own git: names, not magic
+    repo.write(":s.txt", f"K={keys.sgai_uuid(rng)}\n")
+    repo.git(*literal, ":s.txt")
+    repo.write(":s.txt", "clean again\n")  # only the index holds the key
+    code, report, _ = _both(repo, ":s.txt")
+    assert code == 1 and ":s.txt:1:3" in report, report
+    repo.git("--literal-pathspecs", "reset", "-q", "--", ":s.txt")
+    repo.write("[a].txt", "x = 1\n")
+    repo.git(*literal, "[a].txt")
+    assert _both(repo, "[a].txt") == (
+        0,
+        "Scanned 1 file (6 bytes) in T s: 0 blocking, 0 suppressed.\n",
+        "quick",
+    )
+    assert _both(repo, "*.txt")[:2] == (
+        0,
+        "Scanned 1 file (6 bytes) in T s: 0 blocking, 0 suppressed.\n",
+    )
+
+
+def test_a_scanned_folder_named_like_a_pattern_keeps_its_ignore_rules(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    repo = Repo(tmp_path / "repo")
+    repo.write("[x]/.gitignore", "local.env\n")
+    repo.write("[x]/app.py", "x = 1\n")
+    repo.write("x/app.py", "x = 1\n")
+    repo.commit("root")
+    repo.write("[x]/local.env", f"K={keys.sgai_uuid(rng)}\n")  # ignored: never scanned
+    proc = run_cli("scan", "[x]", cwd=repo.path)
+    assert proc.returncode == 0 and "local.env" not in proc.stdout, proc.stdout

@@ -29,9 +29,8 @@ STAGED_DIFF = (
     "--no-abbrev",
     "--diff-filter=ACMRT",
 )
-# The index entries of named files: names taken literally, never as patterns.
+# The index entries of named files (taken literally: GIT_LITERAL_PATHSPECS, see hardening).
 NAMED_FILES = ("ls-files", "-s", "-z")
-LITERAL_NAMES = ("core.literalPathspecs=true",)
 
 
 def git_argv(

@@ -106,6 +106,9 @@ _SET = {
     "GIT_TERMINAL_PROMPT": "0",
     "GIT_NO_REPLACE_OBJECTS": "1",
     "GIT_NO_LAZY_FETCH": "1",
+    # every pathspec we pass is a name (a file the hook is handed, a folder to scan, a
+    # configuration file): never `:(glob)`, `:/`, `*` or `[a]` magic
+    "GIT_LITERAL_PATHSPECS": "1",
     "GIT_OPTIONAL_LOCKS": "0",
     "GIT_ATTR_NOSYSTEM": "1",
     "GIT_ALLOW_PROTOCOL": "",

@@ -59,7 +59,7 @@ class GitRules:
             raw = gitcmd.output(
                 [gitcmd.work_tree(top), "ls-files", "-z", "--exclude-standard", *args],
                 top,
-                extra_config=(*_global_excludes(), "core.literalPathspecs=true"),
+                extra_config=_global_excludes(),
             )
             return [os.fsdecode(p) for p in raw.split(b"\0") if p]
 

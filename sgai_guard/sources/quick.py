@@ -19,7 +19,7 @@ import time
 
 from sgai_guard.detection.magic import magic
 from sgai_guard.sources import hardening, spawn
-from sgai_guard.sources.gitargs import HOOK_ENV, LITERAL_NAMES, NAMED_FILES, STAGED_DIFF
+from sgai_guard.sources.gitargs import HOOK_ENV, NAMED_FILES, STAGED_DIFF
 
 # What the detector's prefilter looks for (detection.detect.Detector): the providers' prefixes
 # and names, as they are, in base64 at each of the three alignments, and in UTF-16.
@@ -119,7 +119,7 @@ def _named(files: list[str]) -> tuple[bytes, list[bytes]] | None:
     (every conflict stage, once per path and blob); None unless each name is exactly one
     tracked file or symlink."""
     args = [*NAMED_FILES, "--", *files]
-    status, raw = spawn.git(args, HOOK_ENV, extra_config=LITERAL_NAMES)
+    status, raw = spawn.git(args, HOOK_ENV)
     records = raw.split(b"\0")
     if status != 0 or records[-1]:
         return None

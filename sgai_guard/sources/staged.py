@@ -9,7 +9,7 @@ from functools import cache, partial
 from sgai_guard import fsread
 from sgai_guard.models import ZERO_OID, Blob, Part, Skipped
 from sgai_guard.sources import gitcmd
-from sgai_guard.sources.gitargs import HOOK_ENV, LITERAL_NAMES, NAMED_FILES, STAGED_DIFF
+from sgai_guard.sources.gitargs import HOOK_ENV, NAMED_FILES, STAGED_DIFF
 from sgai_guard.sources.pieces import pieces
 from sgai_guard.sources.raw import GITLINK, RawEntry, parse_raw
 from sgai_guard.sources.repo import Repository
@@ -101,9 +101,7 @@ def index_blobs(
     ``listed`` and ``contents``: git's `ls-files -s -z` listing of ``files`` and each entry's
     blob, as the hook's quick path read them."""
     if listed is None:
-        listed = gitcmd.output(
-            [*NAMED_FILES, "--", *files], repo.path, keep_env=HOOK_ENV, extra_config=LITERAL_NAMES
-        )
+        listed = gitcmd.output([*NAMED_FILES, "--", *files], repo.path, keep_env=HOOK_ENV)
     entries = _index_entries(listed)
     tracked = {entry.path for entry in entries}
     parents = cache(partial(_parents, repo))  # looked up only if a finding needs it
