@@ -240,3 +240,13 @@ def test_scan_progress_only_when_asked_off_a_terminal(tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text("hello\n")
     assert run_cli("scan", ".", cwd=tmp_path).stderr == ""
     assert "scanned 1 objects" in run_cli("scan", ".", "--progress", "always", cwd=tmp_path).stderr
+
+
+def test_overlapping_paths_are_read_once(tmp_path: Path, rng: random.Random) -> None:
+    """A file named on its own and again through its folders (in any spelling) is one file."""
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "a" / "b" / "k.env").write_text(f"K={keys.sgai_uuid(rng)}\n")
+    for paths in (["a", "a/b", "a/b/k.env"], ["a/b/k.env", "./a/b/k.env", "a/../a/b/k.env"]):
+        code, report = run_json("scan", *paths, cwd=tmp_path)
+        assert code == 1 and report["scanned"]["files"] == 1, paths
+        assert len(report["findings"]) == 1, report["findings"]

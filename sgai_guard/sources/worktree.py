@@ -45,7 +45,8 @@ def worktree_blobs(
         else:
             top = gitcmd.toplevel(target.parent)
             rel = os.path.relpath(os.path.abspath(target), top) if top else target.as_posix()
-            items = iter([(str(target), Path(rel).as_posix(), False)])
+            # absolute, like the walk's: a file named again inside a named folder is read once
+            items = iter([(os.path.abspath(target), Path(rel).as_posix(), False)])
         for item in items:
             if isinstance(item, Skipped):
                 yield item
