@@ -392,3 +392,19 @@ def test_a_scanned_folder_named_like_a_pattern_keeps_its_ignore_rules(
     repo.write("[x]/local.env", f"K={keys.sgai_uuid(rng)}\n")  # ignored: never scanned
     proc = run_cli("scan", "[x]", cwd=repo.path)
     assert proc.returncode == 0 and "local.env" not in proc.stdout, proc.stdout
+
+
+def test_a_renamed_key_is_already_committed_on_both_paths(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    repo = Repo(tmp_path)
+    repo.write("config.py", f"KEY = '{keys.sgai_uuid(rng)}'\n")
+    repo.commit("root")
+    repo.git("mv", "config.py", "settings.py")
+    code, report, path = _both(repo)
+    assert (code, path) == (0, "engine") and "0 blocking, 1 non-blocking" in report, report
+    repo.write("settings.py", repo.path.joinpath("settings.py").read_text() + "X = 1\n")
+    repo.write("new.py", f"KEY = '{keys.tavily_current(rng)}'\n")
+    repo.add("settings.py", "new.py")
+    code, report, _ = _both(repo)
+    assert code == 1 and "1 blocking, 1 non-blocking" in report and "new.py:1:8" in report

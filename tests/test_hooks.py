@@ -167,3 +167,37 @@ def test_try_repo_blocks_a_key_and_passes_clean(
     repo.add("key.py")
     clean = try_repo()
     assert clean.returncode == 0, clean.stdout
+
+
+def test_a_renamed_or_moved_key_is_already_committed_at_commit_and_push(
+    project: Project, tmp_path: Path, rng: random.Random
+) -> None:
+    """`git mv` of a file holding a pushed key, or moving the key to another file in the same
+    commit, adds nothing new: git lists it as a deletion and an addition (the scan asks for no
+    rename detection), so what the deleted paths held counts as already committed. A new key
+    in the renamed file still blocks."""
+    Repo(tmp_path / "remote.git", bare=True)
+    project.git("remote", "add", "origin", str(tmp_path / "remote.git"))
+    old_key = keys.tavily_current(rng)
+    project.repo.write("config.py", f"KEY = '{old_key}'\n")
+    project.repo.add("config.py")
+    project.git("commit", "--no-verify", "--no-gpg-sign", "-m", "old leak")
+    assert project.git("push", "--no-verify", "origin", "main").returncode == 0
+    moved = project.git("mv", "config.py", "settings.py")
+    assert moved.returncode == 0, moved.stderr
+    renamed = _commit(project)
+    assert renamed.returncode == 0, renamed.stdout + renamed.stderr
+    project.git("rm", "-q", "settings.py")
+    project.repo.write("app/keys.py", f"# moved\nKEY = '{old_key}'\n")
+    project.repo.add("app/keys.py")
+    relocated = _commit(project)
+    assert relocated.returncode == 0, relocated.stdout + relocated.stderr
+    pushed = project.git("push", "origin", "main")
+    assert pushed.returncode == 0, pushed.stdout + pushed.stderr
+    project.git("mv", "app/keys.py", "app/secrets.py")
+    project.repo.write("app/secrets.py", f"KEY = '{old_key}'\nNEW = '{keys.sgai_uuid(rng)}'\n")
+    project.repo.add("app/secrets.py")
+    blocked = _commit(project)
+    out = blocked.stdout + blocked.stderr
+    assert blocked.returncode != 0 and "app/secrets.py:2:8" in out, out
+    assert "1 blocking, 1 non-blocking" in out, out  # the moved old key does not block

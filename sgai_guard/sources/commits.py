@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import partial
 
 from sgai_guard.models import Blob, Part, Skipped, Status, Summary
@@ -118,19 +118,22 @@ class RangeScan:
                 "--raw",
                 "--no-renames",
                 "--no-abbrev",
-                "--diff-filter=ACMRT",
+                "--diff-filter=ACDMRT",
             ],
             self.repo.path,
             stdin="\n".join(self.commits).encode() + b"\n",
         )
         # Each blob is read once, however many paths hold it; every path is reported.
         groups: dict[tuple[str, str | None], list[RawEntry]] = {}
+        deleted: dict[str | None, list[str]] = {}  # per commit: the blobs of paths it deletes
         for entry in parse_raw(raw):
             if entry.has_new:
                 group = groups.setdefault((entry.new_oid, _old(entry)), [])
                 if all(e.path != entry.path for e in group):
                     group.append(entry)
-        yield from _read(self.repo, list(groups.values()), removed=False)
+            elif entry.status == "D" and entry.has_old:
+                deleted.setdefault(entry.commit, []).append(entry.old_oid)
+        yield from _read(self.repo, list(groups.values()), removed=False, deleted=deleted)
 
 
 def _old(entry: RawEntry) -> str | None:
@@ -138,7 +141,11 @@ def _old(entry: RawEntry) -> str | None:
 
 
 def _read(
-    repo: Repository, groups: list[list[RawEntry]], *, removed: bool
+    repo: Repository,
+    groups: list[list[RawEntry]],
+    *,
+    removed: bool,
+    deleted: dict[str | None, list[str]] | None = None,
 ) -> Iterator[Blob | Skipped]:
     """Each group: the entries holding one blob (first one read, the others its aliases)."""
     key = "old_oid" if removed else "new_oid"
@@ -149,7 +156,9 @@ def _read(
             for where in group:
                 yield Skipped(f"{where.path} ({answer.oid[:12]})", answer.problem or "", True)
         else:
-            yield _blob_of(repo, group, answer.oid, answer.data, answer.part, removed=removed)
+            moved = (deleted or {}).get(group[0].commit, [])
+            blob = _blob_of(repo, group, answer.oid, answer.data, answer.part, removed=removed)
+            yield blob._replace(prior=partial(_blobs, repo, moved, blob.prior)) if moved else blob
 
 
 def _blob_of(
@@ -174,3 +183,11 @@ def _blob(repo: Repository, oid: str | None) -> tuple[bytes, ...]:
     if oid is None:
         return ()
     return catfile.contents(repo.path, [oid])
+
+
+def _blobs(
+    repo: Repository, oids: list[str], before: Callable[[], tuple[bytes, ...]] | None
+) -> tuple[bytes, ...]:
+    """What the path held before, and what the paths its commit deletes held: a key in a
+    file renamed or moved (git lists that as a deletion and an addition) is not new."""
+    return (before() if before else ()) + catfile.contents(repo.path, oids)

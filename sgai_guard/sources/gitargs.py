@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 # What the commit hook asks git, on its quick path (sources.quick) and its full one
 # (sources.staged) alike: `git commit -a` or `git commit FILE` points git at a temporary index.
 HOOK_ENV = ("GIT_INDEX_FILE",)
-# The staged entries: added, copied, modified, renamed and type-changed paths against HEAD.
+# The staged entries against HEAD: added, copied, modified, renamed and type-changed paths
+# (scanned), and deleted ones (what they held is not new where it turns up again).
 STAGED_DIFF = (
     "diff-index",
     "--cached",
@@ -27,7 +28,7 @@ STAGED_DIFF = (
     "--raw",
     "--no-renames",
     "--no-abbrev",
-    "--diff-filter=ACMRT",
+    "--diff-filter=ACDMRT",
 )
 # The index entries of named files (taken literally: GIT_LITERAL_PATHSPECS, see hardening).
 NAMED_FILES = ("ls-files", "-s", "-z")

@@ -16,8 +16,8 @@ if TYPE_CHECKING:
     from _typeshed import StrPath
 
     from sgai_guard.sources.quick import Staged
-    from sgai_guard.sources.raw import RawEntry
     from sgai_guard.sources.repo import Repository
+    from sgai_guard.sources.staged import Changes
 
 
 class WorktreeSource:
@@ -70,23 +70,23 @@ class StagedSource:
             open_repository(self.path).require_work_tree("nothing can be staged in it")
         read = self.preread
         if read is not None:
-            entries, contents = staged.listed_entries(read.listing), read.blobs
+            changes, contents = staged.listed(read.listing), read.blobs
         else:
-            entries, contents = self._entries(repo), None
-        self.staged = len(entries)
-        yield from staged.staged_blobs(repo, entries, contents)
+            changes, contents = self._changes(repo), None
+        self.staged = len(changes.added)
+        yield from staged.staged_blobs(repo, changes, contents)
 
-    def _entries(self, repo: Repository) -> list[RawEntry]:
-        from sgai_guard.sources.staged import staged_entries  # noqa: PLC0415
+    def _changes(self, repo: Repository) -> Changes:
+        from sgai_guard.sources.staged import staged_changes  # noqa: PLC0415
 
         try:
-            entries = staged_entries(repo)
+            changes = staged_changes(repo)
         except GitError:
             open_repository(self.path)  # says "not a git repository" when that is the reason
             raise
-        if not entries:
+        if not changes.added:
             repo.require_work_tree("nothing can be staged in it")
-        return entries
+        return changes
 
     def summary(self) -> Summary:
         if self.staged:

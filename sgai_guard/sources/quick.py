@@ -99,8 +99,8 @@ def read_staged(path: str, files: list[str]) -> Staged | None:
 
 def _staged() -> tuple[bytes, list[bytes]] | None:
     """git's listing and the new blob of every added, copied, modified or type-changed path,
-    as sources.staged lists them; None for anything but plain files and symlinks against an
-    existing HEAD."""
+    as sources.staged lists them (deleted paths are listed, not read); None for anything but
+    plain files and symlinks against an existing HEAD."""
     status, raw = spawn.git([*STAGED_DIFF, "HEAD"], HOOK_ENV)
     tokens = raw.split(b"\0")
     if status != 0 or tokens[-1] or len(tokens) % 2 == 0:
@@ -108,6 +108,8 @@ def _staged() -> tuple[bytes, list[bytes]] | None:
     oids = []
     for meta in tokens[0:-1:2]:
         fields = meta.split(b" ")
+        if len(fields) == 5 and fields[4] == b"D":
+            continue  # a deleted path: nothing to read (the full scan uses it for history)
         if len(fields) != 5 or fields[1] not in _PLAIN_MODES:
             return None
         oids.append(fields[3])

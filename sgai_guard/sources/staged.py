@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator, Sequence
 from functools import cache, partial
+from typing import NamedTuple
 
 from sgai_guard import fsread
 from sgai_guard.models import ZERO_OID, Blob, Part, Skipped
@@ -15,8 +16,17 @@ from sgai_guard.sources.raw import GITLINK, RawEntry, parse_raw
 from sgai_guard.sources.repo import Repository
 
 
-def staged_entries(repo: Repository) -> list[RawEntry]:
-    """Added, copied, modified, renamed and type-changed paths of the index against HEAD."""
+class Changes(NamedTuple):
+    """The index against HEAD: the entries that add content (scanned), and the blobs of the
+    paths it deletes (what a renamed or moved file held before: see _prior)."""
+
+    added: list[RawEntry]
+    removed: tuple[str, ...]
+
+
+def staged_changes(repo: Repository) -> Changes:
+    """Added, copied, deleted, modified, renamed and type-changed paths of the index
+    against HEAD."""
     args = list(STAGED_DIFF)
     proc = gitcmd.run([*args, "HEAD"], repo.path, keep_env=HOOK_ENV)
     if proc.returncode == 0:
@@ -25,24 +35,27 @@ def staged_entries(repo: Repository) -> list[RawEntry]:
         raw = gitcmd.output([*args, repo.empty_tree()], repo.path, keep_env=HOOK_ENV)
     else:
         raw = gitcmd.output([*args, "HEAD"], repo.path, keep_env=HOOK_ENV)  # raises with why
-    return listed_entries(raw)
+    return listed(raw)
 
 
-def listed_entries(raw: bytes) -> list[RawEntry]:
-    """The entries of a `diff-index --raw -z` listing that add content."""
-    return [entry for entry in parse_raw(raw) if entry.has_new]
+def listed(raw: bytes) -> Changes:
+    """The changes of a `diff-index --raw -z --no-renames` listing."""
+    entries = list(parse_raw(raw))
+    removed = tuple(e.old_oid for e in entries if e.status == "D" and e.has_old)
+    return Changes([entry for entry in entries if entry.has_new], removed)
 
 
 def staged_blobs(
-    repo: Repository, entries: list[RawEntry], contents: Sequence[bytes] | None = None
+    repo: Repository, changes: Changes, contents: Sequence[bytes] | None = None
 ) -> Iterator[Blob | Skipped]:
-    """Each entry's new blob; ``contents``: as the hook's quick path read them, whole."""
+    """Each added entry's new blob; ``contents``: as the hook's quick path read them, whole."""
     merge_heads = cache(partial(_merge_heads, repo))  # looked up only if a finding needs it
-    for entry, data, problem, part in _contents(repo, entries, contents):
+    moved = cache(partial(_blobs, repo, changes.removed))  # likewise
+    for entry, data, problem, part in _contents(repo, changes.added, contents):
         if data is None:
             yield Skipped(entry.path, problem or "unreadable", error=True)
             continue
-        prior = partial(_prior, repo, entry, merge_heads)
+        prior = partial(_prior, repo, entry, merge_heads, moved)
         yield Blob(entry.path, data, blob_id=entry.new_oid, prior=prior, part=part)
 
 
@@ -80,13 +93,31 @@ def _merge_heads(repo: Repository) -> tuple[str, ...]:
 
 
 def _prior(
-    repo: Repository, entry: RawEntry, merge_heads: Callable[[], tuple[str, ...]]
+    repo: Repository,
+    entry: RawEntry,
+    merge_heads: Callable[[], tuple[str, ...]],
+    moved: Callable[[], tuple[bytes, ...]],
 ) -> tuple[bytes, ...]:
-    """What this path held before: in HEAD, and in each branch being merged."""
+    """What this path held before: in HEAD, and in each branch being merged; and what the
+    paths this commit deletes held (a key in a file renamed or moved by `git mv` is not new:
+    without rename detection, git lists the move as a deletion and an addition)."""
+    revs = [entry.old_oid] if entry.has_old else []
+    held = _blobs(repo, tuple(revs)) + moved()
+    return held + _at_revisions(repo, entry.path, merge_heads())
+
+
+def _blobs(repo: Repository, oids: tuple[str, ...]) -> tuple[bytes, ...]:
     from sgai_guard.sources import catfile  # noqa: PLC0415 - only when a key was found
 
-    revs = [entry.old_oid] if entry.has_old else []
-    return catfile.contents(repo.path, revs) + _at_revisions(repo, entry.path, merge_heads())
+    return catfile.contents(repo.path, list(oids)) if oids else ()
+
+
+def _removed_in_index(repo: Repository) -> tuple[bytes, ...]:
+    """What the paths the index deletes against HEAD held (for named files: see _prior)."""
+    proc = gitcmd.run([*STAGED_DIFF, "HEAD"], repo.path, keep_env=HOOK_ENV)
+    if proc.returncode != 0:  # no commit yet: nothing was removed
+        return ()
+    return _blobs(repo, listed(proc.stdout).removed)
 
 
 def index_blobs(
@@ -105,11 +136,12 @@ def index_blobs(
     entries = _index_entries(listed)
     tracked = {entry.path for entry in entries}
     parents = cache(partial(_parents, repo))  # looked up only if a finding needs it
+    moved = cache(partial(_removed_in_index, repo))  # likewise
     for entry, data, problem, part in _contents(repo, entries, contents):
         if data is None:
             yield Skipped(entry.path, problem or "unreadable", error=True)
             continue
-        prior = partial(_head_prior, repo, entry.path, parents) if with_prior else None
+        prior = partial(_head_prior, repo, entry.path, parents, moved) if with_prior else None
         yield Blob(entry.path, data, blob_id=entry.new_oid, prior=prior, part=part)
     yield from _untracked(repo, [f for f in files if f not in tracked])
 
@@ -135,9 +167,12 @@ def _parents(repo: Repository) -> tuple[str, ...]:
 
 
 def _head_prior(
-    repo: Repository, path: str, parents: Callable[[], tuple[str, ...]]
+    repo: Repository,
+    path: str,
+    parents: Callable[[], tuple[str, ...]],
+    moved: Callable[[], tuple[bytes, ...]],
 ) -> tuple[bytes, ...]:
-    return _at_revisions(repo, path, parents())
+    return _at_revisions(repo, path, parents()) + moved()
 
 
 def _at_revisions(repo: Repository, path: str, revs: Sequence[str]) -> tuple[bytes, ...]:
