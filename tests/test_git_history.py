@@ -385,3 +385,37 @@ def test_audit_last_seen_with_a_newline_path_and_two_refs(
     exposure = report["findings"][0]["exposure"]
     assert exposure["last_seen"]["commit"] == main_tip
     assert exposure["at_head"] is True
+
+
+def test_a_key_added_then_renamed_in_one_push_blocks_whatever_the_commit_order(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """A branch adds a key, a child renames the file, a merge joins them; every commit has the
+    same date, so `rev-list` may list the rename first. The rename's deletions make the key
+    already committed in the rename only: the commit that added it still blocks."""
+    repo = Repo(tmp_path)
+    repo.write("README.md", "hello\n")
+    base = repo.commit("root")
+    repo.write("secret.py", f"KEY = '{keys.tavily_current(rng)}'\n")
+    repo.commit("add")
+    repo.git("checkout", "-q", "-b", "feat")
+    repo.git("mv", "secret.py", "config.py")
+    repo.git("commit", "-q", "--no-gpg-sign", "-m", "mv")
+    repo.git("checkout", "-q", "main")
+    repo.git("merge", "-q", "--no-ff", "--no-gpg-sign", "-m", "merge", "feat")
+    code, report = run_json("scan", "--range", f"{base}..main", cwd=repo.path)
+    blocking = [f for f in report["findings"] if f["blocking"]]
+    assert code == 1 and [f["path"] for f in blocking] == ["secret.py"], report["findings"]
+    moved = [f for f in report["findings"] if f["path"] == "config.py"]
+    assert moved and {f["status"] for f in moved} == {"already-committed"}, moved
+
+
+def test_what_deleted_paths_held_is_read_within_a_budget(tmp_path: Path) -> None:
+    from sgai_guard.sources import catfile
+
+    repo = Repo(tmp_path)
+    small = repo.git("hash-object", "-w", "--stdin", stdin=b"a" * 100).strip()
+    large = repo.git("hash-object", "-w", "--stdin", stdin=b"b" * 5000).strip()
+    assert catfile.contents(str(tmp_path), [small, large], 1000) == (b"a" * 100,)
+    assert catfile.contents(str(tmp_path), [large, small], 1000) == (b"a" * 100,)
+    assert len(catfile.contents(str(tmp_path), [small, large])) == 2

@@ -167,17 +167,24 @@ def parse_header(line: bytes, asked: bytes = b"") -> tuple[str, str, int] | None
     return parts[0].decode("ascii", "replace"), parts[1].decode("ascii", "replace"), int(parts[2])
 
 
-def contents(repo: StrPath, revs: Sequence[str]) -> tuple[bytes, ...]:
+def contents(repo: StrPath, revs: Sequence[str], limit: int | None = None) -> tuple[bytes, ...]:
     """The whole content of each blob ``revs`` names (ids, or rev:path without a newline),
-    through one cat-file process; what names no blob is left out. For the few blobs that
-    hold a finding: what a path held before, or holds now."""
+    through one cat-file process; what names no blob is left out, and so is every blob that
+    would take the total past ``limit`` bytes. For the few blobs that hold a finding: what a
+    path held before, or holds now."""
     whole: dict[int, list[bytes]] = {}
+    total, dropped = 0, set()
     for answer in read_blobs(repo, ((rev, n) for n, rev in enumerate(revs))):
-        if answer.data is None:
-            whole.pop(answer.request, None)
+        n = answer.request
+        if answer.data is None or n in dropped:
+            total -= sum(map(len, whole.pop(n, [])))
             continue
         end = answer.part.end if answer.part is not None else len(answer.data)
-        whole.setdefault(answer.request, []).append(answer.data[:end])
+        whole.setdefault(n, []).append(answer.data[:end])
+        total += end
+        if limit is not None and total > limit:
+            dropped.add(n)
+            total -= sum(map(len, whole.pop(n)))
     return tuple(b"".join(whole[n]) for n in sorted(whole))
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from functools import partial
+from functools import cache, partial
 
 from sgai_guard.models import Blob, Part, Skipped, Status, Summary
 from sgai_guard.sources import catfile, gitcmd
 from sgai_guard.sources.raw import RawEntry, parse_raw
 from sgai_guard.sources.repo import Repository
+from sgai_guard.sources.staged import MOVED_LIMIT
 
 
 class RangeScan:
@@ -124,15 +125,20 @@ class RangeScan:
             stdin="\n".join(self.commits).encode() + b"\n",
         )
         # Each blob is read once, however many paths hold it; every path is reported.
-        groups: dict[tuple[str, str | None], list[RawEntry]] = {}
+        groups: dict[tuple[str, str | None, str | None], list[RawEntry]] = {}
         deleted: dict[str | None, list[str]] = {}  # per commit: the blobs of paths it deletes
-        for entry in parse_raw(raw):
+        entries = list(parse_raw(raw))
+        for entry in entries:
+            if entry.status == "D" and entry.has_old:
+                deleted.setdefault(entry.commit, []).append(entry.old_oid)
+        for entry in entries:
             if entry.has_new:
-                group = groups.setdefault((entry.new_oid, _old(entry)), [])
+                # a commit that deletes paths is judged on its own (what it deleted is not
+                # new in it, and only in it): never through another commit holding the blob
+                alone = entry.commit if entry.commit in deleted else None
+                group = groups.setdefault((entry.new_oid, _old(entry), alone), [])
                 if all(e.path != entry.path for e in group):
                     group.append(entry)
-            elif entry.status == "D" and entry.has_old:
-                deleted.setdefault(entry.commit, []).append(entry.old_oid)
         yield from _read(self.repo, list(groups.values()), removed=False, deleted=deleted)
 
 
@@ -150,15 +156,16 @@ def _read(
     """Each group: the entries holding one blob (first one read, the others its aliases)."""
     key = "old_oid" if removed else "new_oid"
     requests = ((getattr(g[0], key), g) for g in groups)
+    moved = {commit: cache(partial(_blobs, repo, oids)) for commit, oids in (deleted or {}).items()}
     for answer in catfile.read_blobs(repo.path, requests):
         group = answer.request
         if answer.data is None:
             for where in group:
                 yield Skipped(f"{where.path} ({answer.oid[:12]})", answer.problem or "", True)
         else:
-            moved = (deleted or {}).get(group[0].commit, [])
             blob = _blob_of(repo, group, answer.oid, answer.data, answer.part, removed=removed)
-            yield blob._replace(prior=partial(_blobs, repo, moved, blob.prior)) if moved else blob
+            held = moved.get(group[0].commit)  # the group's only commit when it deletes paths
+            yield blob._replace(prior=partial(_both, blob.prior, held)) if held else blob
 
 
 def _blob_of(
@@ -185,9 +192,14 @@ def _blob(repo: Repository, oid: str | None) -> tuple[bytes, ...]:
     return catfile.contents(repo.path, [oid])
 
 
-def _blobs(
-    repo: Repository, oids: list[str], before: Callable[[], tuple[bytes, ...]] | None
+def _blobs(repo: Repository, oids: list[str]) -> tuple[bytes, ...]:
+    """What the paths a commit deletes held, up to staged.MOVED_LIMIT bytes (read once)."""
+    return catfile.contents(repo.path, oids, MOVED_LIMIT)
+
+
+def _both(
+    before: Callable[[], tuple[bytes, ...]] | None, moved: Callable[[], tuple[bytes, ...]]
 ) -> tuple[bytes, ...]:
     """What the path held before, and what the paths its commit deletes held: a key in a
     file renamed or moved (git lists that as a deletion and an addition) is not new."""
-    return (before() if before else ()) + catfile.contents(repo.path, oids)
+    return (before() if before else ()) + moved()

@@ -15,6 +15,10 @@ from sgai_guard.sources.pieces import pieces
 from sgai_guard.sources.raw import GITLINK, RawEntry, parse_raw
 from sgai_guard.sources.repo import Repository
 
+# What the deleted paths held is read only when a key is found, once, and up to this many bytes:
+# a key moved out of a larger deleted file is judged new (it blocks; never the other way).
+MOVED_LIMIT = 32 * 1024 * 1024
+
 
 class Changes(NamedTuple):
     """The index against HEAD: the entries that add content (scanned), and the blobs of the
@@ -50,7 +54,7 @@ def staged_blobs(
 ) -> Iterator[Blob | Skipped]:
     """Each added entry's new blob; ``contents``: as the hook's quick path read them, whole."""
     merge_heads = cache(partial(_merge_heads, repo))  # looked up only if a finding needs it
-    moved = cache(partial(_blobs, repo, changes.removed))  # likewise
+    moved = cache(partial(_blobs, repo, changes.removed, MOVED_LIMIT))  # likewise
     for entry, data, problem, part in _contents(repo, changes.added, contents):
         if data is None:
             yield Skipped(entry.path, problem or "unreadable", error=True)
@@ -106,10 +110,10 @@ def _prior(
     return held + _at_revisions(repo, entry.path, merge_heads())
 
 
-def _blobs(repo: Repository, oids: tuple[str, ...]) -> tuple[bytes, ...]:
+def _blobs(repo: Repository, oids: tuple[str, ...], limit: int | None = None) -> tuple[bytes, ...]:
     from sgai_guard.sources import catfile  # noqa: PLC0415 - only when a key was found
 
-    return catfile.contents(repo.path, list(oids)) if oids else ()
+    return catfile.contents(repo.path, list(oids), limit) if oids else ()
 
 
 def _removed_in_index(repo: Repository) -> tuple[bytes, ...]:
@@ -117,7 +121,7 @@ def _removed_in_index(repo: Repository) -> tuple[bytes, ...]:
     proc = gitcmd.run([*STAGED_DIFF, "HEAD"], repo.path, keep_env=HOOK_ENV)
     if proc.returncode != 0:  # no commit yet: nothing was removed
         return ()
-    return _blobs(repo, listed(proc.stdout).removed)
+    return _blobs(repo, listed(proc.stdout).removed, MOVED_LIMIT)
 
 
 def index_blobs(
