@@ -408,3 +408,17 @@ def test_a_renamed_key_is_already_committed_on_both_paths(
     repo.add("settings.py", "new.py")
     code, report, _ = _both(repo)
     assert code == 1 and "1 blocking, 1 non-blocking" in report and "new.py:1:8" in report
+
+
+def test_a_key_hidden_undetected_in_head_is_new_at_commit(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    key = keys.tavily_current(rng)
+    repo = Repo(tmp_path)
+    repo.write("notes.txt", f"cache_id={key}_v2\n")
+    repo.commit("root")
+    repo.git("rm", "-q", "notes.txt")
+    repo.write("app.py", f'TAVILY = "{key}"\n')
+    repo.add("app.py")
+    code, report, _ = _both(repo)
+    assert code == 1 and "1 blocking" in report and "app.py:1:11" in report, report

@@ -129,20 +129,29 @@ def _scan_blob(
     if not candidates:
         return
     hashes = _line_hashes(blob, candidates)
-    prior = blob.prior() if blob.prior else ()
+    held = _held(blob.prior() if blob.prior else (), detector)
     after = blob.after() if blob.after else ()
     places = ((blob.path, blob.commit), *blob.also)
     for candidate in candidates:
         secret = candidate.secret.encode()
         if any(secret in text for text in after):
             continue  # a REMOVED blob's secret that the path still holds was not removed
-        status = Status.COMMITTED if any(secret in text for text in prior) else blob.status
+        status = Status.COMMITTED if canonical(candidate) in held else blob.status
         for path, commit in places:
             finding = to_finding(
                 candidate, blob._replace(path=path, commit=commit), settings.salt, status
             )
             finding = finding._replace(line_hash=hashes.get(candidate.line, ""))
             _judge(finding, candidate, policy, settings, tally)
+
+
+def _held(prior: tuple[bytes, ...], detector: Detector) -> frozenset[str]:
+    """The keys the detector finds in what came before (the path in HEAD or the parent, the
+    branch being merged, the paths the change deletes). A key is already committed only if
+    it was there in a form that would have been reported: bytes that merely contain it (a
+    key with a letter after it, `KEYZ`) do not count, or a key could be slipped in
+    undetected first and shown later as "already committed"."""
+    return frozenset(canonical(c) for text in prior for c in detector.detect(text))
 
 
 def _count(blob: Blob, tally: _Tally) -> None:

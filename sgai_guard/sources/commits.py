@@ -29,13 +29,19 @@ class RangeScan:
         self.exclude = exclude  # rev-list arguments for history that is not new
         self.label = label
         self.commits: list[str] = []
+        self.merges: set[str] = set()  # the commits with more than one parent
         self.empty_ok = False
         self.incomplete: list[str] = []
         self.notices: list[str] = []
 
     def resolve(self) -> None:
         """List the range's commits and check that the walk did not hit a shallow boundary."""
-        self.commits = self.repo.lines("rev-list", "--reverse", *self._revs())
+        listed = [
+            line.split()
+            for line in self.repo.lines("rev-list", "--reverse", "--parents", *self._revs())
+        ]
+        self.commits = [ids[0] for ids in listed]
+        self.merges = {ids[0] for ids in listed if len(ids) > 2}
         shallow = self.repo.shallow_commits() & set(self.commits)
         if shallow:
             self.incomplete.append(
@@ -128,8 +134,8 @@ class RangeScan:
         groups: dict[tuple[str, str | None, str | None], list[RawEntry]] = {}
         deleted: dict[str | None, list[str]] = {}  # per commit: the blobs of paths it deletes
         entries = list(parse_raw(raw))
-        for entry in entries:
-            if entry.status == "D" and entry.has_old:
+        for entry in entries:  # a merge's deletions (against one parent) move nothing
+            if entry.status == "D" and entry.has_old and entry.commit not in self.merges:
                 deleted.setdefault(entry.commit, []).append(entry.old_oid)
         for entry in entries:
             if entry.has_new:
