@@ -443,3 +443,29 @@ def test_a_key_hidden_undetected_in_a_parent_is_still_new_when_it_shows(
     code, report = run_json("scan", "--range", f"{base}..main", cwd=repo.path)
     blocking = sorted(f["path"] for f in report["findings"] if f["blocking"])
     assert code == 1 and blocking == ["b.py", "c.txt"], report["findings"]
+
+
+def test_a_key_a_merge_brings_itself_blocks_and_one_it_takes_from_a_parent_is_not_repeated(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """A merge is judged on what differs from every parent (a conflict resolution, an evil
+    merge): a key written there blocks, attributed to the merge; a file taken as one parent
+    has it is that parent's finding only."""
+    repo = Repo(tmp_path)
+    repo.write("f.txt", "base\n")
+    base = repo.commit("root")
+    repo.git("checkout", "-q", "-b", "side")
+    repo.write("side.env", f"K={keys.tavily_current(rng)}\n")
+    repo.write("f.txt", "side\n")
+    side = repo.commit("side")
+    repo.git("checkout", "-q", "main")
+    repo.write("f.txt", "main\n")
+    repo.commit("main")
+    repo.attempt("merge", "-q", "--no-gpg-sign", "side")  # conflicts in f.txt
+    repo.write("f.txt", f"resolved = '{keys.sgai_uuid(rng)}'\n")
+    repo.add("f.txt", "side.env")
+    repo.git("commit", "-q", "--no-gpg-sign", "--no-edit")
+    merge = repo.git("rev-parse", "HEAD").strip()
+    code, report = run_json("scan", "--range", f"{base}..main", cwd=repo.path)
+    found = sorted((f["path"], f["commit"], f["blocking"]) for f in report["findings"])
+    assert code == 1 and found == [("f.txt", merge, True), ("side.env", side, True)], found

@@ -177,3 +177,31 @@ def test_keys_in_commit_and_tag_messages_are_rejected(tmp_path: Path, rng: rando
     client.git("tag", "-a", "-m", f"release notes: TAVILY_API_KEY={keys.tavily_current(rng)}", "v9")
     code, out = _push(client, "v9")
     assert code != 0 and "(tag " in out, out
+
+
+def test_merging_a_branch_the_server_has_sends_nothing_new(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """A key the server already holds on another branch (pushed before the hook was there)
+    is not new when main merges that branch: only commits no server ref has are scanned."""
+    server = Repo(tmp_path / "server.git", bare=True)
+    client = _client(tmp_path, server)
+    client.git("checkout", "-q", "-b", "old")
+    client.write("old.env", f"K={keys.tavily_current(rng)}\n")
+    client.commit("old leak")
+    client.git("checkout", "-q", "main")
+    assert _push(client, "main", "old")[0] == 0  # no hook yet
+    hooked = _server(tmp_path / "again")  # the README's hook, copied into the real server
+    (server.path / "hooks" / "pre-receive").write_bytes(
+        (hooked.path / "hooks" / "pre-receive").read_bytes()
+    )
+    (server.path / "hooks" / "pre-receive").chmod(0o755)
+    client.write("app.py", "x = 1\n")
+    client.commit("work")
+    client.git("merge", "-q", "--no-ff", "--no-gpg-sign", "-m", "merge old", "old")
+    code, out = _push(client, "main")
+    assert code == 0, out
+    client.write("new.env", f"K={keys.sgai_uuid(rng)}\n")
+    client.commit("new leak")
+    code, out = _push(client, "main")
+    assert code != 0 and "new.env" in out and "old.env" not in out, out

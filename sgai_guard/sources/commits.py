@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterator
 from functools import cache, partial
 
@@ -29,7 +30,7 @@ class RangeScan:
         self.exclude = exclude  # rev-list arguments for history that is not new
         self.label = label
         self.commits: list[str] = []
-        self.merges: set[str] = set()  # the commits with more than one parent
+        self.merges: dict[str, int] = {}  # the commits with more than one parent: how many
         self.empty_ok = False
         self.incomplete: list[str] = []
         self.notices: list[str] = []
@@ -41,7 +42,7 @@ class RangeScan:
             for line in self.repo.lines("rev-list", "--reverse", "--parents", *self._revs())
         ]
         self.commits = [ids[0] for ids in listed]
-        self.merges = {ids[0] for ids in listed if len(ids) > 2}
+        self.merges = {ids[0]: len(ids) - 1 for ids in listed if len(ids) > 2}
         shallow = self.repo.shallow_commits() & set(self.commits)
         if shallow:
             self.incomplete.append(
@@ -133,7 +134,7 @@ class RangeScan:
         # Each blob is read once, however many paths hold it; every path is reported.
         groups: dict[tuple[str, str | None, str | None], list[RawEntry]] = {}
         deleted: dict[str | None, list[str]] = {}  # per commit: the blobs of paths it deletes
-        entries = list(parse_raw(raw))
+        entries = _what_merges_bring(list(parse_raw(raw)), self.merges)
         for entry in entries:  # a merge's deletions (against one parent) move nothing
             if entry.status == "D" and entry.has_old and entry.commit not in self.merges:
                 deleted.setdefault(entry.commit, []).append(entry.old_oid)
@@ -146,6 +147,27 @@ class RangeScan:
                 if all(e.path != entry.path for e in group):
                     group.append(entry)
         yield from _read(self.repo, list(groups.values()), removed=False, deleted=deleted)
+
+
+def _what_merges_bring(entries: list[RawEntry], merges: dict[str, int]) -> list[RawEntry]:
+    """``entries`` with a merge's kept only where the merge differs from every parent (`-m`
+    lists a merge against each parent in turn): what it brings itself, such as a conflict
+    resolution or an evil merge. A file a merge takes as one parent has it is not new there:
+    that parent is in the range (scanned where the file came in) or already known."""
+    if not merges:
+        return entries
+    counts: Counter[tuple[str | None, str, str]] = Counter(
+        (e.commit, e.path, e.new_oid) for e in entries if e.commit in merges
+    )
+    kept, seen = [], set()
+    for entry in entries:
+        key = (entry.commit, entry.path, entry.new_oid)
+        if entry.commit not in merges:
+            kept.append(entry)
+        elif counts[key] == merges[entry.commit] and key not in seen:
+            seen.add(key)
+            kept.append(entry)
+    return kept
 
 
 def _old(entry: RawEntry) -> str | None:

@@ -17,8 +17,8 @@ SERVER_KNOWN = ("--not", "--all")  # a server, before the push moves any ref
 
 
 class PushSource:
-    """``updates``: (local ref, local sha, remote ref, remote sha) for each ref pushed. A new
-    ref's commits are those no ``known`` ref has."""
+    """``updates``: (local ref, local sha, remote ref, remote sha) for each ref pushed. Its
+    commits are those since the remote's old value that no ``known`` ref has."""
 
     def __init__(
         self,
@@ -45,7 +45,9 @@ class PushSource:
                     f"{remote_ref} is at {remote_sha[:12]}, which this clone lacks: "
                     "scanning every commit no remote-tracking ref has"
                 )
-            scan = RangeScan(repo, base, head, () if base else self.known)
+            # what a known ref already has is not new, whatever the ref pushed: a branch that
+            # merges another one the remote has sends none of that branch's commits
+            scan = RangeScan(repo, base, head, self.known)
             scan.label = f"{local_ref} -> {remote_ref}"
             scan.resolve()
             self.ranges.append(scan)
