@@ -51,17 +51,17 @@ def test_commit_hook_path_loads_no_dataclasses_config_or_heavy_libraries(tmp_pat
     assert out.stdout.strip() == "[]"
 
 
-def test_clean_commit_loads_only_the_quick_path(tmp_path: Path) -> None:
-    """A clean commit (sources/quick.py) runs on os, sys, select and a few small modules of
-    ours: typing, enum, re, subprocess and collections cost more than the whole check."""
+def _commit_hook(tmp_path: Path, name: str, text: str) -> tuple[int, str, set[str]]:
+    """The hook run on one staged file in a fresh repository: its exit code, its report, and
+    the modules it loaded beyond Python's start-up."""
     import subprocess
 
     from tests.gitrepo import Repo
 
     repo = Repo(tmp_path)
     repo.commit("root")
-    repo.write("a.py", "x = 1\n")
-    repo.add("a.py")
+    repo.write(name, text)
+    repo.add(name)
     code = (
         "import sys; before = set(sys.modules); from sgai_guard.entry import hook\n"
         "try:\n    hook()\nexcept SystemExit as done:\n    code = done.code\n"
@@ -71,7 +71,14 @@ def test_clean_commit_loads_only_the_quick_path(tmp_path: Path) -> None:
         [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=False
     )
     status, *loaded = out.stderr.split()
-    assert status == "0" and out.stdout.startswith("Scanned 1 file"), out.stdout + out.stderr
+    return int(status), out.stdout, set(loaded)
+
+
+def test_clean_commit_loads_only_the_quick_path(tmp_path: Path) -> None:
+    """A clean commit (sources/quick.py) runs on os, sys, select and a few small modules of
+    ours: typing, enum, re, subprocess and collections cost more than the whole check."""
+    status, report, loaded = _commit_hook(tmp_path, "a.py", "x = 1\n")
+    assert status == 0 and report.startswith("Scanned 1 file"), report
     others = {m for m in loaded if not m.startswith("sgai_guard")}
     assert others <= {"__future__", "select"}, others
 
@@ -80,22 +87,8 @@ def test_full_scan_behind_the_quick_path_runs_no_more_git(tmp_path: Path) -> Non
     """A staged file naming a provider goes to the full scan, which scans what the quick path
     read: no second listing and reading by git, so subprocess and threading never load (only
     a finding's history lookup needs them)."""
-    import subprocess
-
-    from tests.gitrepo import Repo
-
-    repo = Repo(tmp_path)
-    repo.commit("root")
-    repo.write("client.py", "from tavily import TavilyClient\n")
-    repo.add("client.py")
-    code = (
-        "import sys; from sgai_guard.entry import hook\n"
-        "try:\n    hook()\nexcept SystemExit as done:\n    code = done.code\n"
-        "loaded = {'subprocess', 'threading', 'sgai_guard.engine.scan'} & set(sys.modules)\n"
-        "print(code, *sorted(loaded), file=sys.stderr)"
+    status, report, loaded = _commit_hook(
+        tmp_path, "client.py", "from tavily import TavilyClient\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=False
-    )
-    assert out.stderr.split() == ["0", "sgai_guard.engine.scan"], out.stdout + out.stderr
-    assert out.stdout.startswith("Scanned 1 file (32 bytes)"), out.stdout
+    assert status == 0 and report.startswith("Scanned 1 file (32 bytes)"), report
+    assert "sgai_guard.engine.scan" in loaded and not {"subprocess", "threading"} & loaded
