@@ -205,3 +205,52 @@ def test_merging_a_branch_the_server_has_sends_nothing_new(
     client.commit("new leak")
     code, out = _push(client, "main")
     assert code != 0 and "new.env" in out and "old.env" not in out, out
+
+
+def test_a_merge_listing_a_name_twice_still_shows_its_new_key(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """A hand-made merge tree lists `k.txt` twice (git itself never writes one): it appears
+    twice in the diff against each parent, and a key that is in neither parent still blocks."""
+    server = _server(tmp_path)
+    client = _client(tmp_path, server)
+    client.git("checkout", "-q", "-b", "side")
+    client.write("s.txt", "side\n")
+    client.commit("side")
+    client.git("checkout", "-q", "main")
+    assert _push(client, "main", "side")[0] == 0
+    base = client.git("rev-parse", "main:README.md").strip()
+    side = client.git("rev-parse", "side:s.txt").strip()
+    key = client.git(
+        "hash-object", "-w", "--stdin", stdin=f"TAVILY={keys.tavily_current(rng)}\n".encode()
+    ).strip()
+    entries = [("README.md", base), ("k.txt", key), ("k.txt", key), ("s.txt", side)]
+    raw = b"".join(b"100644 " + n.encode() + b"\0" + bytes.fromhex(o) for n, o in entries)
+    tree = client.git(
+        "hash-object", "-t", "tree", "-w", "--stdin", "--literally", stdin=raw
+    ).strip()
+    merge = client.git("commit-tree", tree, "-p", "main", "-p", "side", "-m", "evil").strip()
+    code, out = _push(client, f"{merge}:refs/heads/evil")
+    assert code != 0 and "k.txt" in out, out
+
+
+def test_refs_the_platform_writes_vouch_for_nothing(tmp_path: Path, rng: random.Random) -> None:
+    """A hosting platform writes refs/pull/* without running the hook: a commit only such a ref
+    holds is new when a branch merges it."""
+    server = _server(tmp_path)
+    client = _client(tmp_path, server)
+    assert _push(client, "main")[0] == 0
+    client.git("checkout", "-q", "-b", "pr")
+    client.write("leak.env", f"K={keys.sgai_uuid(rng)}\n")
+    client.commit("pr")
+    pr = client.git("rev-parse", "HEAD").strip()
+    client.git(
+        "push", "-q", "--no-verify", server.path.as_uri(), "pr:refs/heads/tmp-pr", check=False
+    )
+    client.git("checkout", "-q", "main")
+    # as a platform does it: the ref written straight into the server, no hook involved
+    client.git("push", "-q", "--no-verify", "origin", check=False)
+    server.git("fetch", "-q", str(client.path), f"{pr}:refs/pull/1/head")
+    client.git("merge", "-q", "--no-ff", "--no-gpg-sign", "-m", "merge pr", "pr")
+    code, out = _push(client, "main")
+    assert code != 0 and "leak.env" in out, out

@@ -164,7 +164,9 @@ def _what_merges_bring(entries: list[RawEntry], merges: dict[str, int]) -> list[
         key = (entry.commit, entry.path, entry.new_oid)
         if entry.commit not in merges:
             kept.append(entry)
-        elif counts[key] == merges[entry.commit] and key not in seen:
+        # at least once per parent means "in every diff": a hand-made tree may list a name
+        # twice, and then it shows twice against one parent (== would drop it)
+        elif counts[key] >= merges[entry.commit] and key not in seen:
             seen.add(key)
             kept.append(entry)
     return kept

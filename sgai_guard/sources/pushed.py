@@ -12,8 +12,14 @@ from sgai_guard.sources.repo import Repository, open_repository
 if TYPE_CHECKING:
     from _typeshed import StrPath
 
-CLIENT_KNOWN = ("--not", "--remotes")  # a client: what a remote-tracking ref has is not new
-SERVER_KNOWN = ("--not", "--all")  # a server, before the push moves any ref
+# A client: what a remote-tracking ref has is not new (for a new branch only: an update is
+# judged against the remote's old value alone, since tracking refs of other remotes, a fork's,
+# hold what this remote may never have had).
+CLIENT_KNOWN = ("--not", "--remotes")
+# A server, before the push moves any ref: what its branches and tags hold is not new, for new
+# branches and updates alike. Only those: refs a hosting platform writes without running the
+# hook (refs/pull/*, refs/merge-requests/*, keep-arounds) must not vouch for a commit.
+SERVER_KNOWN = ("--not", "--branches", "--tags")
 
 
 class PushSource:
@@ -45,9 +51,10 @@ class PushSource:
                     f"{remote_ref} is at {remote_sha[:12]}, which this clone lacks: "
                     "scanning every commit no remote-tracking ref has"
                 )
-            # what a known ref already has is not new, whatever the ref pushed: a branch that
-            # merges another one the remote has sends none of that branch's commits
-            scan = RangeScan(repo, base, head, self.known)
+            # on a server, what a branch or tag already has is not new, whatever the ref
+            # pushed: a branch that merges another one the server has adds none of its commits
+            exclude = self.known if base is None or self.known == SERVER_KNOWN else ()
+            scan = RangeScan(repo, base, head, exclude)
             scan.label = f"{local_ref} -> {remote_ref}"
             scan.resolve()
             self.ranges.append(scan)
