@@ -6,13 +6,14 @@ from __future__ import annotations
 import json
 import os
 import random
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 from tests import keys
-from tests.gitrepo import Repo
+from tests.gitrepo import Repo, git_env
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -254,3 +255,27 @@ def test_refs_the_platform_writes_vouch_for_nothing(tmp_path: Path, rng: random.
     client.git("merge", "-q", "--no-ff", "--no-gpg-sign", "-m", "merge pr", "pr")
     code, out = _push(client, "main")
     assert code != 0 and "leak.env" in out, out
+
+
+def test_keys_in_a_commits_headers_and_an_inner_tags_message_are_found(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """Published with the objects, so scanned: an author name, a header a hand-made commit
+    carries, and the message of a tag that another tag points at."""
+    server = _server(tmp_path)
+    client = _client(tmp_path, server)
+    assert _push(client, "main")[0] == 0
+    env = {**git_env(), "GIT_AUTHOR_NAME": keys.tavily_current(rng)}  # the author's "name"
+    subprocess.run(
+        ["git", "commit", "-q", "--allow-empty", "--no-gpg-sign", "-m", "clean"],
+        cwd=client.path,
+        env=env,
+        check=True,
+    )
+    code, out = _push(client, "main")
+    assert code != 0 and "headers)" in out, out
+    client.git("reset", "-q", "--hard", "origin/main")
+    client.git("tag", "-a", "inner", "-m", f"note {keys.sgai_uuid(rng)}")
+    client.git("tag", "-a", "outer", "-m", "clean", "inner")
+    code, out = _push(client, "refs/tags/outer")
+    assert code != 0 and "message)" in out, out

@@ -78,7 +78,9 @@ class AuditSource:
 
 
 def _in_message(finding: Finding) -> bool:
-    return finding.path.startswith(("(commit ", "(tag ")) and finding.path.endswith(" message)")
+    return finding.path.startswith(("(commit ", "(tag ")) and finding.path.endswith(
+        (" message)", " headers)")
+    )
 
 
 def _named(item: Skipped, names: Mapping[str, set[str]]) -> Skipped:

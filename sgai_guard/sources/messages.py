@@ -15,19 +15,33 @@ def message_path(kind: str, oid: str) -> str:
     return f"({kind} {oid[:12]} message)"
 
 
+def headers_path(kind: str, oid: str) -> str:
+    """How a commit's or tag's headers are named: ``(commit 1a2b3c4d5e6f headers)``."""
+    return f"({kind} {oid[:12]} headers)"
+
+
+def split(data: bytes) -> tuple[bytes, bytes]:
+    """A commit's or tag's headers and its message. The headers are published too, and hold
+    free text: author and committer names, a merged tag's whole message (mergetag), and any
+    header a hand-made object carries."""
+    headers, _, body = data.partition(b"\n\n")
+    return headers, body
+
+
 def messages(
     repo: Repository, oids: Sequence[str], kind: str = "commit"
 ) -> Iterator[Blob | Skipped]:
-    """The message of each commit (or annotated tag) in ``oids``, through one cat-file
-    process: the object after its headers, which hold names and dates but no message."""
+    """The headers and the message of each commit (or annotated tag) in ``oids``, through one
+    cat-file process."""
     requests = ((oid, oid) for oid in oids)
     for answer in catfile.read_blobs(repo.path, requests, kinds=(kind,)):
         path = message_path(kind, answer.oid)
         if answer.data is None:
             yield Skipped(path, answer.problem or "unreadable", error=True)
-        else:
-            first = answer.part is None or answer.part.first  # headers open the first piece
-            body = answer.data.partition(b"\n\n")[2] if first else answer.data
-            yield Blob(
-                path, body, commit=answer.oid, status=Status.NEW, part=answer.part, message=True
-            )
+            continue
+        body = answer.data
+        if answer.part is None or answer.part.first:  # headers open the first piece
+            headers, body = split(answer.data)
+            where = headers_path(kind, answer.oid)
+            yield Blob(where, headers, commit=answer.oid, status=Status.NEW, message=True)
+        yield Blob(path, body, commit=answer.oid, status=Status.NEW, part=answer.part, message=True)

@@ -13,7 +13,7 @@ from typing import IO
 from sgai_guard.detection.rules import RULES, utf16_keyword
 from sgai_guard.models import Blob, Part, Skipped
 from sgai_guard.sources import catfile
-from sgai_guard.sources.messages import message_path
+from sgai_guard.sources.messages import headers_path, message_path, split
 from sgai_guard.sources.pieces import StreamChunks, pieces
 
 MAX_MESSAGE_OBJECT = 1 << 20  # a larger commit or tag object is not scanned
@@ -87,13 +87,13 @@ def over_cap(oid: str, size: int, max_size: int | None) -> Iterator[Skipped]:
 
 
 def _message(oid: str, kind: str, data: bytes) -> Iterator[Blob]:
-    """A commit's or tag's message, when it holds any of the detector's keywords (most hold
-    none: checking costs one regex search, scanning would cost a blob each)."""
-    body = data.partition(b"\n\n")[2]
-    if _HINTS.search(body):
-        commit = oid if kind == "commit" else None
-        path = message_path(kind, oid)
-        yield Blob(path, body, commit=commit, blob_id=oid, message=True)
+    """A commit's or tag's headers and message, each when it holds any of the detector's
+    keywords (most hold none: checking costs one regex search, scanning a blob each)."""
+    commit = oid if kind == "commit" else None
+    headers, body = split(data)
+    for text, path in ((headers, headers_path(kind, oid)), (body, message_path(kind, oid))):
+        if _HINTS.search(text):
+            yield Blob(path, text, commit=commit, blob_id=oid, message=True)
 
 
 def _blob(oid: str, data: bytes, part: Part | None) -> Blob:

@@ -69,11 +69,10 @@ class PushSource:
         commit, but publishes its message)."""
         from sgai_guard.sources.messages import messages  # noqa: PLC0415
 
-        tags = [
-            new
-            for _, new, _, _ in self.updates
-            if new not in ZERO_OIDS and repo.lines("cat-file", "-t", new) == ["tag"]
-        ]
+        tags: list[str] = []
+        for _, new, _, _ in self.updates:
+            if new not in ZERO_OIDS:
+                tags += _tag_chain(repo, new)
         yield from messages(repo, tags, kind="tag")
 
     def summary(self) -> Summary:
@@ -84,3 +83,21 @@ class PushSource:
             # said why nothing was sent: no ref named, only deletions, or empty ranges
             empty_ok=all(s.empty_ok for s in self.ranges),
         )
+
+
+def _tag_chain(repo: Repository, oid: str) -> list[str]:
+    """``oid`` and every tag it points at in turn, when it is an annotated tag: a tag of a tag
+    publishes the inner tag's message too."""
+    chain: list[str] = []
+    while oid not in chain and repo.lines("cat-file", "-t", oid) == ["tag"]:
+        chain.append(oid)
+        header = repo.lines("cat-file", "tag", oid)
+        target = header[0].split() if header else []
+        if len(target) != 2 or target[0] != "object" or not _object_id(target[1]):
+            break  # a hand-made tag: git checks what it points at, we name nothing else
+        oid = target[1]
+    return chain
+
+
+def _object_id(text: str) -> bool:
+    return len(text) in (40, 64) and all(c in "0123456789abcdef" for c in text)
