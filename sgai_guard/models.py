@@ -38,11 +38,18 @@ __all__ = [  # the records every layer uses; provider and rule records live in d
     "Technique",
     "Verdict",
     "Verification",
+    "is_object_id",
 ]
 
 # git's name for "no object" (a new or deleted ref): SHA-1 and SHA-256 repositories.
 ZERO_OID = "0" * 40
 ZERO_OIDS = frozenset({ZERO_OID, "0" * 64})
+
+
+def is_object_id(text: str) -> bool:
+    """A full object id as git prints it (SHA-1 or SHA-256, lowercase hex), nothing else: what
+    a repository's own bytes claim is an id is checked with this before git is asked."""
+    return len(text) in (40, 64) and all(c in "0123456789abcdef" for c in text)
 
 
 class Status(str, enum.Enum):

@@ -10,7 +10,7 @@ from sgai_guard.models import Blob, Part, Skipped, Status, Summary
 from sgai_guard.sources import catfile, gitcmd
 from sgai_guard.sources.raw import RawEntry, parse_raw
 from sgai_guard.sources.repo import Repository
-from sgai_guard.sources.staged import MOVED_LIMIT
+from sgai_guard.sources.staged import deleted_contents
 
 
 class RangeScan:
@@ -186,7 +186,7 @@ def _read(
     """Each group: the entries holding one blob (first one read, the others its aliases)."""
     key = "old_oid" if removed else "new_oid"
     requests = ((getattr(g[0], key), g) for g in groups)
-    moved = {commit: cache(partial(_blobs, repo, oids)) for commit, oids in (deleted or {}).items()}
+    moved = {c: cache(partial(deleted_contents, repo, oids)) for c, oids in (deleted or {}).items()}
     for answer in catfile.read_blobs(repo.path, requests):
         group = answer.request
         if answer.data is None:
@@ -220,11 +220,6 @@ def _blob(repo: Repository, oid: str | None) -> tuple[bytes, ...]:
     if oid is None:
         return ()
     return catfile.contents(repo.path, [oid])
-
-
-def _blobs(repo: Repository, oids: list[str]) -> tuple[bytes, ...]:
-    """What the paths a commit deletes held, up to staged.MOVED_LIMIT bytes (read once)."""
-    return catfile.contents(repo.path, oids, MOVED_LIMIT)
 
 
 def _both(

@@ -8,13 +8,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from sgai_guard.detection.prefilter import Prefilter
+from sgai_guard.models import is_object_id
 from sgai_guard.sources import readers
 from sgai_guard.sources.walk import Walk
 
 
 def paths_of(repo: str, walk: Walk, trees: list[bytes], oids: Iterable[str]) -> dict[str, set[str]]:
     """For each of ``oids`` (hex), the paths of the tree entries that name it."""
-    wanted = {bytes.fromhex(oid): oid for oid in oids if _hex(oid)}
+    wanted = {bytes.fromhex(oid): oid for oid in oids if is_object_id(oid)}
     if not wanted or not trees:
         return {}
     width = len(next(iter(wanted)))
@@ -58,7 +59,3 @@ def _holding(tree: bytes, wanted: dict[bytes, str], width: int) -> Iterator[tupl
             name = tree[pos:nul].partition(b" ")[2]
             yield name.decode("utf-8", "surrogateescape"), wanted[oid]
         pos = nul + 1 + width
-
-
-def _hex(oid: str) -> bool:
-    return len(oid) in (40, 64) and all(c in "0123456789abcdef" for c in oid)

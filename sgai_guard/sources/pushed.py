@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
-from sgai_guard.models import ZERO_OIDS, Blob, Skipped, Summary
+from sgai_guard.models import ZERO_OIDS, Blob, Skipped, Summary, is_object_id
 from sgai_guard.sources.commits import RangeScan
 from sgai_guard.sources.repo import Repository, open_repository
 
@@ -93,11 +93,7 @@ def _tag_chain(repo: Repository, oid: str) -> list[str]:
         chain.append(oid)
         header = repo.lines("cat-file", "tag", oid)
         target = header[0].split() if header else []
-        if len(target) != 2 or target[0] != "object" or not _object_id(target[1]):
+        if len(target) != 2 or target[0] != "object" or not is_object_id(target[1]):
             break  # a hand-made tag: git checks what it points at, we name nothing else
         oid = target[1]
     return chain
-
-
-def _object_id(text: str) -> bool:
-    return len(text) in (40, 64) and all(c in "0123456789abcdef" for c in text)

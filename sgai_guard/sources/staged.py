@@ -17,7 +17,7 @@ from sgai_guard.sources.repo import Repository
 
 # What the deleted paths held is read only when a key is found, once, and up to this many bytes:
 # a key moved out of a larger deleted file is judged new (it blocks; never the other way).
-MOVED_LIMIT = 32 * 1024 * 1024
+_MOVED_LIMIT = 32 * 1024 * 1024
 
 
 class Changes(NamedTuple):
@@ -31,7 +31,7 @@ class Changes(NamedTuple):
 def staged_changes(repo: Repository) -> Changes:
     """Added, copied, deleted, modified, renamed and type-changed paths of the index
     against HEAD."""
-    args = list(STAGED_DIFF)
+    args = STAGED_DIFF
     proc = gitcmd.run([*args, "HEAD"], repo.path, keep_env=HOOK_ENV)
     if proc.returncode == 0:
         raw = proc.stdout
@@ -54,7 +54,7 @@ def staged_blobs(
 ) -> Iterator[Blob | Skipped]:
     """Each added entry's new blob; ``contents``: as the hook's quick path read them, whole."""
     merge_heads = cache(partial(_merge_heads, repo))  # looked up only if a finding needs it
-    moved = cache(partial(_blobs, repo, changes.removed, MOVED_LIMIT))  # likewise
+    moved = cache(partial(deleted_contents, repo, changes.removed))  # likewise
     for entry, data, problem, part in _contents(repo, changes.added, contents):
         if data is None:
             yield Skipped(entry.path, problem or "unreadable", error=True)
@@ -110,10 +110,16 @@ def _prior(
     return held + _at_revisions(repo, entry.path, merge_heads())
 
 
-def _blobs(repo: Repository, oids: tuple[str, ...], limit: int | None = None) -> tuple[bytes, ...]:
+def _blobs(repo: Repository, oids: Sequence[str], limit: int | None = None) -> tuple[bytes, ...]:
     from sgai_guard.sources import catfile  # noqa: PLC0415 - only when a key was found
 
     return catfile.contents(repo.path, list(oids), limit) if oids else ()
+
+
+def deleted_contents(repo: Repository, oids: Sequence[str]) -> tuple[bytes, ...]:
+    """What the paths a change deletes held (``oids``: their blobs), up to _MOVED_LIMIT bytes:
+    a key there is not new where the change puts it again (see _prior)."""
+    return _blobs(repo, oids, _MOVED_LIMIT)
 
 
 def _removed_in_index(repo: Repository) -> tuple[bytes, ...]:
@@ -121,7 +127,7 @@ def _removed_in_index(repo: Repository) -> tuple[bytes, ...]:
     proc = gitcmd.run([*STAGED_DIFF, "HEAD"], repo.path, keep_env=HOOK_ENV)
     if proc.returncode != 0:  # no commit yet: nothing was removed
         return ()
-    return _blobs(repo, listed(proc.stdout).removed, MOVED_LIMIT)
+    return deleted_contents(repo, listed(proc.stdout).removed)
 
 
 def index_blobs(
