@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import mmap
+
+    Searchable = bytes | mmap.mmap  # a mapped file is searched where it lies
 
 # Bytes read with plain searches before switching to Hyperscan: its import and compile cost
 # about 15 ms, which a hook scanning a few files never earns back.
@@ -28,10 +33,10 @@ class Prefilter:
         self.keywords = tuple(keywords)
         self._seen = 0
         self._allow = allow_hyperscan and not os.environ.get(DISABLE_ENV)
-        self._scan: Callable[[bytes], Hits] | None = None
+        self._scan: Callable[[Searchable], Hits] | None = None
         self.engine = "bytes.find"
 
-    def __call__(self, data: bytes) -> Hits:
+    def __call__(self, data: Searchable) -> Hits:
         scan = self._scan
         if scan is not None:
             return scan(data)
@@ -46,7 +51,18 @@ class Prefilter:
         return {i: at for i, at in found if at != -1}
 
 
-def _hyperscan(keywords: Sequence[bytes]) -> Callable[[bytes], Hits] | None:
+def hyperscan_usable() -> bool:
+    """Whether a Prefilter over a large input finds many keywords in one pass."""
+    if os.environ.get(DISABLE_ENV):
+        return False
+    try:
+        import hyperscan  # noqa: F401, PLC0415 - optional and costly
+    except ImportError:
+        return False
+    return True
+
+
+def _hyperscan(keywords: Sequence[bytes]) -> Callable[[Searchable], Hits] | None:
     try:
         import hyperscan  # noqa: PLC0415 - optional and costly, loaded only for bulk scans
     except ImportError:
@@ -66,8 +82,9 @@ def _hyperscan(keywords: Sequence[bytes]) -> Callable[[bytes], Hits] | None:
     def on_match(ident: int, _start: int, end: int, *_: Any) -> None:
         hits[ident] = min(hits.get(ident, end), end) - sizes[ident]
 
-    def scan(data: bytes) -> Hits:
-        db.scan(data, match_event_handler=on_match, scratch=scratch)
+    def scan(data: Searchable) -> Hits:
+        # any buffer will do (a mapped file included); the stubs say str or bytes
+        db.scan(data, match_event_handler=on_match, scratch=scratch)  # type: ignore[type-var]
         if not hits:
             return {}
         found = dict(hits)

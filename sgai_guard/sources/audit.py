@@ -5,7 +5,8 @@ Objects are listed in the order they sit in their packs (`cat-file --batch-all-o
 --unordered`), which keeps git's delta cache warm: on a delta-heavy history that is twice as
 fast as reading in history order. The listing is cut into runs of equal cost, one reader each
 (sources.readers). Meanwhile one `rev-list --objects` walk counts the commits and names the
-objects a partial clone or a damaged mirror lacks (sources.walk). Which refs reach a blob is
+objects a partial clone or a damaged mirror lacks (sources.walk), and what it found missing is
+named beside the readers (sources.walkend). Which refs reach a blob is
 settled afterwards, only for blobs holding secrets (sources.history).
 """
 
@@ -15,9 +16,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from sgai_guard.models import Blob, Passed, Skipped
-from sgai_guard.sources import gitcmd, listing, naming, readers
+from sgai_guard.sources import gitcmd, listing, readers
 from sgai_guard.sources.repo import Repository
 from sgai_guard.sources.walk import Walk
+from sgai_guard.sources.walkend import WalkEnd
 
 MISSING = "missing from the repository (partial clone or damaged mirror): not scanned"
 
@@ -34,6 +36,7 @@ class AuditScan:
     empty_ok: bool = False  # no refs: nothing to audit, and said so
     _plan: listing.Plan | None = None
     _walk: Walk | None = None
+    _end: WalkEnd | None = None
 
     def check(self) -> None:
         """Say up front what the history lacks: a shallow clone cannot be audited whole."""
@@ -61,8 +64,10 @@ class AuditScan:
         if plan.error:
             yield Skipped("(object store)", f"git cat-file stopped: {plan.error}", error=True)
         yield from plan.skipped
-        yield from readers.read(self.repo.path, plan.runs, self.max_blob_size)
-        walked = self._walk.finish()
+        known = (item.blob_id for item in plan.skipped if item.blob_id)
+        self._end = WalkEnd(self.repo.path, self._walk, plan, known)
+        yield from readers.read(self.repo.path, plan.runs, self.max_blob_size, self._end.start)
+        walked = self._end.walked()
         self.commits = walked.commits
         if walked.error:
             self.incomplete.append(f"cannot walk the history: {walked.error}")
@@ -70,13 +75,14 @@ class AuditScan:
             yield Skipped(f"object {oid[:12]}", MISSING, error=True, blob_id=oid)
 
     def paths_of(self, oids: Iterable[str]) -> dict[str, set[str]]:
-        """The paths history gives objects that could not be read (see sources.naming)."""
+        """The paths history gives objects that could not be read (see sources.walkend)."""
         wanted = set(oids)
-        if not wanted or self._walk is None:
+        if not wanted or self._end is None:
             return {}
-        trees = self.plan().trees
-        return naming.paths_of(self.repo.path, self._walk, trees, wanted)
+        return self._end.names(wanted)
 
     def close(self) -> None:
+        if self._end is not None:
+            self._end.close()
         if self._walk is not None:
             self._walk.close()

@@ -5,6 +5,7 @@ size cap, and the trees (read only to name objects that could not be read).
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -24,6 +25,8 @@ class Plan:
     runs: list[bytes] = field(default_factory=list)  # object ids, one a line, per reader
     skipped: list[Skipped] = field(default_factory=list)  # unreadable, or over the size cap
     trees: list[bytes] = field(default_factory=list)  # tree ids, one a line
+    # how long each tree's answer from `cat-file --batch` is: "<oid> tree <size>\n<data>\n"
+    tree_records: array[int] = field(default_factory=lambda: array("q"))
     blobs: int = 0
     error: str = ""  # why the listing stopped early, if it did
 
@@ -51,6 +54,7 @@ def _take(planned: Plan, fields: list[bytes], max_size: int | None) -> int | Non
     oid, kind, size = fields[0], fields[1], int(fields[2])
     if kind == b"tree":
         planned.trees.append(oid + b"\n")
+        planned.tree_records.append(len(oid) + 6 + len(fields[2]) + 1 + size + 1)
         return None
     if kind == b"blob":
         planned.blobs += 1

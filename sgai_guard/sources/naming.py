@@ -1,27 +1,41 @@
 """Names for objects an audit could not read (missing, damaged, or over the size cap): the
 paths history gives them, found in the trees that hold them. Costs one read of the trees,
 and only when there is something to name.
+
+The trees' text is searched as one stream, a MiB at a time, for the wanted ids: where each
+tree starts in git's output follows from the listing's sizes, so a hit tells its tree without
+parsing the hundreds of thousands that hold nothing. Only the trees that hold a wanted id are
+then read entry by entry.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from array import array
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import accumulate
 
 from sgai_guard.detection.prefilter import Prefilter
 from sgai_guard.models import is_object_id
 from sgai_guard.sources import readers
 from sgai_guard.sources.walk import Walk
 
+_CHUNK = 1 << 20
 
-def paths_of(repo: str, walk: Walk, trees: list[bytes], oids: Iterable[str]) -> dict[str, set[str]]:
-    """For each of ``oids`` (hex), the paths of the tree entries that name it."""
+
+def paths_of(
+    repo: str, walk: Walk, trees: list[bytes], records: Sequence[int], oids: Iterable[str]
+) -> dict[str, set[str]]:
+    """For each of ``oids`` (hex), the paths of the tree entries that name it. ``trees`` and
+    ``records``: every tree id (one a line) and the length of its answer from `cat-file
+    --batch`, from the listing (listing.Plan)."""
     wanted = {bytes.fromhex(oid): oid for oid in oids if is_object_id(oid)}
     if not wanted or not trees:
         return {}
     width = len(next(iter(wanted)))
-    holders: dict[bytes, list[tuple[str, str]]] = {}
-    for tree, entries in _entries(repo, trees, wanted, width):
-        holders[tree] = entries
+    found = _holding_trees(repo, trees, records, wanted)
+    candidates = trees if found is None else [trees[n] for n in sorted(found)]
+    holders = dict(_entries(repo, candidates, wanted, width))
     at = walk.paths(set(holders))
     named: dict[str, set[str]] = {}
     for tree, entries in holders.items():
@@ -32,6 +46,39 @@ def paths_of(repo: str, walk: Walk, trees: list[bytes], oids: Iterable[str]) -> 
             path = name if not base else f"{base}/{name}"
             named.setdefault(oid, set()).add(path)
     return named
+
+
+def _holding_trees(
+    repo: str, trees: list[bytes], records: Sequence[int], wanted: dict[bytes, str]
+) -> set[int] | None:
+    """The indexes of the trees whose text holds a wanted id; None when git's output was not
+    the length the listing foretold (a tree vanished meanwhile): then every tree is a
+    candidate."""
+    if len(records) != len(trees):
+        return None
+    starts = array("q", accumulate(records, initial=0))
+    find, overlap = Prefilter(list(wanted)), max(len(oid) for oid in wanted) - 1
+    hits: set[int] = set()
+    read, tail = 0, b""
+    with readers.batch(repo, b"".join(trees)) as (proc, out):
+        while chunk := out.read(_CHUNK):
+            data = tail + chunk
+            if find(data):
+                base = read - len(tail)
+                hits.update(bisect_right(starts, base + at) - 1 for at in _all(data, wanted))
+            read += len(chunk)
+            tail = data[-overlap:]
+    proc.wait()
+    return hits if read == starts[-1] and proc.returncode == 0 else None
+
+
+def _all(data: bytes, wanted: Iterable[bytes]) -> Iterator[int]:
+    """Every offset in ``data`` at which a wanted id starts."""
+    for oid in wanted:
+        at = data.find(oid)
+        while at != -1:
+            yield at
+            at = data.find(oid, at + 1)
 
 
 def _entries(
@@ -46,7 +93,9 @@ def _entries(
                 continue  # a tree that vanished or cannot be read: nothing to name from it
             data = out.read(int(fields[2]) + 1)
             if find(data):
-                yield fields[0], list(_holding(data[:-1], wanted, width))
+                entries = list(_holding(data[:-1], wanted, width))
+                if entries:
+                    yield fields[0], entries
     proc.wait()
 
 

@@ -18,7 +18,7 @@ import signal
 import struct
 import subprocess
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import IO
 
 from sgai_guard.models import Blob, Passed, Skipped
@@ -39,14 +39,20 @@ def default_readers() -> int:
     return max(1, len(affinity(0)) if affinity else os.cpu_count() or 1)
 
 
-def read(repo: str, runs: Sequence[bytes], max_size: int | None) -> Iterator[Item]:
-    """Every object of every run; order within a run is kept, runs interleave."""
+def read(
+    repo: str, runs: Sequence[bytes], max_size: int | None, started: Callable[[], None]
+) -> Iterator[Item]:
+    """Every object of every run; order within a run is kept, runs interleave. ``started``
+    is called once the reader processes exist: a thread started before a fork would be
+    copied into a worker in whatever state it was in."""
     if len(runs) < 2 or not hasattr(os, "fork"):
+        started()
         for run in runs:
             yield from read_run(repo, run, max_size)
         return
     screen = Screen()  # built once, before the fork: each worker inherits it
     workers = [_Worker.start(repo, run, max_size, screen) for run in runs]
+    started()
     try:
         yield from _gather(workers)
     finally:

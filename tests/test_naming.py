@@ -1,0 +1,132 @@
+"""Naming what an audit could not read (sources.naming, sources.walk, sources.walkend): the
+trees' text is searched as one stream for the wanted ids, and the walk's file is searched
+where it lies. Whatever the chunking, the listing's accuracy or the search engine, the names
+are the ones a plain entry-by-entry read of every tree gives."""
+
+from __future__ import annotations
+
+import random
+from array import array
+from pathlib import Path
+
+import pytest
+
+from sgai_guard.detection.prefilter import DISABLE_ENV
+from sgai_guard.sources import naming
+from sgai_guard.sources.listing import plan
+from sgai_guard.sources.repo import open_repository
+from sgai_guard.sources.walk import Walk
+from tests.cli_helpers import run_json
+from tests.gitrepo import Repo
+
+
+def _damaged(path: Path, rng: random.Random) -> tuple[Repo, dict[str, set[str]]]:
+    """A history of many trees, three blobs deleted from the store: one kept at one path,
+    one moved across folders, one copied to twenty folders. Returns what each is named."""
+    repo = Repo(path)
+    for n in range(30):
+        for m in range(4):
+            repo.write(f"pkg{m}/sub{n % 5}/mod{n}.py", f"x = {rng.random()}\n")
+        repo.commit(f"change {n}")
+    repo.write("a/lost.txt", "lost one\n")
+    repo.write("b/moved.txt", "lost two\n")
+    repo.write("b/other.txt", "b\n")  # folders of their own: a tree shared by two folders
+    for n in range(20):  # is named at the first one the walk met (sources.walk)
+        repo.write(f"copies/c{n}/same.txt", "lost three\n")
+        repo.write(f"copies/c{n}/own.txt", f"{n}\n")
+    repo.commit("the lost ones")
+    repo.write("c/d/moved.txt", "lost two\n")
+    repo.git("rm", "-q", "b/moved.txt")
+    repo.write("e/damaged.txt", "listed, then cannot be read (see the end-to-end test)\n")
+    repo.commit("moved")
+    expected = {
+        _blob(repo, "HEAD:a/lost.txt"): {"a/lost.txt"},
+        _blob(repo, "HEAD:c/d/moved.txt"): {"b/moved.txt", "c/d/moved.txt"},
+        _blob(repo, "HEAD:copies/c0/same.txt"): {f"copies/c{n}/same.txt" for n in range(20)},
+    }
+    for oid in expected:
+        (repo.path / ".git" / "objects" / oid[:2] / oid[2:]).unlink()
+    return repo, expected
+
+
+def _blob(repo: Repo, rev: str) -> str:
+    return repo.git("rev-parse", rev).strip()
+
+
+def _names(path: Path, oids: set[str], records: array[int] | None = None) -> dict[str, set[str]]:
+    repo = open_repository(path)
+    listed = plan(repo, None, 1)
+    walk = Walk(repo, [])
+    try:
+        walked = walk.finish()
+        assert set(walked.missing) == oids
+        trees = listed.trees
+        return naming.paths_of(repo.path, walk, trees, records or listed.tree_records, oids)
+    finally:
+        walk.close()
+
+
+def test_names_are_found_whatever_the_chunk_size(
+    tmp_path: Path, rng: random.Random, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo, expected = _damaged(tmp_path / "repo", rng)
+    assert _names(repo.path, set(expected)) == expected
+    for size in (7, 19, 20, 21, 4096):  # ids cut across every possible edge
+        monkeypatch.setattr(naming, "_CHUNK", size)
+        assert _names(repo.path, set(expected)) == expected, size
+
+
+def test_a_listing_that_does_not_match_gits_output_still_names(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """Sizes that foretell the wrong offsets (a tree that vanished after the listing) fall
+    back to reading every tree entry by entry: nothing goes unnamed."""
+    repo, expected = _damaged(tmp_path / "repo", rng)
+    listed = plan(open_repository(repo.path), None, 1)
+    wrong = array("q", (length + 1 for length in listed.tree_records))
+    assert _names(repo.path, set(expected), wrong) == expected
+
+
+@pytest.mark.parametrize("hyperscan", [True, False])
+def test_the_walk_counts_commits_and_places_trees_with_or_without_hyperscan(
+    tmp_path: Path, rng: random.Random, monkeypatch: pytest.MonkeyPatch, hyperscan: bool
+) -> None:
+    if not hyperscan:
+        monkeypatch.setenv(DISABLE_ENV, "1")
+    repo, expected = _damaged(tmp_path / "repo", rng)
+    opened = open_repository(repo.path)
+    walk = Walk(opened, [])
+    try:
+        walked = walk.finish()
+        assert walked.commits == int(repo.git("rev-list", "--count", "--all"))
+        assert set(walked.missing) == set(expected)
+        trees = {line.split()[0].encode() for line in _tree_lines(repo)}
+        assert len(trees) > 16  # past the few looked up one by one without Hyperscan
+        assert walk.paths(trees) == walk._parsed_paths(trees)
+        assert walk.paths(set()) == {}
+    finally:
+        walk.close()
+
+
+def _tree_lines(repo: Repo) -> list[str]:
+    listing = repo.git("cat-file", "--batch-all-objects", "--batch-check")
+    return [line for line in listing.splitlines() if " tree " in line]
+
+
+def test_the_audit_names_missing_objects_and_unreadable_ones(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """End to end: missing blobs (named beside the readers) and a blob the readers find
+    damaged (named after them) are all named, and the audit is incomplete."""
+    repo, expected = _damaged(tmp_path / "repo", rng)
+    damaged = _blob(repo, "HEAD:e/damaged.txt")
+    loose = repo.path / ".git" / "objects" / damaged[:2] / damaged[2:]
+    loose.chmod(0o644)
+    data = loose.read_bytes()
+    loose.write_bytes(data[:8] + bytes(b ^ 0xFF for b in data[8:]))  # the header still reads
+    code, report = run_json("audit", ".", cwd=repo.path)
+    assert code == 3, report
+    named = {error["path"] for error in report["errors"]}
+    for oid, paths in expected.items():
+        assert f"{', '.join(sorted(paths))} ({oid[:12]})" in named
+    assert f"e/damaged.txt ({damaged[:12]})" in named, named
