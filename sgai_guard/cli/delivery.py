@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import os
 import sys
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TextIO
 
@@ -13,14 +14,16 @@ import click
 
 from sgai_guard.errors import say
 
+Pieces = Callable[[], Iterable[str]]  # a report, made afresh (in pieces) each time it is called
 
-def deliver(report: str, path: Path | None, *, shown: str, color: bool = False) -> bool:
+
+def deliver(report: Pieces, path: Path | None, *, shown: Pieces, color: bool = False) -> bool:
     """Write ``report`` to ``path``, or ``shown`` (the report as a log may show it) to stdout.
     When that fails (a missing folder, no permission, a full disk, a symlink, a closed
     stdout) say so in one line and put the report on the other stream, so what was found is
     never lost; False tells the caller to exit 2."""
     if path is not None:
-        problem = write_file(path, report)
+        problem = write_file(path, report())
         if problem is None:
             return True
         say(f"sgai-guard: error: cannot write the report to {path}: {problem}")
@@ -34,11 +37,12 @@ def deliver(report: str, path: Path | None, *, shown: str, color: bool = False) 
     return False
 
 
-def _stream(report: str, stream: TextIO | None, color: bool) -> bool:
+def _stream(report: Pieces, stream: TextIO | None, color: bool) -> bool:
     if stream is None:
         return False
     try:
-        click.echo(report, file=stream, nl=False, color=color)
+        for piece in report():
+            click.echo(piece, file=stream, nl=False, color=color)
         stream.flush()
     except (OSError, ValueError):
         return False
@@ -55,11 +59,11 @@ def _refusal(path: Path, exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
-def write_file(path: Path, report: str, *, replace: bool = True) -> str | None:
-    """Write ``report`` to ``path``; what went wrong, or None. Never through a symlink (a
-    checkout may hold one named like the report), never into a FIFO (opened without blocking,
-    then checked), never into a file with other names (hard links); a character device such as
-    /dev/null is fine; an existing file only when ``replace``."""
+def write_file(path: Path, report: str | Iterable[str], *, replace: bool = True) -> str | None:
+    """Write ``report`` (text, or its pieces) to ``path``; what went wrong, or None. Never
+    through a symlink (a checkout may hold one named like the report), never into a FIFO
+    (opened without blocking, then checked), never into a file with other names (hard links);
+    a character device such as /dev/null is fine; an existing file only when ``replace``."""
     import stat  # noqa: PLC0415
 
     flags = os.O_WRONLY | os.O_CREAT | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0)
@@ -77,7 +81,7 @@ def write_file(path: Path, report: str, *, replace: bool = True) -> str | None:
         if plain:
             os.ftruncate(fd, 0)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(report)
+            handle.writelines((report,) if isinstance(report, str) else report)
     except OSError as exc:
         return exc.strerror or str(exc)
     return None

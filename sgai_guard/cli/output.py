@@ -7,17 +7,18 @@ import dataclasses
 import functools
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import click
 
 from sgai_guard.cli.checking import NO_CHECK, Check, checked
-from sgai_guard.cli.delivery import deliver, write_file
+from sgai_guard.cli.delivery import Pieces, deliver, write_file
 from sgai_guard.engine.outcome import exit_code, incompleteness
 from sgai_guard.errors import ExitCode, say
 from sgai_guard.models import ScanResult
-from sgai_guard.report import Format, RenderOptions, renderer
+from sgai_guard.report import Format, RenderOptions, renderer, streamer
+from sgai_guard.report.text import closing_line
 from sgai_guard.summaryline import fenced
 
 
@@ -171,14 +172,15 @@ def finish(
     plain = options._replace(color=False, show_secrets=False)
     writes = [_write_more(result, fmt, path, plain) for fmt, path in out.more]  # each one
     written = all(writes)
-    report = _render(result, out.fmt, options)
-    # text is the one format in which a name can stand at a line's start in a CI log
-    shown = fenced(report) if out.fmt is Format.TEXT else report
+    report: Pieces = functools.partial(_render, result, out.fmt, options)
+    shown = report
+    if out.fmt is Format.TEXT:  # the one format in which a name can start a line in a CI log
+        text = renderer(Format.TEXT)(result, options)
+        report, shown = (lambda: (text,)), (lambda: (fenced(text),))
     if not deliver(report, out.path, shown=shown, color=options.color):
         return int(ExitCode.USAGE)
     if out.path is not None:
-        summary = renderer(Format.TEXT)(result, plain)
-        say(summary.rstrip("\n").splitlines()[-1])
+        say(closing_line(result, plain))
     if interrupted:
         return int(ExitCode.INTERRUPTED)
     return int(exit_code(result)) if written else int(ExitCode.USAGE)
@@ -194,10 +196,12 @@ def _automation() -> str:
     return "/".join(part.replace("/", "-") for part in parts) + "/"
 
 
-def _render(result: ScanResult, fmt: Format, options: RenderOptions) -> str:
+def _render(result: ScanResult, fmt: Format, options: RenderOptions) -> Iterator[str]:
+    """The report in pieces (see report.streamer): a report of many findings is never held
+    whole in memory."""
     if fmt is Format.GITLAB:
         options = options._replace(commit=_report_commit(result))
-    return renderer(fmt)(result, options)
+    return streamer(fmt)(result, options)
 
 
 def _write_more(result: ScanResult, fmt: Format, path: Path, options: RenderOptions) -> bool:

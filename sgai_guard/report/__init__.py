@@ -1,11 +1,12 @@
-"""Report formats: each is ``render(result, options) -> str``; the CLI decides where it goes."""
+"""Report formats: each is ``render(result, options) -> str``, and ``streamer`` gives it in
+pieces (the JSON formats are encoded one finding at a time); the CLI decides where it goes."""
 
 # ruff: noqa: PLC0415 - each format module is imported only when that format is chosen
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import NamedTuple, NoReturn
 
 from sgai_guard.models import ScanResult
@@ -36,6 +37,27 @@ class RenderOptions(NamedTuple):
 
 
 Renderer = Callable[[ScanResult, RenderOptions], str]
+Streamer = Callable[[ScanResult, RenderOptions], Iterator[str]]
+
+
+def streamer(fmt: Format) -> Streamer:
+    """The report in pieces: the JSON formats as they are encoded, so that memory does not
+    grow with a whole report's text; the others whole, as one piece."""
+    match fmt:
+        case Format.JSON:
+            from sgai_guard.report.json_report import stream as json_report
+
+            return json_report
+        case Format.SARIF:
+            from sgai_guard.report.sarif import stream as sarif
+
+            return sarif
+        case Format.GITLAB:
+            from sgai_guard.report.gitlab import stream as gitlab
+
+            return gitlab
+    whole = renderer(fmt)
+    return lambda result, options: iter((whole(result, options),))
 
 
 def renderer(fmt: Format) -> Renderer:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sgai_guard.display import message
 from sgai_guard.models import Finding, Provider, ScanResult, Status, Verdict, Verification
@@ -86,10 +86,3 @@ def summary_line(result: ScanResult) -> str:
     if result.errors:
         parts.append(f"{len(result.errors)} unreadable")
     return scanned(stats.files, stats.bytes, stats.commits, stats.seconds, parts)
-
-
-def json_text(data: Any) -> str:
-    """JSON for every JSON-based format (names in it are already escaped: see display)."""
-    import json  # noqa: PLC0415 - only the JSON formats need it
-
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"

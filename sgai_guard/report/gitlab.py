@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import datetime
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 from sgai_guard import __version__
 from sgai_guard.display import message, name
 from sgai_guard.models import Finding, ScanResult
 from sgai_guard.report import RenderOptions
-from sgai_guard.report.common import headline, json_text, state_text, steps
+from sgai_guard.report.common import headline, state_text, steps
+from sgai_guard.report.jsonstream import Lazy, chunks, text
 
 REPORT_VERSION = "15.2.1"  # the newest that GitLab's pinned schema gem accepts
 SCHEMA_URL = (
@@ -67,9 +69,14 @@ def as_dict(result: ScanResult, options: RenderOptions) -> dict[str, Any]:
             "status": "success" if ok else "failure",
             "messages": [{"level": "fatal", "value": message(r)} for r in result.incomplete],
         },
-        "vulnerabilities": [_vulnerability(f, options) for f in result.findings],
+        "vulnerabilities": Lazy(lambda: (_vulnerability(f, options) for f in result.findings)),
     }
 
 
 def render(result: ScanResult, options: RenderOptions) -> str:
-    return json_text(as_dict(result, options))
+    return text(as_dict(result, options))
+
+
+def stream(result: ScanResult, options: RenderOptions) -> Iterator[str]:
+    """The report in pieces, one vulnerability at a time (see report.jsonstream)."""
+    return chunks(as_dict(result, options))

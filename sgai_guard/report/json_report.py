@@ -1,14 +1,16 @@
-"""Machine-readable report: one JSON object, secrets redacted unless asked for."""
+"""Machine-readable report: one JSON object, secrets redacted unless asked for, written as it is
+encoded."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from sgai_guard import __version__
 from sgai_guard.display import message, name
 from sgai_guard.models import CommitRef, Exposure, Finding, ScanResult, Suppression
 from sgai_guard.report import RenderOptions
-from sgai_guard.report.common import json_text
+from sgai_guard.report.jsonstream import Lazy, chunks, text
 
 
 def finding_dict(finding: Finding, show_secrets: bool) -> dict[str, Any]:
@@ -78,8 +80,10 @@ def as_dict(result: ScanResult, options: RenderOptions) -> dict[str, Any]:
             "seconds": round(stats.seconds, 3),
         },
         "complete": result.complete,
-        "findings": [finding_dict(f, options.show_secrets) for f in result.findings],
-        "suppressed": [suppression_dict(s, options.show_secrets) for s in result.suppressed],
+        "findings": Lazy(lambda: (finding_dict(f, options.show_secrets) for f in result.findings)),
+        "suppressed": Lazy(
+            lambda: (suppression_dict(s, options.show_secrets) for s in result.suppressed)
+        ),
         "errors": [{"path": name(s.path), "message": message(s.reason)} for s in result.errors],
         "skipped": [
             {"path": name(s.path), "reason": message(s.reason)}
@@ -92,4 +96,9 @@ def as_dict(result: ScanResult, options: RenderOptions) -> dict[str, Any]:
 
 
 def render(result: ScanResult, options: RenderOptions) -> str:
-    return json_text(as_dict(result, options))
+    return text(as_dict(result, options))
+
+
+def stream(result: ScanResult, options: RenderOptions) -> Iterator[str]:
+    """The report in pieces, one finding at a time (see report.jsonstream)."""
+    return chunks(as_dict(result, options))

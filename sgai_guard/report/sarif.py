@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -11,7 +12,8 @@ from sgai_guard.detection.rules import RULES
 from sgai_guard.display import message, name, redacted
 from sgai_guard.models import Confidence, Finding, Rule, ScanResult, Suppression, SuppressReason
 from sgai_guard.report import RenderOptions
-from sgai_guard.report.common import headline, json_text, state_text, steps
+from sgai_guard.report.common import headline, state_text, steps
+from sgai_guard.report.jsonstream import Lazy, chunks, text
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 FINGERPRINT_KEY = "sgaiGuardSecret/v1"
@@ -128,9 +130,12 @@ def _suppressed(
 
 def as_dict(result: ScanResult, options: RenderOptions) -> dict[str, Any]:
     rules = _rules(result)
-    results = [_result(f, options, rules) for f in result.findings]
-    if options.show_suppressed:
-        results += [_suppressed(s, options, rules) for s in result.suppressed]
+
+    def results() -> Iterator[dict[str, Any]]:
+        yield from (_result(f, options, rules) for f in result.findings)
+        if options.show_suppressed:
+            yield from (_suppressed(s, options, rules) for s in result.suppressed)
+
     problems = [
         message(text)
         for text in (*result.incomplete, *(f"{s.path}: {s.reason}" for s in result.errors))
@@ -158,11 +163,16 @@ def as_dict(result: ScanResult, options: RenderOptions) -> dict[str, Any]:
                 ],
                 "automationDetails": {"id": options.automation or "sgai-guard/"},
                 "columnKind": "unicodeCodePoints",
-                "results": results,
+                "results": Lazy(results),
             }
         ],
     }
 
 
 def render(result: ScanResult, options: RenderOptions) -> str:
-    return json_text(as_dict(result, options))
+    return text(as_dict(result, options))
+
+
+def stream(result: ScanResult, options: RenderOptions) -> Iterator[str]:
+    """The log in pieces, one result at a time (see report.jsonstream)."""
+    return chunks(as_dict(result, options))

@@ -156,6 +156,11 @@ def _skipped_block(skipped: tuple[Skipped, ...], style: _Style) -> list[str]:
     return [*out, ""]
 
 
+def closing_line(result: ScanResult, options: RenderOptions) -> str:
+    """The report's last line, on its own (said on stderr when the report went to a file)."""
+    return _closing(result, options, _Style(options.color))
+
+
 def _closing(result: ScanResult, options: RenderOptions, style: _Style) -> str:
     line = summary_line(result)
     if result.findings:

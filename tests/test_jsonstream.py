@@ -1,0 +1,102 @@
+"""The JSON formats are written as they are encoded (report.jsonstream): the text is exactly
+json.dumps(..., indent=2, ensure_ascii=False) of the same data, whatever the data, and every
+report format gives the same text streamed or whole."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sgai_guard.engine.prepare import prepare
+from sgai_guard.engine.run import run
+from sgai_guard.report import Format, RenderOptions, renderer, streamer
+from sgai_guard.report.jsonstream import Lazy, chunks, plain
+from sgai_guard.sources.local import WorktreeSource
+from tests import keys
+from tests.cli_helpers import run_cli, run_json
+from tests.gitrepo import Repo
+
+LEAVES = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False)
+    | st.text()  # newlines, quotes, U+2028 and lone surrogates' neighbours included
+)
+VALUES = st.recursive(
+    LEAVES,
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+        | st.lists(inner, max_size=4).map(lambda items: Lazy(lambda: iter(items)))
+    ),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=400)
+@given(VALUES)
+def test_streamed_json_is_exactly_what_json_dumps_writes(data: Any) -> None:
+    expected = json.dumps(plain(data), indent=2, ensure_ascii=False) + "\n"
+    assert "".join(chunks(data)) == expected
+
+
+@given(st.lists(st.dictionaries(st.text(max_size=5), LEAVES, max_size=3), max_size=20))
+def test_a_lazy_list_is_made_one_element_at_a_time(items: list[dict[str, Any]]) -> None:
+    made: list[int] = []
+
+    def elements() -> Any:
+        for n, item in enumerate(items):
+            made.append(n)
+            yield item
+
+    pieces = chunks({"findings": Lazy(elements), "after": 1})
+    next(pieces)  # "{" and the first key: nothing made yet
+    assert made == []
+    written = [next(pieces)]
+    assert len(made) <= 1
+    written += list(pieces)
+    assert made == list(range(len(items)))
+
+
+def test_every_format_streams_what_it_renders(tmp_path: Path, rng: random.Random) -> None:
+    repo = Repo(tmp_path / "repo")
+    for n in range(5):
+        repo.write(f"conf/{n}.env", f"TAVILY_API_KEY={keys.tavily_current(rng)}\n")
+    repo.write("docs/a.md", f"SGAI_API_KEY={keys.sgai_uuid(rng)}\n")
+    repo.commit("keys")
+    code, report = run_json("scan", ".", cwd=repo.path)
+    assert code == 1 and len(report["findings"]) == 6
+    source = WorktreeSource([repo.path], use_gitignore=True, max_size=None)
+    result = run(source, prepare(repo.path))
+    assert len(result.findings) == 6
+    for fmt in Format:
+        options = RenderOptions(commit="0" * 40)
+        whole = renderer(fmt)(result, options)
+        if fmt is Format.HTML:
+            continue  # its report carries a fresh nonce each time
+        assert "".join(streamer(fmt)(result, options)) == whole, fmt
+
+
+def test_a_large_json_report_written_to_a_file_matches_stdout(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    repo = Repo(tmp_path / "repo")
+    lines = "".join(f"k{n} = {keys.tavily_current(rng)}\n" for n in range(300))
+    repo.write("keys.txt", lines)
+    repo.commit("many keys")
+    out = tmp_path / "report.json"
+    code, stdout_report = run_json("scan", ".", cwd=repo.path)
+    code_file = run_cli("scan", ".", "--format", "json", "--output", str(out), cwd=repo.path)
+    assert code == code_file.returncode == 1
+    assert code_file.stdout == ""
+    written = json.loads(out.read_text(encoding="utf-8"))
+    assert len(written["findings"]) == 300
+    for report in (written, stdout_report):
+        report["scanned"]["seconds"] = 0
+    assert written == stdout_report
