@@ -79,6 +79,19 @@ def test_line_hash_is_githubs(text: str) -> None:
     assert line_hashes(data, set(expected)) == expected
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab \t\r\nxé")), max_size=400), st.data())
+def test_line_hash_of_some_lines_counts_every_line_before_them(
+    text: str, data: st.DataObject
+) -> None:
+    """Only the asked lines' windows are counted (memory grows with them, not the file), yet
+    each count takes in every line before it, asked for or not."""
+    expected = github_line_hashes(text)
+    asked = data.draw(st.sets(st.sampled_from(sorted(expected)))) if expected else set()
+    got = line_hashes(text.encode("utf-8"), asked)
+    assert got == {n: expected[n] for n in asked}
+
+
 def test_line_hash_counts_identical_lines() -> None:
     data = (b"k" * 150 + b"\n") * 3 + b"y\n"  # a window is 100 characters: three the same
     hashes = line_hashes(data, {1, 2, 3, 4})

@@ -8,54 +8,63 @@ file of an older commit, so the engine computes it from the blob it scans.
 
 from __future__ import annotations
 
-from array import array
+from collections.abc import Iterator
+from hashlib import blake2b
 
 BLOCK = 100
 _MOD = 37
 _MASK = (1 << 64) - 1
 _EOF = 0xFFFF
 _DROP = {ord(" "): None, ord("\t"): None}
+_TAIL = _EOF.to_bytes(2, "little") + bytes(2 * BLOCK)  # zeros: a full window at the last line
 
 
 def line_hashes(data: bytes, lines: set[int]) -> dict[int, str]:
-    """The hash of each 1-based line in ``lines`` (lines past the end are left out)."""
-    units = _code_units(data)
-    starts = _line_starts(units, max(lines, default=0))
-    seen: dict[bytes, int] = {}
+    """The hash of each 1-based line in ``lines`` (lines past the end are left out). Memory
+    grows with ``lines``, not with the file: only the windows those lines start with are
+    counted (a file of a million distinct lines holds no million windows)."""
+    raw = _code_units(data)
+    last = max(lines, default=0)
+    counted = {_window(raw, start): 0 for n, start in _line_starts(raw, last) if n in lines}
+    units = memoryview(raw).cast("H")
     out: dict[int, str] = {}
-    for number, start in enumerate(starts, 1):
-        window = units[start : start + BLOCK].tobytes()
-        seen[window] = seen.get(window, 0) + 1
-        if number in lines:
-            out[number] = f"{_hash(units, start):x}:{seen[window]}"
+    for number, start in _line_starts(raw, last):
+        window = _window(raw, start)
+        if window in counted:
+            counted[window] += 1
+            if number in lines:
+                out[number] = f"{_hash(units, start):x}:{counted[window]}"
     return out
 
 
-def _code_units(data: bytes) -> array[int]:
-    """The text as GitHub's hasher reads it: UTF-16 code units, blanks dropped, ``\\r\\n`` and
-    ``\\r`` made ``\\n``, then the end-of-file mark and padding."""
+def _window(raw: bytes, start: int) -> bytes:
+    """The BLOCK code units from ``start``, as a 16-byte digest: lines are told apart by
+    their windows, and a digest keeps a file of 100,000 asked lines from holding them."""
+    return blake2b(memoryview(raw)[2 * start : 2 * (start + BLOCK)], digest_size=16).digest()
+
+
+def _code_units(data: bytes) -> bytes:
+    """The text as GitHub's hasher reads it, as UTF-16-LE code units: blanks dropped,
+    ``\\r\\n`` and ``\\r`` made ``\\n``, then the end-of-file mark and padding."""
     text = data.decode("utf-8", "replace").replace("\r\n", "\n").replace("\r", "\n")
-    units = array("H")
-    units.frombytes(text.translate(_DROP).encode("utf-16-le"))
-    units.append(_EOF)
-    units.extend(bytes(BLOCK))  # zeros: enough for a full window at the last line
-    return units
+    return text.translate(_DROP).encode("utf-16-le") + _TAIL
 
 
-def _line_starts(units: array[int], last: int) -> list[int]:
-    """Where each line starts, up to line ``last``: a line starts after every ``\\n``."""
-    raw = units.tobytes()
-    starts = [0]
-    newline = b"\n\x00"
+def _line_starts(raw: bytes, last: int) -> Iterator[tuple[int, int]]:
+    """Each line's number and the code unit it starts at, up to line ``last``: a line starts
+    after every ``\\n``."""
+    yield 1, 0
+    number, newline = 1, b"\n\x00"
     at = raw.find(newline)
-    while at != -1 and len(starts) < last:
+    while at != -1 and number < last:
         if at % 2 == 0:
-            starts.append(at // 2 + 1)
+            number += 1
+            yield number, at // 2 + 1
         at = raw.find(newline, at + 1)
-    return starts  # as in GitHub's hasher, the end-of-file mark after a last \n starts a line
+    # as in GitHub's hasher, the end-of-file mark after a last \n starts a line
 
 
-def _hash(units: array[int], start: int) -> int:
+def _hash(units: memoryview, start: int) -> int:
     value = 0
     for unit in units[start : start + BLOCK]:
         value = (value * _MOD + unit) & _MASK

@@ -128,11 +128,13 @@ def _scan_blob(
     candidates = _candidates(blob, detector)
     if not candidates:
         return
-    hashes = _line_hashes(blob, candidates)
     held = _held(blob.prior() if blob.prior else (), detector)
     after = blob.after() if blob.after else ()
     places = ((blob.path, blob.commit), *blob.also)
-    for candidate in candidates:
+    found, suppressed = len(tally.findings), len(tally.suppressed)
+    candidates.reverse()
+    while candidates:  # each candidate (its lines) is let go once judged: a file of 100,000
+        candidate = candidates.pop()  # keys never holds its candidates and findings both
         secret = candidate.secret.encode()
         if any(secret in text for text in after):
             continue  # a REMOVED blob's secret that the path still holds was not removed
@@ -141,8 +143,29 @@ def _scan_blob(
             finding = to_finding(
                 candidate, blob._replace(path=path, commit=commit), settings.salt, status
             )
-            finding = finding._replace(line_hash=hashes.get(candidate.line, ""))
             _judge(finding, candidate, policy, settings, tally)
+    _add_line_hashes(blob, tally, found, suppressed)
+
+
+def _add_line_hashes(blob: Blob, tally: _Tally, found: int, suppressed: int) -> None:
+    """GitHub's line hash for what this blob added to the tally, computed once its candidates
+    are gone; only for content read whole, since the hash of a line counts the lines before
+    it that look the same."""
+    if blob.part is not None:
+        return
+    findings, hidden = tally.findings, tally.suppressed
+    lines = {findings[n].line for n in range(found, len(findings))}
+    lines |= {hidden[n].finding.line for n in range(suppressed, len(hidden))}
+    if not lines:
+        return
+    from sgai_guard.detection.linehash import line_hashes  # noqa: PLC0415 (only when a key is found)
+
+    hashes = line_hashes(blob.data, lines)
+    for n in range(found, len(findings)):  # in place: never two copies of them at once
+        findings[n] = findings[n]._replace(line_hash=hashes.get(findings[n].line, ""))
+    for n in range(suppressed, len(hidden)):
+        item = hidden[n].finding
+        hidden[n] = hidden[n]._replace(finding=item._replace(line_hash=hashes.get(item.line, "")))
 
 
 def _held(prior: tuple[bytes, ...], detector: Detector) -> frozenset[str]:
@@ -171,16 +194,6 @@ def _candidates(blob: Blob, detector: Detector) -> list[Candidate]:
     if part is None:
         return candidates
     return [_placed(c, part) for c in candidates if c.offset < part.end]
-
-
-def _line_hashes(blob: Blob, candidates: list[Candidate]) -> dict[int, str]:
-    """GitHub's line hash for each line holding a candidate; only for content read whole,
-    since the hash of a line counts the lines before it that look the same."""
-    if blob.part is not None:
-        return {}
-    from sgai_guard.detection.linehash import line_hashes  # noqa: PLC0415 (only when a key is found)
-
-    return line_hashes(blob.data, {c.line for c in candidates})
 
 
 def _placed(candidate: Candidate, part: Part) -> Candidate:
