@@ -6,12 +6,16 @@ are the ones a plain entry-by-entry read of every tree gives."""
 from __future__ import annotations
 
 import random
+import re
+import threading
 from array import array
 from pathlib import Path
 
 import pytest
 
 from sgai_guard.detection.prefilter import DISABLE_ENV
+from sgai_guard.engine.audit import AuditSource
+from sgai_guard.models import Skipped
 from sgai_guard.sources import naming
 from sgai_guard.sources.listing import plan
 from sgai_guard.sources.repo import open_repository
@@ -130,3 +134,73 @@ def test_the_audit_names_missing_objects_and_unreadable_ones(
     for oid, paths in expected.items():
         assert f"{', '.join(sorted(paths))} ({oid[:12]})" in named
     assert f"e/damaged.txt ({damaged[:12]})" in named, named
+
+
+def _source(path: Path, rng: random.Random, commits: int) -> Repo:
+    repo = Repo(path)
+    for n in range(commits):
+        for m in range(40):
+            repo.write(f"dir{m % 4}/f{m}.txt", f"{m} {n} {rng.random()}\n")
+        repo.commit(f"change {n}")
+    repo.git("config", "uploadpack.allowFilter", "true")
+    return repo
+
+
+@pytest.mark.parametrize("kind", ["tree:0", "blob:none"])
+def test_partial_clones_are_counted_and_every_missing_object_named(
+    tmp_path: Path, rng: random.Random, kind: str
+) -> None:
+    """A treeless clone's walk holds nothing but commits and "?" lines; a blobless clone lacks
+    more objects than the streamed search takes (found by an attacker review: the treeless
+    clone was audited as complete, with twice its commits)."""
+    source = _source(tmp_path / "src", rng, 5)
+    clone = tmp_path / "clone.git"
+    url = (tmp_path / "src").as_uri()
+    Repo.existing(tmp_path).git(
+        "clone", "-q", "--bare", f"--filter={kind}", "--no-local", url, str(clone)
+    )
+    code, report = run_json("audit", str(clone), cwd=tmp_path)
+    assert code == 3, report
+    assert report["scanned"]["commits"] == int(source.git("rev-list", "--count", "--all"))
+    if kind == "tree:0":  # the walk stops at the root trees it lacks
+        lacking = set(source.git("log", "--format=%T").split())
+    else:  # every blob, each named by its path
+        listing = source.git("cat-file", "--batch-all-objects", "--batch-check")
+        lacking = {line.split()[0] for line in listing.splitlines() if " blob " in line}
+        assert all(e["path"].startswith("dir") for e in report["errors"]), report
+    assert len(report["errors"]) == len(lacking), report
+    named = {re.findall(r"[0-9a-f]{12}", e["path"])[-1] for e in report["errors"]}
+    assert named == {oid[:12] for oid in lacking}
+
+
+def test_a_ref_to_a_tree_names_the_blob_it_lacks(tmp_path: Path) -> None:
+    """No commit at all: the walk starts with a tree, whose line has no newline before it."""
+    repo = Repo(tmp_path / "repo")
+    repo.write("d/lost.txt", "lost\n")
+    repo.write("d/kept.txt", "kept\n")
+    repo.add()
+    tree = repo.git("write-tree").strip()
+    repo.git("update-ref", "refs/trees/only", tree)
+    lost = repo.git("rev-parse", f"{tree}:d/lost.txt").strip()
+    (repo.path / ".git" / "objects" / lost[:2] / lost[2:]).unlink()
+    code, report = run_json("audit", ".", cwd=repo.path)
+    assert code == 3, report
+    assert [e["path"] for e in report["errors"]] == [f"d/lost.txt ({lost[:12]})"]
+    assert report["scanned"]["commits"] == 0
+    walk = Walk(open_repository(repo.path), [])
+    try:
+        walk.finish()
+        assert walk.paths({tree.encode()}) == {tree.encode(): ""}
+    finally:
+        walk.close()
+
+
+def test_an_abandoned_audit_leaves_no_thread_behind(tmp_path: Path, rng: random.Random) -> None:
+    repo, expected = _damaged(tmp_path / "repo", rng)
+    source = AuditSource(repo.path)
+    items = source.items()
+    for item in items:
+        if isinstance(item, Skipped) and item.blob_id in expected:
+            break  # the engine stops here (an error, Ctrl-C): refine and close never run
+    items.close()
+    assert "sgai-guard walk end" not in [t.name for t in threading.enumerate()]

@@ -65,9 +65,16 @@ class AuditScan:
             yield Skipped("(object store)", f"git cat-file stopped: {plan.error}", error=True)
         yield from plan.skipped
         known = (item.blob_id for item in plan.skipped if item.blob_id)
-        self._end = WalkEnd(self.repo.path, self._walk, plan, known)
-        yield from readers.read(self.repo.path, plan.runs, self.max_blob_size, self._end.start)
-        walked = self._end.walked()
+        self._end = end = WalkEnd(self.repo.path, self._walk, plan, known)
+        try:
+            yield from readers.read(self.repo.path, plan.runs, self.max_blob_size, end.start)
+            yield from self._walked(end)
+        except BaseException:  # an error, Ctrl-C, or the engine closing this generator
+            end.abandon()
+            raise
+
+    def _walked(self, end: WalkEnd) -> Iterator[Skipped]:
+        walked = end.walked()
         self.commits = walked.commits
         if walked.error:
             self.incomplete.append(f"cannot walk the history: {walked.error}")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_right
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import accumulate
 
 from sgai_guard.detection.prefilter import Prefilter
@@ -21,21 +21,30 @@ from sgai_guard.sources import readers
 from sgai_guard.sources.walk import Walk
 
 _CHUNK = 1 << 20
+# More ids than this (a blobless clone lacks every blob): every tree is read entry by entry,
+# which costs the same whatever their number; the streamed search costs a search per id held.
+_MANY = 64
 
 
 def paths_of(
-    repo: str, walk: Walk, trees: list[bytes], records: Sequence[int], oids: Iterable[str]
+    repo: str,
+    walk: Walk,
+    trees: list[bytes],
+    records: Sequence[int],
+    oids: Iterable[str],
+    stop: Callable[[], bool] = lambda: False,
 ) -> dict[str, set[str]]:
     """For each of ``oids`` (hex), the paths of the tree entries that name it. ``trees`` and
     ``records``: every tree id (one a line) and the length of its answer from `cat-file
-    --batch`, from the listing (listing.Plan)."""
+    --batch`, from the listing (listing.Plan). ``stop`` says the audit was abandoned: the
+    names found so far are returned."""
     wanted = {bytes.fromhex(oid): oid for oid in oids if is_object_id(oid)}
     if not wanted or not trees:
         return {}
     width = len(next(iter(wanted)))
-    found = _holding_trees(repo, trees, records, wanted)
+    found = _holding_trees(repo, trees, records, wanted, stop) if len(wanted) <= _MANY else None
     candidates = trees if found is None else [trees[n] for n in sorted(found)]
-    holders = dict(_entries(repo, candidates, wanted, width))
+    holders = dict(_entries(repo, candidates, wanted, width, stop))
     at = walk.paths(set(holders))
     named: dict[str, set[str]] = {}
     for tree, entries in holders.items():
@@ -49,7 +58,11 @@ def paths_of(
 
 
 def _holding_trees(
-    repo: str, trees: list[bytes], records: Sequence[int], wanted: dict[bytes, str]
+    repo: str,
+    trees: list[bytes],
+    records: Sequence[int],
+    wanted: dict[bytes, str],
+    stop: Callable[[], bool],
 ) -> set[int] | None:
     """The indexes of the trees whose text holds a wanted id; None when git's output was not
     the length the listing foretold (a tree vanished meanwhile): then every tree is a
@@ -57,37 +70,45 @@ def _holding_trees(
     if len(records) != len(trees):
         return None
     starts = array("q", accumulate(records, initial=0))
-    find, overlap = Prefilter(list(wanted)), max(len(oid) for oid in wanted) - 1
+    ids = list(wanted)
+    find, overlap = Prefilter(ids), max(len(oid) for oid in wanted) - 1
     hits: set[int] = set()
     read, tail = 0, b""
     with readers.batch(repo, b"".join(trees)) as (proc, out):
-        while chunk := out.read(_CHUNK):
+        while not stop() and (chunk := out.read(_CHUNK)):
             data = tail + chunk
-            if find(data):
+            firsts = find(data)
+            if firsts:
                 base = read - len(tail)
-                hits.update(bisect_right(starts, base + at) - 1 for at in _all(data, wanted))
+                found = _all(data, {ids[n]: at for n, at in firsts.items()})
+                hits.update(bisect_right(starts, base + at) - 1 for at in found)
             read += len(chunk)
             tail = data[-overlap:]
     proc.wait()
     return hits if read == starts[-1] and proc.returncode == 0 else None
 
 
-def _all(data: bytes, wanted: Iterable[bytes]) -> Iterator[int]:
-    """Every offset in ``data`` at which a wanted id starts."""
-    for oid in wanted:
-        at = data.find(oid)
+def _all(data: bytes, firsts: dict[bytes, int]) -> Iterator[int]:
+    """Every offset in ``data`` at which an id starts, from where each is first (only the ids
+    the prefilter saw: a chunk costs one search per id it holds, and there are few ids)."""
+    for oid, first in firsts.items():
+        at = first
         while at != -1:
             yield at
             at = data.find(oid, at + 1)
 
 
 def _entries(
-    repo: str, trees: list[bytes], wanted: dict[bytes, str], width: int
+    repo: str,
+    trees: list[bytes],
+    wanted: dict[bytes, str],
+    width: int,
+    stop: Callable[[], bool],
 ) -> Iterator[tuple[bytes, list[tuple[str, str]]]]:
     """(tree id, [(entry name, wanted oid)]) for each tree holding a wanted oid."""
     find = Prefilter(list(wanted))  # Hyperscan once enough bytes went through
     with readers.batch(repo, b"".join(trees)) as (proc, out):
-        while header := out.readline():
+        while not stop() and (header := out.readline()):
             fields = header.split()
             if len(fields) != 3 or not fields[2].isdigit():
                 continue  # a tree that vanished or cannot be read: nothing to name from it

@@ -27,6 +27,40 @@ class Walked:
 
 
 _FEW = 16  # trees looked up one search each when there is no Hyperscan
+_MANY = 1000  # more trees than this: one pass over the lines (a database of each costs more)
+_SCAN_LIMIT = 1 << 32  # Hyperscan takes a 32-bit length: a larger file is read line by line
+
+
+def _question_lines(text: bytes | mmap.mmap) -> Iterator[bytes]:
+    """The ids on the lines that start with "?" (what the walk found missing). A name never
+    holds a newline (rev-list cuts it there), so no name can fake one."""
+    mark = 0 if text[:1] == b"?" else _next_mark(text, 0)
+    while mark != -1:  # ``mark``: where a "?" starts a line
+        end = text.find(b"\n", mark)
+        yield text[mark + 1 : end if end != -1 else len(text)].strip()
+        mark = _next_mark(text, mark)
+
+
+def _next_mark(text: bytes | mmap.mmap, after: int) -> int:
+    found = text.find(b"\n?", after)
+    return -1 if found == -1 else found + 1
+
+
+def _commits_end(text: bytes | mmap.mmap) -> int:
+    """Where the commits end: they come first, an id alone on its line, before the first line
+    with a space (a tree, blob or tag with its name) or with a "?" (a missing object). A walk
+    may hold no commit at all (refs to trees only) or nothing but commits and "?" lines (a
+    treeless clone)."""
+    first_space = text.find(b" ")
+    ends = [len(text)]
+    if first_space != -1:
+        ends.append(text.rfind(b"\n", 0, first_space) + 1)
+    if text[:1] == b"?":
+        ends.append(0)
+    question = text.find(b"\n?")
+    if question != -1:
+        ends.append(question + 1)
+    return min(ends)
 
 
 @contextlib.contextmanager
@@ -49,34 +83,30 @@ class Walk:
     def finish(self) -> Walked:
         walked = Walked(error=catfile.complaint(self._proc, "git rev-list failed"))
         with _mapped(self.out) as text:
-            # Commits come first, one id a line; every tree and blob comes with a space and a
-            # path after its id; what is missing comes last, "?" and its id.
-            first = text.find(b" ")
-            objects = len(text) if first == -1 else text.rfind(b"\n", 0, first) + 1
-            walked.commits = text[:objects].count(b"\n")
-            at = text.find(b"\n?", objects - 1)
-            while at != -1:
-                end = text.find(b"\n", at + 1)
-                line = text[at + 2 : end if end != -1 else len(text)]
-                walked.missing.append(line.strip().decode("ascii", "replace"))
-                at = text.find(b"\n?", at + 1)
+            walked.missing = [line.decode("ascii", "replace") for line in _question_lines(text)]
+            walked.commits = text[: _commits_end(text)].count(b"\n")
         return walked
 
     def paths(self, trees: set[bytes]) -> dict[bytes, str]:
         """The path each of ``trees`` (hex ids) was first seen at: "" for a root tree."""
         if not trees:
             return {}
-        if len(trees) > _FEW and not hyperscan_usable():
+        size = os.fstat(self.out.fileno()).st_size
+        many = len(trees) > _FEW and not hyperscan_usable()
+        if many or len(trees) > _MANY or size >= _SCAN_LIMIT:
             return self._parsed_paths(trees)
         wanted = sorted(trees)
         found: dict[bytes, str] = {}
         with _mapped(self.out) as text:
+            oid, space, path = text[: text.find(b"\n")].partition(b" ")
+            if space and oid in trees:  # the first line has no newline before it
+                found[oid] = path.decode("utf-8", "surrogateescape")
             firsts = Prefilter([b"\n" + oid + b" " for oid in wanted])(text)
             for n, at in firsts.items():
                 start = at + len(wanted[n]) + 2
                 end = text.find(b"\n", start)
                 path = text[start : end if end != -1 else len(text)]
-                found[wanted[n]] = path.decode("utf-8", "surrogateescape")
+                found.setdefault(wanted[n], path.decode("utf-8", "surrogateescape"))
         return found
 
     def _parsed_paths(self, trees: set[bytes]) -> dict[bytes, str]:

@@ -5,7 +5,8 @@ about what a complete one does: the names are ready when the readers are done, n
 after them.
 
 The thread is started only once the reader processes exist (readers.read's ``started``), and
-it is always joined before the audit goes on (``names``, ``close``): no fork ever copies it.
+it is always joined before the audit goes on (``names``, ``close``), or told to stop and joined
+when the audit is abandoned (``abandon``): no fork ever copies it, and none outlives its audit.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ class WalkEnd:
         self._named: set[str] = set()
         self._failure: BaseException | None = None
         self._ended = threading.Event()
+        self._abandoned = threading.Event()
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -69,9 +71,15 @@ class WalkEnd:
 
     def _paths_of(self, oids: set[str]) -> dict[str, set[str]]:
         plan = self._plan
-        return naming.paths_of(self._repo, self._walk, plan.trees, plan.tree_records, oids)
+        stop = self._abandoned.is_set
+        return naming.paths_of(self._repo, self._walk, plan.trees, plan.tree_records, oids, stop)
 
     def close(self) -> None:
         """Wait for the thread (it reads git's output, which ends on its own)."""
         if self._thread is not None:
             self._thread.join()
+
+    def abandon(self) -> None:
+        """The audit stopped before its end: the thread stops at its next tree or MiB."""
+        self._abandoned.set()
+        self.close()
