@@ -12,6 +12,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sgai_guard.cli.delivery import blocks
 from sgai_guard.engine.prepare import prepare
 from sgai_guard.engine.run import run
 from sgai_guard.report import Format, RenderOptions, renderer, streamer
@@ -100,3 +101,12 @@ def test_a_large_json_report_written_to_a_file_matches_stdout(
     for report in (written, stdout_report):
         report["scanned"]["seconds"] = 0
     assert written == stdout_report
+
+
+@given(st.lists(st.text(max_size=300), max_size=40), st.integers(1, 64))
+def test_blocks_keep_every_character_and_stay_within_their_size(
+    pieces: list[str], size: int
+) -> None:
+    written = list(blocks(pieces, size))
+    assert "".join(written) == "".join(pieces)
+    assert all(0 < len(block) <= size for block in written)

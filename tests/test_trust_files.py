@@ -235,6 +235,42 @@ def test_closed_stdout_keeps_the_report(tmp_path: Path, rng: random.Random) -> N
         assert "k.txt:1:1" in proc.stderr and "cannot write to standard output" in proc.stderr
 
 
+def test_a_pipe_closed_early_or_a_full_disk_never_loses_the_report(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """A reader that leaves (``| head``) and a report file that cannot be written while stdout
+    is closed too: said, the whole report on stderr, exit 2, in every format (found by a
+    review: one large write to a closing pipe came back short without a word, exit 1)."""
+    lines = "".join(f"k{n} = {keys.tavily_current(rng)}\n" for n in range(2000))
+    (tmp_path / "k.txt").write_text(lines)
+    for fmt in ("text", "json", "sarif"):
+        proc = _shell(
+            f"{sys.executable} -m sgai_guard scan k.txt --format {fmt} | head -c 100", tmp_path
+        )
+        assert "cannot write to standard output (what reached it is incomplete)" in proc.stderr
+        assert proc.stderr.count("k.txt") >= 2000, fmt
+    both = _shell(
+        f"{sys.executable} -m sgai_guard scan k.txt --format json -o /dev/full >&-; echo rc=$?",
+        tmp_path,
+    )
+    assert "cannot write to standard output either" in both.stderr and "rc=2" in both.stdout
+    report = both.stderr[both.stderr.index("{") :]
+    assert len(json.loads(report)["findings"]) == 2000
+
+
+def test_a_report_file_that_cannot_be_made_keeps_the_main_report(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """A GitLab report outside a repository names no commit: that file is refused, said, and
+    the main report is still written (exit 2)."""
+    (tmp_path / "k.txt").write_text(keys.sgai_uuid(rng))
+    proc = run_cli("scan", "k.txt", "--format", "json", "--report", "gitlab=gl.json", cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert "cannot write the gitlab report to gl.json" in proc.stderr
+    assert json.loads(proc.stdout)["findings"][0]["path"] == "k.txt"
+    assert not (tmp_path / "gl.json").exists()
+
+
 def _shell(command: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     """A shell line, for what only a shell does (closing a standard stream)."""
     return subprocess.run(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import errno
 import os
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TextIO
 
@@ -15,6 +15,7 @@ import click
 from sgai_guard.errors import say
 
 Pieces = Callable[[], Iterable[str]]  # a report, made afresh (in pieces) each time it is called
+_BLOCK = 64 * 1024
 
 
 def deliver(report: Pieces, path: Path | None, *, shown: Pieces, color: bool = False) -> bool:
@@ -28,25 +29,51 @@ def deliver(report: Pieces, path: Path | None, *, shown: Pieces, color: bool = F
             return True
         say(f"sgai-guard: error: cannot write the report to {path}: {problem}")
         say("sgai-guard: the report follows on standard output instead")
-        _stream(shown, sys.stdout, color)
+        if _stream(shown, sys.stdout, color) is None:
+            return False
+        say("sgai-guard: error: cannot write to standard output either; the report is on stderr")
+        _stream(shown, sys.stderr, False)
         return False
-    if _stream(shown, sys.stdout, color):
+    cut = _stream(shown, sys.stdout, color)
+    if cut is None:
         return True
-    say("sgai-guard: error: cannot write to standard output; the report follows on stderr")
+    partly = " (what reached it is incomplete)" if cut else ""
+    say(f"sgai-guard: error: cannot write to standard output{partly}; the report follows on stderr")
     _stream(shown, sys.stderr, False)
     return False
 
 
-def _stream(report: Pieces, stream: TextIO | None, color: bool) -> bool:
+def _stream(report: Pieces, stream: TextIO | None, color: bool) -> bool | None:
+    """None once the whole report is written; else whether any of it was."""
     if stream is None:
         return False
+    written = False
     try:
-        for piece in report():
-            click.echo(piece, file=stream, nl=False, color=color)
+        for block in blocks(report()):
+            click.echo(block, file=stream, nl=False, color=color)
+            written = True
         stream.flush()
-    except (OSError, ValueError):
-        return False
-    return True
+    except (OSError, ValueError):  # ValueError: a closed stream, or text it cannot encode
+        return written
+    return None
+
+
+def blocks(pieces: Iterable[str], size: int = _BLOCK) -> Iterator[str]:
+    """``pieces`` as blocks of about ``size`` characters: a report of 100,000 findings is not
+    100,000 writes, and a pipe that closes (``| head``) fails a write instead of taking a short
+    one without a word, as one write of megabytes can."""
+    held: list[str] = []
+    length = 0
+    for piece in pieces:
+        for start in range(0, len(piece), size):
+            part = piece[start : start + size]
+            if length + len(part) > size:
+                yield "".join(held)
+                held, length = [], 0
+            held.append(part)
+            length += len(part)
+    if held:
+        yield "".join(held)
 
 
 def _refusal(path: Path, exc: OSError) -> str:
@@ -81,7 +108,7 @@ def write_file(path: Path, report: str | Iterable[str], *, replace: bool = True)
         if plain:
             os.ftruncate(fd, 0)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.writelines((report,) if isinstance(report, str) else report)
+            handle.writelines(blocks((report,) if isinstance(report, str) else report))
     except OSError as exc:
         return exc.strerror or str(exc)
     return None

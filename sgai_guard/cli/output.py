@@ -206,7 +206,12 @@ def _render(result: ScanResult, fmt: Format, options: RenderOptions) -> Iterator
 
 def _write_more(result: ScanResult, fmt: Format, path: Path, options: RenderOptions) -> bool:
     """One more report file: never with clear secrets (they are for the terminal only)."""
-    problem = write_file(path, _render(result, fmt, options))
+    try:
+        pieces = _render(result, fmt, options)
+    except click.UsageError as exc:  # the GitLab report without a commit to name
+        say(f"sgai-guard: error: cannot write the {fmt.value} report to {path}: {exc.message}")
+        return False
+    problem = write_file(path, pieces)
     if problem is not None:
         say(f"sgai-guard: error: cannot write the {fmt.value} report to {path}: {problem}")
     return problem is None
