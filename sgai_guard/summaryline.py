@@ -7,6 +7,10 @@ from __future__ import annotations
 
 import os
 
+TYPE_CHECKING = False  # mypy honours it; the hook's quick path never imports typing
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+
 
 def human_bytes(size: int) -> str:
     value = float(size)
@@ -28,6 +32,20 @@ def scanned(files: int, size: int, commits: int, seconds: float, counts: list[st
 def clean(files: int, size: int, seconds: float) -> str:
     """The whole text report of a scan that read ``files`` and found nothing at all."""
     return scanned(files, size, 0, seconds, ["0 blocking", "0 suppressed"]) + "\n"
+
+
+def fenced_pieces(pieces: Iterable[str]) -> Iterator[str]:
+    """``pieces`` fenced as ``fenced`` fences a whole report (the text report, streamed)."""
+    rest = (piece for piece in pieces if piece)
+    first = next(rest, "")
+    fence = os.environ.get("GITHUB_ACTIONS") == "true" and first
+    token = os.urandom(16).hex() if fence else ""
+    if fence:
+        yield f"::stop-commands::{token}\n"
+    yield first
+    yield from rest
+    if fence:
+        yield f"::{token}::\n"
 
 
 def fenced(report: str) -> str:

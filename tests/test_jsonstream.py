@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from pathlib import Path
 from typing import Any
 
@@ -110,3 +111,23 @@ def test_blocks_keep_every_character_and_stay_within_their_size(
     written = list(blocks(pieces, size))
     assert "".join(written) == "".join(pieces)
     assert all(0 < len(block) <= size for block in written)
+
+
+@given(st.lists(st.text(max_size=50), max_size=10), st.booleans())
+def test_a_streamed_text_report_is_fenced_as_a_whole_one(pieces: list[str], actions: bool) -> None:
+    import os
+
+    from sgai_guard.summaryline import fenced, fenced_pieces
+
+    saved = os.environ.get("GITHUB_ACTIONS")
+    os.environ["GITHUB_ACTIONS"] = "true" if actions else "false"
+    try:
+        streamed = "".join(fenced_pieces(pieces))
+        whole = fenced("".join(pieces))
+    finally:
+        if saved is None:
+            os.environ.pop("GITHUB_ACTIONS")
+        else:
+            os.environ["GITHUB_ACTIONS"] = saved
+    token = re.compile(r"[0-9a-f]{32}")  # a fresh token each time
+    assert token.sub("T", streamed) == token.sub("T", whole)

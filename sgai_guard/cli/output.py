@@ -17,9 +17,9 @@ from sgai_guard.cli.delivery import Pieces, deliver, write_file
 from sgai_guard.engine.outcome import exit_code, incompleteness
 from sgai_guard.errors import ExitCode, say
 from sgai_guard.models import ScanResult
-from sgai_guard.report import Format, RenderOptions, renderer, streamer
+from sgai_guard.report import Format, RenderOptions, streamer
 from sgai_guard.report.text import closing_line
-from sgai_guard.summaryline import fenced
+from sgai_guard.summaryline import fenced_pieces
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -175,8 +175,7 @@ def finish(
     report: Pieces = functools.partial(_render, result, out.fmt, options)
     shown = report
     if out.fmt is Format.TEXT:  # the one format in which a name can start a line in a CI log
-        text = renderer(Format.TEXT)(result, options)
-        report, shown = (lambda: (text,)), (lambda: (fenced(text),))
+        shown = lambda: fenced_pieces(report())  # noqa: E731 - made afresh for each stream
     if not deliver(report, out.path, shown=shown, color=options.color):
         return int(ExitCode.USAGE)
     if out.path is not None:

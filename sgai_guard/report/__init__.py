@@ -1,5 +1,5 @@
 """Report formats: each is ``render(result, options) -> str``, and ``streamer`` gives it in
-pieces (the JSON formats are encoded one finding at a time); the CLI decides where it goes."""
+pieces (text and the JSON formats are made one finding at a time); the CLI decides where it goes."""
 
 # ruff: noqa: PLC0415 - each format module is imported only when that format is chosen
 
@@ -41,9 +41,13 @@ Streamer = Callable[[ScanResult, RenderOptions], Iterator[str]]
 
 
 def streamer(fmt: Format) -> Streamer:
-    """The report in pieces: the JSON formats as they are encoded, so that memory does not
-    grow with a whole report's text; the others whole, as one piece."""
+    """The report in pieces: text and the JSON formats as they are made, so that memory does
+    not grow with a whole report's text; the others whole, as one piece."""
     match fmt:
+        case Format.TEXT:
+            from sgai_guard.report.text import stream as text
+
+            return text
         case Format.JSON:
             from sgai_guard.report.json_report import stream as json_report
 

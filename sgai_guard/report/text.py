@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from sgai_guard.display import message, name
 from sgai_guard.models import (
@@ -36,19 +36,29 @@ class _Style:
 
 
 def render(result: ScanResult, options: RenderOptions) -> str:
+    return "".join(stream(result, options))
+
+
+def stream(result: ScanResult, options: RenderOptions) -> Iterator[str]:
+    """The report a line at a time: 100,000 findings are never one string in memory."""
+    for line in _lines(result, options):
+        yield line + "\n"
+
+
+def _lines(result: ScanResult, options: RenderOptions) -> Iterator[str]:
     style = _Style(options.color)
-    out = [style(_BOLD, _header(result))] if result.findings else []
+    if result.findings:
+        yield style(_BOLD, _header(result))
     for provider, findings in _by_provider(result.findings):
-        out += _provider_block(provider, findings, options, style)
+        yield from _provider_block(provider, findings, options, style)
     if result.findings and options.hints:
-        out += ["How to proceed:", *(f"  - {message(hint)}" for hint in options.hints), ""]
+        yield from ("How to proceed:", *(f"  - {message(hint)}" for hint in options.hints), "")
     if options.show_suppressed and result.suppressed:
-        out += _suppressed_block(result.suppressed, options, style)
-    out += _skipped_block(result.skipped, style)
-    out += [f"note: {message(notice)}" for notice in result.notices]
-    out += [style(_RED, f"INCOMPLETE: {message(reason)}") for reason in result.incomplete]
-    out.append(_closing(result, options, style))
-    return "\n".join(out) + "\n"
+        yield from _suppressed_block(result.suppressed, options, style)
+    yield from _skipped_block(result.skipped, style)
+    yield from (f"note: {message(notice)}" for notice in result.notices)
+    yield from (style(_RED, f"INCOMPLETE: {message(reason)}") for reason in result.incomplete)
+    yield _closing(result, options, style)
 
 
 def _by_provider(findings: tuple[Finding, ...]) -> list[tuple[Provider, list[Finding]]]:
@@ -61,19 +71,17 @@ def _by_provider(findings: tuple[Finding, ...]) -> list[tuple[Provider, list[Fin
 
 def _provider_block(
     provider: Provider, findings: list[Finding], options: RenderOptions, style: _Style
-) -> list[str]:
-    title = f"{provider.name}: {_keys(findings)}"
-    out = [style(_BOLD + _RED, title)]
+) -> Iterator[str]:
+    yield style(_BOLD + _RED, f"{provider.name}: {_keys(findings)}")
     shown: set[str] = set()
     for finding in findings:
         if finding.exposure is not None and finding.fingerprint in shown:
             continue  # an audit lists each secret once, with all its paths
         shown.add(finding.fingerprint)
-        out += _finding_lines(finding, options, style)
-    out.append(f"  What to do ({provider.name}):")
-    out += [f"    {step}" for step in steps(provider)]
-    out.append("")
-    return out
+        yield from _finding_lines(finding, options, style)
+    yield f"  What to do ({provider.name}):"
+    yield from (f"    {step}" for step in steps(provider))
+    yield ""
 
 
 def _finding_lines(finding: Finding, options: RenderOptions, style: _Style) -> list[str]:
@@ -136,24 +144,24 @@ def _header(result: ScanResult) -> str:
 
 def _suppressed_block(
     suppressed: tuple[Suppression, ...], options: RenderOptions, style: _Style
-) -> list[str]:
-    out = [style(_YELLOW, f"Suppressed ({len(suppressed)}):")]
+) -> Iterator[str]:
+    yield style(_YELLOW, f"Suppressed ({len(suppressed)}):")
     for item in suppressed:
         f = item.finding
         secret = shown_secret(f, options.show_secrets)
-        out.append(
+        yield (
             f"  {name(f.path)}:{f.line}:{f.column}  {secret}  {f.rule.id}  "
             f"[{item.reason.value}] {message(item.detail)}  fingerprint {f.fingerprint}"
         )
-    return [*out, ""]
+    yield ""
 
 
-def _skipped_block(skipped: tuple[Skipped, ...], style: _Style) -> list[str]:
+def _skipped_block(skipped: tuple[Skipped, ...], style: _Style) -> Iterator[str]:
     if not skipped:
-        return []
-    out = [style(_YELLOW, f"Not scanned ({len(skipped)}):")]
-    out += [f"  {name(s.path)}: {message(s.reason)}" for s in skipped]
-    return [*out, ""]
+        return
+    yield style(_YELLOW, f"Not scanned ({len(skipped)}):")
+    yield from (f"  {name(s.path)}: {message(s.reason)}" for s in skipped)
+    yield ""
 
 
 def closing_line(result: ScanResult, options: RenderOptions) -> str:
