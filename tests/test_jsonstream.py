@@ -17,7 +17,7 @@ from sgai_guard.cli.delivery import blocks
 from sgai_guard.engine.prepare import prepare
 from sgai_guard.engine.run import run
 from sgai_guard.report import Format, RenderOptions, renderer, streamer
-from sgai_guard.report.jsonstream import Lazy, chunks, plain
+from sgai_guard.report.jsonstream import Lazy, chunks
 from sgai_guard.sources.local import WorktreeSource
 from tests import keys
 from tests.cli_helpers import run_cli, run_json
@@ -39,6 +39,17 @@ VALUES = st.recursive(
     ),
     max_leaves=30,
 )
+
+
+def plain(data: Any) -> Any:
+    """``data`` with every Lazy made into a list: what json.dumps is given to compare."""
+    if isinstance(data, Lazy):
+        return [plain(item) for item in data.items()]
+    if isinstance(data, dict):
+        return {key: plain(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return [plain(item) for item in data]
+    return data
 
 
 @settings(max_examples=400)

@@ -30,17 +30,6 @@ def text(data: Any) -> str:
     return "".join(chunks(data))
 
 
-def plain(data: Any) -> Any:
-    """``data`` with every Lazy made into a list (for a caller that wants the values)."""
-    if isinstance(data, Lazy):
-        return [plain(item) for item in data.items()]
-    if isinstance(data, dict):
-        return {key: plain(value) for key, value in data.items()}
-    if isinstance(data, list):
-        return [plain(item) for item in data]
-    return data
-
-
 def _value(value: Any, level: int) -> Iterator[str]:
     if isinstance(value, Lazy):
         yield from _array(iter(value.items()), level)
