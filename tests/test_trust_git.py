@@ -7,6 +7,7 @@ history that crashed the audit's triage.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import subprocess
@@ -291,3 +292,28 @@ def test_git_planted_in_the_repository_never_runs(tmp_path: Path, rng: random.Ra
         proc = run_cli(*args, cwd=repo.path, env=env)
         assert proc.returncode == 1, (args, proc.stderr)
     assert traps.fired() == []
+
+
+def test_a_planted_alternates_file_that_makes_git_talk_does_not_hang_the_audit(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """Thousands of bogus alternates: every git process complains about each on stderr, and
+    GitPython (the triage) reads its git's stderr only at the end, so git blocked on a full
+    pipe and the audit hung (found by an attacker review). The audit now refuses such a file,
+    saying why, at once; a file of a few alternates is audited."""
+    repo = Repo(tmp_path / "repo")
+    key = keys.tavily_current(rng)
+    repo.write("k.env", f"TAVILY_API_KEY={key}\n")
+    repo.commit("a key")
+    alternates = repo.path / ".git" / "objects" / "info" / "alternates"
+    alternates.parent.mkdir(parents=True, exist_ok=True)
+    alternates.write_text("".join(f"/nonexistent/objects/{n:08d}\n" for n in range(20000)))
+    proc = run_cli("audit", ".", "--format", "json", cwd=repo.path, timeout=120)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "alternates is not a plain file of at most" in proc.stderr
+    assert key not in proc.stdout + proc.stderr
+    alternates.write_text("/nonexistent/objects/one\n")
+    proc = run_cli("audit", ".", "--format", "json", cwd=repo.path, timeout=120)
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert [f["path"] for f in json.loads(proc.stdout)["findings"]] == ["k.env"]
+    assert key not in proc.stdout + proc.stderr

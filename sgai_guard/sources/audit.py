@@ -12,9 +12,12 @@ settled afterwards, only for blobs holding secrets (sources.history).
 
 from __future__ import annotations
 
+import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from sgai_guard.errors import GitError
 from sgai_guard.models import Blob, Passed, Skipped
 from sgai_guard.sources import gitcmd, listing, readers
 from sgai_guard.sources.repo import Repository
@@ -22,6 +25,10 @@ from sgai_guard.sources.walk import Walk
 from sgai_guard.sources.walkend import WalkEnd
 
 MISSING = "missing from the repository (partial clone or damaged mirror): not scanned"
+# An alternates file names a few object directories (`clone --reference`); one of thousands
+# of lines makes every git process print an error per line, and GitPython's (the triage) reads
+# its git's stderr only at the end: git blocks on the full pipe, and the audit would hang.
+MAX_ALTERNATES = 16 * 1024
 
 
 @dataclass(slots=True)
@@ -41,6 +48,7 @@ class AuditScan:
     def check(self) -> None:
         """Say up front what the history lacks: a shallow clone cannot be audited whole."""
         gitcmd.require_version((2, 32), "an audit")
+        _check_alternates(self.repo)
         shallow = self.repo.shallow_commits()
         if shallow:
             self.incomplete.append(
@@ -93,3 +101,18 @@ class AuditScan:
             self._end.close()
         if self._walk is not None:
             self._walk.close()
+
+
+def _check_alternates(repo: Repository) -> None:
+    """Refuse a planted alternates file that would stall git (see MAX_ALTERNATES)."""
+    path = repo.git_path("objects/info/alternates")
+    try:
+        info = Path(path).stat()
+    except FileNotFoundError:
+        return
+    if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_ALTERNATES:
+        raise GitError(
+            f"{path} is not a plain file of at most {MAX_ALTERNATES} bytes "
+            f"({info.st_size} bytes): refusing to audit a repository whose alternate object "
+            "directories would stall git; move it aside and audit again"
+        )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 import threading
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from _typeshed import StrPath
 
 T = TypeVar("T")
+_LAST_WORDS = 64 * 1024  # of what git said, the end is what names why it stopped
 
 
 class Answer(Generic[T]):
@@ -55,8 +57,18 @@ def popen(
     stdout: IO[bytes] | None = None,
     keep_env: Sequence[str] = (),
 ) -> subprocess.Popen[bytes]:
+    """git with its complaints going to a temporary file, not a pipe: a caller reads the
+    output first, and a git that says a lot on the way (a planted alternates file of
+    thousands of lines) would block on a full stderr pipe while the caller waits for output."""
     env = hardening.git_env(keep=keep_env)
-    return gitcmd.spawn(gitargs.git_argv(args), repo, env, stdin, stdout)
+    errors = tempfile.TemporaryFile()  # noqa: SIM115 - the process's, closed with it
+    try:
+        proc = gitcmd.spawn(gitargs.git_argv(args), repo, env, stdin, stdout, errors)
+    except BaseException:
+        errors.close()
+        raise
+    proc.stderr = errors
+    return proc
 
 
 def pipe(stream: IO[bytes] | None) -> IO[bytes]:
@@ -70,8 +82,10 @@ def complaint(proc: subprocess.Popen[bytes], fallback: str) -> str:
     """Waits for git; "" when it succeeded, else its last line of complaint (whole: redaction
     happens when it is shown), or ``fallback`` (where {status} is the exit status) when it
     said nothing."""
-    error = pipe(proc.stderr).read().decode("utf-8", "replace").strip()
     status = proc.wait()
+    said = pipe(proc.stderr)
+    said.seek(max(0, os.fstat(said.fileno()).st_size - _LAST_WORDS))
+    error = said.read().decode("utf-8", "replace").strip()
     if status == 0:
         return ""
     return error.rsplit("\n", 1)[-1] or fallback.format(status=status)

@@ -85,11 +85,12 @@ def spawn(
     env: dict[str, str],
     stdin: bool | IO[bytes],
     stdout: IO[bytes] | None = None,
+    stderr: IO[bytes] | None = None,
 ) -> subprocess.Popen[bytes]:
     """Start git in a process group of its own, so that a stalled git and every helper it
     started can be stopped together; one-line errors for the usual reasons it cannot start.
-    ``stdin``: a pipe (True), nothing (False) or an open file; ``stdout``: a file, else a
-    pipe."""
+    ``stdin``: a pipe (True), nothing (False) or an open file; ``stdout`` and ``stderr``: a
+    file, else a pipe."""
     import subprocess  # noqa: PLC0415
 
     if isinstance(stdin, bool):
@@ -103,7 +104,7 @@ def spawn(
             env=env,
             stdin=stdin_arg,
             stdout=subprocess.PIPE if stdout is None else stdout,
-            stderr=subprocess.PIPE,
+            stderr=subprocess.PIPE if stderr is None else stderr,
             start_new_session=True,
         )
     except FileNotFoundError as exc:

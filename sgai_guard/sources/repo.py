@@ -51,11 +51,15 @@ class Repository(NamedTuple):
                 "audit it with `sgai-guard audit` instead"
             )
 
+    def git_path(self, name: str) -> str:
+        """Where ``name`` (``shallow``, ``objects/info/alternates``) lives in this repository."""
+        return os.path.join(
+            self.path, os.fsdecode(self.git("rev-parse", "--git-path", name).strip())
+        )
+
     def shallow_commits(self) -> frozenset[str]:
         """Commits whose parents were cut off by a shallow clone."""
-        path = os.path.join(
-            self.path, os.fsdecode(self.git("rev-parse", "--git-path", "shallow").strip())
-        )
+        path = self.git_path("shallow")
         try:
             return frozenset(fsread.read_small(path).decode("ascii", "replace").split())
         except FileNotFoundError:
