@@ -28,10 +28,11 @@ def git_env() -> dict[str, str]:
 class Repo:
     """A work tree under ``path`` driven through the real git binary."""
 
-    def __init__(self, path: Path, *, bare: bool = False) -> None:
+    def __init__(self, path: Path, *, bare: bool = False, object_format: str = "sha1") -> None:
         self.path = path
         path.mkdir(parents=True, exist_ok=True)
-        self.git("init", "-q", "-b", "main", *(["--bare"] if bare else []))
+        fmt = [f"--object-format={object_format}"] if object_format != "sha1" else []
+        self.git("init", "-q", "-b", "main", *fmt, *(["--bare"] if bare else []))
 
     @classmethod
     def existing(cls, path: Path) -> Repo:

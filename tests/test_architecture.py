@@ -42,7 +42,7 @@ def test_commit_hook_path_loads_no_dataclasses_config_or_heavy_libraries(tmp_pat
         "with contextlib.redirect_stdout(io.StringIO()): main(['hook'])\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in {'dataclasses', 'inspect',"
         " 'click', 'git', 'regex', 'pathspec', 'hyperscan', 'json', 'tomllib', 'datetime',"
-        " 'pathlib'}"
+        " 'pathlib', 'dulwich'}"
         " or m in {'sgai_guard.policy.config', 'sgai_guard.policy.allowlist'}))"
     )
     out = subprocess.run(

@@ -94,20 +94,50 @@ def test_several_readers_find_exactly_what_one_finds(tmp_path: Path, rng: random
     assert any(s.path.startswith("data/big.txt (") for s in capped_one.skipped)
 
 
-def test_a_reader_that_dies_makes_the_audit_incomplete(tmp_path: Path, rng: random.Random) -> None:
-    """Fault injection: the real git runs, but the process reading its output is killed."""
+def test_reading_packs_in_process_finds_exactly_what_reading_through_git_finds(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """Issue 17, goal 1: the readers inflate packed objects themselves (sources.packread);
+    what the audit finds, suppresses, skips and counts is what it found through git."""
     repo = _history(tmp_path / "repo", rng)
+    repo.git("repack", "-adf", "--depth=50", "--window=50")  # deltas, and chains of them
+    for n in range(3):  # loose objects, one of them lost
+        repo.write(f"conf/late{n}.env", f"SGAI_API_KEY={keys.sgai_uuid(rng)}\n")
+        repo.commit(f"late {n}")
+    lost = repo.git("rev-parse", "HEAD:conf/late1.env").strip()
+    (repo.path / ".git" / "objects" / lost[:2] / lost[2:]).unlink()
+    git_read = AuditSource(repo.path, readers=2, in_process=False)
+    expected = _seen(run(git_read, prepare(repo.path), full_scan=True))
+    for readers in (1, 2, 3):
+        source = AuditSource(repo.path, readers=readers)
+        assert _seen(run(source, prepare(repo.path), full_scan=True)) == expected, readers
+    assert len(expected[0]) >= 15  # type: ignore[arg-type]
+
+
+def test_a_reader_that_dies_makes_the_audit_incomplete(tmp_path: Path, rng: random.Random) -> None:
+    """Fault injection: the real git runs, but the process reading its output is killed. The
+    readers inflate packed objects themselves (sources.packread) and ask git only for what
+    they cannot read: here, a clone whose objects all live in an alternate store."""
+    repo = _history(tmp_path / "repo", rng)
+    shared = tmp_path / "shared.git"
+    clone = ["git", "clone", "-q", "--bare", "--shared", str(repo.path), str(shared)]
+    subprocess.run(clone, check=True)
+    alone = _audit(repo.path, 2)
+    through_git = _audit(shared, 2)
+    found = [[f[:6] for f in _seen(each)[0]] for each in (alone, through_git)]  # type: ignore[index]
+    assert found[0] == found[1], "the alternate store's objects, read by git"
+    assert len(alone.findings) >= 13
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     wrapper = bin_dir / "git"
     wrapper.write_text(
         "#!/bin/sh\n"
-        'case " $* " in *" cat-file --batch --buffer "*) kill -9 $PPID; exit 1;; esac\n'
+        'case " $* " in *" cat-file --batch ") kill -9 $PPID; exit 1;; esac\n'
         'exec "$REAL_GIT" "$@"\n'
     )
     wrapper.chmod(0o755)
     env = {"PATH": f"{bin_dir}:{os.environ['PATH']}", "REAL_GIT": shutil.which("git") or "git"}
-    code, report = run_json("audit", ".", cwd=repo.path, env=env)
+    code, report = run_json("audit", str(shared), cwd=tmp_path, env=env)
     if (os.cpu_count() or 1) < 2 or not hasattr(os, "fork"):  # read in-process: git fails
         assert code == 3
         return

@@ -242,7 +242,9 @@ def test_corrupt_object_is_named_and_exits_3(tmp_path: Path, rng: random.Random)
 def test_git_dying_mid_stream_keeps_findings_and_exits_3(
     tmp_path: Path, rng: random.Random
 ) -> None:
-    """Fault injection: the real git runs, but its output is cut short after the key's blob."""
+    """Fault injection: the real git runs, but its output is cut short after the key's blob.
+    The readers inflate packed objects themselves and ask git, one object at a time, for what
+    they cannot (sources.runread): here, a clone whose objects live in an alternate store."""
     repo = Repo(tmp_path / "repo")
     key = keys.tavily_current(rng)
     repo.write("a.txt", key)
@@ -250,29 +252,30 @@ def test_git_dying_mid_stream_keeps_findings_and_exits_3(
         repo.write(f"big{n}.txt", "".join(rng.choice("abcdef\n") for _ in range(5000)))
     repo.commit("files")
     key_blob = repo.git("rev-parse", "HEAD:a.txt").strip()
-    # Each reader is a `cat-file --batch` fed a run of object ids: the one whose run holds
-    # the key's blob has its output cut 20 bytes into the object after it (or right after
-    # it, when it is the run's last), as when git dies.
+    # Each reader asks its own `cat-file --batch` for the objects of its run: the one whose
+    # run holds the key's blob has its output cut 20 bytes into the object after it (or right
+    # after it, when it is the run's last), as when git dies.
     cutter = tmp_path / "cut.py"
-    cutter.write_text(
-        "import sys\n"
-        "src, out, key = sys.stdin.buffer, sys.stdout.buffer, sys.argv[1].encode()\n"
+    cutter.write_text(  # runs git itself: no shell holds the pipe open once it has cut
+        "import subprocess, sys\n"
+        "git = subprocess.Popen(sys.argv[2:], stdout=subprocess.PIPE)\n"
+        "src, out, key = git.stdout, sys.stdout.buffer, sys.argv[1].encode()\n"
         "seen = False\n"
         "while header := src.readline():\n"
         "    if seen:\n"
-        "        out.write((header + src.read(64))[:20]); out.flush(); sys.exit(141)\n"
+        "        out.write((header + src.read(64))[:20]); out.flush(); git.kill(); sys.exit(141)\n"
         "    body = src.read(int(header.split()[2]) + 1)\n"
-        "    out.write(header + body)\n"
+        "    out.write(header + body); out.flush()\n"
         "    seen = header.startswith(key)\n"
-        "sys.exit(141 if seen else 0)\n"
+        "sys.exit(141 if seen else git.wait())\n"
     )
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     wrapper = bin_dir / "git"
     wrapper.write_text(
         "#!/bin/sh\n"
-        'case " $* " in *" cat-file --batch --buffer "*) '
-        '"$REAL_GIT" "$@" | "$PYTHON" "$CUTTER" "$KEY_BLOB"; exit $?;; esac\n'
+        'case " $* " in *" cat-file --batch ") '
+        'exec "$PYTHON" "$CUTTER" "$KEY_BLOB" "$REAL_GIT" "$@";; esac\n'
         'exec "$REAL_GIT" "$@"\n'
     )
     wrapper.chmod(0o755)
@@ -283,7 +286,10 @@ def test_git_dying_mid_stream_keeps_findings_and_exits_3(
         "CUTTER": str(cutter),
         "KEY_BLOB": key_blob,
     }
-    code, report = run_json("audit", ".", cwd=repo.path, env=env)
+    shared = tmp_path / "shared.git"
+    clone = ["git", "clone", "-q", "--bare", "--shared", str(repo.path), str(shared)]
+    subprocess.run(clone, check=True)
+    code, report = run_json("audit", str(shared), cwd=tmp_path, env=env)
     assert code == 3
     assert [f["path"] for f in report["findings"]] == ["a.txt"]
     assert any("git stopped" in e["message"] for e in report["errors"]), report["errors"]

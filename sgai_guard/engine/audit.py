@@ -25,9 +25,10 @@ class AuditSource:
         include_unreachable: bool = False,
         max_blob_size: int | None = None,
         readers: int = 0,
+        in_process: bool = True,
     ) -> None:
         self.repo = open_repository(path)
-        self.scan = AuditScan(self.repo, include_reflog, max_blob_size, readers)
+        self.scan = AuditScan(self.repo, include_reflog, max_blob_size, readers, in_process)
         self.include_unreachable = include_unreachable
         self.dropped = 0
 

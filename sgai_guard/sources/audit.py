@@ -19,7 +19,7 @@ from pathlib import Path
 
 from sgai_guard.errors import GitError
 from sgai_guard.models import Blob, Passed, Skipped
-from sgai_guard.sources import gitcmd, listing, readers
+from sgai_guard.sources import gitcmd, listing, packread, readers
 from sgai_guard.sources.repo import Repository
 from sgai_guard.sources.walk import Walk
 from sgai_guard.sources.walkend import WalkEnd
@@ -37,6 +37,7 @@ class AuditScan:
     include_reflog: bool = False
     max_blob_size: int | None = None  # a cap the user set; else large blobs come in pieces
     readers: int = 0  # reader processes; 0: one per core
+    in_process: bool = True  # inflate packed objects in the readers (False: all through git)
     incomplete: list[str] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
     commits: int = 0
@@ -44,6 +45,7 @@ class AuditScan:
     _plan: listing.Plan | None = None
     _walk: Walk | None = None
     _end: WalkEnd | None = None
+    _store: packread.Store | None = None
 
     def check(self) -> None:
         """Say up front what the history lacks: a shallow clone cannot be audited whole."""
@@ -63,8 +65,12 @@ class AuditScan:
         """The listing of the object store, made once (the progress line's total uses it)."""
         if self._plan is None:
             count = self.readers or readers.default_readers()
-            self._plan = listing.plan(self.repo, self.max_blob_size, count)
+            cost = listing.IN_PROCESS if self._in_process() else listing.THROUGH_GIT
+            self._plan = listing.plan(self.repo, self.max_blob_size, count, cost)
         return self._plan
+
+    def _in_process(self) -> bool:
+        return self.in_process and packread.delta_applier() is not None
 
     def blobs(self) -> Iterator[Blob | Skipped | Passed]:
         self._walk = Walk(self.repo, ["--reflog"] if self.include_reflog else [])
@@ -74,8 +80,12 @@ class AuditScan:
         yield from plan.skipped
         known = (item.blob_id for item in plan.skipped if item.blob_id)
         self._end = end = WalkEnd(self.repo.path, self._walk, plan, known)
+        if self._in_process() and _sha1(plan.runs):
+            self._store = packread.open_store(self.repo.git_path("objects"))
         try:
-            yield from readers.read(self.repo.path, plan.runs, self.max_blob_size, end.start)
+            yield from readers.read(
+                self.repo.path, plan.runs, self.max_blob_size, end.start, self._store
+            )
             yield from self._walked(end)
         except BaseException:  # an error, Ctrl-C, or the engine closing this generator
             end.abandon()
@@ -97,10 +107,18 @@ class AuditScan:
         return self._end.names(wanted)
 
     def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
         if self._end is not None:
             self._end.close()
         if self._walk is not None:
             self._walk.close()
+
+
+def _sha1(runs: list[bytes]) -> bool:
+    """The listing names SHA-1 objects (packread reads no SHA-256 repository)."""
+    return bool(runs) and runs[0].find(b"\n") == 40
 
 
 def _check_alternates(repo: Repository) -> None:

@@ -17,7 +17,7 @@ from itertools import accumulate
 
 from sgai_guard.detection.prefilter import Prefilter
 from sgai_guard.models import is_object_id
-from sgai_guard.sources import readers
+from sgai_guard.sources import runread
 from sgai_guard.sources.walk import Walk
 
 _CHUNK = 1 << 20
@@ -74,7 +74,7 @@ def _holding_trees(
     find, overlap = Prefilter(ids), max(len(oid) for oid in wanted) - 1
     hits: set[int] = set()
     read, tail = 0, b""
-    with readers.batch(repo, b"".join(trees)) as (proc, out):
+    with runread.batch(repo, b"".join(trees)) as (proc, out):
         while not stop() and (chunk := out.read(_CHUNK)):
             data = tail + chunk
             firsts = find(data)
@@ -107,7 +107,7 @@ def _entries(
 ) -> Iterator[tuple[bytes, list[tuple[str, str]]]]:
     """(tree id, [(entry name, wanted oid)]) for each tree holding a wanted oid."""
     find = Prefilter(list(wanted))  # Hyperscan once enough bytes went through
-    with readers.batch(repo, b"".join(trees)) as (proc, out):
+    with runread.batch(repo, b"".join(trees)) as (proc, out):
         while not stop() and (header := out.readline()):
             fields = header.split()
             if len(fields) != 3 or not fields[2].isdigit():

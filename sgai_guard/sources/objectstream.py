@@ -11,6 +11,7 @@ from functools import partial
 from typing import IO
 
 from sgai_guard.detection.rules import RULES, utf16_keyword
+from sgai_guard.fsread import CHUNK
 from sgai_guard.models import Blob, Part, Skipped
 from sgai_guard.sources import catfile
 from sgai_guard.sources.messages import headers_path, message_path, split
@@ -37,6 +38,36 @@ def objects(out: IO[bytes], max_size: int | None) -> Iterator[Blob | Skipped]:
         stopped = yield from _object(out, *found, max_size)
         if stopped:
             return
+
+
+def one(
+    out: IO[bytes], asked: bytes, max_size: int | None
+) -> Generator[Blob | Skipped, None, bool]:
+    """The answer to one id asked of an interactive `cat-file --batch`; True when git
+    stopped in the middle of it."""
+    header = out.readline()
+    found = catfile.parse_header(header, asked) if header.endswith(b"\n") else None
+    if found is None:
+        oid = asked.decode("ascii", "replace")
+        reason = "unreadable object" if header.endswith(b"\n") else "git stopped before it"
+        yield Skipped(f"object {oid[:12]}", reason, error=True, blob_id=oid)
+        return not header.endswith(b"\n")
+    return (yield from _object(out, *found, max_size))
+
+
+def from_memory(oid: str, kind: str, data: bytes, max_size: int | None) -> Iterator[Blob | Skipped]:
+    """What ``objects`` yields for an object already read whole (sources.packread)."""
+    if kind == "blob":
+        if max_size is not None and len(data) > max_size:
+            yield from over_cap(oid, len(data), max_size)
+            return
+        if len(data) <= CHUNK:
+            yield Blob(f"(blob {oid[:12]})", data, blob_id=oid)
+        else:
+            chunks = (data[at : at + CHUNK] for at in range(0, len(data), CHUNK))
+            yield from pieces(chunks, partial(_blob, oid))
+    elif kind in ("commit", "tag") and len(data) <= MAX_MESSAGE_OBJECT:
+        yield from _message(oid, kind, data)
 
 
 def _object(

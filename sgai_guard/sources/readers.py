@@ -16,14 +16,12 @@ import pickle
 import selectors
 import signal
 import struct
-import subprocess
-import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from typing import IO
 
 from sgai_guard.models import Blob, Passed, Skipped
-from sgai_guard.sources import catfile
-from sgai_guard.sources.objectstream import objects
+from sgai_guard.sources.packread import Store
+from sgai_guard.sources.runread import read_run
 from sgai_guard.sources.screen import Screen, passed
 
 Item = Blob | Skipped | Passed
@@ -40,61 +38,29 @@ def default_readers() -> int:
 
 
 def read(
-    repo: str, runs: Sequence[bytes], max_size: int | None, started: Callable[[], None]
+    repo: str,
+    runs: Sequence[bytes],
+    max_size: int | None,
+    started: Callable[[], None],
+    store: Store | None = None,
 ) -> Iterator[Item]:
     """Every object of every run; order within a run is kept, runs interleave. ``started``
     is called once the reader processes exist: a thread started before a fork would be
-    copied into a worker in whatever state it was in."""
+    copied into a worker in whatever state it was in. With a ``store``, objects are inflated
+    in the readers' own processes (sources.runread)."""
     if len(runs) < 2 or not hasattr(os, "fork"):
         started()
         for run in runs:
-            yield from read_run(repo, run, max_size)
+            yield from read_run(repo, run, max_size, store)
         return
     screen = Screen()  # built once, before the fork: each worker inherits it
-    workers = [_Worker.start(repo, run, max_size, screen) for run in runs]
+    workers = [_Worker.start(repo, run, max_size, screen, store) for run in runs]
     started()
     try:
         yield from _gather(workers)
     finally:
         for worker in workers:
             worker.stop()
-
-
-def read_run(repo: str, run: bytes, max_size: int | None) -> Iterator[Blob | Skipped]:
-    """The objects ``run`` names (ids, one a line), through one `cat-file --batch`."""
-    with batch(repo, run) as (proc, stream):
-        yield from objects(stream, max_size)
-    detail = catfile.complaint(proc, "exit status {status}")
-    if detail:
-        yield Skipped("(object store)", f"git cat-file stopped: {detail}", error=True)
-
-
-@contextlib.contextmanager
-def batch(repo: str, ids: bytes) -> Iterator[tuple[subprocess.Popen[bytes], IO[bytes]]]:
-    """`git cat-file --batch` answering ``ids`` (one a line, from a file: no writer thread),
-    and its output read through a wide pipe in large reads."""
-    with tempfile.TemporaryFile() as listed:
-        listed.write(ids)
-        listed.seek(0)
-        proc = catfile.popen(["cat-file", "--batch", "--buffer"], repo, stdin=listed)
-    out = catfile.pipe(proc.stdout)
-    _widen(out)
-    try:
-        with os.fdopen(out.fileno(), "rb", _READ_SIZE, closefd=False) as stream:
-            yield proc, stream
-    finally:
-        out.close()  # git stops at once if the reader stopped early
-
-
-def _widen(pipe: IO[bytes]) -> None:
-    """A pipe of 1 MiB instead of 64 KiB: git and the reader take turns far less often, which
-    on a history of several GiB saves a fifth of the time (Linux; elsewhere a no-op)."""
-    try:
-        import fcntl  # noqa: PLC0415 - POSIX only
-
-        fcntl.fcntl(pipe.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), _READ_SIZE)
-    except (ImportError, OSError):
-        pass  # the size is capped (fs.pipe-max-size) or the platform has no such call
 
 
 def _gather(workers: list[_Worker]) -> Iterator[Item]:
@@ -126,12 +92,14 @@ class _Worker:
         self.status: int | None = None
 
     @classmethod
-    def start(cls, repo: str, run: bytes, max_size: int | None, screen: Screen) -> _Worker:
+    def start(
+        cls, repo: str, run: bytes, max_size: int | None, screen: Screen, store: Store | None
+    ) -> _Worker:
         read_end, write_end = os.pipe()
         pid = os.fork()
         if pid == 0:  # the worker: never returns into the caller's stack
             os.close(read_end)
-            _worker_main(repo, run, max_size, screen, write_end)
+            _worker_main(repo, run, max_size, screen, store, write_end)
         os.close(write_end)
         return cls(pid, read_end)
 
@@ -183,14 +151,16 @@ class _Worker:
         self.status = 0
 
 
-def _worker_main(repo: str, run: bytes, max_size: int | None, screen: Screen, fd: int) -> None:
+def _worker_main(
+    repo: str, run: bytes, max_size: int | None, screen: Screen, store: Store | None, fd: int
+) -> None:
     status = 1
     try:
         if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
             signal.signal(signal.SIGINT, signal.SIG_DFL)  # the audit's own process says ^C
         with os.fdopen(fd, "wb", buffering=1 << 16) as sink:
             try:
-                _screen_run(read_run(repo, run, max_size), screen, sink)
+                _screen_run(read_run(repo, run, max_size, store), screen, sink)
             except Exception as exc:  # said, as one more thing not read, by the audit itself
                 _send(sink, Skipped("(object store)", f"a reader failed: {exc!r}", error=True))
             _send(sink, _END)

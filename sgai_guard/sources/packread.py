@@ -1,0 +1,245 @@
+"""Objects inflated in the reader's own process, straight from the pack files (and loose
+objects), so that the audit's bytes never cross a pipe: the reading that git's `cat-file`
+does on one core is done by every reader on its own core.
+
+Everything here reads hostile bytes, and nothing it reads is trusted further than git trusts
+it: each size is checked against the cap before anything is inflated, each zlib stream must
+end where and as it says, each delta must fit its base and its declared result, and a delta
+chain is followed at most MAX_CHAIN steps. Whatever does not add up (a corrupt entry, a base
+in another pack or store, an object over the cap) is not guessed at: ``read`` returns None
+and the caller asks git for that object, as it asked for all of them before.
+
+Deltas are applied by dulwich's compiled ``apply_delta``; without it, nothing is read here.
+"""
+
+from __future__ import annotations
+
+import binascii
+import importlib
+import os
+import zlib
+from binascii import unhexlify
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from zlib import decompressobj
+
+from sgai_guard.sources import packindex
+from sgai_guard.sources.packindex import Locator, PackIndex
+
+MAX_OBJECT = 32 << 20  # a larger object is streamed by git, in pieces
+MAX_CHAIN = 10_000  # git writes chains of at most 4,095; a longer one is left to git
+CACHE = 48 << 20  # inflated objects kept as delta bases (git's own default is 96 MiB)
+_CACHE_ONE = CACHE // 4  # a larger object is not kept
+_HEAD = 4096  # read with the entry's header: most entries fit whole
+_KINDS = {1: "commit", 2: "tree", 3: "blob", 4: "tag"}
+_NUMBERS = {name.encode(): number for number, name in _KINDS.items()}
+_OFS, _REF = 6, 7
+
+
+class LeftToGitError(Exception):
+    """Not read here; git is asked instead."""
+
+
+def delta_applier() -> Callable[..., object] | None:
+    """dulwich's compiled ``apply_delta``, or None (its pure-Python one is far too slow)."""
+    try:
+        compiled = importlib.import_module("dulwich._pack")
+    except ImportError:
+        return None
+    apply: Callable[..., object] | None = getattr(compiled, "apply_delta", None)
+    return apply
+
+
+@dataclass(frozen=True, slots=True)
+class Store:
+    """What the readers need to read in-process, opened once before they fork."""
+
+    objects: str
+    packs: list[PackIndex]
+    apply: Callable[..., object]
+
+    def close(self) -> None:
+        for pack in self.packs:
+            os.close(pack.fd)
+
+
+def open_store(objects: str) -> Store | None:
+    """The object store's packs, or None where deltas cannot be applied here."""
+    apply = delta_applier()
+    return Store(objects, packindex.load(objects), apply) if apply is not None else None
+
+
+class ObjectReader:
+    def __init__(self, store: Store) -> None:
+        self._objects = Path(store.objects)
+        self._locator = Locator(store.packs)
+        self._apply = store.apply
+        # inflated objects by (offset << 16 | pack), least recently used first
+        self._cache: OrderedDict[int, tuple[int, bytes]] = OrderedDict()
+        self._cached = 0
+        self._numbers = {pack.fd: n for n, pack in enumerate(store.packs)}
+
+    def read(self, oid: bytes) -> tuple[str, bytes] | None:
+        """``oid`` (hex)'s kind and content, or None when git must be asked."""
+        try:
+            binary = unhexlify(oid)
+            found = self._locator.locate(binary)
+            kind, data = self._packed(*found) if found else self._loose(oid.decode("ascii"))
+        except (LeftToGitError, ValueError, IndexError, OSError, zlib.error, binascii.Error):
+            return None
+        return _KINDS[kind], data
+
+    def _packed(self, pack: PackIndex, offset: int) -> tuple[int, bytes]:
+        """The object at ``offset``: its chain of deltas followed down to a base, then applied."""
+        number, cache = self._numbers[pack.fd], self._cache
+        key = (offset << 16) | number
+        kind, data, base = _entry(pack, offset)
+        if kind < _OFS:  # most objects: whole in the pack
+            self._keep(key, kind, data)
+            return kind, data
+        chain = [(key, data)]
+        for _ in range(MAX_CHAIN):
+            offset = _base_offset(pack, offset, base)
+            key = (offset << 16) | number
+            hit = cache.get(key)
+            if hit is not None:
+                cache.move_to_end(key)
+                kind, data = hit
+                break
+            kind, data, base = _entry(pack, offset)
+            if kind < _OFS:
+                self._keep(key, kind, data)
+                break
+            chain.append((key, data))
+        else:
+            raise LeftToGitError("delta chain too long")
+        for key, delta in reversed(chain):
+            data = self._patch(data, delta)
+            self._keep(key, kind, data)
+        return kind, data
+
+    def _patch(self, base: bytes, delta: bytes) -> bytes:
+        source, at = _varint(delta, 0)
+        target, _ = _varint(delta, at)
+        if source != len(base) or target > MAX_OBJECT:
+            raise LeftToGitError("delta does not fit")
+        try:
+            out = self._apply(base, delta)
+        except Exception as exc:  # dulwich's ApplyDeltaError, or anything a bad delta raises
+            raise LeftToGitError("bad delta") from exc
+        data = out[0] if isinstance(out, list) and len(out) == 1 else b"".join(out)  # type: ignore[arg-type]
+        if len(data) != target:
+            raise LeftToGitError("delta result size")
+        return data
+
+    def _keep(self, key: int, kind: int, data: bytes) -> None:
+        size = len(data)
+        if size > _CACHE_ONE:
+            return
+        cache = self._cache
+        cache[key] = (kind, data)
+        self._cached += size
+        while self._cached > CACHE:
+            self._cached -= len(cache.popitem(last=False)[1][1])
+
+    def _loose(self, oid: str) -> tuple[int, bytes]:
+        path = self._objects / oid[:2] / oid[2:]
+        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+        fd = os.open(path, flags)
+        try:
+            if not _is_file(fd) or os.fstat(fd).st_size > MAX_OBJECT + (MAX_OBJECT >> 8) + 4096:
+                raise LeftToGitError("not a plain file, or too large")
+            raw = os.pread(fd, os.fstat(fd).st_size, 0)
+        finally:
+            os.close(fd)
+        return _loose_object(raw)
+
+
+def _loose_object(raw: bytes) -> tuple[int, bytes]:
+    inflater = zlib.decompressobj()
+    head = inflater.decompress(raw, 64)
+    nul = head.find(b"\0")
+    words = head[:nul].split(b" ") if nul != -1 else []
+    if len(words) != 2 or words[0] not in _NUMBERS or not words[1].isdigit():
+        raise LeftToGitError("not an object header")
+    size = int(words[1])
+    if size > MAX_OBJECT:
+        raise LeftToGitError("too large")
+    body = head[nul + 1 :] + inflater.decompress(inflater.unconsumed_tail, size + 1)
+    if not inflater.eof or len(body) != size:
+        raise LeftToGitError("not the size it says")
+    return _NUMBERS[words[0]], body
+
+
+def _is_file(fd: int) -> bool:
+    import stat  # noqa: PLC0415 - small, and only for loose objects
+
+    return stat.S_ISREG(os.fstat(fd).st_mode)
+
+
+def _entry(pack: PackIndex, offset: int) -> tuple[int, bytes, int | bytes]:
+    """One pack entry inflated: its type, its data (a delta for types 6 and 7), and its
+    base (a relative offset, or an id)."""
+    buffer = os.pread(pack.fd, _HEAD, offset)
+    byte = buffer[0]
+    kind, size, shift, at = (byte >> 4) & 7, byte & 15, 4, 1
+    while byte & 0x80:
+        byte = buffer[at]
+        size |= (byte & 0x7F) << shift
+        shift, at = shift + 7, at + 1
+        if shift > 63:
+            raise LeftToGitError("size header too long")
+    if size > MAX_OBJECT or not kind or kind == 5:
+        raise LeftToGitError("too large, or no such type")
+    base: int | bytes = 0
+    if kind == _OFS:
+        base, at = _offset_varint(buffer, at)
+    elif kind == _REF:
+        base, at = buffer[at : at + 20], at + 20
+    # zlib's own bound on what it makes of ``size`` bytes (compressBound)
+    window = at + size + (size >> 12) + (size >> 14) + (size >> 25) + 64
+    if window > len(buffer):
+        buffer += os.pread(pack.fd, window - len(buffer), offset + len(buffer))
+    inflater = decompressobj()
+    data = inflater.decompress(memoryview(buffer)[at:], size + 1)
+    if len(data) != size or not inflater.eof:
+        raise LeftToGitError("entry is not the size it says")
+    return kind, data, base
+
+
+def _offset_varint(buffer: bytes, at: int) -> tuple[int, int]:
+    byte = buffer[at]
+    value, at = byte & 0x7F, at + 1
+    while byte & 0x80:
+        byte = buffer[at]
+        value, at = ((value + 1) << 7) | (byte & 0x7F), at + 1
+        if value >> 63:
+            raise LeftToGitError("offset too long")
+    return value, at
+
+
+def _varint(data: bytes, at: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        byte = data[at]
+        value |= (byte & 0x7F) << shift
+        shift, at = shift + 7, at + 1
+        if not byte & 0x80:
+            return value, at
+        if shift > 63:
+            raise LeftToGitError("delta size too long")
+
+
+def _base_offset(pack: PackIndex, offset: int, base: int | bytes) -> int:
+    """Where a delta's base starts: before the delta itself, or wherever its id is, in this
+    pack (a base in another pack or store is git's to find)."""
+    if isinstance(base, int):
+        if not 0 < base < offset:
+            raise LeftToGitError("base outside the pack")
+        return offset - base
+    position = pack.find(base)
+    if position is None:
+        raise LeftToGitError("base in another pack")
+    return pack.offsets[position]

@@ -1,0 +1,275 @@
+"""Objects inflated in-process from the packs (sources.packread, sources.packindex): every
+object of a real history reads exactly as git reads it, and a hostile pack (sizes that lie,
+zlib bombs, delta chains that loop, an index that is not its pack's, a fifo where a file
+should be) is never guessed at: the object is left to git, and nothing hangs or blows up."""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import time
+import zlib
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sgai_guard.engine.audit import AuditSource
+from sgai_guard.models import Blob
+from sgai_guard.sources import packindex, packread
+from sgai_guard.sources.packread import MAX_OBJECT, ObjectReader, Store
+from tests import keys, packs
+from tests.gitrepo import Repo, git_env
+from tests.packs import BLOB, OFS_DELTA, REF_DELTA, Entry, copy, delta, insert, object_id
+
+
+def _store(objects: Path) -> Store:
+    apply = packread.delta_applier()
+    assert apply is not None, "dulwich's compiled apply_delta is a dependency"
+    return Store(str(objects), packindex.load(str(objects)), apply)
+
+
+def _git_objects(repo: Path) -> dict[str, tuple[str, bytes]]:
+    """Every object of the store, as git reads it."""
+    listed = subprocess.run(
+        ["git", "cat-file", "--batch-all-objects", "--batch", "--unordered"],
+        cwd=repo, env=git_env(), capture_output=True, check=True,
+    ).stdout  # fmt: skip
+    found, at = {}, 0
+    while at < len(listed):
+        end = listed.index(b"\n", at)
+        oid, kind, size = listed[at:end].decode().split()
+        found[oid] = (kind, listed[end + 1 : end + 1 + int(size)])
+        at = end + 2 + int(size)
+    return found
+
+
+def _history(path: Path, rng: random.Random, commits: int = 30) -> Repo:
+    """Files edited a little at each commit (deltas), some renamed, some binary."""
+    repo = Repo(path)
+    files = {f"f{n}.txt": [f"line {m} {rng.random()}\n" for m in range(80)] for n in range(6)}
+    for n in range(commits):
+        for name, lines in files.items():
+            if rng.random() < 0.6:
+                lines[rng.randrange(len(lines))] = f"edit {n} {rng.random()}\n"
+                lines.insert(rng.randrange(len(lines)), f"new {n}\n")
+            repo.write(name, "".join(lines))
+        repo.write(f"bin/{n % 3}.bin", rng.randbytes(rng.randint(0, 5000)))
+        repo.commit(f"change {n}\n\nbody {rng.random()}")
+    return repo
+
+
+def _reads_as_git(repo: Repo) -> int:
+    """How many objects were read in-process; each read exactly as git reads it."""
+    store = _store(repo.path / ".git" / "objects")
+    reader, read = ObjectReader(store), 0
+    try:
+        for oid, wanted in _git_objects(repo.path).items():
+            got = reader.read(oid.encode())
+            if got is not None:
+                assert got == wanted, oid
+                read += 1
+    finally:
+        store.close()
+    return read
+
+
+def test_every_object_of_a_real_history_reads_as_git_reads_it(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    repo = _history(tmp_path / "repo", rng)
+    repo.git("repack", "-adf", "--depth=50", "--window=50")
+    for n in range(4):  # a second pack, then loose objects
+        repo.write(f"f{n}.txt", f"after {n}\n")
+        repo.commit(f"after {n}")
+        if n == 1:
+            repo.git("repack", "-d")
+    total = len(_git_objects(repo.path))
+    assert _reads_as_git(repo) == total
+
+
+@settings(
+    max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(seed=st.integers(0, 2**32 - 1), depth=st.integers(1, 60), window=st.integers(2, 60))
+def test_any_repacked_history_reads_as_git_reads_it(
+    tmp_path_factory: pytest.TempPathFactory, seed: int, depth: int, window: int
+) -> None:
+    repo = _history(tmp_path_factory.mktemp("repo"), random.Random(seed), commits=8)
+    repo.git("repack", "-adf", f"--depth={depth}", f"--window={window}")
+    assert _reads_as_git(repo) == len(_git_objects(repo.path))
+
+
+def _loaded(objects: Path) -> list[int]:
+    """How many objects each usable index of ``objects`` holds."""
+    found = packindex.load(str(objects))
+    packindex.close(found)
+    return [index.count for index in found]
+
+
+def _crafted(tmp_path: Path, entries: list[Entry]) -> ObjectReader:
+    objects = tmp_path / "objects"
+    packs.write(objects, entries)
+    store = _store(objects)
+    assert len(store.packs) == 1
+    return ObjectReader(store)
+
+
+def test_deltas_of_both_kinds_are_applied(tmp_path: Path) -> None:
+    base = b"hello world, " * 20
+    target = base[:100] + b"CHANGED" + base[100:]
+    edit = delta(len(base), len(target), copy(0, 100), insert(b"CHANGED"), copy(100, 160))
+    names = [object_id("blob", base), object_id("blob", target), b"\x42" * 20]
+    reader = _crafted(
+        tmp_path,
+        [
+            Entry(names[0], BLOB, base),
+            Entry(names[1], OFS_DELTA, edit, base=0),
+            Entry(names[2], REF_DELTA, edit, base=names[0]),
+        ],
+    )
+    for name in names[1:]:
+        assert reader.read(name.hex().encode()) == ("blob", target)
+    assert reader.read(names[0].hex().encode()) == ("blob", base)
+
+
+def _unread(tmp_path: Path, entries: list[Entry], wanted: bytes) -> None:
+    started = time.monotonic()
+    assert _crafted(tmp_path, entries).read(wanted.hex().encode()) is None
+    assert time.monotonic() - started < 30  # bounded work, never a hang
+
+
+def test_sizes_that_lie_are_left_to_git(tmp_path: Path) -> None:
+    name = b"\x01" * 20
+    _unread(tmp_path / "a", [Entry(name, BLOB, b"x" * 1000, size=10)], name)
+    _unread(tmp_path / "b", [Entry(name, BLOB, b"x" * 10, size=1000)], name)
+
+
+def test_a_zlib_bomb_is_not_inflated_past_its_declared_size(tmp_path: Path) -> None:
+    name = b"\x02" * 20
+    bomb = zlib.compress(bytes(256 << 20), 9)  # 256 MiB of zeros in about 256 KiB
+    _unread(tmp_path, [Entry(name, BLOB, b"", size=len(bomb) * 2, raw=bomb)], name)
+
+
+def test_an_object_over_the_cap_is_never_inflated(tmp_path: Path) -> None:
+    name = b"\x03" * 20
+    _unread(tmp_path, [Entry(name, BLOB, b"small", size=MAX_OBJECT + 1)], name)
+
+
+def test_corrupt_deflate_data_is_left_to_git(tmp_path: Path) -> None:
+    name = b"\x04" * 20
+    raw = bytearray(zlib.compress(b"some content " * 100))
+    raw[len(raw) // 2] ^= 0xFF
+    _unread(tmp_path, [Entry(name, BLOB, b"some content " * 100, raw=bytes(raw))], name)
+
+
+def test_deltas_that_do_not_fit_are_left_to_git(tmp_path: Path) -> None:
+    base_name, bad = b"\x05" * 20, b"\x06" * 20
+    base = b"abcdef" * 10
+    wrong_source = delta(len(base) + 1, 3, copy(0, 3))
+    huge_target = delta(len(base), MAX_OBJECT + 1, copy(0, 3))
+    past_the_base = delta(len(base), 100, copy(10, 100))
+    for n, bad_delta in enumerate((wrong_source, huge_target, past_the_base, b"\x80")):
+        entries = [Entry(base_name, BLOB, base), Entry(bad, OFS_DELTA, bad_delta, base=0)]
+        _unread(tmp_path / str(n), entries, bad)
+
+
+def test_delta_chains_that_loop_or_leave_the_pack_are_left_to_git(tmp_path: Path) -> None:
+    one, two, outside = b"\x07" * 20, b"\x08" * 20, b"\x09" * 20
+    step = delta(3, 3, copy(0, 3))
+    looping = [Entry(one, REF_DELTA, step, base=two), Entry(two, REF_DELTA, step, base=one)]
+    _unread(tmp_path / "loop", looping, one)
+    _unread(tmp_path / "self", [Entry(one, OFS_DELTA, step, base=0)], one)
+    _unread(tmp_path / "out", [Entry(one, REF_DELTA, step, base=outside)], one)
+
+
+def test_unknown_types_are_left_to_git(tmp_path: Path) -> None:
+    name = b"\x0a" * 20
+    _unread(tmp_path / "five", [Entry(name, 5, b"data")], name)
+    _unread(tmp_path / "zero", [Entry(name, 0, b"data")], name)
+
+
+def test_an_index_that_is_not_its_packs_is_not_used(tmp_path: Path) -> None:
+    objects = tmp_path / "objects"
+    name = b"\x0b" * 20
+    pack, idx = packs.write(objects, [Entry(name, BLOB, b"content")])
+    good = idx.read_bytes()
+    idx.write_bytes(good[:-40] + b"\0" * 20 + good[-20:])  # another pack's checksum
+    assert _loaded(objects) == []
+    idx.write_bytes(good[:8] + b"\xff" + good[9:])  # a fan-out that is not sorted
+    assert _loaded(objects) == []
+    idx.write_bytes(good[:-44] + b"\xff\xff\x00\x00" + good[-40:])  # an offset past the end
+    assert _loaded(objects) == []
+    idx.write_bytes(good)
+    assert _loaded(objects) == [1]
+    pack.rename(pack.with_suffix(".real"))
+    pack.symlink_to(pack.with_suffix(".real"))
+    assert _loaded(objects) == []
+
+
+def test_fifos_where_files_should_be_do_not_block(tmp_path: Path) -> None:
+    objects = tmp_path / "objects"
+    (objects / "pack").mkdir(parents=True)
+    os.mkfifo(objects / "pack" / "pack-fifo.idx")
+    (objects / "pack" / "pack-fifo.pack").write_bytes(b"PACK")
+    assert _loaded(objects) == []
+    packs.write(objects, [Entry(b"\x0c" * 20, BLOB, b"content")], name="pack-real")
+    assert _loaded(objects) == [1]
+    (objects / "pack" / "pack-real.pack").unlink()
+    os.mkfifo(objects / "pack" / "pack-real.pack")
+    assert _loaded(objects) == []
+    oid = "ab" + "0" * 38
+    (objects / "ab").mkdir()
+    os.mkfifo(objects / "ab" / oid[2:])
+    assert ObjectReader(_store(objects)).read(oid.encode()) is None
+
+
+def test_a_store_too_large_to_index_is_read_through_git(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    objects = tmp_path / "objects"
+    entries = [Entry(bytes([n]) * 20, BLOB, b"content %d" % n) for n in range(1, 6)]
+    packs.write(objects, entries[:3], name="pack-a")
+    packs.write(objects, entries[3:], name="pack-b")
+    assert _loaded(objects) == [3, 2]
+    monkeypatch.setattr(packindex, "MAX_OBJECTS", 4)
+    assert _loaded(objects) == []
+    monkeypatch.setattr(packindex, "MAX_OBJECTS", 2)
+    assert _loaded(objects) == []
+
+
+def test_hostile_loose_objects_are_left_to_git(tmp_path: Path) -> None:
+    objects = tmp_path / "objects"
+    reader = ObjectReader(_store(objects))
+    cases = {
+        "ab" + "1" * 38: zlib.compress(b"blob 10\0" + b"x" * 100),  # longer than it says
+        "ab" + "2" * 38: zlib.compress(b"blob 1000\0" + b"x"),  # shorter
+        "ab" + "3" * 38: zlib.compress(b"nonsense 3\0abc"),
+        "ab" + "4" * 38: zlib.compress(b"blob %d\0" % (MAX_OBJECT + 1)),
+        "ab" + "5" * 38: b"not deflated at all",
+    }
+    (objects / "ab").mkdir(parents=True)
+    for oid, raw in cases.items():
+        (objects / "ab" / oid[2:]).write_bytes(raw)
+        assert reader.read(oid.encode()) is None, oid
+    good = "ab" + "6" * 38
+    (objects / "ab" / good[2:]).write_bytes(zlib.compress(b"blob 3\0abc"))
+    assert reader.read(good.encode()) == ("blob", b"abc")
+
+
+def test_a_sha256_repository_is_read_through_git(tmp_path: Path, rng: random.Random) -> None:
+    """packread reads SHA-1 stores only; a SHA-256 one is read as before, through git. (Its
+    findings are not checked here: the triage's GitPython cannot read SHA-256 objects, a
+    known gap, see the notes of issue 17.)"""
+    repo = Repo(tmp_path / "repo", object_format="sha256")
+    key = keys.tavily_current(rng)
+    repo.write("app.env", f"TAVILY_API_KEY={key}\n")
+    repo.commit("add")
+    repo.git("repack", "-adf")
+    source = AuditSource(repo.path, readers=2)
+    read = [item.data for item in source.items() if isinstance(item, Blob)]
+    assert source.scan._store is None
+    assert any(key.encode() in data for data in read)
+    source.scan.close()
