@@ -5,11 +5,11 @@ Skipped entry for what could not be read. Memory stays flat whatever an object's
 
 from __future__ import annotations
 
-import re
 from collections.abc import Generator, Iterator
-from functools import partial
+from functools import cache, partial
 from typing import IO
 
+from sgai_guard.detection.prefilter import Prefilter
 from sgai_guard.detection.rules import RULES, utf16_keyword
 from sgai_guard.fsread import CHUNK
 from sgai_guard.models import Blob, Part, Skipped
@@ -21,7 +21,12 @@ MAX_MESSAGE_OBJECT = 1 << 20  # a larger commit or tag object is not scanned
 # Every keyword a rule looks for, in every encoding: a message without one holds no key.
 _KEYWORDS = {k for rule in RULES for k in rule.keywords}
 _KEYWORDS |= {utf16_keyword(rule.provider.prefix.encode()) for rule in RULES}
-_HINTS = re.compile(b"|".join(re.escape(k) for k in sorted(_KEYWORDS)))
+
+
+@cache
+def _hints() -> Prefilter:
+    """One search for all of them (Hyperscan once the audit has read a few MiB)."""
+    return Prefilter(sorted(_KEYWORDS))
 
 
 def objects(out: IO[bytes], max_size: int | None) -> Iterator[Blob | Skipped]:
@@ -120,10 +125,13 @@ def over_cap(oid: str, size: int, max_size: int | None) -> Iterator[Skipped]:
 def _message(oid: str, kind: str, data: bytes) -> Iterator[Blob]:
     """A commit's or tag's headers and message, each when it holds any of the detector's
     keywords (most hold none: checking costs one regex search, scanning a blob each)."""
+    hints = _hints()
+    if not hints(data):
+        return
     commit = oid if kind == "commit" else None
     headers, body = split(data)
     for text, path in ((headers, headers_path(kind, oid)), (body, message_path(kind, oid))):
-        if _HINTS.search(text):
+        if hints(text):
             yield Blob(path, text, commit=commit, blob_id=oid, message=True)
 
 

@@ -129,7 +129,7 @@ class ObjectReader:
             out = self._apply(base, delta)
         except Exception as exc:  # dulwich's ApplyDeltaError, or anything a bad delta raises
             raise LeftToGitError("bad delta") from exc
-        data = out[0] if isinstance(out, list) and len(out) == 1 else b"".join(out)  # type: ignore[arg-type]
+        data = _joined(out)
         if len(data) != target:
             raise LeftToGitError("delta result size")
         return data
@@ -155,6 +155,15 @@ class ObjectReader:
         finally:
             os.close(fd)
         return _loose_object(raw)
+
+
+def _joined(out: object) -> bytes:
+    """apply_delta's result: bytes, or a list of them (one, from dulwich's compiled one)."""
+    if isinstance(out, bytes):
+        return out
+    if isinstance(out, list) and all(isinstance(part, bytes) for part in out):
+        return out[0] if len(out) == 1 else b"".join(out)
+    raise LeftToGitError("apply_delta gave no bytes")
 
 
 def _loose_object(raw: bytes) -> tuple[int, bytes]:
