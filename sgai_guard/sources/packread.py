@@ -30,7 +30,9 @@ from sgai_guard.sources.packindex import Locator, PackIndex
 
 MAX_OBJECT = 32 << 20  # a larger object is streamed by git, in pieces
 MAX_CHAIN = 10_000  # git writes chains of at most 4,095; a longer one is left to git
-CACHE = 48 << 20  # inflated objects kept as delta bases (git's own default is 96 MiB)
+# Inflated objects kept as delta bases: in pack order, a base comes just before its deltas
+# (on sympy, 16 MiB re-reads 0.9 % of the entries, 96 MiB 0.04 %).
+CACHE = 16 << 20
 _CACHE_ONE = CACHE // 4  # a larger object is not kept
 _HEAD = 4096  # read with the entry's header: most entries fit whole
 _KINDS = {1: "commit", 2: "tree", 3: "blob", 4: "tag"}
