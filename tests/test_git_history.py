@@ -244,7 +244,7 @@ def test_git_dying_mid_stream_keeps_findings_and_exits_3(
 ) -> None:
     """Fault injection: the real git runs, but its output is cut short after the key's blob.
     The readers inflate packed objects themselves and ask git, one object at a time, for what
-    they cannot (sources.runread): here, a clone whose objects live in an alternate store."""
+    they cannot (sources.runread): here, every object, each held by two packs."""
     repo = Repo(tmp_path / "repo")
     key = keys.tavily_current(rng)
     repo.write("a.txt", key)
@@ -286,10 +286,11 @@ def test_git_dying_mid_stream_keeps_findings_and_exits_3(
         "CUTTER": str(cutter),
         "KEY_BLOB": key_blob,
     }
-    shared = tmp_path / "shared.git"
-    clone = ["git", "clone", "-q", "--bare", "--shared", str(repo.path), str(shared)]
-    subprocess.run(clone, check=True)
-    code, report = run_json("audit", str(shared), cwd=tmp_path, env=env)
+    repo.git("repack", "-adq")
+    pack_dir = repo.path / ".git" / "objects" / "pack"
+    for found in list(pack_dir.glob("pack-*.*")):  # an honest copy: git picks, so git is asked
+        shutil.copy(found, pack_dir / found.name.replace("pack-", "pack-copy-"))
+    code, report = run_json("audit", ".", cwd=repo.path, env=env)
     assert code == 3
     assert [f["path"] for f in report["findings"]] == ["a.txt"]
     assert any("git stopped" in e["message"] for e in report["errors"]), report["errors"]

@@ -26,9 +26,9 @@ from tests.packs import BLOB, OFS_DELTA, REF_DELTA, Entry, copy, delta, insert, 
 
 
 def _store(objects: Path) -> Store:
-    apply = packread.delta_applier()
-    assert apply is not None, "dulwich's compiled apply_delta is a dependency"
-    return Store(str(objects), packindex.load(str(objects)), apply)
+    store = packread.open_store(str(objects))
+    assert store is not None, "dulwich's compiled apply_delta is a dependency"
+    return store
 
 
 def _git_objects(repo: Path) -> dict[str, tuple[str, bytes]]:
@@ -102,9 +102,11 @@ def test_any_repacked_history_reads_as_git_reads_it(
     assert _reads_as_git(repo) == len(_git_objects(repo.path))
 
 
-def _loaded(objects: Path) -> list[int]:
-    """How many objects each usable index of ``objects`` holds."""
+def _loaded(objects: Path) -> list[int] | None:
+    """How many objects each index of ``objects`` holds; None: read through git."""
     found = packindex.load(str(objects))
+    if found is None:
+        return None
     packindex.close(found)
     return [index.count for index in found]
 
@@ -197,36 +199,38 @@ def test_an_index_that_is_not_its_packs_is_not_used(tmp_path: Path) -> None:
     pack, idx = packs.write(objects, [Entry(name, BLOB, b"content")])
     good = idx.read_bytes()
     idx.write_bytes(good[:-40] + b"\0" * 20 + good[-20:])  # another pack's checksum
-    assert _loaded(objects) == []
+    assert _loaded(objects) is None
     idx.write_bytes(good[:8] + b"\xff" + good[9:])  # a fan-out that is not sorted
-    assert _loaded(objects) == []
+    assert _loaded(objects) is None
     idx.write_bytes(good[:-44] + b"\xff\xff\x00\x00" + good[-40:])  # an offset past the end
-    assert _loaded(objects) == []
+    assert _loaded(objects) is None
     idx.write_bytes(good)
     assert _loaded(objects) == [1]
     pack.rename(pack.with_suffix(".real"))
     pack.symlink_to(pack.with_suffix(".real"))
-    assert _loaded(objects) == []
+    assert _loaded(objects) is None
 
 
 def test_fifos_where_files_should_be_do_not_block(tmp_path: Path) -> None:
-    objects = tmp_path / "objects"
-    (objects / "pack").mkdir(parents=True)
-    os.mkfifo(objects / "pack" / "pack-fifo.idx")
-    (objects / "pack" / "pack-fifo.pack").write_bytes(b"PACK")
-    assert _loaded(objects) == []
-    packs.write(objects, [Entry(b"\x0c" * 20, BLOB, b"content")], name="pack-real")
-    assert _loaded(objects) == [1]
-    (objects / "pack" / "pack-real.pack").unlink()
-    os.mkfifo(objects / "pack" / "pack-real.pack")
-    assert _loaded(objects) == []
+    fifo_index = tmp_path / "a" / "objects"
+    (fifo_index / "pack").mkdir(parents=True)
+    os.mkfifo(fifo_index / "pack" / "pack-fifo.idx")
+    (fifo_index / "pack" / "pack-fifo.pack").write_bytes(b"PACK")
+    assert _loaded(fifo_index) is None
+    fifo_pack = tmp_path / "b" / "objects"
+    packs.write(fifo_pack, [Entry(b"\x0c" * 20, BLOB, b"content")], name="pack-real")
+    assert _loaded(fifo_pack) == [1]
+    (fifo_pack / "pack" / "pack-real.pack").unlink()
+    os.mkfifo(fifo_pack / "pack" / "pack-real.pack")
+    assert _loaded(fifo_pack) is None
+    loose = tmp_path / "c" / "objects"
     oid = "ab" + "0" * 38
-    (objects / "ab").mkdir()
-    os.mkfifo(objects / "ab" / oid[2:])
-    assert ObjectReader(_store(objects)).read(oid.encode()) is None
+    (loose / "ab").mkdir(parents=True)
+    os.mkfifo(loose / "ab" / oid[2:])
+    assert ObjectReader(_store(loose)).read(oid.encode()) is None
 
 
-def test_a_store_too_large_to_index_is_read_through_git(
+def test_a_store_too_large_or_of_too_many_packs_is_read_through_git(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     objects = tmp_path / "objects"
@@ -235,9 +239,11 @@ def test_a_store_too_large_to_index_is_read_through_git(
     packs.write(objects, entries[3:], name="pack-b")
     assert _loaded(objects) == [3, 2]
     monkeypatch.setattr(packindex, "MAX_OBJECTS", 4)
-    assert _loaded(objects) == []
-    monkeypatch.setattr(packindex, "MAX_OBJECTS", 2)
-    assert _loaded(objects) == []
+    assert _loaded(objects) is None
+    monkeypatch.setattr(packindex, "MAX_OBJECTS", 5)
+    assert _loaded(objects) == [3, 2]
+    monkeypatch.setattr(packindex, "MAX_PACKS", 1)
+    assert _loaded(objects) is None
 
 
 def test_hostile_loose_objects_are_left_to_git(tmp_path: Path) -> None:

@@ -2,11 +2,16 @@
 so that the audit's readers can inflate them in-process (sources.packread) instead of copying
 every byte out of `git cat-file` through a pipe.
 
-Each index is checked the way git checks it before trusting it (magic, version, sizes, and
-the pack's checksum at the end of the `.pack` equal to the one the index records); an index
-that fails is left out, and its objects are read by git as before. The index also keeps its
-objects' order in the pack, so that a reader following the audit's listing (which is in pack
-order) finds each next object with one comparison (``Locator``).
+The readers must read the very copy git would show for each id, or a planted copy could hide a
+key git shows. So the packs are read in-process only when that copy is never in doubt (else
+``load`` says None, and everything is read through git as before):
+- every index is one git would trust the same way: version 2, a plain file, its pack's
+  checksum and object count, its names sorted and in their fan-out buckets;
+- no multi-pack-index (git looks objects up through it, at offsets of its own);
+- no alternate store (git may take an object from there);
+- not too many packs or objects (open files, memory).
+An id held by two packs is left to git (``ambiguous``); an id in no pack is a loose object,
+the file git reads too (git looks in its packs first, and so do the readers).
 """
 
 from __future__ import annotations
@@ -16,10 +21,11 @@ import operator
 import os
 import stat
 import struct
+import sys
 from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
-from itertools import repeat
+from itertools import islice, repeat
 from pathlib import Path
 
 _MAGIC = b"\xfftOc"
@@ -27,9 +33,14 @@ _FANOUT = 256 * 4
 _HEADER = 8 + _FANOUT
 _ID = 20  # SHA-1; a SHA-256 repository's indexes say version 3 and are left to git
 _LARGE = 0x80000000
-# At most this many objects are read in-process: the index costs about 40 bytes an object in
-# the main process (and 70 while it is sorted); a larger store is read through git.
-MAX_OBJECTS = 2_000_000
+# At most this many objects and packs are read in-process: the index costs about 40 bytes an
+# object in the main process (about 80 while it is sorted), and each pack an open file. A
+# larger store is read through git.
+MAX_OBJECTS = 1_000_000
+MAX_PACKS = 64
+# Ids in more than one pack are found by comparing every pack with the largest: at most this
+# many objects outside the largest pack.
+MAX_OUTSIDE_LARGEST = 200_000
 _PER_OBJECT = _ID + 4 + 4 + 8  # in an .idx file: id, CRC, offset, and room for a large one
 
 
@@ -86,14 +97,64 @@ class Locator:
         return None
 
 
-def load(objects: str) -> list[PackIndex]:
-    """The usable indexes of ``objects``/pack (alternates are left to git); none when they
-    index more than MAX_OBJECTS objects in all, so that memory stays bounded."""
-    found = list(_load(Path(objects) / "pack"))
-    if sum(index.count for index in found) > MAX_OBJECTS:
-        close(found)
+def load(objects: str) -> list[PackIndex] | None:
+    """The indexes of ``objects``/pack, or None when the store is not to be read in-process
+    (see the module's docstring)."""
+    directory = Path(objects)
+    if _present(directory / "info" / "alternates") or _present(
+        directory / "pack" / "multi-pack-index"
+    ):
+        return None
+    try:
+        names = sorted(p.name for p in (directory / "pack").iterdir() if p.name.endswith(".idx"))
+    except FileNotFoundError:
         return []
+    except OSError:
+        return None
+    if len(names) > MAX_PACKS:
+        return None
+    found: list[PackIndex] = []
+    left = MAX_OBJECTS
+    for name in names:
+        index = _open(directory / "pack" / name, _HEADER + 40 + left * _PER_OBJECT)
+        if index is not None:
+            found.append(index)
+        if index is None or index.count > left:
+            close(found)
+            return None
+        left -= index.count
     return found
+
+
+def ambiguous(packs: list[PackIndex]) -> frozenset[bytes] | None:
+    """The ids held by more than one pack (git picks among them by rules of its own), or
+    None when there are too many objects outside the largest pack to compare cheaply."""
+    if len(packs) < 2:
+        return frozenset()
+    largest = max(packs, key=lambda index: index.count)
+    others = [index for index in packs if index is not largest]
+    if sum(index.count for index in others) > MAX_OUTSIDE_LARGEST:
+        return None
+    seen: set[bytes] = set()
+    twice: set[bytes] = set()
+    for index in others:
+        for name in _names(index.names):
+            (twice if name in seen else seen).add(name)
+    twice.update(seen.intersection(_names(largest.names)))
+    return frozenset(twice)
+
+
+def _names(names: bytes) -> Iterator[bytes]:
+    return map(
+        names.__getitem__, map(slice, range(0, len(names), _ID), range(_ID, len(names) + _ID, _ID))
+    )
+
+
+def _present(path: Path) -> bool:
+    try:
+        return path.is_symlink() or path.exists()
+    except OSError:
+        return True
 
 
 def close(indexes: list[PackIndex]) -> None:
@@ -101,20 +162,9 @@ def close(indexes: list[PackIndex]) -> None:
         os.close(index.fd)
 
 
-def _load(directory: Path) -> Iterator[PackIndex]:
-    try:
-        names = sorted(p.name for p in directory.iterdir() if p.name.endswith(".idx"))
-    except OSError:
-        return
-    budget = MAX_OBJECTS * _PER_OBJECT
-    for name in names:
-        found = _open(directory / name, directory / (name[: -len(".idx")] + ".pack"), budget)
-        if found is not None:
-            budget -= found.count * _PER_OBJECT
-            yield found
-
-
-def _open(idx: Path, pack: Path, budget: int) -> PackIndex | None:
+def _open(idx: Path, budget: int) -> PackIndex | None:
+    """The index ``idx`` (a file of at most ``budget`` bytes) of its pack, or None."""
+    pack = idx.with_suffix(".pack")
     fd = -1
     try:
         data = _regular(idx, budget)
@@ -154,31 +204,53 @@ def _parse(data: bytes, pack: Path, fd: int) -> PackIndex | None:
         return None
     fanout = struct.unpack(">256I", data[8:_HEADER])
     count = fanout[-1]
-    if any(fanout[n] > fanout[n + 1] for n in range(255)):
-        return None
     names_end = _HEADER + count * _ID
-    small_end = names_end + count * 4 + count * 4  # the CRCs, then the 4-byte offsets
+    small_end = names_end + count * 8  # the CRCs, then the 4-byte offsets
+    size = os.fstat(fd).st_size
     if len(data) < small_end + 40 or (len(data) - small_end - 40) % 8:
         return None
-    offsets = _offsets(data[names_end + count * 4 : small_end], data[small_end:-40])
-    size = os.fstat(fd).st_size
-    if offsets is None or not _pairs(data, fd, size):
+    if not _pairs(data, fd, size, count):
         return None
+    names = data[_HEADER:names_end]
+    if not _in_order(names, fanout):
+        return None
+    offsets = _offsets(data[names_end + count * 4 : small_end], data[small_end:-40])
     shift = max(count.bit_length(), 1)
-    if count and (max(offsets) >= size - _ID or min(offsets) < 12 or size << shift >= 1 << 64):
+    if offsets is None or size << shift >= 1 << 64:
+        return None
+    if count and (max(offsets) >= size - _ID or min(offsets) < 12):
         return None
     keys = sorted(map(operator.or_, map(operator.lshift, offsets, repeat(shift)), range(count)))
-    names = data[_HEADER:names_end]
     return PackIndex(str(pack), fd, names, offsets, array("Q", keys), shift, (1 << shift) - 1)
+
+
+def _in_order(names: bytes, fanout: tuple[int, ...]) -> bool:
+    """Names strictly increasing, each in the fan-out bucket of its first byte: else git's
+    search would not find some of them, and the readers must not read them either."""
+    start = 0
+    for byte, end in enumerate(fanout):
+        if end < start:
+            return False
+        if end > start and (names[start * _ID] != byte or names[(end - 1) * _ID] != byte):
+            return False
+        start = end
+    chunk = 1 << 16
+    for first in range(0, len(names) // _ID, chunk):
+        part = list(_names(names[first * _ID : (first + chunk + 1) * _ID]))
+        if not all(map(operator.lt, part, islice(part, 1, None))):
+            return False
+    return True
 
 
 def _offsets(small: bytes, large: bytes) -> array[int] | None:
     """Each object's offset: 31 bits, or an index into the table of 8-byte offsets."""
-    words = struct.unpack(f">{len(small) // 4}I", small)
-    table = struct.unpack(f">{len(large) // 8}Q", large)
+    words = array("I", small)
+    if sys.byteorder == "little":
+        words.byteswap()
     offsets = array("Q", words)
     if not words or max(words) < _LARGE:
         return offsets
+    table = struct.unpack(f">{len(large) // 8}Q", large)
     for n, word in enumerate(words):
         if word & _LARGE:
             at = word & ~_LARGE
@@ -188,10 +260,16 @@ def _offsets(small: bytes, large: bytes) -> array[int] | None:
     return offsets
 
 
-def _pairs(data: bytes, fd: int, size: int) -> bool:
-    """The pack is the one this index was written for (its trailing checksum), as git checks."""
+def _pairs(data: bytes, fd: int, size: int, count: int) -> bool:
+    """The pack is the one this index was written for, as git checks: its trailing checksum,
+    and the object count its header gives."""
     if size < 12 + _ID:
         return False
     head = os.pread(fd, 12, 0)
     tail = os.pread(fd, _ID, size - _ID)
-    return head[:4] == b"PACK" and head[4:8] in (b"\0\0\0\2", b"\0\0\0\3") and tail == data[-40:-20]
+    return (
+        head[:4] == b"PACK"
+        and head[4:8] in (b"\0\0\0\2", b"\0\0\0\3")
+        and struct.unpack(">I", head[8:12])[0] == count
+        and tail == data[-40:-20]
+    )

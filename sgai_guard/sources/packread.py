@@ -2,12 +2,14 @@
 objects), so that the audit's bytes never cross a pipe: the reading that git's `cat-file`
 does on one core is done by every reader on its own core.
 
-Everything here reads hostile bytes, and nothing it reads is trusted further than git trusts
-it: each size is checked against the cap before anything is inflated, each zlib stream must
+It reads the copy of each object git would show (sources.packindex says when that copy is
+never in doubt; else the whole store is read through git). Everything here reads hostile
+bytes: each size is checked against the cap before anything is inflated, each zlib stream must
 end where and as it says, each delta must fit its base and its declared result, and a delta
-chain is followed at most MAX_CHAIN steps. Whatever does not add up (a corrupt entry, a base
-in another pack or store, an object over the cap) is not guessed at: ``read`` returns None
-and the caller asks git for that object, as it asked for all of them before.
+chain is followed at most MAX_CHAIN steps, never through the same entry twice, holding at most
+MAX_CHAIN_BYTES of deltas. Whatever does not add up (a corrupt entry, a base in another pack,
+an object over the cap, an id two packs hold) is not guessed at: ``read`` returns None and the
+caller asks git for that object.
 
 Deltas are applied by dulwich's compiled ``apply_delta``; without it, nothing is read here.
 """
@@ -28,8 +30,10 @@ from zlib import decompressobj
 from sgai_guard.sources import packindex
 from sgai_guard.sources.packindex import Locator, PackIndex
 
-MAX_OBJECT = 32 << 20  # a larger object is streamed by git, in pieces
+MAX_OBJECT = 16 << 20  # a larger object is streamed by git, in pieces
 MAX_CHAIN = 10_000  # git writes chains of at most 4,095; a longer one is left to git
+MAX_CHAIN_BYTES = MAX_OBJECT  # of deltas held while a chain is followed
+_PACKS = 2 * packindex.MAX_PACKS  # cache keys: offset * _PACKS + the pack's number
 # Inflated objects kept as delta bases: in pack order, a base comes just before its deltas
 # (on sympy, 16 MiB re-reads 0.9 % of the entries, 96 MiB 0.04 %).
 CACHE = 16 << 20
@@ -61,16 +65,26 @@ class Store:
     objects: str
     packs: list[PackIndex]
     apply: Callable[..., object]
+    ambiguous: frozenset[bytes]  # ids in more than one pack: git's to pick among
 
     def close(self) -> None:
-        for pack in self.packs:
-            os.close(pack.fd)
+        packindex.close(self.packs)
 
 
 def open_store(objects: str) -> Store | None:
-    """The object store's packs, or None where deltas cannot be applied here."""
+    """The object store's packs, or None when it is to be read through git: deltas cannot be
+    applied here, or the copy git shows of some id could be in doubt (sources.packindex)."""
     apply = delta_applier()
-    return Store(objects, packindex.load(objects), apply) if apply is not None else None
+    if apply is None:
+        return None
+    packs = packindex.load(objects)
+    if packs is None:
+        return None
+    twice = packindex.ambiguous(packs)
+    if twice is None:
+        packindex.close(packs)
+        return None
+    return Store(objects, packs, apply, twice)
 
 
 class ObjectReader:
@@ -82,11 +96,14 @@ class ObjectReader:
         self._cache: OrderedDict[int, tuple[int, bytes]] = OrderedDict()
         self._cached = 0
         self._numbers = {pack.fd: n for n, pack in enumerate(store.packs)}
+        self._ambiguous = store.ambiguous
 
     def read(self, oid: bytes) -> tuple[str, bytes] | None:
         """``oid`` (hex)'s kind and content, or None when git must be asked."""
         try:
             binary = unhexlify(oid)
+            if binary in self._ambiguous:
+                return None
             found = self._locator.locate(binary)
             kind, data = self._packed(*found) if found else self._loose(oid.decode("ascii"))
         except (LeftToGitError, ValueError, IndexError, OSError, zlib.error, binascii.Error):
@@ -96,24 +113,30 @@ class ObjectReader:
     def _packed(self, pack: PackIndex, offset: int) -> tuple[int, bytes]:
         """The object at ``offset``: its chain of deltas followed down to a base, then applied."""
         number, cache = self._numbers[pack.fd], self._cache
-        key = (offset << 16) | number
+        key = offset * _PACKS + number
         kind, data, base = _entry(pack, offset)
         if kind < _OFS:  # most objects: whole in the pack
             self._keep(key, kind, data)
             return kind, data
-        chain = [(key, data)]
+        chain, held, visited = [(key, data)], len(data), {offset}
         for _ in range(MAX_CHAIN):
             offset = _base_offset(pack, offset, base)
-            key = (offset << 16) | number
+            key = offset * _PACKS + number
             hit = cache.get(key)
             if hit is not None:
                 cache.move_to_end(key)
                 kind, data = hit
                 break
+            if offset in visited:
+                raise LeftToGitError("delta chain loops")
+            visited.add(offset)
             kind, data, base = _entry(pack, offset)
             if kind < _OFS:
                 self._keep(key, kind, data)
                 break
+            held += len(data)
+            if held > MAX_CHAIN_BYTES:
+                raise LeftToGitError("delta chain too large")
             chain.append((key, data))
         else:
             raise LeftToGitError("delta chain too long")
