@@ -9,6 +9,7 @@ import os
 import random
 import shutil
 import subprocess
+import sys
 import time
 import tracemalloc
 import zlib
@@ -17,11 +18,11 @@ from pathlib import Path
 from sgai_guard.engine.audit import AuditSource
 from sgai_guard.engine.prepare import prepare
 from sgai_guard.engine.run import run
-from sgai_guard.sources import packread
+from sgai_guard.sources import packindex, packread
 from sgai_guard.sources.packread import MAX_OBJECT, ObjectReader
 from tests import keys, packs
 from tests.gitrepo import Repo
-from tests.packs import BLOB, REF_DELTA, Entry, object_id, varint
+from tests.packs import BLOB, OFS_DELTA, REF_DELTA, Entry, copy, delta, object_id, varint
 
 HARMLESS = b"nothing to see\n"
 
@@ -164,3 +165,156 @@ def test_long_or_looping_chains_of_large_deltas_stay_bounded(tmp_path: Path) -> 
             store.close()
         assert peak < 4 * MAX_OBJECT, (name, peak)  # held deltas, one inflating, its input
         assert time.monotonic() - started < 30
+
+
+def _loose_key(path: Path, rng: random.Random) -> tuple[Repo, str]:
+    """A repository whose key blob is a loose object (no gc)."""
+    repo = Repo(path)
+    repo.write("secret.env", f"TAVILY_API_KEY={keys.tavily_current(rng)}\n")
+    repo.commit("add")
+    return repo, repo.git("rev-parse", "HEAD:secret.env").strip()
+
+
+def test_indexes_git_ignores_are_not_read_either(tmp_path: Path, rng: random.Random) -> None:
+    """Found by a second attacker review: an index git refuses for its size, one named
+    `.idx` (git pairs it with `.pack`, not `.idx.pack`), and one whose fan-out points past
+    its names (this one crashed the audit): each plants a harmless copy of the key's blob."""
+    for case in ("size", "name", "fanout"):
+        repo, oid = _loose_key(tmp_path / case, rng)
+        pack_dir = repo.path / ".git" / "objects" / "pack"
+        pack, idx = packs.write(pack_dir.parent, [Entry(bytes.fromhex(oid), BLOB, HARMLESS)])
+        raw = idx.read_bytes()
+        if case == "size":  # one more 8-byte offset than git allows
+            idx.write_bytes(raw[:-40] + bytes(8) + raw[-40:])
+        elif case == "name":
+            idx.rename(pack_dir / ".idx")
+            pack.rename(pack_dir / ".idx.pack")
+        else:
+            fanout = (5).to_bytes(4, "big") * 255 + (1).to_bytes(4, "big")
+            idx.write_bytes(raw[:8] + fanout + raw[8 + 1024 :])
+        assert _store_of(repo.path) is None, case
+        assert _as_git(repo.path) == ["secret.env"], case
+
+
+def test_a_delta_git_refuses_does_not_hide_the_copy_git_falls_back_to(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """A packed copy of the key's blob whose delta ends with an op past its result: dulwich
+    applies it; git refuses it, and its `cat-file --batch` then breaks off at that object
+    (git's size came from the packed copy). Ids held both packed and loose are left to git,
+    so the audit says what it says through git: that object was not read, never a clean
+    pass."""
+    repo, oid = _loose_key(tmp_path / "repo", rng)
+    base = HARMLESS * 2
+    edit = delta(len(base), len(HARMLESS), copy(0, len(HARMLESS))) + b"\x7f"
+    entries = [Entry(b"\x01" * 20, BLOB, base), Entry(bytes.fromhex(oid), OFS_DELTA, edit, base=0)]
+    packs.write(repo.path / ".git" / "objects", entries)
+    store = _store_of(repo.path)
+    assert store is not None and bytes.fromhex(oid) in store.ambiguous
+    results = []
+    for in_process in (True, False):
+        source = AuditSource(repo.path, readers=2, in_process=in_process)
+        result = run(source, prepare(repo.path), full_scan=True)
+        assert any(s.error and s.blob_id == oid for s in result.skipped), result.skipped
+        unread = {s.blob_id for s in result.skipped if s.error and s.blob_id}
+        assert result.incomplete
+        results.append(([f.path for f in result.findings], unread))
+    assert results[0] == results[1]
+
+
+def test_grafts_and_commit_graphs_cannot_hide_the_commit_adding_a_key(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """Both rewrite what git takes a commit's parents or tree to be; the audit reads the
+    commits themselves, so the key stays reachable (a finding, not a notice)."""
+    grafted, _ = _loose_key(tmp_path / "grafts", rng)
+    grafted.git("rm", "-q", "secret.env")
+    head = grafted.commit("remove it")
+    (grafted.path / ".git" / "info").mkdir(exist_ok=True)
+    (grafted.path / ".git" / "info" / "grafts").write_text(head + "\n")  # a root: no parent
+    assert grafted.git("rev-list", "--count", "HEAD").strip() == "1"
+    graphed, _ = _loose_key(tmp_path / "graph", rng)
+    graphed.write("secret.env", "nothing\n")
+    graphed.commit("clean")
+    clean = graphed.git("rev-parse", "HEAD^{tree}").strip()
+    graphed.git("commit-graph", "write", "--reachable")
+    _lie_about_tree(graphed.path / ".git" / "objects" / "info" / "commit-graph", "HEAD~1", clean)
+    for repo in (grafted, graphed):
+        source = AuditSource(repo.path, readers=2)
+        result = run(source, prepare(repo.path), full_scan=True)
+        assert [f.path for f in result.findings] == ["secret.env"], repo.path
+        assert all(f.exposure is None or f.exposure.reachable for f in result.findings)
+
+
+def _lie_about_tree(graph: Path, commit: str, tree: str) -> None:
+    """Rewrite ``commit``'s root tree in a commit-graph file (its CDAT chunk)."""
+    raw = bytearray(graph.read_bytes())
+    chunks = {
+        bytes(raw[8 + 12 * n : 12 + 12 * n]): int.from_bytes(raw[12 + 12 * n : 20 + 12 * n], "big")
+        for n in range(raw[6])
+    }
+    repo = graph.parents[3]
+    wanted = bytes.fromhex(Repo.existing(repo).git("rev-parse", commit).strip())
+    ids = chunks[b"OIDL"]
+    count = (chunks[b"CDAT"] - ids) // 20
+    position = [bytes(raw[ids + 20 * n : ids + 20 * n + 20]) for n in range(count)].index(wanted)
+    at = chunks[b"CDAT"] + 36 * position
+    raw[at : at + 20] = bytes.fromhex(tree)
+    graph.write_bytes(bytes(raw))
+
+
+def test_a_reverse_index_that_lies_does_not_hide_objects(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """git lists objects in pack order through a pack's `.rev` file; a planted one naming one
+    object everywhere made every audit read only that object."""
+    repo, _ = _keyed(tmp_path / "repo", rng)
+    repo.git("-c", "pack.writeReverseIndex=true", "repack", "-adq")
+    [rev] = (repo.path / ".git" / "objects" / "pack").glob("*.rev")
+    assert packindex.revs_agree(str(repo.path / ".git" / "objects"))
+    raw = rev.read_bytes()
+    count = (len(raw) - 12 - 40) // 4
+    rev.write_bytes(raw[:12] + (3).to_bytes(4, "big") * count + raw[-40:])
+    assert not packindex.revs_agree(str(repo.path / ".git" / "objects"))
+    source = AuditSource(repo.path, readers=2)
+    result = run(source, prepare(repo.path), full_scan=True)
+    assert [f.path for f in result.findings] == ["secret.env"]
+    assert any(".rev" in notice for notice in result.notices)
+
+
+def test_fifos_in_the_object_store_are_refused_before_git_opens_them(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    for where in ("pack/pack-evil.idx", "ab/" + "c" * 38):
+        repo, _ = _keyed(tmp_path / where.split("/")[0], rng)
+        fifo = repo.path / ".git" / "objects" / where
+        fifo.parent.mkdir(exist_ok=True)
+        os.mkfifo(fifo)
+        proc = subprocess.run(
+            [sys.executable, "-m", "sgai_guard", "audit", str(repo.path), "--format", "json"],
+            capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert proc.returncode == 2, proc.stderr
+        assert "not a regular file" in proc.stderr
+
+
+def test_chains_of_large_results_are_left_to_git(tmp_path: Path) -> None:
+    """Results over the cache's share are not kept: each object on top of such a chain would
+    apply all of it again (found by the second review: 50 s for a 20 KB pack)."""
+    size = 8 << 20
+    names = [object_id("blob", bytes([n])) for n in range(12)]
+    step = delta(size, size, copy(0, size))
+    entries = [Entry(names[0], BLOB, bytes(size))]
+    entries += [Entry(names[n], OFS_DELTA, step, base=n - 1) for n in range(1, 12)]
+    objects = tmp_path / "objects"
+    packs.write(objects, entries)
+    store = packread.open_store(str(objects))
+    assert store is not None
+    try:
+        reader = ObjectReader(store)
+        assert reader.read(names[4].hex().encode()) == ("blob", bytes(size))  # 4 steps: read
+        started = time.monotonic()
+        assert ObjectReader(store).read(names[11].hex().encode()) is None  # 11: left to git
+        assert time.monotonic() - started < 30
+    finally:
+        store.close()

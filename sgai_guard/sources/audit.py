@@ -19,7 +19,7 @@ from pathlib import Path
 
 from sgai_guard.errors import GitError
 from sgai_guard.models import Blob, Passed, Skipped
-from sgai_guard.sources import gitcmd, listing, packread, readers
+from sgai_guard.sources import gitcmd, hardening, listing, packindex, packread, readers
 from sgai_guard.sources.repo import Repository
 from sgai_guard.sources.walk import Walk
 from sgai_guard.sources.walkend import WalkEnd
@@ -51,6 +51,7 @@ class AuditScan:
         """Say up front what the history lacks: a shallow clone cannot be audited whole."""
         gitcmd.require_version((2, 32), "an audit")
         _check_alternates(self.repo)
+        hardening.check_objects(self.repo.git_path("objects"), loose=True)
         shallow = self.repo.shallow_commits()
         if shallow:
             self.incomplete.append(
@@ -66,7 +67,15 @@ class AuditScan:
         if self._plan is None:
             count = self.readers or readers.default_readers()
             cost = listing.IN_PROCESS if self._in_process() else listing.THROUGH_GIT
-            self._plan = listing.plan(self.repo, self.max_blob_size, count, cost)
+            pack_order = packindex.revs_agree(self.repo.git_path("objects"))
+            if not pack_order:
+                self.notices.append(
+                    "a reverse index (.rev) of the object store does not match its pack: "
+                    "objects are read in id order (slower)"
+                )
+            self._plan = listing.plan(
+                self.repo, self.max_blob_size, count, cost, pack_order=pack_order
+            )
         return self._plan
 
     def _in_process(self) -> bool:

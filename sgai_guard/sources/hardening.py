@@ -116,6 +116,8 @@ _SET = {
     "GIT_PROXY_COMMAND": "",
     "GIT_CONFIG_NOSYSTEM": "1",
     "GIT_CONFIG_GLOBAL": os.devnull,
+    # info/grafts rewrites parents, so a planted one would hide the commits adding a key
+    "GIT_GRAFT_FILE": os.devnull,
     "LC_ALL": "C",
 }
 _DROP_ALSO = ("SSH_ASKPASS", "PAGER", "EDITOR", "VISUAL")
@@ -127,6 +129,9 @@ _safe_dirs: list[str] = []  # the user's own safe.directory entries, once git re
 SAFE_CONFIG: tuple[str, ...] = (
     *(f"{key}={value}" for key, value in PROGRAM_KEYS.items() if value is not None),
     "core.quotePath=false",
+    # git trusts a commit-graph's parents and trees over the commits themselves: a planted
+    # one would make the commits adding a key look unreachable
+    "core.commitGraph=false",
 )
 
 
@@ -189,6 +194,29 @@ def check_metadata(folder: StrPath) -> None:
             except OSError:
                 continue
             if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
-                from sgai_guard.errors import GitError  # noqa: PLC0415
+                _refuse(path)
+        check_objects(os.path.join(base, "objects"), loose=False)
 
-                raise GitError(f"{path} is not a regular file: refusing to let git open it")
+
+def check_objects(objects: StrPath, *, loose: bool) -> None:
+    """Refuse an object store whose pack files (and, with ``loose``, loose objects) are
+    FIFOs, sockets or devices: git opens each index, reverse index and multi-pack-index as it
+    starts reading objects, and a loose object as it reads it, and would block forever."""
+    folders = [os.path.join(objects, "pack")]
+    if loose:
+        folders += [os.path.join(objects, f"{n:02x}") for n in range(256)]
+    for folder in folders:
+        try:
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    if entry.is_file() or entry.is_dir() or not os.path.exists(entry.path):
+                        continue  # (through symlinks; a dangling one git cannot open either)
+                    _refuse(entry.path)
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+
+
+def _refuse(path: str) -> None:
+    from sgai_guard.errors import GitError  # noqa: PLC0415
+
+    raise GitError(f"{path} is not a regular file: refusing to let git open it")

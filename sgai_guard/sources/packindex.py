@@ -126,22 +126,46 @@ def load(objects: str) -> list[PackIndex] | None:
     return found
 
 
-def ambiguous(packs: list[PackIndex]) -> frozenset[bytes] | None:
-    """The ids held by more than one pack (git picks among them by rules of its own), or
-    None when there are too many objects outside the largest pack to compare cheaply."""
-    if len(packs) < 2:
-        return frozenset()
+def ambiguous(objects: str, packs: list[PackIndex]) -> frozenset[bytes] | None:
+    """The ids held by more than one pack, or by a pack and a loose file: git picks among
+    copies by rules of its own (and falls back to another copy when the one it picked does
+    not read), so these are git's to read. None when there are too many objects outside the
+    largest pack to compare cheaply."""
+    loose = _loose_ids(Path(objects))
+    if not packs or loose is None:
+        return frozenset() if loose is not None else None
     largest = max(packs, key=lambda index: index.count)
     others = [index for index in packs if index is not largest]
-    if sum(index.count for index in others) > MAX_OUTSIDE_LARGEST:
+    if sum(index.count for index in others) + len(loose) > MAX_OUTSIDE_LARGEST:
         return None
-    seen: set[bytes] = set()
+    seen: set[bytes] = set(loose)
     twice: set[bytes] = set()
     for index in others:
         for name in _names(index.names):
             (twice if name in seen else seen).add(name)
     twice.update(seen.intersection(_names(largest.names)))
     return frozenset(twice)
+
+
+def _loose_ids(objects: Path) -> list[bytes] | None:
+    """The ids of the loose objects (binary); None when there are too many to compare."""
+    found: list[bytes] = []
+    for folder in range(256):
+        prefix = f"{folder:02x}"
+        try:
+            with os.scandir(objects / prefix) as entries:
+                for entry in entries:
+                    if len(entry.name) == 2 * _ID - 2 and _hex(entry.name):
+                        found.append(bytes.fromhex(prefix + entry.name))
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        if len(found) > MAX_OUTSIDE_LARGEST:
+            return None
+    return found
+
+
+def _hex(name: str) -> bool:
+    return all(c in "0123456789abcdef" for c in name)
 
 
 def _names(names: bytes) -> Iterator[bytes]:
@@ -157,6 +181,46 @@ def _present(path: Path) -> bool:
         return True
 
 
+def revs_agree(objects: str) -> bool:
+    """Whether each reverse index (`.rev`) of ``objects``/pack gives its pack's true order.
+    git trusts one when it lists objects in pack order (`--unordered`): a planted one can make
+    it list some objects twice and others never. Costs a parse of the matching indexes, only
+    where `.rev` files exist (git 2.41 and later write them)."""
+    try:
+        revs = sorted(p for p in (Path(objects) / "pack").iterdir() if p.name.endswith(".rev"))
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    for rev in revs:
+        index = _open(
+            Path(str(rev)[: -len(".rev")] + ".idx"), _HEADER + 40 + MAX_OBJECTS * _PER_OBJECT
+        )
+        if index is None:
+            return False
+        try:
+            agrees = _rev_agrees(rev, index)
+        finally:
+            os.close(index.fd)
+        if not agrees:
+            return False
+    return True
+
+
+def _rev_agrees(rev: Path, index: PackIndex) -> bool:
+    size = 12 + 4 * index.count + 2 * _ID
+    try:
+        data = _regular(rev, size)
+    except (OSError, ValueError):
+        return False
+    if len(data) != size or data[:12] != b"RIDX\0\0\0\1\0\0\0\1":
+        return False
+    positions = array("I", data[12 : 12 + 4 * index.count])
+    if sys.byteorder == "little":
+        positions.byteswap()
+    return positions == array("I", map(index.mask.__and__, index.by_offset))
+
+
 def close(indexes: list[PackIndex]) -> None:
     for index in indexes:
         os.close(index.fd)
@@ -164,7 +228,7 @@ def close(indexes: list[PackIndex]) -> None:
 
 def _open(idx: Path, budget: int) -> PackIndex | None:
     """The index ``idx`` (a file of at most ``budget`` bytes) of its pack, or None."""
-    pack = idx.with_suffix(".pack")
+    pack = Path(str(idx)[: -len(".idx")] + ".pack")  # as git pairs them: ".idx" is ".pack"
     fd = -1
     try:
         data = _regular(idx, budget)
@@ -173,7 +237,7 @@ def _open(idx: Path, budget: int) -> PackIndex | None:
         if index is None:
             raise ValueError(f"{idx} is not an index of {pack}")
         return index
-    except (OSError, ValueError, struct.error, OverflowError):
+    except Exception:  # any index that does not parse: the whole store goes to git
         if fd != -1:
             os.close(fd)
         return None
@@ -207,7 +271,8 @@ def _parse(data: bytes, pack: Path, fd: int) -> PackIndex | None:
     names_end = _HEADER + count * _ID
     small_end = names_end + count * 8  # the CRCs, then the 4-byte offsets
     size = os.fstat(fd).st_size
-    if len(data) < small_end + 40 or (len(data) - small_end - 40) % 8:
+    large = len(data) - small_end - 40  # the table of 8-byte offsets: at most one per object
+    if large < 0 or large % 8 or large > max(count - 1, 0) * 8:
         return None
     if not _pairs(data, fd, size, count):
         return None
@@ -227,9 +292,9 @@ def _parse(data: bytes, pack: Path, fd: int) -> PackIndex | None:
 def _in_order(names: bytes, fanout: tuple[int, ...]) -> bool:
     """Names strictly increasing, each in the fan-out bucket of its first byte: else git's
     search would not find some of them, and the readers must not read them either."""
-    start = 0
+    start, count = 0, len(names) // _ID
     for byte, end in enumerate(fanout):
-        if end < start:
+        if end < start or end > count:
             return False
         if end > start and (names[start * _ID] != byte or names[(end - 1) * _ID] != byte):
             return False

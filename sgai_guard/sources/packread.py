@@ -33,6 +33,7 @@ from sgai_guard.sources.packindex import Locator, PackIndex
 MAX_OBJECT = 16 << 20  # a larger object is streamed by git, in pieces
 MAX_CHAIN = 10_000  # git writes chains of at most 4,095; a longer one is left to git
 MAX_CHAIN_BYTES = MAX_OBJECT  # of deltas held while a chain is followed
+MAX_PRODUCED = 4 * MAX_OBJECT  # of results made while a chain is applied, for one object
 _PACKS = 2 * packindex.MAX_PACKS  # cache keys: offset * _PACKS + the pack's number
 # Inflated objects kept as delta bases: in pack order, a base comes just before its deltas
 # (on sympy, 16 MiB re-reads 0.9 % of the entries, 96 MiB 0.04 %).
@@ -80,7 +81,7 @@ def open_store(objects: str) -> Store | None:
     packs = packindex.load(objects)
     if packs is None:
         return None
-    twice = packindex.ambiguous(packs)
+    twice = packindex.ambiguous(objects, packs)
     if twice is None:
         packindex.close(packs)
         return None
@@ -140,8 +141,12 @@ class ObjectReader:
             chain.append((key, data))
         else:
             raise LeftToGitError("delta chain too long")
+        produced = 0
         for key, delta in reversed(chain):
             data = self._patch(data, delta)
+            produced += len(data)
+            if produced > MAX_PRODUCED:  # a chain of large results, none of them cached
+                raise LeftToGitError("delta chain makes too much")
             self._keep(key, kind, data)
         return kind, data
 
