@@ -271,11 +271,17 @@ def test_a_reverse_index_that_lies_does_not_hide_objects(
     repo, _ = _keyed(tmp_path / "repo", rng)
     repo.git("-c", "pack.writeReverseIndex=true", "repack", "-adq")
     [rev] = (repo.path / ".git" / "objects" / "pack").glob("*.rev")
-    assert packindex.revs_agree(str(repo.path / ".git" / "objects"))
+    objects = str(repo.path / ".git" / "objects")
+    assert packindex.revs_agree(objects, [])
+    loaded = packindex.load(objects)
+    assert loaded is not None
+    assert packindex.revs_agree(objects, loaded)
     raw = rev.read_bytes()
     count = (len(raw) - 12 - 40) // 4
     rev.write_bytes(raw[:12] + (3).to_bytes(4, "big") * count + raw[-40:])
-    assert not packindex.revs_agree(str(repo.path / ".git" / "objects"))
+    assert not packindex.revs_agree(objects, [])
+    assert not packindex.revs_agree(objects, loaded)
+    packindex.close(loaded)
     source = AuditSource(repo.path, readers=2)
     result = run(source, prepare(repo.path), full_scan=True)
     assert [f.path for f in result.findings] == ["secret.env"]

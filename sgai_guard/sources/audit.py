@@ -63,11 +63,16 @@ class AuditScan:
             self.empty_ok = True
 
     def plan(self) -> listing.Plan:
-        """The listing of the object store, made once (the progress line's total uses it)."""
+        """The listing of the object store, made once (the progress line's total uses it);
+        the packs' indexes are read first, for the readers and to check git's pack order."""
         if self._plan is None:
             count = self.readers or readers.default_readers()
-            cost = listing.IN_PROCESS if self._in_process() else listing.THROUGH_GIT
-            pack_order = packindex.revs_agree(self.repo.git_path("objects"))
+            objects = self.repo.git_path("objects")
+            if self.in_process and packread.delta_applier() is not None:
+                self._store = packread.open_store(objects)
+            cost = listing.IN_PROCESS if self._store is not None else listing.THROUGH_GIT
+            loaded = self._store.packs if self._store is not None else []
+            pack_order = packindex.revs_agree(objects, loaded)
             if not pack_order:
                 self.notices.append(
                     "a reverse index (.rev) of the object store does not match its pack: "
@@ -76,10 +81,10 @@ class AuditScan:
             self._plan = listing.plan(
                 self.repo, self.max_blob_size, count, cost, pack_order=pack_order
             )
+            if self._store is not None and not _sha1(self._plan.runs):
+                self._store.close()
+                self._store = None
         return self._plan
-
-    def _in_process(self) -> bool:
-        return self.in_process and packread.delta_applier() is not None
 
     def blobs(self) -> Iterator[Blob | Skipped | Passed]:
         self._walk = Walk(self.repo, ["--reflog"] if self.include_reflog else [])
@@ -89,8 +94,6 @@ class AuditScan:
         yield from plan.skipped
         known = (item.blob_id for item in plan.skipped if item.blob_id)
         self._end = end = WalkEnd(self.repo.path, self._walk, plan, known)
-        if self._in_process() and _sha1(plan.runs):
-            self._store = packread.open_store(self.repo.git_path("objects"))
         try:
             yield from readers.read(
                 self.repo.path, plan.runs, self.max_blob_size, end.start, self._store

@@ -181,27 +181,31 @@ def _present(path: Path) -> bool:
         return True
 
 
-def revs_agree(objects: str) -> bool:
+def revs_agree(objects: str, loaded: list[PackIndex]) -> bool:
     """Whether each reverse index (`.rev`) of ``objects``/pack gives its pack's true order.
     git trusts one when it lists objects in pack order (`--unordered`): a planted one can make
-    it list some objects twice and others never. Costs a parse of the matching indexes, only
-    where `.rev` files exist (git 2.41 and later write them)."""
+    it list some objects twice and others never. Indexes not ``loaded`` already are parsed
+    here, only where `.rev` files exist (git 2.41 and later write them)."""
     try:
         revs = sorted(p for p in (Path(objects) / "pack").iterdir() if p.name.endswith(".rev"))
     except FileNotFoundError:
         return True
     except OSError:
         return False
+    known = {index.pack: index for index in loaded}
     for rev in revs:
-        index = _open(
-            Path(str(rev)[: -len(".rev")] + ".idx"), _HEADER + 40 + MAX_OBJECTS * _PER_OBJECT
-        )
-        if index is None:
-            return False
-        try:
+        stem = str(rev)[: -len(".rev")]
+        index = known.get(stem + ".pack")
+        if index is not None:
             agrees = _rev_agrees(rev, index)
-        finally:
-            os.close(index.fd)
+        else:
+            index = _open(Path(stem + ".idx"), _HEADER + 40 + MAX_OBJECTS * _PER_OBJECT)
+            if index is None:
+                return False
+            try:
+                agrees = _rev_agrees(rev, index)
+            finally:
+                os.close(index.fd)
         if not agrees:
             return False
     return True
