@@ -22,7 +22,7 @@ from sgai_guard.sources import packindex, packread
 from sgai_guard.sources.packread import MAX_OBJECT, ObjectReader
 from tests import keys, packs
 from tests.gitrepo import Repo
-from tests.packs import BLOB, OFS_DELTA, REF_DELTA, Entry, copy, delta, object_id, varint
+from tests.packs import BLOB, OFS_DELTA, REF_DELTA, TREE, Entry, copy, delta, object_id, varint
 
 HARMLESS = b"nothing to see\n"
 
@@ -291,9 +291,9 @@ def test_a_reverse_index_that_lies_does_not_hide_objects(
 def test_fifos_in_the_object_store_are_refused_before_git_opens_them(
     tmp_path: Path, rng: random.Random
 ) -> None:
-    for where in ("pack/pack-evil.idx", "ab/" + "c" * 38):
-        repo, _ = _keyed(tmp_path / where.split("/")[0], rng)
-        fifo = repo.path / ".git" / "objects" / where
+    for where in ("objects/pack/pack-evil.idx", "objects/ab/" + "c" * 38, "refs/heads/evil"):
+        repo, _ = _keyed(tmp_path / where.split("/")[1], rng)
+        fifo = repo.path / ".git" / where
         fifo.parent.mkdir(exist_ok=True)
         os.mkfifo(fifo)
         proc = subprocess.run(
@@ -324,3 +324,26 @@ def test_chains_of_large_results_are_left_to_git(tmp_path: Path) -> None:
         assert time.monotonic() - started < 30
     finally:
         store.close()
+
+
+def test_a_broken_copy_labelled_tree_does_not_hide_a_blob(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """Found by a third review: git lists an object with the type of its first copy's header,
+    without inflating it; a planted copy of the key's blob labelled "tree" (its data broken)
+    made the audit file the blob with the trees, never read, and say complete. Ids with
+    another copy are read whatever their listed type: git then stops on that object, and the
+    audit says so."""
+    for real in ("packed", "loose"):
+        repo, oid = (_keyed if real == "packed" else _loose_key)(tmp_path / real, rng)
+        objects = repo.path / ".git" / "objects"
+        broken = Entry(bytes.fromhex(oid), TREE, b"", size=40, raw=b"\x78\x9c" + b"\xff" * 60)
+        planted, idx = packs.write(objects, [broken], name="pack-planted")
+        for path in (planted, idx):
+            os.utime(path, (2_000_000_000, 2_000_000_000))
+        listed = repo.git("cat-file", "--batch-all-objects", "--batch-check", "--unordered")
+        assert f"{oid} tree 40" in listed  # git's listing believes the planted header
+        source = AuditSource(repo.path, readers=2)
+        result = run(source, prepare(repo.path), full_scan=True)
+        assert result.findings or any(s.error and s.blob_id == oid for s in result.skipped), real
+        assert result.incomplete or result.findings, real

@@ -52,6 +52,7 @@ class AuditScan:
         gitcmd.require_version((2, 32), "an audit")
         _check_alternates(self.repo)
         hardening.check_objects(self.repo.git_path("objects"), loose=True)
+        hardening.check_refs(self.repo.git_path("refs"))
         shallow = self.repo.shallow_commits()
         if shallow:
             self.incomplete.append(
@@ -78,8 +79,9 @@ class AuditScan:
                     "a reverse index (.rev) of the object store does not match its pack: "
                     "objects are read in id order (slower)"
                 )
+            twice = self._store.ambiguous if self._store is not None else frozenset()
             self._plan = listing.plan(
-                self.repo, self.max_blob_size, count, cost, pack_order=pack_order
+                self.repo, self.max_blob_size, count, cost, pack_order=pack_order, read_also=twice
             )
             if self._store is not None and not _sha1(self._plan.runs):
                 self._store.close()

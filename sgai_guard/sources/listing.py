@@ -52,10 +52,13 @@ def plan(
     cost: Cost = THROUGH_GIT,
     *,
     pack_order: bool = True,
+    read_also: frozenset[bytes] = frozenset(),
 ) -> Plan:
     """One `cat-file --batch-all-objects --batch-check` pass, cut into ``readers`` runs; in
     pack order (far faster to read), or in id order where git's own idea of pack order is
-    not to be trusted (packindex.revs_agree)."""
+    not to be trusted (packindex.revs_agree). ``read_also``: ids (binary) with more than one
+    copy, read whatever type the listing gives them: git takes the type from the first copy's
+    header, so a planted broken copy labelled "tree" would hide a blob from the readers."""
     order = ["--unordered"] if pack_order else []
     wanted = _FORMAT + _DISK if pack_order else _FORMAT
     listing = catfile.popen(["cat-file", "--batch-all-objects", wanted, *order], repo.path)
@@ -63,6 +66,8 @@ def plan(
     for line in catfile.pipe(listing.stdout):
         fields = line.split()
         weight = _take(planned, fields, max_size, cost)
+        if weight is None and read_also and _second_look(fields, read_also):
+            weight = cost.each + int(fields[2])
         if weight is not None:
             lines.append(fields[0] + b"\n")
             weights.append(weight)
@@ -93,6 +98,16 @@ def _take(planned: Plan, fields: list[bytes], max_size: int | None, cost: Cost) 
         return None
     packed = int(fields[3]) if len(fields) == 4 else size // 4
     return size + cost.disk * packed + cost.each
+
+
+def _second_look(fields: list[bytes], read_also: frozenset[bytes]) -> bool:
+    """A listed tree, commit or tag whose id has another copy (see ``plan``)."""
+    if len(fields) < 3 or not fields[2].isdigit() or fields[1] == b"blob":
+        return False
+    try:
+        return bytes.fromhex(fields[0].decode("ascii")) in read_also
+    except ValueError:
+        return False
 
 
 def _unreadable(oid: bytes) -> Iterator[Skipped]:
