@@ -236,7 +236,7 @@ def _open(idx: Path, budget: int) -> PackIndex | None:
     fd = -1
     try:
         data = _regular(idx, budget)
-        fd = _plain(pack)
+        fd = open_plain(pack)
         index = _parse(data, pack, fd)
         if index is None:
             raise ValueError(f"{idx} is not an index of {pack}")
@@ -247,7 +247,7 @@ def _open(idx: Path, budget: int) -> PackIndex | None:
         return None
 
 
-def _plain(path: Path) -> int:
+def open_plain(path: Path) -> int:
     """An open descriptor on a plain file, never through a link: a planted fifo or device
     would block at open, or never end."""
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
@@ -260,7 +260,7 @@ def _plain(path: Path) -> int:
 
 def _regular(path: Path, budget: int) -> bytes:
     """A plain file's bytes, when it is no larger than ``budget``."""
-    fd = _plain(path)
+    fd = open_plain(path)
     with os.fdopen(fd, "rb") as stream:
         if os.fstat(fd).st_size > budget:
             raise ValueError(f"{path} is larger than {budget} bytes")

@@ -175,13 +175,12 @@ class ObjectReader:
             self._cached -= len(cache.popitem(last=False)[1][1])
 
     def _loose(self, oid: str) -> tuple[int, bytes]:
-        path = self._objects / oid[:2] / oid[2:]
-        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-        fd = os.open(path, flags)
+        fd = packindex.open_plain(self._objects / oid[:2] / oid[2:])
         try:
-            if not _is_file(fd) or os.fstat(fd).st_size > MAX_OBJECT + (MAX_OBJECT >> 8) + 4096:
-                raise LeftToGitError("not a plain file, or too large")
-            raw = os.pread(fd, os.fstat(fd).st_size, 0)
+            size = os.fstat(fd).st_size
+            if size > MAX_OBJECT + (MAX_OBJECT >> 8) + 4096:
+                raise LeftToGitError("too large")
+            raw = os.pread(fd, size, 0)
         finally:
             os.close(fd)
         return _loose_object(raw)
@@ -210,12 +209,6 @@ def _loose_object(raw: bytes) -> tuple[int, bytes]:
     if not inflater.eof or len(body) != size:
         raise LeftToGitError("not the size it says")
     return _NUMBERS[words[0]], body
-
-
-def _is_file(fd: int) -> bool:
-    import stat  # noqa: PLC0415 - small, and only for loose objects
-
-    return stat.S_ISREG(os.fstat(fd).st_mode)
 
 
 def _entry(pack: PackIndex, offset: int) -> tuple[int, bytes, int | bytes]:
