@@ -46,12 +46,13 @@ class AuditScan:
     _walk: Walk | None = None
     _end: WalkEnd | None = None
     _store: packread.Store | None = None
+    _objects: str = ""  # the object directory, asked of git once
 
     def check(self) -> None:
         """Say up front what the history lacks: a shallow clone cannot be audited whole."""
         gitcmd.require_version((2, 32), "an audit")
         _check_alternates(self.repo)
-        hardening.check_objects(self.repo.git_path("objects"), loose=True)
+        hardening.check_objects(self.objects(), loose=True)
         hardening.check_refs(self.repo.git_path("refs"))
         shallow = self.repo.shallow_commits()
         if shallow:
@@ -63,12 +64,17 @@ class AuditScan:
             self.notices.append("the repository has no refs: there is no history to audit")
             self.empty_ok = True
 
+    def objects(self) -> str:
+        if not self._objects:
+            self._objects = self.repo.git_path("objects")
+        return self._objects
+
     def plan(self) -> listing.Plan:
         """The listing of the object store, made once (the progress line's total uses it);
         the packs' indexes are read first, for the readers and to check git's pack order."""
         if self._plan is None:
             count = self.readers or readers.default_readers()
-            objects = self.repo.git_path("objects")
+            objects = self.objects()
             if self.in_process and packread.delta_applier() is not None:
                 self._store = packread.open_store(objects)
             cost = listing.IN_PROCESS if self._store is not None else listing.THROUGH_GIT
