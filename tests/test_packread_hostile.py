@@ -334,16 +334,40 @@ def test_a_broken_copy_labelled_tree_does_not_hide_a_blob(
     made the audit file the blob with the trees, never read, and say complete. Ids with
     another copy are read whatever their listed type: git then stops on that object, and the
     audit says so."""
-    for real in ("packed", "loose"):
-        repo, oid = (_keyed if real == "packed" else _loose_key)(tmp_path / real, rng)
+    cases = ("packed", "loose", "packed, alternates", "packed, multi-pack-index")
+    for real in cases:
+        make = _loose_key if real == "loose" else _keyed
+        repo, oid = make(tmp_path / real.replace(", ", "-"), rng)
         objects = repo.path / ".git" / "objects"
+        if "alternates" in real:  # an empty one: the readers leave the store to git
+            (objects / "info").mkdir(exist_ok=True)
+            (objects / "info" / "alternates").write_text("")
         broken = Entry(bytes.fromhex(oid), TREE, b"", size=40, raw=b"\x78\x9c" + b"\xff" * 60)
         planted, idx = packs.write(objects, [broken], name="pack-planted")
         for path in (planted, idx):
             os.utime(path, (2_000_000_000, 2_000_000_000))
+        if "multi-pack-index" in real:
+            repo.git("multi-pack-index", "write", f"--preferred-pack={planted.name}")
         listed = repo.git("cat-file", "--batch-all-objects", "--batch-check", "--unordered")
-        assert f"{oid} tree 40" in listed  # git's listing believes the planted header
+        assert f"{oid} tree 40" in listed, real  # git's listing believes the planted header
         source = AuditSource(repo.path, readers=2)
         result = run(source, prepare(repo.path), full_scan=True)
         assert result.findings or any(s.error and s.blob_id == oid for s in result.skipped), real
         assert result.incomplete or result.findings, real
+
+
+def test_copies_are_found_in_indexes_of_both_versions_and_alternates(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    v1, oid = _keyed(tmp_path / "v1", rng)
+    v1.git("-c", "pack.indexVersion=1", "repack", "-adq")
+    objects = v1.path / ".git" / "objects"
+    assert packindex.copies(str(objects)) == frozenset()
+    _shadow_loose(objects, oid)
+    assert packindex.copies(str(objects)) == {bytes.fromhex(oid)}
+    source, source_oid = _keyed(tmp_path / "source", rng)
+    shared = tmp_path / "shared"
+    subprocess.run(["git", "clone", "-q", "--shared", str(source.path), str(shared)], check=True)
+    assert packindex.copies(str(shared / ".git" / "objects")) == frozenset()
+    _shadow_loose(shared / ".git" / "objects", source_oid)
+    assert packindex.copies(str(shared / ".git" / "objects")) == {bytes.fromhex(source_oid)}

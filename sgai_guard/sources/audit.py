@@ -85,9 +85,14 @@ class AuditScan:
                     "a reverse index (.rev) of the object store does not match its pack: "
                     "objects are read in id order (slower)"
                 )
-            twice = self._store.ambiguous if self._store is not None else frozenset()
+            twice = self._store.ambiguous if self._store is not None else packindex.copies(objects)
             self._plan = listing.plan(
-                self.repo, self.max_blob_size, count, cost, pack_order=pack_order, read_also=twice
+                self.repo,
+                self.max_blob_size,
+                count,
+                cost,
+                pack_order=pack_order,
+                read_also=twice or frozenset(),
             )
             if self._store is not None and not _sha1(self._plan.runs):
                 self._store.close()

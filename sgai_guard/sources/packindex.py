@@ -23,9 +23,10 @@ import stat
 import struct
 import sys
 from array import array
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from itertools import islice, repeat
+from itertools import chain, islice, repeat
 from pathlib import Path
 
 _MAGIC = b"\xfftOc"
@@ -132,19 +133,71 @@ def ambiguous(objects: str, packs: list[PackIndex]) -> frozenset[bytes] | None:
     not read), so these are git's to read. None when there are too many objects outside the
     largest pack to compare cheaply."""
     loose = _loose_ids(Path(objects))
-    if not packs or loose is None:
-        return frozenset() if loose is not None else None
-    largest = max(packs, key=lambda index: index.count)
-    others = [index for index in packs if index is not largest]
-    if sum(index.count for index in others) + len(loose) > MAX_OUTSIDE_LARGEST:
+    return None if loose is None else _twice([index.names for index in packs], loose)
+
+
+def copies(objects: str) -> frozenset[bytes] | None:
+    """``ambiguous`` for a store the readers do not index (alternates, a multi-pack-index,
+    version 1 indexes, many packs): from the index files' names and the loose files alone.
+    None when that cannot be told cheaply."""
+    names: list[bytes] = []
+    loose: list[bytes] = []
+    for directory in _stores(Path(objects)):
+        found = _loose_ids(directory)
+        if found is None:
+            return None
+        loose += found
+        names += _index_names(directory / "pack")
+    return _twice(names, loose)
+
+
+def _twice(names: list[bytes], loose: list[bytes]) -> frozenset[bytes] | None:
+    if not names:
+        return frozenset(n for n, k in Counter(loose).items() if k > 1)
+    largest = max(names, key=len)
+    others = list(names)
+    others.remove(largest)
+    if sum(len(blob) for blob in others) // _ID + len(loose) > MAX_OUTSIDE_LARGEST:
         return None
-    seen: set[bytes] = set(loose)
+    seen: set[bytes] = set()
     twice: set[bytes] = set()
-    for index in others:
-        for name in _names(index.names):
-            (twice if name in seen else seen).add(name)
-    twice.update(seen.intersection(_names(largest.names)))
+    for name in chain(loose, *(_names(blob) for blob in others)):
+        (twice if name in seen else seen).add(name)
+    twice.update(seen.intersection(_names(largest)))
     return frozenset(twice)
+
+
+def _stores(objects: Path) -> list[Path]:
+    """This object directory and those its alternates file names (one level, as listed)."""
+    found = [objects]
+    try:
+        text = _regular(objects / "info" / "alternates", 1 << 16).decode("utf-8", "replace")
+    except (OSError, ValueError):
+        return found
+    for line in text.splitlines():
+        if line and not line.startswith(("#", '"')):
+            found.append(objects / line)  # a relative path is relative to this directory
+    return found
+
+
+def _index_names(directory: Path) -> Iterator[bytes]:
+    """The names block of every index file (version 2 as is, version 1 gathered)."""
+    try:
+        files = [p for p in directory.iterdir() if p.name.endswith(".idx")]
+    except OSError:
+        return
+    for path in files:
+        try:
+            data = _regular(path, _HEADER + 40 + 2 * MAX_OBJECTS * _PER_OBJECT)
+        except (OSError, ValueError):
+            continue
+        if data[:8] == _MAGIC + b"\x00\x00\x00\x02":
+            count = struct.unpack(">I", data[_HEADER - 4 : _HEADER])[0]
+            yield data[_HEADER : _HEADER + count * _ID]
+        elif len(data) >= _FANOUT:  # version 1: a fan-out, then (offset, name) pairs
+            count = struct.unpack(">I", data[_FANOUT - 4 : _FANOUT])[0]
+            pairs = data[_FANOUT : _FANOUT + count * (4 + _ID)]
+            yield b"".join(pairs[at + 4 : at + 4 + _ID] for at in range(0, len(pairs), 4 + _ID))
 
 
 def _loose_ids(objects: Path) -> list[bytes] | None:
