@@ -51,7 +51,7 @@ class AuditScan:
     def check(self) -> None:
         """Say up front what the history lacks: a shallow clone cannot be audited whole."""
         gitcmd.require_version((2, 32), "an audit")
-        _check_alternates(self.repo)
+        _check_alternates(Path(self.objects()) / "info" / "alternates")
         hardening.check_objects(self.objects(), loose=True)
         hardening.check_refs(self.repo.git_path("refs"))
         shallow = self.repo.shallow_commits()
@@ -75,7 +75,7 @@ class AuditScan:
         if self._plan is None:
             count = self.readers or readers.default_readers()
             objects = self.objects()
-            if self.in_process and packread.delta_applier() is not None:
+            if self.in_process:
                 self._store = packread.open_store(objects)
             cost = listing.IN_PROCESS if self._store is not None else listing.THROUGH_GIT
             loaded = self._store.packs if self._store is not None else []
@@ -146,11 +146,10 @@ def _sha1(runs: list[bytes]) -> bool:
     return bool(runs) and runs[0].find(b"\n") == 40
 
 
-def _check_alternates(repo: Repository) -> None:
+def _check_alternates(path: Path) -> None:
     """Refuse a planted alternates file that would stall git (see MAX_ALTERNATES)."""
-    path = repo.git_path("objects/info/alternates")
     try:
-        info = Path(path).stat()
+        info = path.stat()
     except FileNotFoundError:
         return
     if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_ALTERNATES:

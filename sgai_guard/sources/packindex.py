@@ -32,7 +32,7 @@ from pathlib import Path
 _MAGIC = b"\xfftOc"
 _FANOUT = 256 * 4
 _HEADER = 8 + _FANOUT
-_ID = 20  # SHA-1; a SHA-256 repository's indexes say version 3 and are left to git
+_ID = 20  # SHA-1; a SHA-256 repository's indexes fail the size checks and are left to git
 _LARGE = 0x80000000
 # At most this many objects and packs are read in-process: the index costs about 40 bytes an
 # object in the main process (about 80 while it is sorted), and each pack an open file. A
@@ -52,7 +52,6 @@ class PackIndex:
     names: bytes  # object ids, sorted, _ID bytes each
     offsets: array[int]  # where each object of ``names`` starts in the pack
     by_offset: array[int]  # (offset << shift) | position in names, sorted
-    shift: int
     mask: int  # of a ``by_offset`` key, the bits that say the position in names
 
     @property
@@ -70,7 +69,7 @@ class PackIndex:
         return found if found < self.count and self.name(found) == oid else None
 
     def rank(self, position: int) -> int:
-        return bisect.bisect_left(self.by_offset, self.offsets[position] << self.shift)
+        return bisect.bisect_left(self.by_offset, self.offsets[position] << self.mask.bit_length())
 
 
 class Locator:
@@ -343,7 +342,7 @@ def _parse(data: bytes, pack: Path, fd: int) -> PackIndex | None:
     if count and (max(offsets) >= size - _ID or min(offsets) < 12):
         return None
     keys = sorted(map(operator.or_, map(operator.lshift, offsets, repeat(shift)), range(count)))
-    return PackIndex(str(pack), fd, names, offsets, array("Q", keys), shift, (1 << shift) - 1)
+    return PackIndex(str(pack), fd, names, offsets, array("Q", keys), (1 << shift) - 1)
 
 
 def _in_order(names: bytes, fanout: tuple[int, ...]) -> bool:
