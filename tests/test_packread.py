@@ -279,3 +279,66 @@ def test_a_sha256_repository_is_read_through_git(tmp_path: Path, rng: random.Ran
     assert source.scan._store is None
     assert any(key.encode() in data for data in read)
     source.scan.close()
+
+
+def test_ids_an_index_puts_at_one_offset_are_cached_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A hostile index may name one entry under many ids (git reads the same bytes for
+    each); the cache counted it once per id, until the phantom bytes left no room and every
+    delta's base was inflated again."""
+    import hashlib
+
+    small, base = os.urandom(100 << 10), os.urandom(512 << 10)
+    names = sorted(bytes([n % 256, n // 256]) * 10 for n in range(300))
+    base_name, delta_name = b"\xfe" * 20, b"\xff" * 20
+    edit = delta(len(base), len(base), copy(0, len(base)))
+    body = b"PACK" + (2).to_bytes(4, "big") + (len(names) + 2).to_bytes(4, "big")
+    offsets = []
+    for kind, content in ((BLOB, small), (BLOB, base)):
+        offsets.append(len(body))
+        body += _entry_head(kind, len(content)) + zlib.compress(content)
+    offsets.append(len(body))
+    back = offsets[2] - offsets[1]
+    body += _entry_head(OFS_DELTA, len(edit)) + _ofs(back) + zlib.compress(edit)
+    checksum = hashlib.sha1(body).digest()  # noqa: S324 - the pack format's checksum
+    objects = tmp_path / "objects"
+    (objects / "pack").mkdir(parents=True)
+    (objects / "pack" / "pack-one.pack").write_bytes(body + checksum)
+    all_names = [*names, base_name, delta_name]
+    index = packs.index(all_names, [offsets[0]] * len(names) + offsets[1:], checksum)
+    (objects / "pack" / "pack-one.idx").write_bytes(index)
+    reader = ObjectReader(_store(objects))
+    for name in names:
+        assert reader.read(name.hex().encode()) == ("blob", small)
+    assert reader.read(base_name.hex().encode()) == ("blob", base)
+    inflated = []
+    entry = packread._entry
+    monkeypatch.setattr(packread, "_entry", lambda *a: inflated.append(a[1]) or entry(*a))
+    assert reader.read(delta_name.hex().encode()) == ("blob", base)
+    assert inflated == [offsets[2]]  # the delta alone: its base came from the cache
+
+
+def _entry_head(kind: int, size: int) -> bytes:
+    more = 0x80 if size >> 4 else 0
+    return bytes([more | (kind << 4) | (size & 15)]) + _size_rest(size >> 4)
+
+
+def _ofs(back: int) -> bytes:
+    """An OFS_DELTA's distance back to its base, in git's offset encoding."""
+    out = [back & 0x7F]
+    back >>= 7
+    while back:
+        back -= 1
+        out.append(0x80 | (back & 0x7F))
+        back >>= 7
+    return bytes(reversed(out))
+
+
+def _size_rest(size: int) -> bytes:
+    """The continuation bytes of a pack entry's size (the first byte carries 4 bits)."""
+    out = bytearray()
+    while size:
+        out.append((size & 0x7F) | (0x80 if size >> 7 else 0))
+        size >>= 7
+    return bytes(out)

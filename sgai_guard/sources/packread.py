@@ -66,7 +66,7 @@ class Store:
     objects: str
     packs: list[PackIndex]
     apply: Callable[..., object]
-    ambiguous: frozenset[bytes]  # ids in more than one pack: git's to pick among
+    ambiguous: frozenset[bytes]  # ids with another copy (a pack, a loose file): git's to read
 
     def close(self) -> None:
         packindex.close(self.packs)
@@ -93,7 +93,7 @@ class ObjectReader:
         self._objects = Path(store.objects)
         self._locator = Locator(store.packs)
         self._apply = store.apply
-        # inflated objects by (offset << 16 | pack), least recently used first
+        # inflated objects by offset * _PACKS + the pack's number, least recently used first
         self._cache: OrderedDict[int, tuple[int, bytes]] = OrderedDict()
         self._cached = 0
         self._numbers = {pack.fd: n for n, pack in enumerate(store.packs)}
@@ -169,6 +169,9 @@ class ObjectReader:
         if size > _CACHE_ONE:
             return
         cache = self._cache
+        old = cache.pop(key, None)  # two ids an index puts at one offset: kept once
+        if old is not None:
+            self._cached -= len(old[1])
         cache[key] = (kind, data)
         self._cached += size
         while self._cached > CACHE:
