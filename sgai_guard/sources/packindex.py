@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from itertools import chain, islice, repeat
 from pathlib import Path
 
+from sgai_guard.models import is_object_id
+
 _MAGIC = b"\xfftOc"
 _FANOUT = 256 * 4
 _HEADER = 8 + _FANOUT
@@ -207,17 +209,14 @@ def _loose_ids(objects: Path) -> list[bytes] | None:
         try:
             with os.scandir(objects / prefix) as entries:
                 for entry in entries:
-                    if len(entry.name) == 2 * _ID - 2 and _hex(entry.name):
-                        found.append(bytes.fromhex(prefix + entry.name))
+                    oid = prefix + entry.name
+                    if len(oid) == 2 * _ID and is_object_id(oid):
+                        found.append(bytes.fromhex(oid))
         except (FileNotFoundError, NotADirectoryError):
             continue
         if len(found) > MAX_OUTSIDE_LARGEST:
             return None
     return found
-
-
-def _hex(name: str) -> bool:
-    return all(c in "0123456789abcdef" for c in name)
 
 
 def _names(names: bytes) -> Iterator[bytes]:
