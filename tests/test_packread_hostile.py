@@ -72,9 +72,7 @@ def test_a_second_copy_in_another_pack_is_read_as_git_reads_it(
         objects = repo.path / ".git" / "objects"
         [real] = (objects / "pack").glob("*.pack")
         planted, _ = packs.write(objects, [Entry(bytes.fromhex(oid), BLOB, HARMLESS)], "pack-0")
-        old, new = (planted, real) if newer == "real" else (real, planted)
-        os.utime(old, (1_000_000_000, 1_000_000_000))
-        os.utime(new, (2_000_000_000, 2_000_000_000))
+        _order(*((planted, real) if newer == "real" else (real, planted)))
         store = _store_of(repo.path)
         assert store is not None and bytes.fromhex(oid) in store.ambiguous
         found = _as_git(repo.path)
@@ -92,17 +90,47 @@ def test_an_index_git_would_search_differently_sends_the_store_to_git(
     tmp_path: Path, rng: random.Random
 ) -> None:
     """A planted pack holding the key's id, whose fan-out hides it from git's search, or whose
-    header's count makes git refuse the pack: git reads the real copy, and so does the audit."""
+    header's count makes git refuse the pack: git reads the real copy, and so does the audit,
+    whichever pack git looks in first (the newest)."""
     for case in ("fanout", "count"):
-        repo, oid = _keyed(tmp_path / case, rng)
-        objects = repo.path / ".git" / "objects"
-        pack, idx = packs.write(objects, [Entry(bytes.fromhex(oid), BLOB, HARMLESS)], "pack-0")
-        if case == "fanout":
-            _patched(idx, 8, bytes(255 * 4))  # every bucket empty but the last
-        else:
-            _patched(pack, 8, (2).to_bytes(4, "big"))
-        assert _store_of(repo.path) is None
-        assert _as_git(repo.path) == ["secret.env"]
+        for newer in ("real", "planted"):
+            repo, oid = _keyed(tmp_path / f"{case}-{newer}", rng)
+            objects = repo.path / ".git" / "objects"
+            [real] = (objects / "pack").glob("*.pack")
+            entry = Entry(bytes.fromhex(oid), BLOB, HARMLESS)
+            pack, idx = packs.write(objects, [entry], "pack-0")
+            if case == "fanout":
+                _patched(idx, 8, bytes(255 * 4))  # every bucket empty but the last
+            else:
+                _patched(pack, 8, (2).to_bytes(4, "big"))
+            _order(*((pack, real) if newer == "real" else (real, pack)))
+            assert _store_of(repo.path) is None
+            assert _as_git(repo.path) == ["secret.env"]
+
+
+def _order(old: Path, new: Path) -> None:
+    os.utime(old, (1_000_000_000, 1_000_000_000))
+    os.utime(new, (2_000_000_000, 2_000_000_000))
+
+
+def test_a_pack_git_refuses_to_list_is_listed_in_id_order(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """git's pack-order listing stops at a pack it refuses: the audit lists again in id order
+    (git skips the refused pack when looking ids up), finds the key in the real pack, says
+    why it read in id order, and names the object only the refused pack holds as unreadable."""
+    repo, oid = _keyed(tmp_path / "repo", rng)
+    objects = repo.path / ".git" / "objects"
+    [real] = (objects / "pack").glob("*.pack")
+    only = object_id("blob", b"only here\n")
+    entries = [Entry(bytes.fromhex(oid), BLOB, HARMLESS), Entry(only, BLOB, b"only here\n")]
+    pack, _ = packs.write(objects, entries, "pack-0")
+    _patched(pack, 8, (3).to_bytes(4, "big"))
+    _order(real, pack)
+    result = run(AuditSource(repo.path, readers=2), prepare(repo.path), full_scan=True)
+    assert [f.path for f in result.findings] == ["secret.env"]
+    assert any("id order" in notice for notice in result.notices)
+    assert [s.blob_id for s in result.skipped if s.error] == [only.hex()]
 
 
 def test_a_multi_pack_index_sends_the_store_to_git(tmp_path: Path, rng: random.Random) -> None:

@@ -86,18 +86,30 @@ class AuditScan:
                     "objects are read in id order (slower)"
                 )
             twice = self._store.ambiguous if self._store is not None else packindex.copies(objects)
-            self._plan = listing.plan(
-                self.repo,
-                self.max_blob_size,
-                count,
-                cost,
-                pack_order=pack_order,
-                read_also=twice or frozenset(),
-            )
+            self._plan = self._listed(count, cost, pack_order, twice or frozenset())
             if self._store is not None and not _sha1(self._plan.runs):
                 self._store.close()
                 self._store = None
         return self._plan
+
+    def _listed(
+        self, count: int, cost: listing.Cost, pack_order: bool, twice: frozenset[bytes]
+    ) -> listing.Plan:
+        """The listing in pack order; in id order when git cannot list in pack order: git
+        lists each pack's own entries then, and stops on a pack it refuses (a planted pack
+        whose header disagrees with its index, say), where looking ids up skips that pack."""
+        plan = listing.plan(
+            self.repo, self.max_blob_size, count, cost, pack_order=pack_order, read_also=twice
+        )
+        if plan.error and pack_order:
+            self.notices.append(
+                f"git could not list the object store in pack order ({plan.error}): "
+                "objects are read in id order (slower)"
+            )
+            plan = listing.plan(
+                self.repo, self.max_blob_size, count, cost, pack_order=False, read_also=twice
+            )
+        return plan
 
     def blobs(self) -> Iterator[Blob | Skipped | Passed]:
         self._walk = Walk(self.repo, ["--reflog"] if self.include_reflog else [])
