@@ -180,6 +180,24 @@ def test_hyperscan_and_in_prefilters_agree(rng: random.Random) -> None:
     assert fast.prefilter.engine == "hyperscan"
 
 
+def test_a_warmed_prefilter_searches_with_hyperscan_from_its_first_byte(
+    rng: random.Random,
+) -> None:
+    """The audit warms its searches before the readers fork: a run of small commits never
+    reads the few MiB after which a prefilter switches by itself."""
+    key = keys.tavily_current(rng)
+    small = [b"no keyword here\n", key.encode() + b"\n", b"sgai-x tvly-y\n", b""]
+    plain = Detector(allow_hyperscan=False)
+    warmed = Detector()
+    warmed.prefilter.warm()
+    for data in small:
+        assert warmed.prefilter(data) == plain.prefilter(data)
+        assert warmed.detect(data) == plain.detect(data)
+    pytest.importorskip("hyperscan")
+    assert warmed.prefilter.engine == "hyperscan"
+    assert Detector(allow_hyperscan=False).prefilter.engine == "bytes.find"
+
+
 def test_base64_keyword_fragments_match_base64_itself() -> None:
     from sgai_guard.detection.rules import SGAI_B64, TAVILY_B64
 

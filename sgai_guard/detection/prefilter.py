@@ -36,16 +36,25 @@ class Prefilter:
         self._scan: Callable[[Searchable], Hits] | None = None
         self.engine = "bytes.find"
 
+    def warm(self) -> None:
+        """Switch to Hyperscan now (when allowed and installed): for a caller that knows it
+        will search a lot, such as the audit's readers, which compile it once before they
+        fork rather than each after its first few MiB (a run of small commits never gets
+        there, and is searched keyword by keyword)."""
+        if self._scan is None and self._allow:
+            self._allow = False
+            self._scan = _hyperscan(self.keywords)
+            if self._scan is not None:
+                self.engine = "hyperscan"
+
     def __call__(self, data: Searchable) -> Hits:
         scan = self._scan
         if scan is not None:
             return scan(data)
         self._seen += len(data)
         if self._allow and self._seen > SWITCH_AFTER:
-            self._allow = False
-            self._scan = _hyperscan(self.keywords)
+            self.warm()
             if self._scan is not None:
-                self.engine = "hyperscan"
                 return self._scan(data)
         found = ((i, data.find(w)) for i, w in enumerate(self.keywords))
         return {i: at for i, at in found if at != -1}

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 
 
 class AuditSource:
+    bulk = True  # a whole history: engine.run readies its keyword search for bulk work
+
     def __init__(
         self,
         path: StrPath,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from sgai_guard.detection.detect import Detector
 from sgai_guard.engine.outcome import incompleteness
 from sgai_guard.engine.scan import Progress, scan
 from sgai_guard.models import ScanResult, Summary
@@ -23,8 +24,15 @@ def run(
 ) -> ScanResult:
     """Scan ``source`` under ``prepared``. ``full_scan``: everything a configuration could
     name was scanned, so allow entries that matched nothing are worth listing."""
+    detector = Detector()
+    if getattr(source, "bulk", False):  # it reads much: Hyperscan from its first byte
+        detector.prefilter.warm()
     result = scan(
-        source.items(), settings=prepared.settings, policy=prepared.policy, progress=progress
+        source.items(),
+        settings=prepared.settings,
+        policy=prepared.policy,
+        detector=detector,
+        progress=progress,
     )
     refine = getattr(source, "refine", None)  # a Refining source (the audit's triage)
     if refine is not None:

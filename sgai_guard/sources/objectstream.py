@@ -29,6 +29,11 @@ def _hints() -> Prefilter:
     return Prefilter(sorted(_KEYWORDS))
 
 
+def warm() -> None:
+    """Ready the search of messages for bulk work (see Prefilter.warm)."""
+    _hints().warm()
+
+
 def objects(out: IO[bytes], max_size: int | None) -> Iterator[Blob | Skipped]:
     """Everything in the stream, until its end or until git stops in the middle of it."""
     while header := out.readline():

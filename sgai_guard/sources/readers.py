@@ -54,6 +54,7 @@ def read(
             yield from read_run(repo, run, max_size, store)
         return
     screen = Screen()  # built once, before the fork: each worker inherits it
+    screen.warm()
     workers = [_Worker.start(repo, run, max_size, screen, store) for run in runs]
     started()
     try:

@@ -8,12 +8,19 @@ from __future__ import annotations
 from sgai_guard.detection.detect import Detector
 from sgai_guard.detection.magic import magic
 from sgai_guard.models import Blob, Passed
+from sgai_guard.sources import objectstream
 
 
 class Screen:
     def __init__(self, detector: Detector | None = None) -> None:
         self.detector = detector or Detector()
         self._container = False  # the large blob now read in pieces is a container
+
+    def warm(self) -> None:
+        """Ready the keyword searches for bulk work before the readers fork (see
+        Prefilter.warm): compiled once, shared by every reader."""
+        self.detector.prefilter.warm()
+        objectstream.warm()
 
     def keep(self, blob: Blob) -> bool:
         """True when ``blob`` must be scanned. A container read in pieces is kept whole:
