@@ -266,9 +266,8 @@ def test_hostile_loose_objects_are_left_to_git(tmp_path: Path) -> None:
 
 
 def test_a_sha256_repository_is_read_through_git(tmp_path: Path, rng: random.Random) -> None:
-    """packread reads SHA-1 stores only; a SHA-256 one is read as before, through git. (Its
-    findings are not checked here: the triage's GitPython cannot read SHA-256 objects, a
-    known gap, see the notes of issue 17.)"""
+    """packread reads SHA-1 stores only; a SHA-256 one is read as before, through git (its
+    triage: tests/test_triage_tips.py)."""
     repo = Repo(tmp_path / "repo", object_format="sha256")
     key = keys.tavily_current(rng)
     repo.write("app.env", f"TAVILY_API_KEY={key}\n")

@@ -1,4 +1,4 @@
-"""Where a key was last held, read through GitPython's object model: a path holding a newline
+"""Where a key was last held, read by object id (sources.objectread): a path holding a newline
 on a branch tip, two branches holding one key, and a tag holding it."""
 
 from __future__ import annotations
@@ -72,11 +72,11 @@ def test_a_tag_holding_it(tmp_path: Path, rng: random.Random) -> None:
     assert "refs/tags/v1" in exposure["refs"] and exposure["at_head"] is False
 
 
-def test_gitpython_runs_no_git_planted_in_the_repository(
+def test_the_triage_runs_no_git_planted_in_the_repository(
     tmp_path: Path, rng: random.Random
 ) -> None:
-    """GitPython looks git up on PATH when imported: a relative PATH entry must not make it
-    run a `git` the scanned repository holds."""
+    """A relative PATH entry (or GitPython's variable, from when the triage used it) must not
+    make the triage run a `git` the scanned repository holds."""
     import os
 
     repo = Repo(tmp_path / "repo")

@@ -298,9 +298,9 @@ def test_a_planted_alternates_file_that_makes_git_talk_does_not_hang_the_audit(
     tmp_path: Path, rng: random.Random
 ) -> None:
     """Thousands of bogus alternates: every git process complains about each on stderr, and
-    GitPython (the triage) reads its git's stderr only at the end, so git blocked on a full
-    pipe and the audit hung (found by an attacker review). The audit now refuses such a file,
-    saying why, at once; a file of a few alternates is audited."""
+    GitPython (then the triage's reader) read its git's stderr only at the end, so git blocked
+    on a full pipe and the audit hung (found by an attacker review). The audit now refuses
+    such a file, saying why, at once; a file of a few alternates is audited."""
     repo = Repo(tmp_path / "repo")
     key = keys.tavily_current(rng)
     repo.write("k.env", f"TAVILY_API_KEY={key}\n")

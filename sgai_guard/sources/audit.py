@@ -26,8 +26,8 @@ from sgai_guard.sources.walkend import WalkEnd
 
 MISSING = "missing from the repository (partial clone or damaged mirror): not scanned"
 # An alternates file names a few object directories (`clone --reference`); one of thousands
-# of lines makes every git process print an error per line, and GitPython's (the triage) reads
-# its git's stderr only at the end: git blocks on the full pipe, and the audit would hang.
+# of lines makes every git process print an error per line (GitPython, the triage's reader
+# until 2026-12, read its git's stderr only at the end: git blocked, and the audit hung).
 MAX_ALTERNATES = 16 * 1024
 
 

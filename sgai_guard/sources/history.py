@@ -2,7 +2,7 @@
 
 One streamed `git log --all --raw` pass serves every blob at once, so an audit with many
 findings costs one history walk, not one per finding. Commits, trees and ref tips are then
-read through GitPython's object model (gitobjects.py), by object id.
+read by object id (sources.objectread).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import IO
 
 from sgai_guard.models import CommitRef, Exposure, Finding
-from sgai_guard.sources import catfile, gitcmd, gitobjects
+from sgai_guard.sources import catfile, gitcmd, objectread
 from sgai_guard.sources.reach import peeled_tips, refs_containing
 from sgai_guard.sources.repo import Repository
 from sgai_guard.sources.tips import Tips
@@ -49,7 +49,7 @@ def blob_histories(
             histories[new].added[commit.oid] = commit
         if old in histories and parents:
             histories[old].removed_parents[parents[0]] = commit
-    with gitobjects.opened(repo.path) as objects:
+    with objectread.opened(repo.path) as objects:
         tips = Tips(objects, peeled_tips(repo))
         _resolve_parents(tips, histories)
         _mark_refs(repo, tips, histories)
@@ -143,7 +143,7 @@ def placed_messages(
     tips = peeled_tips(repo)
     refs = _publishing(repo, findings, tips)
     placed, dropped = [], set()
-    with gitobjects.opened(repo.path) as objects:
+    with objectread.opened(repo.path) as objects:
         commits = Tips(objects, tips)
         for finding in findings:
             reaching = refs.get(finding.blob_id or "", set())

@@ -11,8 +11,8 @@ from sgai_guard.sources.repo import Repository
 
 
 def peeled_tips(repo: Repository) -> dict[str, str]:
-    """Every ref and the commit it names, annotated tags peeled (git lists them: GitPython
-    would read ref files itself)."""
+    """Every ref and the commit it names, annotated tags peeled (git lists them: nothing
+    here reads a ref file, where a planted FIFO could stall it)."""
     fmt = "--format=%(objectname) %(*objectname) %(refname)"
     out = gitcmd.output(["for-each-ref", fmt], repo.path).decode("utf-8", "surrogateescape")
     tips = {}

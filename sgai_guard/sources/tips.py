@@ -1,26 +1,16 @@
-"""Whether each ref's tip still holds a blob at one of its paths, read through GitPython's
-object model by object id, every commit and tree read once however many refs ask."""
+"""Whether each ref's tip still holds a blob at one of its paths, read by object id
+(sources.objectread), every commit and tree read once however many refs ask."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
 from sgai_guard.models import CommitRef
-
-if TYPE_CHECKING:
-    import git
-
-
-def commit_ref(commit: git.Commit) -> CommitRef:
-    author = commit.author
-    return CommitRef(
-        commit.hexsha, f"{author.name} <{author.email}>", commit.authored_datetime.isoformat()
-    )
+from sgai_guard.sources.objectread import Objects
 
 
 class Tips:
-    def __init__(self, objects: git.Repo, tips: dict[str, str]) -> None:
+    def __init__(self, objects: Objects, tips: dict[str, str]) -> None:
         self.objects = objects
         self.tips = tips  # ref -> the commit it names (tags peeled)
         self._roots: dict[str, str | None] = {}  # commit -> its root tree
@@ -43,7 +33,9 @@ class Tips:
 
     def commit(self, oid: str) -> CommitRef:
         if oid not in self._commits:
-            self._commits[oid] = commit_ref(self.objects.commit(oid))
+            commit = self.objects.commit(oid)
+            self._roots[oid] = commit.tree
+            self._commits[oid] = commit.ref
         return self._commits[oid]
 
     def _at(self, commit: str, path: str) -> str | None:
@@ -56,19 +48,10 @@ class Tips:
 
     def _root(self, commit: str) -> str | None:
         if commit not in self._roots:
-            try:
-                self._roots[commit] = self.objects.commit(commit).tree.hexsha
-            except (ValueError, TypeError):  # not a commit (a tag of a tag, a tagged tree)
-                self._roots[commit] = None
+            self.commit(commit)  # None: not a commit (a tag of a tag, a tagged tree)
         return self._roots[commit]
 
     def _entries(self, tree: str) -> dict[str, str]:
-        if tree not in self._trees:
-            import git  # noqa: PLC0415 (loaded already by gitobjects.opened)
-
-            try:
-                items = git.Tree(self.objects, bytes.fromhex(tree), git.Tree.tree_id << 12, "")
-                self._trees[tree] = {item.name: item.hexsha for item in items}
-            except (ValueError, TypeError):  # a path component that is a file, not a folder
-                self._trees[tree] = {}
+        if tree not in self._trees:  # {}: a path component that is a file, not a folder
+            self._trees[tree] = self.objects.tree(tree)
         return self._trees[tree]
