@@ -30,12 +30,18 @@ class Candidate(NamedTuple):
     line: int
     column: int
     filler: str | None
-    line_text: bytes  # holds the secret: never in repr
-    previous_line: bytes
     offset: int = 0  # byte offset of the match in the data searched
+    # the data searched, by line: a candidate holds no copy of its lines (a file of 100,000
+    # keys held two per key until each was judged), the engine asks for them one at a time
+    lines: Lines | None = None
 
     def __repr__(self) -> str:
         return f"Candidate({self.rule.id!r}, {self.line}:{self.column}, filler={self.filler!r})"
+
+    def texts(self) -> tuple[bytes, bytes]:
+        """Its line (a window around the key when the line is long) and the line before it;
+        they hold the secret."""
+        return (b"", b"") if self.lines is None else self.lines.around(self.offset)
 
 
 class Detector:
@@ -104,9 +110,8 @@ def _candidate(rule: Rule, secret: str, offset: int, lines: Lines) -> Candidate:
         line=line,
         column=column,
         filler=filler_reason(secret, rule.provider),
-        line_text=lines.text(line, offset),
-        previous_line=lines.text(line - 1),
         offset=offset,
+        lines=lines,
     )
 
 

@@ -38,6 +38,11 @@ class Lines:
         self._last = (index, offset, column)
         return index + 1, column
 
+    def around(self, offset: int) -> tuple[bytes, bytes]:
+        """The line holding ``offset`` (see ``text``) and the line before it."""
+        line = bisect.bisect_right(self._line_starts(), offset)
+        return self.text(line, offset), self.text(line - 1)
+
     def text(self, line: int, near: int | None = None) -> bytes:
         """The bytes of a 1-based line, without its line ending; empty when out of range. A
         line longer than LONG_LINE is cut to the LONG_LINE / 2 bytes either side of ``near``

@@ -128,44 +128,34 @@ def _scan_blob(
     candidates = _candidates(blob, detector)
     if not candidates:
         return
+    hashes = _line_hashes(blob, candidates)
     held = _held(blob.prior() if blob.prior else (), detector)
     after = blob.after() if blob.after else ()
     places = ((blob.path, blob.commit), *blob.also)
-    found, suppressed = len(tally.findings), len(tally.suppressed)
     candidates.reverse()
-    while candidates:  # each candidate (its lines) is let go once judged: a file of 100,000
-        candidate = candidates.pop()  # keys never holds its candidates and findings both
+    while candidates:  # each candidate is let go once judged: a file of 100,000 keys
+        candidate = candidates.pop()  # never holds its candidates and findings both
         secret = candidate.secret.encode()
         if any(secret in text for text in after):
             continue  # a REMOVED blob's secret that the path still holds was not removed
         status = Status.COMMITTED if canonical(candidate) in held else blob.status
+        line_hash = hashes.get(candidate.line, "")
         for path, commit in places:
-            finding = to_finding(
-                candidate, blob._replace(path=path, commit=commit), settings.salt, status
-            )
+            placed = blob._replace(path=path, commit=commit)
+            finding = to_finding(candidate, placed, settings.salt, status, line_hash)
             _judge(finding, candidate, policy, settings, tally)
-    _add_line_hashes(blob, tally, found, suppressed)
 
 
-def _add_line_hashes(blob: Blob, tally: _Tally, found: int, suppressed: int) -> None:
-    """GitHub's line hash for what this blob added to the tally, computed once its candidates
-    are gone; only for content read whole, since the hash of a line counts the lines before
-    it that look the same."""
+def _line_hashes(blob: Blob, candidates: list[Candidate]) -> dict[int, str]:
+    """GitHub's line hash of each candidate's line, computed before any finding is made
+    (its working set and the candidates, which hold no text of their own, are smaller
+    than the findings); only for content read whole, since the hash of a line counts the
+    lines before it that look the same."""
     if blob.part is not None:
-        return
-    findings, hidden = tally.findings, tally.suppressed
-    lines = {findings[n].line for n in range(found, len(findings))}
-    lines |= {hidden[n].finding.line for n in range(suppressed, len(hidden))}
-    if not lines:
-        return
+        return {}
     from sgai_guard.detection.linehash import line_hashes  # noqa: PLC0415 (only when a key is found)
 
-    hashes = line_hashes(blob.data, lines)
-    for n in range(found, len(findings)):  # in place: never two copies of them at once
-        findings[n] = findings[n]._replace(line_hash=hashes.get(findings[n].line, ""))
-    for n in range(suppressed, len(hidden)):
-        item = hidden[n].finding
-        hidden[n] = hidden[n]._replace(finding=item._replace(line_hash=hashes.get(item.line, "")))
+    return line_hashes(blob.data, {candidate.line for candidate in candidates})
 
 
 def _held(prior: tuple[bytes, ...], detector: Detector) -> frozenset[str]:
@@ -232,9 +222,12 @@ def canonical(candidate: Candidate) -> str:
     return candidate.secret
 
 
-def to_finding(candidate: Candidate, blob: Blob, salt: str, status: Status) -> Finding:
+def to_finding(
+    candidate: Candidate, blob: Blob, salt: str, status: Status, line_hash: str = ""
+) -> Finding:
     notes = (TRACKED_IGNORED,) if blob.tracked_ignored else ()
     key = canonical(candidate)
+    line_text, previous_line = candidate.texts()
     return Finding(
         rule=candidate.rule,
         path=blob.path,
@@ -247,6 +240,7 @@ def to_finding(candidate: Candidate, blob: Blob, salt: str, status: Status) -> F
         status=status,
         notes=notes,
         blob_id=blob.blob_id,
-        line_text=candidate.line_text,
-        previous_line=candidate.previous_line,
+        line_text=line_text,
+        previous_line=previous_line,
+        line_hash=line_hash,
     )
