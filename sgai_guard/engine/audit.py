@@ -33,6 +33,7 @@ class AuditSource:
         self.scan = AuditScan(self.repo, include_reflog, max_blob_size, readers, in_process)
         self.include_unreachable = include_unreachable
         self.dropped = 0
+        self.problems: list[str] = []  # what the triage could not read
 
     def total(self) -> int:
         """How many blobs there are to read: the denominator of the progress line."""
@@ -47,7 +48,9 @@ class AuditSource:
         in_files = sorted((f for f in result.findings if not _in_message(f)), key=_place)
         wanted = {f.blob_id for f in in_files if f.blob_id}
         unread = {s.blob_id for s in result.skipped if s.blob_id} - wanted
-        histories = blob_histories(self.repo, wanted, include_reflog=self.scan.include_reflog)
+        histories = blob_histories(
+            self.repo, wanted, include_reflog=self.scan.include_reflog, problems=self.problems
+        )
         names = self.scan.paths_of(unread)
         self.scan.close()
         findings, self.dropped = triage(
@@ -57,6 +60,7 @@ class AuditSource:
             self.repo,
             [f for f in result.findings if _in_message(f)],
             keep_unreachable=self.include_unreachable,
+            problems=self.problems,
         )
         self.dropped += dropped
         skipped = sorted((_named(s, names) for s in result.skipped), key=_skip_order)
@@ -66,7 +70,7 @@ class AuditSource:
         )
 
     def summary(self) -> Summary:
-        notices = list(self.scan.notices)
+        notices = [*self.scan.notices, *self.problems]
         if self.dropped:
             notices.append(
                 f"{self.dropped} secret(s) are in objects no ref reaches: "

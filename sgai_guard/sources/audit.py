@@ -29,6 +29,8 @@ MISSING = "missing from the repository (partial clone or damaged mirror): not sc
 # of lines makes every git process print an error per line (GitPython, the triage's reader
 # until 2026-12, read its git's stderr only at the end: git blocked, and the audit hung).
 MAX_ALTERNATES = 16 * 1024
+_ALTERNATE_DEPTH = 5  # as git's own limit on alternates of alternates
+_MAX_STORES = 4096  # stores checked for FIFOs (each existing one costs 257 folder reads)
 
 
 @dataclass(slots=True)
@@ -52,7 +54,8 @@ class AuditScan:
         """Say up front what the history lacks: a shallow clone cannot be audited whole."""
         gitcmd.require_version((2, 32), "an audit")
         _check_alternates(Path(self.objects()) / "info" / "alternates")
-        hardening.check_objects(self.objects(), loose=True)
+        for store in _stores(Path(self.objects())):  # an alternate's FIFO hangs git too
+            hardening.check_objects(store, loose=True)
         hardening.check_refs(self.repo.git_path("refs"))
         shallow = self.repo.shallow_commits()
         if shallow:
@@ -156,6 +159,26 @@ class AuditScan:
 def _sha1(runs: list[bytes]) -> bool:
     """The listing names SHA-1 objects (packread reads no SHA-256 repository)."""
     return bool(runs) and runs[0].find(b"\n") == 40
+
+
+def _stores(objects: Path) -> list[Path]:
+    """The object directory and every alternate store git would read, nested ones too (git
+    follows them 5 deep), each once; only those that exist."""
+    found: dict[Path, None] = {}
+    todo = [(objects, 0)]
+    while todo:
+        store, depth = todo.pop()
+        if store in found or not store.is_dir():
+            continue
+        if len(found) == _MAX_STORES:
+            raise GitError(
+                f"more than {_MAX_STORES} alternate object directories: refusing to audit a "
+                "repository whose object stores cannot all be checked"
+            )
+        found[store] = None
+        if depth < _ALTERNATE_DEPTH:
+            todo += [(other, depth + 1) for other in packindex.stores(store)[1:]]
+    return list(found)
 
 
 def _check_alternates(path: Path) -> None:

@@ -38,8 +38,10 @@ def blob_histories(
     oids: Iterable[str],
     *,
     include_reflog: bool = False,
+    problems: list[str] | None = None,
 ) -> dict[str, BlobHistory]:
-    """Paths, commits and refs of each of ``oids`` (blobs holding secrets)."""
+    """Paths, commits and refs of each of ``oids`` (blobs holding secrets); what could not
+    be read to tell them goes to ``problems``."""
     histories = {oid: BlobHistory(oid) for oid in oids}
     if not histories:
         return histories
@@ -53,7 +55,16 @@ def blob_histories(
         tips = Tips(objects, peeled_tips(repo))
         _resolve_parents(tips, histories)
         _mark_refs(repo, tips, histories)
+    _unread(objects, problems)
     return histories
+
+
+def _unread(objects: objectread.Objects, problems: list[str] | None) -> None:
+    if objects.failures and problems is not None:
+        problems.append(
+            f"git could not read {objects.failures} commit(s) or tree(s) the triage asked for: "
+            "who added a key, when, and which ref tip still holds it may be missing or older"
+        )
 
 
 def _log(
@@ -134,10 +145,15 @@ def _tree_blobs(repo: Repository, rev: str, wanted: set[str]) -> set[str]:
 
 
 def placed_messages(
-    repo: Repository, findings: list[Finding], *, keep_unreachable: bool
+    repo: Repository,
+    findings: list[Finding],
+    *,
+    keep_unreachable: bool,
+    problems: list[str] | None = None,
 ) -> tuple[list[Finding], int]:
     """Keys in commit and tag messages, with the refs that publish them (for a tag's message,
-    the refs naming the tag); and how many secrets no ref reaches were left out."""
+    the refs naming the tag); and how many secrets no ref reaches were left out. What could
+    not be read to tell them goes to ``problems``."""
     if not findings:
         return [], 0
     tips = peeled_tips(repo)
@@ -151,6 +167,7 @@ def placed_messages(
                 placed.append(_placed(finding, reaching, commits, repo.bare))
             else:
                 dropped.add(finding.fingerprint)
+    _unread(objects, problems)
     return placed, len(dropped)
 
 

@@ -2,9 +2,11 @@
 interactive `git cat-file --batch` and parsed here: SHA-1 and SHA-256 repositories alike.
 
 Everything read is the scanned repository's, so hostile: an id that is not one is never
-sent to git (a newline in it would ask for something else), an object larger than the
-triage needs is read past, never held, and a malformed author line or date gives empty
-fields rather than an error.
+sent to git (a newline in it would ask for something else), what the triage does not need
+of an object is read past or left to a new git, never held, and a malformed author line or
+date gives empty fields rather than an error. An object git stops on costs that object
+only: the next one is asked of a new git (a few times at most), and the caller is told how
+many could not be read (``failures``).
 """
 
 from __future__ import annotations
@@ -20,15 +22,24 @@ from typing import IO, NamedTuple
 from sgai_guard.models import CommitRef, is_object_id
 from sgai_guard.sources import catfile
 
-MAX_COMMIT = 1 << 20  # larger commits are not read (listing.MAX_MESSAGE_OBJECT's bound too)
+MAX_HEADERS = 64 << 10  # of a commit, only its headers are read: at most this much of it
 MAX_TREE = 64 << 20  # a tree of a million entries is about 40 MiB
+MAX_RESTARTS = 16  # new gits after one stopped; then nothing more is read
 _SKIP_AT_MOST = 1 << 20  # an answer not wanted is read past up to this size
-_AUTHOR = re.compile(rb"^author (.*) <([^<>]*)> (\d{1,18}) ([+-])(\d\d)(\d\d)$")
+_TREE_MODE = b"40000"
+_IN_STEP, _MIDWAY, _STOPPED = range(3)  # where git's answers are after one was read
+# after the last ">" of an ident line: the date, then the zone, as git's split_ident_line
+_WHEN = re.compile(rb"\s*(\d+)\s*([+-])(\d+)")
 
 
 class Commit(NamedTuple):
     tree: str | None  # its root tree; None when it has none (or cannot be read)
     ref: CommitRef
+
+
+class Entry(NamedTuple):
+    oid: str
+    tree: bool  # a folder (mode 40000): the only kind a path goes on through
 
 
 class Objects:
@@ -37,60 +48,54 @@ class Objects:
     def __init__(self, repo: str) -> None:
         self._repo = repo
         self._proc: subprocess.Popen[bytes] | None = None
-        self._stopped = False
+        self._restarts = 0
+        self.failures = 0  # objects asked for that git stopped on, or never got to
 
     def commit(self, oid: str) -> Commit:
         """The commit ``oid``: its tree, author and date; empty fields when it cannot be
         read or is no commit (a tag of a tag, a tagged tree)."""
-        data = self._read(oid, "commit", MAX_COMMIT)
+        data = self._read(oid, "commit", MAX_HEADERS, whole=False)
         if data is None:
             return Commit(None, CommitRef(oid, "", ""))
         headers = data.split(b"\n\n", 1)[0].split(b"\n")
-        tree = headers[0][5:].decode("ascii", "replace") if headers[0][:5] == b"tree " else None
-        author = next((line for line in headers if line.startswith(b"author ")), b"")
-        return Commit(tree if tree and is_object_id(tree) else None, _ref(oid, author))
+        first = headers[0]
+        tree = first[5:].decode("ascii", "replace").lower() if first[:5] == b"tree " else ""
+        authors = [line[7:] for line in headers if line.startswith(b"author ")]
+        ref = _ref(oid, authors[-1]) if authors else CommitRef(oid, "", "")  # git takes the last
+        return Commit(tree if is_object_id(tree) else None, ref)
 
-    def tree(self, oid: str) -> dict[str, str]:
-        """Each entry's name and id; {} when ``oid`` is no readable tree."""
-        data = self._read(oid, "tree", MAX_TREE)
+    def tree(self, oid: str) -> dict[str, Entry]:
+        """Each entry by name (the first of a name twice, as git looks it up); {} when
+        ``oid`` is no readable tree."""
+        data = self._read(oid, "tree", MAX_TREE, whole=True)
         return {} if data is None else entries(data, len(oid) // 2)
 
-    def _read(self, oid: str, kind: str, limit: int) -> bytes | None:
-        if self._stopped or not is_object_id(oid):
+    def _read(self, oid: str, kind: str, limit: int, *, whole: bool) -> bytes | None:
+        """The object, or its first ``limit`` bytes when not ``whole``; None when it is not
+        of ``kind``, larger than ``limit`` when ``whole``, or cannot be read."""
+        if not is_object_id(oid):
+            return None
+        proc = self._start()
+        if proc is None:
+            self.failures += 1
             return None
         try:
-            proc = self._start()
             stdin, stdout = catfile.pipe(proc.stdin), catfile.pipe(proc.stdout)
             stdin.write(oid.encode("ascii") + b"\n")
             stdin.flush()
-            return self._answer(stdout, kind, limit)
-        except OSError:  # git is gone: nothing more is read
-            self._stopped = True
-            return None
+            data, state = _answer(stdout, kind, limit, whole)
+        except OSError:  # git is gone
+            data, state = None, _STOPPED
+        if state != _IN_STEP:  # git stopped, or what is left of its answer is not worth reading
+            self.close()
+            self.failures += state == _STOPPED
+        return data
 
-    def _answer(self, out: IO[bytes], kind: str, limit: int) -> bytes | None:
-        header = out.readline()
-        if not header.endswith(b"\n"):
-            self._stopped = True
-            return None
-        found = catfile.parse_header(header)
-        if found is None:
-            return None  # "<oid> missing"
-        _, listed, size = found
-        if listed != kind or size > limit:
-            if size < _SKIP_AT_MOST:
-                self._stopped = not _skip(out, size + 1)
-            else:  # a tag naming a 2 GiB blob: another git is cheaper than reading it
-                self.close()
-            return None
-        data = out.read(size + 1)
-        if len(data) != size + 1:
-            self._stopped = True
-            return None
-        return data[:-1]
-
-    def _start(self) -> subprocess.Popen[bytes]:
+    def _start(self) -> subprocess.Popen[bytes] | None:
         if self._proc is None:
+            if self._restarts > MAX_RESTARTS:
+                return None
+            self._restarts += 1
             self._proc = catfile.popen(["cat-file", "--batch"], self._repo, stdin=True)
         return self._proc
 
@@ -116,10 +121,35 @@ def opened(repo: str) -> Iterator[Objects]:
         objects.close()
 
 
-def entries(tree: bytes, width: int) -> dict[str, str]:
+def _answer(out: IO[bytes], kind: str, limit: int, whole: bool) -> tuple[bytes | None, int]:
+    """One answer of `cat-file --batch`: the data wanted (see Objects._read), and where the
+    stream is: at the next answer, in the middle of this one, or stopped."""
+    header = out.readline()
+    if not header.endswith(b"\n"):
+        return None, _STOPPED
+    found = catfile.parse_header(header)
+    if found is None:
+        return None, _IN_STEP  # "<oid> missing"
+    _, listed, size = found
+    if listed != kind or (whole and size > limit):
+        return None, _past(out, size + 1)
+    data = out.read(min(size, limit))
+    if len(data) != min(size, limit):
+        return None, _STOPPED
+    return data, _past(out, size - len(data) + 1)
+
+
+def _past(out: IO[bytes], size: int) -> int:
+    """Read past the rest of an answer when it is small."""
+    if size >= _SKIP_AT_MOST:
+        return _MIDWAY
+    return _IN_STEP if _skip(out, size) else _STOPPED
+
+
+def entries(tree: bytes, width: int) -> dict[str, Entry]:
     """A raw tree's entries (`<mode> <name>\\0<id>`...), names decoded as paths are; {} for
     bytes that are no tree."""
-    found: dict[str, str] = {}
+    found: dict[str, Entry] = {}
     pos = 0
     while pos < len(tree):
         nul = tree.find(b"\0", pos)
@@ -127,24 +157,38 @@ def entries(tree: bytes, width: int) -> dict[str, str]:
         if nul == -1 or space == -1 or nul + 1 + width > len(tree):
             return {}
         name = os.fsdecode(tree[space + 1 : nul])
-        found[name] = tree[nul + 1 : nul + 1 + width].hex()
+        if name not in found:
+            oid = tree[nul + 1 : nul + 1 + width].hex()
+            found[name] = Entry(oid, tree[pos:space] == _TREE_MODE)
         pos = nul + 1 + width
     return found
 
 
-def _ref(oid: str, author: bytes) -> CommitRef:
-    """Who wrote the commit and when, as `git log --format='%an <%ae>'` and `%aI` say it."""
-    match = _AUTHOR.match(author)
-    if match is None:
+def _ref(oid: str, ident: bytes) -> CommitRef:
+    """Who wrote the commit and when, as `git log --format='%an <%ae>'` and `%aI` say it:
+    the name before the first "<", the email up to the first ">" after it, the date and
+    zone after the last ">"."""
+    lt = ident.find(b"<")
+    gt = ident.find(b">", lt + 1) if lt != -1 else -1
+    if gt == -1:
         return CommitRef(oid, "", "")
-    name, email, stamp, sign, hours, minutes = match.groups()
-    who = f"{name.decode('utf-8', 'replace')} <{email.decode('utf-8', 'replace')}>"
-    offset = timedelta(hours=int(hours), minutes=int(minutes)) * (-1 if sign == b"-" else 1)
+    name = ident[:lt].rstrip().decode("utf-8", "replace")
+    who = f"{name} <{ident[lt + 1 : gt].decode('utf-8', 'replace')}>"
+    return CommitRef(oid, who, _when(ident[ident.rfind(b">") + 1 :]))
+
+
+def _when(text: bytes) -> str:
+    """A date and zone (`1700000000 +0530`) as git's strict ISO 8601; "" for none a
+    calendar holds."""
+    match = _WHEN.match(text)
+    if match is None or len(match[1]) > 18 or len(match[3]) > 9:
+        return ""
+    zone = int(match[3])
+    offset = timedelta(hours=zone // 100, minutes=zone % 100) * (-1 if match[2] == b"-" else 1)
     try:
-        when = datetime.fromtimestamp(int(stamp), timezone(offset)).isoformat()
-    except (ValueError, OverflowError, OSError):  # a date no calendar holds
-        when = ""
-    return CommitRef(oid, who, when)
+        return datetime.fromtimestamp(int(match[1]), timezone(offset)).isoformat()
+    except (ValueError, OverflowError, OSError):
+        return ""
 
 
 def _skip(out: IO[bytes], size: int) -> bool:

@@ -143,7 +143,7 @@ def copies(objects: str) -> frozenset[bytes] | None:
     None when that cannot be told cheaply."""
     names: list[bytes] = []
     loose: list[bytes] = []
-    for directory in _stores(Path(objects)):
+    for directory in stores(Path(objects)):
         found = _loose_ids(directory)
         if found is None:
             return None
@@ -168,7 +168,7 @@ def _twice(names: list[bytes], loose: list[bytes]) -> frozenset[bytes] | None:
     return frozenset(twice)
 
 
-def _stores(objects: Path) -> list[Path]:
+def stores(objects: Path) -> list[Path]:
     """This object directory and those its alternates file names (one level, as listed)."""
     found = [objects]
     try:
