@@ -196,6 +196,20 @@ def test_a_gitlink_to_an_object_git_stops_on_hides_no_tip(
     assert not any("could not read" in n for n in notices)  # a gitlink is not followed
 
 
+def test_an_author_line_without_a_zone_gives_no_date(tmp_path: Path, rng: random.Random) -> None:
+    """Found by the review: git log leaves `%aI` as it is for such a line, and the audit
+    said the key was introduced on "%aI"."""
+    repo = Repo(tmp_path / "repo")
+    repo.write("cfg.py", f"K='{keys.tavily_current(rng)}'\n")
+    repo.add()
+    tree = repo.git("write-tree").strip()
+    oid = _planted(repo, tree, b"author A <a@x> 1700000000\ncommitter A <a@x> 1700000000")
+    repo.git("update-ref", "refs/heads/main", oid)
+    exposure, _ = _exposure(repo)
+    assert exposure["introduced"]["commit"] == oid
+    assert exposure["introduced"]["date"] == exposure["last_seen"]["date"] == ""
+
+
 def test_what_the_triage_could_not_read_is_said(
     tmp_path: Path, rng: random.Random, monkeypatch: pytest.MonkeyPatch
 ) -> None:

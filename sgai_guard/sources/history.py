@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import IO
 
 from sgai_guard.models import CommitRef, Exposure, Finding
@@ -99,7 +100,16 @@ def _log(
 def _fields(record: bytes) -> tuple[str, str, str, str]:
     """oid, date, parents and author of one formatted commit (author last, split at most 3)."""
     oid, date, parents, author = record.decode("utf-8", "replace").split("\x1f", 3)
-    return oid, date, parents, author
+    return oid, date if _is_date(date) else "", parents, author
+
+
+def _is_date(text: str) -> bool:
+    """git leaves `%aI` as it is for an author line without a zone: no date, then."""
+    try:
+        datetime.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _tokens(stream: IO[bytes]) -> Iterator[bytes]:
