@@ -41,6 +41,7 @@ class AuditSource:
 
     def items(self) -> Iterator[Blob | Skipped | Passed]:
         self.scan.check()
+        self.repo = self.scan.repo  # less the refs naming missing objects
         yield from self.scan.blobs()
 
     def refine(self, result: ScanResult) -> ScanResult:

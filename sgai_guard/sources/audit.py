@@ -19,7 +19,7 @@ from pathlib import Path
 
 from sgai_guard.errors import GitError
 from sgai_guard.models import Blob, Passed, Skipped
-from sgai_guard.sources import gitcmd, hardening, listing, packindex, packread, readers
+from sgai_guard.sources import gitcmd, hardening, listing, packindex, packread, reach, readers
 from sgai_guard.sources.repo import Repository
 from sgai_guard.sources.walk import Walk
 from sgai_guard.sources.walkend import WalkEnd
@@ -57,6 +57,7 @@ class AuditScan:
         for store in _stores(Path(self.objects())):  # an alternate's FIFO hangs git too
             hardening.check_objects(store, loose=True)
         hardening.check_refs(self.repo.git_path("refs"))
+        self._leave_out_broken_refs()
         shallow = self.repo.shallow_commits()
         if shallow:
             self.incomplete.append(
@@ -66,6 +67,23 @@ class AuditScan:
         if not self.repo.lines("for-each-ref", "--count=1", "--format=%(refname)"):
             self.notices.append("the repository has no refs: there is no history to audit")
             self.empty_ok = True
+
+    def _leave_out_broken_refs(self) -> None:
+        """Refs naming objects the store lacks: git stops on them when asked for all refs
+        (and the audit with it, reading nothing); they are left out, and said."""
+        broken = reach.broken_refs(self.repo)
+        if not broken:
+            return
+        if any(set(ref) & set("*?[\\") for ref in broken):  # git takes --exclude as a glob
+            raise GitError("a ref naming a missing object has a name git cannot exclude")
+        self.repo = self.repo._replace(excluded=tuple(broken))
+        shown = ", ".join(broken[:10]) + (
+            f" and {len(broken) - 10} more" if len(broken) > 10 else ""
+        )
+        self.incomplete.append(
+            f"{len(broken)} ref(s) name objects missing from the repository and were left out "
+            f"of the history: {shown}"
+        )
 
     def objects(self) -> str:
         if not self._objects:

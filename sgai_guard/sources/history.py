@@ -73,7 +73,7 @@ def _log(
 ) -> Iterator[tuple[CommitRef, list[str], str, str, str]]:
     args = [
         "log",
-        "--all",
+        *repo.all_refs(),
         "-m",
         "--raw",
         "-z",

@@ -6,20 +6,61 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from sgai_guard.errors import GitError
+from sgai_guard.models import is_object_id
 from sgai_guard.sources import gitcmd
 from sgai_guard.sources.repo import Repository
 
 
 def peeled_tips(repo: Repository) -> dict[str, str]:
-    """Every ref and the commit it names, annotated tags peeled (git lists them: nothing
-    here reads a ref file, where a planted FIFO could stall it)."""
-    fmt = "--format=%(objectname) %(*objectname) %(refname)"
-    out = gitcmd.output(["for-each-ref", fmt], repo.path).decode("utf-8", "surrogateescape")
-    tips = {}
-    for line in out.splitlines():
-        oid, peeled, ref = line.split(" ", 2)
-        tips[ref] = peeled or oid
-    return tips
+    """Every ref and the object it names, annotated tags peeled, less the refs naming
+    objects the store lacks (see ``tips``)."""
+    return {ref: peeled for ref, peeled in tips(repo).items() if peeled}
+
+
+def broken_refs(repo: Repository) -> list[str]:
+    """The refs, and HEAD, that name objects the store lacks (or tags whose target it
+    lacks): git stops on them when asked for all refs, so the audit leaves them out and says
+    so. HEAD first, when it is one."""
+    proc = gitcmd.run(["rev-parse", "--verify", "--quiet", "HEAD"], repo.path)
+    head = proc.stdout.decode("ascii", "replace").strip()
+    named = {"HEAD": head} if is_object_id(head) else {}
+    return [ref for ref, peeled in tips(repo, named).items() if not peeled]
+
+
+def tips(repo: Repository, also: dict[str, str] | None = None) -> dict[str, str]:
+    """Every ref (and ``also``) and the object it names, annotated tags peeled to what they
+    name at last; "" for a ref whose object, or whose tag's target, the store lacks. The
+    refs are listed by git (nothing here reads a ref file, where a planted FIFO could stall
+    it) without reading their objects; their types told by one `cat-file --batch-check`,
+    and the tags among them peeled by another (peeling every ref costs 3x more)."""
+    out = gitcmd.output(["for-each-ref", "--format=%(objectname) %(refname)"], repo.path)
+    named = dict(also or {})
+    for line in out.decode("utf-8", "surrogateescape").splitlines():
+        oid, _, ref = line.partition(" ")
+        if is_object_id(oid) and ref not in repo.excluded:
+            named[ref] = oid
+    kinds = _checked(repo, [f"{oid}\n" for oid in named.values()], "%(objecttype)")
+    found = {
+        ref: (oid if kind not in ("", "tag") else "")
+        for (ref, oid), kind in zip(named.items(), kinds, strict=True)
+    }
+    tags = [ref for ref, kind in zip(named, kinds, strict=True) if kind == "tag"]
+    peeled = _checked(repo, [f"{named[ref]}^{{}}\n" for ref in tags], "%(objectname)")
+    found.update(zip(tags, peeled, strict=True))
+    return found
+
+
+def _checked(repo: Repository, asked: list[str], fmt: str) -> list[str]:
+    """``fmt`` of each object asked for, in order; "" for one the store lacks."""
+    if not asked:
+        return []
+    args = ["cat-file", f"--batch-check={fmt} %(objectname)", "--buffer"]
+    out = gitcmd.output(args, repo.path, stdin="".join(asked).encode())
+    answers = out.decode("ascii", "replace").split("\n")[: len(asked)]
+    if len(answers) < len(asked):
+        raise GitError("git cat-file did not answer for every ref")
+    return [a.split(" ")[0] if not a.endswith(" missing") else "" for a in answers]
 
 
 def refs_containing(
@@ -47,7 +88,7 @@ def refs_containing(
 
 def _reach(repo: Repository, index: dict[str, int]) -> dict[str, int] | None:
     """For each commit that has any, the bits of the wanted commits its history holds."""
-    proc = gitcmd.run(["rev-list", "--topo-order", "--parents", "--all"], repo.path)
+    proc = gitcmd.run(["rev-list", "--topo-order", "--parents", *repo.all_refs()], repo.path)
     if proc.returncode != 0:
         return None
     reach: dict[str, int] = {}

@@ -77,7 +77,7 @@ def _mapped(out: IO[bytes]) -> Iterator[bytes | mmap.mmap]:
 class Walk:
     def __init__(self, repo: Repository, extra: list[str]) -> None:
         self.out: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - kept until close()
-        args = ["rev-list", "--objects", "--all", "--missing=print", *extra]
+        args = ["rev-list", "--objects", *repo.all_refs(), "--missing=print", *extra]
         self._proc = catfile.popen(args, repo.path, stdout=self.out)
 
     def finish(self) -> Walked:

@@ -1,0 +1,91 @@
+"""Refs naming objects the store lacks (a damaged mirror, or a repository that wants the
+audit to stop): git stops on them when asked for all refs, and the audit stopped with it
+(exit 2) and reported nothing. They are now left out of every walk, named as the reason the
+audit is incomplete, and every key the rest of the history holds is reported and triaged."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+from tests import keys
+from tests.cli_helpers import run_cli
+from tests.gitrepo import Repo
+from tests.html_sample import commit
+
+MISSING = "1234567890" * 4
+
+
+def _keyed(path: Path, rng: random.Random) -> tuple[Repo, str, str]:
+    repo = Repo(path)
+    key = keys.tavily_current(rng)
+    repo.write("k.env", f"TAVILY_API_KEY={key}\n")
+    added = commit(repo, "add", "2025-01-01T10:00:00+0000")
+    return repo, key, added
+
+
+def _audit(repo: Repo, *extra: str) -> tuple[dict[str, Any], str]:
+    proc = run_cli("audit", ".", "--format", "json", *extra, cwd=repo.path)
+    assert proc.returncode == 3, proc.stderr  # incomplete beats findings
+    report: dict[str, Any] = json.loads(proc.stdout)
+    return report, proc.stderr
+
+
+def test_refs_naming_missing_objects_are_left_out_and_named(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    repo, key, added = _keyed(tmp_path / "repo", rng)
+    refs = repo.path / ".git" / "refs"
+    (refs / "heads" / "gone").write_text(MISSING + "\n")  # a commit the store lacks
+    tree = repo.git("rev-parse", "HEAD^{tree}").strip()
+    tag = repo.git(
+        "hash-object", "-t", "tag", "-w", "--stdin",
+        stdin=f"object {MISSING}\ntype commit\ntag t\ntagger T <t@x> 1 +0000\n\nt\n".encode(),
+    ).strip()  # fmt: skip
+    (refs / "tags" / "dangling").write_text(tag + "\n")  # a tag whose target it lacks
+    (refs / "tags" / "tree").write_text(tree + "\n")  # a tag of a tree: fine, not broken
+    report, _ = _audit(repo)
+    [finding] = report["findings"]
+    assert finding["path"] == "k.env" and finding["exposure"]["introduced"]["commit"] == added
+    [reason] = [r for r in report["incomplete"] if "missing from the repository" in r]
+    assert "2 ref(s)" in reason
+    assert "refs/heads/gone" in reason and "refs/tags/dangling" in reason
+    assert key not in json.dumps(report)
+
+
+def test_a_head_naming_a_missing_object_is_left_out(tmp_path: Path, rng: random.Random) -> None:
+    repo, _, added = _keyed(tmp_path / "repo", rng)
+    repo.git("branch", "keep")
+    (repo.path / ".git" / "HEAD").write_text(MISSING + "\n")  # detached at nothing
+    report, _ = _audit(repo)
+    assert [f["exposure"]["introduced"]["commit"] for f in report["findings"]] == [added]
+    assert any("HEAD" in r for r in report["incomplete"])
+
+
+def test_a_broken_ref_named_like_a_key_is_said_redacted(tmp_path: Path, rng: random.Random) -> None:
+    repo, key, _ = _keyed(tmp_path / "repo", rng)
+    other = keys.tavily_current(rng)
+    (repo.path / ".git" / "refs" / "heads" / other).write_text(MISSING + "\n")
+    proc = run_cli("audit", ".", cwd=repo.path)
+    assert proc.returncode == 3, proc.stderr
+    assert "left out of the history" in proc.stdout + proc.stderr
+    assert other not in proc.stdout + proc.stderr and key not in proc.stdout + proc.stderr
+
+
+def test_a_mirror_with_a_broken_ref_is_read_in_process_too(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """The same through a bare mirror whose objects are packed (the readers inflate them)."""
+    repo, _, added = _keyed(tmp_path / "repo", rng)
+    mirror = tmp_path / "mirror.git"
+    repo.git("clone", "-q", "--mirror", str(repo.path), str(mirror))
+    Repo.existing(mirror).git("gc", "-q")
+    (mirror / "refs" / "pull" / "7").mkdir(parents=True)
+    (mirror / "refs" / "pull" / "7" / "head").write_text(MISSING + "\n")
+    proc = run_cli("audit", str(mirror), "--format", "json", cwd=tmp_path)
+    assert proc.returncode == 3, proc.stderr
+    report = json.loads(proc.stdout)
+    assert [f["exposure"]["introduced"]["commit"] for f in report["findings"]] == [added]
+    assert any("refs/pull/7/head" in r for r in report["incomplete"])
