@@ -89,3 +89,80 @@ def test_a_mirror_with_a_broken_ref_is_read_in_process_too(
     report = json.loads(proc.stdout)
     assert [f["exposure"]["introduced"]["commit"] for f in report["findings"]] == [added]
     assert any("refs/pull/7/head" in r for r in report["incomplete"])
+
+
+def _packed(repo: Repo, lines: list[str]) -> None:
+    path = repo.path / ".git" / "packed-refs"
+    path.write_text("# pack-refs with: peeled fully-peeled sorted \n" + "".join(lines))
+
+
+def test_long_names_and_many_broken_refs_cost_no_command_line(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """Found by an attacker review of the first version, which passed each broken ref as
+    `--exclude=NAME`: one name of 200,000 characters, or 20,000 names, went past the
+    system's limit on a command line (an internal error, nothing reported), and git matched
+    every ref against every exclusion. The tips are now given to git as ids, on stdin."""
+    repo, _, added = _keyed(tmp_path / "repo", rng)
+    many = [f"{MISSING} refs/heads/{'b' * 100}{n:05d}\n" for n in range(3000)]
+    _packed(repo, [f"{MISSING} refs/heads/{'a' * 200_000}\n", *many])
+    report, _ = _audit(repo)
+    assert [f["exposure"]["introduced"]["commit"] for f in report["findings"]] == [added]
+    [reason] = [r for r in report["incomplete"] if "missing from the repository" in r]
+    assert reason.startswith("3001 ref(s)") and "and 2991 more" in reason
+
+
+def test_names_git_lists_twice_or_ignores_hide_nothing(tmp_path: Path, rng: random.Random) -> None:
+    """Also from that review: a name listed twice in packed-refs, broken then good (the
+    good one hid the broken one, and git stopped); a name git ignores (`a..b`), which
+    `--all` stops on."""
+    repo, _, added = _keyed(tmp_path / "repo", rng)
+    good = repo.head()
+    _packed(repo, [f"{MISSING} refs/heads/dup\n", f"{good} refs/heads/dup\n"])
+    (repo.path / ".git" / "refs" / "heads" / "a..b").write_text(good + "\n")
+    report, _ = _audit(repo)
+    assert [f["exposure"]["introduced"]["commit"] for f in report["findings"]] == [added]
+    assert any("refs/heads/dup" in r for r in report["incomplete"])
+
+
+def test_a_worktree_head_naming_a_missing_object_is_left_out(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """Also from that review: `--all` walks every worktree's HEAD too."""
+    repo, _, added = _keyed(tmp_path / "repo", rng)
+    repo.git("worktree", "add", "-q", "--detach", str(tmp_path / "other"))
+    [worktree] = (repo.path / ".git" / "worktrees").iterdir()
+    (worktree / "HEAD").write_text(MISSING + "\n")
+    report, _ = _audit(repo)
+    assert [f["exposure"]["introduced"]["commit"] for f in report["findings"]] == [added]
+    assert any("HEAD of the worktree" in r for r in report["incomplete"])
+
+
+def test_a_history_git_log_cannot_walk_lists_every_key(tmp_path: Path, rng: random.Random) -> None:
+    """Also from that review (older than this change): when `git log --all` stopped (a
+    commit whose parent or tree the store lacks), the audit went on as if no ref reached
+    any key, and left every key out of its findings (exit 3, "no ref reaches")."""
+    for lacking in ("parent", "tree"):
+        repo = Repo(tmp_path / lacking)
+        key = keys.tavily_current(rng)
+        repo.write("k.env", f"TAVILY_API_KEY={key}\n")
+        repo.add()
+        tree = repo.git("write-tree").strip()
+        ident = "author A <a@x> 1700000000 +0000\ncommitter A <a@x> 1700000000 +0000"
+        first = repo.git(
+            "hash-object", "-t", "commit", "-w", "--literally", "--stdin",
+            stdin=f"tree {tree}\nparent {MISSING}\n{ident}\n\nadd\n".encode(),
+        ).strip()  # fmt: skip
+        tip = first
+        if lacking == "tree":
+            tip = repo.git(
+                "hash-object", "-t", "commit", "-w", "--literally", "--stdin",
+                stdin=f"tree {MISSING}\nparent {first}\n{ident}\n\ngone\n".encode(),
+            ).strip()  # fmt: skip
+            (repo.path / ".git" / "refs" / "heads" / "keep").write_text(first + "\n")
+        (repo.path / ".git" / "refs" / "heads" / "main").write_text(tip + "\n")
+        report, _ = _audit(repo)
+        [finding] = report["findings"]  # named by the walk's path, or by its blob
+        assert finding["path"] == "k.env" or finding["path"].startswith("(blob "), lacking
+        assert report["incomplete"], lacking
+        assert key not in json.dumps(report)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from sgai_guard.engine.triage import triage
 from sgai_guard.models import Blob, Finding, Passed, ScanResult, Skipped, Summary
 from sgai_guard.sources.audit import AuditScan
-from sgai_guard.sources.history import blob_histories, placed_messages
+from sgai_guard.sources.history import HistoryUnknownError, blob_histories, placed_messages
 from sgai_guard.sources.repo import open_repository
 
 if TYPE_CHECKING:
@@ -49,13 +49,18 @@ class AuditSource:
         in_files = sorted((f for f in result.findings if not _in_message(f)), key=_place)
         wanted = {f.blob_id for f in in_files if f.blob_id}
         unread = {s.blob_id for s in result.skipped if s.blob_id} - wanted
-        histories = blob_histories(
-            self.repo, wanted, include_reflog=self.scan.include_reflog, problems=self.problems
-        )
+        keep = self.include_unreachable
+        try:
+            histories = blob_histories(
+                self.repo, wanted, include_reflog=self.scan.include_reflog, problems=self.problems
+            )
+        except HistoryUnknownError as exc:  # never a key left out for want of its history
+            self.scan.incomplete.append(str(exc))
+            histories, keep = {}, True
         names = self.scan.paths_of(unread)
         self.scan.close()
         findings, self.dropped = triage(
-            in_files, histories, keep_unreachable=self.include_unreachable, bare=self.repo.bare
+            in_files, histories, keep_unreachable=keep, bare=self.repo.bare
         )
         placed, dropped = placed_messages(
             self.repo,

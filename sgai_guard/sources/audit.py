@@ -71,12 +71,10 @@ class AuditScan:
     def _leave_out_broken_refs(self) -> None:
         """Refs naming objects the store lacks: git stops on them when asked for all refs
         (and the audit with it, reading nothing); they are left out, and said."""
-        broken = reach.broken_refs(self.repo)
+        walked, broken = reach.walk_tips(self.repo)
+        self.repo = self.repo._replace(walked=walked, broken=broken)
         if not broken:
             return
-        if any(set(ref) & set("*?[\\") for ref in broken):  # git takes --exclude as a glob
-            raise GitError("a ref naming a missing object has a name git cannot exclude")
-        self.repo = self.repo._replace(excluded=tuple(broken))
         shown = ", ".join(broken[:10]) + (
             f" and {len(broken) - 10} more" if len(broken) > 10 else ""
         )

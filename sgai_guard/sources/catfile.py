@@ -71,6 +71,19 @@ def popen(
     return proc
 
 
+def walk_popen(
+    args: Sequence[str], repo: StrPath, walked: bytes | None, *, stdout: IO[bytes] | None = None
+) -> subprocess.Popen[bytes]:
+    """``popen`` for a rev-list or log of all refs: ``walked`` (Repository.walked, the tips'
+    ids for ``--stdin``) from a file, so no writer thread is needed however many there are."""
+    if walked is None:
+        return popen(args, repo, stdout=stdout)
+    with tempfile.TemporaryFile() as ids:
+        ids.write(walked)
+        ids.seek(0)
+        return popen(args, repo, stdin=ids, stdout=stdout)
+
+
 def pipe(stream: IO[bytes] | None) -> IO[bytes]:
     """A Popen pipe that was asked for; narrows the Optional without an assert."""
     if stream is None:  # pragma: no cover - only if popen's arguments change

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import IO
 
+from sgai_guard.errors import GitError
 from sgai_guard.models import CommitRef, Exposure, Finding
 from sgai_guard.sources import catfile, gitcmd, objectread
 from sgai_guard.sources.reach import peeled_tips, refs_containing
@@ -81,7 +82,8 @@ def _log(
         "--no-abbrev",
         f"--format={_HEADER}",
     ]
-    proc = catfile.popen([*args, "--reflog"] if include_reflog else args, repo.path)
+    args = [*args, "--reflog"] if include_reflog else args
+    proc = catfile.walk_popen(args, repo.path, repo.walked)
     commit = CommitRef("", "", "")
     parents: list[str] = []
     tokens = _tokens(catfile.pipe(proc.stdout))
@@ -94,7 +96,16 @@ def _log(
             meta = token[1:].decode().split(" ")
             path = os.fsdecode(next(tokens, b""))
             yield commit, parents, meta[2], meta[3], path
-    proc.wait()
+    detail = catfile.complaint(proc, "exit status {status}")
+    if detail:
+        raise HistoryUnknownError(
+            f"git log could not walk the history ({detail}): where each key was added and "
+            "which refs reach it are unknown, so every key found is listed"
+        )
+
+
+class HistoryUnknownError(GitError):
+    """The pass that places blobs in history stopped: what it gave is not the whole story."""
 
 
 def _fields(record: bytes) -> tuple[str, str, str, str]:

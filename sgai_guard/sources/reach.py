@@ -14,40 +14,69 @@ from sgai_guard.sources.repo import Repository
 
 def peeled_tips(repo: Repository) -> dict[str, str]:
     """Every ref and the object it names, annotated tags peeled, less the refs naming
-    objects the store lacks (see ``tips``)."""
-    return {ref: peeled for ref, peeled in tips(repo).items() if peeled}
+    objects the store lacks (see ``listed``)."""
+    return {ref: peeled for ref, peeled in listed(repo) if peeled and ref not in repo.broken}
 
 
-def broken_refs(repo: Repository) -> list[str]:
-    """The refs, and HEAD, that name objects the store lacks (or tags whose target it
-    lacks): git stops on them when asked for all refs, so the audit leaves them out and says
-    so. HEAD first, when it is one."""
-    proc = gitcmd.run(["rev-parse", "--verify", "--quiet", "HEAD"], repo.path)
-    head = proc.stdout.decode("ascii", "replace").strip()
-    named = {"HEAD": head} if is_object_id(head) else {}
-    return [ref for ref, peeled in tips(repo, named).items() if not peeled]
+def walk_tips(repo: Repository) -> tuple[bytes, tuple[str, ...]]:
+    """What the audit walks instead of `--all`: the ids every ref, HEAD and each worktree's
+    HEAD name (one a line, for `--stdin`), and the names of those that name an object the
+    store lacks. git stops on such a ref when asked for all refs (and the audit with it,
+    reading nothing); passed as ids, no ref name reaches a command line, and a name git
+    cannot use (`a..b`, a name listed twice) costs nothing."""
+    named = [*_heads(repo), *_refs(repo)]
+    peeled = _peeled(repo, named)
+    walked = sorted({oid for (_, oid), target in zip(named, peeled, strict=True) if target})
+    broken = tuple(
+        dict.fromkeys(ref for (ref, _), target in zip(named, peeled, strict=True) if not target)
+    )
+    return "".join(f"{oid}\n" for oid in walked).encode(), broken
 
 
-def tips(repo: Repository, also: dict[str, str] | None = None) -> dict[str, str]:
-    """Every ref (and ``also``) and the object it names, annotated tags peeled to what they
-    name at last; "" for a ref whose object, or whose tag's target, the store lacks. The
-    refs are listed by git (nothing here reads a ref file, where a planted FIFO could stall
-    it) without reading their objects; their types told by one `cat-file --batch-check`,
-    and the tags among them peeled by another (peeling every ref costs 3x more)."""
+def listed(repo: Repository) -> list[tuple[str, str]]:
+    """Every ref and the object it names, annotated tags peeled to what they name at last;
+    "" for a ref whose object, or whose tag's target, the store lacks."""
+    named = _refs(repo)
+    return [(ref, target) for (ref, _), target in zip(named, _peeled(repo, named), strict=True)]
+
+
+def _refs(repo: Repository) -> list[tuple[str, str]]:
+    """Every ref git lists (nothing here reads a ref file, where a planted FIFO could stall
+    it), without reading its object: a name twice is listed twice."""
     out = gitcmd.output(["for-each-ref", "--format=%(objectname) %(refname)"], repo.path)
-    named = dict(also or {})
+    pairs = (line.partition(" ") for line in out.decode("utf-8", "surrogateescape").splitlines())
+    return [(ref, oid) for oid, _, ref in pairs if is_object_id(oid)]
+
+
+def _heads(repo: Repository) -> list[tuple[str, str]]:
+    """HEAD, and each worktree's HEAD (`--all` walks them too), as git reads them."""
+    out = gitcmd.run(["worktree", "list", "--porcelain"], repo.path).stdout
+    heads: list[tuple[str, str]] = []
+    where = ""
     for line in out.decode("utf-8", "surrogateescape").splitlines():
-        oid, _, ref = line.partition(" ")
-        if is_object_id(oid) and ref not in repo.excluded:
-            named[ref] = oid
-    kinds = _checked(repo, [f"{oid}\n" for oid in named.values()], "%(objecttype)")
-    found = {
-        ref: (oid if kind not in ("", "tag") else "")
-        for (ref, oid), kind in zip(named.items(), kinds, strict=True)
-    }
-    tags = [ref for ref, kind in zip(named, kinds, strict=True) if kind == "tag"]
-    peeled = _checked(repo, [f"{named[ref]}^{{}}\n" for ref in tags], "%(objectname)")
-    found.update(zip(tags, peeled, strict=True))
+        if line.startswith("worktree "):
+            where = line[len("worktree ") :]
+        elif line.startswith("HEAD ") and is_object_id(oid := line[len("HEAD ") :]):
+            heads.append((f"HEAD of the worktree {where}" if heads else "HEAD", oid))
+    if not heads:  # a bare repository lists no HEAD of its own
+        proc = gitcmd.run(["rev-parse", "--verify", "--quiet", "HEAD"], repo.path)
+        head = proc.stdout.decode("ascii", "replace").strip()
+        heads = [("HEAD", head)] if is_object_id(head) else []
+    return [(ref, oid) for ref, oid in heads if oid.strip("0")]
+
+
+def _peeled(repo: Repository, named: list[tuple[str, str]]) -> list[str]:
+    """What each id names at last (tags peeled; their types told by one `cat-file
+    --batch-check`, the tags peeled by another: peeling every ref costs 3x more); "" for
+    one the store lacks."""
+    kinds = _checked(repo, [f"{oid}\n" for _, oid in named], "%(objecttype)")
+    found = [
+        oid if kind not in ("", "tag") else "" for (_, oid), kind in zip(named, kinds, strict=True)
+    ]
+    tags = [n for n, kind in enumerate(kinds) if kind == "tag"]
+    peeled = _checked(repo, [f"{named[n][1]}^{{}}\n" for n in tags], "%(objectname)")
+    for n, target in zip(tags, peeled, strict=True):
+        found[n] = target
     return found
 
 
@@ -88,7 +117,8 @@ def refs_containing(
 
 def _reach(repo: Repository, index: dict[str, int]) -> dict[str, int] | None:
     """For each commit that has any, the bits of the wanted commits its history holds."""
-    proc = gitcmd.run(["rev-list", "--topo-order", "--parents", *repo.all_refs()], repo.path)
+    args = ["rev-list", "--topo-order", "--parents", *repo.all_refs()]
+    proc = gitcmd.run(args, repo.path, stdin=repo.walked)
     if proc.returncode != 0:
         return None
     reach: dict[str, int] = {}

@@ -17,13 +17,14 @@ class Repository(NamedTuple):
     path: str  # where git commands run: the work tree root, or the bare repository
     git_dir: str | None  # None: not looked up (the commit hook skips asking; see here())
     bare: bool
-    # refs (and HEAD) naming objects the store lacks: left out of every walk of "all refs"
-    excluded: tuple[str, ...] = ()
+    # what "all refs" is for an audit: the ids of its tips, one a line, read by rev-list and
+    # log from stdin (sources.reach.walk_tips); None: git's own --all
+    walked: bytes | None = None
+    broken: tuple[str, ...] = ()  # refs (and HEADs) naming objects the store lacks
 
     def all_refs(self) -> list[str]:
-        """``--all`` for rev-list and log, less the refs git would stop on (see ``excluded``:
-        ref names hold no glob character, so each excludes itself only)."""
-        return [*(f"--exclude={ref}" for ref in self.excluded), "--all"]
+        """Every ref, for rev-list and log: ``--stdin`` with ``walked`` as its input."""
+        return ["--all"] if self.walked is None else ["--stdin"]
 
     def git(self, *args: str) -> bytes:
         return gitcmd.output(list(args), self.path)
