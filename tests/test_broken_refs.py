@@ -166,3 +166,59 @@ def test_a_history_git_log_cannot_walk_lists_every_key(tmp_path: Path, rng: rand
         assert finding["path"] == "k.env" or finding["path"].startswith("(blob "), lacking
         assert report["incomplete"], lacking
         assert key not in json.dumps(report)
+
+
+def test_a_key_a_ref_reaches_through_no_commit_is_reported(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """Also from that review (older than this session): a key in a blob a tag names, or in
+    a tree a ref names, is published (a push of that ref carries it), but no commit added
+    it, so the triage said no ref reaches it and the audit exited 0."""
+    for how in ("tag of a blob", "ref to a tree", "dangling"):
+        repo = Repo(tmp_path / how.replace(" ", "-"))
+        repo.write("a.txt", "a\n")
+        repo.commit("clean")
+        key = keys.tavily_current(rng)
+        blob = repo.git("hash-object", "-w", "--stdin", stdin=f"K={key}\n".encode()).strip()
+        if how == "tag of a blob":
+            repo.git("tag", "blobtag", blob)
+        elif how == "ref to a tree":
+            tree = repo.git("mktree", stdin=f"100644 blob {blob}\tk.env\n".encode()).strip()
+            (repo.path / ".git" / "refs" / "pull").mkdir()
+            (repo.path / ".git" / "refs" / "pull" / "1").write_text(tree + "\n")
+        proc = run_cli("audit", ".", "--format", "json", cwd=repo.path)
+        report = json.loads(proc.stdout)
+        if how == "dangling":  # no ref reaches it: left out, and said
+            assert proc.returncode == 0 and report["findings"] == [], proc.stderr
+            continue
+        assert proc.returncode == 1, (how, proc.stderr)
+        [finding] = report["findings"]
+        assert any("through no commit" in note for note in finding["notes"]), how
+        assert key not in proc.stdout + proc.stderr
+
+
+def test_a_key_in_a_tag_only_another_tag_names_is_reported(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """Also from that review: refs/tags/outer names a tag whose target is the inner tag,
+    whose message holds the key; only refs naming a tag directly were looked at."""
+    repo = Repo(tmp_path / "repo")
+    repo.write("a.txt", "a\n")
+    head = repo.commit("clean")
+    key = keys.tavily_current(rng)
+    ident = "tagger T <t@x> 1700000000 +0000"
+    inner = repo.git(
+        "hash-object", "-t", "tag", "-w", "--stdin",
+        stdin=f"object {head}\ntype commit\ntag inner\n{ident}\n\nuse {key}\n".encode(),
+    ).strip()  # fmt: skip
+    outer = repo.git(
+        "hash-object", "-t", "tag", "-w", "--stdin",
+        stdin=f"object {inner}\ntype tag\ntag outer\n{ident}\n\nouter\n".encode(),
+    ).strip()  # fmt: skip
+    (repo.path / ".git" / "refs" / "tags" / "outer").write_text(outer + "\n")
+    proc = run_cli("audit", ".", "--format", "json", cwd=repo.path)
+    assert proc.returncode == 1, proc.stderr
+    [finding] = json.loads(proc.stdout)["findings"]
+    assert finding["path"] == f"(tag {inner[:12]} message)"
+    assert any("through another tag" in note for note in finding["notes"])
+    assert key not in proc.stdout + proc.stderr

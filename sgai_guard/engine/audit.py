@@ -9,7 +9,12 @@ from typing import TYPE_CHECKING
 from sgai_guard.engine.triage import triage
 from sgai_guard.models import Blob, Finding, Passed, ScanResult, Skipped, Summary
 from sgai_guard.sources.audit import AuditScan
-from sgai_guard.sources.history import HistoryUnknownError, blob_histories, placed_messages
+from sgai_guard.sources.history import (
+    BlobHistory,
+    HistoryUnknownError,
+    blob_histories,
+    placed_messages,
+)
 from sgai_guard.sources.repo import open_repository
 
 if TYPE_CHECKING:
@@ -58,15 +63,19 @@ class AuditSource:
             self.scan.incomplete.append(str(exc))
             histories, keep = {}, True
         names = self.scan.paths_of(unread)
+        in_messages = [f for f in result.findings if _in_message(f)]
+        tags = {f.blob_id for f in in_messages if f.blob_id and not f.commit}
+        walked = self.scan.walked(_no_commit(in_files, histories) | tags)
         self.scan.close()
         findings, self.dropped = triage(
-            in_files, histories, keep_unreachable=keep, bare=self.repo.bare
+            in_files, histories, keep_unreachable=keep, bare=self.repo.bare, walked=walked
         )
         placed, dropped = placed_messages(
             self.repo,
-            [f for f in result.findings if _in_message(f)],
+            in_messages,
             keep_unreachable=self.include_unreachable,
             problems=self.problems,
+            walked=walked,
         )
         self.dropped += dropped
         skipped = sorted((_named(s, names) for s in result.skipped), key=_skip_order)
@@ -88,6 +97,15 @@ class AuditSource:
             incomplete=tuple(self.scan.incomplete),
             empty_ok=self.scan.empty_ok,
         )
+
+
+def _no_commit(findings: list[Finding], histories: Mapping[str, BlobHistory]) -> set[str]:
+    """The blobs holding keys that no commit of any ref added."""
+    return {
+        f.blob_id
+        for f in findings
+        if f.blob_id and not ((h := histories.get(f.blob_id)) is not None and h.added)
+    }
 
 
 def _in_message(finding: Finding) -> bool:

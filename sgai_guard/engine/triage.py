@@ -26,22 +26,33 @@ class History(Protocol):
     def tips(self) -> dict[str, CommitRef]: ...
 
 
+NO_COMMIT = (
+    "a ref reaches it through no commit (it names a tree or a blob, or a tag of one): "
+    "which ref is not told"
+)
+
+
 def triage(
     findings: Sequence[Finding],
     histories: Mapping[str, History],
     *,
     keep_unreachable: bool,
     bare: bool = False,
+    walked: frozenset[str] = frozenset(),
 ) -> tuple[list[Finding], int]:
     """Findings with exposure, one per secret and path, most urgent first; and how many
-    secrets were left out because no ref reaches them."""
+    secrets were left out because no ref reaches them. ``walked``: blobs the walk of every
+    ref reached though no commit added them (a ref naming a tree or a blob, or a tag of
+    one): never left out."""
     by_secret: dict[str, list[Finding]] = {}
     for finding in findings:
         by_secret.setdefault(finding.fingerprint, []).append(finding)
     out: list[Finding] = []
     dropped = 0
     for group in by_secret.values():
-        placed = _placed(group, histories, keep_unreachable=keep_unreachable, bare=bare)
+        placed = _placed(
+            group, histories, keep_unreachable=keep_unreachable, bare=bare, walked=walked
+        )
         dropped += not placed
         out += placed
     out.sort(key=lambda f: (f.exposure.urgency if f.exposure else 9, f.fingerprint, f.path))
@@ -54,10 +65,14 @@ def _placed(
     *,
     keep_unreachable: bool,
     bare: bool,
+    walked: frozenset[str],
 ) -> list[Finding]:
     """One secret's findings with its exposure; none when no ref reaches it (unless kept)."""
     blobs = [h for f in group if (h := histories.get(f.blob_id or "")) is not None]
     exposure = _exposure(blobs, group)._replace(bare=bare)
+    other = [f._replace(notes=(*f.notes, NO_COMMIT)) for f in group if f.blob_id in walked]
+    if not exposure.reachable and other:
+        return _one_per_path(other, histories, exposure._replace(reachable=True))
     if not exposure.reachable and not keep_unreachable:
         return []
     # only the blobs a ref reaches; dangling copies stay out unless asked for

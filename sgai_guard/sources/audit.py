@@ -155,6 +155,14 @@ class AuditScan:
         for oid in walked.missing:
             yield Skipped(f"object {oid[:12]}", MISSING, error=True, blob_id=oid)
 
+    def walked(self, oids: Iterable[str]) -> frozenset[str]:
+        """Which of ``oids`` the walk of every ref reached (before ``close``)."""
+        wanted = {oid.encode("ascii") for oid in oids}
+        if not wanted or self._walk is None or self._end is None:
+            return frozenset()
+        self._end.close()  # the walk is over: its output is whole
+        return frozenset(oid.decode("ascii") for oid in self._walk.paths(wanted))
+
     def paths_of(self, oids: Iterable[str]) -> dict[str, set[str]]:
         """The paths history gives objects that could not be read (see sources.walkend)."""
         wanted = set(oids)

@@ -171,10 +171,12 @@ def placed_messages(
     *,
     keep_unreachable: bool,
     problems: list[str] | None = None,
+    walked: frozenset[str] = frozenset(),
 ) -> tuple[list[Finding], int]:
     """Keys in commit and tag messages, with the refs that publish them (for a tag's message,
     the refs naming the tag); and how many secrets no ref reaches were left out. What could
-    not be read to tell them goes to ``problems``."""
+    not be read to tell them goes to ``problems``. ``walked``: tags the walk of every ref
+    reached though no ref names them (a tag only another tag names): never left out."""
     if not findings:
         return [], 0
     tips = peeled_tips(repo)
@@ -184,7 +186,9 @@ def placed_messages(
         commits = Tips(objects, tips)
         for finding in findings:
             reaching = refs.get(finding.blob_id or "", set())
-            if reaching or keep_unreachable:
+            if not reaching and finding.blob_id in walked:
+                placed.append(_through_tags(_placed(finding, reaching, commits, repo.bare)))
+            elif reaching or keep_unreachable:
                 placed.append(_placed(finding, reaching, commits, repo.bare))
             else:
                 dropped.add(finding.fingerprint)
@@ -220,6 +224,12 @@ def _placed(finding: Finding, refs: set[str], commits: Tips, bare: bool) -> Find
         bare=bare,
     )
     return finding._replace(exposure=exposure)
+
+
+def _through_tags(finding: Finding) -> Finding:
+    note = "a ref reaches it through another tag: which ref is not told"
+    exposure = finding.exposure._replace(reachable=True) if finding.exposure else None
+    return finding._replace(exposure=exposure, notes=(*finding.notes, note))
 
 
 def _refs_naming(repo: Repository, oids: set[str]) -> dict[str, set[str]]:
