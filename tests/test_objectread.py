@@ -9,8 +9,6 @@ import itertools
 import json
 import os
 import random
-import subprocess
-import sys
 import zlib
 from pathlib import Path
 from typing import Any
@@ -299,10 +297,7 @@ def test_a_fifo_in_an_alternate_store_is_refused(tmp_path: Path, rng: random.Ran
             (here / "info" / "alternates").write_text(f"{there}\n")
         (stores[-1] / "ab").mkdir()
         os.mkfifo(stores[-1] / "ab" / ("c" * 38))
-        proc = subprocess.run(
-            [sys.executable, "-m", "sgai_guard", "audit", str(repo.path), "--format", "json"],
-            capture_output=True, text=True, timeout=120, check=False,
-        )  # fmt: skip
+        proc = run_cli("audit", str(repo.path), "--format", "json", cwd=tmp_path, timeout=120)
         assert proc.returncode == 2, proc.stderr
         assert "not a regular file" in proc.stderr
 

@@ -21,6 +21,7 @@ from typing import IO, NamedTuple
 
 from sgai_guard.models import CommitRef, is_object_id
 from sgai_guard.sources import catfile
+from sgai_guard.sources.objectstream import drain
 
 MAX_HEADERS = 64 << 10  # of a commit, only its headers are read: at most this much of it
 MAX_TREE = 64 << 20  # a tree of a million entries is about 40 MiB
@@ -143,7 +144,7 @@ def _past(out: IO[bytes], size: int) -> int:
     """Read past the rest of an answer when it is small."""
     if size >= _SKIP_AT_MOST:
         return _MIDWAY
-    return _IN_STEP if _skip(out, size) else _STOPPED
+    return _IN_STEP if drain(out, size) else _STOPPED
 
 
 def entries(tree: bytes, width: int) -> dict[str, Entry]:
@@ -189,13 +190,3 @@ def _when(text: bytes) -> str:
         return datetime.fromtimestamp(int(match[1]), timezone(offset)).isoformat()
     except (ValueError, OverflowError, OSError):
         return ""
-
-
-def _skip(out: IO[bytes], size: int) -> bool:
-    """Read past ``size`` bytes; False when git stopped first."""
-    while size > 0:
-        chunk = out.read(min(size, 1 << 20))
-        if not chunk:
-            return False
-        size -= len(chunk)
-    return True

@@ -115,7 +115,7 @@ def _pass_over(
     out: IO[bytes], oid: str, kind: str, size: int, max_size: int | None
 ) -> Generator[Skipped, None, bool]:
     """A tree, a message too large to be one, or a blob over the cap: read past, unscanned."""
-    whole = _drain(out, size + 1)
+    whole = drain(out, size + 1)
     if whole and kind == "blob":
         yield from over_cap(oid, size, max_size)
     return whole
@@ -144,7 +144,8 @@ def _blob(oid: str, data: bytes, part: Part | None) -> Blob:
     return Blob(f"(blob {oid[:12]})", data, blob_id=oid, part=part)
 
 
-def _drain(out: IO[bytes], size: int) -> bool:
+def drain(out: IO[bytes], size: int) -> bool:
+    """Read past ``size`` bytes of git's answer; False when git stopped first."""
     while size > 0:
         chunk = out.read(min(size, 1 << 20))
         if not chunk:
