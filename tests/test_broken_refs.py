@@ -6,6 +6,7 @@ audit is incomplete, and every key the rest of the history holds is reported and
 from __future__ import annotations
 
 import json
+import os
 import random
 from pathlib import Path
 from typing import Any
@@ -222,3 +223,15 @@ def test_a_key_in_a_tag_only_another_tag_names_is_reported(
     assert finding["path"] == f"(tag {inner[:12]} message)"
     assert any("through another tag" in note for note in finding["notes"])
     assert key not in proc.stdout + proc.stderr
+
+
+def test_a_fifo_among_worktree_files_is_refused(tmp_path: Path, rng: random.Random) -> None:
+    """git reads every worktree's HEAD to list the tips: a FIFO there would stall it."""
+    repo, _, _ = _keyed(tmp_path / "repo", rng)
+    repo.git("worktree", "add", "-q", "--detach", str(tmp_path / "other"))
+    [worktree] = (repo.path / ".git" / "worktrees").iterdir()
+    (worktree / "HEAD").unlink()
+    os.mkfifo(worktree / "HEAD")
+    proc = run_cli("audit", ".", "--format", "json", cwd=repo.path, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert "not a regular file" in proc.stderr

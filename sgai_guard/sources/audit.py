@@ -57,6 +57,7 @@ class AuditScan:
         for store in _stores(Path(self.objects())):  # an alternate's FIFO hangs git too
             hardening.check_objects(store, loose=True)
         hardening.check_refs(self.repo.git_path("refs"))
+        hardening.check_refs(self.repo.git_path("worktrees"))  # their HEADs are walked too
         self._leave_out_broken_refs()
         shallow = self.repo.shallow_commits()
         if shallow:

@@ -49,20 +49,19 @@ def _refs(repo: Repository) -> list[tuple[str, str]]:
 
 
 def _heads(repo: Repository) -> list[tuple[str, str]]:
-    """HEAD, and each worktree's HEAD (`--all` walks them too), as git reads them."""
+    """HEAD, and every worktree's HEAD (`--all` walks them too; the main one's when this
+    is a linked worktree), as git reads them: each id once."""
+    proc = gitcmd.run(["rev-parse", "--verify", "--quiet", "HEAD"], repo.path)
+    head = proc.stdout.decode("ascii", "replace").strip()
+    heads = {head: "HEAD"} if is_object_id(head) else {}
     out = gitcmd.run(["worktree", "list", "--porcelain"], repo.path).stdout
-    heads: list[tuple[str, str]] = []
     where = ""
     for line in out.decode("utf-8", "surrogateescape").splitlines():
         if line.startswith("worktree "):
             where = line[len("worktree ") :]
         elif line.startswith("HEAD ") and is_object_id(oid := line[len("HEAD ") :]):
-            heads.append((f"HEAD of the worktree {where}" if heads else "HEAD", oid))
-    if not heads:  # a bare repository lists no HEAD of its own
-        proc = gitcmd.run(["rev-parse", "--verify", "--quiet", "HEAD"], repo.path)
-        head = proc.stdout.decode("ascii", "replace").strip()
-        heads = [("HEAD", head)] if is_object_id(head) else []
-    return [(ref, oid) for ref, oid in heads if oid.strip("0")]
+            heads.setdefault(oid, f"HEAD of the worktree {where}")
+    return [(name, oid) for oid, name in heads.items() if oid.strip("0")]
 
 
 def _peeled(repo: Repository, named: list[tuple[str, str]]) -> list[str]:
