@@ -50,8 +50,10 @@ def read(
     in the readers' own processes (sources.runread)."""
     if len(runs) < 2 or not hasattr(os, "fork"):
         started()
-        for run in runs:
-            yield from read_run(repo, run, max_size, store)
+        for run in runs:  # nothing is screened out here: every item is a Blob or a Skipped
+            yield from (
+                item for item in read_run(repo, run, max_size, store) if not isinstance(item, int)
+            )
         return
     screen = Screen()  # built once, before the fork: each worker inherits it
     screen.warm()
@@ -161,7 +163,8 @@ def _worker_main(
             signal.signal(signal.SIGINT, signal.SIG_DFL)  # the audit's own process says ^C
         with os.fdopen(fd, "wb", buffering=1 << 16) as sink:
             try:
-                _screen_run(read_run(repo, run, max_size, store), screen, sink)
+                items = read_run(repo, run, max_size, store, screen.drops)
+                _screen_run(items, screen, sink)
             except Exception as exc:  # said, as one more thing not read, by the audit itself
                 _send(sink, Skipped("(object store)", f"a reader failed: {exc!r}", error=True))
             _send(sink, _END)
@@ -170,18 +173,21 @@ def _worker_main(
         os._exit(status)
 
 
-def _screen_run(items: Iterator[Blob | Skipped], screen: Screen, sink: IO[bytes]) -> None:
+def _screen_run(items: Iterator[Blob | Skipped | int], screen: Screen, sink: IO[bytes]) -> None:
     files = size = 0
     for item in items:
-        if isinstance(item, Blob) and not screen.keep(item):
+        if isinstance(item, int):  # a whole blob the reader screened out (runread)
+            files, size = files + 1, size + item
+        elif isinstance(item, Blob) and not screen.keep(item):
             counted = passed(item)
             files, size = files + counted.files, size + counted.bytes
-            if size >= _REPORT_EVERY:
-                _send(sink, Passed(files, size))
-                sink.flush()  # for the progress line
-                files = size = 0
+        else:
+            _send(sink, item)
             continue
-        _send(sink, item)
+        if size >= _REPORT_EVERY:
+            _send(sink, Passed(files, size))
+            sink.flush()  # for the progress line
+            files = size = 0
     if files or size:
         _send(sink, Passed(files, size))
 

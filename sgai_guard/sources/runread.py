@@ -12,9 +12,10 @@ import io
 import os
 import subprocess
 import tempfile
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import IO
 
+from sgai_guard.fsread import CHUNK
 from sgai_guard.models import Blob, Skipped
 from sgai_guard.sources import catfile
 from sgai_guard.sources.objectstream import from_memory, objects, one
@@ -24,19 +25,33 @@ _READ_SIZE = 1 << 20
 
 
 def read_run(
-    repo: str, run: bytes, max_size: int | None, store: Store | None = None
-) -> Iterator[Blob | Skipped]:
-    """The objects ``run`` names (ids, one a line), in its order."""
+    repo: str,
+    run: bytes,
+    max_size: int | None,
+    store: Store | None = None,
+    dropped: Callable[[bytes], bool] | None = None,
+) -> Iterator[Blob | Skipped | int]:
+    """The objects ``run`` names (ids, one a line), in its order. A blob read in-process,
+    whole, that ``dropped`` says holds nothing to scan comes as its size alone: most blobs
+    of a history, which then cost no Blob and no name."""
     if store is None:
         yield from _through_git(repo, run, max_size)
         return
     reader = ObjectReader(store)
+    limit = CHUNK if max_size is None else min(CHUNK, max_size)
     with contextlib.closing(_Asker(repo)) as asker:
         for line in io.BytesIO(run):
             oid = line.rstrip(b"\n")
             found = reader.read(oid)
             if found is None:
                 yield from asker.ask(oid, max_size)
+            elif (
+                dropped is not None
+                and found[0] == "blob"
+                and len(found[1]) <= limit
+                and dropped(found[1])
+            ):
+                yield len(found[1])
             else:
                 yield from from_memory(oid.decode("ascii"), *found, max_size)
         yield from asker.finish()

@@ -22,6 +22,10 @@ class Screen:
         self.detector.prefilter.warm()
         objectstream.warm()
 
+    def drops(self, data: bytes) -> bool:
+        """True when a whole blob of ``data`` needs no scan (``keep`` would say False)."""
+        return magic(data) is None and not self.detector.could_find(data)
+
     def keep(self, blob: Blob) -> bool:
         """True when ``blob`` must be scanned. A container read in pieces is kept whole:
         the engine puts its pieces back together to open it."""
