@@ -72,8 +72,8 @@ class AuditScan:
     def _leave_out_broken_refs(self) -> None:
         """Refs naming objects the store lacks: git stops on them when asked for all refs
         (and the audit with it, reading nothing); they are left out, and said."""
-        walked, broken = reach.walk_tips(self.repo)
-        self.repo = self.repo._replace(walked=walked, broken=broken)
+        tip_ids, broken = reach.walk_tips(self.repo)
+        self.repo = self.repo._replace(tip_ids=tip_ids, broken=broken)
         if not broken:
             return
         shown = ", ".join(broken[:10]) + (

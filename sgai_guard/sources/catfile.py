@@ -72,14 +72,14 @@ def popen(
 
 
 def walk_popen(
-    args: Sequence[str], repo: StrPath, walked: bytes | None, *, stdout: IO[bytes] | None = None
+    args: Sequence[str], repo: StrPath, tip_ids: bytes | None, *, stdout: IO[bytes] | None = None
 ) -> subprocess.Popen[bytes]:
-    """``popen`` for a rev-list or log of all refs: ``walked`` (Repository.walked, the tips'
+    """``popen`` for a rev-list or log of all refs: ``tip_ids`` (Repository.tip_ids, the tips'
     ids for ``--stdin``) from a file, so no writer thread is needed however many there are."""
-    if walked is None:
+    if tip_ids is None:
         return popen(args, repo, stdout=stdout)
     with tempfile.TemporaryFile() as ids:
-        ids.write(walked)
+        ids.write(tip_ids)
         ids.seek(0)
         return popen(args, repo, stdin=ids, stdout=stdout)
 

@@ -83,7 +83,7 @@ def _log(
         f"--format={_HEADER}",
     ]
     args = [*args, "--reflog"] if include_reflog else args
-    proc = catfile.walk_popen(args, repo.path, repo.walked)
+    proc = catfile.walk_popen(args, repo.path, repo.tip_ids)
     commit = CommitRef("", "", "")
     parents: list[str] = []
     tokens = _tokens(catfile.pipe(proc.stdout))

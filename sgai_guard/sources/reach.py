@@ -13,9 +13,15 @@ from sgai_guard.sources.repo import Repository
 
 
 def peeled_tips(repo: Repository) -> dict[str, str]:
-    """Every ref and the object it names, annotated tags peeled, less the refs naming
-    objects the store lacks (see ``listed``)."""
-    return {ref: peeled for ref, peeled in listed(repo) if peeled and ref not in repo.broken}
+    """Every ref and the object it names, annotated tags peeled to what they name at last,
+    less the refs naming objects the store lacks (see ``walk_tips``)."""
+    named = _refs(repo)
+    peeled = _peeled(repo, named)
+    return {
+        ref: target
+        for (ref, _), target in zip(named, peeled, strict=True)
+        if target and ref not in repo.broken
+    }
 
 
 def walk_tips(repo: Repository) -> tuple[bytes, tuple[str, ...]]:
@@ -31,13 +37,6 @@ def walk_tips(repo: Repository) -> tuple[bytes, tuple[str, ...]]:
         dict.fromkeys(ref for (ref, _), target in zip(named, peeled, strict=True) if not target)
     )
     return "".join(f"{oid}\n" for oid in walked).encode(), broken
-
-
-def listed(repo: Repository) -> list[tuple[str, str]]:
-    """Every ref and the object it names, annotated tags peeled to what they name at last;
-    "" for a ref whose object, or whose tag's target, the store lacks."""
-    named = _refs(repo)
-    return [(ref, target) for (ref, _), target in zip(named, _peeled(repo, named), strict=True)]
 
 
 def _refs(repo: Repository) -> list[tuple[str, str]]:
@@ -83,12 +82,12 @@ def _checked(repo: Repository, asked: list[str], fmt: str) -> list[str]:
     """``fmt`` of each object asked for, in order; "" for one the store lacks."""
     if not asked:
         return []
-    args = ["cat-file", f"--batch-check={fmt} %(objectname)", "--buffer"]
+    args = ["cat-file", f"--batch-check={fmt}", "--buffer"]
     out = gitcmd.output(args, repo.path, stdin="".join(asked).encode())
     answers = out.decode("ascii", "replace").split("\n")[: len(asked)]
     if len(answers) < len(asked):
         raise GitError("git cat-file did not answer for every ref")
-    return [a.split(" ")[0] if not a.endswith(" missing") else "" for a in answers]
+    return ["" if a.endswith(" missing") else a for a in answers]
 
 
 def refs_containing(
@@ -117,7 +116,7 @@ def refs_containing(
 def _reach(repo: Repository, index: dict[str, int]) -> dict[str, int] | None:
     """For each commit that has any, the bits of the wanted commits its history holds."""
     args = ["rev-list", "--topo-order", "--parents", *repo.all_refs()]
-    proc = gitcmd.run(args, repo.path, stdin=repo.walked)
+    proc = gitcmd.run(args, repo.path, stdin=repo.tip_ids)
     if proc.returncode != 0:
         return None
     reach: dict[str, int] = {}

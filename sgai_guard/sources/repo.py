@@ -19,12 +19,12 @@ class Repository(NamedTuple):
     bare: bool
     # what "all refs" is for an audit: the ids of its tips, one a line, read by rev-list and
     # log from stdin (sources.reach.walk_tips); None: git's own --all
-    walked: bytes | None = None
+    tip_ids: bytes | None = None
     broken: tuple[str, ...] = ()  # refs (and HEADs) naming objects the store lacks
 
     def all_refs(self) -> list[str]:
-        """Every ref, for rev-list and log: ``--stdin`` with ``walked`` as its input."""
-        return ["--all"] if self.walked is None else ["--stdin"]
+        """Every ref, for rev-list and log: ``--stdin`` with ``tip_ids`` as its input."""
+        return ["--all"] if self.tip_ids is None else ["--stdin"]
 
     def git(self, *args: str) -> bytes:
         return gitcmd.output(list(args), self.path)

@@ -78,7 +78,7 @@ class Walk:
     def __init__(self, repo: Repository, extra: list[str]) -> None:
         self.out: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - kept until close()
         args = ["rev-list", "--objects", *repo.all_refs(), "--missing=print", *extra]
-        self._proc = catfile.walk_popen(args, repo.path, repo.walked, stdout=self.out)
+        self._proc = catfile.walk_popen(args, repo.path, repo.tip_ids, stdout=self.out)
 
     def finish(self) -> Walked:
         walked = Walked(error=catfile.complaint(self._proc, "git rev-list failed"))
