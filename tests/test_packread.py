@@ -25,6 +25,18 @@ from tests.gitrepo import Repo, git_env
 from tests.packs import BLOB, OFS_DELTA, REF_DELTA, Entry, copy, delta, insert, object_id
 
 
+@pytest.fixture(autouse=True, params=["isal", "zlib"])
+def inflater(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test runs with ISA-L's inflater (the dependency, where it has a wheel) and with
+    the standard library's zlib that stands in for it elsewhere: both read the same."""
+    if request.param == "zlib":
+        monkeypatch.setattr(packread, "_inflate", zlib)
+        monkeypatch.setattr(packread, "_INFLATE_ERROR", zlib.error)
+    else:
+        assert packread._inflate.__name__ == "isal.isal_zlib"
+    return str(request.param)
+
+
 def _store(objects: Path) -> Store:
     store = packread.open_store(str(objects))
     assert store is not None, "dulwich's compiled apply_delta is a dependency"

@@ -12,6 +12,8 @@ an object over the cap, an id two packs hold) is not guessed at: ``read`` return
 caller asks git for that object.
 
 Deltas are applied by dulwich's compiled ``apply_delta``; without it, nothing is read here.
+Pack entries are inflated by ISA-L (python-isal) where its wheel is installed: about twice as
+fast as zlib on a history's objects (bench/README.md); else by the standard library's zlib.
 """
 
 from __future__ import annotations
@@ -19,13 +21,13 @@ from __future__ import annotations
 import binascii
 import importlib
 import os
+import types
 import zlib
 from binascii import unhexlify
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from zlib import decompressobj
 
 from sgai_guard.sources import packindex
 from sgai_guard.sources.packindex import Locator, PackIndex
@@ -43,6 +45,17 @@ _HEAD = 4096  # read with the entry's header: most entries fit whole
 _KINDS = {1: "commit", 2: "tree", 3: "blob", 4: "tag"}
 _NUMBERS = {name.encode(): number for number, name in _KINDS.items()}
 _OFS, _REF = 6, 7
+
+
+def _inflater() -> types.ModuleType:
+    try:
+        return importlib.import_module("isal.isal_zlib")
+    except ImportError:  # no wheel for this platform: the standard library's (half the speed)
+        return zlib
+
+
+_inflate = _inflater()
+_INFLATE_ERROR: type[Exception] = getattr(_inflate, "error", zlib.error)
 
 
 class LeftToGitError(Exception):
@@ -107,7 +120,15 @@ class ObjectReader:
                 return None
             found = self._locator.locate(binary)
             kind, data = self._packed(*found) if found else self._loose(oid.decode("ascii"))
-        except (LeftToGitError, ValueError, IndexError, OSError, zlib.error, binascii.Error):
+        except (
+            LeftToGitError,
+            ValueError,
+            IndexError,
+            OSError,
+            zlib.error,
+            _INFLATE_ERROR,
+            binascii.Error,
+        ):
             return None
         return _KINDS[kind], data
 
@@ -237,8 +258,8 @@ def _entry(pack: PackIndex, offset: int) -> tuple[int, bytes, int | bytes]:
     window = at + size + (size >> 12) + (size >> 14) + (size >> 25) + 64
     if window > len(buffer):
         buffer += os.pread(pack.fd, window - len(buffer), offset + len(buffer))
-    inflater = decompressobj()
-    data = inflater.decompress(memoryview(buffer)[at:], size + 1)
+    inflater = _inflate.decompressobj()
+    data: bytes = inflater.decompress(memoryview(buffer)[at:], size + 1)
     if len(data) != size or not inflater.eof:
         raise LeftToGitError("entry is not the size it says")
     return kind, data, base
