@@ -102,6 +102,21 @@ def test_every_object_of_a_real_history_reads_as_git_reads_it(
     assert _reads_as_git(repo) == total
 
 
+def test_letting_go_of_the_mapped_pages_after_every_entry_reads_the_same(
+    tmp_path: Path, rng: random.Random, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The readers map each pack and let go of its pages every RELEASE_EVERY inflated bytes
+    (their resident memory stays bounded): a base read again after that reads the same."""
+    repo = _history(tmp_path / "repo", rng)
+    repo.git("repack", "-adf", "--depth=50", "--window=50")
+    released = []
+    monkeypatch.setattr(packread, "RELEASE_EVERY", 0)
+    real = ObjectReader._release
+    monkeypatch.setattr(ObjectReader, "_release", lambda self: released.append(real(self)))
+    assert _reads_as_git(repo) == len(_git_objects(repo.path))
+    assert len(released) > 100  # once per entry inflated
+
+
 @settings(
     max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

@@ -127,6 +127,14 @@ def over_cap(oid: str, size: int, max_size: int | None) -> Iterator[Skipped]:
     yield Skipped(f"blob {oid[:12]}", cap, blob_id=oid)
 
 
+def silent(kind: str, data: bytes) -> bool:
+    """True when ``from_memory`` yields nothing for an object that is not a blob: a tree, or
+    a commit or tag whose message holds no keyword (most of them; no Blob, no name)."""
+    if kind not in ("commit", "tag") or len(data) > MAX_MESSAGE_OBJECT:
+        return True
+    return not _hints()(data)
+
+
 def _message(oid: str, kind: str, data: bytes) -> Iterator[Blob]:
     """A commit's or tag's headers and message, each when it holds any of the detector's
     keywords (most hold none: checking costs one regex search, scanning a blob each)."""

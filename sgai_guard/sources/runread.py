@@ -18,7 +18,7 @@ from typing import IO
 from sgai_guard.fsread import CHUNK
 from sgai_guard.models import Blob, Skipped
 from sgai_guard.sources import catfile
-from sgai_guard.sources.objectstream import from_memory, objects, one
+from sgai_guard.sources.objectstream import from_memory, objects, one, silent
 from sgai_guard.sources.packread import ObjectReader, Store
 
 _READ_SIZE = 1 << 20
@@ -45,12 +45,10 @@ def read_run(
             found = reader.read(oid)
             if found is None:
                 yield from asker.ask(oid, max_size)
-            elif (
-                dropped is not None
-                and found[0] == "blob"
-                and len(found[1]) <= limit
-                and dropped(found[1])
-            ):
+            elif found[0] != "blob":
+                if not silent(*found):
+                    yield from from_memory(oid.decode("ascii"), *found, max_size)
+            elif dropped is not None and len(found[1]) <= limit and dropped(found[1]):
                 yield len(found[1])
             else:
                 yield from from_memory(oid.decode("ascii"), *found, max_size)
