@@ -5,6 +5,7 @@ should be) is never guessed at: the object is left to git, and nothing hangs or 
 
 from __future__ import annotations
 
+import errno
 import os
 import random
 import subprocess
@@ -18,7 +19,7 @@ from hypothesis import strategies as st
 
 from sgai_guard.engine.audit import AuditSource
 from sgai_guard.models import Blob
-from sgai_guard.sources import packindex, packread
+from sgai_guard.sources import packfile, packindex, packread
 from sgai_guard.sources.packread import MAX_OBJECT, ObjectReader, Store
 from tests import keys, packs
 from tests.gitrepo import Repo, git_env
@@ -30,10 +31,9 @@ def inflater(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) ->
     """Every test runs with ISA-L's inflater (the dependency, where it has a wheel) and with
     the standard library's zlib that stands in for it elsewhere: both read the same."""
     if request.param == "zlib":
-        monkeypatch.setattr(packread, "_inflate", zlib)
-        monkeypatch.setattr(packread, "_INFLATE_ERROR", zlib.error)
+        monkeypatch.setattr(packfile, "_inflate", zlib)
     else:
-        assert packread._inflate.__name__ == "isal.isal_zlib"
+        assert packfile._inflate.__name__ == "isal.isal_zlib"
     return str(request.param)
 
 
@@ -74,18 +74,23 @@ def _history(path: Path, rng: random.Random, commits: int = 30) -> Repo:
 
 
 def _reads_as_git(repo: Repo) -> int:
-    """How many objects were read in-process; each read exactly as git reads it."""
+    """How many objects were read in-process; each read exactly as git reads it, from packs
+    read with pread (the audit's own process) and from packs mapped (a forked reader)."""
     store = _store(repo.path / ".git" / "objects")
-    reader, read = ObjectReader(store), 0
+    counts = []
     try:
-        for oid, wanted in _git_objects(repo.path).items():
-            got = reader.read(oid.encode())
-            if got is not None:
-                assert got == wanted, oid
-                read += 1
+        for mapped in (False, True):
+            reader, read = ObjectReader(store, mapped=mapped), 0
+            for oid, wanted in _git_objects(repo.path).items():
+                got = reader.read(oid.encode())
+                if got is not None:
+                    assert got == wanted, (oid, mapped)
+                    read += 1
+            counts.append(read)
     finally:
         store.close()
-    return read
+    assert counts[0] == counts[1]
+    return counts[0]
 
 
 def test_every_object_of_a_real_history_reads_as_git_reads_it(
@@ -110,9 +115,9 @@ def test_letting_go_of_the_mapped_pages_after_every_entry_reads_the_same(
     repo = _history(tmp_path / "repo", rng)
     repo.git("repack", "-adf", "--depth=50", "--window=50")
     released = []
-    monkeypatch.setattr(packread, "RELEASE_EVERY", 0)
-    real = ObjectReader._release
-    monkeypatch.setattr(ObjectReader, "_release", lambda self: released.append(real(self)))
+    monkeypatch.setattr(packfile, "RELEASE_EVERY", 0)
+    real = packfile.PackFile.release
+    monkeypatch.setattr(packfile.PackFile, "release", lambda self: released.append(real(self)))
     assert _reads_as_git(repo) == len(_git_objects(repo.path))
     assert len(released) > 100  # once per entry inflated
 
@@ -138,12 +143,12 @@ def _loaded(objects: Path) -> list[int] | None:
     return [index.count for index in found]
 
 
-def _crafted(tmp_path: Path, entries: list[Entry]) -> ObjectReader:
+def _crafted(tmp_path: Path, entries: list[Entry], *, mapped: bool = False) -> ObjectReader:
     objects = tmp_path / "objects"
     packs.write(objects, entries)
     store = _store(objects)
     assert len(store.packs) == 1
-    return ObjectReader(store)
+    return ObjectReader(store, mapped=mapped)
 
 
 def test_deltas_of_both_kinds_are_applied(tmp_path: Path) -> None:
@@ -165,9 +170,62 @@ def test_deltas_of_both_kinds_are_applied(tmp_path: Path) -> None:
 
 
 def _unread(tmp_path: Path, entries: list[Entry], wanted: bytes) -> None:
-    started = time.monotonic()
-    assert _crafted(tmp_path, entries).read(wanted.hex().encode()) is None
-    assert time.monotonic() - started < 30  # bounded work, never a hang
+    """Left to git, by a reader of the pack through pread and by one that maps it."""
+    for mapped in (False, True):
+        started = time.monotonic()
+        reader = _crafted(tmp_path / str(mapped), entries, mapped=mapped)
+        assert reader.read(wanted.hex().encode()) is None
+        assert time.monotonic() - started < 30  # bounded work, never a hang
+
+
+def test_a_window_size_zlib_refuses_is_left_to_git_whatever_the_inflater(
+    tmp_path: Path,
+) -> None:
+    """ISA-L ignores the window size in a zlib header; git's zlib refuses one over 32 KiB
+    and calls the object corrupt, so the readers leave it to git too."""
+    name, content = b"\x0a" * 20, b"some content " * 100
+    raw = bytearray(zlib.compress(content))
+    raw[0] = 0x88  # deflate, CINFO 8: a 64 KiB window
+    flags = raw[1] & 0xE0
+    raw[1] = flags | (31 - ((raw[0] << 8) | flags) % 31) % 31  # the header's own check holds
+    with pytest.raises(zlib.error, match="window size"):
+        zlib.decompress(bytes(raw))
+    _unread(tmp_path, [Entry(name, BLOB, content, raw=bytes(raw))], name)
+
+
+def test_a_pack_that_cannot_be_mapped_is_read_with_pread(
+    tmp_path: Path, rng: random.Random, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pack too large for the address space (a sparse file of terabytes, say) is read
+    the way the audit's own process reads every pack."""
+    repo = _history(tmp_path / "repo", rng, commits=6)
+    repo.git("repack", "-adf")
+
+    def refuse(*_: object, **__: object) -> None:
+        raise OSError(errno.ENOMEM, "Cannot allocate memory")
+
+    monkeypatch.setattr(packfile.mmap, "mmap", refuse)
+    assert _reads_as_git(repo) == len(_git_objects(repo.path))
+
+
+def test_entries_that_do_not_add_up_still_count_towards_letting_go_of_the_pages(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An entry inflated whole whose checksum is wrong touched its pages all the same: a
+    pack of such entries must not keep them all resident."""
+    entries = []
+    for n in range(8):
+        raw = bytearray(zlib.compress(bytes([n]) * 1000 + b"x" * 1000))
+        raw[-1] ^= 1  # the adler32 trailer
+        entries.append(Entry(bytes([0x30 + n]) * 20, BLOB, b"", size=2000, raw=bytes(raw)))
+    reader = _crafted(tmp_path, entries, mapped=True)
+    released = []
+    real = packfile.PackFile.release
+    monkeypatch.setattr(packfile.PackFile, "release", lambda self: released.append(real(self)))
+    monkeypatch.setattr(packfile, "RELEASE_EVERY", 1000)
+    for entry in entries:
+        assert reader.read(entry.name.hex().encode()) is None
+    assert len(released) >= len(entries) - 1
 
 
 def test_sizes_that_lie_are_left_to_git(tmp_path: Path) -> None:
@@ -339,8 +397,10 @@ def test_ids_an_index_puts_at_one_offset_are_cached_once(
         assert reader.read(name.hex().encode()) == ("blob", small)
     assert reader.read(base_name.hex().encode()) == ("blob", base)
     inflated = []
-    entry = packread._entry
-    monkeypatch.setattr(packread, "_entry", lambda *a: inflated.append(a[1]) or entry(*a))
+    entry = packfile.Entries.entry
+    monkeypatch.setattr(
+        packfile.Entries, "entry", lambda self, *a: inflated.append(a[1]) or entry(self, *a)
+    )
     assert reader.read(delta_name.hex().encode()) == ("blob", base)
     assert inflated == [offsets[2]]  # the delta alone: its base came from the cache
 

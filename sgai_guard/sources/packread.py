@@ -12,17 +12,14 @@ an object over the cap, an id two packs hold) is not guessed at: ``read`` return
 caller asks git for that object.
 
 Deltas are applied by dulwich's compiled ``apply_delta``; without it, nothing is read here.
-Pack entries are inflated by ISA-L (python-isal) where its wheel is installed: about twice as
-fast as zlib on a history's objects (bench/README.md); else by the standard library's zlib.
+Each pack file is read through sources.packfile (mapped in forked readers, ISA-L's inflate).
 """
 
 from __future__ import annotations
 
 import binascii
 import importlib
-import mmap
 import os
-import types
 import zlib
 from binascii import unhexlify
 from collections import OrderedDict
@@ -31,9 +28,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sgai_guard.sources import packindex
+from sgai_guard.sources.packfile import (
+    INFLATE_ERRORS,
+    MAX_OBJECT,
+    Entries,
+    LeftToGitError,
+    PackFile,
+)
 from sgai_guard.sources.packindex import Locator, PackIndex
 
-MAX_OBJECT = 16 << 20  # a larger object is streamed by git, in pieces
 MAX_CHAIN = 10_000  # git writes chains of at most 4,095; a longer one is left to git
 MAX_CHAIN_BYTES = MAX_OBJECT  # of deltas held while a chain is followed
 MAX_PRODUCED = 4 * MAX_OBJECT  # of results made while a chain is applied, for one object
@@ -42,25 +45,18 @@ _PACKS = 2 * packindex.MAX_PACKS  # cache keys: offset * _PACKS + the pack's num
 # (on sympy, 16 MiB re-reads 0.9 % of the entries, 96 MiB 0.04 %).
 CACHE = 16 << 20
 _CACHE_ONE = CACHE // 4  # a larger object is not kept
-RELEASE_EVERY = 32 << 20  # inflated bytes between two releases of the mapped packs' pages
 _KINDS = {1: "commit", 2: "tree", 3: "blob", 4: "tag"}
 _NUMBERS = {name.encode(): number for number, name in _KINDS.items()}
-_OFS, _REF = 6, 7
-
-
-def _inflater() -> types.ModuleType:
-    try:
-        return importlib.import_module("isal.isal_zlib")
-    except ImportError:  # no wheel for this platform: the standard library's (half the speed)
-        return zlib
-
-
-_inflate = _inflater()
-_INFLATE_ERROR: type[Exception] = getattr(_inflate, "error", zlib.error)
-
-
-class LeftToGitError(Exception):
-    """Not read here; git is asked instead."""
+_OFS = 6  # the first delta type (7: a delta on a base named by id)
+# whatever reading an object here can raise: that object is git's to read
+_LEFT_TO_GIT: tuple[type[Exception], ...] = (
+    LeftToGitError,
+    ValueError,
+    IndexError,
+    OSError,
+    binascii.Error,
+    *INFLATE_ERRORS,
+)
 
 
 def delta_applier() -> Callable[..., object] | None:
@@ -103,22 +99,17 @@ def open_store(objects: str) -> Store | None:
 
 
 class ObjectReader:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, *, mapped: bool = False) -> None:
+        """``mapped``: map the packs (only in a forked reader: see sources.packfile)."""
         self._objects = Path(store.objects)
         self._locator = Locator(store.packs)
         self._apply = store.apply
         # inflated objects by offset * _PACKS + the pack's number, least recently used first
         self._cache: OrderedDict[int, tuple[int, bytes]] = OrderedDict()
         self._cached = 0
-        self._numbers = {pack.fd: n for n, pack in enumerate(store.packs)}
-        # each pack mapped once, in the process that reads it: an entry is a slice of the
-        # map, not a read and a copy. (A pack truncated while mapped would end that process
-        # with SIGBUS: a reader forked for that, which the audit reports as stopped early.)
-        self._mmaps = {
-            pack.fd: mmap.mmap(pack.fd, 0, access=mmap.ACCESS_READ) for pack in store.packs
-        }
-        self._maps = {fd: memoryview(mapped) for fd, mapped in self._mmaps.items()}
-        self._since = 0  # bytes inflated since the maps' pages were last let go
+        files = [PackFile(pack.fd, mapped=mapped) for pack in store.packs]
+        self._files = {pack.fd: (n, files[n]) for n, pack in enumerate(store.packs)}
+        self._entries = Entries(files)
         self._ambiguous = store.ambiguous
 
     def read(self, oid: bytes) -> tuple[str, bytes] | None:
@@ -129,23 +120,15 @@ class ObjectReader:
                 return None
             found = self._locator.locate(binary)
             kind, data = self._packed(*found) if found else self._loose(oid.decode("ascii"))
-        except (
-            LeftToGitError,
-            ValueError,
-            IndexError,
-            OSError,
-            zlib.error,
-            _INFLATE_ERROR,
-            binascii.Error,
-        ):
+        except _LEFT_TO_GIT:
             return None
         return _KINDS[kind], data
 
     def _packed(self, pack: PackIndex, offset: int) -> tuple[int, bytes]:
         """The object at ``offset``: its chain of deltas followed down to a base, then applied."""
-        number, cache, mapped = self._numbers[pack.fd], self._cache, self._maps[pack.fd]
+        (number, file), cache, entry = self._files[pack.fd], self._cache, self._entries.entry
         key = offset * _PACKS + number
-        kind, data, base = self._entry(mapped, offset)
+        kind, data, base = entry(file, offset)
         if kind < _OFS:  # most objects: whole in the pack
             self._keep(key, kind, data)
             return kind, data
@@ -161,7 +144,7 @@ class ObjectReader:
             if offset in visited:
                 raise LeftToGitError("delta chain loops")
             visited.add(offset)
-            kind, data, base = self._entry(mapped, offset)
+            kind, data, base = entry(file, offset)
             if kind < _OFS:
                 self._keep(key, kind, data)
                 break
@@ -179,23 +162,6 @@ class ObjectReader:
                 raise LeftToGitError("delta chain makes too much")
             self._keep(key, kind, data)
         return kind, data
-
-    def _entry(self, mapped: memoryview, offset: int) -> tuple[int, bytes, int | bytes]:
-        found = _entry(mapped, offset)
-        self._since += len(found[1])
-        if self._since > RELEASE_EVERY:
-            self._release()
-        return found
-
-    def _release(self) -> None:
-        """Let go of the pages of the packs read so far (they stay in the page cache): the
-        process's resident memory stays bounded whatever the size of the packs. Inflated
-        bytes are never fewer than the packed bytes read for them, bar a few per entry."""
-        self._since = 0
-        advice = getattr(mmap, "MADV_DONTNEED", None)
-        if advice is not None:
-            for mapped in self._mmaps.values():
-                mapped.madvise(advice)
 
     def _patch(self, base: bytes, delta: bytes) -> bytes:
         source, at = _varint(delta, 0)
@@ -259,44 +225,6 @@ def _loose_object(raw: bytes) -> tuple[int, bytes]:
     if not inflater.eof or len(body) != size:
         raise LeftToGitError("not the size it says")
     return _NUMBERS[words[0]], body
-
-
-def _entry(pack: memoryview, offset: int) -> tuple[int, bytes, int | bytes]:
-    """One pack entry inflated: its type, its data (a delta for types 6 and 7), and its
-    base (a relative offset, or an id). ``pack``: the whole pack file, mapped."""
-    byte = pack[offset]
-    kind, size, shift, at = (byte >> 4) & 7, byte & 15, 4, offset + 1
-    while byte & 0x80:
-        byte = pack[at]
-        size |= (byte & 0x7F) << shift
-        shift, at = shift + 7, at + 1
-        if shift > 63:
-            raise LeftToGitError("size header too long")
-    if size > MAX_OBJECT or not kind or kind == 5:
-        raise LeftToGitError("too large, or no such type")
-    base: int | bytes = 0
-    if kind == _OFS:
-        base, at = _offset_varint(pack, at)
-    elif kind == _REF:
-        base, at = bytes(pack[at : at + 20]), at + 20
-    # zlib's own bound on what it makes of ``size`` bytes (compressBound)
-    window = at + size + (size >> 12) + (size >> 14) + (size >> 25) + 64
-    inflater = _inflate.decompressobj()
-    data: bytes = inflater.decompress(pack[at:window], size + 1)
-    if len(data) != size or not inflater.eof:
-        raise LeftToGitError("entry is not the size it says")
-    return kind, data, base
-
-
-def _offset_varint(buffer: memoryview, at: int) -> tuple[int, int]:
-    byte = buffer[at]
-    value, at = byte & 0x7F, at + 1
-    while byte & 0x80:
-        byte = buffer[at]
-        value, at = ((value + 1) << 7) | (byte & 0x7F), at + 1
-        if value >> 63:
-            raise LeftToGitError("offset too long")
-    return value, at
 
 
 def _varint(data: bytes, at: int) -> tuple[int, int]:

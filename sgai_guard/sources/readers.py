@@ -163,7 +163,7 @@ def _worker_main(
             signal.signal(signal.SIGINT, signal.SIG_DFL)  # the audit's own process says ^C
         with os.fdopen(fd, "wb", buffering=1 << 16) as sink:
             try:
-                items = read_run(repo, run, max_size, store, screen.drops)
+                items = read_run(repo, run, max_size, store, screen.drops, forked=True)
                 _screen_run(items, screen, sink)
             except Exception as exc:  # said, as one more thing not read, by the audit itself
                 _send(sink, Skipped("(object store)", f"a reader failed: {exc!r}", error=True))

@@ -30,14 +30,17 @@ def read_run(
     max_size: int | None,
     store: Store | None = None,
     dropped: Callable[[bytes], bool] | None = None,
+    *,
+    forked: bool = False,
 ) -> Iterator[Blob | Skipped | int]:
     """The objects ``run`` names (ids, one a line), in its order. A blob read in-process,
     whole, that ``dropped`` says holds nothing to scan comes as its size alone: most blobs
-    of a history, which then cost no Blob and no name."""
+    of a history, which then cost no Blob and no name. ``forked``: this is a reader process
+    of its own, which may map the packs (sources.packfile)."""
     if store is None:
         yield from _through_git(repo, run, max_size)
         return
-    reader = ObjectReader(store)
+    reader = ObjectReader(store, mapped=forked)
     limit = CHUNK if max_size is None else min(CHUNK, max_size)
     with contextlib.closing(_Asker(repo)) as asker:
         for line in io.BytesIO(run):
