@@ -164,7 +164,8 @@ def _twice(names: list[bytes], loose: list[bytes]) -> frozenset[bytes] | None:
     twice: set[bytes] = set()
     for name in chain(loose, *(_names(blob) for blob in others)):
         (twice if name in seen else seen).add(name)
-    twice.update(seen.intersection(_names(largest)))
+    if seen:  # else (one pack, no loose object) there is nothing to compare it with
+        twice.update(seen.intersection(_names(largest)))
     return frozenset(twice)
 
 
