@@ -24,7 +24,7 @@ import zlib
 MAX_OBJECT = 16 << 20  # a larger object is streamed by git, in pieces
 RELEASE_EVERY = 32 << 20  # bytes an inflater could touch between two releases of the maps
 _HEAD = 4096  # read with the entry's header: most entries fit whole
-_OFS, _REF = 6, 7
+OFS_DELTA, REF_DELTA = 6, 7  # the entry types of deltas: on a base before them, or by id
 
 
 class LeftToGitError(Exception):
@@ -113,9 +113,9 @@ def _header(buffer: bytes | memoryview) -> tuple[int, int, int | bytes, int]:
     if size > MAX_OBJECT or not kind or kind == 5:
         raise LeftToGitError("too large, or no such type")
     base: int | bytes = 0
-    if kind == _OFS:
+    if kind == OFS_DELTA:
         base, at = _offset_varint(buffer, at)
-    elif kind == _REF:
+    elif kind == REF_DELTA:
         base, at = bytes(buffer[at : at + 20]), at + 20
     return kind, size, base, at
 

@@ -31,6 +31,7 @@ from sgai_guard.sources import packindex
 from sgai_guard.sources.packfile import (
     INFLATE_ERRORS,
     MAX_OBJECT,
+    OFS_DELTA,
     Entries,
     LeftToGitError,
     PackFile,
@@ -47,7 +48,6 @@ CACHE = 16 << 20
 _CACHE_ONE = CACHE // 4  # a larger object is not kept
 _KINDS = {1: "commit", 2: "tree", 3: "blob", 4: "tag"}
 _NUMBERS = {name.encode(): number for number, name in _KINDS.items()}
-_OFS = 6  # the first delta type (7: a delta on a base named by id)
 # whatever reading an object here can raise: that object is git's to read
 _LEFT_TO_GIT: tuple[type[Exception], ...] = (
     LeftToGitError,
@@ -129,7 +129,7 @@ class ObjectReader:
         (number, file), cache, entry = self._files[pack.fd], self._cache, self._entries.entry
         key = offset * _PACKS + number
         kind, data, base = entry(file, offset)
-        if kind < _OFS:  # most objects: whole in the pack
+        if kind < OFS_DELTA:  # most objects: whole in the pack
             self._keep(key, kind, data)
             return kind, data
         chain, held, visited = [(key, data)], len(data), {offset}
@@ -145,7 +145,7 @@ class ObjectReader:
                 raise LeftToGitError("delta chain loops")
             visited.add(offset)
             kind, data, base = entry(file, offset)
-            if kind < _OFS:
+            if kind < OFS_DELTA:
                 self._keep(key, kind, data)
                 break
             held += len(data)
