@@ -4,19 +4,22 @@ report format gives the same text streamed or whole."""
 
 from __future__ import annotations
 
+import datetime
 import json
 import random
 import re
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sgai_guard.cli.delivery import blocks
 from sgai_guard.engine.prepare import prepare
 from sgai_guard.engine.run import run
-from sgai_guard.report import Format, RenderOptions, renderer, streamer
+from sgai_guard.report import Format, RenderOptions, gitlab, renderer, streamer
 from sgai_guard.report.jsonstream import Lazy, chunks
 from sgai_guard.sources.local import WorktreeSource
 from tests import keys
@@ -77,7 +80,22 @@ def test_a_lazy_list_is_made_one_element_at_a_time(items: list[dict[str, Any]]) 
     assert made == list(range(len(items)))
 
 
-def test_every_format_streams_what_it_renders(tmp_path: Path, rng: random.Random) -> None:
+class _StoppedClock(datetime.datetime):
+    """The GitLab report states when it was made (to the second): two renders must not
+    straddle a second's end (this test failed once in CI when they did)."""
+
+    @classmethod
+    def now(cls, tz: datetime.tzinfo | None = None) -> _StoppedClock:
+        return cls(2026, 12, 3, 6, 20, 56, tzinfo=tz)
+
+
+def test_every_format_streams_what_it_renders(
+    tmp_path: Path, rng: random.Random, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = SimpleNamespace(
+        datetime=_StoppedClock, timezone=datetime.timezone, timedelta=datetime.timedelta
+    )
+    monkeypatch.setattr(gitlab, "datetime", clock)
     repo = Repo(tmp_path / "repo")
     for n in range(5):
         repo.write(f"conf/{n}.env", f"TAVILY_API_KEY={keys.tavily_current(rng)}\n")
@@ -94,6 +112,8 @@ def test_every_format_streams_what_it_renders(tmp_path: Path, rng: random.Random
         if fmt is Format.HTML:
             continue  # its report carries a fresh nonce each time
         assert "".join(streamer(fmt)(result, options)) == whole, fmt
+        if fmt is Format.GITLAB:
+            assert json.loads(whole)["scan"]["end_time"] == "2026-12-03T06:20:56"
 
 
 def test_a_large_json_report_written_to_a_file_matches_stdout(
