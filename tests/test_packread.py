@@ -107,17 +107,23 @@ def test_every_object_of_a_real_history_reads_as_git_reads_it(
     assert _reads_as_git(repo) == total
 
 
+def _releases(monkeypatch: pytest.MonkeyPatch) -> list[None]:
+    """One element for each time a reader lets go of a pack's mapped pages."""
+    released: list[None] = []
+    real = packfile.PackFile.release
+    monkeypatch.setattr(packfile.PackFile, "release", lambda self: released.append(real(self)))
+    return released
+
+
 def test_letting_go_of_the_mapped_pages_after_every_entry_reads_the_same(
     tmp_path: Path, rng: random.Random, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The readers map each pack and let go of its pages every RELEASE_EVERY inflated bytes
-    (their resident memory stays bounded): a base read again after that reads the same."""
+    """The readers map each pack and let go of its pages every RELEASE_EVERY bytes they could
+    have touched (their resident memory stays bounded): a base read again reads the same."""
     repo = _history(tmp_path / "repo", rng)
     repo.git("repack", "-adf", "--depth=50", "--window=50")
-    released = []
+    released = _releases(monkeypatch)
     monkeypatch.setattr(packfile, "RELEASE_EVERY", 0)
-    real = packfile.PackFile.release
-    monkeypatch.setattr(packfile.PackFile, "release", lambda self: released.append(real(self)))
     assert _reads_as_git(repo) == len(_git_objects(repo.path))
     assert len(released) > 100  # once per entry inflated
 
@@ -219,9 +225,7 @@ def test_entries_that_do_not_add_up_still_count_towards_letting_go_of_the_pages(
         raw[-1] ^= 1  # the adler32 trailer
         entries.append(Entry(bytes([0x30 + n]) * 20, BLOB, b"", size=2000, raw=bytes(raw)))
     reader = _crafted(tmp_path, entries, mapped=True)
-    released = []
-    real = packfile.PackFile.release
-    monkeypatch.setattr(packfile.PackFile, "release", lambda self: released.append(real(self)))
+    released = _releases(monkeypatch)
     monkeypatch.setattr(packfile, "RELEASE_EVERY", 1000)
     for entry in entries:
         assert reader.read(entry.name.hex().encode()) is None

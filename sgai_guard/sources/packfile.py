@@ -24,6 +24,7 @@ import zlib
 MAX_OBJECT = 16 << 20  # a larger object is streamed by git, in pieces
 RELEASE_EVERY = 32 << 20  # bytes an inflater could touch between two releases of the maps
 _HEAD = 4096  # read with the entry's header: most entries fit whole
+_LET_GO = getattr(mmap, "MADV_DONTNEED", None)  # None where the platform has no madvise
 OFS_DELTA, REF_DELTA = 6, 7  # the entry types of deltas: on a base before them, or by id
 
 
@@ -62,9 +63,8 @@ class PackFile:
 
     def release(self) -> None:
         """Let go of the mapped pages (they stay in the page cache)."""
-        advice = getattr(mmap, "MADV_DONTNEED", None)
-        if self._map is not None and advice is not None:
-            self._map.madvise(advice)
+        if self._map is not None and _LET_GO is not None:
+            self._map.madvise(_LET_GO)
 
 
 class Entries:
