@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import mmap
 
-    Searchable = bytes | mmap.mmap  # a mapped file is searched where it lies
+    Searchable = bytes | bytearray | mmap.mmap  # a mapped file is searched where it lies
 
 # Bytes read with plain searches before switching to Hyperscan: its import and compile cost
 # about 15 ms, which a hook scanning a few files never earns back.

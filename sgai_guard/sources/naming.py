@@ -17,7 +17,7 @@ from itertools import accumulate
 
 from sgai_guard.detection.prefilter import Prefilter
 from sgai_guard.models import is_object_id
-from sgai_guard.sources import runread
+from sgai_guard.sources import bigreads, runread
 from sgai_guard.sources.walk import Walk
 
 _CHUNK = 1 << 20
@@ -73,17 +73,16 @@ def _holding_trees(
     ids = list(wanted)
     find, overlap = Prefilter(ids), max(len(oid) for oid in wanted) - 1
     hits: set[int] = set()
-    read, tail = 0, b""
+    read = 0
     with runread.batch(repo, b"".join(trees)) as (proc, out):
-        while not stop() and (chunk := out.read(_CHUNK)):
-            data = tail + chunk
+        for base, data in bigreads.windows(out.fileno(), _CHUNK, overlap):
+            if stop():
+                break
             firsts = find(data)
             if firsts:
-                base = read - len(tail)
-                found = _all(data, {ids[n]: at for n, at in firsts.items()})
+                found = _all(bytes(data), {ids[n]: at for n, at in firsts.items()})
                 hits.update(bisect_right(starts, base + at) - 1 for at in found)
-            read += len(chunk)
-            tail = data[-overlap:]
+            read = base + len(data)
     proc.wait()
     return hits if read == starts[-1] and proc.returncode == 0 else None
 
