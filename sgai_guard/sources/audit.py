@@ -53,29 +53,32 @@ class AuditScan:
     def check(self) -> None:
         """Say up front what the history lacks: a shallow clone cannot be audited whole."""
         gitcmd.require_version((2, 32), "an audit")
+        paths = self.repo.git_paths("objects", "refs", "worktrees", "shallow")
+        self._objects = paths["objects"]
         _check_alternates(Path(self.objects()) / "info" / "alternates")
         for store in _stores(Path(self.objects())):  # an alternate's FIFO hangs git too
             hardening.check_objects(store, loose=True)
-        hardening.check_refs(self.repo.git_path("refs"))
-        hardening.check_refs(self.repo.git_path("worktrees"))  # their HEADs are walked too
-        self._leave_out_broken_refs()
-        shallow = self.repo.shallow_commits()
+        hardening.check_refs(paths["refs"])
+        hardening.check_refs(paths["worktrees"])  # their HEADs are walked too
+        has_refs = self._leave_out_broken_refs()
+        shallow = self.repo.shallow_commits(paths["shallow"])
         if shallow:
             self.incomplete.append(
                 f"the repository is a shallow clone ({len(shallow)} boundary commit(s)): "
                 "history before the boundary is missing; run git fetch --unshallow first"
             )
-        if not self.repo.lines("for-each-ref", "--count=1", "--format=%(refname)"):
+        if not has_refs:
             self.notices.append("the repository has no refs: there is no history to audit")
             self.empty_ok = True
 
-    def _leave_out_broken_refs(self) -> None:
+    def _leave_out_broken_refs(self) -> bool:
         """Refs naming objects the store lacks: git stops on them when asked for all refs
-        (and the audit with it, reading nothing); they are left out, and said."""
-        tip_ids, broken = reach.walk_tips(self.repo)
+        (and the audit with it, reading nothing); they are left out, and said. Returns
+        whether the repository has any ref at all."""
+        tip_ids, broken, has_refs = reach.walk_tips(self.repo)
         self.repo = self.repo._replace(tip_ids=tip_ids, broken=broken)
         if not broken:
-            return
+            return has_refs
         shown = ", ".join(broken[:10]) + (
             f" and {len(broken) - 10} more" if len(broken) > 10 else ""
         )
@@ -83,6 +86,7 @@ class AuditScan:
             f"{len(broken)} ref(s) name objects missing from the repository and were left out "
             f"of the history: {shown}"
         )
+        return has_refs
 
     def objects(self) -> str:
         if not self._objects:

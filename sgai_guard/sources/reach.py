@@ -24,19 +24,21 @@ def peeled_tips(repo: Repository) -> dict[str, str]:
     }
 
 
-def walk_tips(repo: Repository) -> tuple[bytes, tuple[str, ...]]:
+def walk_tips(repo: Repository) -> tuple[bytes, tuple[str, ...], bool]:
     """What the audit walks instead of `--all`: the ids every ref, HEAD and each worktree's
     HEAD name (one a line, for `--stdin`), and the names of those that name an object the
     store lacks. git stops on such a ref when asked for all refs (and the audit with it,
     reading nothing); passed as ids, no ref name reaches a command line, and a name git
-    cannot use (`a..b`, a name listed twice) costs nothing."""
-    named = [*_heads(repo), *_refs(repo)]
+    cannot use (`a..b`, a name listed twice) costs nothing. The last item says whether
+    git lists any ref (HEADs aside)."""
+    refs = _refs(repo)
+    named = [*_heads(repo), *refs]
     peeled = _peeled(repo, named)
     walked = sorted({oid for (_, oid), target in zip(named, peeled, strict=True) if target})
     broken = tuple(
         dict.fromkeys(ref for (ref, _), target in zip(named, peeled, strict=True) if not target)
     )
-    return "".join(f"{oid}\n" for oid in walked).encode(), broken
+    return "".join(f"{oid}\n" for oid in walked).encode(), broken, bool(refs)
 
 
 def _refs(repo: Repository) -> list[tuple[str, str]]:

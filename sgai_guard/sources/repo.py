@@ -62,12 +62,25 @@ class Repository(NamedTuple):
     def git_path(self, name: str) -> str:
         """Where ``name`` (``shallow``, ``objects/info/alternates``) lives in this repository."""
         return os.path.join(
-            self.path, os.fsdecode(self.git("rev-parse", "--git-path", name).strip())
+            self.path, os.fsdecode(_one_line(self.git("rev-parse", "--git-path", name)))
         )
 
-    def shallow_commits(self) -> frozenset[str]:
-        """Commits whose parents were cut off by a shallow clone."""
-        path = self.git_path("shallow")
+    def git_paths(self, *names: str) -> dict[str, str]:
+        """``git_path`` of each of ``names``, asked of one git; one git each when its answer
+        is not one line per name (a repository path holding a newline)."""
+        asked = [arg for name in names for arg in ("--git-path", name)]
+        said = self.git("rev-parse", *asked).split(b"\n")
+        if len(said) != len(names) + 1 or said[-1]:
+            return {name: self.git_path(name) for name in names}
+        return {
+            name: os.path.join(self.path, os.fsdecode(path))
+            for name, path in zip(names, said, strict=False)
+        }
+
+    def shallow_commits(self, path: str | None = None) -> frozenset[str]:
+        """Commits whose parents were cut off by a shallow clone; ``path``: where the shallow
+        file is, when already asked."""
+        path = path or self.git_path("shallow")
         try:
             return frozenset(fsread.read_small(path).decode("ascii", "replace").split())
         except FileNotFoundError:
@@ -92,10 +105,14 @@ def open_repository(path: StrPath) -> Repository:
     # One call for a work tree (the common case); bare repositories need a second.
     proc = gitcmd.run(["rev-parse", "--absolute-git-dir", "--show-toplevel"], where)
     if proc.returncode == 0:
-        git_dir, top = proc.stdout.decode("utf-8", "replace").splitlines()[:2]
+        said = proc.stdout.split(b"\n")
+        if len(said) != 3 or said[2]:  # a path holding a newline: one git for each
+            said = [_asked(where, "--absolute-git-dir"), _asked(where, "--show-toplevel")]
+        git_dir, top = (os.fsdecode(path) for path in said[:2])
         return Repository(top, git_dir, False)
     proc = gitcmd.run(["rev-parse", "--is-bare-repository", "--absolute-git-dir"], where)
-    lines = proc.stdout.decode("utf-8", "replace").splitlines()
+    bare, _, rest = proc.stdout.partition(b"\n")  # the path last: it may hold newlines
+    lines = [bare.decode("ascii", "replace"), os.fsdecode(_one_line(rest))] if rest else []
     if b"dubious ownership" in proc.stderr:
         raise GitError(
             f"{where}: git refuses this repository because another user owns it (dubious "
@@ -107,6 +124,16 @@ def open_repository(path: StrPath) -> Repository:
     if lines[0].strip() == "true":
         return Repository(lines[1], lines[1], True)
     return Repository(where, lines[1], False)  # inside .git of a work tree
+
+
+def _one_line(said: bytes) -> bytes:
+    """What git printed, less the newline it ends with (a path may hold others, and end
+    with spaces)."""
+    return said[:-1] if said.endswith(b"\n") else said
+
+
+def _asked(where: str, option: str) -> bytes:
+    return _one_line(gitcmd.output(["rev-parse", option], where))
 
 
 def here(path: StrPath) -> Repository:

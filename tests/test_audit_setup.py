@@ -1,0 +1,88 @@
+"""What an audit asks git before it reads anything: where the repository keeps its objects,
+refs and shallow file (one git for all four), and whether there is any ref to audit."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from sgai_guard.sources.repo import open_repository
+from tests.cli_helpers import run_json
+from tests.gitrepo import Repo
+from tests.keys import tavily_current
+
+_NAMES = ("objects", "refs", "worktrees", "shallow")
+
+
+@pytest.mark.parametrize("folder", ["plain", "with\nnewline", "with space"])
+def test_one_git_answers_for_every_path_as_one_git_each_would(tmp_path: Path, folder: str) -> None:
+    repo = Repo(tmp_path / folder)
+    repo.write("a.txt", "a\n")
+    repo.commit("one")
+    opened = open_repository(repo.path)
+    assert opened.git_paths(*_NAMES) == {name: opened.git_path(name) for name in _NAMES}
+    assert Path(opened.git_paths("objects")["objects"]).is_dir()
+
+
+def test_a_linked_worktree_keeps_its_own_paths(tmp_path: Path) -> None:
+    repo = Repo(tmp_path / "main")
+    repo.write("a.txt", "a\n")
+    repo.commit("one")
+    repo.git("worktree", "add", "-q", str(tmp_path / "linked"))
+    opened = open_repository(tmp_path / "linked")
+    paths = opened.git_paths(*_NAMES)
+    assert paths == {name: opened.git_path(name) for name in _NAMES}
+    assert Path(paths["objects"]).resolve() == (repo.path / ".git" / "objects").resolve()
+
+
+def test_a_repository_without_refs_is_said_to_have_no_history(tmp_path: Path) -> None:
+    repo = Repo(tmp_path / "repo")
+    code, report = run_json("audit", ".", cwd=repo.path)
+    assert code == 0, report
+    assert any("has no refs" in notice for notice in report["notices"]), report
+
+
+def test_a_repository_with_refs_is_audited_without_that_notice(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    repo = Repo(tmp_path / "repo")
+    repo.write("a.txt", f"{rng.random()}\n")
+    repo.commit("one")
+    code, report = run_json("audit", ".", cwd=repo.path)
+    assert code == 0, report
+    assert not any("has no refs" in notice for notice in report["notices"]), report
+    assert report["scanned"]["commits"] == 1, report["scanned"]
+
+
+def test_refs_that_all_name_missing_objects_still_count_as_refs(tmp_path: Path) -> None:
+    """A ref left out of the history (it names an object the store lacks) is a ref all the
+    same: the audit says what it left out, not that there was nothing."""
+    repo = Repo(tmp_path / "repo")
+    repo.write("a.txt", "a\n")
+    repo.commit("one")
+    (repo.path / ".git" / "refs" / "heads" / "main").write_text("1" * 40 + "\n")
+    code, report = run_json("audit", ".", cwd=repo.path)
+    assert code == 3, report
+    assert not any("has no refs" in notice for notice in report["notices"]), report
+    assert any("left out" in text for text in report["incomplete"]), report
+
+
+@pytest.mark.parametrize("bare", [False, True])
+def test_a_repository_whose_path_holds_a_newline_is_audited(
+    tmp_path: Path, rng: random.Random, bare: bool
+) -> None:
+    """rev-parse prints one path a line: a path holding a newline was split into two, and the
+    audit stopped on a folder that does not exist."""
+    source = Repo(tmp_path / "src")
+    source.write("config.env", f"TAVILY_API_KEY={tavily_current(rng)}\n")
+    source.commit("one")
+    where = tmp_path / "odd\nname .git"
+    if bare:
+        Repo.existing(tmp_path).git("clone", "-q", "--bare", str(source.path), str(where))
+    else:
+        Repo.existing(tmp_path).git("clone", "-q", str(source.path), str(where))
+    code, report = run_json("audit", str(where), cwd=tmp_path)
+    assert code == 1, report
+    assert [finding["path"] for finding in report["findings"]] == ["config.env"]
