@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import threading
+import time
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -52,15 +55,20 @@ def test_an_empty_output_has_no_window() -> None:
     assert _piped(b"", []) == []
 
 
-def test_a_long_slow_output_is_read_whole() -> None:
-    """Past the point where pauses start (8 MiB), a writer that trickles is still read to
-    its last byte."""
-    data = os.urandom(9 << 20)
+def _trickled(data: bytes, wide: bool) -> bytes:
+    """``data`` read back through windows, written into a pipe 64 KiB at a time by another
+    thread; the pipe widened to 1 MiB first when ``wide`` (Linux)."""
     read_end, write_end = os.pipe()
+    if wide:
+        fcntl.fcntl(read_end, getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
+
+    pace = threading.Event()  # never set: its wait is a pause that is not time.sleep's
 
     def write() -> None:
         for at in range(0, len(data), 1 << 16):
             os.write(write_end, data[at : at + (1 << 16)])
+            if at > 9 << 20:  # slower than the reader from here: its reads come up short
+                pace.wait(0.002)
         os.close(write_end)
 
     writer = threading.Thread(target=write)
@@ -72,4 +80,35 @@ def test_a_long_slow_output_is_read_whole() -> None:
     finally:
         writer.join()
         os.close(read_end)
-    assert bytes(got) == data
+    return bytes(got)
+
+
+@pytest.mark.parametrize("wide", [True, False])
+def test_a_long_output_is_read_whole_and_only_a_wide_pipe_pauses(
+    wide: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past the point where pauses may start (8 MiB), a writer that trickles is read to its
+    last byte. A pause is taken only on a pipe wide enough to fill during it: a 64 KiB pipe
+    (macOS's) paused after every read would cap the stream at 64 MB/s."""
+    if wide and not _sizes_told():
+        pytest.skip("pipe sizes cannot be told here")
+    pauses: list[float] = []
+    real_sleep = time.sleep
+
+    def pause(seconds: float) -> None:
+        pauses.append(seconds)
+        real_sleep(seconds)
+
+    monkeypatch.setattr(bigreads.time, "sleep", pause)
+    data = os.urandom(12 << 20)
+    assert _trickled(data, wide) == data
+    assert bool(pauses) == wide, len(pauses)
+
+
+def _sizes_told() -> bool:
+    read_end, write_end = os.pipe()
+    try:
+        return bigreads.pipe_size(read_end) > 0
+    finally:
+        os.close(read_end)
+        os.close(write_end)
