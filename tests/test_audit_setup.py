@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from sgai_guard.sources.repo import open_repository
-from tests.cli_helpers import run_json
+from tests.cli_helpers import run_cli, run_json
 from tests.gitrepo import Repo
 from tests.keys import tavily_current
 
@@ -86,3 +86,73 @@ def test_a_repository_whose_path_holds_a_newline_is_audited(
     code, report = run_json("audit", str(where), cwd=tmp_path)
     assert code == 1, report
     assert [finding["path"] for finding in report["findings"]] == ["config.env"]
+
+
+def _victim_and_decoy(tmp_path: Path, rng: random.Random, *, bare: bool) -> tuple[Path, Path]:
+    """A repository holding a key whose configuration names a clean repository (nested in
+    it, or beside it) as its work tree: git run in that work tree finds the decoy."""
+    source = Repo(tmp_path / "src")
+    source.write("config.env", f"TAVILY_API_KEY={tavily_current(rng)}\n")
+    source.commit("one")
+    victim = tmp_path / ("victim.git" if bare else "victim")
+    args = ["clone", "-q", *(["--bare"] if bare else []), str(source.path), str(victim)]
+    Repo.existing(tmp_path).git(*args)
+    decoy = Repo(victim / "decoy")
+    decoy.write("README.md", "nothing here\n")
+    decoy.commit("clean")
+    config = victim / "config" if bare else victim / ".git" / "config"
+    Repo.existing(victim).git("config", "--file", str(config), "core.worktree", str(decoy.path))
+    return victim, decoy.path
+
+
+def test_a_configured_work_tree_cannot_send_the_audit_to_a_decoy(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """Found by an attacker review: core.worktree naming a clean repository's work tree made
+    every git run there, so the audit read the decoy's history and passed (exit 0)."""
+    victim, decoy = _victim_and_decoy(tmp_path, rng, bare=False)
+    proc = run_cli("audit", str(victim), cwd=tmp_path)
+    assert proc.returncode == 2, (proc.stdout, proc.stderr)
+    assert "core.worktree" in proc.stderr, proc.stderr
+    assert str(decoy) in proc.stderr, proc.stderr  # where git would have looked
+    assert "tvly-" not in proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize(("command", "bare"), [("scan", False), ("audit", True)])
+def test_a_configured_work_tree_that_git_ignores_changes_nothing(
+    tmp_path: Path, rng: random.Random, command: str, bare: bool
+) -> None:
+    """A work-tree scan reads the folder it is given, whatever the configuration says; a bare
+    repository's core.worktree is ignored by git itself: both still find the key."""
+    victim, _ = _victim_and_decoy(tmp_path, rng, bare=bare)
+    code, report = run_json(command, str(victim), cwd=tmp_path)
+    assert code == 1, report
+    assert [f["path"] for f in report["findings"]] == ["config.env"], report
+
+
+def test_a_configured_work_tree_outside_the_folder_asked_for_is_refused(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    repo = Repo(tmp_path / "repo")
+    repo.write("config.env", f"TAVILY_API_KEY={tavily_current(rng)}\n")
+    repo.commit("one")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    repo.git("config", "core.worktree", str(elsewhere))
+    proc = run_cli("audit", str(repo.path), cwd=tmp_path)
+    assert proc.returncode == 2, (proc.stdout, proc.stderr)
+    assert "outside" in proc.stderr, proc.stderr
+
+
+def test_a_subfolder_and_a_symlinked_path_still_open_their_repository(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    repo = Repo(tmp_path / "repo")
+    repo.write("sub/config.env", f"TAVILY_API_KEY={tavily_current(rng)}\n")
+    repo.commit("one")
+    link = tmp_path / "link"
+    link.symlink_to(repo.path)
+    for where in (repo.path / "sub", link, link / "sub"):
+        code, report = run_json("audit", str(where), cwd=tmp_path)
+        assert code == 1, (where, report)
+        assert [f["path"] for f in report["findings"]] == ["sub/config.env"], where

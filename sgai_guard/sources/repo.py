@@ -109,6 +109,7 @@ def open_repository(path: StrPath) -> Repository:
         if len(said) != 3 or said[2]:  # a path holding a newline: one git for each
             said = [_asked(where, "--absolute-git-dir"), _asked(where, "--show-toplevel")]
         git_dir, top = (os.fsdecode(path) for path in said[:2])
+        _check_pinned(where, top, git_dir)
         return Repository(top, git_dir, False)
     proc = gitcmd.run(["rev-parse", "--is-bare-repository", "--absolute-git-dir"], where)
     bare, _, rest = proc.stdout.partition(b"\n")  # the path last: it may hold newlines
@@ -124,6 +125,44 @@ def open_repository(path: StrPath) -> Repository:
     if lines[0].strip() == "true":
         return Repository(lines[1], lines[1], True)
     return Repository(where, lines[1], False)  # inside .git of a work tree
+
+
+def _check_pinned(where: str, top: str, git_dir: str) -> None:
+    """Every later git runs in ``top``, and finds its repository from there again. The
+    repository's own configuration (core.worktree) may name another folder as its work tree,
+    or another repository's: the scan would then read files the user did not name, and
+    history of a repository they did not ask for, and pass on a decoy."""
+    if not (_inside(where, top) or _inside(where, git_dir)):
+        raise GitError(
+            f"{git_dir}: its configuration (core.worktree) sets {top} as its work tree, "
+            f"outside {where}: refusing to scan files other than those asked for; remove "
+            "core.worktree from its configuration, or scan that folder"
+        )
+    if _same(os.path.join(top, ".git"), git_dir):
+        return  # the common case, told without a process
+    proc = gitcmd.run(["rev-parse", "--absolute-git-dir"], top)
+    found = os.fsdecode(_one_line(proc.stdout)) if proc.returncode == 0 else ""
+    if not found or not _same(found, git_dir):
+        raise GitError(
+            f"{git_dir}: its work tree {top} is where git finds {found or 'no repository'}: "
+            "refusing to scan another repository than the one asked for; remove core.worktree "
+            "from its configuration"
+        )
+
+
+def _inside(path: str, folder: str) -> bool:
+    real, container = os.path.realpath(path), os.path.realpath(folder)
+    try:
+        return os.path.commonpath([real, container]) == container
+    except ValueError:  # different drives
+        return False
+
+
+def _same(one: str, other: str) -> bool:
+    try:
+        return os.path.samefile(one, other)
+    except OSError:
+        return False
 
 
 def _one_line(said: bytes) -> bytes:
