@@ -246,8 +246,8 @@ def _push_updates() -> list[tuple[str, str, str, str]]:
             )
         ]
     pushed = []
-    for line in _stdin().splitlines():
-        parts = line.split()
+    for line in _stdin().split("\n"):  # one SP between fields: a ref name may hold a
+        parts = line.rstrip("\r").split(" ")  # no-break space or U+2028, which split() cuts at
         if len(parts) == 4:
             pushed.append((parts[0], parts[1], parts[2], parts[3]))
     return pushed

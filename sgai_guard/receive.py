@@ -20,8 +20,8 @@ LOG = "sgai-guard-bypass.log"
 def updates(text: str) -> list[tuple[str, str, str, str]]:
     """git's ``old new ref`` lines, as the push hook's (ref, new, ref, old) updates."""
     out = []
-    for line in text.splitlines():
-        parts = line.split(" ")
+    for line in text.split("\n"):  # not splitlines(): a ref name may hold U+2028
+        parts = line.rstrip("\r").split(" ")
         if len(parts) == 3:
             old, new, ref = parts
             out.append((ref, new, ref, old))

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests import keys
 from tests.cli_helpers import run_cli
 from tests.gitrepo import Repo
@@ -223,3 +225,26 @@ def test_pre_push_does_not_trust_another_remote(tmp_path: Path, rng: random.Rand
     pushed = repo.attempt("push", "origin", "main")
     out = pushed.stdout + pushed.stderr
     assert pushed.returncode != 0 and "fork.env" in out, out
+
+
+@pytest.mark.parametrize("odd", ["\u00a0", "\u2028", "\u0085"])
+def test_pre_push_scans_a_branch_whose_name_holds_unicode_space_or_a_line_break(
+    tmp_path: Path, rng: random.Random, odd: str
+) -> None:
+    """git allows a no-break space, U+2028 or NEL in a ref name; the hook split its input
+    lines with str.split() and splitlines(), which cut there: the update had five fields, and
+    the push was let through unscanned."""
+    repo = Repo(tmp_path / "plain")
+    repo.commit("root")
+    assert run_cli("install-hook", "--pre-push", cwd=repo.path).returncode == 0
+    Repo(tmp_path / "remote.git", bare=True)
+    repo.git("remote", "add", "origin", str(tmp_path / "remote.git"))
+    assert repo.attempt("push", "-q", "origin", "main").returncode == 0
+    branch = f"feature{odd}x"
+    repo.git("checkout", "-q", "-b", branch)
+    repo.write("new.env", f"K={keys.tavily_current(rng)}\n")
+    repo.add("new.env")
+    repo.git("commit", "-q", "--no-verify", "--no-gpg-sign", "-m", "leak")
+    blocked = repo.attempt("push", "origin", branch)
+    assert blocked.returncode != 0, blocked.stdout + blocked.stderr
+    assert "new.env" in blocked.stdout + blocked.stderr

@@ -279,3 +279,22 @@ def test_keys_in_a_commits_headers_and_an_inner_tags_message_are_found(
     client.git("tag", "-a", "outer", "-m", "clean", "inner")
     code, out = _push(client, "refs/tags/outer")
     assert code != 0 and "message)" in out, out
+
+
+@pytest.mark.parametrize("odd", ["\u00a0", "\u2028", "\u0085"])
+def test_a_branch_whose_name_holds_unicode_space_or_a_line_break_is_scanned(
+    tmp_path: Path, rng: random.Random, odd: str
+) -> None:
+    """git's `old new ref` lines were split with splitlines(), which cuts at U+2028 and NEL:
+    the commits were still scanned, but the ref was named by half its name."""
+    server = _server(tmp_path)
+    client = _client(tmp_path, server)
+    assert _push(client, "main")[0] == 0
+    branch = f"feature{odd}x"
+    client.git("checkout", "-q", "-b", branch)
+    client.write("new.env", f"K={keys.tavily_current(rng)}\n")
+    client.commit("leak")
+    code, out = _push(client, branch)
+    assert code != 0 and "pre-receive hook declined" in out, out
+    assert "new.env" in out
+    assert branch not in server.git("for-each-ref", "--format=%(refname)")

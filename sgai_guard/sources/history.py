@@ -238,7 +238,7 @@ def _refs_naming(repo: Repository, oids: set[str]) -> dict[str, set[str]]:
         return {}
     out = gitcmd.output(["for-each-ref", "--format=%(objectname) %(refname)"], repo.path)
     named: dict[str, set[str]] = {}
-    for line in out.decode("utf-8", "surrogateescape").splitlines():
+    for line in filter(None, out.decode("utf-8", "surrogateescape").split("\n")):
         oid, ref = line.split(" ", 1)
         if oid in oids:
             named.setdefault(oid, set()).add(ref)

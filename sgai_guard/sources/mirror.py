@@ -110,7 +110,7 @@ def _set_head(folder: str, url: str, allow_file: bool) -> None:
     """Point the mirror's HEAD where the remote's points, so "at HEAD" means what it says."""
     args = ["ls-remote", "--symref", "--upload-pack=git-upload-pack", "--end-of-options"]
     proc = _git(folder, [*args, url, "HEAD"], allow_file)
-    for line in proc.stdout.decode("utf-8", "replace").splitlines():
+    for line in proc.stdout.decode("utf-8", "replace").split("\n"):
         ref, _, what = line.partition("\t")
         if what == "HEAD" and ref.startswith("ref: refs/"):
             # git refuses a name outside refs/ or malformed: then HEAD stays as it is

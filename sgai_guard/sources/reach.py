@@ -45,7 +45,8 @@ def _refs(repo: Repository) -> list[tuple[str, str]]:
     """Every ref git lists (nothing here reads a ref file, where a planted FIFO could stall
     it), without reading its object: a name twice is listed twice."""
     out = gitcmd.output(["for-each-ref", "--format=%(objectname) %(refname)"], repo.path)
-    pairs = (line.partition(" ") for line in out.decode("utf-8", "surrogateescape").splitlines())
+    text = out.decode("utf-8", "surrogateescape")
+    pairs = (line.partition(" ") for line in text.split("\n") if line)  # a name may hold U+2028
     return [(ref, oid) for oid, _, ref in pairs if is_object_id(oid)]
 
 
@@ -57,7 +58,7 @@ def _heads(repo: Repository) -> list[tuple[str, str]]:
     heads = {head: "HEAD"} if is_object_id(head) else {}
     out = gitcmd.run(["worktree", "list", "--porcelain"], repo.path).stdout
     where = ""
-    for line in out.decode("utf-8", "surrogateescape").splitlines():
+    for line in out.decode("utf-8", "surrogateescape").split("\n"):
         if line.startswith("worktree "):
             where = line[len("worktree ") :]
         elif line.startswith("HEAD ") and is_object_id(oid := line[len("HEAD ") :]):
