@@ -22,6 +22,7 @@ from sgai_guard.models import Blob
 from sgai_guard.sources import packfile, packindex, packread
 from sgai_guard.sources.packread import MAX_OBJECT, ObjectReader, Store
 from tests import keys, packs
+from tests.cli_helpers import run_json
 from tests.gitrepo import Repo, git_env
 from tests.packs import BLOB, OFS_DELTA, REF_DELTA, Entry, copy, delta, insert, object_id
 
@@ -432,3 +433,26 @@ def _size_rest(size: int) -> bytes:
         out.append((size & 0x7F) | (0x80 if size >> 7 else 0))
         size >>= 7
     return bytes(out)
+
+
+@pytest.mark.parametrize("kind", ["file", "incremental"])
+def test_a_multi_pack_index_sends_the_store_to_git_and_the_key_is_found(
+    tmp_path: Path, rng: random.Random, kind: str
+) -> None:
+    """git looks objects up through a multi-pack-index (one file, or git 2.47's layers in
+    `multi-pack-index.d/`): such a store is read through git, which still finds the key."""
+    repo = _history(tmp_path / "repo", rng, commits=3)
+    key = keys.tavily_current(rng)
+    repo.write("conf.env", f"K={key}\n")
+    repo.commit("leak")
+    repo.git("repack", "-ad")
+    objects = repo.path / ".git" / "objects"
+    assert _loaded(objects) is not None
+    if kind == "file":
+        repo.git("multi-pack-index", "write")
+    else:
+        (objects / "pack" / "multi-pack-index.d").mkdir()
+    assert _loaded(objects) is None
+    code, report = run_json("audit", ".", cwd=repo.path)
+    assert code == 1, report
+    assert [f["path"] for f in report["findings"]] == ["conf.env"]

@@ -435,3 +435,21 @@ def test_work_tree_files_named_like_git_metadata(tmp_path: Path, rng: random.Ran
     (tmp_path / "HEAD").symlink_to("/dev/zero")
     code, report = run_json("scan", ".", cwd=tmp_path, env={"SGAI_GUARD_GIT_TIMEOUT": "20"})
     assert code == 1 and [s["path"] for s in report["skipped"]] == ["index"]
+
+
+@pytest.mark.parametrize("name", ["multi-pack-index-chain", "multi-pack-index-0123.midx"])
+def test_a_fifo_among_incremental_multi_pack_index_layers_is_refused(
+    tmp_path: Path, rng: random.Random, name: str
+) -> None:
+    """git 2.47 and later open each layer of `objects/pack/multi-pack-index.d/` as they start
+    reading objects: a FIFO there would hang them. It is refused up front (exit 2), whatever
+    git's version."""
+    repo = Repo(tmp_path)
+    repo.write("k.txt", keys.sgai_uuid(rng))
+    repo.commit("leak")
+    layers = tmp_path / ".git" / "objects" / "pack" / "multi-pack-index.d"
+    layers.mkdir(parents=True)
+    os.mkfifo(layers / name)
+    proc = run_cli("audit", ".", cwd=tmp_path, timeout=60)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "multi-pack-index.d" in proc.stderr and "not a regular file" in proc.stderr

@@ -201,8 +201,9 @@ def check_metadata(folder: StrPath) -> None:
 def check_objects(objects: StrPath, *, loose: bool) -> None:
     """Refuse an object store whose pack files (and, with ``loose``, loose objects) are
     FIFOs, sockets or devices: git opens each index, reverse index and multi-pack-index as it
-    starts reading objects, and a loose object as it reads it, and would block forever."""
-    folders = [os.path.join(objects, "pack")]
+    starts reading objects, and a loose object as it reads it, and would block forever.
+    git 2.47 and later also open every layer of an incremental multi-pack-index."""
+    folders = [os.path.join(objects, "pack"), os.path.join(objects, "pack", "multi-pack-index.d")]
     if loose:
         folders += [os.path.join(objects, f"{n:02x}") for n in range(256)]
     for folder in folders:

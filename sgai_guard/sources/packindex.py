@@ -7,7 +7,7 @@ key git shows. So the packs are read in-process only when that copy is never in 
 ``load`` says None, and everything is read through git as before):
 - every index is one git would trust the same way: version 2, a plain file, its pack's
   checksum and object count, its names sorted and in their fan-out buckets;
-- no multi-pack-index (git looks objects up through it, at offsets of its own);
+- no multi-pack-index, incremental (git 2.47) or not: git looks objects up through it;
 - no alternate store (git may take an object from there);
 - not too many packs or objects (open files, memory).
 An id held by two packs is left to git (``ambiguous``); an id in no pack is a loose object,
@@ -103,8 +103,9 @@ def load(objects: str) -> list[PackIndex] | None:
     """The indexes of ``objects``/pack, or None when the store is not to be read in-process
     (see the module's docstring)."""
     directory = Path(objects)
-    if _present(directory / "info" / "alternates") or _present(
-        directory / "pack" / "multi-pack-index"
+    pack = directory / "pack"
+    if _present(directory / "info" / "alternates") or any(
+        _present(pack / name) for name in ("multi-pack-index", "multi-pack-index.d")
     ):
         return None
     try:
