@@ -245,9 +245,10 @@ def _push_updates() -> list[tuple[str, str, str, str]]:
                 remote,
             )
         ]
+    from sgai_guard.receive import PRE_PUSH, update_lines
+
+    # the local ref is the push's source as the user typed it: it may hold spaces
     pushed = []
-    for line in _stdin().split("\n"):  # one SP between fields: a ref name may hold a
-        parts = line.rstrip("\r").split(" ")  # no-break space or U+2028, which split() cuts at
-        if len(parts) == 4:
-            pushed.append((parts[0], parts[1], parts[2], parts[3]))
+    for local, local_sha, remote, remote_sha in update_lines(_stdin(), PRE_PUSH):
+        pushed.append((local, local_sha, remote, remote_sha))
     return pushed

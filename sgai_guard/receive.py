@@ -8,9 +8,9 @@ import time
 from collections.abc import Mapping, Sequence
 
 from sgai_guard.display import message
-from sgai_guard.errors import ExitCode, say
+from sgai_guard.errors import ExitCode, GitError, say
 from sgai_guard.hints import BYPASS_OPTION
-from sgai_guard.models import ScanResult
+from sgai_guard.models import ScanResult, is_object_id
 
 # Who pushed, as the servers that run hooks say it.
 PUSHER = ("GL_USERNAME", "GITEA_PUSHER_NAME", "GL_USER", "GITHUB_USER", "REMOTE_USER", "USER")
@@ -20,11 +20,32 @@ LOG = "sgai-guard-bypass.log"
 def updates(text: str) -> list[tuple[str, str, str, str]]:
     """git's ``old new ref`` lines, as the push hook's (ref, new, ref, old) updates."""
     out = []
-    for line in text.split("\n"):  # not splitlines(): a ref name may hold U+2028
-        parts = line.rstrip("\r").split(" ")
-        if len(parts) == 3:
-            old, new, ref = parts
-            out.append((ref, new, ref, old))
+    for old, new, ref in update_lines(text, PRE_RECEIVE):
+        out.append((ref, new, ref, old))
+    return out
+
+
+PRE_PUSH = ("<local ref>", "<sha>", "<remote ref>", "<sha>")
+PRE_RECEIVE = ("<sha>", "<sha>", "<ref>")
+
+
+def update_lines(text: str, fields: tuple[str, ...]) -> list[list[str]]:
+    """The lines git gives a push hook on stdin, cut into ``fields`` (PRE_PUSH, PRE_RECEIVE)
+    and each checked to have them: one space between fields, an id where it says <sha>. A
+    line that has not is an error, never passed over: a push must not go through unscanned
+    because the hook misread it. Lines end at newlines only (a ref name may hold U+2028 or
+    NEL), and only the first field may hold spaces (a push's source as the user typed it,
+    `:/fix typo`): the others are cut from the end."""
+    out = []
+    for line in filter(None, text.split("\n")):
+        parts = line.rsplit(" ", len(fields) - 1)
+        ids = [part for part, field in zip(parts, fields, strict=False) if field == "<sha>"]
+        if len(parts) != len(fields) or not all(map(is_object_id, ids)):
+            shape = " ".join(fields)
+            raise GitError(
+                f"git gave the hook a line that is not `{shape}`: {message(line[:200])!r}"
+            )
+        out.append(parts)
     return out
 
 

@@ -248,3 +248,36 @@ def test_pre_push_scans_a_branch_whose_name_holds_unicode_space_or_a_line_break(
     blocked = repo.attempt("push", "origin", branch)
     assert blocked.returncode != 0, blocked.stdout + blocked.stderr
     assert "new.env" in blocked.stdout + blocked.stderr
+
+
+@pytest.mark.parametrize("source", [":/add search", "main^{/add search}"])
+def test_pre_push_scans_a_push_whose_source_holds_spaces(
+    tmp_path: Path, rng: random.Random, source: str
+) -> None:
+    """Found by an attacker review: git gives the source the user typed as the local ref,
+    spaces included; the hook took the line for malformed, said no ref was pushed, and the
+    push went through unscanned (exit 0)."""
+    repo = Repo(tmp_path / "plain")
+    repo.commit("root")
+    assert run_cli("install-hook", "--pre-push", cwd=repo.path).returncode == 0
+    Repo(tmp_path / "remote.git", bare=True)
+    repo.git("remote", "add", "origin", str(tmp_path / "remote.git"))
+    assert repo.attempt("push", "-q", "origin", "main").returncode == 0
+    repo.write("search.env", f"K={keys.tavily_current(rng)}\n")
+    repo.add("search.env")
+    repo.git("commit", "-q", "--no-verify", "--no-gpg-sign", "-m", "add search feature")
+    blocked = repo.attempt("push", "origin", f"{source}:refs/heads/b")
+    assert blocked.returncode != 0, blocked.stdout + blocked.stderr
+    assert "search.env" in blocked.stdout + blocked.stderr
+
+
+@pytest.mark.parametrize(
+    "line", ["refs/heads/a 1234 refs/heads/a 5678", "only three fields", "x" * 300]
+)
+def test_pre_push_input_it_cannot_read_stops_the_push(tmp_path: Path, line: str) -> None:
+    """A line of git's input the hook cannot read is an error (exit 2), never a pass."""
+    repo = Repo(tmp_path / "plain")
+    repo.commit("root")
+    proc = run_cli("hook", "--pre-push", cwd=repo.path, stdin=f"{line}\n".encode())
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "is not `<local ref> <sha> <remote ref> <sha>`" in proc.stderr

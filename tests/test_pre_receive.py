@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests import keys
+from tests.cli_helpers import run_cli
 from tests.gitrepo import Repo, git_env
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -298,3 +299,13 @@ def test_a_branch_whose_name_holds_unicode_space_or_a_line_break_is_scanned(
     assert code != 0 and "pre-receive hook declined" in out, out
     assert "new.env" in out
     assert branch not in server.git("for-each-ref", "--format=%(refname)")
+
+
+def test_input_the_hook_cannot_read_rejects_the_push(tmp_path: Path) -> None:
+    """A line of git's input the hook cannot read is an error (exit 2): the push is refused,
+    never let through unscanned."""
+    server = Repo(tmp_path / "server.git", bare=True)
+    line = "0" * 40 + " not-an-id refs/heads/main\n"
+    proc = run_cli("hook", "--pre-receive", cwd=server.path, stdin=line.encode())
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "is not `<sha> <sha> <ref>`" in proc.stderr
