@@ -284,3 +284,43 @@ def test_allow_refuses_an_expiry_in_the_past(tmp_path: Path) -> None:
     proc = run_cli("allow", "0" * 20, "--reason", "x", "--expires", "2020-01-01", cwd=tmp_path)
     assert proc.returncode == 2 and "not in the future" in proc.stderr
     assert not (tmp_path / ".sgai-guard.toml").exists()
+
+
+def test_baseline_never_writes_through_a_committed_symlink(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """Found by an attacker review: a checkout holding `.sgai-guard-baseline.json` as a
+    symlink to a file of the user's had `sgai-guard baseline -o` overwrite that file, with
+    file names the repository chose (a name like `$(touch x)` then ran when a shell sourced
+    it)."""
+    victim = tmp_path / "home" / ".bashrc"
+    victim.parent.mkdir()
+    victim.write_text("export KEEP=1\n")
+    repo = Repo(tmp_path / "repo")
+    repo.write("$(touch PWNED).env", f"K={keys.tavily_current(rng)}\n")
+    (repo.path / ".sgai-guard-baseline.json").symlink_to(victim)
+    repo.commit("planted")
+    proc = run_cli("baseline", ".", "-o", ".sgai-guard-baseline.json", cwd=repo.path)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "cannot write the baseline" in proc.stderr
+    assert victim.read_text() == "export KEEP=1\n"
+
+
+def test_allow_never_writes_through_a_symlinked_configuration(tmp_path: Path) -> None:
+    victim = tmp_path / "elsewhere.toml"
+    victim.write_text("# mine\n")
+    (tmp_path / "repo").mkdir()
+    config = tmp_path / "repo" / "linked.toml"
+    config.symlink_to(victim)
+    proc = run_cli(
+        "allow",
+        "0123456789abcdef0123",
+        "--reason",
+        "test",
+        "--config",
+        str(config),
+        cwd=tmp_path / "repo",
+    )
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "is a symlink: refusing to write through it" in proc.stderr
+    assert victim.read_text() == "# mine\n"

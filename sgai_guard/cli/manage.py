@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING
 
 import click
 
+from sgai_guard.cli.delivery import write_file
 from sgai_guard.cli.group import cli
-from sgai_guard.errors import ExitCode
+from sgai_guard.errors import ExitCode, say
 
 if TYPE_CHECKING:
     pass
@@ -66,7 +67,12 @@ def baseline_cmd(path: Path, output_path: Path, update: bool, config_path: Path 
         entries = current
         click.echo(f"recorded {len(entries)} secret(s) in {output_path}", err=True)
     _warn_default_salt(prep.settings.salt)
-    output_path.write_text(baseline.render(entries), encoding="utf-8")
+    # never through a symlink or into a FIFO or hard link: a checkout may hold one named like
+    # the baseline, pointing at a file of the user's (found by an attacker review)
+    problem = write_file(output_path, baseline.render(entries))
+    if problem is not None:
+        say(f"sgai-guard: error: cannot write the baseline to {output_path}: {problem}")
+        raise SystemExit(int(ExitCode.USAGE))
 
 
 @cli.command("allow")

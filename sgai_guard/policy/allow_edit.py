@@ -41,6 +41,8 @@ def add_entry(
     entries.append(entry)
     text = tomlkit.dumps(document)
     _check(target, text)
+    if target.is_symlink():  # a checkout may hold one, pointing at a file of the user's
+        raise ConfigError(f"{target} is a symlink: refusing to write through it")
     target.write_text(text, encoding="utf-8")
     return target
 
