@@ -239,3 +239,47 @@ def test_sarif_with_suppressions_is_valid(tmp_path: Path, rng: random.Random) ->
     kinds = sorted(r["suppressions"][0]["kind"] for r in results if "suppressions" in r)
     assert kinds == ["external", "inSource"]
     assert key not in proc.stdout
+
+
+@pytest.mark.parametrize("start", ["main", "orphan"])
+def test_a_new_branch_cannot_exclude_its_own_key(
+    tmp_path: Path, rng: random.Random, start: str
+) -> None:
+    """Found by an attacker review: a push creating a branch has no base, and the branch's
+    own configuration judged it, so a branch excluding the folder of the key it added passed
+    (exit 0). It is judged by the configuration of the commit it starts from, or by none."""
+    origin = Repo(tmp_path / "origin")
+    origin.write("README.md", "project\n")
+    origin.write(".sgai-guard.toml", 'exclude-paths = ["fixtures/"]\n')
+    origin.commit("base")
+    if start == "orphan":
+        origin.git("checkout", "-q", "--orphan", "feature")
+        origin.git("rm", "-q", "-r", "--cached", ".")
+    else:
+        origin.git("checkout", "-q", "-b", "feature")
+    origin.write("app/settings.py", f"KEY = '{keys.tavily_current(rng)}'\n")
+    origin.write(".sgai-guard.toml", 'exclude-paths = ["app/"]\n')
+    head = origin.commit("a key, and a configuration that excludes it", "app", ".sgai-guard.toml")
+    work = tmp_path / "work"
+    subprocess.run(
+        [
+            "git",
+            "clone",
+            "-q",
+            "--no-single-branch",
+            "--branch",
+            "feature",
+            f"file://{origin.path}",
+            str(work),
+        ],
+        check=True,
+        env=git_env(),
+    )
+    env = _github_env(
+        tmp_path, "push", {"before": "0" * 40, "after": head, "ref": "refs/heads/feature"}
+    )
+    proc = run_ci("--format", "json", cwd=work, env=env)
+    report = json.loads(proc.stdout)
+    assert proc.returncode == 1, report
+    assert [f["path"] for f in report["findings"]] == ["app/settings.py"]
+    assert any("this new branch edits .sgai-guard.toml" in n for n in report["notices"])

@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
+from sgai_guard.models import is_object_id
 from sgai_guard.sources.repo import Repository
 
 if TYPE_CHECKING:
@@ -23,10 +24,46 @@ def judged_by(source: Source, config_path: Path | None) -> tuple[Path | None, st
     change edits the configuration or its baseline (cli/baseconfig.py), else the work tree's."""
     from sgai_guard.sources.commits import RangeScan  # noqa: PLC0415
 
-    if config_path is not None or not isinstance(source, RangeScan) or source.base is None:
+    if config_path is not None or not isinstance(source, RangeScan):
         return config_path, ""
-    judged, notice = base_config(source.repo, source.base, source.head)
+    if source.base is None:  # a new branch: its commits that no known branch has
+        judged, notice = boundary_config(source.repo, source.head, source.exclude)
+    else:
+        judged, notice = base_config(source.repo, source.base, source.head)
     return judged or config_path, notice
+
+
+def boundary_config(
+    repo: Repository, head: str, exclude: tuple[str, ...]
+) -> tuple[Path | None, str]:
+    """``base_config`` for a new branch, which has no base: when its commits edit the
+    configuration or the baseline, the configuration of the one known commit it starts from;
+    none at all (the defaults) when it starts from none (an unrelated history) or from several.
+    Found by an attacker review: a new branch's own configuration judged it, so a branch that
+    excluded the folder of the key it added passed."""
+    named = _baseline_name(repo, head)
+    watched = [*CONFIG_FILES, *((named,) if named else ())]
+    log = ["log", "--format=", "--name-only", "-m", "--no-renames", head, *exclude]
+    changed = sorted(set(repo.lines(*log, "--", *watched)))
+    if not changed:
+        return None, ""
+    walked = repo.lines("rev-list", "--boundary", head, *exclude)
+    starts = [line[1:] for line in walked if line.startswith("-") and is_object_id(line[1:])]
+    folder = Path(tempfile.mkdtemp(prefix="sgai-guard-base-config-"))
+    atexit.register(shutil.rmtree, folder, True)
+    edits = ", ".join(changed)
+    if len(starts) == 1:
+        notice = (
+            f"this new branch edits {edits}: it is judged by the configuration of the commit "
+            f"it starts from ({starts[0][:12]}); the new one applies to the changes after it"
+        )
+        return _write_base_files(repo, starts[0], folder), notice
+    (folder / CONFIG_FILES[0]).write_text("# a new branch with no one commit to start from\n")
+    notice = (
+        f"this new branch edits {edits} and starts from {len(starts)} known commits: it is "
+        "judged with no configuration at all (no allow entry, exclusion or baseline)"
+    )
+    return folder / CONFIG_FILES[0], notice
 
 
 def base_config(repo: Repository, base: str, head: str) -> tuple[Path | None, str]:
@@ -79,7 +116,8 @@ def _baseline_name(repo: Repository, rev: str) -> str | None:
             data = tomllib.loads(text.decode("utf-8", "replace"))
         except tomllib.TOMLDecodeError:
             return None
-        table = data.get("tool", {}).get("sgai-guard", {}) if name == "pyproject.toml" else data
+        tool = data.get("tool", {}) if name == "pyproject.toml" else {"sgai-guard": data}
+        table = tool.get("sgai-guard", {}) if isinstance(tool, dict) else None
         return _relative(table.get("baseline") if isinstance(table, dict) else None)
     return None
 
