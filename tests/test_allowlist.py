@@ -324,3 +324,18 @@ def test_allow_never_writes_through_a_symlinked_configuration(tmp_path: Path) ->
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "is a symlink: refusing to write through it" in proc.stderr
     assert victim.read_text() == "# mine\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "code"), [('tool = "sgai-guard"\n', 1), ("[tool]\nsgai-guard = 5\n", 2)]
+)
+def test_a_pyproject_of_odd_shape_is_a_configuration_error_not_a_crash(
+    tmp_path: Path, rng: random.Random, text: str, code: int
+) -> None:
+    """Found by a review: these shapes ended in an internal error (exit 3). A `tool` that is
+    not a table configures nothing; a `[tool.sgai-guard]` that is not a table is an error."""
+    (tmp_path / "pyproject.toml").write_text(text)
+    (tmp_path / "k.env").write_text(f"K={keys.sgai_uuid(rng)}\n")
+    proc = run_cli("scan", ".", cwd=tmp_path)
+    assert proc.returncode == code, proc.stdout + proc.stderr
+    assert "internal error" not in proc.stderr

@@ -45,7 +45,10 @@ def load(where: str | Path) -> Config:
     path = Path(where)
     data = _read(path)
     if path.name == "pyproject.toml":
-        table = data.get("tool", {}).get("sgai-guard", {})
+        tool = data.get("tool", {})
+        table = tool.get("sgai-guard", {}) if isinstance(tool, dict) else {}
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: [tool.sgai-guard] is not a table")
         return _parse(table, path, "[tool.sgai-guard] ")
     return _parse(data, path, "")
 
