@@ -6,6 +6,7 @@ Classes of issue 10: 1 (file names read as options), 7 (log injection), 10 (echo
 
 from __future__ import annotations
 
+import base64
 import json
 import random
 import re
@@ -196,3 +197,27 @@ def test_file_named_like_a_key_is_redacted(tmp_path: Path, rng: random.Random) -
         assert named not in proc.stdout and inside not in proc.stdout, fmt
     report = json.loads(run_cli("scan", ".", "--format", "json", cwd=tmp_path).stdout)
     assert report["findings"][0]["path"].endswith(named[-4:] + ".txt")
+
+
+def test_a_key_in_an_encoded_or_split_form_is_never_echoed_by_a_reason(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """Found by an attacker review: an inline marker's reason is the rest of its line, and
+    redaction replaced the decoded key, which a base64 or split form does not spell: the
+    JSON report (and text with --show-suppressed, and fleet result files) held it in clear."""
+    encoded = base64.b64encode(f"x={keys.tavily_current(rng)}".encode()).decode()
+    split = keys.tavily_current(rng)[9:]
+    repo = Repo(tmp_path / "repo")
+    repo.write(
+        "x.py",
+        f"a = 1  # sgai-guard: allow b64 {encoded}\n"
+        f"b = 1  # sgai-guard: allow split 'tvly-dev-' + '{split}'\n",
+    )
+    repo.commit("x")
+    for args in (["scan", "."], ["audit", "."]):
+        for fmt in ("json", "text"):
+            proc = run_cli(*args, "--format", fmt, "--show-suppressed", cwd=repo.path)
+            out = proc.stdout + proc.stderr
+            assert proc.returncode == 0, out
+            assert "withheld" in out, out
+            assert encoded not in out and split not in out, (args, fmt)
