@@ -281,3 +281,18 @@ def test_pre_push_input_it_cannot_read_stops_the_push(tmp_path: Path, line: str)
     proc = run_cli("hook", "--pre-push", cwd=repo.path, stdin=f"{line}\n".encode())
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "is not `<local ref> <sha> <remote ref> <sha>`" in proc.stderr
+
+
+def test_a_staged_symlink_whose_target_is_a_key_blocks_under_pre_commit(
+    project: Project, rng: random.Random
+) -> None:
+    """Found by an attacker review: the manifest's `types: [file]` left symlinks out (identify
+    tags them `symlink` only), so pre-commit never passed one to the hook, and a symlink whose
+    target text is a key was committed. The plain hook blocked it all along."""
+    key = keys.tavily_current(rng)
+    (project.repo.path / "link").symlink_to(f"{key}")
+    project.repo.add("link")
+    proc = _commit(project)
+    assert proc.returncode != 0, proc.stdout + proc.stderr
+    assert "link:1" in proc.stdout + proc.stderr
+    assert key not in proc.stdout + proc.stderr
