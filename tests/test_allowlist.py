@@ -33,7 +33,7 @@ def _fingerprint(cwd: Path, path: str) -> str:
             f"[[allow]]\nfingerprint = '{'a' * 20}'\nreason = 'r'\nexpires = 'soon'\n",
             "expires must be a date",
         ),
-        ("regex-timeout = true\n", "regex-timeout: must be a positive number"),
+        ("regex-timeout = true\n", "regex-timeout: must be a number of seconds above 0"),
         ("salt = [\n", "not valid TOML"),
     ],
 )
@@ -339,3 +339,35 @@ def test_a_pyproject_of_odd_shape_is_a_configuration_error_not_a_crash(
     proc = run_cli("scan", ".", cwd=tmp_path)
     assert proc.returncode == code, proc.stdout + proc.stderr
     assert "internal error" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [
+        "regex-timeout = 1000000",
+        "regex-timeout = inf",
+        'archive-max-bytes = "100g"',
+        "archive-max-ratio = 100000000",
+        "archive-depth = 1000",
+        "archive-max-members = 1000000000",
+    ],
+)
+def test_a_configuration_file_cannot_buy_an_endless_or_unbounded_scan(
+    tmp_path: Path, rng: random.Random, setting: str
+) -> None:
+    """Found by an attacker review: the scanned repository's own file raised the limits
+    without bound (a 400 KB gzip then took 1.6 GiB; an allow-regex could run for ever). Past
+    the bound a file may set, it is a configuration error naming the key (exit 2)."""
+    (tmp_path / ".sgai-guard.toml").write_text(f"{setting}\n")
+    (tmp_path / "k.env").write_text(f"K={keys.sgai_uuid(rng)}\n")
+    proc = run_cli("scan", ".", cwd=tmp_path)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert setting.split(" =", maxsplit=1)[0] in proc.stderr and "at most" in proc.stderr
+
+
+def test_limits_within_the_bounds_still_apply(tmp_path: Path, rng: random.Random) -> None:
+    (tmp_path / ".sgai-guard.toml").write_text(
+        'regex-timeout = 2\narchive-max-bytes = "256MiB"\narchive-max-ratio = 1000\n'
+    )
+    (tmp_path / "k.env").write_text(f"K={keys.sgai_uuid(rng)}\n")
+    assert run_cli("scan", ".", cwd=tmp_path).returncode == 1

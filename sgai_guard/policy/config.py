@@ -70,6 +70,13 @@ def _read(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
 
 
+# The most a configuration file may set: it is the scanned repository's, and a hostile one
+# must not buy itself a scan that never ends or a runner out of memory (found by an attacker
+# review: archive-max-bytes = "100g" with a ratio of 10^8 took 1.6 GiB for a 400 KB gzip,
+# and regex-timeout = 1e6 let one allow-regex run for ever). The command line may go further.
+MAX_REGEX_TIMEOUT = 10.0
+MAX_ARCHIVES = Limits(depth=10, total_bytes=512 << 20, ratio=10_000, members=1_000_000)
+
 _Check = Callable[[Any], str | None]  # returns what is wrong, or None
 
 
@@ -98,14 +105,18 @@ SCALARS: dict[str, _Check] = {
     "max-file-size": lambda v: None if parse_size(v) is not None else f"must be {EXAMPLE}",
     "regex-timeout": lambda v: (
         None
-        if isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0
-        else "must be a positive number of seconds"
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v <= MAX_REGEX_TIMEOUT
+        else f"must be a number of seconds above 0, at most {MAX_REGEX_TIMEOUT}"
     ),
     "fail-on-removed": _kind(bool, "true or false"),
-    "archive-depth": lambda v: _count(v, minimum=0),
-    "archive-max-bytes": lambda v: None if parse_size(v) else f"must be {EXAMPLE}, above 0",
-    "archive-max-ratio": lambda v: _count(v, minimum=1),
-    "archive-max-members": lambda v: _count(v, minimum=1),
+    "archive-depth": lambda v: _count(v, minimum=0, maximum=MAX_ARCHIVES.depth),
+    "archive-max-bytes": lambda v: (
+        None
+        if 0 < (parse_size(v) or 0) <= MAX_ARCHIVES.total_bytes
+        else f"must be {EXAMPLE}, above 0, at most {MAX_ARCHIVES.total_bytes >> 20} MiB"
+    ),
+    "archive-max-ratio": lambda v: _count(v, minimum=1, maximum=MAX_ARCHIVES.ratio),
+    "archive-max-members": lambda v: _count(v, minimum=1, maximum=MAX_ARCHIVES.members),
     "fail-on": lambda v: (
         None
         if isinstance(v, list) and {"live", "unknown"} <= set(v) <= VERDICTS
@@ -126,10 +137,10 @@ def _archive_limits(table: Mapping[str, Any]) -> Limits:
     return Limits()._replace(**{k: v for k, v in given.items() if v is not None})
 
 
-def _count(value: Any, *, minimum: int) -> str | None:
-    if isinstance(value, int) and not isinstance(value, bool) and value >= minimum:
+def _count(value: Any, *, minimum: int, maximum: int) -> str | None:
+    if isinstance(value, int) and not isinstance(value, bool) and minimum <= value <= maximum:
         return None
-    return f"must be a whole number, at least {minimum}"
+    return f"must be a whole number, at least {minimum} and at most {maximum}"
 
 
 TABLES = ("allow", "allow-regex")
