@@ -6,6 +6,7 @@ import datetime
 import random
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -371,3 +372,24 @@ def test_limits_within_the_bounds_still_apply(tmp_path: Path, rng: random.Random
     )
     (tmp_path / "k.env").write_text(f"K={keys.sgai_uuid(rng)}\n")
     assert run_cli("scan", ".", cwd=tmp_path).returncode == 1
+
+
+def test_what_a_configuration_file_turns_off_is_said(tmp_path: Path, rng: random.Random) -> None:
+    """Found by an attacker review: `archive-depth = 0` in the scanned folder's own file hid a
+    key in a zip with nothing said, and a file skipped by its `max-file-size` was said to be
+    skipped by --max-file-size, which nobody had passed."""
+    key = keys.sgai_uuid(rng)
+    with zipfile.ZipFile(tmp_path / "bundle.zip", "w", zipfile.ZIP_DEFLATED) as bundle:
+        bundle.writestr("conf/.env", f"K={key}\n")
+    (tmp_path / "big.env").write_text(f"K={keys.sgai_uuid(rng)}\n" + "#" * 3000)
+    (tmp_path / ".sgai-guard.toml").write_text('archive-depth = 0\nmax-file-size = "2k"\n')
+    code, report = run_json("scan", ".", cwd=tmp_path)
+    assert code == 0, report
+    assert any("archive-depth is 0 in" in n for n in report["notices"]), report["notices"]
+    skipped = {s["path"]: s["reason"] for s in report["skipped"]}
+    assert "max-file-size in" in skipped["big.env"] and ".sgai-guard.toml" in skipped["big.env"]
+    code, report = run_json("scan", ".", "--archive-depth", "3", cwd=tmp_path)
+    assert code == 1 and not any("archive-depth" in n for n in report["notices"])
+    code, report = run_json("scan", ".", "--max-file-size", "0", cwd=tmp_path)
+    skipped = {s["path"]: s["reason"] for s in report["skipped"]}
+    assert "--max-file-size" in skipped["big.env"], skipped

@@ -114,8 +114,16 @@ def _start(paths: tuple[Path, ...]) -> Path:
 def _worktree(
     paths: tuple[Path, ...], no_gitignore: bool, max_file_size: int | None, prep: Prepared
 ) -> WorktreeSource:
-    size = max_file_size or (prep.config.max_file_size if prep.config else None)
-    return WorktreeSource(paths or (Path(),), use_gitignore=not no_gitignore, max_size=size)
+    size: int | None = max_file_size
+    if max_file_size is not None:  # 0 included: the command line wins over the file
+        cap = "--max-file-size"
+    else:
+        size = prep.config.max_file_size if prep.config else None
+        where = prep.config.source if prep.config else None
+        cap = f"max-file-size in {where}" if where else "max-file-size"
+    return WorktreeSource(
+        paths or (Path(),), use_gitignore=not no_gitignore, max_size=size, cap_from=cap
+    )
 
 
 def _modes(

@@ -65,7 +65,11 @@ def prepare(
     blocking = removed_blocking(fail_on_removed or config.fail_on_removed)
     limits = config.archives._replace(**(archives or {}))
     settings = Settings(salt=config.salt, blocking=blocking, archives=limits)
-    allowlist = Allowlist(config, known, markers=inline_markers)
+    said = []
+    if limits.depth == 0 and "depth" not in (archives or {}) and config.source:
+        # a narrowing nobody asked for on the command line: the scanned repository's, perhaps
+        said.append(f"containers are not opened: archive-depth is 0 in {config.source}")
+    allowlist = Allowlist(config, known, markers=inline_markers, said=said)
     return Prepared(config, settings, allowlist, allowlist)
 
 

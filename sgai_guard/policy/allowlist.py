@@ -4,7 +4,7 @@ entries and a baseline. Each suppression keeps its reason; nothing else is ever 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sgai_guard.errors import ConfigError
@@ -22,8 +22,10 @@ class Allowlist:
         today: datetime.date | None = None,
         *,
         markers: bool = True,
+        said: Sequence[str] = (),
     ) -> None:
         self.config = config
+        self.said = list(said)  # what the configuration turned off, said in every scan
         self.markers = markers  # False on a server: whoever pushes writes the markers
         self.baseline = baseline or {}
         self.today = today or datetime.date.today()
@@ -78,7 +80,8 @@ class Allowlist:
         return spec is None or bool(spec.match_file(finding.path))
 
     def notices(self, *, full_scan: bool) -> list[str]:
-        out = [
+        out = [*self.said]
+        out += [
             f"allowlist entry {e.fingerprint} expired on {e.expires} and no longer "
             f"suppresses it ({e.reason})"
             for e in sorted(self.expired, key=_key)

@@ -23,14 +23,25 @@ if TYPE_CHECKING:
 class WorktreeSource:
     """Files under ``paths`` as they are on disk (git only answers what is ignored)."""
 
-    def __init__(self, paths: Sequence[Path], *, use_gitignore: bool, max_size: int | None):
+    def __init__(
+        self,
+        paths: Sequence[Path],
+        *,
+        use_gitignore: bool,
+        max_size: int | None,
+        cap_from: str = "--max-file-size",
+    ):
         self.paths, self.use_gitignore, self.max_size = paths, use_gitignore, max_size
+        self.cap_from = cap_from  # who set ``max_size``, as the skipped files say it
 
     def items(self) -> Iterator[Blob | Skipped]:
         from sgai_guard.sources.worktree import worktree_blobs  # noqa: PLC0415
 
         yield from worktree_blobs(
-            self.paths, use_gitignore=self.use_gitignore, max_size=self.max_size
+            self.paths,
+            use_gitignore=self.use_gitignore,
+            max_size=self.max_size,
+            cap_from=self.cap_from,
         )
 
     def summary(self) -> Summary:

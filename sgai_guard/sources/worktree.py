@@ -27,9 +27,14 @@ from sgai_guard.sources.pieces import pieces
 
 
 def worktree_blobs(
-    targets: Iterable[Path], *, use_gitignore: bool = True, max_size: int | None = None
+    targets: Iterable[Path],
+    *,
+    use_gitignore: bool = True,
+    max_size: int | None = None,
+    cap_from: str = "--max-file-size",
 ) -> Iterator[Blob | Skipped]:
-    """Every file under the targets, once, read from disk; ``max_size``: a cap the user set."""
+    """Every file under the targets, once, read from disk; ``max_size``: a cap the user set
+    (``cap_from`` says where)."""
     seen: set[str] = set()
     for target in targets:
         info = fsread.lstat(target)
@@ -52,7 +57,7 @@ def worktree_blobs(
                 yield item
             elif item[0] not in seen:
                 seen.add(item[0])
-                yield from _read(*item, max_size)
+                yield from _read(*item, (max_size, cap_from))
 
 
 _Item = tuple[str, str, bool]  # (path on disk, path shown, tracked although ignored)
@@ -102,7 +107,9 @@ def _walk(folder: str, rel: str, rules: Rules) -> Iterator[_Item | Skipped]:
             yield entry.path, path, rules.tracked_ignored(path)
 
 
-def _read(path: str, rel: str, noted: bool, max_size: int | None) -> Iterator[Blob | Skipped]:
+def _read(
+    path: str, rel: str, noted: bool, cap: tuple[int | None, str]
+) -> Iterator[Blob | Skipped]:
     try:
         info = os.lstat(path)
     except FileNotFoundError:
@@ -117,11 +124,10 @@ def _read(path: str, rel: str, noted: bool, max_size: int | None) -> Iterator[Bl
         kind = fsread.kind_of(info.st_mode)
         yield Skipped(rel, f"{kind}, not a regular file: not opened (it holds no content)")
         return
+    max_size, cap_from = cap
     if max_size is not None and info.st_size > max_size:
-        yield Skipped(
-            rel,
-            f"larger than the size cap set by --max-file-size ({info.st_size} > {max_size} bytes)",
-        )
+        reason = f"larger than the size cap set by {cap_from} ({info.st_size} > {max_size} bytes)"
+        yield Skipped(rel, reason)
         return
     yield from _content(path, rel, noted)
 
