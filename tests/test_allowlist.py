@@ -393,3 +393,31 @@ def test_what_a_configuration_file_turns_off_is_said(tmp_path: Path, rng: random
     code, report = run_json("scan", ".", "--max-file-size", "0", cwd=tmp_path)
     skipped = {s["path"]: s["reason"] for s in report["skipped"]}
     assert "--max-file-size" in skipped["big.env"], skipped
+
+
+@pytest.mark.parametrize("brk", ["\r", "\u2028", "\u0085"])
+def test_a_marker_allows_nothing_on_lines_an_editor_shows_apart(
+    tmp_path: Path, rng: random.Random, brk: str
+) -> None:
+    """Found by an attacker review: lines are cut at "\\n" only, so one marker in a CR-only
+    file (or before a U+2028) allowed every key after it, on lines an editor shows apart."""
+    body = brk.join(
+        [
+            "x = 1  # sgai-guard: allow test fixture",
+            *(f"K{n} = '{keys.sgai_uuid(rng)}'" for n in range(3)),
+        ]
+    )
+    (tmp_path / "conf.py").write_bytes(body.encode() + b"\n")
+    code, report = run_json("scan", ".", cwd=tmp_path)
+    assert code == 1, report
+    assert len(report["findings"]) == 3 and not report["suppressed"]
+
+
+def test_a_marker_on_a_crlf_line_still_allows_its_key(tmp_path: Path, rng: random.Random) -> None:
+    key = keys.sgai_uuid(rng)
+    (tmp_path / "conf.py").write_bytes(
+        f"a = 1\r\nK = '{key}'  # sgai-guard: allow test fixture\r\nb = 2\r\n".encode()
+    )
+    code, report = run_json("scan", ".", cwd=tmp_path)
+    assert code == 0, report
+    assert [s["reason"] for s in report["suppressed"]] == ["inline"], report["suppressed"]

@@ -18,18 +18,32 @@ OTHER_SAME_LINE = (
 OTHER_NEXT_LINE = (b"pragma: allowlist nextline secret",)
 
 
+# Line breaks other than "\n" that editors show (a lone CR, NEL, U+2028, U+2029): the scan
+# cuts lines at "\n" only, so a line holding one of these is several lines on screen, and a
+# marker on one of them must not allow a key on another (found by an attacker review: one
+# marker in a CR-only file allowed every key in it). Such a line's markers allow nothing.
+_SHOWN_BREAKS = (b"\r", b"\xc2\x85", b"\xe2\x80\xa8", b"\xe2\x80\xa9")
+
+
 def inline_reason(finding: Finding, other_markers: bool) -> str | None:
     """Why a marker on the finding's line (or the line before) allows it, if one does."""
     same = (OWN_MARKER, *(OTHER_SAME_LINE if other_markers else ()))
     following = (NEXT_LINE, *(OTHER_NEXT_LINE if other_markers else ()))
+    line, previous = _one_line(finding.line_text), _one_line(finding.previous_line)
     for marker in following:
-        if marker in finding.previous_line:
-            return _reason(finding.previous_line, marker)
+        if marker in previous:
+            return _reason(previous, marker)
     for marker in same:
-        at = finding.line_text.find(marker)
-        if at != -1 and not finding.line_text.startswith(NEXT_LINE, at):
-            return _reason(finding.line_text, marker)
+        at = line.find(marker)
+        if at != -1 and not line.startswith(NEXT_LINE, at):
+            return _reason(line, marker)
     return None
+
+
+def _one_line(text: bytes) -> bytes:
+    """``text`` when it is one line on screen too (a CRLF ending aside), else nothing."""
+    body = text[:-1] if text.endswith(b"\r") else text
+    return b"" if any(brk in body for brk in _SHOWN_BREAKS) else text
 
 
 def _reason(line: bytes, marker: bytes) -> str:
