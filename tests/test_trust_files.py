@@ -453,3 +453,26 @@ def test_a_fifo_among_incremental_multi_pack_index_layers_is_refused(
     proc = run_cli("audit", ".", cwd=tmp_path, timeout=60)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "multi-pack-index.d" in proc.stderr and "not a regular file" in proc.stderr
+
+
+def test_a_report_is_never_written_through_a_symlinked_folder(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """Found by an attacker review: O_NOFOLLOW guards the file's own name only, so a checkout
+    holding `reports -> ../outside` had `--sarif reports/x.sarif` and `--report` write out of
+    it. A relative path's folders may not be symlinks; an absolute path is the user's own."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "k.txt").write_text(keys.sgai_uuid(rng))
+    (tree / "reports").symlink_to(outside)
+    proc = run_cli(
+        "scan", ".", "--sarif", "reports/x.sarif", "--report", "json=reports/out.json", cwd=tree
+    )
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "is a symbolic link" in proc.stderr
+    assert list(outside.iterdir()) == []
+    absolute = run_cli("scan", ".", "--sarif", str(tree / "reports" / "x.sarif"), cwd=tree)
+    assert absolute.returncode == 1, absolute.stdout + absolute.stderr
+    assert (outside / "x.sarif").exists()

@@ -76,6 +76,21 @@ def blocks(pieces: Iterable[str], size: int = _BLOCK) -> Iterator[str]:
         yield "".join(held)
 
 
+def _linked_folder(path: Path) -> Path | None:
+    """The first folder of a relative ``path`` that is a symlink: a checkout may hold one
+    named like the folder a report goes to, pointing out of it (found by an attacker review:
+    `--sarif reports/x.sarif` wrote through a committed `reports -> ../outside`). An absolute
+    path is the user's own, links and all."""
+    if path.is_absolute():
+        return None
+    folder = Path()
+    for part in path.parts[:-1]:
+        folder = folder / part
+        if folder.is_symlink():
+            return folder
+    return None
+
+
 def _refusal(path: Path, exc: OSError) -> str:
     if isinstance(exc, FileExistsError):
         return "it exists already (--force replaces it)"
@@ -95,6 +110,9 @@ def write_file(path: Path, report: str | Iterable[str], *, replace: bool = True)
 
     flags = os.O_WRONLY | os.O_CREAT | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0)
     flags |= getattr(os, "O_CLOEXEC", 0) | (0 if replace else os.O_EXCL)
+    linked = _linked_folder(path)
+    if linked is not None:
+        return f"its folder {linked} is a symbolic link, and a report is never written through one"
     try:
         fd = os.open(path, flags, 0o644)
     except OSError as exc:
