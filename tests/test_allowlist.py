@@ -421,3 +421,17 @@ def test_a_marker_on_a_crlf_line_still_allows_its_key(tmp_path: Path, rng: rando
     code, report = run_json("scan", ".", cwd=tmp_path)
     assert code == 0, report
     assert [s["reason"] for s in report["suppressed"]] == ["inline"], report["suppressed"]
+
+
+def test_a_baseline_never_holds_a_key_in_a_path(tmp_path: Path, rng: random.Random) -> None:
+    """Found by an attacker review: a key in a file name went into the baseline in clear,
+    though a baseline is meant to be committed; paths are only informative (it matches by
+    fingerprint), so they are written redacted."""
+    named = keys.tavily_current(rng)
+    (tmp_path / f"{named}.env").write_text(f"K={keys.sgai_uuid(rng)}\n")
+    assert run_cli("baseline", ".", "-o", "base.json", cwd=tmp_path).returncode == 0
+    text = (tmp_path / "base.json").read_text()
+    assert named not in text and "tvly-" in text
+    code, report = run_json("scan", ".", "--baseline", "base.json", cwd=tmp_path)
+    assert code == 0, report
+    assert {s["reason"] for s in report["suppressed"]} == {"baseline"}

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from sgai_guard import fsread
+from sgai_guard.display import redacted
 from sgai_guard.errors import ConfigError
 from sgai_guard.models import Finding
 
@@ -49,13 +50,16 @@ def _entry(value: object) -> dict[str, object]:
 
 
 def entries_from(findings: Iterable[Finding]) -> Entries:
+    """The entries for ``findings``; a path holding a key is written redacted (a baseline is
+    meant to be committed; it is matched by fingerprint alone, the paths only inform)."""
     out: Entries = {}
     for finding in findings:
         entry = out.setdefault(finding.fingerprint, {"rule": finding.rule.id, "paths": []})
         paths = entry["paths"]
         assert isinstance(paths, list)  # noqa: S101 - built just above
-        if finding.path not in paths:
-            paths.append(finding.path.replace("\\", "/"))
+        path = redacted(finding.path.replace("\\", "/"))
+        if path not in paths:
+            paths.append(path)
     return out
 
 
