@@ -221,3 +221,15 @@ def test_a_key_in_an_encoded_or_split_form_is_never_echoed_by_a_reason(
             assert proc.returncode == 0, out
             assert "withheld" in out, out
             assert encoded not in out and split not in out, (args, fmt)
+
+
+def test_markdown_names_neither_mention_nor_link(tmp_path: Path, rng: random.Random) -> None:
+    """Found by an attacker review: a file named `@octo-org/admins … www.evil.example` went
+    into the PR comment or job summary as is, pinging a team and showing a link."""
+    folder = tmp_path / "@octo-org"
+    folder.mkdir()
+    (folder / "admins www.Evil.example https:x.env").write_text(f"K={keys.sgai_uuid(rng)}\n")
+    proc = run_cli("scan", ".", "--format", "markdown", cwd=tmp_path)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "@octo" not in proc.stdout and "www.Evil" not in proc.stdout
+    assert "&#64;octo-org/admins www&#46;Evil.example https&#58;x.env" in proc.stdout

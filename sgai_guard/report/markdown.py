@@ -7,13 +7,28 @@ from sgai_guard.models import Finding, ScanResult
 from sgai_guard.report import RenderOptions
 from sgai_guard.report.common import shown_secret, state_text, steps, summary_line
 
-_MARKDOWN = frozenset("\\`*_{}[]()#!|~<>&")
+# "@" mentions a user or team, and ":" and "." start GitHub's autolinks (https://…, www.…):
+# a file named `@org/admins www.evil.example` must neither ping nor link (found by an
+# attacker review)
+_MARKDOWN = frozenset("\\`*_{}[]()#!|~<>&@:")
+_AUTOLINK = "www."
 
 
 def _cell(text: str) -> str:
     """Plain text in markdown (and GitHub's HTML-capable summaries): every character that
-    could open a link, an image, a tag or a code span is escaped, so a file name stays text."""
-    return "".join(f"&#{ord(c)};" if c in _MARKDOWN else c for c in message(text))
+    could open a link, an image, a tag, a mention or a code span is escaped, so a file name
+    stays text."""
+    escaped = "".join(f"&#{ord(c)};" if c in _MARKDOWN else c for c in message(text))
+    return _defused(escaped)
+
+
+def _defused(text: str) -> str:
+    """``text`` with each `www.` (in any case) written with an escaped dot."""
+    lowered, out, at = text.lower(), [], 0
+    while (found := lowered.find(_AUTOLINK, at)) != -1:
+        out.append(text[at : found + 3] + "&#46;")
+        at = found + 4
+    return "".join(out) + text[at:]
 
 
 def _row(finding: Finding, options: RenderOptions) -> str:
