@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import zipfile
 from pathlib import Path
 
 import jsonschema
@@ -12,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sgai_guard.detection.linehash import line_hashes
+from tests import keys
 from tests.cli_helpers import run_cli
 from tests.gitrepo import Repo
 from tests.keys import sgai_uuid, tavily_current
@@ -229,3 +231,21 @@ def test_init_force_writes_no_fifo_and_no_hard_link(tmp_path: Path) -> None:
     os.link(victim, tmp_path / ".sgai-guard.toml")
     assert run_cli("init", "--force", cwd=tmp_path).returncode == 2
     assert victim.read_text() == "keep me\n"
+
+
+def test_an_archive_member_cannot_point_an_alert_at_another_file(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """Found by an attacker review: a member named `../../../.github/workflows/ci.yml` gave
+    the URI `a.zip%21../../../.github/workflows/ci.yml`, which URI resolution turns into the
+    workflow file, and a GitHub annotation with the same file=."""
+    with zipfile.ZipFile(tmp_path / "a.zip", "w", zipfile.ZIP_DEFLATED) as bundle:
+        bundle.writestr("../../../.github/workflows/ci.yml", f"K={keys.sgai_uuid(rng)}\n")
+    sarif = run_cli("scan", ".", "--format", "sarif", cwd=tmp_path)
+    assert sarif.returncode == 1, sarif.stderr
+    [result] = json.loads(sarif.stdout)["runs"][0]["results"]
+    uri = result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+    assert "/" not in uri and uri.startswith("a.zip%21..%2F"), uri
+    github = run_cli("scan", ".", "--format", "github", cwd=tmp_path)
+    assert "file=a.zip!..%252F" in github.stdout, github.stdout
+    assert "/.github/" not in github.stdout.split("::")[1]

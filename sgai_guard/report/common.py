@@ -86,3 +86,11 @@ def summary_line(result: ScanResult) -> str:
     if result.errors:
         parts.append(f"{len(result.errors)} unreadable")
     return scanned(stats.files, stats.bytes, stats.commits, stats.seconds, parts)
+
+
+def dot_segments(path: str) -> bool:
+    """Whether ``path`` has a "." or ".." segment, which no file git or a folder walk names
+    holds: an archive member's own name (`a.zip!../../.github/workflows/ci.yml`). Where a
+    consumer resolves the path (a SARIF URI, a GitHub annotation's file), its slashes are
+    escaped, or the alert would land on another file (found by an attacker review)."""
+    return any(part in (".", "..") for part in path.replace("\\", "/").split("/"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sgai_guard.display import message, name
 from sgai_guard.models import Finding, ScanResult
 from sgai_guard.report import RenderOptions
-from sgai_guard.report.common import headline, state_text, steps, summary_line
+from sgai_guard.report.common import dot_segments, headline, state_text, steps, summary_line
 
 
 def escape_data(text: str) -> str:
@@ -20,8 +20,10 @@ def _annotation(finding: Finding, options: RenderOptions) -> str:
     level = "error" if finding.blocking else "warning"
     provider = finding.rule.provider
     message = f"{headline(finding, options)}: {state_text(finding)}.\n" + "\n".join(steps(provider))
+    shown = name(finding.path)
+    shown = shown.replace("/", "%2F") if dot_segments(finding.path) else shown
     props = (
-        f"file={escape_property(name(finding.path))},line={finding.line},col={finding.column},"
+        f"file={escape_property(shown)},line={finding.line},col={finding.column},"
         f"title={escape_property(finding.rule.name + ' (sgai-guard)')}"
     )
     return f"::{level} {props}::{escape_data(message)}"

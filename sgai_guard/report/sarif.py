@@ -12,7 +12,7 @@ from sgai_guard.detection.rules import RULES
 from sgai_guard.display import message, name, redacted
 from sgai_guard.models import Confidence, Finding, Rule, ScanResult, Suppression, SuppressReason
 from sgai_guard.report import RenderOptions
-from sgai_guard.report.common import headline, state_text, steps
+from sgai_guard.report.common import dot_segments, headline, state_text, steps
 from sgai_guard.report.jsonstream import Lazy, chunks, text
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -115,7 +115,8 @@ def _partial(finding: Finding) -> dict[str, str]:
 def _uri(path: str) -> str:
     """The path's own bytes, percent-encoded: lossless for any name git or the file system
     gives, including bytes that are not UTF-8."""
-    return quote(os.fsencode(redacted(path)).replace(b"\\", b"/"), safe="/")
+    raw = os.fsencode(redacted(path)).replace(b"\\", b"/")
+    return quote(raw, safe="" if dot_segments(path) else "/")
 
 
 def _suppressed(
