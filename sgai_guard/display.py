@@ -48,11 +48,15 @@ WITHHELD = "(withheld: it holds a key in an encoded or split form)"
 def redacted(text: str) -> str:
     """``text`` with every key-shaped value in it redacted; WITHHELD when it holds a key
     that is not written out as the key itself."""
+    done: set[str] = set()  # a key written twice is found twice, and replaced at the first
     for candidate in _detector().detect(text.encode("utf-8", "surrogateescape")):
+        if candidate.secret in done:
+            continue
         if candidate.secret not in text:
             return WITHHELD
         shown = shown_prefixes(candidate.rule.provider)
         text = text.replace(candidate.secret, redact(candidate.secret, shown))
+        done.add(candidate.secret)
     return text
 
 

@@ -390,9 +390,15 @@ def test_what_a_configuration_file_turns_off_is_said(tmp_path: Path, rng: random
     assert "max-file-size in" in skipped["big.env"] and ".sgai-guard.toml" in skipped["big.env"]
     code, report = run_json("scan", ".", "--archive-depth", "3", cwd=tmp_path)
     assert code == 1 and not any("archive-depth" in n for n in report["notices"])
-    code, report = run_json("scan", ".", "--max-file-size", "0", cwd=tmp_path)
+    code, report = run_json("scan", ".", "--max-file-size", "1k", cwd=tmp_path)
     skipped = {s["path"]: s["reason"] for s in report["skipped"]}
-    assert "--max-file-size" in skipped["big.env"], skipped
+    assert "set by --max-file-size" in skipped["big.env"], skipped
+    # 0: no cap at all (a review found it skipping every file, and exiting 0 over a key)
+    code, report = run_json(
+        "scan", ".", "--max-file-size", "0", "--archive-depth", "3", cwd=tmp_path
+    )
+    assert code == 1 and not report["skipped"], report
+    assert {f["path"] for f in report["findings"]} == {"big.env", "bundle.zip!conf/.env"}
 
 
 @pytest.mark.parametrize("brk", ["\r", "\u2028", "\u0085"])

@@ -83,7 +83,7 @@ def test_done_when_pull_request_on_depth_1_clone(tmp_path: Path, rng: random.Ran
     assert annotations.returncode == 1
     assert annotations.stdout.startswith("::error file=app/settings.py,line=1,col=11,title=")
     summary = (tmp_path / "summary.md").read_text()
-    assert "## sgai-guard" in summary and "app/settings.py:1" in summary
+    assert "## sgai-guard" in summary and "`app/settings.py`:1" in summary
     for text in ((work / "out.sarif").read_text(), annotations.stdout, summary, proc.stderr):
         assert key not in text
 
@@ -282,4 +282,65 @@ def test_a_new_branch_cannot_exclude_its_own_key(
     report = json.loads(proc.stdout)
     assert proc.returncode == 1, report
     assert [f["path"] for f in report["findings"]] == ["app/settings.py"]
-    assert any("this new branch edits .sgai-guard.toml" in n for n in report["notices"])
+    said = "this new branch edits .sgai-guard.toml" if start == "main" else "no known commit"
+    assert any(said in n for n in report["notices"]), report["notices"]
+
+
+def _pushed_new_branch(tmp_path: Path, origin: Repo, head: str) -> dict[str, Any]:
+    work = tmp_path / "work"
+    subprocess.run(
+        [
+            "git",
+            "clone",
+            "-q",
+            "--no-single-branch",
+            "--branch",
+            "feature",
+            f"file://{origin.path}",
+            str(work),
+        ],
+        check=True,
+        env=git_env(),
+    )
+    env = _github_env(
+        tmp_path, "push", {"before": "0" * 40, "after": head, "ref": "refs/heads/feature"}
+    )
+    proc = run_ci("--format", "json", cwd=work, env=env)
+    return {"code": proc.returncode, **json.loads(proc.stdout)}
+
+
+def test_a_new_branch_that_merges_main_is_judged_as_main_was(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """Found by a review of the fix above: a feature branch that merged main after main
+    changed pyproject.toml (a dependency bump) was judged with no configuration, and its
+    fixture key, which the configuration excludes, blocked. Merges bring in what a known
+    branch changed; the branch is judged from where its own line meets main."""
+    origin = Repo(tmp_path / "origin")
+    origin.write(".sgai-guard.toml", 'exclude-paths = ["tests/fixtures/"]\n')
+    origin.write("pyproject.toml", '[project]\nname = "x"\ndependencies = ["requests<2"]\n')
+    origin.commit("base")
+    origin.git("checkout", "-q", "-b", "feature")
+    origin.write("tests/fixtures/k.env", f"K={keys.sgai_uuid(rng)}\n")
+    origin.commit("a fixture")
+    origin.git("checkout", "-q", "main")
+    origin.write("pyproject.toml", '[project]\nname = "x"\ndependencies = ["requests<3"]\n')
+    origin.commit("bump")
+    origin.git("checkout", "-q", "feature")
+    origin.git("merge", "-q", "--no-edit", "--no-gpg-sign", "main")
+    report = _pushed_new_branch(tmp_path, origin, origin.head())
+    assert report["code"] == 0, report
+    assert [s["reason"] for s in report["suppressed"]] == ["path"], report
+
+
+def test_the_first_push_of_a_history_is_judged_by_its_own_configuration(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """Nothing is known yet: its own configuration is all there is (a baseline included)."""
+    origin = Repo(tmp_path / "origin")
+    origin.git("checkout", "-q", "-b", "feature")
+    origin.write(".sgai-guard.toml", 'exclude-paths = ["tests/fixtures/"]\n')
+    origin.write("tests/fixtures/k.env", f"K={keys.sgai_uuid(rng)}\n")
+    head = origin.commit("first")
+    report = _pushed_new_branch(tmp_path, origin, head)
+    assert report["code"] == 0, report

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests import keys
-from tests.cli_helpers import run_cli
+from tests.cli_helpers import run_cli, run_json
 from tests.gitrepo import Repo, git_env
 from tests.precommit import Project
 
@@ -225,11 +225,41 @@ def test_a_key_in_an_encoded_or_split_form_is_never_echoed_by_a_reason(
 
 def test_markdown_names_neither_mention_nor_link(tmp_path: Path, rng: random.Random) -> None:
     """Found by an attacker review: a file named `@octo-org/admins … www.evil.example` went
-    into the PR comment or job summary as is, pinging a team and showing a link."""
+    into the PR comment or job summary as is, pinging a team and showing a link. GitHub finds
+    mentions and autolinks after entities are decoded (a review of the first fix), so names go
+    in code spans, where it finds neither."""
     folder = tmp_path / "@octo-org"
     folder.mkdir()
-    (folder / "admins www.Evil.example https:x.env").write_text(f"K={keys.sgai_uuid(rng)}\n")
+    (folder / "admins www.Evil.example `x` https:x.env").write_text(f"K={keys.sgai_uuid(rng)}\n")
     proc = run_cli("scan", ".", "--format", "markdown", cwd=tmp_path)
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert "@octo" not in proc.stdout and "www.Evil" not in proc.stdout
-    assert "&#64;octo-org/admins www&#46;Evil.example https&#58;x.env" in proc.stdout
+    assert "| ``@octo-org/admins www.Evil.example `x` https:x.env``:1 |" in proc.stdout
+
+
+def test_markdown_prose_breaks_mentions_references_and_autolinks() -> None:
+    from sgai_guard.report.markdown import _cell, _code
+
+    cell = _cell("see @octo-org/admins, #12, https://evil.example and WWW.evil.example")
+    for live in ("@octo", "#12", "https://", "WWW.evil", "&#35;12"):
+        assert live not in cell, (live, cell)
+    assert cell.replace("\u200b", "") == (
+        "see @octo-org/admins, &#35;12, https://evil.example and WWW.evil.example"
+    )
+    assert _code("a|b") == "`a\\|b`"
+    assert _code("``x") == "``` ``x ```"
+
+
+def test_a_key_written_twice_in_a_name_is_redacted_not_withheld(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """Found by a review: the second copy of a plain key in a path was taken for an encoded
+    form once the first was replaced, and the whole path was withheld."""
+    key = keys.tavily_current(rng)
+    folder = tmp_path / "cache" / key
+    folder.mkdir(parents=True)
+    (folder / f"{key}.json").write_text(f'{{"k": "{keys.sgai_uuid(rng)}"}}\n')
+    code, report = run_json("scan", ".", cwd=tmp_path)
+    assert code == 1, report
+    [finding] = report["findings"]
+    assert finding["path"].startswith("cache/tvly-") and key not in finding["path"]
+    assert "withheld" not in finding["path"]

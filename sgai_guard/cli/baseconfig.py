@@ -36,32 +36,25 @@ def judged_by(source: Source, config_path: Path | None) -> tuple[Path | None, st
 def boundary_config(
     repo: Repository, head: str, exclude: tuple[str, ...]
 ) -> tuple[Path | None, str]:
-    """``base_config`` for a new branch, which has no base: when its commits edit the
-    configuration or the baseline, the configuration of the one known commit it starts from;
-    none at all (the defaults) when it starts from none (an unrelated history) or from several.
-    Found by an attacker review: a new branch's own configuration judged it, so a branch that
-    excluded the folder of the key it added passed."""
-    named = _baseline_name(repo, head)
-    watched = [*CONFIG_FILES, *((named,) if named else ())]
-    log = ["log", "--format=", "--name-only", "-m", "--no-renames", head, *exclude]
-    changed = sorted(set(repo.lines(*log, "--", *watched)))
-    if not changed:
-        return None, ""
-    walked = repo.lines("rev-list", "--boundary", head, *exclude)
+    """``base_config`` for a new branch, which has no base: its base is where its first-parent
+    line meets known history, so merges that bring in what a known branch changed are not its
+    edits. A branch whose line meets none is judged with no configuration at all when other
+    branches are known (an orphan branch pushed beside them), and by its own when nothing is
+    (the history's first push). Found by an attacker review: a new branch's own configuration
+    judged it, so a branch excluding the folder of the key it added passed."""
+    walked = repo.lines("rev-list", "--first-parent", "--boundary", head, *exclude)
     starts = [line[1:] for line in walked if line.startswith("-") and is_object_id(line[1:])]
+    if starts:
+        judged, notice = base_config(repo, starts[0], head)
+        return judged, notice.replace("this change edits", "this new branch edits", 1)
+    if not repo.lines("rev-list", "--max-count=1", *exclude[1:]):
+        return None, ""  # nothing is known: its own configuration is all there is
     folder = Path(tempfile.mkdtemp(prefix="sgai-guard-base-config-"))
     atexit.register(shutil.rmtree, folder, True)
-    edits = ", ".join(changed)
-    if len(starts) == 1:
-        notice = (
-            f"this new branch edits {edits}: it is judged by the configuration of the commit "
-            f"it starts from ({starts[0][:12]}); the new one applies to the changes after it"
-        )
-        return _write_base_files(repo, starts[0], folder), notice
-    (folder / CONFIG_FILES[0]).write_text("# a new branch with no one commit to start from\n")
+    (folder / CONFIG_FILES[0]).write_text("# a new branch that starts from no known commit\n")
     notice = (
-        f"this new branch edits {edits} and starts from {len(starts)} known commits: it is "
-        "judged with no configuration at all (no allow entry, exclusion or baseline)"
+        "this new branch starts from no known commit: it is judged with no configuration at "
+        "all (no allow entry, exclusion or baseline)"
     )
     return folder / CONFIG_FILES[0], notice
 

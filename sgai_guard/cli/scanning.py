@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     type=ByteSize(),
     default=None,
     help="Skip files larger than this (listed, not a failure). Default: no limit; large "
-    "files are read in bounded pieces.",
+    "files are read in bounded pieces. 0: no limit, whatever the configuration says.",
 )
 @progress_option
 @archive_options
@@ -114,8 +114,8 @@ def _start(paths: tuple[Path, ...]) -> Path:
 def _worktree(
     paths: tuple[Path, ...], no_gitignore: bool, max_file_size: int | None, prep: Prepared
 ) -> WorktreeSource:
-    size: int | None = max_file_size
-    if max_file_size is not None:  # 0 included: the command line wins over the file
+    size: int | None = max_file_size or None  # 0: no cap at all, whatever the file says
+    if max_file_size is not None:  # the command line wins over the file
         cap = "--max-file-size"
     else:
         size = prep.config.max_file_size if prep.config else None

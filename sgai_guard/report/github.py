@@ -21,7 +21,8 @@ def _annotation(finding: Finding, options: RenderOptions) -> str:
     provider = finding.rule.provider
     message = f"{headline(finding, options)}: {state_text(finding)}.\n" + "\n".join(steps(provider))
     shown = name(finding.path)
-    shown = shown.replace("/", "%2F") if dot_segments(finding.path) else shown
+    if dot_segments(finding.path):  # backslashes too: a consumer may take them for slashes
+        shown = shown.replace("/", "%2F").replace("\\", "%5C")
     props = (
         f"file={escape_property(shown)},line={finding.line},col={finding.column},"
         f"title={escape_property(finding.rule.name + ' (sgai-guard)')}"

@@ -2,33 +2,49 @@
 
 from __future__ import annotations
 
+import re
+
 from sgai_guard.display import message, name
 from sgai_guard.models import Finding, ScanResult
 from sgai_guard.report import RenderOptions
 from sgai_guard.report.common import shown_secret, state_text, steps, summary_line
 
-# "@" mentions a user or team, and ":" and "." start GitHub's autolinks (https://…, www.…):
-# a file named `@org/admins www.evil.example` must neither ping nor link (found by an
-# attacker review)
-_MARKDOWN = frozenset("\\`*_{}[]()#!|~<>&@:")
-_AUTOLINK = "www."
+_MARKDOWN = frozenset("\\`*_{}[]()#!|~<>&")
+# GitHub finds mentions (@team), references (#12) and autolinks (www., https://) in the text
+# after entities are decoded, so escaping them as entities does not stop them (found by a
+# review of the first fix): a zero-width space breaks each, and names go in code spans.
+_ZWSP = "\u200b"
+_TICKS = re.compile("`+")
+_DEFUSE = (("@", "@" + _ZWSP), ("&#35;", "&#35;" + _ZWSP), ("://", ":" + _ZWSP + "//"))
 
 
 def _cell(text: str) -> str:
     """Plain text in markdown (and GitHub's HTML-capable summaries): every character that
-    could open a link, an image, a tag, a mention or a code span is escaped, so a file name
-    stays text."""
+    could open a link, an image, a tag or a code span is escaped, and mentions, references
+    and autolinks are broken, so a reason or a notice stays text."""
     escaped = "".join(f"&#{ord(c)};" if c in _MARKDOWN else c for c in message(text))
-    return _defused(escaped)
+    for found, safe in _DEFUSE:
+        escaped = escaped.replace(found, safe)
+    return _no_www(escaped)
 
 
-def _defused(text: str) -> str:
-    """``text`` with each `www.` (in any case) written with an escaped dot."""
+def _no_www(text: str) -> str:
     lowered, out, at = text.lower(), [], 0
-    while (found := lowered.find(_AUTOLINK, at)) != -1:
-        out.append(text[at : found + 3] + "&#46;")
+    while (found := lowered.find("www.", at)) != -1:
+        out.append(text[at : found + 3] + _ZWSP + ".")
         at = found + 4
     return "".join(out) + text[at:]
+
+
+def _code(shown: str) -> str:
+    """A name (already escaped for display) as a code span: nothing in it is markup, a
+    mention or a link, and it copies as it is. The fence is longer than any run of backticks
+    in it; a pipe is escaped for the table it may sit in."""
+    longest = max((len(run) for run in _TICKS.findall(shown)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if shown[:1] == "`" or shown[-1:] == "`" else ""
+    body = shown.replace("|", "\\|")
+    return f"{fence}{pad}{body}{pad}{fence}"
 
 
 def _row(finding: Finding, options: RenderOptions) -> str:
@@ -43,8 +59,8 @@ def _row(finding: Finding, options: RenderOptions) -> str:
 
 
 def _where(finding: Finding) -> str:
-    place = f"{_cell(name(finding.path))}:{finding.line}"
-    return f"{_cell(name(finding.repository))}: {place}" if finding.repository else place
+    place = f"{_code(name(finding.path))}:{finding.line}"
+    return f"{_code(name(finding.repository))}: {place}" if finding.repository else place
 
 
 def render(result: ScanResult, options: RenderOptions) -> str:
@@ -64,7 +80,7 @@ def _problems(result: ScanResult) -> list[str]:
         "**Incomplete scan** — this is not a clean result:",
         "",
         *(f"- {_cell(r)}" for r in result.incomplete),
-        *(f"- {_cell(name(s.path))}: {_cell(s.reason)}" for s in result.errors),
+        *(f"- {_code(name(s.path))}: {_cell(s.reason)}" for s in result.errors),
         "",
     ]
 
