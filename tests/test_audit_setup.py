@@ -130,12 +130,18 @@ def test_a_configured_work_tree_that_git_ignores_changes_nothing(
     assert [f["path"] for f in report["findings"]] == ["config.env"], report
 
 
+def _keyed(path: Path, rng: random.Random, name: str) -> Repo:
+    """A repository whose one commit adds a key at ``name``."""
+    repo = Repo(path)
+    repo.write(name, f"TAVILY_API_KEY={tavily_current(rng)}\n")
+    repo.commit("one")
+    return repo
+
+
 def test_a_configured_work_tree_outside_the_folder_asked_for_is_refused(
     tmp_path: Path, rng: random.Random
 ) -> None:
-    repo = Repo(tmp_path / "repo")
-    repo.write("config.env", f"TAVILY_API_KEY={tavily_current(rng)}\n")
-    repo.commit("one")
+    repo = _keyed(tmp_path / "repo", rng, "config.env")
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     repo.git("config", "core.worktree", str(elsewhere))
@@ -147,9 +153,7 @@ def test_a_configured_work_tree_outside_the_folder_asked_for_is_refused(
 def test_a_subfolder_and_a_symlinked_path_still_open_their_repository(
     tmp_path: Path, rng: random.Random
 ) -> None:
-    repo = Repo(tmp_path / "repo")
-    repo.write("sub/config.env", f"TAVILY_API_KEY={tavily_current(rng)}\n")
-    repo.commit("one")
+    repo = _keyed(tmp_path / "repo", rng, "sub/config.env")
     link = tmp_path / "link"
     link.symlink_to(repo.path)
     for where in (repo.path / "sub", link, link / "sub"):

@@ -260,27 +260,8 @@ def test_a_new_branch_cannot_exclude_its_own_key(
     origin.write("app/settings.py", f"KEY = '{keys.tavily_current(rng)}'\n")
     origin.write(".sgai-guard.toml", 'exclude-paths = ["app/"]\n')
     head = origin.commit("a key, and a configuration that excludes it", "app", ".sgai-guard.toml")
-    work = tmp_path / "work"
-    subprocess.run(
-        [
-            "git",
-            "clone",
-            "-q",
-            "--no-single-branch",
-            "--branch",
-            "feature",
-            f"file://{origin.path}",
-            str(work),
-        ],
-        check=True,
-        env=git_env(),
-    )
-    env = _github_env(
-        tmp_path, "push", {"before": "0" * 40, "after": head, "ref": "refs/heads/feature"}
-    )
-    proc = run_ci("--format", "json", cwd=work, env=env)
-    report = json.loads(proc.stdout)
-    assert proc.returncode == 1, report
+    report = _pushed_new_branch(tmp_path, origin, head)
+    assert report["code"] == 1, report
     assert [f["path"] for f in report["findings"]] == ["app/settings.py"]
     said = "this new branch edits .sgai-guard.toml" if start == "main" else "no known commit"
     assert any(said in n for n in report["notices"]), report["notices"]

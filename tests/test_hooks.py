@@ -227,6 +227,17 @@ def test_pre_push_does_not_trust_another_remote(tmp_path: Path, rng: random.Rand
     assert pushed.returncode != 0 and "fork.env" in out, out
 
 
+def _pushing(tmp_path: Path) -> Repo:
+    """A repository with sgai-guard's plain pre-push hook and a remote that has its main."""
+    repo = Repo(tmp_path / "plain")
+    repo.commit("root")
+    assert run_cli("install-hook", "--pre-push", cwd=repo.path).returncode == 0
+    Repo(tmp_path / "remote.git", bare=True)
+    repo.git("remote", "add", "origin", str(tmp_path / "remote.git"))
+    assert repo.attempt("push", "-q", "origin", "main").returncode == 0
+    return repo
+
+
 @pytest.mark.parametrize("odd", ["\u00a0", "\u2028", "\u0085"])
 def test_pre_push_scans_a_branch_whose_name_holds_unicode_space_or_a_line_break(
     tmp_path: Path, rng: random.Random, odd: str
@@ -234,12 +245,7 @@ def test_pre_push_scans_a_branch_whose_name_holds_unicode_space_or_a_line_break(
     """git allows a no-break space, U+2028 or NEL in a ref name; the hook split its input
     lines with str.split() and splitlines(), which cut there: the update had five fields, and
     the push was let through unscanned."""
-    repo = Repo(tmp_path / "plain")
-    repo.commit("root")
-    assert run_cli("install-hook", "--pre-push", cwd=repo.path).returncode == 0
-    Repo(tmp_path / "remote.git", bare=True)
-    repo.git("remote", "add", "origin", str(tmp_path / "remote.git"))
-    assert repo.attempt("push", "-q", "origin", "main").returncode == 0
+    repo = _pushing(tmp_path)
     branch = f"feature{odd}x"
     repo.git("checkout", "-q", "-b", branch)
     repo.write("new.env", f"K={keys.tavily_current(rng)}\n")
@@ -257,12 +263,7 @@ def test_pre_push_scans_a_push_whose_source_holds_spaces(
     """Found by an attacker review: git gives the source the user typed as the local ref,
     spaces included; the hook took the line for malformed, said no ref was pushed, and the
     push went through unscanned (exit 0)."""
-    repo = Repo(tmp_path / "plain")
-    repo.commit("root")
-    assert run_cli("install-hook", "--pre-push", cwd=repo.path).returncode == 0
-    Repo(tmp_path / "remote.git", bare=True)
-    repo.git("remote", "add", "origin", str(tmp_path / "remote.git"))
-    assert repo.attempt("push", "-q", "origin", "main").returncode == 0
+    repo = _pushing(tmp_path)
     repo.write("search.env", f"K={keys.tavily_current(rng)}\n")
     repo.add("search.env")
     repo.git("commit", "-q", "--no-verify", "--no-gpg-sign", "-m", "add search feature")
