@@ -58,14 +58,13 @@ def baseline_cmd(path: Path, output_path: Path, update: bool, config_path: Path 
             raise click.UsageError(f"--update needs an existing baseline; {output_path} is missing")
         previous = baseline.load(output_path)
         entries = baseline.prune(previous, current)
-        click.echo(
+        done = (
             f"pruned {len(previous) - len(entries)} secret(s) no longer present; "
-            f"{len(set(current) - set(previous))} new secret(s) NOT added",
-            err=True,
+            f"{len(set(current) - set(previous))} new secret(s) NOT added"
         )
     else:
         entries = current
-        click.echo(f"recorded {len(entries)} secret(s) in {output_path}", err=True)
+        done = f"recorded {len(entries)} secret(s) in {output_path}"
     _warn_default_salt(prep.settings.salt)
     # never through a symlink or into a FIFO or hard link: a checkout may hold one named like
     # the baseline, pointing at a file of the user's (found by an attacker review)
@@ -73,6 +72,7 @@ def baseline_cmd(path: Path, output_path: Path, update: bool, config_path: Path 
     if problem is not None:
         say(f"sgai-guard: error: cannot write the baseline to {output_path}: {problem}")
         raise SystemExit(int(ExitCode.USAGE))
+    click.echo(done, err=True)  # said once it is true
 
 
 @cli.command("allow")
