@@ -57,3 +57,37 @@ def test_an_untouched_configuration_applies(tmp_path: Path, rng: random.Random) 
     proc = run_cli("ci", "--base", base, "--format", "json", cwd=repo.path)
     assert proc.returncode == 0, proc.stdout
     assert not any("judged by" in n for n in json.loads(proc.stdout)["notices"])
+
+
+def test_a_change_cannot_exclude_its_own_key_from_a_subfolder(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """Found by a review: a monorepo job runs in its folder, where the scan finds that folder's
+    own `.sgai-guard.toml`; only the root's files were watched, so a change adding one that
+    excluded its key passed when `ci` ran from the subfolder."""
+    repo = Repo(tmp_path)
+    repo.write("svc/app.py", "x = 1\n")
+    base = repo.commit("base")
+    repo.write("svc/settings.py", f"KEY = '{keys.tavily_current(rng)}'\n")
+    repo.write("svc/.sgai-guard.toml", 'exclude-paths = ["settings.py"]\n')
+    repo.commit("a key, and a configuration beside it that excludes it")
+    proc = run_cli("ci", "--base", base, "--format", "json", cwd=repo.path / "svc")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    report = json.loads(proc.stdout)
+    assert [f["path"] for f in report["findings"]] == ["svc/settings.py"]
+    assert any("svc/.sgai-guard.toml" in n for n in report["notices"]), report["notices"]
+
+
+def test_a_change_cannot_baseline_its_own_key_from_a_subfolder(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    repo = Repo(tmp_path)
+    repo.write("svc/.sgai-guard.toml", 'baseline = "known.json"\n')
+    base = repo.commit("base with a baseline beside the service")
+    repo.write("svc/settings.py", f"KEY = '{keys.tavily_current(rng)}'\n")
+    run_cli("baseline", ".", "-o", "known.json", cwd=repo.path / "svc")
+    repo.commit("a key, and a baseline that knows it", "svc/known.json", "svc/settings.py")
+    assert run_cli("scan", ".", cwd=repo.path / "svc").returncode == 0  # the baseline knows it
+    proc = run_cli("ci", "--base", base, cwd=repo.path / "svc")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "svc/known.json" in proc.stdout

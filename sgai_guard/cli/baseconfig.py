@@ -62,15 +62,19 @@ def boundary_config(
 def base_config(repo: Repository, base: str, head: str) -> tuple[Path | None, str]:
     """When the change edits the configuration or the baseline it names: the base's
     configuration, written to a folder of its own (None: the change leaves them alone), and
-    what to tell the user."""
-    named = _baseline_name(repo, head)
-    watched = [*CONFIG_FILES, *((named,) if named else ())]
+    what to tell the user. The configuration is the one a scan from the current folder finds
+    (configfile.find), in that folder or any above it up to the root: a change that adds one in
+    a subfolder, where a monorepo's job runs, is judged as much as one at the root (found by a
+    review: only the root's files were watched)."""
+    paths = config_paths(repo)
+    named = _baseline_name(repo, head, paths)
+    watched = [*paths, *((named,) if named else ())]
     changed = repo.lines("diff", "--name-only", base, head, "--", *watched)
     if not changed:
         return None, ""
     folder = Path(tempfile.mkdtemp(prefix="sgai-guard-base-config-"))
     atexit.register(shutil.rmtree, folder, True)  # read once by prepare(); gone at exit
-    config = _write_base_files(repo, base, folder)
+    config = _write_base_files(repo, base, folder, paths)
     notice = (
         f"this change edits {', '.join(sorted(changed))}: it is judged by the configuration "
         f"its base ({base[:12]}) had; the new one applies to the changes after it"
@@ -78,41 +82,69 @@ def base_config(repo: Repository, base: str, head: str) -> tuple[Path | None, st
     return config, notice
 
 
-def _write_base_files(repo: Repository, base: str, folder: Path) -> Path:
+def config_paths(repo: Repository) -> list[str]:
+    """Where a scan from the current folder looks for its configuration, nearest first, as
+    paths in the repository (see configfile.find); the root's alone from outside it."""
+    here, top = Path.cwd().resolve(), Path(repo.path).resolve()
+    parts = here.relative_to(top).parts if here.is_relative_to(top) else ()
+    return [
+        PurePosixPath(*parts[:depth], name).as_posix()
+        for depth in range(len(parts), -1, -1)
+        for name in CONFIG_FILES
+    ]
+
+
+def _config_at(repo: Repository, rev: str, paths: list[str]) -> tuple[str, bytes] | None:
+    """The configuration file a scan would find at ``rev``, and its bytes."""
+    for path in paths:
+        text = _show(repo, rev, path)
+        if text is not None and (not path.endswith("pyproject.toml") or b"sgai-guard" in text):
+            return path, text
+    return None
+
+
+def _write_base_files(repo: Repository, base: str, folder: Path, paths: list[str]) -> Path:
     """The base's configuration file (an empty one when it had none) and its baseline."""
-    for name in CONFIG_FILES:
-        text = _show(repo, base, name)
-        if text is not None and (name != "pyproject.toml" or b"sgai-guard" in text):
-            (folder / name).write_bytes(text)
-            baseline = _baseline_name(repo, base)
-            content = _show(repo, base, baseline) if baseline else None
-            if baseline and content is not None:
-                (folder / baseline).parent.mkdir(parents=True, exist_ok=True)
-                (folder / baseline).write_bytes(content)
-            return folder / name
-    (folder / CONFIG_FILES[0]).write_text("# the base had no configuration\n")
-    return folder / CONFIG_FILES[0]
+    found = _config_at(repo, base, paths)
+    if found is None:
+        (folder / CONFIG_FILES[0]).write_text("# the base had no configuration\n")
+        return folder / CONFIG_FILES[0]
+    path, text = found
+    name = PurePosixPath(path).name
+    (folder / name).write_bytes(text)
+    baseline = _baseline_of(name, text)
+    at = (PurePosixPath(path).parent / baseline).as_posix() if baseline else None
+    content = _show(repo, base, at) if at else None
+    if baseline and content is not None:
+        (folder / baseline).parent.mkdir(parents=True, exist_ok=True)
+        (folder / baseline).write_bytes(content)
+    return folder / name
 
 
-def _baseline_name(repo: Repository, rev: str) -> str | None:
-    """The baseline the configuration at ``rev`` names: a plain relative path, or None."""
+def _baseline_name(repo: Repository, rev: str, paths: list[str]) -> str | None:
+    """Where in the repository the baseline the configuration at ``rev`` names is, or None."""
+    found = _config_at(repo, rev, paths)
+    baseline = _baseline_of(PurePosixPath(found[0]).name, found[1]) if found else None
+    if found is None or baseline is None:
+        return None
+    return (PurePosixPath(found[0]).parent / baseline).as_posix()
+
+
+def _baseline_of(name: str, text: bytes) -> str | None:
+    """The baseline a configuration file names, relative to its folder: a plain relative
+    path, or None."""
     if sys.version_info >= (3, 11):
         import tomllib  # noqa: PLC0415
     else:  # pragma: no cover - exercised on Python 3.10 only
         import tomli as tomllib  # noqa: PLC0415
 
-    for name in CONFIG_FILES:
-        text = _show(repo, rev, name)
-        if text is None:
-            continue
-        try:
-            data = tomllib.loads(text.decode("utf-8", "replace"))
-        except tomllib.TOMLDecodeError:
-            return None
-        tool = data.get("tool", {}) if name == "pyproject.toml" else {"sgai-guard": data}
-        table = tool.get("sgai-guard", {}) if isinstance(tool, dict) else None
-        return _relative(table.get("baseline") if isinstance(table, dict) else None)
-    return None
+    try:
+        data = tomllib.loads(text.decode("utf-8", "replace"))
+    except tomllib.TOMLDecodeError:
+        return None
+    tool = data.get("tool", {}) if name == "pyproject.toml" else {"sgai-guard": data}
+    table = tool.get("sgai-guard", {}) if isinstance(tool, dict) else None
+    return _relative(table.get("baseline") if isinstance(table, dict) else None)
 
 
 def _relative(value: object) -> str | None:
