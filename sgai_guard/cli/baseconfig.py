@@ -45,8 +45,7 @@ def boundary_config(
     walked = repo.lines("rev-list", "--first-parent", "--boundary", head, *exclude)
     starts = [line[1:] for line in walked if line.startswith("-") and is_object_id(line[1:])]
     if starts:
-        judged, notice = base_config(repo, starts[0], head)
-        return judged, notice.replace("this change edits", "this new branch edits", 1)
+        return base_config(repo, starts[0], head, what="this new branch")
     if not repo.lines("rev-list", "--max-count=1", *exclude[1:]):
         return None, ""  # nothing is known: its own configuration is all there is
     folder = Path(tempfile.mkdtemp(prefix="sgai-guard-base-config-"))
@@ -59,7 +58,9 @@ def boundary_config(
     return folder / CONFIG_FILES[0], notice
 
 
-def base_config(repo: Repository, base: str, head: str) -> tuple[Path | None, str]:
+def base_config(
+    repo: Repository, base: str, head: str, *, what: str = "this change"
+) -> tuple[Path | None, str]:
     """When the change edits the configuration or the baseline it names: the base's
     configuration, written to a folder of its own (None: the change leaves them alone), and
     what to tell the user. The configuration is the one a scan from the current folder finds
@@ -76,7 +77,7 @@ def base_config(repo: Repository, base: str, head: str) -> tuple[Path | None, st
     atexit.register(shutil.rmtree, folder, True)  # read once by prepare(); gone at exit
     config = _write_base_files(repo, base, folder, paths)
     notice = (
-        f"this change edits {', '.join(sorted(changed))}: it is judged by the configuration "
+        f"{what} edits {', '.join(sorted(changed))}: it is judged by the configuration "
         f"its base ({base[:12]}) had; the new one applies to the changes after it"
     )
     return config, notice

@@ -73,7 +73,7 @@ def _read(path: Path) -> dict[str, Any]:
 # The most a configuration file may set: it is the scanned repository's, and a hostile one
 # must not buy itself a scan that never ends or a runner out of memory (found by an attacker
 # review: archive-max-bytes = "100g" with a ratio of 10^8 took 1.6 GiB for a 400 KB gzip,
-# and regex-timeout = 1e6 let one allow-regex run for ever). The command line may go further.
+# and regex-timeout = 1e6 let one allow-regex run for ever). The archive options may go further.
 MAX_REGEX_TIMEOUT = 10.0
 MAX_ARCHIVES = Limits(depth=10, total_bytes=512 << 20, ratio=10_000, members=1_000_000)
 
