@@ -183,11 +183,14 @@ def _text_report(path: Path) -> tuple[int, str]:
 
 @given(st.lists(st.integers(min_value=0, max_value=10**6), max_size=60), st.integers(1, 8))
 def test_runs_cover_the_listing_in_order(weights: list[int], parts: int) -> None:
-    lines = [f"{n:040x}\n".encode() for n in range(len(weights))]
-    runs = _cut(lines, weights, parts)
-    assert b"".join(runs) == b"".join(lines)
+    ids = [f"{n:040x}".encode() for n in range(len(weights))]
+    runs = _cut(ids, weights, parts)
+    assert b"".join(runs) == b"".join(oid + b"\n" for oid in ids)
     assert len(runs) <= parts
     assert all(runs)
+    if parts > 1 and len(set(weights)) == 1 and len(ids) >= 2 * parts:  # equal weights
+        sizes = [run.count(b"\n") for run in runs]
+        assert len(runs) == parts and max(sizes) - min(sizes) <= 1, sizes
 
 
 def test_large_containers_from_several_readers_are_opened_whole(
@@ -230,3 +233,12 @@ def test_a_commit_too_large_to_read_makes_the_audit_incomplete(tmp_path: Path) -
     code, report = run_json("audit", ".", cwd=repo.path)
     assert code == 3
     assert any("larger than" in e["message"] for e in report["errors"]), report
+    head = repo.git("rev-parse", "HEAD").strip()
+    repo.git("gc", "-q")  # packed too: read in-process, or through git
+    for options in ({}, {"max_blob_size": 1 << 20}):  # either listing
+        for in_process, readers in ((True, 1), (True, 2), (False, 2)):
+            source = AuditSource(repo.path, readers=readers, in_process=in_process, **options)
+            result = run(source, prepare(repo.path), full_scan=True)
+            said = [s for s in result.skipped if s.blob_id == head]
+            assert len(said) == 1 and "larger than" in said[0].reason, (options, said)
+            assert said[0].error and result.incomplete

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 import re
+import subprocess
 import threading
 from array import array
 from pathlib import Path
@@ -21,7 +22,7 @@ from sgai_guard.sources.listing import plan
 from sgai_guard.sources.repo import open_repository
 from sgai_guard.sources.walk import Walk
 from tests.cli_helpers import run_json
-from tests.gitrepo import Repo
+from tests.gitrepo import Repo, git_env
 
 
 def _damaged(path: Path, rng: random.Random) -> tuple[Repo, dict[str, set[str]]]:
@@ -89,6 +90,31 @@ def test_a_listing_that_does_not_match_gits_output_still_names(
     listed = plan(open_repository(repo.path), None, 1)
     wrong = array("q", (length + 1 for length in listed.tree_records))
     assert _names(repo.path, set(expected), wrong) == expected
+
+
+def test_the_listings_sizes_foretell_gits_answers(tmp_path: Path, rng: random.Random) -> None:
+    """Naming finds each tree in git's output from the listing's sizes alone: they add up to
+    exactly what `cat-file --batch` writes, tree by tree, from either listing (the default
+    one, filed a block at a time, and the one a size cap asks for, filed line by line)."""
+    repo, _ = _damaged(tmp_path / "repo", rng)
+    for cap in (None, 1 << 20):
+        listed = plan(open_repository(repo.path), cap, 2)
+        assert len(listed.tree_records) == len(listed.trees) > 16
+        assert sum(listed.tree_records) == len(_answers(repo, b"".join(listed.trees)))
+        assert listed.tree_records[-1] == len(_answers(repo, listed.trees[-1]))
+
+
+def _answers(repo: Repo, ids: bytes) -> bytes:
+    """What `git cat-file --batch` writes for ``ids``, byte for byte."""
+    proc = subprocess.run(
+        ["git", "cat-file", "--batch"],
+        cwd=repo.path,
+        env=git_env(),
+        input=ids,
+        capture_output=True,
+        check=True,
+    )
+    return proc.stdout
 
 
 @pytest.mark.parametrize("hyperscan", [True, False])

@@ -399,3 +399,25 @@ def test_copies_are_found_in_indexes_of_both_versions_and_alternates(
     assert packindex.copies(str(shared / ".git" / "objects")) == frozenset()
     _shadow_loose(shared / ".git" / "objects", source_oid)
     assert packindex.copies(str(shared / ".git" / "objects")) == {bytes.fromhex(source_oid)}
+
+
+def test_trees_with_another_copy_are_read_from_either_listing(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """A planted packed copy of the key's id whose header says "tree" and whose data does
+    not inflate: git's listing gives the id as a tree (from that header). The listing's trees
+    with another copy are read all the same, in both listings (the default one, and the sized
+    one a size cap asks for); git 2.39 then stops ("changed type"), and the audit says that
+    object was not read: never a clean pass."""
+    repo, oid = _loose_key(tmp_path / "repo", rng)
+    broken = Entry(bytes.fromhex(oid), TREE, b"", size=40, raw=b"\x78\x9c" + b"\xff" * 30)
+    packs.write(repo.path / ".git" / "objects", [broken])
+    listed = repo.git("cat-file", "--batch-all-objects", "--batch-check", "--unordered")
+    assert f"{oid} tree 40" in listed  # git's listing calls it a tree
+    for options in ({}, {"max_blob_size": 1 << 20}):
+        for in_process in (True, False):
+            source = AuditSource(repo.path, readers=2, in_process=in_process, **options)
+            result = run(source, prepare(repo.path), full_scan=True)
+            found = [f.path for f in result.findings]
+            unread = {s.blob_id for s in result.skipped if s.error}
+            assert found == ["secret.env"] or (result.incomplete and oid in unread), result

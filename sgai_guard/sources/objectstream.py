@@ -76,8 +76,10 @@ def from_memory(oid: str, kind: str, data: bytes, max_size: int | None) -> Itera
         else:
             chunks = (data[at : at + CHUNK] for at in range(0, len(data), CHUNK))
             yield from pieces(chunks, partial(_blob, oid))
-    elif kind in ("commit", "tag") and len(data) <= MAX_MESSAGE_OBJECT:
-        yield from _message(oid, kind, data)
+    elif kind in ("commit", "tag"):
+        yield from (
+            _message(oid, kind, data) if len(data) <= MAX_MESSAGE_OBJECT else too_large(oid, kind)
+        )
 
 
 def _object(
@@ -118,6 +120,8 @@ def _pass_over(
     whole = drain(out, size + 1)
     if whole and kind == "blob":
         yield from over_cap(oid, size, max_size)
+    elif whole and kind in ("commit", "tag"):
+        yield from too_large(oid, kind)
     return whole
 
 
@@ -127,12 +131,18 @@ def over_cap(oid: str, size: int, max_size: int | None) -> Iterator[Skipped]:
     yield Skipped(f"blob {oid[:12]}", cap, blob_id=oid)
 
 
+def too_large(oid: str, kind: str) -> Iterator[Skipped]:
+    """A commit or tag too large to be read whole: said, and the audit is incomplete."""
+    reason = f"a {kind} object larger than {MAX_MESSAGE_OBJECT} bytes: not scanned"
+    yield Skipped(f"{kind} {oid[:12]}", reason, error=True, blob_id=oid)
+
+
 def silent(kind: str, data: bytes) -> bool:
     """True when ``from_memory`` yields nothing for an object that is not a blob: a tree, or
     a commit or tag whose message holds no keyword (most of them; no Blob, no name)."""
-    if kind not in ("commit", "tag") or len(data) > MAX_MESSAGE_OBJECT:
+    if kind not in ("commit", "tag"):
         return True
-    return not _hints()(data)
+    return len(data) <= MAX_MESSAGE_OBJECT and not _hints()(data)
 
 
 def _message(oid: str, kind: str, data: bytes) -> Iterator[Blob]:

@@ -125,7 +125,7 @@ def batch(repo: str, ids: bytes) -> Iterator[tuple[subprocess.Popen[bytes], IO[b
         listed.seek(0)
         proc = catfile.popen(["cat-file", "--batch", "--buffer"], repo, stdin=listed)
     out = catfile.pipe(proc.stdout)
-    _widen(out)
+    widen(out)
     try:
         with os.fdopen(out.fileno(), "rb", _READ_SIZE, closefd=False) as stream:
             yield proc, stream
@@ -133,7 +133,7 @@ def batch(repo: str, ids: bytes) -> Iterator[tuple[subprocess.Popen[bytes], IO[b
         out.close()  # git stops at once if the reader stopped early
 
 
-def _widen(pipe: IO[bytes]) -> None:
+def widen(pipe: IO[bytes]) -> None:
     """A pipe of 1 MiB instead of 64 KiB: git and the reader take turns far less often, which
     on a history of several GiB saves a fifth of the time (Linux; elsewhere a no-op)."""
     try:
