@@ -154,7 +154,8 @@ def _scan(
         pushed = updates(_stdin())
     else:
         pushed = _push_updates()
-    return _pushed(pushed, server=stage == RECEIVE), pushed
+    remote = (files[0] if files else os.environ.get("PRE_COMMIT_REMOTE_NAME")) or None
+    return _pushed(pushed, server=stage == RECEIVE, remote=remote), pushed
 
 
 def _deliver(report: str) -> bool:
@@ -212,15 +213,19 @@ def _pre_commit(files: list[str], preread: Staged | None) -> ScanResult:
     return run(source, prepare("."))
 
 
-def _pushed(pushed: list[tuple[str, str, str, str]], *, server: bool) -> ScanResult:
-    """What a push sends (client) or adds (server: new refs' commits no existing ref has)."""
+def _pushed(
+    pushed: list[tuple[str, str, str, str]], *, server: bool, remote: str | None = None
+) -> ScanResult:
+    """What a push sends (client) or adds (server: new refs' commits no existing ref has).
+    ``remote``: the remote pushed to (git's first argument to a pre-push hook)."""
     from sgai_guard.engine.prepare import prepare
     from sgai_guard.engine.run import run
     from sgai_guard.sources.pushed import CLIENT_KNOWN, SERVER_KNOWN, PushSource
 
     known = SERVER_KNOWN if server else CLIENT_KNOWN
     # on a server, an inline marker is the pusher's own word: it allows nothing there
-    return run(PushSource(".", pushed, known), prepare(".", inline_markers=not server))
+    source = PushSource(".", pushed, known, remote=None if server else remote)
+    return run(source, prepare(".", inline_markers=not server))
 
 
 def _stdin() -> str:

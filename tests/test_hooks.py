@@ -227,6 +227,71 @@ def test_pre_push_does_not_trust_another_remote(tmp_path: Path, rng: random.Rand
     assert pushed.returncode != 0 and "fork.env" in out, out
 
 
+def _with_fork(tmp_path: Path, rng: random.Random) -> Repo:
+    """A clone of origin that fetched a fork's branch adding a key (never on origin)."""
+    Repo(tmp_path / "origin.git", bare=True)
+    repo = Repo(tmp_path / "work")
+    repo.git("remote", "add", "origin", str(tmp_path / "origin.git"))
+    repo.write("README.md", "project\n")
+    repo.commit("root")
+    assert repo.attempt("push", "-q", "origin", "main").returncode == 0
+    fork = Repo(tmp_path / "fork")
+    fork.git("pull", "-q", str(tmp_path / "origin.git"), "main")
+    fork.write("fork.env", f"K={keys.tavily_current(rng)}\n")
+    fork.commit("fork leak")
+    repo.git("remote", "add", "fork", str(fork.path))
+    repo.git("fetch", "-q", "fork")
+    return repo
+
+
+def test_a_new_branch_is_not_vouched_for_by_another_remotes_refs(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """Found by a review: a new branch's commits were judged against every remote-tracking
+    ref, so a branch made from a fork's (or a private backup's) commits went to origin
+    unscanned. git tells a pre-push hook the remote: only its refs vouch now, whether the
+    push names the remote or its URL; a URL no remote has gets every commit scanned."""
+    repo = _with_fork(tmp_path, rng)
+    assert run_cli("install-hook", "--pre-push", cwd=repo.path).returncode == 0
+    repo.git("branch", "feature", "fork/main")
+    pushed = repo.attempt("push", "origin", "feature")
+    out = pushed.stdout + pushed.stderr
+    assert pushed.returncode != 0 and "fork.env" in out, out
+    by_url = repo.attempt("push", str(tmp_path / "origin.git"), "feature")
+    assert by_url.returncode != 0 and "fork.env" in by_url.stdout + by_url.stderr
+    repo.git("branch", "clean", "main")  # all of it on origin already: nothing to scan
+    assert repo.attempt("push", "origin", "clean").returncode == 0
+    assert repo.attempt("push", str(tmp_path / "origin.git"), "clean").returncode == 0
+    Repo(tmp_path / "elsewhere.git", bare=True)
+    elsewhere = repo.attempt("push", str(tmp_path / "elsewhere.git"), "clean")
+    assert elsewhere.returncode == 0 and "no configured remote has" in elsewhere.stdout
+    assert repo.attempt("push", "fork", "feature").returncode == 0  # the fork has it
+
+
+def test_a_new_branch_from_a_forks_commits_blocks_under_the_framework(
+    project: Project, tmp_path: Path, rng: random.Random
+) -> None:
+    """The same through the pre-commit framework: it works out a new branch's first new
+    commit against the pushed-to remote's refs itself (PRE_COMMIT_FROM_REF), and the hook
+    scans from there (this blocked before the fix too; it guards the framework's path)."""
+    Repo(tmp_path / "origin.git", bare=True)
+    project.git("remote", "add", "origin", str(tmp_path / "origin.git"))
+    project.repo.write("README.md", "project\n")
+    project.repo.add("README.md")
+    project.git("commit", "--no-verify", "--no-gpg-sign", "-m", "root")
+    assert project.git("push", "--no-verify", "-q", "origin", "main").returncode == 0
+    fork = Repo(tmp_path / "fork")
+    fork.git("pull", "-q", str(tmp_path / "origin.git"), "main")
+    fork.write("fork.env", f"K={keys.tavily_current(rng)}\n")
+    fork.commit("fork leak")
+    project.git("remote", "add", "fork", str(fork.path))
+    project.git("fetch", "-q", "fork")
+    project.git("branch", "feature", "fork/main")
+    pushed = project.git("push", "origin", "feature")
+    out = pushed.stdout + pushed.stderr
+    assert pushed.returncode != 0 and "fork.env" in out, out
+
+
 def _pushing(tmp_path: Path) -> Repo:
     """A repository with sgai-guard's plain pre-push hook and a remote that has its main."""
     repo = Repo(tmp_path / "plain")

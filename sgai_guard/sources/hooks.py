@@ -25,7 +25,9 @@ LAUNCH = (
 
 
 def hook_script(pre_push: bool) -> str:
-    args = " --pre-push" if pre_push else ""
+    # a pre-push hook is told the remote's name and URL: only that remote's tracking refs
+    # vouch for a new branch's commits (sources.pushed)
+    args = ' --pre-push -- "$@"' if pre_push else ""
     return (
         "#!/bin/sh\n"
         f"{MARKER}: remove this file to uninstall\n"

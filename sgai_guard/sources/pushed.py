@@ -6,16 +6,22 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from sgai_guard.models import ZERO_OIDS, Blob, Skipped, Summary, is_object_id
+from sgai_guard.sources import gitcmd
 from sgai_guard.sources.commits import RangeScan
 from sgai_guard.sources.repo import Repository, open_repository
 
 if TYPE_CHECKING:
     from _typeshed import StrPath
 
-# A client: what a remote-tracking ref has is not new (for a new branch only: an update is
-# judged against the remote's old value alone, since tracking refs of other remotes, a fork's,
-# hold what this remote may never have had).
+# A client: what a remote-tracking ref of the remote pushed to has is not new (for a new branch
+# only: an update is judged against the remote's old value alone). Tracking refs of other
+# remotes, a fork's or a private backup's, hold what this remote may never have had: they
+# vouch only when the remote is not known (a hook that git was not asked to tell).
 CLIENT_KNOWN = ("--not", "--remotes")
+URL_ONLY = (
+    "pushing to a URL that no configured remote has: every commit of a new branch is scanned "
+    "(no remote-tracking ref tells what that repository already holds)"
+)
 # A server, before the push moves any ref: what its branches and tags hold is not new, for new
 # branches and updates alike. Only those: refs a hosting platform writes without running the
 # hook (refs/pull/*, refs/merge-requests/*, keep-arounds) must not vouch for a commit.
@@ -31,13 +37,17 @@ class PushSource:
         path: StrPath,
         updates: Sequence[tuple[str, str, str, str]],
         known: tuple[str, ...] = CLIENT_KNOWN,
+        remote: str | None = None,
     ) -> None:
-        self.path, self.updates, self.known = path, updates, known
+        """``remote``: on a client, the remote (or URL) pushed to, as git tells its hook."""
+        self.path, self.updates, self.known, self.remote = path, updates, known, remote
         self.ranges: list[RangeScan] = []
         self.notices: list[str] = [] if updates else ["git named no ref to push: nothing to scan"]
 
     def items(self) -> Iterator[Blob | Skipped]:
         repo = open_repository(self.path)
+        if self.remote is not None and self.known == CLIENT_KNOWN:
+            self.known = self._remote_known(repo, self.remote)
         for local_ref, local_sha, remote_ref, remote_sha in self.updates:
             if local_sha in ZERO_OIDS:
                 self.notices.append(
@@ -64,6 +74,17 @@ class PushSource:
             yield from scan.messages()
         yield from self._tag_messages(repo)
 
+    def _remote_known(self, repo: Repository, remote: str) -> tuple[str, ...]:
+        """What vouches for a new branch's commits: the remote's own tracking refs; for a URL,
+        those of the remote configured with that URL; none for any other URL."""
+        if remote not in repo.lines("remote"):
+            named = _remote_of(repo, remote)
+            if named is None:
+                self.notices.append(URL_ONLY)
+                return ()
+            remote = named
+        return ("--not", f"--remotes={remote}")
+
     def _tag_messages(self, repo: Repository) -> Iterator[Blob | Skipped]:
         """The message of each annotated tag pushed (a tag of an existing commit adds no
         commit, but publishes its message)."""
@@ -83,6 +104,17 @@ class PushSource:
             # said why nothing was sent: no ref named, only deletions, or empty ranges
             empty_ok=all(s.empty_ok for s in self.ranges),
         )
+
+
+def _remote_of(repo: Repository, url: str) -> str | None:
+    """The configured remote whose URL (or push URL) is ``url``."""
+    proc = gitcmd.run(["config", "-z", "--get-regexp", r"^remote\..*\.(push)?url$"], repo.path)
+    for entry in proc.stdout.split(b"\0"):
+        key, _, value = entry.partition(b"\n")
+        name = key.decode("utf-8", "replace")[len("remote.") :].rpartition(".")[0]
+        if name and value.decode("utf-8", "replace") == url:
+            return name
+    return None
 
 
 def _tag_chain(repo: Repository, oid: str) -> list[str]:
