@@ -91,6 +91,9 @@ def test_gitignore_honoured_in_repo_and_tracked_ignored_flagged(
         "debug.log",
         "excluded.txt",
     ]
+    ignored = "2 file(s) that .gitignore excludes were not scanned (--no-gitignore scans them)"
+    assert report["notices"] == [ignored]
+    assert everything["notices"] == []
 
 
 def test_gitignore_honoured_outside_a_repo(tmp_path: Path, rng: random.Random) -> None:
@@ -104,6 +107,24 @@ def test_gitignore_honoured_outside_a_repo(tmp_path: Path, rng: random.Random) -
     code, report = run_json("scan", ".", cwd=tmp_path)
     assert code == 1
     assert [f["path"] for f in report["findings"]] == ["sub/code.py"]
+    assert report["notices"] == [
+        "2 file(s) that .gitignore excludes were not scanned (--no-gitignore scans them)"
+    ]
+
+
+def test_what_gitignore_leaves_out_is_said(tmp_path: Path, rng: random.Random) -> None:
+    """A hostile `.gitignore` (an unpacked archive, say) naming the one file with a key: the
+    scan passes, as .gitignore asks, but says how much it left out, never silently."""
+    (tmp_path / "vendor" / "deep").mkdir(parents=True)
+    (tmp_path / ".gitignore").write_text("*.env\nvendor/\n")
+    (tmp_path / "prod.env").write_text(f"TAVILY_API_KEY={keys.tavily_current(rng)}\n")
+    (tmp_path / "vendor" / "deep" / "x.txt").write_text("x\n")
+    (tmp_path / "app.py").write_text("print('hi')\n")
+    proc = run_cli("scan", ".", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout
+    said = "note: 1 file(s) and 1 folder(s) that .gitignore excludes were not scanned"
+    assert said in proc.stdout and "--no-gitignore scans them" in proc.stdout
+    assert run_cli("scan", ".", "--no-gitignore", cwd=tmp_path).returncode == 1
 
 
 def test_global_excludes_file_is_honoured(tmp_path: Path, rng: random.Random) -> None:

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from sgai_guard.sources.quick import Staged
     from sgai_guard.sources.repo import Repository
     from sgai_guard.sources.staged import Changes
+    from sgai_guard.sources.worktree import Ignored
 
 
 class WorktreeSource:
@@ -33,19 +34,23 @@ class WorktreeSource:
     ):
         self.paths, self.use_gitignore, self.max_size = paths, use_gitignore, max_size
         self.cap_from = cap_from  # who set ``max_size``, as the skipped files say it
+        self.ignored: Ignored | None = None
 
     def items(self) -> Iterator[Blob | Skipped]:
-        from sgai_guard.sources.worktree import worktree_blobs  # noqa: PLC0415
+        from sgai_guard.sources.worktree import Ignored, worktree_blobs  # noqa: PLC0415
 
+        self.ignored = Ignored()
         yield from worktree_blobs(
             self.paths,
             use_gitignore=self.use_gitignore,
             max_size=self.max_size,
             cap_from=self.cap_from,
+            ignored=self.ignored,
         )
 
     def summary(self) -> Summary:
-        return Summary()
+        notice = self.ignored.notice() if self.ignored is not None else None
+        return Summary(notices=(notice,) if notice else ())
 
 
 class StdinSource:

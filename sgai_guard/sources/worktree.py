@@ -26,16 +26,33 @@ from sgai_guard.sources.ignore import GitRules, NoRules, Rules, SpecRules
 from sgai_guard.sources.pieces import pieces
 
 
+class Ignored:
+    """How many files and folders the ignore rules kept out of a walk: said, never silent (a
+    hostile `.gitignore` in an unpacked archive could name the one file holding a key)."""
+
+    def __init__(self) -> None:
+        self.files = self.folders = 0
+
+    def notice(self) -> str | None:
+        if not self.files and not self.folders:
+            return None
+        counts = ((self.files, "file(s)"), (self.folders, "folder(s)"))
+        shown = " and ".join(f"{n} {word}" for n, word in counts if n)
+        return f"{shown} that .gitignore excludes were not scanned (--no-gitignore scans them)"
+
+
 def worktree_blobs(
     targets: Iterable[Path],
     *,
     use_gitignore: bool = True,
     max_size: int | None = None,
     cap_from: str = "--max-file-size",
+    ignored: Ignored | None = None,
 ) -> Iterator[Blob | Skipped]:
     """Every file under the targets, once, read from disk; ``max_size``: a cap the user set
-    (``cap_from`` says where)."""
+    (``cap_from`` says where); ``ignored`` counts what the ignore rules left out."""
     seen: set[str] = set()
+    ignored = ignored if ignored is not None else Ignored()
     for target in targets:
         info = fsread.lstat(target)
         if info is None:
@@ -46,7 +63,7 @@ def worktree_blobs(
             yield Skipped(target.as_posix(), reason, error=True)
             continue
         if stat.S_ISDIR(info.st_mode):
-            items = _tree(target, use_gitignore)
+            items = _tree(target, use_gitignore, ignored)
         else:
             top = gitcmd.toplevel(target.parent)
             rel = os.path.relpath(os.path.abspath(target), top) if top else target.as_posix()
@@ -63,18 +80,18 @@ def worktree_blobs(
 _Item = tuple[str, str, bool]  # (path on disk, path shown, tracked although ignored)
 
 
-def _tree(target: Path, use_gitignore: bool) -> Iterator[_Item | Skipped]:
+def _tree(target: Path, use_gitignore: bool, ignored: Ignored) -> Iterator[_Item | Skipped]:
     """Files under ``target`` as (path, shown path); shown paths are relative to the work tree
     root when ``target`` is inside one (as git names them), else to ``target``."""
     top = gitcmd.toplevel(target) if use_gitignore else None
     root = os.path.abspath(target)
     if top is None:
         rules: Rules = SpecRules.empty() if use_gitignore else NoRules()
-        yield from _walk(root, "", rules)
+        yield from _walk(root, "", rules, ignored)
         return
     prefix = Path(os.path.relpath(root, top)).as_posix()
     prefix = "" if prefix == "." else prefix + "/"
-    yield from _walk(root, prefix, GitRules.load(str(top), prefix, ""))
+    yield from _walk(root, prefix, GitRules.load(str(top), prefix, ""), ignored)
 
 
 def _listing(folder: str, rel: str) -> list[os.DirEntry[str]] | Skipped:
@@ -86,7 +103,7 @@ def _listing(folder: str, rel: str) -> list[os.DirEntry[str]] | Skipped:
         return Skipped(rel.rstrip("/") or ".", reason, error=True)
 
 
-def _walk(folder: str, rel: str, rules: Rules) -> Iterator[_Item | Skipped]:
+def _walk(folder: str, rel: str, rules: Rules, ignored: Ignored) -> Iterator[_Item | Skipped]:
     entries = _listing(folder, rel)
     if isinstance(entries, Skipped):
         yield entries
@@ -100,9 +117,11 @@ def _walk(folder: str, rel: str, rules: Rules) -> Iterator[_Item | Skipped]:
         path = rel + entry.name
         is_dir = entry.is_dir(follow_symlinks=False)
         if rules.ignored(path, is_dir=is_dir):
+            ignored.folders += is_dir
+            ignored.files += not is_dir
             continue
         if is_dir:
-            yield from _walk(entry.path, path + "/", rules)
+            yield from _walk(entry.path, path + "/", rules, ignored)
         else:
             yield entry.path, path, rules.tracked_ignored(path)
 
