@@ -460,7 +460,8 @@ def test_a_report_is_never_written_through_a_symlinked_folder(
 ) -> None:
     """Found by an attacker review: O_NOFOLLOW guards the file's own name only, so a checkout
     holding `reports -> ../outside` had `--sarif reports/x.sarif` and `--report` write out of
-    it. A relative path's folders may not be symlinks; an absolute path is the user's own."""
+    it. No folder of the path below the current one may be a symlink, whether the path is
+    relative or absolute (`$GITHUB_WORKSPACE/reports/x.sarif`); above it, the user's own."""
     outside = tmp_path / "outside"
     outside.mkdir()
     tree = tmp_path / "tree"
@@ -474,5 +475,9 @@ def test_a_report_is_never_written_through_a_symlinked_folder(
     assert "is a symbolic link" in proc.stderr
     assert list(outside.iterdir()) == []
     absolute = run_cli("scan", ".", "--sarif", str(tree / "reports" / "x.sarif"), cwd=tree)
-    assert absolute.returncode == 1, absolute.stdout + absolute.stderr
+    assert absolute.returncode == 2, absolute.stdout + absolute.stderr
+    assert "its folder" in absolute.stderr and list(outside.iterdir()) == []
+    (tmp_path / "mine").symlink_to(outside)  # the user's own link, outside the checkout
+    own = run_cli("scan", ".", "--sarif", str(tmp_path / "mine" / "x.sarif"), cwd=tree)
+    assert own.returncode == 1, own.stdout + own.stderr
     assert (outside / "x.sarif").exists()

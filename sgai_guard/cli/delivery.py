@@ -77,13 +77,19 @@ def blocks(pieces: Iterable[str], size: int = _BLOCK) -> Iterator[str]:
 
 
 def _linked_folder(path: Path) -> Path | None:
-    """The first folder of a relative ``path`` that is a symlink: a checkout may hold one
-    named like the folder a report goes to, pointing out of it (found by an attacker review:
-    `--sarif reports/x.sarif` wrote through a committed `reports -> ../outside`). An absolute
-    path is the user's own, links and all."""
+    """The first folder of ``path`` below the current folder that is a symlink: a checkout may
+    hold one named like the folder a report goes to, pointing out of it (found by an attacker
+    review: `--sarif reports/x.sarif` wrote through a committed `reports -> ../outside`, and
+    so did `--sarif $GITHUB_WORKSPACE/reports/x.sarif`). Folders above the current one, and an
+    absolute path outside it, are the user's own, links and all."""
+    base = Path()
     if path.is_absolute():
-        return None
-    folder = Path()
+        try:
+            base = Path.cwd()
+            path = path.relative_to(base)
+        except (OSError, ValueError):  # outside the current folder (or it is gone)
+            return None
+    folder = base
     for part in path.parts[:-1]:
         folder = folder / part
         if folder.is_symlink():
