@@ -160,3 +160,29 @@ def test_a_subfolder_and_a_symlinked_path_still_open_their_repository(
         code, report = run_json("audit", str(where), cwd=tmp_path)
         assert code == 1, (where, report)
         assert [f["path"] for f in report["findings"]] == ["sub/config.env"], where
+
+
+@pytest.mark.parametrize("bare", [False, True])
+def test_a_planted_commondir_cannot_send_the_audit_to_a_decoy(
+    tmp_path: Path, rng: random.Random, bare: bool
+) -> None:
+    """From session 10's left-alone list: a `commondir` file in a repository's own git folder
+    made git read another repository's objects and refs, so the audit read the decoy's clean
+    history and passed while the key in the folder asked for went unread. Only a linked work
+    tree's folder may hold one (the linked-worktree test above still passes)."""
+    decoy = Repo(tmp_path / "decoy")
+    decoy.commit("clean")
+    victim = _keyed(tmp_path / "victim", rng, "config.env")
+    git_dir = victim.path / ".git"
+    if bare:
+        victim.git("clone", "-q", "--bare", str(victim.path), str(tmp_path / "victim.git"))
+        git_dir = tmp_path / "victim.git"
+    (git_dir / "commondir").write_text(f"{decoy.path / '.git'}\n")
+    target = git_dir if bare else victim.path
+    proc = run_cli("audit", str(target), cwd=tmp_path)
+    assert proc.returncode == 2, (proc.stdout, proc.stderr)
+    assert "commondir" in proc.stderr and "not one of its linked work trees" in proc.stderr
+    assert "tvly-" not in proc.stdout + proc.stderr
+    (git_dir / "commondir").unlink()
+    code, report = run_json("audit", str(target), cwd=tmp_path)
+    assert code == 1 and [f["path"] for f in report["findings"]] == ["config.env"], report

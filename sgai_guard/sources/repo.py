@@ -110,6 +110,7 @@ def open_repository(path: StrPath) -> Repository:
             said = [_asked(where, "--absolute-git-dir"), _asked(where, "--show-toplevel")]
         git_dir, top = (os.fsdecode(path) for path in said[:2])
         _check_pinned(where, top, git_dir)
+        _check_common(git_dir)
         return Repository(top, git_dir, False)
     proc = gitcmd.run(["rev-parse", "--is-bare-repository", "--absolute-git-dir"], where)
     bare, _, rest = proc.stdout.partition(b"\n")  # the path last: it may hold newlines
@@ -122,6 +123,7 @@ def open_repository(path: StrPath) -> Repository:
         )
     if proc.returncode != 0 or len(lines) < 2:
         raise GitError(f"{where}: not a git repository")
+    _check_common(lines[1])
     if lines[0].strip() == "true":
         return Repository(lines[1], lines[1], True)
     return Repository(where, lines[1], False)  # inside .git of a work tree
@@ -147,6 +149,27 @@ def _check_pinned(where: str, top: str, git_dir: str) -> None:
             f"{git_dir}: its work tree {top} is where git finds {found or 'no repository'}: "
             "refusing to scan another repository than the one asked for; remove core.worktree "
             "from its configuration"
+        )
+
+
+def _check_common(git_dir: str) -> None:
+    """A `commondir` file sends git to another repository's objects and refs: git writes one
+    only in a linked work tree's folder, `<repository>/worktrees/<name>`, naming that
+    repository. One anywhere else (planted in a copied `.git`, say) would have the scan read a
+    decoy's history and pass, while the objects of the folder asked for go unread."""
+    path = os.path.join(git_dir, "commondir")
+    if not os.path.lexists(path):
+        return  # the common case: one lstat
+    try:
+        named = fsread.read_small(path, 4096).decode("utf-8", "surrogateescape").strip()
+    except (OSError, UnicodeError) as exc:
+        raise GitError(f"{path}: cannot read it ({exc}): refusing to guess the repository") from exc
+    common = os.path.realpath(os.path.join(git_dir, named))
+    if os.path.dirname(os.path.realpath(git_dir)) != os.path.join(common, "worktrees"):
+        raise GitError(
+            f"{path} names {common} as the repository whose objects and refs git reads, but "
+            f"{git_dir} is not one of its linked work trees: refusing to scan another "
+            "repository than the one asked for; remove that file, or scan that repository"
         )
 
 
