@@ -18,6 +18,7 @@ class Plan:
     head: str
     audit: bool = False
     branch: str | None = None  # the pushed branch, excluded when looking for "other branches"
+    default_branch: str | None = None  # the repository's, as the platform says (a new branch)
     notes: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -50,7 +51,9 @@ def _github(env: Mapping[str, str]) -> Plan:
             raise UsageError("the push event payload has no 'after' sha")
         ref = _field(payload, "ref") or env.get("GITHUB_REF", "")
         branch = ref.removeprefix("refs/heads/")
-        return Plan("github", event, None if _zero(before) else before, after, branch=branch)
+        default = _field(payload, "repository", "default_branch")
+        base = None if _zero(before) else before
+        return Plan("github", event, base, after, branch=branch, default_branch=default)
     if event in ("workflow_dispatch", "schedule"):
         return Plan("github", event, None, env.get("GITHUB_SHA", "HEAD"), audit=True)
     raise UsageError(f"GitHub event {event!r} is not supported: pass --base REF [--head REF]")
@@ -64,7 +67,9 @@ def _gitlab(env: Mapping[str, str]) -> Plan:
     branch = env.get("CI_COMMIT_BRANCH") or env.get("CI_COMMIT_REF_NAME")
     if env.get("CI_PIPELINE_SOURCE") in ("schedule", "web") and _zero(before):
         return Plan("gitlab", "schedule", None, head, audit=True)
-    return Plan("gitlab", "branch", None if _zero(before) else before, head, branch=branch)
+    base = None if _zero(before) else before
+    default = env.get("CI_DEFAULT_BRANCH") or None
+    return Plan("gitlab", "branch", base, head, branch=branch, default_branch=default)
 
 
 def _field(data: object, *keys: str) -> str | None:

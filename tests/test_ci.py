@@ -325,3 +325,75 @@ def test_the_first_push_of_a_history_is_judged_by_its_own_configuration(
     head = origin.commit("first")
     report = _pushed_new_branch(tmp_path, origin, head)
     assert report["code"] == 0, report
+
+
+def _two_new_branches(tmp_path: Path, rng: random.Random) -> tuple[Repo, str, str]:
+    """origin: main, and two branches one push created at once: `feature` adds a key,
+    `feature-more` is feature plus a clean commit. Returns (origin, feature's, more's tip)."""
+    origin, _, head, _ = _origin(tmp_path, rng)
+    origin.git("checkout", "-q", "-b", "feature-more", "feature")
+    origin.write("app/more.py", "y = 2\n")
+    more = origin.commit("more")
+    origin.git("checkout", "-q", "main")
+    return origin, head, more
+
+
+@pytest.mark.parametrize("system", ["github", "gitlab"])
+@pytest.mark.parametrize("shallow", [False, True])
+def test_two_new_branches_pushed_at_once_do_not_vouch_for_each_other(
+    tmp_path: Path, rng: random.Random, system: str, shallow: bool
+) -> None:
+    """From session 10's left-alone list: each new branch's run left out what any other
+    branch holds, so `git push origin feature feature-more` scanned the key in neither run.
+    The default branch alone vouches now, as the platform names it."""
+    origin, head, more = _two_new_branches(tmp_path, rng)
+    for branch, tip in (("feature", head), ("feature-more", more)):
+        work = tmp_path / f"work-{branch}"
+        if shallow:
+            _shallow_clone(origin, work, branch)
+        else:
+            clone = ["git", "clone", "-q", "--branch", branch, origin.path.as_uri(), str(work)]
+            subprocess.run(clone, check=True, env=git_env())
+        env = _new_branch_env(tmp_path, system, branch, tip, "main")
+        proc = run_ci("--format", "json", cwd=work, env=env)
+        report = json.loads(proc.stdout)
+        assert proc.returncode == 1, (branch, report)
+        assert [f["path"] for f in report["findings"]] == ["app/settings.py"], branch
+        assert report["scanned"]["commits"] == (2 if branch == "feature" else 3), report
+
+
+def _new_branch_env(
+    tmp_path: Path, system: str, branch: str, tip: str, default: str | None
+) -> dict[str, str]:
+    if system == "gitlab":
+        env = {"GITLAB_CI": "true", "CI_COMMIT_SHA": tip, "CI_COMMIT_BEFORE_SHA": "0" * 40}
+        env["CI_COMMIT_BRANCH"] = branch
+        return env | ({"CI_DEFAULT_BRANCH": default} if default else {})
+    payload: dict[str, Any] = {"before": "0" * 40, "after": tip, "ref": f"refs/heads/{branch}"}
+    if default:
+        payload["repository"] = {"default_branch": default}
+    return _github_env(tmp_path, "push", payload)
+
+
+def test_a_new_branch_at_the_default_branchs_tip_and_a_first_push(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """A branch made where main is adds nothing; main itself pushed new (a history's first
+    push) has all of its history scanned; a default branch the clone lacks falls back to
+    every other branch."""
+    origin, _, head, _ = _origin(tmp_path, rng)
+    work = tmp_path / "work"
+    subprocess.run(["git", "clone", "-q", origin.path.as_uri(), str(work)], check=True)
+    main = origin.head()
+    env = _new_branch_env(tmp_path, "github", "copy", main, "main")
+    code = run_ci("--format", "json", cwd=work, env=env)
+    assert code.returncode == 0 and json.loads(code.stdout)["scanned"]["commits"] == 0
+    origin.git("checkout", "-q", "feature")
+    first = _new_branch_env(tmp_path, "github", "feature", head, "feature")
+    proc = run_ci("--format", "json", cwd=work, env=first)
+    report = json.loads(proc.stdout)
+    assert proc.returncode == 1 and report["scanned"]["commits"] == 8, report
+    lacking = _new_branch_env(tmp_path, "github", "feature", head, "trunk")
+    proc = run_ci("--format", "json", cwd=work, env=lacking)
+    report = json.loads(proc.stdout)
+    assert proc.returncode == 1 and report["scanned"]["commits"] == 2, report

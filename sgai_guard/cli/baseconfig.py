@@ -46,7 +46,7 @@ def boundary_config(
     starts = [line[1:] for line in walked if line.startswith("-") and is_object_id(line[1:])]
     if starts:
         return base_config(repo, starts[0], head, what="this new branch")
-    if not repo.lines("rev-list", "--max-count=1", *exclude[1:]):
+    if not exclude[1:] or not repo.lines("rev-list", "--max-count=1", *exclude[1:]):
         return None, ""  # nothing is known: its own configuration is all there is
     folder = Path(tempfile.mkdtemp(prefix="sgai-guard-base-config-"))
     atexit.register(shutil.rmtree, folder, True)

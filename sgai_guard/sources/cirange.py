@@ -45,22 +45,47 @@ def ci_source(repo: Repository, plan: Plan, remote: tuple[str, str | None]) -> R
 
 
 def _new_branch(repo: Repository, plan: Plan, head: str, where: deepen.Remote) -> RangeScan | Fixed:
-    """A pushed new branch: its commits that no other branch of ``remote`` has."""
+    """A pushed new branch: its commits that the default branch lacks, when the platform
+    names it; else those no other branch of ``remote`` has."""
     branch = plan.branch or "HEAD"
-    # --exclude patterns for --remotes name refs without the refs/remotes/ prefix
-    exclude = (
-        "--not",
-        f"--exclude={where.name}/{branch}",
-        f"--exclude={where.name}/HEAD",
-        f"--remotes={where.name}",
-    )
+    exclude = _known(plan, where)
     if not deepen.reach_other_branches(repo, where, [head, *exclude]):
         return _unscanned(
             plan,
             f"cannot tell which commits of new branch {branch} no other "
             "branch has: the clone's history is cut short",
         )
+    default = plan.default_branch
+    if default and default != branch and repo.resolve(exclude[-1]) is None:
+        exclude = _others(branch, where)  # the clone has no such branch: as before
+        if not deepen.reach_other_branches(repo, where, [head, *exclude]):
+            return _unscanned(plan, f"new branch {branch}: the clone's history is cut short")
     return RangeScan(repo, None, head, exclude, f"new branch {branch}")
+
+
+def _known(plan: Plan, where: deepen.Remote) -> tuple[str, ...]:
+    """What a new branch's commits are judged against. Other branches may be new too: one
+    push creating two branches, one holding the other, had each run leave out the commits
+    the other holds, and neither scanned them (from session 10's left-alone list). So the
+    default branch alone vouches, as it existed before the push; pushed new itself (a
+    history's first push), all of its history is new."""
+    default, branch = plan.default_branch, plan.branch or "HEAD"
+    if not default:
+        return _others(branch, where)
+    if default == branch:
+        return ()
+    return ("--not", f"refs/remotes/{where.name}/{default}")
+
+
+def _others(branch: str, where: deepen.Remote) -> tuple[str, ...]:
+    """Every other branch of the remote (--exclude patterns name refs without the
+    refs/remotes/ prefix)."""
+    return (
+        "--not",
+        f"--exclude={where.name}/{branch}",
+        f"--exclude={where.name}/HEAD",
+        f"--remotes={where.name}",
+    )
 
 
 def _range(repo: Repository, plan: Plan, head: str, where: deepen.Remote) -> RangeScan | Fixed:
