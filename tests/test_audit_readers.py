@@ -11,8 +11,10 @@ import random
 import shutil
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -242,3 +244,28 @@ def test_a_commit_too_large_to_read_makes_the_audit_incomplete(tmp_path: Path) -
             said = [s for s in result.skipped if s.blob_id == head]
             assert len(said) == 1 and "larger than" in said[0].reason, (options, said)
             assert said[0].error and result.incomplete
+
+
+@pytest.mark.parametrize("cap", [None, 1 << 20])
+def test_loose_objects_claiming_huge_sizes_are_said_not_crashed_on(
+    tmp_path: Path, rng: random.Random, cap: int | None
+) -> None:
+    """Found by an attacker review: a loose object's header may claim up to 2^64 - 1 bytes,
+    and git lists what it claims; the listing's 64-bit weights overflowed (an internal error,
+    no finding at all), and so did naming's read of such a tree. The key is found, the
+    commit and tag are said to be too large, and the audit is incomplete."""
+    repo = Repo(tmp_path / "repo")
+    repo.write("k.txt", f"TAVILY_API_KEY={keys.tavily_current(rng)}\n")
+    repo.commit("one")
+    objects = repo.path / ".git" / "objects"
+    for folder, kind in (("ab", b"commit"), ("ac", b"tag"), ("ad", b"tree")):
+        (objects / folder).mkdir(exist_ok=True)
+        raw = zlib.compress(kind + b" 9300000000000000000\0hello")
+        (objects / folder / ("2" * 38)).write_bytes(raw)
+    for in_process in (True, False):
+        source = AuditSource(repo.path, readers=2, in_process=in_process, max_blob_size=cap)
+        result = run(source, prepare(repo.path), full_scan=True)
+        assert [f.path for f in result.findings] == ["k.txt"], in_process
+        said = sorted(s.path for s in result.skipped if "larger than" in s.reason)
+        assert said == ["commit ab2222222222", "tag ac2222222222"], result.skipped
+        assert result.incomplete

@@ -15,7 +15,7 @@ from typing import IO
 
 from sgai_guard.models import Skipped
 from sgai_guard.sources import bigreads, catfile, runread
-from sgai_guard.sources.objectstream import over_cap
+from sgai_guard.sources.objectstream import MAX_MESSAGE_OBJECT, over_cap, too_large
 from sgai_guard.sources.repo import Repository
 
 # The default listing: lines of four words, filed a MiB at a time at C speed (a Python loop
@@ -26,6 +26,13 @@ _FAST = "--batch-check=%(objecttype) %(objectsize) %(objectsize:disk) %(objectna
 _SIZED = "--batch-check=%(objectname) %(objecttype) %(objectsize)"
 _DISK = " %(objectsize:disk)"  # found through the reverse index: only where it is trusted
 _KINDS = frozenset((b"blob", b"commit", b"tag", b"tree"))
+_MESSAGES = frozenset((b"commit", b"tag"))
+# A loose object's header may claim any size up to 2^64 - 1 (git lists what it says): a block
+# with a size of 16 digits or more, or a commit or tag of 7 or more (maybe over the 1 MiB a
+# message may have), is filed line by line, where sizes are bounded.
+_LONGEST = 15
+_LONGEST_MESSAGE = 6
+_HUGE = 1 << 56  # a larger size is counted as this much (weights are 64-bit, 11 x this fits)
 _ID_LENGTHS = frozenset((40, 64))
 _CHUNK = 1 << 20
 
@@ -74,7 +81,8 @@ def plan(
     not to be trusted (packindex.revs_agree). ``read_also``: ids (binary) with more than one
     copy, read whatever type the listing gives them: git takes the type from the first copy's
     header, so a planted broken copy labelled "tree" would hide a blob from the readers.
-    Commits and tags too large to scan are the readers' to report (objectstream)."""
+    Commits and tags too large to scan are said here, never read (the readers say so too, of
+    any the listing could not size)."""
     fast = pack_order and max_size is None
     wanted = _FAST if fast else _SIZED + _DISK if pack_order else _SIZED
     order = ["--unordered"] if pack_order else []
@@ -119,6 +127,10 @@ def _fast(
         or not all(map(bytes.isdigit, sizes))
         or not all(map(bytes.isdigit, packed))
         or not set(map(len, oids)) <= _ID_LENGTHS
+        or max(map(len, sizes), default=0) > _LONGEST
+        or max(map(len, packed), default=0) > _LONGEST
+        or max(map(len, compress(sizes, map(_MESSAGES.__contains__, kinds))), default=0)
+        > _LONGEST_MESSAGE
     ):
         return False
     trees = list(map(eq, kinds, repeat(b"tree")))
@@ -155,7 +167,7 @@ def _line(
         fields = [fields[3], fields[0], fields[1], fields[2]]
     weight = _take(planned, fields, max_size, cost)
     if weight is None and read_also and _second_look(fields, read_also):
-        weight = cost.each + int(fields[2])
+        weight = cost.each + min(int(fields[2]), _HUGE)
     if weight is not None:
         ids.append(fields[0])
         weights.append(weight)
@@ -169,15 +181,18 @@ def _take(planned: Plan, fields: list[bytes], max_size: int | None, cost: Cost) 
     oid, kind, size = fields[0], fields[1], int(fields[2])
     if kind == b"tree":
         planned.trees.append(oid + b"\n")
-        planned.tree_records.append(len(oid) + 6 + len(fields[2]) + 1 + size + 1)
+        planned.tree_records.append(len(oid) + 6 + len(fields[2]) + 1 + min(size, _HUGE) + 1)
         return None
     if kind == b"blob":
         planned.blobs += 1
         if max_size is not None and size > max_size:
             planned.skipped.extend(over_cap(oid.decode(), size, max_size))
             return None
-    packed = int(fields[3]) if len(fields) == 4 else size // 4
-    return size + cost.disk * packed + cost.each
+    elif size > MAX_MESSAGE_OBJECT:  # never read (git would write it all): said here
+        planned.skipped.extend(too_large(oid.decode("ascii", "replace"), kind.decode()))
+        return None
+    packed = int(fields[3]) if len(fields) == 4 and fields[3].isdigit() else size // 4
+    return min(size, _HUGE) + cost.disk * min(packed, _HUGE) + cost.each
 
 
 def _second_look(fields: list[bytes], read_also: frozenset[bytes]) -> bool:

@@ -24,6 +24,7 @@ _CHUNK = 1 << 20
 # More ids than this (a blobless clone lacks every blob): every tree is read entry by entry,
 # which costs the same whatever their number; the streamed search costs a search per id held.
 _MANY = 64
+_LARGEST_TREE = 1 << 30  # git's largest trees are a few MiB; a header claiming more is a lie
 
 
 def paths_of(
@@ -111,6 +112,8 @@ def _entries(
             fields = header.split()
             if len(fields) != 3 or not fields[2].isdigit():
                 continue  # a tree that vanished or cannot be read: nothing to name from it
+            if int(fields[2]) > _LARGEST_TREE:
+                break  # a planted header (a loose object may claim 2^64 bytes): names stop
             data = out.read(int(fields[2]) + 1)
             if find(data):
                 entries = list(_holding(data[:-1], wanted, width))
