@@ -268,6 +268,35 @@ def test_a_new_branch_is_not_vouched_for_by_another_remotes_refs(
     assert repo.attempt("push", "fork", "feature").returncode == 0  # the fork has it
 
 
+def test_only_the_remotes_own_refs_vouch_whatever_its_name_or_push_url(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """Found by the attacker review of that fix: `--remotes=NAME` is a glob, so a fork's
+    remote named `origin/alice` (refs/remotes/origin/alice/*) vouched for pushes to origin;
+    a remote that pushes elsewhere than it fetches from vouched with refs of another
+    repository; and a hook written before the fix was silently told nothing."""
+    repo = _with_fork(tmp_path, rng)
+    repo.git("remote", "rename", "fork", "origin/alice")
+    assert run_cli("install-hook", "--pre-push", cwd=repo.path).returncode == 0
+    repo.git("branch", "--no-track", "feature", "origin/alice/main")
+    nested = repo.attempt("push", "origin", "feature")
+    assert nested.returncode != 0 and "fork.env" in nested.stdout + nested.stderr
+    repo.git("remote", "add", "mirror", str(tmp_path / "fork"))
+    repo.git("remote", "set-url", "--push", "mirror", str(tmp_path / "origin.git"))
+    repo.git("fetch", "-q", "mirror")
+    elsewhere = repo.attempt("push", "mirror", "feature")
+    out = elsewhere.stdout + elsewhere.stderr
+    assert elsewhere.returncode != 0 and "fork.env" in out, out
+    assert "pushes to another URL than it fetches from" in out
+    hook = repo.path / ".git" / "hooks" / "pre-push"
+    hook.write_text(hook.read_text().replace(' -- "$@"', ""))  # as older versions wrote it
+    repo.git("branch", "clean", "main")
+    untold = repo.attempt("push", "origin", "clean")
+    assert untold.returncode == 0 and "run `sgai-guard install-hook --pre-push` again" in (
+        untold.stdout
+    )
+
+
 def test_a_new_branch_from_a_forks_commits_blocks_under_the_framework(
     project: Project, tmp_path: Path, rng: random.Random
 ) -> None:

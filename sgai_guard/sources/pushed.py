@@ -22,6 +22,15 @@ URL_ONLY = (
     "pushing to a URL that no configured remote has: every commit of a new branch is scanned "
     "(no remote-tracking ref tells what that repository already holds)"
 )
+ELSEWHERE = (
+    "the remote {name!r} pushes to another URL than it fetches from: its remote-tracking refs "
+    "say nothing of where this push goes, so every commit of a new branch is scanned"
+)
+UNTOLD = (
+    "this push hook was not told the remote (a plain hook written by an older sgai-guard): "
+    "every remote's tracking refs vouch for a new branch's commits; run `sgai-guard "
+    "install-hook --pre-push` again"
+)
 # A server, before the push moves any ref: what its branches and tags hold is not new, for new
 # branches and updates alike. Only those: refs a hosting platform writes without running the
 # hook (refs/pull/*, refs/merge-requests/*, keep-arounds) must not vouch for a commit.
@@ -46,8 +55,10 @@ class PushSource:
 
     def items(self) -> Iterator[Blob | Skipped]:
         repo = open_repository(self.path)
-        if self.remote is not None and self.known == CLIENT_KNOWN:
+        if self.known == CLIENT_KNOWN and self.remote is not None:
             self.known = self._remote_known(repo, self.remote)
+        elif self.known == CLIENT_KNOWN and any(u[3] in ZERO_OIDS for u in self.updates):
+            self.notices.append(UNTOLD)
         for local_ref, local_sha, remote_ref, remote_sha in self.updates:
             if local_sha in ZERO_OIDS:
                 self.notices.append(
@@ -75,15 +86,22 @@ class PushSource:
         yield from self._tag_messages(repo)
 
     def _remote_known(self, repo: Repository, remote: str) -> tuple[str, ...]:
-        """What vouches for a new branch's commits: the remote's own tracking refs; for a URL,
-        those of the remote configured with that URL; none for any other URL."""
-        if remote not in repo.lines("remote"):
-            named = _remote_of(repo, remote)
-            if named is None:
-                self.notices.append(URL_ONLY)
-                return ()
-            remote = named
-        return ("--not", f"--remotes={remote}")
+        """What vouches for a new branch's commits: the tips of the pushed-to remote's own
+        tracking refs (for a URL, the one remote fetching from that URL), listed by id. None
+        when the remote pushes elsewhere than it fetches from: its refs then say nothing of
+        where the push goes. Found by an attacker review: `--remotes=NAME` is a glob, so a
+        remote named `origin/alice` (refs/remotes/origin/alice/*) vouched for pushes to
+        origin, and a remote named `*` for everything."""
+        names = repo.lines("remote")
+        name = remote if remote in names else _remote_of(repo, remote)
+        if name is None:
+            self.notices.append(URL_ONLY)
+            return ()
+        if not _pushes_where_it_fetches(repo, name):
+            self.notices.append(ELSEWHERE.format(name=name))
+            return ()
+        tips = _tracking_tips(repo, name, names)
+        return ("--not", *tips) if tips else ()
 
     def _tag_messages(self, repo: Repository) -> Iterator[Blob | Skipped]:
         """The message of each annotated tag pushed (a tag of an existing commit adds no
@@ -107,14 +125,41 @@ class PushSource:
 
 
 def _remote_of(repo: Repository, url: str) -> str | None:
-    """The configured remote whose URL (or push URL) is ``url``."""
-    proc = gitcmd.run(["config", "-z", "--get-regexp", r"^remote\..*\.(push)?url$"], repo.path)
+    """The one configured remote that fetches from ``url`` (none when several do)."""
+    proc = gitcmd.run(["config", "-z", "--get-regexp", r"^remote\..*\.url$"], repo.path)
+    found = set()
     for entry in proc.stdout.split(b"\0"):
         key, _, value = entry.partition(b"\n")
-        name = key.decode("utf-8", "replace")[len("remote.") :].rpartition(".")[0]
+        name = key.decode("utf-8", "replace")[len("remote.") : -len(".url")]
         if name and value.decode("utf-8", "replace") == url:
-            return name
-    return None
+            found.add(name)
+    return found.pop() if len(found) == 1 else None
+
+
+def _pushes_where_it_fetches(repo: Repository, name: str) -> bool:
+    """One URL, the same for fetching and pushing (after insteadOf and pushInsteadOf)."""
+    if name.startswith("-"):
+        return False
+    urls = [
+        gitcmd.run(["remote", "get-url", *push, "--all", name], repo.path)
+        for push in ((), ("--push",))
+    ]
+    fetched, pushed = (proc.stdout.splitlines() for proc in urls)
+    return all(p.returncode == 0 for p in urls) and len(fetched) == 1 and fetched == pushed
+
+
+def _tracking_tips(repo: Repository, name: str, names: list[str]) -> list[str]:
+    """The ids the remote's tracking refs name: refs under refs/remotes/NAME/, not those of
+    a remote whose name goes on from there (NAME/alice), compared as text (no glob)."""
+    prefix = f"refs/remotes/{name}/"
+    nested = tuple(f"refs/remotes/{other}/" for other in names if other.startswith(prefix[13:]))
+    listed = repo.git("for-each-ref", "--format=%(objectname) %(refname)", "refs/remotes/")
+    tips: dict[str, None] = {}
+    for line in listed.decode("utf-8", "surrogateescape").split("\n"):
+        oid, _, ref = line.partition(" ")
+        if ref.startswith(prefix) and not ref.startswith(nested) and is_object_id(oid):
+            tips[oid] = None
+    return list(tips)
 
 
 def _tag_chain(repo: Repository, oid: str) -> list[str]:
