@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from sgai_guard.engine.audit import AuditSource
 from sgai_guard.models import Blob
 from sgai_guard.sources import packfile, packindex, packread
+from sgai_guard.sources.packfile import ShortError
 from sgai_guard.sources.packread import MAX_OBJECT, ObjectReader, Store
 from tests import keys, packs
 from tests.cli_helpers import run_json
@@ -185,6 +186,17 @@ def _unread(tmp_path: Path, entries: list[Entry], wanted: bytes) -> None:
         assert time.monotonic() - started < 30  # bounded work, never a hang
 
 
+def _short(tmp_path: Path, entries: list[Entry], wanted: bytes) -> None:
+    """Said short (unreadable), never asked of git: git would stream it short, and a reader
+    waiting on the rest of it hangs (by a reader through pread and one that maps the pack)."""
+    for mapped in (False, True):
+        started = time.monotonic()
+        reader = _crafted(tmp_path / f"short-{mapped}", entries, mapped=mapped)
+        with pytest.raises(ShortError):
+            reader.read(wanted.hex().encode())
+        assert time.monotonic() - started < 30
+
+
 def test_a_window_size_zlib_refuses_is_left_to_git_whatever_the_inflater(
     tmp_path: Path,
 ) -> None:
@@ -236,7 +248,7 @@ def test_entries_that_do_not_add_up_still_count_towards_letting_go_of_the_pages(
 def test_sizes_that_lie_are_left_to_git(tmp_path: Path) -> None:
     name = b"\x01" * 20
     _unread(tmp_path / "a", [Entry(name, BLOB, b"x" * 1000, size=10)], name)
-    _unread(tmp_path / "b", [Entry(name, BLOB, b"x" * 10, size=1000)], name)
+    _short(tmp_path / "b", [Entry(name, BLOB, b"x" * 10, size=1000)], name)
 
 
 def test_a_zlib_bomb_is_not_inflated_past_its_declared_size(tmp_path: Path) -> None:
@@ -245,9 +257,12 @@ def test_a_zlib_bomb_is_not_inflated_past_its_declared_size(tmp_path: Path) -> N
     _unread(tmp_path, [Entry(name, BLOB, b"", size=len(bomb) * 2, raw=bomb)], name)
 
 
-def test_an_object_over_the_cap_is_never_inflated(tmp_path: Path) -> None:
+def test_an_object_over_the_cap_is_left_to_git_once_it_is_all_there(tmp_path: Path) -> None:
+    """Over the cap, git streams it: its stream is inflated and counted first, never kept.
+    One that holds what its header claims goes to git; one that holds less is said short."""
     name = b"\x03" * 20
-    _unread(tmp_path, [Entry(name, BLOB, b"small", size=MAX_OBJECT + 1)], name)
+    _unread(tmp_path / "whole", [Entry(name, BLOB, bytes(MAX_OBJECT + 1))], name)
+    _short(tmp_path / "short", [Entry(name, BLOB, b"small", size=MAX_OBJECT + 1)], name)
 
 
 def test_corrupt_deflate_data_is_left_to_git(tmp_path: Path) -> None:
@@ -341,15 +356,22 @@ def test_hostile_loose_objects_are_left_to_git(tmp_path: Path) -> None:
     reader = ObjectReader(_store(objects))
     cases = {
         "ab" + "1" * 38: zlib.compress(b"blob 10\0" + b"x" * 100),  # longer than it says
-        "ab" + "2" * 38: zlib.compress(b"blob 1000\0" + b"x"),  # shorter
         "ab" + "3" * 38: zlib.compress(b"nonsense 3\0abc"),
-        "ab" + "4" * 38: zlib.compress(b"blob %d\0" % (MAX_OBJECT + 1)),
         "ab" + "5" * 38: b"not deflated at all",
+        "ab" + "7" * 38: zlib.compress(b"blob %d\0" % (MAX_OBJECT + 1) + bytes(MAX_OBJECT + 1)),
+    }
+    short = {  # git would stream these short: said, never asked of git
+        "ab" + "2" * 38: zlib.compress(b"blob 1000\0" + b"x"),
+        "ab" + "4" * 38: zlib.compress(b"blob %d\0" % (MAX_OBJECT + 1)),
     }
     (objects / "ab").mkdir(parents=True)
-    for oid, raw in cases.items():
+    for oid, raw in (cases | short).items():
         (objects / "ab" / oid[2:]).write_bytes(raw)
-        assert reader.read(oid.encode()) is None, oid
+        if oid in short:
+            with pytest.raises(ShortError):
+                reader.read(oid.encode())
+        else:
+            assert reader.read(oid.encode()) is None, oid
     good = "ab" + "6" * 38
     (objects / "ab" / good[2:]).write_bytes(zlib.compress(b"blob 3\0abc"))
     assert reader.read(good.encode()) == ("blob", b"abc")

@@ -18,9 +18,11 @@ from pathlib import Path
 from sgai_guard.engine.audit import AuditSource
 from sgai_guard.engine.prepare import prepare
 from sgai_guard.engine.run import run
-from sgai_guard.sources import packindex, packread
+from sgai_guard.sources import listing, packindex, packread
 from sgai_guard.sources.packread import MAX_OBJECT, ObjectReader
+from sgai_guard.sources.repo import open_repository
 from tests import keys, packs
+from tests.cli_helpers import run_json
 from tests.gitrepo import Repo
 from tests.packs import BLOB, OFS_DELTA, REF_DELTA, TREE, Entry, copy, delta, object_id, varint
 
@@ -421,3 +423,65 @@ def test_trees_with_another_copy_are_read_from_either_listing(
             found = [f.path for f in result.findings]
             unread = {s.blob_id for s in result.skipped if s.error}
             assert found == ["secret.env"] or (result.incomplete and oid in unread), result
+
+
+def test_a_loose_object_shorter_than_its_header_neither_hangs_nor_is_asked_of_git(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """Found by an attacker review: a 46-byte loose object whose header claims 600 MB went
+    to git (too large to read here), git streamed its 5 bytes, and the reader waited for the
+    rest forever (git waiting on it); one claiming 100 bytes was asked of git too. Both are
+    now said unreadable, here, whatever their claimed size."""
+    repo, _ = _loose_key(tmp_path / "repo", rng)
+    objects = repo.path / ".git" / "objects"
+    for folder, size in (("00", 600_000_000), ("01", 100)):
+        (objects / folder).mkdir(exist_ok=True)
+        (objects / folder / ("1" * 38)).write_bytes(zlib.compress(b"blob %d\0hello" % size))
+    proc = subprocess.run(
+        [sys.executable, "-m", "sgai_guard", "audit", str(repo.path), "--progress", "never"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert proc.stdout.count("its content is shorter than its header says") == 2, proc.stdout
+    assert "secret.env:1:" in proc.stdout
+
+
+def test_a_blob_git_streams_short_cannot_swallow_the_answers_after_it(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """Found by an attacker review: with core.bigFileThreshold set low, git streams a loose
+    blob whose header claims more than it holds, and a reader of `cat-file --batch` took the
+    answers after it for its content; sized to end with the run, the audit said complete
+    (exit 0) with the key blamed on an object no ref reaches. A run answered short is now
+    said (exit 3). SHA-256, so the store is read through git."""
+    repo = Repo(tmp_path / "repo", object_format="sha256")
+    repo.write("k.txt", f"TAVILY_API_KEY={keys.tavily_current(rng)}\n")
+    for n in range(4):
+        repo.write(f"z{n}.bin", f"z{n}\n" + "0" * 300_000)
+    repo.commit("one")
+    repo.git("gc", "-q")
+    repo.git("config", "core.bigFileThreshold", "1")
+    planted = "00" + "1" * 62
+    target = repo.path / ".git" / "objects" / "00" / planted[2:]
+    target.parent.mkdir(exist_ok=True)
+    size = 1
+    for _ in range(30):  # the claimed size that ends exactly where the run does
+        target.write_bytes(zlib.compress(b"blob %d\0hello" % size))
+        [run_ids] = listing.plan(open_repository(repo.path), None, 1).runs
+        rest = subprocess.run(
+            ["git", "cat-file", "--batch"],
+            cwd=repo.path,
+            input=b"".join(line + b"\n" for line in run_ids.split()[1:]),
+            capture_output=True,
+            check=True,
+        ).stdout
+        if size == len(rest) + 5:
+            break
+        size = len(rest) + 5
+    assert run_ids.startswith(planted.encode())
+    code, report = run_json("audit", ".", cwd=repo.path)
+    assert code == 3, report
+    assert any("git answered 1 of the" in e["message"] for e in report["errors"]), report

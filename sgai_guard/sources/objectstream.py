@@ -34,12 +34,15 @@ def warm() -> None:
     _hints().warm()
 
 
-def objects(out: IO[bytes], max_size: int | None) -> Iterator[Blob | Skipped]:
-    """Everything in the stream, until its end or until git stops in the middle of it."""
+def objects(out: IO[bytes], max_size: int | None) -> Generator[Blob | Skipped, None, int]:
+    """Everything in the stream, until its end or until git stops in the middle of it; how
+    many answers it held."""
+    answers = 0
     while header := out.readline():
         if not header.endswith(b"\n"):
             yield Skipped("(object store)", "git stopped in the middle of the object list", True)
-            return
+            return answers
+        answers += 1
         found = catfile.parse_header(header)
         if found is None:
             oid = header.split(b" ", 1)[0].decode("ascii", "replace")
@@ -47,7 +50,8 @@ def objects(out: IO[bytes], max_size: int | None) -> Iterator[Blob | Skipped]:
             continue
         stopped = yield from _object(out, *found, max_size)
         if stopped:
-            return
+            return answers
+    return answers
 
 
 def one(

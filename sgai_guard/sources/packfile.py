@@ -20,6 +20,8 @@ import mmap
 import os
 import types
 import zlib
+from collections.abc import Iterable, Iterator
+from typing import Protocol
 
 MAX_OBJECT = 16 << 20  # a larger object is streamed by git, in pieces
 RELEASE_EVERY = 32 << 20  # bytes an inflater could touch between two releases of the maps
@@ -28,8 +30,30 @@ _LET_GO = getattr(mmap, "MADV_DONTNEED", None)  # None where the platform has no
 OFS_DELTA, REF_DELTA = 6, 7  # the entry types of deltas: on a base before them, or by id
 
 
+class Inflater(Protocol):
+    """zlib's (or ISA-L's) decompress object, as used here."""
+
+    @property
+    def eof(self) -> bool: ...
+    @property
+    def unconsumed_tail(self) -> bytes: ...
+
+    def decompress(self, data: bytes | memoryview, max_length: int = ..., /) -> bytes: ...
+
+
 class LeftToGitError(Exception):
     """Not read here; git is asked instead."""
+
+
+class ShortError(Exception):
+    """An object whose content ends before the size its header claims. git would stream it
+    short (a blob it streams) and go on to the next answer: a reader waiting on the rest
+    would hang, or take the next objects' answers for its content (found by an attacker
+    review, with a planted loose object). Said unreadable, never asked of git."""
+
+
+SHORT = "its content is shorter than its header says (a planted or damaged object)"
+_CHUNK = 1 << 20
 
 
 def _inflater() -> types.ModuleType:
@@ -41,6 +65,29 @@ def _inflater() -> types.ModuleType:
 
 _inflate = _inflater()
 INFLATE_ERRORS: tuple[type[Exception], ...] = (zlib.error, getattr(_inflate, "error", zlib.error))
+
+
+def check_length(inflater: Inflater, pieces: Iterable[bytes | memoryview], declared: int) -> None:
+    """Raise ShortError when the rest of a zlib stream (``pieces``, fed to ``inflater``)
+    inflates to fewer than ``declared`` bytes; what it makes is counted, never kept (an
+    object too large to hold)."""
+    made = 0
+    for piece in pieces:
+        rest = piece
+        while rest and made <= declared:
+            made += len(inflater.decompress(rest, _CHUNK))
+            if inflater.eof:
+                break
+            rest = inflater.unconsumed_tail
+        if inflater.eof or made > declared:
+            break
+    if made < declared:
+        raise ShortError(SHORT)
+
+
+def new_inflater() -> Inflater:
+    inflater: Inflater = _inflate.decompressobj()
+    return inflater
 
 
 class PackFile:
@@ -60,6 +107,12 @@ class PackFile:
         if self._view is not None:
             return self._view[offset : offset + length]
         return os.pread(self.fd, length, offset)
+
+    def pieces(self, start: int, end: int) -> Iterator[bytes | memoryview]:
+        """The bytes from ``start`` to ``end`` (or the end of the file), a MiB at a time."""
+        end = min(end, os.fstat(self.fd).st_size)
+        for at in range(start, end, _CHUNK):
+            yield self.read(at, min(_CHUNK, end - at))
 
     def release(self) -> None:
         """Let go of the mapped pages (they stay in the page cache)."""
@@ -85,16 +138,23 @@ class Entries:
         kind, size, base, at = _header(buffer)
         # zlib's own bound on what it makes of ``size`` bytes (compressBound)
         window = at + size + (size >> 12) + (size >> 14) + (size >> 25) + 64
-        if window > len(buffer):
-            buffer = pack.read(offset, window)
         cmf = buffer[at] if at < len(buffer) else 0
         if cmf & 0x0F != 8 or cmf >> 4 > 7:  # deflate with at most a 32 KiB window, as zlib
             raise LeftToGitError("not a zlib stream git inflates")
+        if size > MAX_OBJECT:  # streamed by git: first make sure it is all there
+            if kind < OFS_DELTA:
+                self._touched += window
+                check_length(new_inflater(), pack.pieces(offset + at, offset + window), size)
+            raise LeftToGitError("too large")
+        if window > len(buffer):
+            buffer = pack.read(offset, window)
         inflater = _inflate.decompressobj()
         try:
             data: bytes = inflater.decompress(buffer[at:window], size + 1)
         finally:  # counted even when it does not add up: the pages were touched all the same
             self._touched += window
+        if len(data) < size and inflater.eof and kind < OFS_DELTA:
+            raise ShortError(SHORT)
         if len(data) != size or not inflater.eof:
             raise LeftToGitError("entry is not the size it says")
         return kind, data, base
@@ -110,7 +170,7 @@ def _header(buffer: bytes | memoryview) -> tuple[int, int, int | bytes, int]:
         shift, at = shift + 7, at + 1
         if shift > 63:
             raise LeftToGitError("size header too long")
-    if size > MAX_OBJECT or not kind or kind == 5:
+    if size >> 63 or not kind or kind == 5:
         raise LeftToGitError("too large, or no such type")
     base: int | bytes = 0
     if kind == OFS_DELTA:

@@ -32,9 +32,12 @@ from sgai_guard.sources.packfile import (
     INFLATE_ERRORS,
     MAX_OBJECT,
     OFS_DELTA,
+    SHORT,
     Entries,
     LeftToGitError,
     PackFile,
+    ShortError,
+    check_length,
 )
 from sgai_guard.sources.packindex import Locator, PackIndex
 
@@ -219,9 +222,12 @@ def _loose_object(raw: bytes) -> tuple[int, bytes]:
     if len(words) != 2 or words[0] not in _NUMBERS or not words[1].isdigit():
         raise LeftToGitError("not an object header")
     size = int(words[1])
-    if size > MAX_OBJECT:
+    if size > MAX_OBJECT:  # streamed by git: first make sure it is all there
+        check_length(inflater, [inflater.unconsumed_tail], size - (len(head) - nul - 1))
         raise LeftToGitError("too large")
     body = head[nul + 1 :] + inflater.decompress(inflater.unconsumed_tail, size + 1)
+    if inflater.eof and len(body) < size:
+        raise ShortError(SHORT)
     if not inflater.eof or len(body) != size:
         raise LeftToGitError("not the size it says")
     return _NUMBERS[words[0]], body

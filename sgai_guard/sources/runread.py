@@ -19,6 +19,7 @@ from sgai_guard.fsread import CHUNK
 from sgai_guard.models import Blob, Skipped
 from sgai_guard.sources import catfile
 from sgai_guard.sources.objectstream import from_memory, objects, one, silent
+from sgai_guard.sources.packfile import ShortError
 from sgai_guard.sources.packread import ObjectReader, Store
 
 _READ_SIZE = 1 << 20
@@ -45,7 +46,12 @@ def read_run(
     with contextlib.closing(_Asker(repo)) as asker:
         for line in io.BytesIO(run):
             oid = line.rstrip(b"\n")
-            found = reader.read(oid)
+            try:
+                found = reader.read(oid)
+            except ShortError as exc:  # never asked of git: it would answer short
+                name = oid.decode("ascii", "replace")
+                yield Skipped(f"object {name[:12]}", str(exc), error=True, blob_id=name)
+                continue
             if found is None:
                 yield from asker.ask(oid, max_size)
             elif found[0] != "blob":
@@ -60,10 +66,17 @@ def read_run(
 
 def _through_git(repo: str, run: bytes, max_size: int | None) -> Iterator[Blob | Skipped]:
     with batch(repo, run) as (proc, stream):
-        yield from objects(stream, max_size)
+        answers = yield from objects(stream, max_size)
     detail = catfile.complaint(proc, "exit status {status}")
+    asked = run.count(b"\n")
     if detail:
         yield Skipped("(object store)", f"git cat-file stopped: {detail}", error=True)
+    elif answers != asked:  # a blob git streamed shorter than its header took the rest
+        reason = (
+            f"git answered {answers} of the {asked} objects asked: the others were not read "
+            "(an object shorter than its header says takes the answers after it for its own)"
+        )
+        yield Skipped("(object store)", reason, error=True)
 
 
 class _Asker:
