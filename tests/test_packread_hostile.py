@@ -249,7 +249,8 @@ def test_a_delta_git_refuses_does_not_hide_the_copy_git_falls_back_to(
         unread = {s.blob_id for s in result.skipped if s.error and s.blob_id}
         assert result.incomplete
         results.append(([f.path for f in result.findings], unread))
-    assert results[0] == results[1]
+    # through git, the hand-made base (its id is not its content's hash) is said too
+    assert results[0][0] == results[1][0] and results[0][1] <= results[1][1]
 
 
 def test_grafts_and_commit_graphs_cannot_hide_the_commit_adding_a_key(
@@ -434,9 +435,15 @@ def test_a_loose_object_shorter_than_its_header_neither_hangs_nor_is_asked_of_gi
     now said unreadable, here, whatever their claimed size."""
     repo, _ = _loose_key(tmp_path / "repo", rng)
     objects = repo.path / ".git" / "objects"
-    for folder, size in (("00", 600_000_000), ("01", 100)):
+    large = rng.randbytes(18_000_000)  # a loose file too large to read whole (a second review)
+    for folder, size, body in (
+        ("00", 600_000_000, b"hello"),
+        ("01", 100, b"hello"),
+        ("02", 600_000_000, large),
+    ):
         (objects / folder).mkdir(exist_ok=True)
-        (objects / folder / ("1" * 38)).write_bytes(zlib.compress(b"blob %d\0hello" % size))
+        raw = zlib.compress(b"blob %d\0" % size + body, 1)
+        (objects / folder / ("1" * 38)).write_bytes(raw)
     proc = subprocess.run(
         [sys.executable, "-m", "sgai_guard", "audit", str(repo.path), "--progress", "never"],
         capture_output=True,
@@ -445,7 +452,7 @@ def test_a_loose_object_shorter_than_its_header_neither_hangs_nor_is_asked_of_gi
         check=False,
     )
     assert proc.returncode == 3, proc.stdout + proc.stderr
-    assert proc.stdout.count("its content is shorter than its header says") == 2, proc.stdout
+    assert proc.stdout.count("its content is shorter than its header says") == 3, proc.stdout
     assert "secret.env:1:" in proc.stdout
 
 
@@ -485,3 +492,53 @@ def test_a_blob_git_streams_short_cannot_swallow_the_answers_after_it(
     code, report = run_json("audit", ".", cwd=repo.path)
     assert code == 3, report
     assert any("git answered 1 of the" in e["message"] for e in report["errors"]), report
+
+
+def test_fake_answers_inside_a_blob_cannot_stand_in_for_the_objects_a_short_one_swallowed(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """Found by the attacker review of the count above: a short loose object A swallowed the
+    answers for the key's blob K and the commit, and the blob B after them held fake answers
+    ("<id> blob 1\\nx\\n") that made the count come out right: exit 0, the key blamed on A,
+    no ref reaching it. A blob read through git must hash to its id now (store read through
+    git: an empty alternates file)."""
+    repo = Repo(tmp_path / "repo")
+    key_blob = repo.git(
+        "hash-object", "-w", "--stdin", stdin=f"t = {keys.tavily_current(rng)}\n".encode()
+    ).strip()
+    planted = "0" * 39 + "1"
+    for nonce in range(256):  # B's content chosen so that ids sort A, K, C, B
+        stand_ins = "".join(f"{'f' * 39}{n} blob 1\nx\n" for n in range(2))  # for K and C
+        fake = f"{stand_ins}{'e' * 38}{nonce:02x} blob 0\n".encode()
+        b_oid = repo.git("hash-object", "-w", "--stdin", stdin=b"\n" + fake).strip()
+        tree_lines = f"100644 blob {key_blob}\tkey.txt\n100644 blob {b_oid}\tnotes.txt\n"
+        tree = repo.git("mktree", stdin=tree_lines.encode()).strip()
+        commit = repo.git("commit-tree", "--no-gpg-sign", "-m", "x", tree).strip()
+        if sorted([planted, key_blob, b_oid, commit]) == [
+            planted,
+            *sorted([key_blob, commit]),
+            b_oid,
+        ]:
+            break
+    assert sorted([planted, key_blob, b_oid, commit])[-1] == b_oid  # the order was found
+    repo.git("update-ref", "refs/heads/main", commit)
+    repo.git("symbolic-ref", "HEAD", "refs/heads/main")
+    repo.git("prune")  # the other tries: the run must hold A, K, C and B alone
+    swallowed = sum(
+        len(f"{oid} {kind} {size}\n") + size + 1
+        for oid, kind in ((key_blob, "blob"), (commit, "commit"))
+        for size in [int(repo.git("cat-file", "-s", oid))]
+    )
+    claim = len(b"short") + 1 + swallowed + len(f"{b_oid} blob {len(fake) + 1}\n")
+    (repo.path / ".git" / "objects" / "00").mkdir(exist_ok=True)
+    (repo.path / ".git" / "objects" / "00" / planted[2:]).write_bytes(
+        zlib.compress(b"blob %d\0short" % claim)
+    )
+    (tmp_path / "empty").mkdir()
+    (repo.path / ".git" / "objects" / "info" / "alternates").write_text(f"{tmp_path / 'empty'}\n")
+    repo.git("config", "core.bigFileThreshold", "1")
+    for readers in (1, 2):
+        source = AuditSource(repo.path, readers=readers)
+        result = run(source, prepare(repo.path), full_scan=True)
+        assert result.incomplete and any(s.error for s in result.skipped), readers
+        assert result.findings or any(s.blob_id == planted for s in result.skipped), readers

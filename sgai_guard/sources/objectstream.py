@@ -5,6 +5,7 @@ Skipped entry for what could not be read. Memory stays flat whatever an object's
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Generator, Iterator
 from functools import cache, partial
 from typing import IO
@@ -92,7 +93,10 @@ def _object(
     """A blob's pieces, a message, or why it was passed over; True when git stopped in the
     middle."""
     if kind == "blob" and (max_size is None or size <= max_size):
-        whole = yield from _read_blob(out, oid, size)
+        read = yield from _read_blob(out, oid, size)
+        if read is None:
+            return True  # its answers went astray: said, and nothing after it is read
+        whole = read
     elif kind in ("commit", "tag") and size <= MAX_MESSAGE_OBJECT:
         whole = yield from _read_message(out, oid, kind, size)
     else:
@@ -102,11 +106,25 @@ def _object(
     return not whole
 
 
-def _read_blob(out: IO[bytes], oid: str, size: int) -> Generator[Blob, None, bool]:
-    """The blob's pieces; False when git stopped before its end."""
-    reader = StreamChunks(out, size)
+def _read_blob(out: IO[bytes], oid: str, size: int) -> Generator[Blob | Skipped, None, bool | None]:
+    """The blob's pieces; False when git stopped before its end; None (said) when what it
+    wrote is not the blob its id names. Found by an attacker review: git streams a blob whose
+    content is shorter than its header says, and goes on to the next answer, which the
+    reader took for the rest of the blob (and fake answers inside another blob for the ones
+    after it); the id is the one thing git's answers cannot forge."""
+    seen = hashlib.new("sha1" if len(oid) == 40 else "sha256", b"blob %d\0" % size)
+    reader = StreamChunks(out, size, seen)
     yield from pieces(reader, partial(_blob, oid))
-    return not reader.short and out.read(1) == b"\n"
+    if reader.short:
+        return False
+    if seen.hexdigest() != oid:
+        reason = (
+            "git's answer is not the blob its id names (shorter than its header says?): "
+            "it and the objects after it are not read"
+        )
+        yield Skipped(f"blob {oid[:12]}", reason, error=True, blob_id=oid)
+        return None
+    return out.read(1) == b"\n"
 
 
 def _read_message(out: IO[bytes], oid: str, kind: str, size: int) -> Generator[Blob, None, bool]:

@@ -81,6 +81,11 @@ def check_length(inflater: Inflater, pieces: Iterable[bytes | memoryview], decla
             rest = inflater.unconsumed_tail
         if inflater.eof or made > declared:
             break
+    while not inflater.eof and made <= declared:  # what zlib still holds for the input read
+        out = inflater.decompress(inflater.unconsumed_tail, _CHUNK)
+        if not out:
+            break
+        made += len(out)
     if made < declared:
         raise ShortError(SHORT)
 

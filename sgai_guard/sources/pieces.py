@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterator
-from typing import IO, TypeVar
+from typing import IO, Protocol, TypeVar
 
 from sgai_guard.fsread import CHUNK
 from sgai_guard.models import Part
 
 T = TypeVar("T")
+
+
+class Hasher(Protocol):
+    def update(self, data: bytes, /) -> None: ...
+
 
 OVERLAP = 8192  # longer than any key or base64 fragment the detector decodes
 
@@ -54,8 +59,9 @@ class StreamChunks:
     """One object's content from a `git cat-file --batch` stream, in chunks of at most CHUNK
     bytes; ``short`` tells that git stopped before the end."""
 
-    def __init__(self, out: IO[bytes], size: int) -> None:
-        self.out, self.left, self.short = out, size, False
+    def __init__(self, out: IO[bytes], size: int, seen: Hasher | None = None) -> None:
+        """``seen``: a hash every chunk read goes into (the caller checks the object's id)."""
+        self.out, self.left, self.short, self.seen = out, size, False, seen
 
     def __iter__(self) -> Iterator[bytes]:
         return self
@@ -68,4 +74,6 @@ class StreamChunks:
             self.short = True
             raise StopIteration
         self.left -= len(chunk)
+        if self.seen is not None:
+            self.seen.update(chunk)
         return chunk
