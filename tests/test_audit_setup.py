@@ -186,3 +186,21 @@ def test_a_planted_commondir_cannot_send_the_audit_to_a_decoy(
     (git_dir / "commondir").unlink()
     code, report = run_json("audit", str(target), cwd=tmp_path)
     assert code == 1 and [f["path"] for f in report["findings"]] == ["config.env"], report
+
+
+def test_a_repository_named_worktrees_inside_the_decoy_is_no_linked_work_tree(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """Found by the review of that fix: the check looked at the parent folder's name alone,
+    so a repository at `decoy/worktrees` with `commondir` = `../..` passed (exit 0, the
+    decoy's clean history). A linked work tree's folder holds a `gitdir` file and no object
+    store; a real linked work tree still audits."""
+    decoy = Repo(tmp_path / "decoy")
+    decoy.commit("clean")
+    victim = _keyed(decoy.path / ".git" / "worktrees", rng, "config.env")
+    (victim.path / ".git" / "commondir").write_text("../..\n")
+    proc = run_cli("audit", str(victim.path), cwd=tmp_path)
+    assert proc.returncode == 2 and "not one of its linked work trees" in proc.stderr, proc
+    decoy.git("worktree", "add", "-q", str(tmp_path / "linked"))
+    code, report = run_json("audit", str(tmp_path / "linked"), cwd=tmp_path)
+    assert code == 0 and report["complete"], report

@@ -477,6 +477,17 @@ def test_a_report_is_never_written_through_a_symlinked_folder(
     absolute = run_cli("scan", ".", "--sarif", str(tree / "reports" / "x.sarif"), cwd=tree)
     assert absolute.returncode == 2, absolute.stdout + absolute.stderr
     assert "its folder" in absolute.stderr and list(outside.iterdir()) == []
+    (tmp_path / "via").symlink_to(tree)  # the checkout reached through a link, as $PWD says
+    logical = tmp_path / "via"
+    linked = run_cli(
+        "scan",
+        ".",
+        "--sarif",
+        str(logical / "reports" / "x.sarif"),
+        cwd=tree,
+        env={"PWD": str(logical)},
+    )
+    assert linked.returncode == 2 and list(outside.iterdir()) == [], linked.stderr
     (tmp_path / "mine").symlink_to(outside)  # the user's own link, outside the checkout
     own = run_cli("scan", ".", "--sarif", str(tmp_path / "mine" / "x.sarif"), cwd=tree)
     assert own.returncode == 1, own.stdout + own.stderr

@@ -84,16 +84,35 @@ def _linked_folder(path: Path) -> Path | None:
     absolute path outside it, are the user's own, links and all."""
     base = Path()
     if path.is_absolute():
-        try:
-            base = Path.cwd()
-            path = path.relative_to(base)
-        except (OSError, ValueError):  # outside the current folder (or it is gone)
+        found = _below_current(Path("/" + str(path).lstrip("/")))  # `//x` is `/x` here
+        if found is None:
             return None
+        base, path = found
     folder = base
     for part in path.parts[:-1]:
         folder = folder / part
         if folder.is_symlink():
             return folder
+    return None
+
+
+def _below_current(path: Path) -> tuple[Path, Path] | None:
+    """(the current folder, ``path`` relative to it) when ``path`` is below it, spelled
+    through the physical current folder or the logical one a shell keeps in $PWD (found by a
+    review: a checkout under a symlinked folder, as /tmp is on macOS, took $PWD/reports/x for
+    a path outside)."""
+    try:
+        bases = [Path.cwd()]
+    except OSError:
+        return None
+    logical = Path(os.environ.get("PWD") or ".")
+    if logical.is_absolute() and logical.is_dir() and logical.samefile(bases[0]):
+        bases.append(logical)
+    for base in bases:
+        try:
+            return base, path.relative_to(base)
+        except ValueError:
+            continue
     return None
 
 

@@ -161,16 +161,30 @@ def _check_common(git_dir: str) -> None:
     if not os.path.lexists(path):
         return  # the common case: one lstat
     try:
-        named = fsread.read_small(path, 4096).decode("utf-8", "surrogateescape").strip()
+        named = fsread.read_small(path, 4096).decode("utf-8", "surrogateescape").rstrip("\r\n")
     except (OSError, UnicodeError) as exc:
         raise GitError(f"{path}: cannot read it ({exc}): refusing to guess the repository") from exc
     common = os.path.realpath(os.path.join(git_dir, named))
-    if os.path.dirname(os.path.realpath(git_dir)) != os.path.join(common, "worktrees"):
+    if not _linked_admin(git_dir, common):
         raise GitError(
             f"{path} names {common} as the repository whose objects and refs git reads, but "
             f"{git_dir} is not one of its linked work trees: refusing to scan another "
             "repository than the one asked for; remove that file, or scan that repository"
         )
+
+
+def _linked_admin(git_dir: str, common: str) -> bool:
+    """Whether ``git_dir`` is a linked work tree's folder in ``common``, as `git worktree add`
+    makes it: `<common>/worktrees/<name>`, holding a `gitdir` file and no object store of its
+    own (found by a review: a repository's `.git` in a folder named `worktrees` inside the
+    decoy passed a check of the parent folder's name alone)."""
+    real = os.path.realpath(git_dir)
+    return (
+        os.path.dirname(real) == os.path.join(common, "worktrees")
+        and os.path.basename(real) != ".git"
+        and os.path.isfile(os.path.join(real, "gitdir"))
+        and not os.path.lexists(os.path.join(real, "objects"))
+    )
 
 
 def _inside(path: str, folder: str) -> bool:
