@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from sgai_guard.sources import pushed as pushed_mod
 from tests import keys
 from tests.cli_helpers import run_cli
 from tests.gitrepo import Repo
@@ -288,6 +289,12 @@ def test_only_the_remotes_own_refs_vouch_whatever_its_name_or_push_url(
     out = elsewhere.stdout + elsewhere.stderr
     assert elsewhere.returncode != 0 and "fork.env" in out, out
     assert "pushes to another URL than it fetches from" in out
+    origin_path = str(tmp_path / "origin.git")  # fetched as file://..., pushed to as a path
+    repo.git("remote", "set-url", "origin", f"file://{origin_path}")
+    repo.git("config", f"url.{origin_path}.pushInsteadOf", f"file://{origin_path}")
+    repo.git("branch", "clean-too", "main")
+    same = repo.attempt("push", "origin", "clean-too")
+    assert same.returncode == 0 and "pushes to another URL" not in same.stdout, same.stdout
     hook = repo.path / ".git" / "hooks" / "pre-push"
     hook.write_text(hook.read_text().replace(' -- "$@"', ""))  # as older versions wrote it
     repo.git("branch", "clean", "main")
@@ -319,6 +326,23 @@ def test_a_new_branch_from_a_forks_commits_blocks_under_the_framework(
     pushed = project.git("push", "origin", "feature")
     out = pushed.stdout + pushed.stderr
     assert pushed.returncode != 0 and "fork.env" in out, out
+
+
+@pytest.mark.parametrize(
+    ("fetched", "pushed", "same"),
+    [
+        ("https://github.com/o/r", "git@github.com:o/r.git", True),
+        ("https://GitHub.com/o/r.git/", "ssh://git@github.com:22/o/r", True),
+        ("file:///srv/r.git", "/srv/r.git", True),
+        ("https://github.com/o/r", "git@github.com:o/fork.git", False),
+        ("https://github.com/o/r", "https://gitlab.com/o/r", False),
+        ("/srv/r.git", "/srv/r", False),
+    ],
+)
+def test_which_repository_a_url_names(fetched: str, pushed: str, same: bool) -> None:
+    """A remote fetching over https and pushing over ssh (url.*.pushInsteadOf, a common
+    setup) still vouches: its URLs name one repository."""
+    assert (pushed_mod._repository(fetched) == pushed_mod._repository(pushed)) is same
 
 
 def _pushing(tmp_path: Path) -> Repo:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
@@ -144,8 +146,29 @@ def _pushes_where_it_fetches(repo: Repository, name: str) -> bool:
         gitcmd.run(["remote", "get-url", *push, "--all", name], repo.path)
         for push in ((), ("--push",))
     ]
-    fetched, pushed = (proc.stdout.splitlines() for proc in urls)
-    return all(p.returncode == 0 for p in urls) and len(fetched) == 1 and fetched == pushed
+    fetched, pushed = (proc.stdout.decode("utf-8", "replace").splitlines() for proc in urls)
+    if not all(p.returncode == 0 for p in urls) or len(fetched) != 1 or len(pushed) != 1:
+        return False
+    return _repository(fetched[0]) == _repository(pushed[0])
+
+
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://(?:[^@/]*@)?([^/:]+)(?::\d*)?/(.*)$")
+_SCP = re.compile(r"^(?:[^@/]*@)?([^/:]+):(.*)$")
+
+
+def _repository(url: str) -> str:
+    """Which repository a URL names, whatever the protocol: `https://github.com/o/r`,
+    `ssh://git@github.com/o/r.git` and `git@github.com:o/r.git` are one (a common setup
+    fetches over https and pushes over ssh, with url.*.pushInsteadOf)."""
+    local = url.removeprefix("file://")
+    found = None
+    if local == url:  # a path holds a slash before any colon; scp-like syntax does not
+        scp = "/" not in url.split(":", maxsplit=1)[0]
+        found = _URL.match(url) or (_SCP.match(url) if scp else None)
+    if found is None:
+        return os.path.normpath(local)
+    host, path = found.groups()
+    return f"{host.lower()}/{path.strip('/').removesuffix('.git')}"
 
 
 def _tracking_tips(repo: Repository, name: str, names: list[str]) -> list[str]:
