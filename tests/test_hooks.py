@@ -288,13 +288,13 @@ def test_only_the_remotes_own_refs_vouch_whatever_its_name_or_push_url(
     elsewhere = repo.attempt("push", "mirror", "feature")
     out = elsewhere.stdout + elsewhere.stderr
     assert elsewhere.returncode != 0 and "fork.env" in out, out
-    assert "pushes to another URL than it fetches from" in out
+    assert "pushes to another repository than it fetches from" in out
     origin_path = str(tmp_path / "origin.git")  # fetched as file://..., pushed to as a path
     repo.git("remote", "set-url", "origin", f"file://{origin_path}")
     repo.git("config", f"url.{origin_path}.pushInsteadOf", f"file://{origin_path}")
     repo.git("branch", "clean-too", "main")
     same = repo.attempt("push", "origin", "clean-too")
-    assert same.returncode == 0 and "pushes to another URL" not in same.stdout, same.stdout
+    assert same.returncode == 0 and "pushes to another repository" not in same.stdout, same.stdout
     hook = repo.path / ".git" / "hooks" / "pre-push"
     hook.write_text(hook.read_text().replace(' -- "$@"', ""))  # as older versions wrote it
     repo.git("branch", "clean", "main")

@@ -25,7 +25,7 @@ URL_ONLY = (
     "(no remote-tracking ref tells what that repository already holds)"
 )
 ELSEWHERE = (
-    "the remote {name!r} pushes to another URL than it fetches from: its remote-tracking refs "
+    "the remote {name!r} pushes to another repository than it fetches from: its tracking refs "
     "say nothing of where this push goes, so every commit of a new branch is scanned"
 )
 UNTOLD = (
