@@ -206,28 +206,6 @@ def test_a_renamed_or_moved_key_is_already_committed_at_commit_and_push(
     assert "1 blocking, 1 non-blocking" in out, out  # the moved old key does not block
 
 
-def test_pre_push_does_not_trust_another_remote(tmp_path: Path, rng: random.Random) -> None:
-    """A key fetched from a fork's remote and merged into main was never on origin: pushing
-    main there blocks (only origin's old value of main decides what is new)."""
-    Repo(tmp_path / "origin.git", bare=True)
-    repo = Repo(tmp_path / "work")
-    repo.git("remote", "add", "origin", str(tmp_path / "origin.git"))
-    repo.write("README.md", "project\n")
-    repo.commit("root")
-    assert repo.attempt("push", "-q", "origin", "main").returncode == 0
-    fork = Repo(tmp_path / "fork")
-    fork.git("pull", "-q", str(tmp_path / "origin.git"), "main")
-    fork.write("fork.env", f"K={keys.tavily_current(rng)}\n")
-    fork.commit("fork leak")
-    repo.git("remote", "add", "fork", str(fork.path))
-    repo.git("fetch", "-q", "fork")
-    assert run_cli("install-hook", "--pre-push", cwd=repo.path).returncode == 0
-    repo.git("merge", "-q", "--no-ff", "--no-gpg-sign", "-m", "merge fork", "fork/main")
-    pushed = repo.attempt("push", "origin", "main")
-    out = pushed.stdout + pushed.stderr
-    assert pushed.returncode != 0 and "fork.env" in out, out
-
-
 def _with_fork(tmp_path: Path, rng: random.Random) -> Repo:
     """A clone of origin that fetched a fork's branch adding a key (never on origin)."""
     Repo(tmp_path / "origin.git", bare=True)
@@ -243,6 +221,17 @@ def _with_fork(tmp_path: Path, rng: random.Random) -> Repo:
     repo.git("remote", "add", "fork", str(fork.path))
     repo.git("fetch", "-q", "fork")
     return repo
+
+
+def test_pre_push_does_not_trust_another_remote(tmp_path: Path, rng: random.Random) -> None:
+    """A key fetched from a fork's remote and merged into main was never on origin: pushing
+    main there blocks (only origin's old value of main decides what is new)."""
+    repo = _with_fork(tmp_path, rng)
+    assert run_cli("install-hook", "--pre-push", cwd=repo.path).returncode == 0
+    repo.git("merge", "-q", "--no-ff", "--no-gpg-sign", "-m", "merge fork", "fork/main")
+    pushed = repo.attempt("push", "origin", "main")
+    out = pushed.stdout + pushed.stderr
+    assert pushed.returncode != 0 and "fork.env" in out, out
 
 
 def test_a_new_branch_is_not_vouched_for_by_another_remotes_refs(
