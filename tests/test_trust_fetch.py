@@ -175,7 +175,7 @@ def test_repository_proxy_and_url_sections_cannot_redirect_the_fetch(
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
         listener.listen()
-        listener.settimeout(0.5)
+        listener.settimeout(30)  # a loaded CI machine starts git slowly (0.5 s was too short)
         proxy = f"http://127.0.0.1:{listener.getsockname()[1]}"
         work.git("remote", "set-url", "origin", "https://example.invalid/x.git")
         work.git("config", "http.https://example.invalid.proxy", proxy)
@@ -187,6 +187,7 @@ def test_repository_proxy_and_url_sections_cannot_redirect_the_fetch(
         plain.wait(timeout=30)
         proc = run_cli(*CI, cwd=work.path, env={"SGAI_GUARD_GIT_TIMEOUT": "20"})
         assert proc.returncode == 3, proc.stdout + proc.stderr
+        listener.settimeout(0.5)  # the run is over: a connection would be waiting already
         with pytest.raises(TimeoutError):
             listener.accept()  # nothing connected to the planted proxy
     other = tmp_path / "elsewhere"
