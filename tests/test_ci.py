@@ -397,3 +397,16 @@ def test_a_new_branch_at_the_default_branchs_tip_and_a_first_push(
     proc = run_ci("--format", "json", cwd=work, env=lacking)
     report = json.loads(proc.stdout)
     assert proc.returncode == 1 and report["scanned"]["commits"] == 2, report
+
+
+def test_a_default_branch_a_shallow_clone_cannot_find_falls_back(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """A default branch the remote does not have (renamed since, say): in a depth-1 clone
+    every other branch vouches, as before, instead of git failing on the missing ref."""
+    origin, _, head, _ = _origin(tmp_path, rng)
+    work = _shallow_clone(origin, tmp_path / "work", "feature")
+    env = _new_branch_env(tmp_path, "github", "feature", head, "trunk")
+    proc = run_ci("--format", "json", cwd=work, env=env)
+    report = json.loads(proc.stdout)
+    assert proc.returncode == 1 and report["scanned"]["commits"] == 2, report

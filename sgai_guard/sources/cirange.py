@@ -48,18 +48,16 @@ def _new_branch(repo: Repository, plan: Plan, head: str, where: deepen.Remote) -
     """A pushed new branch: its commits that the default branch lacks, when the platform
     names it; else those no other branch of ``remote`` has."""
     branch = plan.branch or "HEAD"
+    fetched = deepen.fetch_branches(repo, where)
     exclude = _known(plan, where)
-    if not deepen.reach_other_branches(repo, where, [head, *exclude]):
+    if exclude[1:] and exclude[-1].startswith("refs/") and repo.resolve(exclude[-1]) is None:
+        exclude = _others(branch, where)  # the remote has no such branch: as before
+    if not deepen.reach_other_branches(repo, where, [head, *exclude], fetched=fetched):
         return _unscanned(
             plan,
             f"cannot tell which commits of new branch {branch} no other "
             "branch has: the clone's history is cut short",
         )
-    default = plan.default_branch
-    if default and default != branch and repo.resolve(exclude[-1]) is None:
-        exclude = _others(branch, where)  # the clone has no such branch: as before
-        if not deepen.reach_other_branches(repo, where, [head, *exclude]):
-            return _unscanned(plan, f"new branch {branch}: the clone's history is cut short")
     return RangeScan(repo, None, head, exclude, f"new branch {branch}")
 
 

@@ -110,12 +110,25 @@ def reach_merge_base(repo: Repository, where: Remote, base: str, head: str) -> b
     return proc.returncode == 0
 
 
-def reach_other_branches(repo: Repository, where: Remote, revs: list[str]) -> bool:
-    """For a new branch: fetch the other branches and deepen until the walk of ``revs`` (the
-    branch's commits no other branch has) ends inside the fetched history."""
+def fetch_branches(repo: Repository, where: Remote) -> bool:
+    """In a shallow clone, the remote's branches at depth 1 (a new branch is judged against
+    them); whether that was done."""
+    if not is_shallow(repo):
+        return False
+    fetch(repo, where, "--depth=1", f"+refs/heads/*:refs/remotes/{where.name}/*")
+    return True
+
+
+def reach_other_branches(
+    repo: Repository, where: Remote, revs: list[str], *, fetched: bool = False
+) -> bool:
+    """For a new branch: fetch the other branches (unless ``fetched``) and deepen until the
+    walk of ``revs`` (the branch's commits no other branch has) ends inside the fetched
+    history."""
     if not is_shallow(repo):
         return True
-    fetch(repo, where, "--depth=1", f"+refs/heads/*:refs/remotes/{where.name}/*")
+    if not fetched:
+        fetch_branches(repo, where)
     for depth in (*DEPTHS, None):
         if _walk_is_whole(repo, revs):
             return True
