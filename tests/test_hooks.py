@@ -206,6 +206,15 @@ def test_a_renamed_or_moved_key_is_already_committed_at_commit_and_push(
     assert "1 blocking, 1 non-blocking" in out, out  # the moved old key does not block
 
 
+def _fork(tmp_path: Path, rng: random.Random) -> Repo:
+    """A fork of origin's main that adds a key in a commit of its own."""
+    fork = Repo(tmp_path / "fork")
+    fork.git("pull", "-q", str(tmp_path / "origin.git"), "main")
+    fork.write("fork.env", f"K={keys.tavily_current(rng)}\n")
+    fork.commit("fork leak")
+    return fork
+
+
 def _with_fork(tmp_path: Path, rng: random.Random) -> Repo:
     """A clone of origin that fetched a fork's branch adding a key (never on origin)."""
     Repo(tmp_path / "origin.git", bare=True)
@@ -214,10 +223,7 @@ def _with_fork(tmp_path: Path, rng: random.Random) -> Repo:
     repo.write("README.md", "project\n")
     repo.commit("root")
     assert repo.attempt("push", "-q", "origin", "main").returncode == 0
-    fork = Repo(tmp_path / "fork")
-    fork.git("pull", "-q", str(tmp_path / "origin.git"), "main")
-    fork.write("fork.env", f"K={keys.tavily_current(rng)}\n")
-    fork.commit("fork leak")
+    fork = _fork(tmp_path, rng)
     repo.git("remote", "add", "fork", str(fork.path))
     repo.git("fetch", "-q", "fork")
     return repo
@@ -305,10 +311,7 @@ def test_a_new_branch_from_a_forks_commits_blocks_under_the_framework(
     project.repo.add("README.md")
     project.git("commit", "--no-verify", "--no-gpg-sign", "-m", "root")
     assert project.git("push", "--no-verify", "-q", "origin", "main").returncode == 0
-    fork = Repo(tmp_path / "fork")
-    fork.git("pull", "-q", str(tmp_path / "origin.git"), "main")
-    fork.write("fork.env", f"K={keys.tavily_current(rng)}\n")
-    fork.commit("fork leak")
+    fork = _fork(tmp_path, rng)
     project.git("remote", "add", "fork", str(fork.path))
     project.git("fetch", "-q", "fork")
     project.git("branch", "feature", "fork/main")
