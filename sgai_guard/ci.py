@@ -19,6 +19,7 @@ class Plan:
     audit: bool = False
     branch: str | None = None  # the pushed branch, excluded when looking for "other branches"
     default_branch: str | None = None  # the repository's, as the platform says (a new branch)
+    tag: str | None = None  # a pushed tag's name: its message is published with it
     notes: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -51,9 +52,10 @@ def _github(env: Mapping[str, str]) -> Plan:
             raise UsageError("the push event payload has no 'after' sha")
         ref = _field(payload, "ref") or env.get("GITHUB_REF", "")
         branch = ref.removeprefix("refs/heads/")
+        tag = ref.removeprefix("refs/tags/") if ref.startswith("refs/tags/") else None
         default = _field(payload, "repository", "default_branch")
         base = None if _zero(before) else before
-        return Plan("github", event, base, after, branch=branch, default_branch=default)
+        return Plan("github", event, base, after, branch=branch, default_branch=default, tag=tag)
     if event in ("workflow_dispatch", "schedule"):
         return Plan("github", event, None, env.get("GITHUB_SHA", "HEAD"), audit=True)
     raise UsageError(f"GitHub event {event!r} is not supported: pass --base REF [--head REF]")
@@ -69,7 +71,8 @@ def _gitlab(env: Mapping[str, str]) -> Plan:
         return Plan("gitlab", "schedule", None, head, audit=True)
     base = None if _zero(before) else before
     default = env.get("CI_DEFAULT_BRANCH") or None
-    return Plan("gitlab", "branch", base, head, branch=branch, default_branch=default)
+    tag = env.get("CI_COMMIT_TAG") or None
+    return Plan("gitlab", "branch", base, head, branch=branch, default_branch=default, tag=tag)
 
 
 def _field(data: object, *keys: str) -> str | None:

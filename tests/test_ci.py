@@ -410,3 +410,92 @@ def test_a_default_branch_a_shallow_clone_cannot_find_falls_back(
     proc = run_ci("--format", "json", cwd=work, env=env)
     report = json.loads(proc.stdout)
     assert proc.returncode == 1 and report["scanned"]["commits"] == 2, report
+
+
+def _tag_env(tmp_path: Path, system: str, tag: str, tag_id: str, commit: str) -> dict[str, str]:
+    """A pushed new tag as each platform tells it: GitHub's `after` is the tag object (an
+    annotated tag), GitLab's CI_COMMIT_SHA the commit it points at."""
+    if system == "gitlab":
+        return {
+            "GITLAB_CI": "true",
+            "CI_COMMIT_SHA": commit,
+            "CI_COMMIT_BEFORE_SHA": "0" * 40,
+            "CI_COMMIT_TAG": tag,
+            "CI_COMMIT_REF_NAME": tag,
+            "CI_DEFAULT_BRANCH": "main",
+        }
+    payload = {
+        "before": "0" * 40,
+        "after": tag_id,
+        "ref": f"refs/tags/{tag}",
+        "repository": {"default_branch": "main"},
+    }
+    return _github_env(tmp_path, "push", payload)
+
+
+@pytest.mark.parametrize("system", ["github", "gitlab"])
+@pytest.mark.parametrize("clone", ["full", "shallow", "without the tag"])
+def test_a_pushed_tags_message_is_scanned(
+    tmp_path: Path, rng: random.Random, system: str, clone: str
+) -> None:
+    """From session 10's left-alone list: a key in an annotated tag's message is published
+    with the tag, but `ci` scanned only the commits the tag brings (none, for a tag of
+    main's tip) and passed. A tag of a tag publishes the inner tag's message too."""
+    origin, _, _, _ = _origin(tmp_path, rng)
+    key, inner_key = keys.tavily_current(rng), keys.sgai_uuid(rng)
+    main = origin.head()
+    origin.git("tag", "-a", "--no-sign", "inner", "-m", f"inner\n\nSGAI_API_KEY={inner_key}\n")
+    message = f"release 1.0\n\nTAVILY_API_KEY={key}\n"
+    origin.git("tag", "-a", "--no-sign", "v1.0", "inner", "-m", message)
+    tag_id = origin.git("rev-parse", "v1.0").strip()
+    work = tmp_path / "work"
+    if clone == "shallow":
+        _shallow_clone(origin, work, "v1.0")
+    else:
+        subprocess.run(["git", "clone", "-q", origin.path.as_uri(), str(work)], check=True)
+    if clone == "without the tag":  # the runner fetched the commit only: the tag is fetched
+        Repo.existing(work).git("tag", "-d", "v1.0", "inner")
+    env = _tag_env(tmp_path, system, "v1.0", tag_id, main)
+    proc = run_ci("--format", "json", cwd=work, env=env)
+    report = json.loads(proc.stdout)
+    assert proc.returncode == 1, report
+    found = sorted((f["path"], f["provider"]) for f in report["findings"])
+    inner_id = origin.git("rev-parse", "inner").strip()
+    assert found == sorted(
+        [
+            (f"(tag {inner_id[:12]} message)", "scrapegraphai"),
+            (f"(tag {tag_id[:12]} message)", "tavily"),
+        ]
+    ), report
+    assert key not in proc.stdout + proc.stderr
+    # a tag of main's tip is judged by main's configuration, not by none at all
+    assert not any("no known commit" in n for n in report["notices"]), report
+    text = run_ci(cwd=work, env=env)
+    assert text.returncode == 1 and "Nothing was scanned" not in text.stdout, text.stdout
+
+
+@pytest.mark.parametrize("system", ["github", "gitlab"])
+def test_a_lightweight_tag_has_no_message_to_scan(
+    tmp_path: Path, rng: random.Random, system: str
+) -> None:
+    origin, _, _, _ = _origin(tmp_path, rng)
+    main = origin.head()
+    origin.git("tag", "v2", main)
+    work = _shallow_clone(origin, tmp_path / "work", "v2")
+    proc = run_ci("--format", "json", cwd=work, env=_tag_env(tmp_path, system, "v2", main, main))
+    report = json.loads(proc.stdout)
+    assert proc.returncode == 0, report
+    assert report["findings"] == [] and report["errors"] == [], report
+
+
+@pytest.mark.parametrize("tag", ["v3", "bad..name", "-v3"])
+def test_a_tag_that_cannot_be_read_is_said(tmp_path: Path, rng: random.Random, tag: str) -> None:
+    """A tag the clone lacks and the remote cannot give, or a name that is no tag's (the
+    pusher chose it): its message was not read, so the run is incomplete (exit 3)."""
+    origin, _, _, _ = _origin(tmp_path, rng)
+    main = origin.head()
+    work = _shallow_clone(origin, tmp_path / "work", "main")
+    proc = run_ci("--format", "json", cwd=work, env=_tag_env(tmp_path, "gitlab", tag, main, main))
+    report = json.loads(proc.stdout)
+    assert proc.returncode == 3, report
+    assert "its message was not read" in " ".join(report["incomplete"]), report

@@ -43,6 +43,8 @@ def boundary_config(
     (the history's first push). Found by an attacker review: a new branch's own configuration
     judged it, so a branch excluding the folder of the key it added passed."""
     walked = repo.lines("rev-list", "--first-parent", "--boundary", head, *exclude)
+    if not walked:  # known history already holds it (a tag of the default branch's tip)
+        return None, ""
     starts = [line[1:] for line in walked if line.startswith("-") and is_object_id(line[1:])]
     if starts:
         return base_config(repo, starts[0], head, what="this new branch")

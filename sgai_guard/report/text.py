@@ -175,8 +175,8 @@ def _closing(result: ScanResult, options: RenderOptions, style: _Style) -> str:
         line += f" {_keys(result.findings)}."
     if result.suppressed and not options.show_suppressed:
         line += " (--show-suppressed lists the suppressed ones)"
-    if result.stats.files == 0 and not result.stats.commits:
-        return style(_RED, line + " Nothing was scanned.")
+    if result.stats.files == 0 and not result.stats.commits and not result.stats.bytes:
+        return style(_RED, line + " Nothing was scanned.")  # a tag's message alone is something
     return style(_RED if result.blocking else _DIM, line)
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from sgai_guard.models import Blob, Skipped, Summary
-from sgai_guard.sources import deepen
+from sgai_guard.sources import citag, deepen
 from sgai_guard.sources.commits import RangeScan
 from sgai_guard.sources.repo import Repository
 
@@ -39,9 +39,15 @@ def ci_source(repo: Repository, plan: Plan, remote: tuple[str, str | None]) -> R
             f"the head commit {plan.head} is not in this clone and could "
             f"not be fetched from {where.label}",
         )
-    if plan.base is None:
-        return _new_branch(repo, plan, head, where)
-    return _range(repo, plan, head, where)
+    source = (
+        _new_branch(repo, plan, head, where)
+        if plan.base is None
+        else _range(repo, plan, head, where)
+    )
+    if plan.tag is not None and isinstance(source, RangeScan):
+        source.tags, problem = citag.pushed_tags(repo, plan, where)
+        source.incomplete += [problem] if problem else []
+    return source
 
 
 def _new_branch(repo: Repository, plan: Plan, head: str, where: deepen.Remote) -> RangeScan | Fixed:
@@ -58,7 +64,8 @@ def _new_branch(repo: Repository, plan: Plan, head: str, where: deepen.Remote) -
             f"cannot tell which commits of new branch {branch} no other "
             "branch has: the clone's history is cut short",
         )
-    return RangeScan(repo, None, head, exclude, f"new branch {branch}")
+    label = f"new tag {plan.tag}" if plan.tag is not None else f"new branch {branch}"
+    return RangeScan(repo, None, head, exclude, label)
 
 
 def _known(plan: Plan, where: deepen.Remote) -> tuple[str, ...]:
@@ -96,7 +103,7 @@ def _range(repo: Repository, plan: Plan, head: str, where: deepen.Remote) -> Ran
             f"the base commit {wanted} is not in this clone and could not be fetched from "
             f"{where.label}",
         )
-    if base == head:
+    if base == head and plan.tag is None:  # a moved tag still publishes its new message
         notice = f"the range {label} is empty: base and head are the same commit"
         return Fixed(Summary(notices=(notice,), empty_ok=True))
     if not deepen.reach_merge_base(repo, where, base, head):

@@ -29,6 +29,7 @@ class RangeScan:
         self.head = head
         self.exclude = exclude  # rev-list arguments for history that is not new
         self.label = label
+        self.tags: list[str] = []  # annotated tags the range publishes: their messages too
         self.commits: list[str] = []
         self.merges: dict[str, int] = {}  # the commits with more than one parent: how many
         self.empty_ok = False
@@ -52,7 +53,8 @@ class RangeScan:
             )
         if not self.commits:
             self.empty_ok = True
-            self.notices.append(f"the range {self.label} holds no commits: nothing new to scan")
+            rest = "only the tag's message is new" if self.tags else "nothing new to scan"
+            self.notices.append(f"the range {self.label} holds no commits: {rest}")
 
     def _revs(self) -> list[str]:
         base = [f"^{self.base}"] if self.base else []
@@ -64,7 +66,7 @@ class RangeScan:
 
     def items(self) -> Iterator[Blob | Skipped]:
         """The range resolved, then the blobs it adds, the old versions it removes, and its
-        commits' messages."""
+        commits' (and tags') messages."""
         self.resolve()
         yield from self.blobs()
         yield from self.removed()
@@ -74,6 +76,7 @@ class RangeScan:
         from sgai_guard.sources.messages import messages  # noqa: PLC0415
 
         yield from messages(self.repo, self.commits)
+        yield from messages(self.repo, self.tags, kind="tag")
 
     def summary(self) -> Summary:
         return Summary(

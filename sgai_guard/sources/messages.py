@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from sgai_guard.models import Blob, Skipped, Status
+from sgai_guard.models import Blob, Skipped, Status, is_object_id
 from sgai_guard.sources import catfile
 from sgai_guard.sources.repo import Repository
 
@@ -45,3 +45,17 @@ def messages(
             where = headers_path(kind, answer.oid)
             yield Blob(where, headers, commit=answer.oid, status=Status.NEW, message=True)
         yield Blob(path, body, commit=answer.oid, status=Status.NEW, part=answer.part, message=True)
+
+
+def tag_chain(repo: Repository, oid: str) -> list[str]:
+    """``oid`` and every tag it points at in turn, when it is an annotated tag: a tag of a tag
+    publishes the inner tag's message too."""
+    chain: list[str] = []
+    while oid not in chain and repo.lines("cat-file", "-t", oid) == ["tag"]:
+        chain.append(oid)
+        header = repo.lines("cat-file", "tag", oid)
+        target = header[0].split() if header else []
+        if len(target) != 2 or target[0] != "object" or not is_object_id(target[1]):
+            break  # a hand-made tag: git checks what it points at, we name nothing else
+        oid = target[1]
+    return chain

@@ -108,12 +108,12 @@ class PushSource:
     def _tag_messages(self, repo: Repository) -> Iterator[Blob | Skipped]:
         """The message of each annotated tag pushed (a tag of an existing commit adds no
         commit, but publishes its message)."""
-        from sgai_guard.sources.messages import messages  # noqa: PLC0415
+        from sgai_guard.sources.messages import messages, tag_chain  # noqa: PLC0415
 
         tags: list[str] = []
         for _, new, _, _ in self.updates:
             if new not in ZERO_OIDS:
-                tags += _tag_chain(repo, new)
+                tags += tag_chain(repo, new)
         yield from messages(repo, tags, kind="tag")
 
     def summary(self) -> Summary:
@@ -183,17 +183,3 @@ def _tracking_tips(repo: Repository, name: str, names: list[str]) -> list[str]:
         if ref.startswith(prefix) and not ref.startswith(nested) and is_object_id(oid):
             tips[oid] = None
     return list(tips)
-
-
-def _tag_chain(repo: Repository, oid: str) -> list[str]:
-    """``oid`` and every tag it points at in turn, when it is an annotated tag: a tag of a tag
-    publishes the inner tag's message too."""
-    chain: list[str] = []
-    while oid not in chain and repo.lines("cat-file", "-t", oid) == ["tag"]:
-        chain.append(oid)
-        header = repo.lines("cat-file", "tag", oid)
-        target = header[0].split() if header else []
-        if len(target) != 2 or target[0] != "object" or not is_object_id(target[1]):
-            break  # a hand-made tag: git checks what it points at, we name nothing else
-        oid = target[1]
-    return chain
