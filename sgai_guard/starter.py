@@ -30,6 +30,11 @@ def config_text() -> str:
 # Also honour other tools' inline markers (gitleaks:allow, pragma: allowlist secret).
 # other-markers = true
 
+# Inline markers (`sgai-guard: allow <reason>`) let whoever adds a key allow it on its line.
+# false: only this file's entries and the baseline allow keys (a pull request is judged by
+# its base's copy of this file, so it cannot turn them back on).
+# inline-markers = true
+
 # Known secrets (`sgai-guard baseline . -o .sgai-guard-baseline.json`): used by every scan
 # command, and by the commit hook, when the file exists.
 # baseline = ".sgai-guard-baseline.json"

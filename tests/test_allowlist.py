@@ -27,6 +27,7 @@ def _fingerprint(cwd: Path, path: str) -> str:
         ("bogus = 1\n", "bogus: unknown key"),
         ("exclude-paths = 'docs/'\n", "exclude-paths: must be a list of strings"),
         ("other-markers = 'yes'\n", "other-markers: must be true or false"),
+        ("inline-markers = 0\n", "inline-markers: must be true or false"),
         ("[[allow-regex]]\npattern = '(unclosed'\nreason = 'r'\n", "does not compile"),
         ("[[allow]]\nfingerprint = 'abc'\nreason = 'r'\n", "fingerprint must be 20"),
         (f"[[allow]]\nfingerprint = '{'a' * 20}'\n", "reason is required"),
@@ -138,6 +139,26 @@ def test_inline_markers_same_line_next_line_and_other_tools(
     assert details == ["inline marker: docs example", "inline marker: rotated 2026-01"]
     code, report = run_json("scan", ".", "--other-markers", cwd=tmp_path)
     assert code == 0 and len(report["suppressed"]) == 4
+
+
+def test_inline_markers_turned_off_allow_nothing_and_say_so(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """`inline-markers = false`: whoever adds a key cannot allow it with a comment; the
+    configuration's own entries still allow, and the finding says why its marker did not."""
+    key, other = keys.tavily_current(rng), keys.sgai_uuid(rng)
+    (tmp_path / "app.py").write_text(f"K = '{key}'  # sgai-guard: allow test fixture\n")
+    (tmp_path / "b.properties").write_text(f"# sgai-guard: allow-next-line x\nb={other}\n")
+    (tmp_path / ".sgai-guard.toml").write_text("inline-markers = false\n")
+    code, report = run_json("scan", ".", cwd=tmp_path)
+    assert code == 1 and sorted(f["path"] for f in report["findings"]) == ["app.py", "b.properties"]
+    for finding in report["findings"]:
+        assert any("inline-markers = false" in note for note in finding["notes"]), finding
+    text = run_cli("scan", ".", cwd=tmp_path)
+    assert text.returncode == 1 and "its inline marker allows nothing" in text.stdout
+    (tmp_path / ".sgai-guard.toml").write_text("inline-markers = true\n")
+    code, report = run_json("scan", ".", cwd=tmp_path)
+    assert code == 0 and len(report["suppressed"]) == 2, report
 
 
 def test_allow_entry_never_hides_a_different_key(tmp_path: Path, rng: random.Random) -> None:

@@ -91,3 +91,24 @@ def test_a_change_cannot_baseline_its_own_key_from_a_subfolder(
     proc = run_cli("ci", "--base", base, cwd=repo.path / "svc")
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "svc/known.json" in proc.stdout
+
+
+def test_a_change_cannot_turn_inline_markers_back_on(tmp_path: Path, rng: random.Random) -> None:
+    """A project that set `inline-markers = false` judges a pull request by that: the change's
+    own marker allows nothing, and neither does its edit of the setting. The commit hook
+    honours the setting too."""
+    repo = Repo(tmp_path)
+    repo.write(".sgai-guard.toml", "inline-markers = false\n")
+    base = repo.commit("base: markers allow nothing here")
+    repo.write(
+        "app/settings.py", f"KEY = '{keys.tavily_current(rng)}'  # sgai-guard: allow fixture\n"
+    )
+    repo.add("app/settings.py")
+    hook = run_cli("hook", cwd=repo.path)
+    assert hook.returncode == 1 and "inline-markers = false" in hook.stdout, hook.stdout
+    repo.write(".sgai-guard.toml", "inline-markers = true\n")
+    repo.commit("a key with a marker, and markers turned back on")
+    proc = run_cli("ci", "--base", base, "--format", "json", cwd=repo.path)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    report = json.loads(proc.stdout)
+    assert [f["path"] for f in report["findings"]] == ["app/settings.py"]

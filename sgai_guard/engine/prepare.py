@@ -69,7 +69,8 @@ def prepare(
     if limits.depth == 0 and "depth" not in (archives or {}) and config.source:
         # a narrowing nobody asked for on the command line: the scanned repository's, perhaps
         said.append(f"containers are not opened: archive-depth is 0 in {config.source}")
-    allowlist = Allowlist(config, known, markers=inline_markers, said=said)
+    markers = inline_markers and config.inline_markers
+    allowlist = Allowlist(config, known, markers=markers, said=said)
     return Prepared(config, settings, allowlist, allowlist)
 
 

@@ -37,9 +37,13 @@ class Allowlist:
     def check(self, finding: Finding) -> Suppression | Finding:
         if self._paths is not None and self._paths.match_file(finding.path):
             return Suppression(finding, SuppressReason.PATH, "path matches exclude-paths")
-        inline = inline_reason(finding, self.config.other_markers) if self.markers else None
-        if inline is not None:
+        inline = inline_reason(finding, self.config.other_markers)
+        if inline is not None and self.markers:
             return Suppression(finding, SuppressReason.INLINE, inline)
+        if inline is not None and not self.config.inline_markers:
+            where = self.config.source
+            note = f"its inline marker allows nothing: inline-markers = false in {where}"
+            finding = finding._replace(notes=(*finding.notes, note))
         for rule in self.config.allow_regex:
             if self._regex_matches(rule, finding):
                 return Suppression(finding, SuppressReason.REGEX, rule.reason)

@@ -27,6 +27,7 @@ class Config(NamedTuple):
     allow_regex: tuple[AllowRegex, ...] = ()
     allow: tuple[AllowEntry, ...] = ()
     other_markers: bool = False
+    inline_markers: bool = True  # False: no marker in the content allows anything
     baseline: str | None = None
     max_file_size: int | None = None  # bytes
     regex_timeout: float = 0.25
@@ -101,6 +102,7 @@ SCALARS: dict[str, _Check] = {
     "salt": _kind(str, "a string"),
     "exclude-paths": _strings,
     "other-markers": _kind(bool, "true or false"),
+    "inline-markers": _kind(bool, "true or false"),
     "baseline": _kind(str, "a path string"),
     "max-file-size": lambda v: None if parse_size(v) is not None else f"must be {EXAMPLE}",
     "regex-timeout": lambda v: (
@@ -166,6 +168,7 @@ def _parse(table: Mapping[str, Any], path: Path, prefix: str) -> Config:
         allow_regex=tuple(regexes(table.get("allow-regex", []), fail)),
         allow=tuple(entries(table.get("allow", []), fail)),
         other_markers=table.get("other-markers", False),
+        inline_markers=table.get("inline-markers", True),
         baseline=table.get("baseline"),
         max_file_size=parse_size(table["max-file-size"]) if "max-file-size" in table else None,
         regex_timeout=timeout,
