@@ -20,6 +20,7 @@ class Plan:
     branch: str | None = None  # the pushed branch, excluded when looking for "other branches"
     default_branch: str | None = None  # the repository's, as the platform says (a new branch)
     tag: str | None = None  # a pushed tag's name: its message is published with it
+    deleted: bool = False  # the push deleted its ref: it publishes nothing
     notes: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -55,7 +56,13 @@ def _github(env: Mapping[str, str]) -> Plan:
         tag = ref.removeprefix("refs/tags/") if ref.startswith("refs/tags/") else None
         default = _field(payload, "repository", "default_branch")
         base = None if _zero(before) else before
-        return Plan("github", event, base, after, branch=branch, default_branch=default, tag=tag)
+        return Plan(
+            *("github", event, base, after),
+            branch=branch,
+            default_branch=default,
+            tag=tag,
+            deleted=_zero(after),
+        )
     if event in ("workflow_dispatch", "schedule"):
         return Plan("github", event, None, env.get("GITHUB_SHA", "HEAD"), audit=True)
     raise UsageError(f"GitHub event {event!r} is not supported: pass --base REF [--head REF]")

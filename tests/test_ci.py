@@ -499,3 +499,107 @@ def test_a_tag_that_cannot_be_read_is_said(tmp_path: Path, rng: random.Random, t
     report = json.loads(proc.stdout)
     assert proc.returncode == 3, report
     assert "its message was not read" in " ".join(report["incomplete"]), report
+
+
+def _tag_of(origin: Repo, name: str, target: str, message: str, *, capitals: bool = False) -> str:
+    """A hand-made annotated tag (git reads the id in its header in either case)."""
+    kind = origin.git("cat-file", "-t", target).strip()
+    named = target.upper() if capitals else target
+    body = (
+        f"object {named}\ntype {kind}\ntag {name}\ntagger A <a@example.invalid> 1 +0000\n\n"
+        f"{message}\n"
+    )
+    made = origin.git(
+        "hash-object", "-t", "tag", "-w", "--literally", "--stdin", stdin=body.encode()
+    )
+    origin.git("update-ref", f"refs/tags/{name}", made.strip())
+    return made.strip()
+
+
+@pytest.mark.parametrize("system", ["github", "gitlab"])
+def test_a_tag_of_a_tag_named_in_capitals_is_followed(
+    tmp_path: Path, rng: random.Random, system: str
+) -> None:
+    """Found by an attacker review: the inner tag's key passed with exit 0."""
+    origin, _, _, _ = _origin(tmp_path, rng)
+    main = origin.head()
+    inner = _tag_of(origin, "inner", main, f"SGAI_API_KEY={keys.sgai_uuid(rng)}")
+    outer = _tag_of(origin, "outer", inner, "clean", capitals=True)
+    origin.git("tag", "-d", "inner")
+    work = tmp_path / "work"
+    subprocess.run(["git", "clone", "-q", origin.path.as_uri(), str(work)], check=True)
+    proc = run_ci(
+        "--format", "json", cwd=work, env=_tag_env(tmp_path, system, "outer", outer, main)
+    )
+    report = json.loads(proc.stdout)
+    assert proc.returncode == 1, report
+    assert [f["path"] for f in report["findings"]] == [f"(tag {inner[:12]} message)"], report
+
+
+def test_a_tag_that_leads_elsewhere_than_the_scanned_commit_is_said(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """Found by an attacker review: GitLab names the commit a tag pipeline is for; a tag of a
+    blob holding a key (or of another commit) scanned the tag's message alone, exit 0."""
+    origin, _, _, _ = _origin(tmp_path, rng)
+    main = origin.head()
+    blob = origin.git(
+        "hash-object", "-w", "--stdin", stdin=f"K={keys.tavily_current(rng)}\n".encode()
+    )
+    _tag_of(origin, "blobtag", blob.strip(), "just a blob")
+    work = tmp_path / "work"
+    subprocess.run(["git", "clone", "-q", origin.path.as_uri(), str(work)], check=True)
+    proc = run_ci(
+        "--format", "json", cwd=work, env=_tag_env(tmp_path, "gitlab", "blobtag", "", main)
+    )
+    report = json.loads(proc.stdout)
+    assert proc.returncode == 3, report
+    assert "not at the commit this run scans" in " ".join(report["incomplete"]), report
+
+
+def test_fetching_a_missing_tag_keeps_a_whole_clone_whole(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """Found by an attacker review: the tag was fetched at depth 1 into a whole clone, which
+    made it shallow; the walk then stopped at the boundary and the run said incomplete."""
+    origin, _, head, _ = _origin(tmp_path, rng)
+    origin.git("tag", "-a", "--no-sign", "rel", "-m", f"rel\n\nK={keys.tavily_current(rng)}", head)
+    tag_id = origin.git("rev-parse", "rel").strip()
+    work = tmp_path / "work"
+    subprocess.run(["git", "clone", "-q", origin.path.as_uri(), str(work)], check=True)
+    Repo.existing(work).git("tag", "-d", "rel")
+    proc = run_ci(
+        "--format", "json", cwd=work, env=_tag_env(tmp_path, "gitlab", "rel", tag_id, head)
+    )
+    report = json.loads(proc.stdout)
+    assert proc.returncode == 1 and report["incomplete"] == [], report
+    assert sorted(f["path"] for f in report["findings"]) == [
+        f"(tag {tag_id[:12]} message)",
+        "app/settings.py",
+    ], report
+    assert not (work / ".git" / "shallow").exists()
+
+
+def test_a_deleted_ref_publishes_nothing(tmp_path: Path, rng: random.Random) -> None:
+    origin, _, _, _ = _origin(tmp_path, rng)
+    work = _shallow_clone(origin, tmp_path / "work", "main")
+    payload = {"before": origin.head(), "after": "0" * 40, "ref": "refs/heads/old"}
+    proc = run_ci("--format", "json", cwd=work, env=_github_env(tmp_path, "push", payload))
+    report = json.loads(proc.stdout)
+    assert proc.returncode == 0 and report["incomplete"] == [], report
+    assert any("deletion publishes nothing" in n for n in report["notices"]), report
+
+
+def test_a_chain_of_too_many_tags_is_said(tmp_path: Path, rng: random.Random) -> None:
+    origin, _, _, _ = _origin(tmp_path, rng)
+    main = target = origin.head()
+    for n in range(66):
+        target = _tag_of(origin, f"t{n}", target, f"tag {n}")
+    work = tmp_path / "work"
+    subprocess.run(["git", "clone", "-q", origin.path.as_uri(), str(work)], check=True)
+    proc = run_ci(
+        "--format", "json", cwd=work, env=_tag_env(tmp_path, "github", "t65", target, main)
+    )
+    report = json.loads(proc.stdout)
+    assert proc.returncode == 3, report
+    assert "a tag of more than 64 tags" in " ".join(report["incomplete"]), report

@@ -309,3 +309,23 @@ def test_input_the_hook_cannot_read_rejects_the_push(tmp_path: Path) -> None:
     proc = run_cli("hook", "--pre-receive", cwd=server.path, stdin=line.encode())
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "is not `<sha> <sha> <ref>`" in proc.stderr
+
+
+def test_an_inner_tag_named_in_capitals_is_followed(tmp_path: Path, rng: random.Random) -> None:
+    """Found by an attacker review: git reads a tag's `object` id in either case, but the
+    chain of tags stopped at one written in capitals, and the inner tag's key was pushed."""
+    server = _server(tmp_path)
+    client = _client(tmp_path, server)
+    assert _push(client, "main")[0] == 0
+    client.git("tag", "-a", "--no-sign", "inner", "-m", f"note {keys.sgai_uuid(rng)}")
+    inner = client.git("rev-parse", "inner").strip()
+    body = (
+        f"object {inner.upper()}\ntype tag\ntag outer\ntagger A <a@example.invalid> 1 +0000\n\nx\n"
+    )
+    outer = client.git(
+        "hash-object", "-t", "tag", "-w", "--literally", "--stdin", stdin=body.encode()
+    )
+    client.git("update-ref", "refs/tags/outer", outer.strip())
+    client.git("tag", "-d", "inner")
+    code, out = _push(client, "refs/tags/outer")
+    assert code != 0 and f"(tag {inner[:12]} message)" in out, out

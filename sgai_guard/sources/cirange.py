@@ -31,6 +31,9 @@ class Fixed:
 def ci_source(repo: Repository, plan: Plan, remote: tuple[str, str | None]) -> RangeScan | Fixed:
     """The range ``plan`` names (not an audit), fetched as far as needed. ``remote``: the
     remote's name and, when the user gave one, the URL to fetch from."""
+    if plan.deleted:
+        notice = f"the push deleted {plan.branch}: a deletion publishes nothing, nothing to scan"
+        return Fixed(Summary(notices=(notice,), empty_ok=True))
     where = deepen.Remote(repo, *remote)
     head = deepen.obtain(repo, where, plan.head)
     if head is None:
@@ -45,7 +48,7 @@ def ci_source(repo: Repository, plan: Plan, remote: tuple[str, str | None]) -> R
         else _range(repo, plan, head, where)
     )
     if plan.tag is not None and isinstance(source, RangeScan):
-        source.tags, problem = citag.pushed_tags(repo, plan, where)
+        source.tags, problem = citag.pushed_tags(repo, plan, where, head)
         source.incomplete += [problem] if problem else []
     return source
 

@@ -8,34 +8,48 @@ from typing import TYPE_CHECKING
 
 from sgai_guard.models import is_object_id
 from sgai_guard.sources import deepen, gitcmd
-from sgai_guard.sources.messages import tag_chain
+from sgai_guard.sources.messages import peel, tag_chain
 from sgai_guard.sources.repo import Repository
 
 if TYPE_CHECKING:
     from sgai_guard.ci import Plan
 
 
-def pushed_tags(repo: Repository, plan: Plan, where: deepen.Remote) -> tuple[list[str], str]:
+def pushed_tags(
+    repo: Repository, plan: Plan, where: deepen.Remote, head: str
+) -> tuple[list[str], str]:
     """The annotated tags the pushed tag publishes, outermost first (none for a lightweight
-    tag), and why they could not be read ("" when they could). GitHub names the tag object
-    itself; GitLab names the commit, and the tag is looked up by name, fetched if need be."""
+    tag), and why they could not all be read ("" when they could). GitHub names the tag
+    object itself; GitLab names the commit, and the tag is looked up by name, fetched if
+    need be. The tag must lead to ``head``, the commit this run scans: a tag of a blob, or of
+    another commit, publishes what this run does not read (found by an attacker review)."""
     name = plan.tag or ""
     ref = f"refs/tags/{name}"
     valid = gitcmd.run(["check-ref-format", ref], repo.path).returncode == 0
     if name.startswith("-") or not valid:
         return [], f"the pushed tag {name!r} is not a valid tag name: its message was not read"
-    chain = tag_chain(repo, plan.head) if is_object_id(plan.head) else []
-    if chain:
-        return chain, ""
-    oid = _named(repo, ref)
-    if oid is None and deepen.fetch(repo, where, "--depth=1", f"+{ref}:{ref}"):
+    oid = plan.head if is_object_id(plan.head) and _is_tag(repo, plan.head) else _named(repo, ref)
+    if oid is None and deepen.fetch(repo, where, deepen.one_deep(repo), f"+{ref}:{ref}"):
         oid = _named(repo, ref)
     if oid is None:
         return [], (
             f"the pushed tag {name} is not in this clone and could not be fetched from "
             f"{where.label}: its message was not read"
         )
-    return tag_chain(repo, oid), ""
+    chain, problem = tag_chain(repo, oid)
+    if problem:
+        return chain, f"the pushed tag {name}: {problem}"
+    target = peel(repo, oid)
+    if chain and target != head:
+        return chain, (
+            f"the pushed tag {name} points at {str(target)[:12]}, not at the commit this run "
+            f"scans ({head[:12]}): what it points at was not scanned"
+        )
+    return chain, ""
+
+
+def _is_tag(repo: Repository, oid: str) -> bool:
+    return repo.lines("cat-file", "-t", oid) == ["tag"]
 
 
 def _named(repo: Repository, ref: str) -> str | None:

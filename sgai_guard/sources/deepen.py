@@ -81,6 +81,13 @@ def is_shallow(repo: Repository) -> bool:
     return gitcmd.output(["rev-parse", "--is-shallow-repository"], repo.path).strip() == b"true"
 
 
+def one_deep(repo: Repository) -> str:
+    """How to fetch one commit: only its own (depth 1) into a shallow clone; with its history
+    into a whole one, which a depth would make shallow (and cut the walks short: found by an
+    attacker review)."""
+    return "--depth=1" if is_shallow(repo) else "--quiet"
+
+
 def fetch(repo: Repository, where: Remote, option: str, *refspecs: str) -> bool:
     url = where.url
     if url is None:
@@ -91,7 +98,7 @@ def fetch(repo: Repository, where: Remote, option: str, *refspecs: str) -> bool:
 def obtain(repo: Repository, where: Remote, sha: str) -> str | None:
     """The commit ``sha``, fetched from the remote when the clone lacks it."""
     found = repo.resolve(sha)
-    if found is None and not sha.startswith("-") and fetch(repo, where, "--depth=1", sha):
+    if found is None and not sha.startswith("-") and fetch(repo, where, one_deep(repo), sha):
         found = repo.resolve(sha)
     return found
 

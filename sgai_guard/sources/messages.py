@@ -47,15 +47,32 @@ def messages(
         yield Blob(path, body, commit=answer.oid, status=Status.NEW, part=answer.part, message=True)
 
 
-def tag_chain(repo: Repository, oid: str) -> list[str]:
-    """``oid`` and every tag it points at in turn, when it is an annotated tag: a tag of a tag
-    publishes the inner tag's message too."""
+# Deeper chains of tags are not followed (each costs two git processes): said, not read.
+TAG_CHAIN_LIMIT = 64
+
+
+def tag_chain(repo: Repository, oid: str) -> tuple[list[str], str]:
+    """``oid`` and every tag it points at in turn, when it is an annotated tag (a tag of a
+    tag publishes the inner tag's message too); and why the chain was not followed to where
+    git peels it ("" when it was). git reads the ids in a tag's header in either case: one
+    in capitals hid the inner tag's key (found by an attacker review)."""
     chain: list[str] = []
-    while oid not in chain and repo.lines("cat-file", "-t", oid) == ["tag"]:
+    while repo.lines("cat-file", "-t", oid) == ["tag"] and oid not in chain:
+        if len(chain) == TAG_CHAIN_LIMIT:
+            return chain, f"tag {chain[0][:12]} is a tag of more than {TAG_CHAIN_LIMIT} tags"
         chain.append(oid)
         header = repo.lines("cat-file", "tag", oid)
         target = header[0].split() if header else []
-        if len(target) != 2 or target[0] != "object" or not is_object_id(target[1]):
-            break  # a hand-made tag: git checks what it points at, we name nothing else
-        oid = target[1]
-    return chain
+        if len(target) != 2 or target[0] != "object" or not is_object_id(target[1].lower()):
+            break  # git cannot follow it either (checked below)
+        oid = target[1].lower()
+    peeled = peel(repo, chain[0]) if chain else None
+    if chain and peeled is not None and peeled != oid:
+        return chain, f"tag {chain[0][:12]} points at {peeled[:12]} through tags not read"
+    return chain, ""
+
+
+def peel(repo: Repository, oid: str) -> str | None:
+    """What git finds at the end of the tags ``oid`` starts (``oid`` itself if no tag)."""
+    found = repo.lines("rev-parse", "--verify", "--quiet", "--end-of-options", f"{oid}^{{}}")
+    return found[0] if len(found) == 1 and is_object_id(found[0]) else None

@@ -111,9 +111,14 @@ class PushSource:
         from sgai_guard.sources.messages import messages, tag_chain  # noqa: PLC0415
 
         tags: list[str] = []
-        for _, new, _, _ in self.updates:
+        for _, new, remote_ref, _ in self.updates:
             if new not in ZERO_OIDS:
-                tags += tag_chain(repo, new)
+                chain, problem = tag_chain(repo, new)
+                tags += chain
+                if problem:
+                    yield Skipped(
+                        remote_ref, f"{problem}: their messages were not scanned", error=True
+                    )
         yield from messages(repo, tags, kind="tag")
 
     def summary(self) -> Summary:
