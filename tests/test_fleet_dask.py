@@ -74,9 +74,19 @@ def test_the_pool_result_covers_the_whole_fleet(pool_report: dict[str, Any], wor
     assert {"local_alpha", "127.0.0.1_by-daemon", "served_by-file", "local_delta"} <= repos
 
 
-def _wait_for_results(out: Path, count: int, proc: subprocess.Popen[str]) -> None:
+def _kept(out: Path) -> list[Path]:
+    """The complete results in ``out`` (a rerun skips these)."""
+    found = out.glob("*.json") if out.is_dir() else ()
+    return [p for p in found if not p.name.endswith(("@error.json", "incomplete.json"))]
+
+
+def _wait_for_results(
+    out: Path, count: int, proc: subprocess.Popen[str], *, complete: bool = False
+) -> None:
+    """Until ``out`` holds ``count`` results (complete ones only, if so asked)."""
     for _ in range(1200):
-        if out.is_dir() and len(list(out.glob("*.json"))) >= count:
+        found = _kept(out) if complete else list(out.glob("*.json")) if out.is_dir() else []
+        if len(found) >= count:
             return
         if proc.poll() is not None:
             raise AssertionError(
@@ -147,14 +157,14 @@ def test_an_interrupted_client_resumes(
         str(tmp_path / "cache"),
     )
     proc = _start(*args, cwd=tmp_path)
-    _wait_for_results(out, 4, proc)  # well before the slow repositories, which come last
+    # well before the slow repositories, which come last; results that are errors or
+    # incomplete are not kept, so they are not counted (the test failed when one came first)
+    _wait_for_results(out, 4, proc, complete=True)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     assert "run again to resume" in err
-    kept = [
-        p for p in out.glob("*.json") if not p.name.endswith(("@error.json", "incomplete.json"))
-    ]
+    kept = _kept(out)
     # 9 repositories have a complete result; the interrupt lands after the first 4, and
     # before the slow ones end unless the machine is loaded enough to delay it: either way
     # the rerun must redo only what was not kept
