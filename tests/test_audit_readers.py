@@ -269,3 +269,69 @@ def test_loose_objects_claiming_huge_sizes_are_said_not_crashed_on(
         said = sorted(s.path for s in result.skipped if "larger than" in s.reason)
         assert said == ["commit ab2222222222", "tag ac2222222222"], result.skipped
         assert result.incomplete
+
+
+def _hinted(path: Path) -> tuple[int, int] | None:
+    """How many ids of the audit's plan the listing placed in the store's only pack, and how
+    many of those places are not the index's own (None: the listing placed none)."""
+    from sgai_guard.sources.audit import AuditScan
+    from sgai_guard.sources.repo import open_repository
+
+    scan = AuditScan(open_repository(path), readers=2)
+    scan.check()
+    plan = scan.plan()
+    try:
+        if plan.offsets is None:
+            return None
+        assert scan._store is not None
+        [pack] = scan._store.packs
+        placed = wrong = 0
+        for run, offsets in zip(plan.runs, plan.offsets, strict=True):
+            ids = run.splitlines()
+            assert len(ids) == len(offsets)
+            for oid, offset in zip(ids, offsets, strict=True):
+                position = pack.find(bytes.fromhex(oid.decode()))
+                placed += offset != 0
+                wrong += offset != (pack.offsets[position] if position is not None else 0)
+        return placed, wrong
+    finally:
+        scan.close()
+
+
+def test_the_listing_places_each_object_of_the_only_pack(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """The listing's packed sizes add up to each object's offset (listing.Hints), so the
+    readers need no index by offset: every place is the index's own, loose objects (listed
+    first) have none; and none is given where the sizes could not add up honestly."""
+    repo = _history(tmp_path / "repo", rng)
+    repo.git("repack", "-adf", "--depth=50", "--window=50")
+    count = int(repo.git("count-objects", "-v").split("in-pack: ")[1].split()[0])
+    listed = repo.git("cat-file", "--batch-all-objects", "--batch-check=%(objecttype)")
+    trees = listed.split().count("tree")  # all packed: no loose object yet
+    for n in range(3):
+        repo.write(f"conf/late{n}.env", f"SGAI_API_KEY={keys.sgai_uuid(rng)}\n")
+        repo.commit(f"late {n}")
+    hinted = _hinted(repo.path)
+    assert hinted is not None
+    placed, wrong = hinted
+    assert wrong == 0 and placed == count - trees, (placed, count, trees)
+    # a loose copy of a packed object: git lists one copy, so the sizes no longer add up
+    blob = repo.git("rev-parse", "HEAD~5:src/m0/f1.py").strip()
+    data = repo.git("cat-file", "blob", blob).encode()
+    loose = repo.path / ".git" / "objects" / blob[:2] / blob[2:]
+    loose.parent.mkdir(exist_ok=True)
+    loose.write_bytes(zlib.compress(b"blob %d\0" % len(data) + data))
+    assert _hinted(repo.path) is None
+    loose.unlink()
+    # a reverse index: git takes its order from there, so it is checked, never added up
+    repo.git("-c", "pack.writeReverseIndex=true", "repack", "-adf")
+    assert list((repo.path / ".git" / "objects" / "pack").glob("*.rev"))
+    assert _hinted(repo.path) is None
+    # two packs: which comes first is git's choice
+    repo.git("-c", "pack.writeReverseIndex=false", "repack", "-adf")
+    repo.write("conf/later.env", "x\n")
+    repo.commit("later")
+    repo.git("repack", "-dq")
+    assert len(list((repo.path / ".git" / "objects" / "pack").glob("*.pack"))) == 2
+    assert _hinted(repo.path) is None

@@ -122,8 +122,15 @@ class AuditScan:
         """The listing in pack order; in id order when git cannot list in pack order: git
         lists each pack's own entries then, and stops on a pack it refuses (a planted pack
         whose header disagrees with its index, say), where looking ids up skips that pack."""
+        hints = _hints(self._store) if pack_order else None
         plan = listing.plan(
-            self.repo, self.max_blob_size, count, cost, pack_order=pack_order, read_also=twice
+            self.repo,
+            self.max_blob_size,
+            count,
+            cost,
+            pack_order=pack_order,
+            read_also=twice,
+            hints=hints,
         )
         if plan.error and pack_order:
             self.notices.append(
@@ -145,7 +152,7 @@ class AuditScan:
         self._end = end = WalkEnd(self.repo.path, self._walk, plan, known)
         try:
             yield from readers.read(
-                self.repo.path, plan.runs, self.max_blob_size, end.start, self._store
+                self.repo.path, plan.runs, self.max_blob_size, end.start, self._store, plan.offsets
             )
             yield from self._walked(end)
         except BaseException:  # an error, Ctrl-C, or the engine closing this generator
@@ -183,6 +190,18 @@ class AuditScan:
             self._end.close()
         if self._walk is not None:
             self._walk.close()
+
+
+def _hints(store: packread.Store | None) -> listing.Hints | None:
+    """What the listing needs to tell where each object of the store's only pack starts (see
+    listing.Hints), when it can: one pack, no `.rev` file, no id with another copy."""
+    if store is None or len(store.packs) != 1 or store.ambiguous:
+        return None
+    pack = store.packs[0]
+    if packindex.has_rev(pack) or 12 not in pack.offsets:
+        return None
+    first = pack.name(pack.offsets.index(12)).hex().encode("ascii")
+    return listing.Hints(first, pack.end(), pack.count)
 
 
 def _sha1(runs: list[bytes]) -> bool:

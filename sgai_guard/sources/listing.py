@@ -65,6 +65,50 @@ class Plan:
     tree_records: array[int] = field(default_factory=lambda: array("q"))
     blobs: int = 0
     error: str = ""  # why the listing stopped early, if it did
+    # where each object of each run starts in the store's one pack (0: not in it), when the
+    # listing told it (see Hints); None: the readers look each id up in the packs' indexes
+    offsets: list[array[int]] | None = None
+
+
+@dataclass(slots=True)
+class Hints:
+    """Where each listed object starts in the store's only pack, from the listing's packed
+    sizes: git lists the loose objects, then the pack's in offset order, each with its
+    distance to the next, so they add up from the first entry's offset, 12. The readers then
+    need no index of the pack by offset (sorting sympy's took 0.45 CPU-s before any
+    reading). Used only where git made that order from the index itself (no `.rev` file),
+    no id has two copies (git would list one copy only, and the sizes would no longer add
+    up), and the listing adds up: from the entry at 12, as many objects as the index holds,
+    ending where the pack's entries end."""
+
+    first: bytes  # the id (hex) of the entry at offset 12
+    end: int  # where the pack's entries end
+    count: int  # how many the index holds
+    at: int = 0  # where the next listed object starts; 0: before the pack; -1: given up
+    listed: int = 0  # objects listed from the pack
+    values: array[int] = field(default_factory=lambda: array("q"))
+
+    def add(self, oids: list[bytes], packed: list[bytes], read: list[bool]) -> None:
+        """A block's ids and packed sizes, and which of its objects are read."""
+        if self.at < 0:
+            return
+        begin = 0
+        if self.at == 0:  # loose objects: no place in the pack
+            begin = oids.index(self.first) if self.first in oids else len(oids)
+            self.values.extend(repeat(0, sum(read[:begin])))
+            if begin == len(oids):
+                return
+            self.at = 12
+        starts = list(accumulate(map(int, packed[begin:]), initial=self.at))
+        self.at = starts.pop()
+        self.listed += len(starts)
+        self.values.extend(compress(starts, read[begin:]))
+
+    def whole(self) -> bool:
+        return self.at == self.end and self.listed == self.count
+
+    def stop(self) -> None:
+        self.at = -1
 
 
 def plan(
@@ -75,6 +119,7 @@ def plan(
     *,
     pack_order: bool = True,
     read_also: frozenset[bytes] = frozenset(),
+    hints: Hints | None = None,
 ) -> Plan:
     """One `cat-file --batch-all-objects --batch-check` pass, cut into ``readers`` runs; in
     pack order (far faster to read), or in id order where git's own idea of pack order is
@@ -82,19 +127,26 @@ def plan(
     copy, read whatever type the listing gives them: git takes the type from the first copy's
     header, so a planted broken copy labelled "tree" would hide a blob from the readers.
     Commits and tags too large to scan are said here, never read (the readers say so too, of
-    any the listing could not size)."""
+    any the listing could not size). ``hints``: the store's one pack, whose objects' offsets
+    the listing may tell (see Hints)."""
     fast = pack_order and max_size is None
+    hints = hints if fast and not read_also else None  # two copies: git lists one
     wanted = _FAST if fast else _SIZED + _DISK if pack_order else _SIZED
     order = ["--unordered"] if pack_order else []
     listing = catfile.popen(["cat-file", "--batch-all-objects", wanted, *order], repo.path)
     planned, ids, weights = Plan(), list[bytes](), array("q")
     twice = {oid.hex().encode() for oid in read_also}
     for chunk in _chunks(catfile.pipe(listing.stdout)):
-        if not fast or not _fast(planned, chunk, ids, weights, cost, twice):
+        if not fast or not _fast(planned, chunk, ids, weights, cost, twice, hints):
+            if hints is not None:
+                hints.stop()
             for line in chunk.splitlines():
                 _line(planned, line.split(), max_size, cost, read_also, ids, weights, fast)
     planned.error = catfile.complaint(listing, "git cat-file failed")
-    planned.runs = _cut(ids, weights, readers)
+    bounds = _bounds(weights, readers)
+    planned.runs = [b"\n".join(ids[start:end]) + b"\n" for start, end in bounds]
+    if hints is not None and hints.whole() and len(hints.values) == len(ids) and not planned.error:
+        planned.offsets = [hints.values[start:end] for start, end in bounds]
     return planned
 
 
@@ -115,7 +167,13 @@ def _chunks(stream: IO[bytes]) -> Iterator[bytes]:
 
 
 def _fast(
-    planned: Plan, chunk: bytes, ids: list[bytes], weights: array[int], cost: Cost, twice: Ids
+    planned: Plan,
+    chunk: bytes,
+    ids: list[bytes],
+    weights: array[int],
+    cost: Cost,
+    twice: Ids,
+    hints: Hints | None,
 ) -> bool:
     """Files a block of the default listing, at C speed; False when a line has another shape
     ("<oid> missing"): the block is then filed line by line."""
@@ -143,9 +201,11 @@ def _fast(
     )
     planned.tree_records.extend(map(add, map(int, tree_sizes), headers))
     ids.extend(compress(oids, read))
+    if hints is not None:
+        hints.add(oids, packed, read)
     inflated = map(mul, map(int, compress(packed, read)), repeat(cost.disk))
     weights.extend(map(add, map(add, map(int, compress(sizes, read)), inflated), repeat(cost.each)))
-    if twice:  # a tree with another copy is read too (see ``plan``)
+    if twice:  # a tree with another copy is read too (see ``plan``; no hints then)
         again = [oid for oid in compress(oids, trees) if oid in twice]
         ids.extend(again)
         weights.extend(repeat(cost.each, len(again)))
@@ -212,13 +272,18 @@ def _unreadable(oid: bytes) -> Iterator[Skipped]:
 
 def _cut(ids: list[bytes], weights: Sequence[int], parts: int) -> list[bytes]:
     """``ids`` in ``parts`` contiguous runs of about equal weight (none empty), one a line."""
+    return [b"\n".join(ids[start:end]) + b"\n" for start, end in _bounds(weights, parts)]
+
+
+def _bounds(weights: Sequence[int], parts: int) -> list[tuple[int, int]]:
+    """Where ``parts`` contiguous runs of about equal weight start and end (none empty)."""
     reached = list(accumulate(weights))
     if not reached or not reached[-1]:  # weightless: cut by count
-        reached = list(range(1, len(ids) + 1))
+        reached = list(range(1, len(weights) + 1))
     total, ends = (reached[-1] if reached else 0), list[int]()
     for part in range(1, parts):
         end = bisect_left(reached, -(-total * part // parts)) + 1
-        if end < len(ids) and end > (ends[-1] if ends else 0):
+        if end < len(weights) and end > (ends[-1] if ends else 0):
             ends.append(end)
-    bounds = zip([0, *ends], [*ends, len(ids)], strict=True)
-    return [b"\n".join(ids[start:end]) + b"\n" for start, end in bounds if end > start]
+    bounds = zip([0, *ends], [*ends, len(weights)], strict=True)
+    return [(start, end) for start, end in bounds if end > start]

@@ -47,14 +47,31 @@ MAX_OUTSIDE_LARGEST = 200_000
 _PER_OBJECT = _ID + 4 + 4 + 8  # in an .idx file: id, CRC, offset, and room for a large one
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class PackIndex:
     pack: str  # the .pack file
     fd: int  # opened once, before the readers fork: pread needs no shared position
     names: bytes  # object ids, sorted, _ID bytes each
     offsets: array[int]  # where each object of ``names`` starts in the pack
-    by_offset: array[int]  # (offset << shift) | position in names, sorted
     mask: int  # of a ``by_offset`` key, the bits that say the position in names
+    size: int  # of the pack file
+    _by_offset: array[int] | None = None
+
+    @property
+    def by_offset(self) -> array[int]:
+        """(offset << shift) | position in names, sorted: made when first needed (sorting
+        sympy's 642 k keys costs 0.45 CPU-s, and an audit told each object's offset by the
+        listing never needs it; see listing.Plan.offsets)."""
+        if self._by_offset is None:
+            shift = self.mask.bit_length()
+            shifted = map(operator.lshift, self.offsets, repeat(shift))
+            keys = map(operator.or_, shifted, range(len(self.offsets)))
+            self._by_offset = array("Q", sorted(keys))
+        return self._by_offset
+
+    def end(self) -> int:
+        """Where its entries end: its trailing checksum starts there."""
+        return self.size - _ID
 
     @property
     def count(self) -> int:
@@ -227,6 +244,11 @@ def _names(names: bytes) -> Iterator[bytes]:
     )
 
 
+def has_rev(index: PackIndex) -> bool:
+    """Whether its pack has a reverse index (`.rev`), which git then trusts for its order."""
+    return _present(Path(index.pack[: -len(".pack")] + ".rev"))
+
+
 def _present(path: Path) -> bool:
     try:
         return path.is_symlink() or path.exists()
@@ -342,8 +364,7 @@ def _parse(data: bytes, pack: Path, fd: int) -> PackIndex | None:
         return None
     if count and (max(offsets) >= size - _ID or min(offsets) < 12):
         return None
-    keys = sorted(map(operator.or_, map(operator.lshift, offsets, repeat(shift)), range(count)))
-    return PackIndex(str(pack), fd, names, offsets, array("Q", keys), (1 << shift) - 1)
+    return PackIndex(str(pack), fd, names, offsets, (1 << shift) - 1, size)
 
 
 def _in_order(names: bytes, fanout: tuple[int, ...]) -> bool:

@@ -116,14 +116,22 @@ class ObjectReader:
         self._files = {pack.fd: (n, files[n]) for n, pack in enumerate(store.packs)}
         self._entries = Entries(files)
         self._ambiguous = store.ambiguous
+        self._only = store.packs[0] if len(store.packs) == 1 else None
+        self._end = self._only.end() if self._only is not None else 0
 
-    def read(self, oid: bytes) -> tuple[str, bytes] | None:
-        """``oid`` (hex)'s kind and content, or None when git must be asked."""
+    def read(self, oid: bytes, offset: int = 0) -> tuple[str, bytes] | None:
+        """``oid`` (hex)'s kind and content, or None when git must be asked. ``offset``:
+        where it starts in the store's only pack, as the listing told (listing.Hints); 0:
+        looked up in the packs' indexes."""
         try:
             binary = unhexlify(oid)
             if binary in self._ambiguous:
                 return None
-            found = self._locator.locate(binary)
+            only = self._only
+            if only is not None and 12 <= offset < self._end:
+                found: tuple[PackIndex, int] | None = (only, offset)
+            else:
+                found = self._locator.locate(binary)
             kind, data = self._packed(*found) if found else self._loose(oid.decode("ascii"))
         except _LEFT_TO_GIT:
             return None

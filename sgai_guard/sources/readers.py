@@ -43,21 +43,26 @@ def read(
     max_size: int | None,
     started: Callable[[], None],
     store: Store | None = None,
+    offsets: Sequence[Sequence[int]] | None = None,
 ) -> Iterator[Item]:
     """Every object of every run; order within a run is kept, runs interleave. ``started``
     is called once the reader processes exist: a thread started before a fork would be
     copied into a worker in whatever state it was in. With a ``store``, objects are inflated
-    in the readers' own processes (sources.runread)."""
+    in the readers' own processes (sources.runread); ``offsets``: each run's objects' places
+    in the store's only pack, when the listing told them (listing.Hints)."""
+    places = list(offsets) if offsets is not None else [None] * len(runs)
     if len(runs) < 2 or not hasattr(os, "fork"):
         started()
-        for run in runs:  # nothing is screened out here: every item is a Blob or a Skipped
-            yield from (
-                item for item in read_run(repo, run, max_size, store) if not isinstance(item, int)
-            )
+        for run, place in zip(runs, places, strict=True):  # nothing is screened out here
+            items = read_run(repo, run, max_size, store, offsets=place)
+            yield from (item for item in items if not isinstance(item, int))
         return
     screen = Screen()  # built once, before the fork: each worker inherits it
     screen.warm()
-    workers = [_Worker.start(repo, run, max_size, screen, store) for run in runs]
+    workers = [
+        _Worker.start(repo, run, max_size, screen, store, place)
+        for run, place in zip(runs, places, strict=True)
+    ]
     started()
     try:
         yield from _gather(workers)
@@ -96,13 +101,19 @@ class _Worker:
 
     @classmethod
     def start(
-        cls, repo: str, run: bytes, max_size: int | None, screen: Screen, store: Store | None
+        cls,
+        repo: str,
+        run: bytes,
+        max_size: int | None,
+        screen: Screen,
+        store: Store | None,
+        offsets: Sequence[int] | None = None,
     ) -> _Worker:
         read_end, write_end = os.pipe()
         pid = os.fork()
         if pid == 0:  # the worker: never returns into the caller's stack
             os.close(read_end)
-            _worker_main(repo, run, max_size, screen, store, write_end)
+            _worker_main(repo, (run, offsets), max_size, screen, store, write_end)
         os.close(write_end)
         return cls(pid, read_end)
 
@@ -155,15 +166,23 @@ class _Worker:
 
 
 def _worker_main(
-    repo: str, run: bytes, max_size: int | None, screen: Screen, store: Store | None, fd: int
+    repo: str,
+    work: tuple[bytes, Sequence[int] | None],
+    max_size: int | None,
+    screen: Screen,
+    store: Store | None,
+    fd: int,
 ) -> None:
+    run, offsets = work
     status = 1
     try:
         if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
             signal.signal(signal.SIGINT, signal.SIG_DFL)  # the audit's own process says ^C
         with os.fdopen(fd, "wb", buffering=1 << 16) as sink:
             try:
-                items = read_run(repo, run, max_size, store, screen.drops, forked=True)
+                items = read_run(
+                    repo, run, max_size, store, screen.drops, forked=True, offsets=offsets
+                )
                 _screen_run(items, screen, sink)
             except Exception as exc:  # said, as one more thing not read, by the audit itself
                 _send(sink, Skipped("(object store)", f"a reader failed: {exc!r}", error=True))

@@ -12,7 +12,8 @@ import io
 import os
 import subprocess
 import tempfile
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Sequence
+from itertools import repeat
 from typing import IO
 
 from sgai_guard.fsread import CHUNK
@@ -33,21 +34,24 @@ def read_run(
     dropped: Callable[[bytes], bool] | None = None,
     *,
     forked: bool = False,
+    offsets: Sequence[int] | None = None,
 ) -> Iterator[Blob | Skipped | int]:
     """The objects ``run`` names (ids, one a line), in its order. A blob read in-process,
     whole, that ``dropped`` says holds nothing to scan comes as its size alone: most blobs
     of a history, which then cost no Blob and no name. ``forked``: this is a reader process
-    of its own, which may map the packs (sources.packfile)."""
+    of its own, which may map the packs (sources.packfile). ``offsets``: where each object
+    starts in the store's only pack, as the listing told (listing.Hints)."""
     if store is None:
         yield from _through_git(repo, run, max_size)
         return
     reader = ObjectReader(store, mapped=forked)
     limit = CHUNK if max_size is None else min(CHUNK, max_size)
     with contextlib.closing(_Asker(repo)) as asker:
-        for line in io.BytesIO(run):
+        # the plan gives as many offsets as ids (listing.plan), or none at all
+        for line, offset in zip(io.BytesIO(run), offsets or repeat(0), strict=False):
             oid = line.rstrip(b"\n")
             try:
-                found = reader.read(oid)
+                found = reader.read(oid, offset)
             except ShortError as exc:  # never asked of git: it would answer short
                 name = oid.decode("ascii", "replace")
                 yield Skipped(f"object {name[:12]}", str(exc), error=True, blob_id=name)
