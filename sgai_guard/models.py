@@ -49,7 +49,7 @@ ZERO_OIDS = frozenset({ZERO_OID, "0" * 64})
 def is_object_id(text: str) -> bool:
     """A full object id as git prints it (SHA-1 or SHA-256, lowercase hex), nothing else: what
     a repository's own bytes claim is an id is checked with this before git is asked."""
-    return len(text) in (40, 64) and all(c in "0123456789abcdef" for c in text)
+    return len(text) in (40, 64) and not text.strip("0123456789abcdef")  # C speed: 20 k refs
 
 
 class Status(str, enum.Enum):
