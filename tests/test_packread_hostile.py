@@ -5,14 +5,17 @@ And delta chains built to exhaust memory stay bounded."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import random
 import shutil
+import struct
 import subprocess
 import sys
 import time
 import tracemalloc
 import zlib
+from itertools import accumulate
 from pathlib import Path
 
 from sgai_guard.engine.audit import AuditSource
@@ -542,3 +545,73 @@ def test_fake_answers_inside_a_blob_cannot_stand_in_for_the_objects_a_short_one_
         result = run(source, prepare(repo.path), full_scan=True)
         assert result.incomplete and any(s.error for s in result.skipped), readers
         assert result.findings or any(s.blob_id == planted for s in result.skipped), readers
+
+
+def _stored(data: bytes) -> bytes:
+    """zlib at level 0: an entry exactly ``len(data) + 11`` bytes long, whatever it holds."""
+    level0 = zlib.compressobj(0)
+    return level0.compress(data) + level0.flush()
+
+
+def _shared_offsets(path: Path, rng: random.Random, group_a: int, group_b: int) -> str | None:
+    """One pack whose index gives a decoy blob ``group_a`` ids, then the key's blob, its tree,
+    and a harmless blob ``group_b`` made-up ids, then the commit. Returns the commit when git's
+    listing adds up to the pack's length (its search gave some group 0 bytes, another too
+    many) and the key's blob is placed where the decoy is; else None."""
+    key = f"TAVILY_API_KEY={keys.tavily_current(rng)}\n".encode()
+    blob = object_id("blob", key)
+    tree = b"100644 secret.env\0" + blob
+    same = b"d" * (len(tree) - 1) + b"\n"  # entries as long as the tree's
+    commit = b"tree %s\nauthor A <a@b> 1 +0000\ncommitter A <a@b> 1 +0000\n\nadd\n" % (
+        object_id("tree", tree).hex().encode()
+    )
+    kinds = [
+        ("blob", same),
+        ("blob", key),
+        ("tree", tree),
+        ("blob", same.upper()),
+        ("commit", commit),
+    ]
+    body, starts = bytearray(b"PACK" + struct.pack(">II", 2, 0)), []
+    for kind, data in kinds:
+        starts.append(len(body))
+        body += packs._header({"blob": BLOB, "tree": TREE, "commit": 1}[kind], len(data))
+        body += _stored(data)
+    made_up = [rng.randbytes(20) for _ in range(group_a + group_b - 1)]
+    names = [object_id(kind, data) for kind, data in kinds]
+    offsets = [*starts, *[starts[0]] * (group_a - 1), *[starts[3]] * group_b]
+    names = [*names[:3], *names[4:], *made_up]  # the harmless blob is named only by made-up ids
+    offsets = [starts[0], starts[1], starts[2], starts[4], *offsets[5:]]
+    body[8:12] = struct.pack(">I", len(names))
+    checksum = hashlib.sha1(body).digest()  # noqa: S324 - the pack format's checksum
+    repo = Repo(path)
+    directory = repo.path / ".git" / "objects" / "pack"
+    (directory / "pack-x.pack").write_bytes(bytes(body) + checksum)
+    (directory / "pack-x.idx").write_bytes(packs.index(names, offsets, checksum))
+    check = "--batch-check=%(objectsize:disk) %(objectname)"
+    listed = repo.git("cat-file", "--batch-all-objects", "--unordered", check).split()
+    sizes, ids = list(map(int, listed[0::2])), listed[1::2]
+    places = dict(zip(ids, accumulate(sizes, initial=12), strict=False))
+    if sum(sizes) != len(body) - 12 or places[blob.hex()] != starts[0]:
+        shutil.rmtree(path)
+        return None  # the sizes do not add up, or the key's place is not the decoy's
+    return object_id("commit", commit).hex()
+
+
+def test_ids_an_index_puts_at_one_offset_leave_no_key_unread(tmp_path: Path) -> None:
+    """Found by an attacker review of the offsets the listing tells (listing.Hints): git
+    gives ids sharing an offset 0 bytes or the whole entry, and balanced, every place after
+    the first group was one entry early. The key's blob was read as the decoy's, exit 0."""
+    for attempt in range(200):
+        rng = random.Random(attempt)
+        group_a, group_b = rng.randint(2, 4), rng.randint(1, 4)
+        commit = _shared_offsets(tmp_path / f"r{attempt}", rng, group_a, group_b)
+        if commit is not None:
+            break
+    else:
+        raise AssertionError("no index whose shared offsets git's listing adds up")
+    repo = Repo.existing(tmp_path / f"r{attempt}")
+    repo.git("update-ref", "refs/heads/main", commit)
+    code, report = run_json("audit", str(repo.path), cwd=tmp_path)
+    assert code in (1, 3), report
+    assert [f["path"] for f in report["findings"]] == ["secret.env"], report

@@ -87,7 +87,11 @@ class Hints:
     reading). Used only where git made that order from the index itself (no `.rev` file),
     no id has two copies (git would list one copy only, and the sizes would no longer add
     up), and the listing adds up: from the entry at 12, as many objects as the index holds,
-    ending where the pack's entries end."""
+    ending where the pack's entries end, none 0 bytes long. git gives each of the ids a
+    hostile index puts at one offset 0 bytes or the whole entry, as its search lands: an
+    attacker review balanced the two, every place after the first such group was one entry
+    early, and a key's blob was read by no one (exit 0). Without a 0, a repeated offset
+    makes the sizes add up to more than the pack holds."""
 
     first: bytes  # the id (hex) of the entry at offset 12
     end: int  # where the pack's entries end
@@ -107,6 +111,9 @@ class Hints:
             if begin == len(oids):
                 return
             self.at = 12
+        if 0 in packed[begin:]:  # ids an index puts at one offset (see below): given up
+            self.stop()
+            return
         starts = list(accumulate(packed[begin:], initial=self.at))
         self.at = starts.pop()
         self.listed += len(starts)
