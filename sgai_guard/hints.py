@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from sgai_guard.models import ScanResult
+from sgai_guard.models import MARKERS_OFF, ScanResult
 
 COMMIT, PUSH, RECEIVE = "commit", "push", "receive"  # the same names as hook.py's
 BYPASS_OPTION = "sgai-guard.skip"
@@ -18,10 +18,11 @@ def hints(result: ScanResult, stage: str, *, bypass: bool = False) -> tuple[str,
     envs = ", ".join(sorted({f.rule.provider.env_var for f in blocking}))
     fingerprint = blocking[0].fingerprint
     commits = sorted({f.commit[:12] for f in blocking if f.commit})
+    markers = not any(notice.startswith(MARKERS_OFF) for notice in result.notices)
     return (
         _fix(stage, envs, commits),
         _revoke(stage),
-        _false_positive(stage, fingerprint),
+        _false_positive(stage, fingerprint, markers=markers),
         _bypass(stage, bypass),
     )
 
@@ -50,7 +51,7 @@ def _revoke(stage: str) -> str:
     )
 
 
-def _false_positive(stage: str, fingerprint: str) -> str:
+def _false_positive(stage: str, fingerprint: str, *, markers: bool) -> str:
     entry = (
         f'the entry [[allow]] with fingerprint = "{fingerprint}" and reason = "why this is '
         'not a live key"'
@@ -60,7 +61,11 @@ def _false_positive(stage: str, fingerprint: str) -> str:
             "A real false positive? Ask the server's administrators to add to its "
             f"configuration {entry}."
         )
-    marker = "put `sgai-guard: allow <reason>` in a comment on the key's line, or add to "
+    # no marker where the configuration turned them off (found by a newcomer review)
+    marker = (
+        "put `sgai-guard: allow <reason>` in a comment on the key's line, or " if markers else ""
+    )
+    marker += "add to "
     command = (
         ""
         if os.environ.get("PRE_COMMIT")  # the framework's own venv: `sgai-guard` is not on PATH

@@ -16,6 +16,7 @@ from sgai_guard.definitions import Confidence, KeyShape, Provider, Rule, Techniq
 
 __all__ = [  # the records every layer uses; provider and rule records live in definitions.py
     "BARE_PUBLISHED_REFS",
+    "MARKERS_OFF",
     "PUBLISHED_REFS",
     "ZERO_OID",
     "ZERO_OIDS",
@@ -40,6 +41,10 @@ __all__ = [  # the records every layer uses; provider and rule records live in d
     "Verification",
     "is_object_id",
 ]
+
+# How a scan says that its configuration turned inline markers off (`inline-markers = false`):
+# the hook's advice then offers no marker.
+MARKERS_OFF = "inline markers allow nothing here"
 
 # git's name for "no object" (a new or deleted ref): SHA-1 and SHA-256 repositories.
 ZERO_OID = "0" * 40

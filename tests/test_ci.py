@@ -468,6 +468,7 @@ def test_a_pushed_tags_message_is_scanned(
         ]
     ), report
     assert key not in proc.stdout + proc.stderr
+    assert {f["commit"] for f in report["findings"]} == {None}  # a tag is no commit
     # a tag of main's tip is judged by main's configuration, not by none at all
     assert not any("no known commit" in n for n in report["notices"]), report
     text = run_ci(cwd=work, env=env)
@@ -603,3 +604,23 @@ def test_a_chain_of_too_many_tags_is_said(tmp_path: Path, rng: random.Random) ->
     report = json.loads(proc.stdout)
     assert proc.returncode == 3, report
     assert "a tag of more than 64 tags" in " ".join(report["incomplete"]), report
+
+
+def test_a_github_tag_of_a_blob_scans_its_message_and_says_what_it_leads_to(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """Found by a newcomer review: it was said to be a head commit the clone lacked, with
+    advice to fetch more history, and the tag's own message went unscanned."""
+    origin, _, _, _ = _origin(tmp_path, rng)
+    blob = origin.git("hash-object", "-w", "--stdin", stdin=b"just data\n").strip()
+    tag = _tag_of(origin, "blobtag", blob, f"K={keys.tavily_current(rng)}")
+    work = tmp_path / "work"
+    subprocess.run(["git", "clone", "-q", origin.path.as_uri(), str(work)], check=True)
+    env = _tag_env(tmp_path, "github", "blobtag", tag, origin.head())
+    proc = run_ci("--format", "json", cwd=work, env=env)
+    report = json.loads(proc.stdout)
+    assert proc.returncode in (1, 3), report
+    assert [f["path"] for f in report["findings"]] == [f"(tag {tag[:12]} message)"], report
+    assert report["incomplete"] == [
+        "the pushed tag blobtag leads to a blob, not a commit: what it points at was not scanned"
+    ], report

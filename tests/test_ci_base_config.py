@@ -106,6 +106,8 @@ def test_a_change_cannot_turn_inline_markers_back_on(tmp_path: Path, rng: random
     repo.add("app/settings.py")
     hook = run_cli("hook", cwd=repo.path)
     assert hook.returncode == 1 and "inline-markers = false" in hook.stdout, hook.stdout
+    # its advice offers no marker (found by a newcomer review)
+    assert "put `sgai-guard: allow" not in hook.stdout and "[[allow]]" in hook.stdout
     repo.write(".sgai-guard.toml", "inline-markers = true\n")
     repo.commit("a key with a marker, and markers turned back on")
     proc = run_cli("ci", "--base", base, "--format", "json", cwd=repo.path)

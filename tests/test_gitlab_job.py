@@ -61,7 +61,9 @@ def test_rules_kill_switch_and_no_duplicate_pipelines() -> None:
     assert not _created({**branch, "CI_OPEN_MERGE_REQUESTS": "group/project!3"})  # the MR runs
     assert not _created({**mr, "SGAI_GUARD_DISABLED": "true"})
     assert not _created({**branch, "SGAI_GUARD_DISABLED": "true"})
-    assert not _created({"CI_PIPELINE_SOURCE": "push", "CI_COMMIT_TAG": "v1"})
+    tag = {"CI_PIPELINE_SOURCE": "push", "CI_COMMIT_TAG": "v1"}
+    assert _created(tag)  # its message is published with it: scanned
+    assert not _created({**tag, "SGAI_GUARD_DISABLED": "true"})
 
 
 def test_job_is_pinned_and_scans_once() -> None:

@@ -15,7 +15,8 @@ def incompleteness(result: ScanResult) -> tuple[str, ...]:
     unread = f"{len(result.errors)} path(s) could not be read"
     if result.errors and unread not in reasons:
         reasons.append(unread)
-    nothing = not result.empty_ok and result.stats.files == 0 and result.stats.commits == 0
+    stats = result.stats  # a tag's message alone is something (bytes, no file, no commit)
+    nothing = not result.empty_ok and stats.files == 0 and stats.commits == 0 and not stats.bytes
     if nothing and NOTHING_SCANNED not in reasons:
         reasons.append(NOTHING_SCANNED)
     return tuple(reasons)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from sgai_guard.detection.containers import Limits
 from sgai_guard.engine.scan import Policy, Settings
-from sgai_guard.models import Status
+from sgai_guard.models import MARKERS_OFF, Status
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -70,6 +70,8 @@ def prepare(
         # a narrowing nobody asked for on the command line: the scanned repository's, perhaps
         said.append(f"containers are not opened: archive-depth is 0 in {config.source}")
     markers = inline_markers and config.inline_markers
+    if inline_markers and not config.inline_markers:
+        said.append(f"{MARKERS_OFF} (inline-markers = false in the configuration)")
     allowlist = Allowlist(config, known, markers=markers, said=said)
     return Prepared(config, settings, allowlist, allowlist)
 

@@ -41,8 +41,7 @@ class Allowlist:
         if inline is not None and self.markers:
             return Suppression(finding, SuppressReason.INLINE, inline)
         if inline is not None and not self.config.inline_markers:
-            where = self.config.source
-            note = f"its inline marker allows nothing: inline-markers = false in {where}"
+            note = "its inline marker allows nothing: inline-markers = false in the configuration"
             finding = finding._replace(notes=(*finding.notes, note))
         for rule in self.config.allow_regex:
             if self._regex_matches(rule, finding):

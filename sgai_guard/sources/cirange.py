@@ -28,7 +28,9 @@ class Fixed:
         return self._summary
 
 
-def ci_source(repo: Repository, plan: Plan, remote: tuple[str, str | None]) -> RangeScan | Fixed:
+def ci_source(
+    repo: Repository, plan: Plan, remote: tuple[str, str | None]
+) -> RangeScan | Fixed | citag.TagOnly:
     """The range ``plan`` names (not an audit), fetched as far as needed. ``remote``: the
     remote's name and, when the user gave one, the URL to fetch from."""
     if plan.deleted:
@@ -36,6 +38,8 @@ def ci_source(repo: Repository, plan: Plan, remote: tuple[str, str | None]) -> R
         return Fixed(Summary(notices=(notice,), empty_ok=True))
     where = deepen.Remote(repo, *remote)
     head = deepen.obtain(repo, where, plan.head)
+    if head is None and plan.tag is not None:
+        return citag.TagOnly(repo, plan, where)
     if head is None:
         return _unscanned(
             plan,

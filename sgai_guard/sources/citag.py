@@ -4,11 +4,12 @@ a commit the default branch has, and passed a key pasted into the message."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from sgai_guard.models import is_object_id
+from sgai_guard.models import Blob, Skipped, Summary, is_object_id
 from sgai_guard.sources import deepen, gitcmd
-from sgai_guard.sources.messages import peel, tag_chain
+from sgai_guard.sources.messages import messages, peel, tag_chain
 from sgai_guard.sources.repo import Repository
 
 if TYPE_CHECKING:
@@ -57,3 +58,29 @@ def _named(repo: Repository, ref: str) -> str | None:
     proc = gitcmd.run(["rev-parse", "--verify", "--quiet", "--end-of-options", ref], repo.path)
     oid = proc.stdout.decode("ascii", "replace").strip()
     return oid if proc.returncode == 0 and is_object_id(oid) else None
+
+
+class TagOnly:
+    """A pushed tag that leads to no commit (a tag of a blob or a tree): its messages are
+    scanned, and what it leads to is said not to be. It was reported as a head commit the
+    clone lacked, with advice to fetch more history (found by a newcomer review)."""
+
+    def __init__(self, repo: Repository, plan: Plan, where: deepen.Remote) -> None:
+        self.repo, self.plan, self.where = repo, plan, where
+        self.problem = ""
+
+    def items(self) -> Iterator[Blob | Skipped]:
+        name = self.plan.tag or ""
+        tags, problem = pushed_tags(self.repo, self.plan, self.where, "")
+        target = peel(self.repo, tags[0]) if tags else None
+        kind = self.repo.lines("cat-file", "-t", target) if target else []
+        if kind and "not at the commit" in problem:
+            problem = (
+                f"the pushed tag {name} leads to a {kind[0]}, not a commit: what it points at "
+                "was not scanned"
+            )
+        self.problem = problem or f"the pushed tag {name} leads to no commit this clone has"
+        yield from messages(self.repo, tags, kind="tag")
+
+    def summary(self) -> Summary:
+        return Summary(commits=0, incomplete=(self.problem,))

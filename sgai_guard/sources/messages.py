@@ -40,11 +40,12 @@ def messages(
             yield Skipped(path, answer.problem or "unreadable", error=True)
             continue
         body = answer.data
+        commit = answer.oid if kind == "commit" else None  # a tag is no commit (as the audit)
         if answer.part is None or answer.part.first:  # headers open the first piece
             headers, body = split(answer.data)
             where = headers_path(kind, answer.oid)
-            yield Blob(where, headers, commit=answer.oid, status=Status.NEW, message=True)
-        yield Blob(path, body, commit=answer.oid, status=Status.NEW, part=answer.part, message=True)
+            yield Blob(where, headers, commit=commit, status=Status.NEW, message=True)
+        yield Blob(path, body, commit=commit, status=Status.NEW, part=answer.part, message=True)
 
 
 # Deeper chains of tags are not followed (each costs two git processes): said, not read.
