@@ -624,3 +624,15 @@ def test_a_github_tag_of_a_blob_scans_its_message_and_says_what_it_leads_to(
     assert report["incomplete"] == [
         "the pushed tag blobtag leads to a blob, not a commit: what it points at was not scanned"
     ], report
+
+
+def test_a_lightweight_tag_of_a_blob_is_said(tmp_path: Path, rng: random.Random) -> None:
+    origin, _, _, _ = _origin(tmp_path, rng)
+    blob = origin.git("hash-object", "-w", "--stdin", stdin=b"just data\n").strip()
+    origin.git("tag", "lw", blob)
+    work = tmp_path / "work"
+    subprocess.run(["git", "clone", "-q", origin.path.as_uri(), str(work)], check=True)
+    proc = run_ci("--format", "json", cwd=work, env=_tag_env(tmp_path, "github", "lw", blob, blob))
+    report = json.loads(proc.stdout)
+    assert proc.returncode == 3, report
+    assert "the pushed tag lw leads to a blob, not a commit" in report["incomplete"][0], report

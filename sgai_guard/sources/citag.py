@@ -72,9 +72,10 @@ class TagOnly:
     def items(self) -> Iterator[Blob | Skipped]:
         name = self.plan.tag or ""
         tags, problem = pushed_tags(self.repo, self.plan, self.where, "")
-        target = peel(self.repo, tags[0]) if tags else None
+        named = self.plan.head if is_object_id(self.plan.head) else None
+        target = peel(self.repo, tags[0]) if tags else named
         kind = self.repo.lines("cat-file", "-t", target) if target else []
-        if kind and "not at the commit" in problem:
+        if kind and (not tags or "not at the commit" in problem):
             problem = (
                 f"the pushed tag {name} leads to a {kind[0]}, not a commit: what it points at "
                 "was not scanned"
