@@ -329,3 +329,19 @@ def test_an_inner_tag_named_in_capitals_is_followed(tmp_path: Path, rng: random.
     client.git("tag", "-d", "inner")
     code, out = _push(client, "refs/tags/outer")
     assert code != 0 and f"(tag {inner[:12]} message)" in out, out
+
+
+def test_a_tag_of_a_blob_is_refused_and_said(tmp_path: Path, rng: random.Random) -> None:
+    """Found by an attacker review: the hook stopped with exit 2 ("unknown revision") on a
+    tag of a blob; it still refuses the push, now saying why, with the tag's message read."""
+    server = _server(tmp_path)
+    client = _client(tmp_path, server)
+    assert _push(client, "main")[0] == 0
+    blob = client.git("hash-object", "-w", "--stdin", stdin=b"data\n").strip()
+    client.git("tag", "-a", "--no-sign", "blobtag", blob, "-m", f"k {keys.sgai_uuid(rng)}")
+    code, out = _push(client, "refs/tags/blobtag")
+    assert code != 0 and "leads to a blob, not a commit" in out, out
+    assert "message)" in out, out  # the tag's own message was scanned, and blocks
+    client.git("tag", "lightweight", blob)
+    code, out = _push(client, "refs/tags/lightweight")
+    assert code != 0 and "leads to a blob, not a commit" in out, out
