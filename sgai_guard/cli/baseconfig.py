@@ -27,14 +27,15 @@ def judged_by(source: Source, config_path: Path | None) -> tuple[Path | None, st
     if config_path is not None or not isinstance(source, RangeScan):
         return config_path, ""
     if source.base is None:  # a new branch: its commits that no known branch has
-        judged, notice = boundary_config(source.repo, source.head, source.exclude)
+        what = "this new tag" if source.label.startswith("new tag") else "this new branch"
+        judged, notice = boundary_config(source.repo, source.head, source.exclude, what)
     else:
         judged, notice = base_config(source.repo, source.base, source.head)
     return judged or config_path, notice
 
 
 def boundary_config(
-    repo: Repository, head: str, exclude: tuple[str, ...]
+    repo: Repository, head: str, exclude: tuple[str, ...], what: str = "this new branch"
 ) -> tuple[Path | None, str]:
     """``base_config`` for a new branch, which has no base: its base is where its first-parent
     line meets known history, so merges that bring in what a known branch changed are not its
@@ -47,14 +48,14 @@ def boundary_config(
         return None, ""
     starts = [line[1:] for line in walked if line.startswith("-") and is_object_id(line[1:])]
     if starts:
-        return base_config(repo, starts[0], head, what="this new branch")
+        return base_config(repo, starts[0], head, what=what)
     if not exclude[1:] or not repo.lines("rev-list", "--max-count=1", *exclude[1:]):
         return None, ""  # nothing is known: its own configuration is all there is
     folder = Path(tempfile.mkdtemp(prefix="sgai-guard-base-config-"))
     atexit.register(shutil.rmtree, folder, True)
     (folder / CONFIG_FILES[0]).write_text("# a new branch that starts from no known commit\n")
     notice = (
-        "this new branch starts from no known commit: it is judged with no configuration at "
+        f"{what} starts from no known commit: it is judged with no configuration at "
         "all (no allow entry, exclusion or baseline)"
     )
     return folder / CONFIG_FILES[0], notice

@@ -54,7 +54,8 @@ class RangeScan:
         if not self.commits:
             self.empty_ok = True
             rest = "only the tag's message is new" if self.tags else "nothing new to scan"
-            self.notices.append(f"the range {self.label} holds no commits: {rest}")
+            what = self.label if self.label.startswith("new ") else f"the range {self.label}"
+            self.notices.append(f"{what} holds no commits: {rest}")
 
     def _revs(self) -> list[str]:
         base = [f"^{self.base}"] if self.base else []
