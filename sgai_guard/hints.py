@@ -8,6 +8,10 @@ from sgai_guard.models import MARKERS_OFF, ScanResult
 
 COMMIT, PUSH, RECEIVE = "commit", "push", "receive"  # the same names as hook.py's
 BYPASS_OPTION = "sgai-guard.skip"
+TAG_FIX = (
+    " A key in a tag's message: delete the tag (`git tag -d <name>`) and create it again "
+    "without the key, then push it again."
+)
 
 
 def hints(result: ScanResult, stage: str, *, bypass: bool = False) -> tuple[str, ...]:
@@ -18,9 +22,10 @@ def hints(result: ScanResult, stage: str, *, bypass: bool = False) -> tuple[str,
     envs = ", ".join(sorted({f.rule.provider.env_var for f in blocking}))
     fingerprint = blocking[0].fingerprint
     commits = sorted({f.commit[:12] for f in blocking if f.commit})
+    tags = any(f.path.startswith("(tag ") for f in blocking)  # a tag's message or headers
     markers = not any(notice.startswith(MARKERS_OFF) for notice in result.notices)
     return (
-        _fix(stage, envs, commits),
+        _fix(stage, envs, commits) + (TAG_FIX if tags and stage != COMMIT else ""),
         _revoke(stage),
         _false_positive(stage, fingerprint, markers=markers),
         _bypass(stage, bypass),

@@ -636,3 +636,56 @@ def test_a_lightweight_tag_of_a_blob_is_said(tmp_path: Path, rng: random.Random)
     report = json.loads(proc.stdout)
     assert proc.returncode == 3, report
     assert "the pushed tag lw leads to a blob, not a commit" in report["incomplete"][0], report
+
+
+@pytest.mark.parametrize("system", ["github", "gitlab"])
+def test_a_tag_push_whose_head_is_nowhere_says_so(
+    tmp_path: Path, rng: random.Random, system: str
+) -> None:
+    """Found by an attacker review: a tag deleted or moved before the job fetched it made
+    git's `cat-file -t` fail, an error (exit 2) instead of an incomplete run with advice."""
+    origin, _, _, _ = _origin(tmp_path, rng)
+    origin.git("tag", "-a", "--no-sign", "rel", "-m", "release")
+    work = tmp_path / "work"
+    subprocess.run(["git", "clone", "-q", origin.path.as_uri(), str(work)], check=True)
+    gone = "1234567890" * 4
+    proc = run_ci("--format", "json", cwd=work, env=_tag_env(tmp_path, system, "rel", gone, gone))
+    report = json.loads(proc.stdout)
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert "could not be fetched" in report["incomplete"][0], report
+
+
+def test_a_gitlab_lightweight_tag_of_a_blob_is_said(tmp_path: Path, rng: random.Random) -> None:
+    """Found by an attacker review: only an annotated tag was checked to lead to the commit
+    the pipeline is for; a lightweight tag of a blob holding a key passed, exit 0."""
+    origin, _, _, _ = _origin(tmp_path, rng)
+    blob = origin.git(
+        "hash-object", "-w", "--stdin", stdin=f"K={keys.tavily_current(rng)}\n".encode()
+    )
+    origin.git("tag", "light", blob.strip())
+    work = tmp_path / "work"
+    subprocess.run(["git", "clone", "-q", origin.path.as_uri(), str(work)], check=True)
+    main = origin.head()
+    proc = run_ci("--format", "json", cwd=work, env=_tag_env(tmp_path, "gitlab", "light", "", main))
+    report = json.loads(proc.stdout)
+    assert proc.returncode == 3, report
+    assert "not at the commit this run scans" in report["incomplete"][0], report
+
+
+def test_github_naming_a_blob_for_a_tag_the_clone_has_otherwise(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """Found by an attacker review: said 'leads to a commit, not a commit'."""
+    origin, _, _, _ = _origin(tmp_path, rng)
+    origin.git("tag", "-a", "--no-sign", "rel", "-m", "release")
+    blob = origin.git("hash-object", "-w", "--stdin", stdin=b"data\n").strip()
+    work = tmp_path / "work"
+    subprocess.run(["git", "clone", "-q", origin.path.as_uri(), str(work)], check=True)
+    Repo.existing(work).git("fetch", "-q", origin.path.as_uri(), f"{origin.head()}")
+    subprocess.run(
+        ["git", "-C", str(work), "hash-object", "-w", "--stdin"], input=b"data\n", check=True
+    )
+    proc = run_ci("--format", "json", cwd=work, env=_tag_env(tmp_path, "github", "rel", blob, blob))
+    report = json.loads(proc.stdout)
+    assert proc.returncode == 3, report
+    assert report["incomplete"][0].startswith("the pushed tag rel leads to a blob, not a commit")

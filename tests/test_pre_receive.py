@@ -345,3 +345,16 @@ def test_a_tag_of_a_blob_is_refused_and_said(tmp_path: Path, rng: random.Random)
     client.git("tag", "lightweight", blob)
     code, out = _push(client, "refs/tags/lightweight")
     assert code != 0 and "leads to a blob, not a commit" in out, out
+
+
+def test_the_advice_for_a_key_in_a_tags_message_is_to_make_the_tag_again(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """Found by an attacker review: a tag's message was attributed to no commit, and the
+    advice was to amend 'the pushed commits'."""
+    server = _server(tmp_path)
+    client = _client(tmp_path, server)
+    assert _push(client, "main")[0] == 0
+    client.git("tag", "-a", "--no-sign", "rel", "-m", f"note {keys.sgai_uuid(rng)}")
+    code, out = _push(client, "refs/tags/rel")
+    assert code != 0 and "delete the tag (`git tag -d <name>`)" in out, out

@@ -38,7 +38,7 @@ def ci_source(
         return Fixed(Summary(notices=(notice,), empty_ok=True))
     where = deepen.Remote(repo, *remote)
     head = deepen.obtain(repo, where, plan.head)
-    if head is None and plan.tag is not None:
+    if head is None and plan.tag is not None and citag.present(repo, plan.head):
         return citag.TagOnly(repo, plan, where)
     if head is None:
         return _unscanned(

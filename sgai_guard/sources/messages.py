@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from sgai_guard.models import Blob, Skipped, Status, is_object_id
-from sgai_guard.sources import catfile
+from sgai_guard.sources import catfile, gitcmd
 from sgai_guard.sources.repo import Repository
 
 
@@ -58,7 +58,7 @@ def tag_chain(repo: Repository, oid: str) -> tuple[list[str], str]:
     git peels it ("" when it was). git reads the ids in a tag's header in either case: one
     in capitals hid the inner tag's key (found by an attacker review)."""
     chain: list[str] = []
-    while repo.lines("cat-file", "-t", oid) == ["tag"] and oid not in chain:
+    while object_kind(repo, oid) == "tag" and oid not in chain:
         if len(chain) == TAG_CHAIN_LIMIT:
             return chain, f"tag {chain[0][:12]} is a tag of more than {TAG_CHAIN_LIMIT} tags"
         chain.append(oid)
@@ -71,6 +71,14 @@ def tag_chain(repo: Repository, oid: str) -> tuple[list[str], str]:
     if chain and peeled is not None and peeled != oid:
         return chain, f"tag {chain[0][:12]} points at {peeled[:12]} through tags not read"
     return chain, ""
+
+
+def object_kind(repo: Repository, oid: str) -> str | None:
+    """``oid``'s type, or None when the store lacks it (a tag's target may be missing: git's
+    complaint was an error, exit 2, found by an attacker review)."""
+    proc = gitcmd.run(["cat-file", "-t", "--end-of-options", oid], repo.path)
+    kind = proc.stdout.decode("ascii", "replace").strip()
+    return kind if proc.returncode == 0 and kind else None
 
 
 def peel(repo: Repository, oid: str) -> str | None:
