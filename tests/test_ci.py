@@ -382,8 +382,7 @@ def test_a_new_branch_at_the_default_branchs_tip_and_a_first_push(
     push) has all of its history scanned; a default branch the clone lacks falls back to
     every other branch."""
     origin, _, head, _ = _origin(tmp_path, rng)
-    work = tmp_path / "work"
-    subprocess.run(["git", "clone", "-q", origin.path.as_uri(), str(work)], check=True)
+    work = _clone(origin, tmp_path)
     main = origin.head()
     env = _new_branch_env(tmp_path, "github", "copy", main, "main")
     code = run_ci("--format", "json", cwd=work, env=env)
@@ -431,6 +430,21 @@ def _tag_env(tmp_path: Path, system: str, tag: str, tag_id: str, commit: str) ->
         "repository": {"default_branch": "main"},
     }
     return _github_env(tmp_path, "push", payload)
+
+
+def _clone(origin: Repo, tmp_path: Path) -> Path:
+    """A whole clone of ``origin`` at tmp_path/work."""
+    work = tmp_path / "work"
+    subprocess.run(["git", "clone", "-q", origin.path.as_uri(), str(work)], check=True)
+    return work
+
+
+def _tag_run(
+    tmp_path: Path, work: Path, system: str, tag: str, tag_id: str, commit: str
+) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    """`sgai-guard ci --format json` in ``work`` for a pushed tag (see _tag_env)."""
+    proc = run_ci("--format", "json", cwd=work, env=_tag_env(tmp_path, system, tag, tag_id, commit))
+    return proc, json.loads(proc.stdout)
 
 
 @pytest.mark.parametrize("system", ["github", "gitlab"])
@@ -483,8 +497,7 @@ def test_a_lightweight_tag_has_no_message_to_scan(
     main = origin.head()
     origin.git("tag", "v2", main)
     work = _shallow_clone(origin, tmp_path / "work", "v2")
-    proc = run_ci("--format", "json", cwd=work, env=_tag_env(tmp_path, system, "v2", main, main))
-    report = json.loads(proc.stdout)
+    proc, report = _tag_run(tmp_path, work, system, "v2", main, main)
     assert proc.returncode == 0, report
     assert report["findings"] == [] and report["errors"] == [], report
 
@@ -496,8 +509,7 @@ def test_a_tag_that_cannot_be_read_is_said(tmp_path: Path, rng: random.Random, t
     origin, _, _, _ = _origin(tmp_path, rng)
     main = origin.head()
     work = _shallow_clone(origin, tmp_path / "work", "main")
-    proc = run_ci("--format", "json", cwd=work, env=_tag_env(tmp_path, "gitlab", tag, main, main))
-    report = json.loads(proc.stdout)
+    proc, report = _tag_run(tmp_path, work, "gitlab", tag, main, main)
     assert proc.returncode == 3, report
     assert "its message was not read" in " ".join(report["incomplete"]), report
 
@@ -527,12 +539,8 @@ def test_a_tag_of_a_tag_named_in_capitals_is_followed(
     inner = _tag_of(origin, "inner", main, f"SGAI_API_KEY={keys.sgai_uuid(rng)}")
     outer = _tag_of(origin, "outer", inner, "clean", capitals=True)
     origin.git("tag", "-d", "inner")
-    work = tmp_path / "work"
-    subprocess.run(["git", "clone", "-q", origin.path.as_uri(), str(work)], check=True)
-    proc = run_ci(
-        "--format", "json", cwd=work, env=_tag_env(tmp_path, system, "outer", outer, main)
-    )
-    report = json.loads(proc.stdout)
+    work = _clone(origin, tmp_path)
+    proc, report = _tag_run(tmp_path, work, system, "outer", outer, main)
     assert proc.returncode == 1, report
     assert [f["path"] for f in report["findings"]] == [f"(tag {inner[:12]} message)"], report
 
@@ -548,12 +556,8 @@ def test_a_tag_that_leads_elsewhere_than_the_scanned_commit_is_said(
         "hash-object", "-w", "--stdin", stdin=f"K={keys.tavily_current(rng)}\n".encode()
     )
     _tag_of(origin, "blobtag", blob.strip(), "just a blob")
-    work = tmp_path / "work"
-    subprocess.run(["git", "clone", "-q", origin.path.as_uri(), str(work)], check=True)
-    proc = run_ci(
-        "--format", "json", cwd=work, env=_tag_env(tmp_path, "gitlab", "blobtag", "", main)
-    )
-    report = json.loads(proc.stdout)
+    work = _clone(origin, tmp_path)
+    proc, report = _tag_run(tmp_path, work, "gitlab", "blobtag", "", main)
     assert proc.returncode == 3, report
     assert "not at the commit this run scans" in " ".join(report["incomplete"]), report
 
@@ -566,13 +570,9 @@ def test_fetching_a_missing_tag_keeps_a_whole_clone_whole(
     origin, _, head, _ = _origin(tmp_path, rng)
     origin.git("tag", "-a", "--no-sign", "rel", "-m", f"rel\n\nK={keys.tavily_current(rng)}", head)
     tag_id = origin.git("rev-parse", "rel").strip()
-    work = tmp_path / "work"
-    subprocess.run(["git", "clone", "-q", origin.path.as_uri(), str(work)], check=True)
+    work = _clone(origin, tmp_path)
     Repo.existing(work).git("tag", "-d", "rel")
-    proc = run_ci(
-        "--format", "json", cwd=work, env=_tag_env(tmp_path, "gitlab", "rel", tag_id, head)
-    )
-    report = json.loads(proc.stdout)
+    proc, report = _tag_run(tmp_path, work, "gitlab", "rel", tag_id, head)
     assert proc.returncode == 1 and report["incomplete"] == [], report
     assert sorted(f["path"] for f in report["findings"]) == [
         f"(tag {tag_id[:12]} message)",
@@ -596,12 +596,8 @@ def test_a_chain_of_too_many_tags_is_said(tmp_path: Path, rng: random.Random) ->
     main = target = origin.head()
     for n in range(66):
         target = _tag_of(origin, f"t{n}", target, f"tag {n}")
-    work = tmp_path / "work"
-    subprocess.run(["git", "clone", "-q", origin.path.as_uri(), str(work)], check=True)
-    proc = run_ci(
-        "--format", "json", cwd=work, env=_tag_env(tmp_path, "github", "t65", target, main)
-    )
-    report = json.loads(proc.stdout)
+    work = _clone(origin, tmp_path)
+    proc, report = _tag_run(tmp_path, work, "github", "t65", target, main)
     assert proc.returncode == 3, report
     assert "a tag of more than 64 tags" in " ".join(report["incomplete"]), report
 
@@ -614,8 +610,7 @@ def test_a_github_tag_of_a_blob_scans_its_message_and_says_what_it_leads_to(
     origin, _, _, _ = _origin(tmp_path, rng)
     blob = origin.git("hash-object", "-w", "--stdin", stdin=b"just data\n").strip()
     tag = _tag_of(origin, "blobtag", blob, f"K={keys.tavily_current(rng)}")
-    work = tmp_path / "work"
-    subprocess.run(["git", "clone", "-q", origin.path.as_uri(), str(work)], check=True)
+    work = _clone(origin, tmp_path)
     env = _tag_env(tmp_path, "github", "blobtag", tag, origin.head())
     proc = run_ci("--format", "json", cwd=work, env=env)
     report = json.loads(proc.stdout)
@@ -630,10 +625,8 @@ def test_a_lightweight_tag_of_a_blob_is_said(tmp_path: Path, rng: random.Random)
     origin, _, _, _ = _origin(tmp_path, rng)
     blob = origin.git("hash-object", "-w", "--stdin", stdin=b"just data\n").strip()
     origin.git("tag", "lw", blob)
-    work = tmp_path / "work"
-    subprocess.run(["git", "clone", "-q", origin.path.as_uri(), str(work)], check=True)
-    proc = run_ci("--format", "json", cwd=work, env=_tag_env(tmp_path, "github", "lw", blob, blob))
-    report = json.loads(proc.stdout)
+    work = _clone(origin, tmp_path)
+    proc, report = _tag_run(tmp_path, work, "github", "lw", blob, blob)
     assert proc.returncode == 3, report
     assert "the pushed tag lw leads to a blob, not a commit" in report["incomplete"][0], report
 
@@ -646,11 +639,9 @@ def test_a_tag_push_whose_head_is_nowhere_says_so(
     git's `cat-file -t` fail, an error (exit 2) instead of an incomplete run with advice."""
     origin, _, _, _ = _origin(tmp_path, rng)
     origin.git("tag", "-a", "--no-sign", "rel", "-m", "release")
-    work = tmp_path / "work"
-    subprocess.run(["git", "clone", "-q", origin.path.as_uri(), str(work)], check=True)
+    work = _clone(origin, tmp_path)
     gone = "1234567890" * 4
-    proc = run_ci("--format", "json", cwd=work, env=_tag_env(tmp_path, system, "rel", gone, gone))
-    report = json.loads(proc.stdout)
+    proc, report = _tag_run(tmp_path, work, system, "rel", gone, gone)
     assert proc.returncode == 3, proc.stdout + proc.stderr
     assert "could not be fetched" in report["incomplete"][0], report
 
@@ -663,11 +654,9 @@ def test_a_gitlab_lightweight_tag_of_a_blob_is_said(tmp_path: Path, rng: random.
         "hash-object", "-w", "--stdin", stdin=f"K={keys.tavily_current(rng)}\n".encode()
     )
     origin.git("tag", "light", blob.strip())
-    work = tmp_path / "work"
-    subprocess.run(["git", "clone", "-q", origin.path.as_uri(), str(work)], check=True)
+    work = _clone(origin, tmp_path)
     main = origin.head()
-    proc = run_ci("--format", "json", cwd=work, env=_tag_env(tmp_path, "gitlab", "light", "", main))
-    report = json.loads(proc.stdout)
+    proc, report = _tag_run(tmp_path, work, "gitlab", "light", "", main)
     assert proc.returncode == 3, report
     assert "not at the commit this run scans" in report["incomplete"][0], report
 
@@ -679,13 +668,11 @@ def test_github_naming_a_blob_for_a_tag_the_clone_has_otherwise(
     origin, _, _, _ = _origin(tmp_path, rng)
     origin.git("tag", "-a", "--no-sign", "rel", "-m", "release")
     blob = origin.git("hash-object", "-w", "--stdin", stdin=b"data\n").strip()
-    work = tmp_path / "work"
-    subprocess.run(["git", "clone", "-q", origin.path.as_uri(), str(work)], check=True)
+    work = _clone(origin, tmp_path)
     Repo.existing(work).git("fetch", "-q", origin.path.as_uri(), f"{origin.head()}")
     subprocess.run(
         ["git", "-C", str(work), "hash-object", "-w", "--stdin"], input=b"data\n", check=True
     )
-    proc = run_ci("--format", "json", cwd=work, env=_tag_env(tmp_path, "github", "rel", blob, blob))
-    report = json.loads(proc.stdout)
+    proc, report = _tag_run(tmp_path, work, "github", "rel", blob, blob)
     assert proc.returncode == 3, report
     assert report["incomplete"][0].startswith("the pushed tag rel leads to a blob, not a commit")
