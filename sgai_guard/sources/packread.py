@@ -124,15 +124,15 @@ class ObjectReader:
         where it starts in the store's only pack, as the listing told (listing.Hints); 0:
         looked up in the packs' indexes."""
         try:
-            binary = unhexlify(oid)
-            if binary in self._ambiguous:
-                return None
             only = self._only
-            if only is not None and 12 <= offset < self._end:
-                found: tuple[PackIndex, int] | None = (only, offset)
+            if only is not None and 12 <= offset < self._end and not self._ambiguous:
+                kind, data = self._packed(only, offset)  # no id to look up (listing.Hints)
             else:
+                binary = unhexlify(oid)
+                if binary in self._ambiguous:
+                    return None
                 found = self._locator.locate(binary)
-            kind, data = self._packed(*found) if found else self._loose(oid.decode("ascii"))
+                kind, data = self._packed(*found) if found else self._loose(oid.decode("ascii"))
         except _LEFT_TO_GIT:
             return None
         return _KINDS[kind], data
@@ -220,6 +220,8 @@ def _joined(out: object) -> bytes:
     """apply_delta's result: bytes, or a list of them (one, from dulwich's compiled one)."""
     if isinstance(out, bytes):
         return out
+    if type(out) is list and len(out) == 1 and type(out[0]) is bytes:  # the usual answer
+        return out[0]
     if isinstance(out, list) and all(isinstance(part, bytes) for part in out):
         return out[0] if len(out) == 1 else b"".join(out)
     raise LeftToGitError("apply_delta gave no bytes")
