@@ -20,35 +20,50 @@ def pushed_tags(
     repo: Repository, plan: Plan, where: deepen.Remote, head: str
 ) -> tuple[list[str], str]:
     """The annotated tags the pushed tag publishes, outermost first (none for a lightweight
-    tag), and why they could not all be read ("" when they could). GitHub names the tag
-    object itself; GitLab names the commit, and the tag is looked up by name, fetched if
-    need be. The tag must lead to ``head``, the commit this run scans: a tag of a blob, or of
-    another commit, publishes what this run does not read (found by an attacker review)."""
+    tag), and why they could not all be read ("" when they could). The tag must lead to
+    ``head``, the commit this run scans: a tag of a blob, or of another commit, publishes
+    what this run does not read (found by an attacker review; a lightweight one of a blob
+    holding a key passed a GitLab tag pipeline, exit 0)."""
+    oid, problem = _pushed_tag(repo, plan, where)
+    if oid is None:
+        return [], problem
+    chain, problem = _chain(repo, plan, oid)
+    if problem:
+        return chain, problem
+    target = peel(repo, oid)
+    return chain, "" if target == head else _elsewhere(plan, target, head)
+
+
+def _pushed_tag(repo: Repository, plan: Plan, where: deepen.Remote) -> tuple[str | None, str]:
+    """The pushed tag's own object, or why it could not be found. GitHub names the tag object
+    itself; GitLab names the commit, and the tag is looked up by name, fetched if need be."""
     name = plan.tag or ""
     ref = f"refs/tags/{name}"
     valid = gitcmd.run(["check-ref-format", ref], repo.path).returncode == 0
     if name.startswith("-") or not valid:
-        return [], f"the pushed tag {name!r} is not a valid tag name: its message was not read"
+        return None, f"the pushed tag {name!r} is not a valid tag name: its message was not read"
     named = is_object_id(plan.head) and object_kind(repo, plan.head) == "tag"
     oid = plan.head if named else _named(repo, ref)
     if oid is None and deepen.fetch(repo, where, deepen.one_deep(repo), f"+{ref}:{ref}"):
         oid = _named(repo, ref)
     if oid is None:
-        return [], (
+        return None, (
             f"the pushed tag {name} is not in this clone and could not be fetched from "
             f"{where.label}: its message was not read"
         )
+    return oid, ""
+
+
+def _chain(repo: Repository, plan: Plan, oid: str) -> tuple[list[str], str]:
     chain, problem = tag_chain(repo, oid)
-    if problem:
-        return chain, f"the pushed tag {name}: {problem}"
-    target = peel(repo, oid)
-    if target != head:  # a lightweight tag too (found by an attacker review: one of a blob
-        # holding a key passed a GitLab tag pipeline, exit 0)
-        return chain, (
-            f"the pushed tag {name} points at {str(target)[:12]}, not at the commit this run "
-            f"scans ({head[:12]}): what it points at was not scanned"
-        )
-    return chain, ""
+    return chain, f"the pushed tag {plan.tag}: {problem}" if problem else ""
+
+
+def _elsewhere(plan: Plan, target: str | None, head: str) -> str:
+    return (
+        f"the pushed tag {plan.tag} points at {str(target)[:12]}, not at the commit this run "
+        f"scans ({head[:12]}): what it points at was not scanned"
+    )
 
 
 def present(repo: Repository, oid: str) -> bool:
@@ -79,10 +94,17 @@ class TagOnly:
         if named in ("blob", "tree"):  # the platform names the object itself
             problem = _leads(name, named)
         else:
-            tags, problem = pushed_tags(self.repo, self.plan, self.where, "")
-            target = peel(self.repo, tags[0]) if tags and "not at the commit" in problem else None
-            kind = object_kind(self.repo, target) if target else None
-            problem = _leads(name, kind) if kind and kind != "commit" else problem
+            oid, problem = _pushed_tag(self.repo, self.plan, self.where)
+            if oid is not None:
+                tags, problem = _chain(self.repo, self.plan, oid)
+                target = None if problem else peel(self.repo, oid)
+                kind = object_kind(self.repo, target) if target and tags else None
+                if target is not None and not problem:
+                    problem = (
+                        _leads(name, kind)
+                        if kind and kind != "commit"
+                        else _elsewhere(self.plan, target, "")
+                    )
         self.problem = problem or f"the pushed tag {name} leads to no commit this clone has"
         yield from messages(self.repo, tags, kind="tag")
 

@@ -159,7 +159,7 @@ def plan(
                 _line(planned, line.split(), max_size, cost, read_also, ids, weights, fast)
     planned.error = catfile.complaint(listing, "git cat-file failed")
     bounds = _bounds(weights, readers)
-    planned.runs = [b"\n".join(ids[start:end]) + b"\n" for start, end in bounds]
+    planned.runs = _runs(ids, bounds)
     if hints is not None and hints.whole() and len(hints.values) == len(ids) and not planned.error:
         planned.offsets = [hints.values[start:end] for start, end in bounds]
     return planned
@@ -284,7 +284,11 @@ def _unreadable(oid: bytes) -> Iterator[Skipped]:
 
 def _cut(ids: list[bytes], weights: Sequence[int], parts: int) -> list[bytes]:
     """``ids`` in ``parts`` contiguous runs of about equal weight (none empty), one a line."""
-    return [b"\n".join(ids[start:end]) + b"\n" for start, end in _bounds(weights, parts)]
+    return _runs(ids, _bounds(weights, parts))
+
+
+def _runs(ids: list[bytes], bounds: list[tuple[int, int]]) -> list[bytes]:
+    return [b"\n".join(ids[start:end]) + b"\n" for start, end in bounds]
 
 
 def _bounds(weights: Sequence[int], parts: int) -> list[tuple[int, int]]:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from sgai_guard.models import ZERO_OIDS, Blob, Skipped, Summary, is_object_id
 from sgai_guard.sources import gitcmd
 from sgai_guard.sources.commits import RangeScan
-from sgai_guard.sources.messages import peel
+from sgai_guard.sources.messages import object_kind, peel
 from sgai_guard.sources.repo import Repository, open_repository
 
 if TYPE_CHECKING:
@@ -71,8 +71,8 @@ class PushSource:
             head = repo.resolve(local_sha)
             if head is None:  # a tag of a blob or a tree (was exit 2, "unknown revision")
                 target = peel(repo, local_sha) if is_object_id(local_sha) else None
-                kind = repo.lines("cat-file", "-t", target) if target else []
-                what = f"a {kind[-1]}" if kind else "nothing this repository has"
+                kind = object_kind(repo, target) if target else None
+                what = f"a {kind}" if kind else "nothing this repository has"
                 reason = f"it leads to {what}, not a commit: what it points at was not scanned"
                 yield Skipped(remote_ref, reason, error=True)
                 continue
