@@ -49,9 +49,14 @@ class AuditScan:
     _end: WalkEnd | None = None
     _store: packread.Store | None = None
     _objects: str = ""  # the object directory, asked of git once
+    _checked: bool = False
 
     def check(self) -> None:
-        """Say up front what the history lacks: a shallow clone cannot be audited whole."""
+        """Say up front what the history lacks: a shallow clone cannot be audited whole. The
+        object stores and refs are checked before any git reads them: a planted FIFO would
+        stall it. Done once, whichever comes first, this or ``plan``."""
+        if self._checked:
+            return
         gitcmd.require_version((2, 32), "an audit")
         paths = self.repo.git_paths("objects", "refs", "worktrees", "shallow")
         self._objects = paths["objects"]
@@ -70,6 +75,7 @@ class AuditScan:
         if not has_refs:
             self.notices.append("the repository has no refs: there is no history to audit")
             self.empty_ok = True
+        self._checked = True  # only once it all passed: a check that raised raises again
 
     def _leave_out_broken_refs(self) -> bool:
         """Refs naming objects the store lacks: git stops on them when asked for all refs
@@ -95,7 +101,9 @@ class AuditScan:
 
     def plan(self) -> listing.Plan:
         """The listing of the object store, made once (the progress line's total uses it);
-        the packs' indexes are read first, for the readers and to check git's pack order."""
+        the packs' indexes are read first, for the readers and to check git's pack order.
+        The progress line asks for it first: the stores are checked before (see ``check``)."""
+        self.check()
         if self._plan is None:
             count = self.readers or readers.default_readers()
             objects = self.objects()
