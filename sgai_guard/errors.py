@@ -41,6 +41,12 @@ class StalledError(GitError):
     exit_code = ExitCode.INCOMPLETE
 
 
+class PipeClosedError(GuardError):
+    """What the command wrote to went away (a pipe whose reader exited): not delivered."""
+
+    exit_code = ExitCode.INCOMPLETE
+
+
 class OutputError(GuardError):
     """The report could not be written where it was asked to go."""
 

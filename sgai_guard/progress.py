@@ -20,22 +20,37 @@ def wanted(mode: str, stream: TextIO | None = None) -> bool:
     return stream is not None and stream.isatty() and not os.environ.get("CI")
 
 
+def show(stream: TextIO | None, text: str) -> bool:
+    """Write ``text`` to ``stream``; False when it cannot be written (closed, or a pipe whose
+    reader went away). A progress line is decoration: its failure must never cost the
+    report, nor change the exit code (click ends with exit 1 on a broken pipe)."""
+    if stream is None:
+        return False
+    try:
+        stream.write(text)
+        stream.flush()
+    except (OSError, ValueError):
+        return False
+    return True
+
+
 class ProgressLine:
     def __init__(self, total: int | None = None, stream: TextIO | None = None) -> None:
         self.total = total
-        self.stream = stream or sys.stderr
+        self.stream: TextIO | None = stream or sys.stderr  # None: stderr is closed
         self.started = time.monotonic()
         self._last = 0.0
         self._shown = False
 
     def __call__(self, objects: int, size: int) -> None:
         now = time.monotonic()
-        if now - self._last < _INTERVAL:
+        if now - self._last < _INTERVAL or self.stream is None:
             return
         self._last = now
-        self.stream.write("\r" + self.render(objects, size, now - self.started) + "\033[K")
-        self.stream.flush()
-        self._shown = True
+        line = "\r" + self.render(objects, size, now - self.started) + "\033[K"
+        self._shown = show(self.stream, line)
+        if not self._shown:
+            self.stream = None  # tried once: the rest of the scan goes on without it
 
     def render(self, objects: int, size: int, elapsed: float) -> str:
         rate = size / elapsed / 2**20 if elapsed > 0 else 0.0
@@ -47,5 +62,4 @@ class ProgressLine:
 
     def close(self) -> None:
         if self._shown:
-            self.stream.write("\r\033[K")
-            self.stream.flush()
+            show(self.stream, "\r\033[K")

@@ -10,6 +10,7 @@ import click
 
 from sgai_guard.cli.delivery import write_file
 from sgai_guard.cli.group import cli
+from sgai_guard.display import message
 from sgai_guard.errors import ExitCode, say
 
 if TYPE_CHECKING:
@@ -50,7 +51,7 @@ def baseline_cmd(path: Path, output_path: Path, update: bool, config_path: Path 
     result = run(WorktreeSource((path,), use_gitignore=True, max_size=size), prep)
     if result.incomplete:
         for reason in result.incomplete:
-            click.echo(f"sgai-guard: {reason}", err=True)
+            say(f"sgai-guard: {reason}")
         raise SystemExit(int(ExitCode.INCOMPLETE))
     current = baseline.entries_from(result.findings)
     if update:
@@ -72,7 +73,7 @@ def baseline_cmd(path: Path, output_path: Path, update: bool, config_path: Path 
     if problem is not None:
         say(f"sgai-guard: error: cannot write the baseline to {output_path}: {problem}")
         raise SystemExit(int(ExitCode.USAGE))
-    click.echo(done, err=True)  # said once it is true
+    say(done)  # said once it is true
 
 
 @cli.command("allow")
@@ -108,7 +109,7 @@ def allow_cmd(
     target = allow_edit.add_entry(
         config_path, fingerprint, reason, expires.date() if expires else None, glob
     )
-    click.echo(f"added an allow entry for {fingerprint} to {target}")
+    click.echo(message(f"added an allow entry for {fingerprint} to {target}"))
     from sgai_guard.policy.config import discover, load  # noqa: PLC0415
 
     _warn_default_salt((load(config_path) if config_path else discover(Path())).salt)
@@ -125,7 +126,7 @@ def install_hook(pre_push: bool, force: bool) -> None:
     from sgai_guard.sources.repo import open_repository  # noqa: PLC0415
 
     target = install(open_repository(Path()), pre_push=pre_push, force=force)
-    click.echo(f"installed {target}")
+    click.echo(message(f"installed {target}"))  # the path comes from the repository's config
 
 
 @cli.command(context_settings={"ignore_unknown_options": True})

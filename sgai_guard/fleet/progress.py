@@ -7,6 +7,7 @@ import sys
 import time
 from typing import NamedTuple, TextIO
 
+from sgai_guard import progress as line_out
 from sgai_guard.display import message
 
 _INTERVAL = 0.2
@@ -40,7 +41,7 @@ class FleetProgress:
     def __init__(self, total: int, show: bool, stream: TextIO | None = None) -> None:
         self.started = time.monotonic()
         self.show = show
-        self.stream = stream or sys.stderr
+        self.stream: TextIO | None = stream or sys.stderr  # None: stderr is closed
         self._last = 0.0
         self._shown = False
         self.total = total
@@ -55,13 +56,17 @@ class FleetProgress:
         if tally.scanned:
             left = (tally.total - tally.done) * elapsed / tally.done
             line += f", about {int(left)} s left"
-        self.stream.write("\r" + message(line) + "\033[K")
-        self.stream.flush()
-        self._shown = True
+        self._shown = line_out.show(self.stream, "\r" + message(line) + "\033[K")
+        self.show = self._shown  # a line that cannot be written is not tried again
+
+    def clear(self) -> None:
+        """Take the line away, so that a line said now starts on a line of its own."""
+        if self._shown:
+            self._shown = not line_out.show(self.stream, "\r\033[K")
+            self._last = 0.0  # shown again at the next update
 
     def close(self) -> float:
         """Clear the line; the seconds since the start."""
         if self._shown:
-            self.stream.write("\r\033[K")
-            self.stream.flush()
+            line_out.show(self.stream, "\r\033[K")
         return time.monotonic() - self.started

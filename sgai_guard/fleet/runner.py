@@ -49,6 +49,7 @@ class Run:
     def record(self, item: RepoResult) -> None:
         if item.error:
             self.store.write(stored(item), complete=False)
+            self.progress.clear()
             say(f"sgai-guard: {item.target}: failed: {item.error}")
             self.tally = self.tally._replace(failed=self.tally.failed + 1)
             return

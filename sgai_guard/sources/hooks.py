@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
+import stat
 import sys
 from pathlib import Path
 
+from sgai_guard import fsread
 from sgai_guard.errors import UsageError
 from sgai_guard.sources import gitcmd
 from sgai_guard.sources.repo import Repository
 
 MARKER = "# installed by sgai-guard"
+_HOOK_LIMIT = 1 << 20  # a hook larger than this is read no further: it is not ours
 
 
 # Git runs a hook at the top of the work tree. `python -m` and `python -c` put that folder
@@ -36,18 +40,55 @@ def hook_script(pre_push: bool) -> str:
 
 
 def install(repo: Repository, *, pre_push: bool, force: bool) -> Path:
-    """Write the hook; an existing hook that is not ours is kept unless ``force``."""
+    """Write the hook; an existing hook that is not ours is kept unless ``force``. What is
+    there is never opened unless it is a plain file (a FIFO or a link to /dev/tty would
+    block), and never written through: the new hook replaces it whole, a symlink included
+    (found by an attacker review: --force overwrote the file a symlinked hook points at)."""
     name = "pre-push" if pre_push else "pre-commit"
     hooks = gitcmd.output(
         ["rev-parse", "--git-path", "hooks"], repo.path, isolate=False, safe=False
     )
     target = Path(repo.path) / os.fsdecode(hooks.strip()) / name
-    if target.exists() and MARKER not in target.read_text("utf-8", "replace") and not force:
+    existing = _existing(target)
+    if existing is not None and not force:
         raise UsageError(
-            f"{target} exists and was not installed by sgai-guard: "
-            "chain it yourself, or pass --force to replace it"
+            f"{target} exists and {existing}: chain it yourself, or pass --force to replace it"
         )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(hook_script(pre_push))
-    target.chmod(0o755)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _replace(target, hook_script(pre_push).encode())
+    except OSError as exc:  # a folder where the hook goes, a read-only hooks folder, ...
+        raise UsageError(f"cannot write {target}: {exc.strerror or exc}") from exc
     return target
+
+
+def _existing(target: Path) -> str | None:
+    """Why what ``target`` holds is not ours to replace; None when nothing or ours is there."""
+    info = fsread.lstat(target)
+    if info is None:
+        return None
+    if not stat.S_ISREG(info.st_mode):
+        return f"is {fsread.kind_of(info.st_mode)}, not a hook installed by sgai-guard"
+    try:
+        text = fsread.read_small(target, _HOOK_LIMIT).decode("utf-8", "replace")
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    return None if MARKER in text else "was not installed by sgai-guard"
+
+
+def _replace(target: Path, script: bytes) -> None:
+    """Write ``script`` beside ``target``, then rename it over whatever ``target`` is."""
+    temporary = target.with_name(f".{target.name}.sgai-guard-{os.getpid()}")
+    with contextlib.suppress(FileNotFoundError):
+        temporary.unlink()  # a leftover of an earlier run (unlink never follows a link)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(temporary, flags | getattr(os, "O_CLOEXEC", 0), 0o755)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(script)
+        temporary.chmod(0o755)  # whatever the umask
+        temporary.replace(target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+        raise
