@@ -19,7 +19,16 @@ from pathlib import Path
 
 from sgai_guard.errors import GitError
 from sgai_guard.models import Blob, Passed, Skipped
-from sgai_guard.sources import gitcmd, hardening, listing, packindex, packread, reach, readers
+from sgai_guard.sources import (
+    gitcmd,
+    hardening,
+    listing,
+    packindex,
+    packread,
+    reach,
+    readers,
+    storeplan,
+)
 from sgai_guard.sources.repo import Repository
 from sgai_guard.sources.walk import Walk
 from sgai_guard.sources.walkend import WalkEnd
@@ -50,6 +59,7 @@ class AuditScan:
     _store: packread.Store | None = None
     _objects: str = ""  # the object directory, asked of git once
     _checked: bool = False
+    _ahead: storeplan.Ahead | None = None
 
     def check(self) -> None:
         """Say up front what the history lacks: a shallow clone cannot be audited whole. The
@@ -65,8 +75,13 @@ class AuditScan:
             hardening.check_objects(store, loose=True)
         hardening.check_refs(paths["refs"])
         hardening.check_refs(paths["worktrees"])  # their HEADs are walked too
-        has_refs = self._leave_out_broken_refs()
-        shallow = self.repo.shallow_commits(paths["shallow"])
+        self._ahead = storeplan.Ahead(self._planned)  # git lists the stores meanwhile
+        try:
+            has_refs = self._leave_out_broken_refs()
+            shallow = self.repo.shallow_commits(paths["shallow"])
+        except BaseException:
+            self._drop_ahead()
+            raise
         if shallow:
             self.incomplete.append(
                 f"the repository is a shallow clone ({len(shallow)} boundary commit(s)): "
@@ -100,55 +115,20 @@ class AuditScan:
         return self._objects
 
     def plan(self) -> listing.Plan:
-        """The listing of the object store, made once (the progress line's total uses it);
-        the packs' indexes are read first, for the readers and to check git's pack order.
-        The progress line asks for it first: the stores are checked before (see ``check``)."""
+        """The listing of the object store, made once (the progress line's total uses it),
+        begun by ``check`` on a thread (sources.storeplan). The progress line asks for it
+        first: the stores are checked before (see ``check``)."""
         self.check()
         if self._plan is None:
-            count = self.readers or readers.default_readers()
-            objects = self.objects()
-            if self.in_process:
-                self._store = packread.open_store(objects)
-            cost = listing.IN_PROCESS if self._store is not None else listing.THROUGH_GIT
-            loaded = self._store.packs if self._store is not None else []
-            pack_order = packindex.revs_agree(objects, loaded)
-            if not pack_order:
-                self.notices.append(
-                    "a reverse index (.rev) of the object store does not match its pack: "
-                    "objects are read in id order (slower)"
-                )
-            twice = self._store.ambiguous if self._store is not None else packindex.copies(objects)
-            self._plan = self._listed(count, cost, pack_order, twice or frozenset())
-            if self._store is not None and not _sha1(self._plan.runs):
-                self._store.close()
-                self._store = None
+            ahead, self._ahead = self._ahead, None
+            planned = ahead.result() if ahead is not None else self._planned()
+            self._plan, self._store = planned.plan, planned.store
+            self.notices.extend(planned.notices)
         return self._plan
 
-    def _listed(
-        self, count: int, cost: listing.Cost, pack_order: bool, twice: frozenset[bytes]
-    ) -> listing.Plan:
-        """The listing in pack order; in id order when git cannot list in pack order: git
-        lists each pack's own entries then, and stops on a pack it refuses (a planted pack
-        whose header disagrees with its index, say), where looking ids up skips that pack."""
-        hints = _hints(self._store) if pack_order else None
-        plan = listing.plan(
-            self.repo,
-            self.max_blob_size,
-            count,
-            cost,
-            pack_order=pack_order,
-            read_also=twice,
-            hints=hints,
-        )
-        if plan.error and pack_order:
-            self.notices.append(
-                f"git could not list the object store in pack order ({plan.error}): "
-                "objects are read in id order (slower)"
-            )
-            plan = listing.plan(
-                self.repo, self.max_blob_size, count, cost, pack_order=False, read_also=twice
-            )
-        return plan
+    def _planned(self) -> storeplan.Planned:
+        objects = self.objects()
+        return storeplan.make(self.repo, objects, self.max_blob_size, self.readers, self.in_process)
 
     def blobs(self) -> Iterator[Blob | Skipped | Passed]:
         self._walk = Walk(self.repo, ["--reflog"] if self.include_reflog else [])
@@ -190,7 +170,13 @@ class AuditScan:
             return {}
         return self._end.names(wanted)
 
+    def _drop_ahead(self) -> None:
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None:
+            ahead.discard()
+
     def close(self) -> None:
+        self._drop_ahead()
         if self._store is not None:
             self._store.close()
             self._store = None
@@ -198,23 +184,6 @@ class AuditScan:
             self._end.close()
         if self._walk is not None:
             self._walk.close()
-
-
-def _hints(store: packread.Store | None) -> listing.Hints | None:
-    """What the listing needs to tell where each object of the store's only pack starts (see
-    listing.Hints), when it can: one pack, no `.rev` file, no id with another copy."""
-    if store is None or len(store.packs) != 1 or store.ambiguous:
-        return None
-    pack = store.packs[0]
-    if packindex.has_rev(pack) or 12 not in pack.offsets:
-        return None
-    first = pack.name(pack.offsets.index(12)).hex().encode("ascii")
-    return listing.Hints(first, pack.end(), pack.count)
-
-
-def _sha1(runs: list[bytes]) -> bool:
-    """The listing names SHA-1 objects (packread reads no SHA-256 repository)."""
-    return bool(runs) and runs[0].find(b"\n") == 40
 
 
 def _stores(objects: Path) -> list[Path]:

@@ -1,0 +1,123 @@
+"""Planning the audit's reads: the packs' indexes opened (sources.packread), then the object
+store listed through git and cut into the readers' runs (sources.listing).
+
+The audit starts this on a thread (``Ahead``) as soon as its object stores are checked: git
+lists them while the refs are still being checked, on a core that would otherwise wait for
+those short git processes. The thread is always joined before anything forks (the readers
+start only once the plan is in hand) and before the audit ends.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sgai_guard.sources import listing, packindex, packread, readers
+from sgai_guard.sources.repo import Repository
+
+
+@dataclass(slots=True)
+class Planned:
+    plan: listing.Plan
+    store: packread.Store | None  # the packs, opened for the readers (None: all through git)
+    notices: list[str] = field(default_factory=list)
+
+
+def make(
+    repo: Repository, objects: str, max_size: int | None, count: int, in_process: bool
+) -> Planned:
+    """The plan for ``count`` readers (0: one per core) of the store at ``objects``."""
+    count = count or readers.default_readers()
+    store = packread.open_store(objects) if in_process else None
+    try:
+        planned = _planned(repo, objects, max_size, count, store)
+    except BaseException:
+        if store is not None:
+            store.close()
+        raise
+    if store is not None and not _sha1(planned.plan.runs):
+        store.close()
+        planned.store = None
+    return planned
+
+
+def _planned(
+    repo: Repository,
+    objects: str,
+    max_size: int | None,
+    count: int,
+    store: packread.Store | None,
+) -> Planned:
+    cost = listing.IN_PROCESS if store is not None else listing.THROUGH_GIT
+    pack_order = packindex.revs_agree(objects, store.packs if store is not None else [])
+    planned = Planned(listing.Plan(), store)
+    if not pack_order:
+        planned.notices.append(
+            "a reverse index (.rev) of the object store does not match its pack: "
+            "objects are read in id order (slower)"
+        )
+    twice = store.ambiguous if store is not None else packindex.copies(objects)
+    twice = twice or frozenset()
+    hints = _hints(store) if pack_order else None
+    plan = listing.plan(
+        repo, max_size, count, cost, pack_order=pack_order, read_also=twice, hints=hints
+    )
+    if plan.error and pack_order:
+        # git lists each pack's own entries in id order, and stops on a pack it refuses (a
+        # planted pack whose header disagrees with its index, say): looking ids up skips it
+        planned.notices.append(
+            f"git could not list the object store in pack order ({plan.error}): "
+            "objects are read in id order (slower)"
+        )
+        plan = listing.plan(repo, max_size, count, cost, pack_order=False, read_also=twice)
+    planned.plan = plan
+    return planned
+
+
+def _hints(store: packread.Store | None) -> listing.Hints | None:
+    """What the listing needs to tell where each object of the store's only pack starts (see
+    listing.Hints), when it can: one pack, no `.rev` file, no id with another copy."""
+    if store is None or len(store.packs) != 1 or store.ambiguous:
+        return None
+    pack = store.packs[0]
+    if packindex.has_rev(pack) or 12 not in pack.offsets:
+        return None
+    first = pack.name(pack.offsets.index(12)).hex().encode("ascii")
+    return listing.Hints(first, pack.end(), pack.count)
+
+
+def _sha1(runs: list[bytes]) -> bool:
+    """The listing names SHA-1 objects (packread reads no SHA-256 repository)."""
+    return bool(runs) and runs[0].find(b"\n") == 40
+
+
+class Ahead:
+    """``make`` on a thread of its own, started at once."""
+
+    def __init__(self, work: Callable[[], Planned]) -> None:
+        self._result: Planned | None = None
+        self._failure: BaseException | None = None
+        self._thread = threading.Thread(
+            target=self._run, args=(work,), name="sgai-guard listing", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, work: Callable[[], Planned]) -> None:
+        try:
+            self._result = work()
+        except BaseException as exc:  # handed to the audit's own thread, which raises it
+            self._failure = exc
+
+    def result(self) -> Planned:
+        """The plan, once the thread is over; whatever it raised, raised here."""
+        self._thread.join()
+        if self._result is None:
+            raise self._failure or RuntimeError("the listing ended without a plan")
+        return self._result
+
+    def discard(self) -> None:
+        """Wait for the thread, and close what it opened (the audit ended before reading)."""
+        self._thread.join()
+        if self._result is not None and self._result.store is not None:
+            self._result.store.close()
