@@ -229,8 +229,16 @@ def _pushed(
 
 
 def _stdin() -> str:
+    """What git wrote on stdin. A terminal there is a person, or a hook manager that did not
+    pass git's lines on: saying "nothing to scan" would let every push through unscanned."""
     if sys.stdin is None or sys.stdin.isatty():
-        return ""
+        from sgai_guard.errors import UsageError
+
+        raise UsageError(
+            "a push hook reads the refs pushed on its standard input, as git writes them, "
+            "and it is a terminal or closed here: run it from git (a hook manager must pass "
+            "git's standard input on)"
+        )
     return sys.stdin.read()
 
 

@@ -5,6 +5,7 @@ Found by session 13's attacker review of the terminal-only paths."""
 from __future__ import annotations
 
 import os
+import pty
 import random
 import re
 import subprocess
@@ -163,3 +164,29 @@ def test_install_hook_says_the_path_escaped_and_redacted(
     assert "\x1b" not in proc.stdout and "\x07" not in proc.stdout
     assert key not in proc.stdout + proc.stderr and "installed" in proc.stdout
     assert (Path(folder) / "pre-commit").is_file()
+
+
+@pytest.mark.parametrize("flag", ["--pre-push", "--pre-receive"])
+def test_a_push_hook_on_a_terminal_is_a_usage_error(tmp_path: Path, flag: str) -> None:
+    """Git writes the refs pushed on a push hook's stdin. With a terminal there (a person,
+    or a hook manager that does not pass git's stdin on) the hook said "git named no ref to
+    push: nothing to scan" and exited 0: every push went through unscanned."""
+    repo = Repo(tmp_path / "repo")
+    repo.commit("root")
+    main_end, terminal = pty.openpty()
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "sgai_guard", "hook", flag],
+            cwd=repo.path,
+            env=git_env(),
+            stdin=terminal,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        )
+    finally:
+        os.close(terminal)
+        os.close(main_end)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "standard input" in proc.stderr
