@@ -42,9 +42,8 @@ class StalledError(GitError):
 
 
 class PipeClosedError(GuardError):
-    """What the command wrote to went away (a pipe whose reader exited): not delivered."""
-
-    exit_code = ExitCode.INCOMPLETE
+    """What the command wrote to went away (a pipe whose reader exited): not delivered, as
+    an OutputError."""
 
 
 class OutputError(GuardError):

@@ -229,17 +229,32 @@ def _pushed(
 
 
 def _stdin() -> str:
-    """What git wrote on stdin. A terminal there is a person, or a hook manager that did not
-    pass git's lines on: saying "nothing to scan" would let every push through unscanned."""
-    if sys.stdin is None or sys.stdin.isatty():
+    """What git wrote on stdin (always a pipe). A terminal, /dev/null or nothing there is a
+    person, or a hook manager that did not pass git's lines on (lefthook without use_stdin):
+    saying "nothing to scan" would let every push through unscanned. The pre-commit
+    framework (PRE_COMMIT set) tells a hook its refs in variables, read before this, and
+    hands /dev/null to a hook it runs by hand: that stays "nothing to scan"."""
+    terminal = sys.stdin is None or sys.stdin.isatty()  # read, it would wait for a person
+    if terminal or (_not_from_git(sys.stdin) and not os.environ.get("PRE_COMMIT")):
         from sgai_guard.errors import UsageError
 
         raise UsageError(
             "a push hook reads the refs pushed on its standard input, as git writes them, "
-            "and it is a terminal or closed here: run it from git (a hook manager must pass "
-            "git's standard input on)"
+            "and it is a terminal, /dev/null or closed here: run it from git (a hook "
+            "manager must pass git's standard input on)"
         )
-    return sys.stdin.read()
+    return sys.stdin.read() if sys.stdin is not None else ""
+
+
+def _not_from_git(stream: object) -> bool:
+    """True for a closed stdin or a character device (a terminal, /dev/null)."""
+    import stat
+
+    try:
+        fd = stream.fileno()  # type: ignore[attr-defined]
+        return stat.S_ISCHR(os.fstat(fd).st_mode)
+    except (AttributeError, OSError, ValueError):  # None, or closed
+        return True
 
 
 def _push_updates() -> list[tuple[str, str, str, str]]:

@@ -91,16 +91,18 @@ def _timeless(text: str, like: subprocess.CompletedProcess[str]) -> str:
     return re.sub(r"in [0-9.]+ s", lambda _: seconds.pop(0), text) if seconds else text
 
 
-def test_a_pipe_that_breaks_is_exit_3_not_1(tmp_path: Path) -> None:
+@pytest.mark.parametrize("args", [["install-hook"], ["--version"], ["audit", "--help"]])
+def test_a_pipe_that_breaks_is_exit_2_not_1(tmp_path: Path, args: list[str]) -> None:
     """click ends a command whose output pipe broke with exit 1, which means "secrets
-    found": `install-hook | head -0` on a clean repository said keys were found."""
+    found": `install-hook | head -0` on a clean repository said keys were found. Exit 2
+    now, as for a report that cannot be delivered."""
     repo = Repo(tmp_path / "repo")
     repo.commit("root")
     read_end, write_end = os.pipe()
     os.close(read_end)
     try:
         proc = subprocess.run(
-            [sys.executable, "-m", "sgai_guard", "install-hook"],
+            [sys.executable, "-m", "sgai_guard", *args],
             cwd=repo.path,
             env=git_env(),
             stdout=write_end,
@@ -111,7 +113,7 @@ def test_a_pipe_that_breaks_is_exit_3_not_1(tmp_path: Path) -> None:
         )
     finally:
         os.close(write_end)
-    assert proc.returncode == 3, proc.stderr
+    assert proc.returncode == 2, proc.stderr
 
 
 @pytest.mark.parametrize("kind", ["fifo", "symlink", "tty", "dangling"])
@@ -166,27 +168,45 @@ def test_install_hook_says_the_path_escaped_and_redacted(
     assert (Path(folder) / "pre-commit").is_file()
 
 
+@pytest.mark.parametrize("stdin", ["terminal", "/dev/null", "closed"])
 @pytest.mark.parametrize("flag", ["--pre-push", "--pre-receive"])
-def test_a_push_hook_on_a_terminal_is_a_usage_error(tmp_path: Path, flag: str) -> None:
-    """Git writes the refs pushed on a push hook's stdin. With a terminal there (a person,
-    or a hook manager that does not pass git's stdin on) the hook said "git named no ref to
-    push: nothing to scan" and exited 0: every push went through unscanned."""
+def test_a_push_hook_not_fed_by_git_is_a_usage_error(
+    tmp_path: Path, rng: random.Random, flag: str, stdin: str
+) -> None:
+    """Git writes the refs pushed on a push hook's stdin, through a pipe. With a terminal,
+    /dev/null or nothing there (a person, or a hook manager that does not pass git's stdin
+    on, such as lefthook without use_stdin) the hook said "git named no ref to push:
+    nothing to scan" and exited 0, with a key waiting to be pushed: every push went through
+    unscanned. The pre-commit framework (PRE_COMMIT set) hands /dev/null to a hook run by
+    hand: that alone stays "nothing to scan"."""
     repo = Repo(tmp_path / "repo")
-    repo.commit("root")
+    repo.write("k.env", f"K={keys.tavily_current(rng)}\n")
+    repo.commit("a key")
     main_end, terminal = pty.openpty()
+    null = os.open(os.devnull, os.O_RDONLY)
+    feed = {"terminal": terminal, "/dev/null": null, "closed": subprocess.DEVNULL}[stdin]
     try:
-        proc = subprocess.run(
-            [sys.executable, "-m", "sgai_guard", "hook", flag],
-            cwd=repo.path,
-            env=git_env(),
-            stdin=terminal,
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=60,
-        )
+        runs = [
+            subprocess.run(
+                [sys.executable, "-m", "sgai_guard", "hook", flag],
+                cwd=repo.path,
+                env={**git_env(), **extra},
+                stdin=feed,
+                capture_output=True,
+                text=True,
+                check=False,
+                timeout=60,
+                preexec_fn=(lambda: os.close(0)) if stdin == "closed" else None,
+            )
+            for extra in ({}, {"PRE_COMMIT": "1"})
+        ]
     finally:
-        os.close(terminal)
-        os.close(main_end)
-    assert proc.returncode == 2, proc.stdout + proc.stderr
-    assert "standard input" in proc.stderr
+        for fd in (terminal, main_end, null):
+            os.close(fd)
+    refused, framework = runs
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "standard input" in refused.stderr
+    if stdin == "/dev/null":
+        assert framework.returncode == 0 and "nothing to scan" in framework.stdout
+    else:  # a terminal would be waited on, and nothing is not what git gives
+        assert framework.returncode == 2, framework.stdout + framework.stderr

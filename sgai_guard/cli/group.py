@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
+from collections.abc import Iterator
 from typing import Any
 
 import click
@@ -12,15 +14,33 @@ from sgai_guard.errors import PipeClosedError
 
 
 class _Group(click.Group):
+    """click ends a command whose pipe broke with exit 1, which says "secrets found": that
+    is turned into exit 2 here, as a report that cannot be delivered is (cli.delivery),
+    before click sees it; for the options it handles itself (--help, --version) too."""
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        with _pipe_closed():
+            return super().make_context(info_name, args, parent, **extra)
+
     def invoke(self, ctx: click.Context) -> Any:
-        """click ends a command whose pipe broke with exit 1, which says "secrets found":
-        that is turned into exit 3 here, before click sees it."""
-        try:
+        with _pipe_closed():
             return super().invoke(ctx)
-        except OSError as exc:
-            if exc.errno == errno.EPIPE:
-                raise PipeClosedError(f"cannot write the output: {exc.strerror}") from exc
-            raise
+
+
+@contextlib.contextmanager
+def _pipe_closed() -> Iterator[None]:
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno == errno.EPIPE:
+            raise PipeClosedError(f"a pipe it wrote to was closed ({exc.strerror})") from exc
+        raise
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

@@ -42,12 +42,20 @@ class AuditSource:
 
     def total(self) -> int:
         """How many blobs there are to read: the denominator of the progress line."""
-        return self.scan.plan().blobs
+        try:
+            return self.scan.plan().blobs
+        except BaseException:  # its thread, git processes and pack files go with it
+            self.scan.close()
+            raise
 
     def items(self) -> Iterator[Blob | Skipped | Passed]:
-        self.scan.check()
-        self.repo = self.scan.repo  # less the refs naming missing objects
-        yield from self.scan.blobs()
+        try:
+            self.scan.check()
+            self.repo = self.scan.repo  # less the refs naming missing objects
+            yield from self.scan.blobs()
+        except BaseException:  # an error, Ctrl-C, or the engine closing this generator
+            self.scan.close()  # (else ``refine`` closes it, once the triage is done)
+            raise
 
     def refine(self, result: ScanResult) -> ScanResult:
         """Each secret placed in history: paths, commits, refs, and how exposed it is."""

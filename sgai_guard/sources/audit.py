@@ -70,7 +70,6 @@ class AuditScan:
         gitcmd.require_version((2, 32), "an audit")
         paths = self.repo.git_paths("objects", "refs", "worktrees", "shallow")
         self._objects = paths["objects"]
-        _check_alternates(Path(self.objects()) / "info" / "alternates")
         for store in _stores(Path(self.objects())):  # an alternate's FIFO hangs git too
             hardening.check_objects(store, loose=True)
         hardening.check_refs(paths["refs"])
@@ -120,15 +119,16 @@ class AuditScan:
         first: the stores are checked before (see ``check``)."""
         self.check()
         if self._plan is None:
-            ahead, self._ahead = self._ahead, None
-            planned = ahead.result() if ahead is not None else self._planned()
+            # dropped only once in hand: an interrupted join leaves it to ``close``
+            planned = self._ahead.result() if self._ahead is not None else self._planned()
+            self._ahead = None
             self._plan, self._store = planned.plan, planned.store
             self.notices.extend(planned.notices)
         return self._plan
 
-    def _planned(self) -> storeplan.Planned:
-        objects = self.objects()
-        return storeplan.make(self.repo, objects, self.max_blob_size, self.readers, self.in_process)
+    def _planned(self, stopper: storeplan.Stopper | None = None) -> storeplan.Planned:
+        objects, size, count = self.objects(), self.max_blob_size, self.readers
+        return storeplan.make(self.repo, objects, size, count, self.in_process, stopper)
 
     def blobs(self) -> Iterator[Blob | Skipped | Passed]:
         self._walk = Walk(self.repo, ["--reflog"] if self.include_reflog else [])
@@ -188,7 +188,9 @@ class AuditScan:
 
 def _stores(objects: Path) -> list[Path]:
     """The object directory and every alternate store git would read, nested ones too (git
-    follows them 5 deep), each once; only those that exist."""
+    follows them 5 deep), each once; only those that exist. Each one's own alternates file
+    is checked before it is read: git reads them all (found by a review: a FIFO as the
+    alternates file of an alternate stalled the audit's listing)."""
     found: dict[Path, None] = {}
     todo = [(objects, 0)]
     while todo:
@@ -201,6 +203,7 @@ def _stores(objects: Path) -> list[Path]:
                 "repository whose object stores cannot all be checked"
             )
         found[store] = None
+        _check_alternates(store / "info" / "alternates")  # git reads it, however deep
         if depth < _ALTERNATE_DEPTH:
             todo += [(other, depth + 1) for other in packindex.stores(store)[1:]]
     return list(found)

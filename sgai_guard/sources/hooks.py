@@ -67,8 +67,10 @@ def _existing(target: Path) -> str | None:
     info = fsread.lstat(target)
     if info is None:
         return None
-    if not stat.S_ISREG(info.st_mode):
-        return f"is {fsread.kind_of(info.st_mode)}, not a hook installed by sgai-guard"
+    if not stat.S_ISREG(info.st_mode):  # never followed, even to a hook of ours
+        return f"is {fsread.kind_of(info.st_mode)}, which is replaced only with --force"
+    if info.st_size > _HOOK_LIMIT:
+        return f"is larger than {_HOOK_LIMIT} bytes, so not a hook installed by sgai-guard"
     try:
         text = fsread.read_small(target, _HOOK_LIMIT).decode("utf-8", "replace")
     except OSError as exc:
@@ -86,7 +88,7 @@ def _replace(target: Path, script: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(script)
-        temporary.chmod(0o755)  # whatever the umask
+            os.fchmod(handle.fileno(), 0o755)  # whatever the umask; never by path
         temporary.replace(target)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -7,16 +7,19 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import accumulate, compress, repeat
 from operator import add, eq, mul, not_
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from sgai_guard.models import Skipped
 from sgai_guard.sources import bigreads, catfile, runread
 from sgai_guard.sources.objectstream import MAX_MESSAGE_OBJECT, over_cap, too_large
 from sgai_guard.sources.repo import Repository
+
+if TYPE_CHECKING:
+    import subprocess
 
 # The default listing: lines of four words, filed a MiB at a time at C speed (a Python loop
 # over sympy's 642 k lines took 0.55-0.7 CPU-s with its reads; this, 0.45). Sizes cost git
@@ -135,6 +138,7 @@ def plan(
     pack_order: bool = True,
     read_also: frozenset[bytes] = frozenset(),
     hints: Hints | None = None,
+    started: Callable[[subprocess.Popen[bytes]], None] | None = None,
 ) -> Plan:
     """One `cat-file --batch-all-objects --batch-check` pass, cut into ``readers`` runs; in
     pack order (far faster to read), or in id order where git's own idea of pack order is
@@ -149,6 +153,8 @@ def plan(
     wanted = _FAST if fast else _SIZED + _DISK if pack_order else _SIZED
     order = ["--unordered"] if pack_order else []
     listing = catfile.popen(["cat-file", "--batch-all-objects", wanted, *order], repo.path)
+    if started is not None:  # whoever may have to stop it (sources.storeplan)
+        started(listing)
     planned, ids, weights = Plan(), list[bytes](), array("q")
     twice = {oid.hex().encode() for oid in read_also}
     for chunk in _chunks(catfile.pipe(listing.stdout)):

@@ -3,12 +3,18 @@ store listed through git and cut into the readers' runs (sources.listing).
 
 The audit starts this on a thread (``Ahead``) as soon as its object stores are checked: git
 lists them while the refs are still being checked, on a core that would otherwise wait for
-those short git processes. The thread is always joined before anything forks (the readers
-start only once the plan is in hand) and before the audit ends.
+those short git processes. The readers fork only once the plan is in hand, so no fork copies
+the thread. When the audit ends before that (an error, Ctrl-C), the listing's git is killed
+and the thread joined (``Ahead.discard``, from AuditScan.check's failure or close): a
+listing that git cannot finish never outlives the audit, nor keeps it waiting.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import subprocess
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,14 +30,49 @@ class Planned:
     notices: list[str] = field(default_factory=list)
 
 
+class Stopper:
+    """The listing's git processes, killed when the audit ends before its plan is in."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._procs: list[subprocess.Popen[bytes]] = []
+        self._stopped = False
+
+    def started(self, proc: subprocess.Popen[bytes]) -> None:
+        with self._lock:
+            self._procs.append(proc)
+            stopped = self._stopped
+        if stopped:
+            _kill(proc)
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopped = True
+            procs = list(self._procs)
+        for proc in procs:
+            _kill(proc)
+
+
+def _kill(proc: subprocess.Popen[bytes]) -> None:
+    """Kill git's process group; the listing's own thread collects it (reading its end)."""
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
 def make(
-    repo: Repository, objects: str, max_size: int | None, count: int, in_process: bool
+    repo: Repository,
+    objects: str,
+    max_size: int | None,
+    count: int,
+    in_process: bool,
+    stopper: Stopper | None = None,
 ) -> Planned:
     """The plan for ``count`` readers (0: one per core) of the store at ``objects``."""
     count = count or readers.default_readers()
     store = packread.open_store(objects) if in_process else None
     try:
-        planned = _planned(repo, objects, max_size, count, store)
+        planned = _planned(repo, objects, max_size, count, store, stopper)
     except BaseException:
         if store is not None:
             store.close()
@@ -48,7 +89,9 @@ def _planned(
     max_size: int | None,
     count: int,
     store: packread.Store | None,
+    stopper: Stopper | None,
 ) -> Planned:
+    started = stopper.started if stopper is not None else None
     cost = listing.IN_PROCESS if store is not None else listing.THROUGH_GIT
     pack_order = packindex.revs_agree(objects, store.packs if store is not None else [])
     planned = Planned(listing.Plan(), store)
@@ -61,7 +104,14 @@ def _planned(
     twice = twice or frozenset()
     hints = _hints(store) if pack_order else None
     plan = listing.plan(
-        repo, max_size, count, cost, pack_order=pack_order, read_also=twice, hints=hints
+        repo,
+        max_size,
+        count,
+        cost,
+        pack_order=pack_order,
+        read_also=twice,
+        hints=hints,
+        started=started,
     )
     if plan.error and pack_order:
         # git lists each pack's own entries in id order, and stops on a pack it refuses (a
@@ -70,7 +120,9 @@ def _planned(
             f"git could not list the object store in pack order ({plan.error}): "
             "objects are read in id order (slower)"
         )
-        plan = listing.plan(repo, max_size, count, cost, pack_order=False, read_also=twice)
+        plan = listing.plan(
+            repo, max_size, count, cost, pack_order=False, read_also=twice, started=started
+        )
     planned.plan = plan
     return planned
 
@@ -93,19 +145,21 @@ def _sha1(runs: list[bytes]) -> bool:
 
 
 class Ahead:
-    """``make`` on a thread of its own, started at once."""
+    """``make`` on a thread of its own, started at once; ``work`` is handed the Stopper of
+    the git processes it starts."""
 
-    def __init__(self, work: Callable[[], Planned]) -> None:
+    def __init__(self, work: Callable[[Stopper], Planned]) -> None:
         self._result: Planned | None = None
         self._failure: BaseException | None = None
+        self._stopper = Stopper()
         self._thread = threading.Thread(
             target=self._run, args=(work,), name="sgai-guard listing", daemon=True
         )
         self._thread.start()
 
-    def _run(self, work: Callable[[], Planned]) -> None:
+    def _run(self, work: Callable[[Stopper], Planned]) -> None:
         try:
-            self._result = work()
+            self._result = work(self._stopper)
         except BaseException as exc:  # handed to the audit's own thread, which raises it
             self._failure = exc
 
@@ -117,7 +171,9 @@ class Ahead:
         return self._result
 
     def discard(self) -> None:
-        """Wait for the thread, and close what it opened (the audit ended before reading)."""
+        """Stop the listing's git, wait for the thread, and close what it opened (the audit
+        ended before reading)."""
+        self._stopper.stop()
         self._thread.join()
         if self._result is not None and self._result.store is not None:
             self._result.store.close()
