@@ -186,8 +186,7 @@ def parse(argv: Sequence[str]) -> tuple[set[str], list[str]] | int:
         if arg in FLAGS:
             flags.add(arg)
         elif arg in ("-h", "--help"):
-            sys.stdout.write(HELP)
-            return EXIT_CLEAN
+            return EXIT_CLEAN if _deliver(HELP) else EXIT_USAGE  # a closed pipe: never 1
         elif arg.startswith("-"):
             from sgai_guard.errors import say
 

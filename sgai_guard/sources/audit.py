@@ -20,10 +20,10 @@ from pathlib import Path
 from sgai_guard.errors import GitError
 from sgai_guard.models import Blob, Passed, Skipped
 from sgai_guard.sources import (
+    alternates,
     gitcmd,
     hardening,
     listing,
-    packindex,
     packread,
     reach,
     readers,
@@ -38,7 +38,7 @@ MISSING = "missing from the repository (partial clone or damaged mirror): not sc
 # of lines makes every git process print an error per line (GitPython, the triage's reader
 # until 2026-12, read its git's stderr only at the end: git blocked, and the audit hung).
 MAX_ALTERNATES = 16 * 1024
-_ALTERNATE_DEPTH = 5  # as git's own limit on alternates of alternates
+_ALTERNATE_DEPTH = 6  # git links stores this many levels deep (and reads the last ones' file)
 _MAX_STORES = 4096  # stores checked for FIFOs (each existing one costs 257 folder reads)
 
 
@@ -74,7 +74,7 @@ class AuditScan:
             hardening.check_objects(store, loose=True)
         hardening.check_refs(paths["refs"])
         hardening.check_refs(paths["worktrees"])  # their HEADs are walked too
-        self._ahead = storeplan.Ahead(self._planned)  # git lists the stores meanwhile
+        self._ahead = storeplan.Ahead(self._planned, self.repo.path)  # git lists meanwhile
         try:
             has_refs = self._leave_out_broken_refs()
             shallow = self.repo.shallow_commits(paths["shallow"])
@@ -187,26 +187,28 @@ class AuditScan:
 
 
 def _stores(objects: Path) -> list[Path]:
-    """The object directory and every alternate store git would read, nested ones too (git
-    follows them 5 deep), each once; only those that exist. Each one's own alternates file
-    is checked before it is read: git reads them all (found by a review: a FIFO as the
-    alternates file of an alternate stalled the audit's listing)."""
-    found: dict[Path, None] = {}
+    """The object directory and every alternate store git would read, nested ones too, each
+    once; only those that exist. Each one's own alternates file is checked before it is read:
+    git reads them all (found by a review: a FIFO as the alternates file of an alternate
+    stalled the audit's listing). git links stores 6 levels deep and reads the 6th level's
+    file too; a store is followed from the shallowest place it is found (git walks depth
+    first, in its file's order, so it may meet a store sooner than a walk here would)."""
+    depths: dict[Path, int] = {}
     todo = [(objects, 0)]
     while todo:
         store, depth = todo.pop()
-        if store in found or not store.is_dir():
+        if depths.get(store, _ALTERNATE_DEPTH + 1) <= depth or not store.is_dir():
             continue
-        if len(found) == _MAX_STORES:
+        if store not in depths and len(depths) == _MAX_STORES:
             raise GitError(
                 f"more than {_MAX_STORES} alternate object directories: refusing to audit a "
                 "repository whose object stores cannot all be checked"
             )
-        found[store] = None
+        depths[store] = depth
         _check_alternates(store / "info" / "alternates")  # git reads it, however deep
         if depth < _ALTERNATE_DEPTH:
-            todo += [(other, depth + 1) for other in packindex.stores(store)[1:]]
-    return list(found)
+            todo += [(other, depth + 1) for other in alternates.stores(store)]
+    return list(depths)
 
 
 def _check_alternates(path: Path) -> None:
@@ -215,6 +217,8 @@ def _check_alternates(path: Path) -> None:
         info = path.stat()
     except FileNotFoundError:
         return
+    if stat.S_ISDIR(info.st_mode):
+        return  # git cannot read a folder: it reads no alternates from it
     if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_ALTERNATES:
         raise GitError(
             f"{path} is not a plain file of at most {MAX_ALTERNATES} bytes "

@@ -76,6 +76,9 @@ def _run_once(
     except subprocess.TimeoutExpired:
         stop(proc)
         raise StalledError(stalled(args, cwd)) from None
+    except BaseException:  # Ctrl-C: git runs in a session of its own, which ^C never reaches
+        stop(proc)
+        raise
     return subprocess.CompletedProcess(argv, proc.returncode, out, err)
 
 

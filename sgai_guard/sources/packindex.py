@@ -30,6 +30,7 @@ from itertools import chain, islice, repeat
 from pathlib import Path
 
 from sgai_guard.models import is_object_id
+from sgai_guard.sources import alternates
 
 _MAGIC = b"\xfftOc"
 _FANOUT = 256 * 4
@@ -188,16 +189,8 @@ def _twice(names: list[bytes], loose: list[bytes]) -> frozenset[bytes] | None:
 
 
 def stores(objects: Path) -> list[Path]:
-    """This object directory and those its alternates file names (one level, as listed)."""
-    found = [objects]
-    try:
-        text = _regular(objects / "info" / "alternates", 1 << 16).decode("utf-8", "replace")
-    except (OSError, ValueError):
-        return found
-    for line in text.splitlines():
-        if line and not line.startswith(("#", '"')):
-            found.append(objects / line)  # a relative path is relative to this directory
-    return found
+    """This object directory and those its alternates file names (one level)."""
+    return [objects, *alternates.stores(objects)]
 
 
 def _index_names(directory: Path) -> Iterator[bytes]:

@@ -19,8 +19,11 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sgai_guard.sources import listing, packindex, packread, readers
+from sgai_guard.errors import StalledError
+from sgai_guard.sources import gitargs, listing, packindex, packread, readers
 from sgai_guard.sources.repo import Repository
+
+_AFTER_STOP = 30.0  # seconds the thread is waited for once its git is killed
 
 
 @dataclass(slots=True)
@@ -51,6 +54,11 @@ class Stopper:
             procs = list(self._procs)
         for proc in procs:
             _kill(proc)
+
+    @property
+    def stopped(self) -> bool:
+        with self._lock:
+            return self._stopped
 
 
 def _kill(proc: subprocess.Popen[bytes]) -> None:
@@ -113,7 +121,7 @@ def _planned(
         hints=hints,
         started=started,
     )
-    if plan.error and pack_order:
+    if plan.error and pack_order and not (stopper is not None and stopper.stopped):
         # git lists each pack's own entries in id order, and stops on a pack it refuses (a
         # planted pack whose header disagrees with its index, say): looking ids up skips it
         planned.notices.append(
@@ -146,12 +154,16 @@ def _sha1(runs: list[bytes]) -> bool:
 
 class Ahead:
     """``make`` on a thread of its own, started at once; ``work`` is handed the Stopper of
-    the git processes it starts."""
+    the git processes it starts. Its end is awaited on an Event, not by joining the thread:
+    in CPython 3.11 a join interrupted by Ctrl-C marks the thread ended, and every later
+    join returns at once while it still runs (found by a review)."""
 
-    def __init__(self, work: Callable[[Stopper], Planned]) -> None:
+    def __init__(self, work: Callable[[Stopper], Planned], where: str = ".") -> None:
+        self._where = where  # the repository, for what is said when git stalls
         self._result: Planned | None = None
         self._failure: BaseException | None = None
         self._stopper = Stopper()
+        self._over = threading.Event()
         self._thread = threading.Thread(
             target=self._run, args=(work,), name="sgai-guard listing", daemon=True
         )
@@ -162,10 +174,16 @@ class Ahead:
             self._result = work(self._stopper)
         except BaseException as exc:  # handed to the audit's own thread, which raises it
             self._failure = exc
+        finally:
+            self._over.set()
 
     def result(self) -> Planned:
-        """The plan, once the thread is over; whatever it raised, raised here."""
-        self._thread.join()
+        """The plan, once the thread is over; whatever it raised, raised here. A listing
+        that has not ended within the git timeout is stopped: a FIFO the checks could not
+        see would otherwise hold the audit for ever."""
+        if not self._over.wait(gitargs.timeout()):
+            self.discard()
+            raise StalledError(gitargs.stalled(["cat-file", "--batch-all-objects"], self._where))
         if self._result is None:
             raise self._failure or RuntimeError("the listing ended without a plan")
         return self._result
@@ -174,6 +192,7 @@ class Ahead:
         """Stop the listing's git, wait for the thread, and close what it opened (the audit
         ended before reading)."""
         self._stopper.stop()
-        self._thread.join()
+        self._over.wait(_AFTER_STOP)  # git is killed: the thread ends as soon as it sees so
         if self._result is not None and self._result.store is not None:
             self._result.store.close()
+            self._result.store = None

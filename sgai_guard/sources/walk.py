@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import IO
 
 from sgai_guard.detection.prefilter import Prefilter, hyperscan_usable
-from sgai_guard.sources import catfile
+from sgai_guard.sources import catfile, gitcmd
 from sgai_guard.sources.repo import Repository
 
 
@@ -119,4 +119,8 @@ class Walk:
         return found
 
     def close(self) -> None:
+        """Let go of the walk's file; a walk still running (the audit was interrupted) is
+        killed first: git runs in a session of its own, which ^C never reaches."""
+        if self._proc.poll() is None:
+            gitcmd.stop(self._proc)
         self.out.close()
