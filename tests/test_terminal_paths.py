@@ -21,13 +21,23 @@ from tests.gitrepo import Repo, git_env
 
 
 def _run(
-    args: list[str], cwd: Path, *, stderr: int, preexec: Callable[[], None] | None = None
+    args: list[str],
+    cwd: Path,
+    *,
+    stdin: int | None = None,
+    stdout: int = subprocess.PIPE,
+    stderr: int = subprocess.PIPE,
+    preexec: Callable[[], None] | None = None,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
+    """The CLI with the standard streams a test chooses (tests.cli_helpers.run_cli pipes
+    all three)."""
     return subprocess.run(
         [sys.executable, "-m", "sgai_guard", *args],
         cwd=cwd,
-        env=git_env(),
-        stdout=subprocess.PIPE,
+        env={**git_env(), **(env or {})},
+        stdin=stdin,
+        stdout=stdout,
         stderr=stderr,
         text=True,
         check=False,
@@ -101,16 +111,7 @@ def test_a_pipe_that_breaks_is_exit_2_not_1(tmp_path: Path, args: list[str]) -> 
     read_end, write_end = os.pipe()
     os.close(read_end)
     try:
-        proc = subprocess.run(
-            [sys.executable, "-m", "sgai_guard", *args],
-            cwd=repo.path,
-            env=git_env(),
-            stdout=write_end,
-            stderr=subprocess.PIPE,
-            text=True,
-            check=False,
-            timeout=60,
-        )
+        proc = _run(args, repo.path, stdout=write_end)
     finally:
         os.close(write_end)
     assert proc.returncode == 2, proc.stderr
@@ -187,16 +188,12 @@ def test_a_push_hook_not_fed_by_git_is_a_usage_error(
     feed = {"terminal": terminal, "/dev/null": null, "closed": subprocess.DEVNULL}[stdin]
     try:
         runs = [
-            subprocess.run(
-                [sys.executable, "-m", "sgai_guard", "hook", flag],
-                cwd=repo.path,
-                env={**git_env(), **extra},
+            _run(
+                ["hook", flag],
+                repo.path,
                 stdin=feed,
-                capture_output=True,
-                text=True,
-                check=False,
-                timeout=60,
-                preexec_fn=(lambda: os.close(0)) if stdin == "closed" else None,
+                env=extra,
+                preexec=(lambda: os.close(0)) if stdin == "closed" else None,
             )
             for extra in ({}, {"PRE_COMMIT": "1"})
         ]

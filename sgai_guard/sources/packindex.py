@@ -162,7 +162,7 @@ def copies(objects: str) -> frozenset[bytes] | None:
     None when that cannot be told cheaply."""
     names: list[bytes] = []
     loose: list[bytes] = []
-    for directory in stores(Path(objects)):
+    for directory in [Path(objects), *alternates.stores(Path(objects))]:
         found = _loose_ids(directory)
         if found is None:
             return None
@@ -186,11 +186,6 @@ def _twice(names: list[bytes], loose: list[bytes]) -> frozenset[bytes] | None:
     if seen:  # else (one pack, no loose object) there is nothing to compare it with
         twice.update(seen.intersection(_names(largest)))
     return frozenset(twice)
-
-
-def stores(objects: Path) -> list[Path]:
-    """This object directory and those its alternates file names (one level)."""
-    return [objects, *alternates.stores(objects)]
 
 
 def _index_names(directory: Path) -> Iterator[bytes]:
