@@ -24,6 +24,10 @@ class Plan:
         self.requests: list[tuple[str, dict[str, str]]] = []
         self.base = ""
         self.loop = False  # every page says the next one is itself: a listing that never ends
+        self.status = 200  # what every page is answered with (a 302 or 204 is no page)
+        self.padding = 0  # spaces after each page's JSON (a page too large to hold)
+        self.drip = 0.0  # seconds between the bytes of each page (a page that never ends)
+        self.sent = 0  # bytes of pages the client took
 
 
 def _handler(plan: Plan, gitlab: bool) -> type[BaseHTTPRequestHandler]:
@@ -59,7 +63,7 @@ def _handler(plan: Plan, gitlab: bool) -> type[BaseHTTPRequestHandler]:
             start = (page - 1) * plan.per_page
             chunk = items[start : start + plan.per_page]
             more = plan.loop or start + plan.per_page < len(items)
-            return self._send(200, chunk, self._paging(parts, query, page, more))
+            return self._send(plan.status, chunk, self._paging(parts, query, page, more))
 
         def _paging(
             self, parts: Any, query: dict[str, str], page: int, more: bool
@@ -73,14 +77,25 @@ def _handler(plan: Plan, gitlab: bool) -> type[BaseHTTPRequestHandler]:
             return {"Link": f'<{plan.base}{parts.path}?{nxt}>; rel="next"'}
 
         def _send(self, status: int, body: object, headers: dict[str, str] | None = None) -> None:
-            data = json.dumps(body).encode()
+            data = json.dumps(body).encode() + b" " * plan.padding
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
             for name, value in (headers or {}).items():
                 self.send_header(name, value)
             self.end_headers()
-            self.wfile.write(data)
+            if not plan.drip:
+                for at in range(0, len(data), 1 << 16):
+                    try:
+                        self.wfile.write(data[at : at + (1 << 16)])
+                    except OSError:  # the client stopped reading
+                        return
+                    plan.sent += len(data[at : at + (1 << 16)])
+                return
+            for byte in data:  # until the client gives up
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                time.sleep(plan.drip)
 
     return Handler
 

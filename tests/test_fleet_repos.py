@@ -7,6 +7,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from sgai_guard.platforms import api, listing
 from tests.api_standin import Plan, serving
 from tests.cli_helpers import run_cli
 
@@ -155,12 +158,21 @@ def test_clone_urls_a_server_makes_up_are_skipped(tmp_path: Path) -> None:
         {"clone_url": "file:///etc"},
         {"clone_url": "https://ok.example/a.git\nhttps://evil.example/b.git"},
         {"clone_url": "https://ok.example/c.git"},
+        # a targets file is pasted into shell scripts and CI templates (found by a review:
+        # the README's matrix ran these)
+        {"clone_url": "https://git.example/o/x$(touch${IFS}/tmp/pwned).git"},
+        {"clone_url": 'https://git.example/o/y"`id>/tmp/pwned`".git'},
+        {"clone_url": "https://git.example/o/z;id.git"},
+        {"clone_url": "git@git.example:o/$(id).git"},
+        {"clone_url": "https://u$(id)@git.example/o/w.git"},
     ]
     with serving(Plan(repos, per_page=10)) as base:
         proc = run_cli("repos", "github", "org", "--api-url", base, cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
+    # what is left is printed, and the listing is said to be incomplete (exit 3)
+    assert proc.returncode == 3, proc.stderr
     assert proc.stdout.splitlines() == ["https://ok.example/c.git"]
-    assert proc.stderr.count("skipping a repository") == 3
+    assert proc.stderr.count("skipping a repository") == 8
+    assert "8 listed item(s) were left out" in proc.stderr
 
 
 def test_a_server_cannot_list_local_paths_or_page_forever(tmp_path: Path) -> None:
@@ -171,11 +183,81 @@ def test_a_server_cannot_list_local_paths_or_page_forever(tmp_path: Path) -> Non
     hostile.append("not an object")  # type: ignore[arg-type]
     with serving(Plan(hostile, per_page=10)) as base:
         proc = run_cli("repos", "github", "org", "--api-url", base, cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 3, proc.stderr
     assert proc.stdout.split() == ["git@h:ok/r.git"]
-    assert proc.stderr.count("skipping a repository the API listed") == 5
+    assert proc.stderr.count("skipping a repository the API listed") == 6  # the string too
     plan = Plan(_github_repos())
     plan.loop = True
     with serving(plan) as base:
         proc = run_cli("repos", "github", "org", "--api-url", base, cwd=tmp_path, timeout=60)
     assert proc.returncode != 0 and "the pages do not end" in proc.stderr
+
+
+def test_an_answer_that_is_no_page_is_an_error(tmp_path: Path) -> None:
+    """A redirect (never followed) or a 204 whose body is [] is no empty organisation (found
+    by a review: "0 repositories listed", exit 0)."""
+    for status in (302, 204, 201):
+        plan = Plan([])
+        plan.status = status
+        with serving(plan) as base:
+            proc = run_cli("repos", "github", "org", "--api-url", base, cwd=tmp_path)
+        assert proc.returncode == 3, (status, proc.stderr)
+        assert f"HTTP {status}, not a page of the listing" in proc.stderr
+
+
+def test_a_page_too_large_is_refused_as_it_comes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page limit is counted while the page arrives, not once it is all in memory."""
+    monkeypatch.setattr(api, "MAX_PAGE_BYTES", 1 << 20)
+    plan = Plan(_github_repos())
+    plan.padding = 64 << 20
+    with serving(plan) as base, pytest.raises(api.ApiError, match="a page larger than"):
+        list(listing.github("org", listing.Filters(), api_url=base, max_wait=1, environ={}))
+    assert plan.sent < 16 << 20  # it stopped reading: the whole page was never held
+    assert api.Api(base, {}, 1).client.headers["accept-encoding"] == "identity"
+
+
+def test_a_page_dripping_a_byte_at_a_time_ends(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """httpx's timeout bounds each read only: a page has a deadline of its own (found by a
+    review: a byte every 5 s kept the listing going for ever)."""
+    monkeypatch.setattr(api, "PAGE_SECONDS", 1.0)
+    plan = Plan(_github_repos())
+    plan.drip = 0.05
+    started = time.monotonic()
+    with serving(plan) as base, pytest.raises(api.ApiError, match="took more than 1 s"):
+        list(listing.github("org", listing.Filters(), api_url=base, max_wait=1, environ={}))
+    assert time.monotonic() - started < 30
+
+
+def test_a_token_with_a_line_end_is_never_shown(tmp_path: Path) -> None:
+    """A token read from a file keeps its line end; httpx's error quoted the header, token
+    and all (found by a review). The line end is dropped; any other space or control
+    character is refused without showing the token."""
+    plan = Plan(_github_repos())
+    with serving(plan) as base:
+        ok = run_cli(
+            "repos",
+            "github",
+            "org",
+            "--api-url",
+            base,
+            cwd=tmp_path,
+            env={"GITHUB_TOKEN": TOKEN + "\n"},
+        )
+        bad = run_cli(
+            "repos",
+            "gitlab",
+            "g",
+            "--api-url",
+            base,
+            cwd=tmp_path,
+            env={"GITLAB_TOKEN": TOKEN + "\rx"},
+        )
+    assert ok.returncode == 0, ok.stderr
+    assert all(h.get("authorization") == f"Bearer {TOKEN}" for _, h in plan.requests)
+    assert bad.returncode == 2, bad.stderr
+    assert "GITLAB_TOKEN holds a space or control character" in bad.stderr
+    assert TOKEN not in ok.stderr + bad.stderr + bad.stdout

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
-from sgai_guard.errors import say
+from sgai_guard.errors import UsageError
 from sgai_guard.fleet.targets import refusal
 from sgai_guard.platforms.api import Api, ApiError, NotFoundError, base_url
 
@@ -45,22 +45,39 @@ def gitlab_next(response: httpx.Response) -> str | None:
 
 
 # What a hosting platform lists: a remote URL with a host. A local path, `file:` or a bare name
-# from a server would make the audit read this machine's own repositories.
+# from a server would make the audit read this machine's own repositories. The user, host and
+# path hold only the characters the platforms allow in names: a targets file is pasted into
+# shell scripts and CI templates, where `$(...)`, quotes or `;` from a server would run.
+_NAME = r"[A-Za-z0-9._-]"
 _REMOTE = re.compile(
-    r"(?:https|ssh|git)://[^/\s@]*@?[A-Za-z0-9.-]+(?::\d+)?/\S+|[\w.-]+@[A-Za-z0-9.-]+:[^/\s]\S*"
+    rf"(?:https|ssh|git)://(?:{_NAME}+@)?[A-Za-z0-9.-]+(?::\d+)?/{_NAME}[A-Za-z0-9._/-]*"
+    rf"|{_NAME}+@[A-Za-z0-9.-]+:{_NAME}[A-Za-z0-9._/-]*"
 )
 
 
-def _clean(urls: Iterator[str]) -> Iterator[str]:
-    """Only URLs fit for a targets file: a server cannot smuggle in a second line."""
+def _clean(urls: Iterator[str], api: Api) -> Iterator[str]:
+    """Only URLs fit for a targets file: a server cannot smuggle in a second line, nor
+    anything a shell would act on; what is left out is said and counted (Api.complete)."""
     for url in urls:
         problem = refusal(url) if isinstance(url, str) and url else "no clone URL"
         if not problem and not _REMOTE.fullmatch(url):
-            problem = "only https://, ssh://, git:// or user@host:path URLs are taken from it"
+            problem = (
+                "only https://, ssh://, git:// or user@host:path URLs whose names hold "
+                "letters, digits, '.', '_', '-' and '/' are taken from it"
+            )
         if problem:
-            say(f"sgai-guard: skipping a repository the API listed: {problem}")
+            api.skipped(problem)
             continue
         yield url
+
+
+def _token(environ: Mapping[str, str], variable: str) -> str:
+    """The token, without the line end a file or a paste leaves; one holding any other space
+    or control character is refused, never shown (httpx would put it in its error)."""
+    token = environ.get(variable, "").strip()
+    if any(not char.isprintable() or char.isspace() for char in token):
+        raise UsageError(f"{variable} holds a space or control character: set it to the token")
+    return token
 
 
 def github(
@@ -72,7 +89,7 @@ def github(
     environ: Mapping[str, str] = os.environ,
 ) -> Iterator[str]:
     base = base_url(api_url, environ, "SGAI_GUARD_GITHUB_API", GITHUB)
-    token = environ.get("GITHUB_TOKEN", "")
+    token = _token(environ, "GITHUB_TOKEN")
     headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
     api = Api(
         base, {**headers, **({"Authorization": f"Bearer {token}"} if token else {})}, max_wait
@@ -81,13 +98,12 @@ def github(
     name = quote(org, safe="")
     try:
         try:
-            yield from _clean(
-                _urls(api.pages(f"{base}/orgs/{name}/repos?{query}", link_next), filters, _GITHUB)
-            )
+            pages = api.pages(f"{base}/orgs/{name}/repos?{query}", link_next)
+            yield from _clean(_urls(pages, filters, _GITHUB), api)
         except NotFoundError:  # a user's repositories, not an organisation's
-            yield from _clean(
-                _urls(api.pages(f"{base}/users/{name}/repos?{query}", link_next), filters, _GITHUB)
-            )
+            pages = api.pages(f"{base}/users/{name}/repos?{query}", link_next)
+            yield from _clean(_urls(pages, filters, _GITHUB), api)
+        api.complete()
     finally:
         api.close()
 
@@ -123,14 +139,15 @@ def gitlab(
     environ: Mapping[str, str] = os.environ,
 ) -> Iterator[str]:
     base = base_url(api_url, environ, "SGAI_GUARD_GITLAB_API", GITLAB)
-    token = environ.get("GITLAB_TOKEN", "")
+    token = _token(environ, "GITLAB_TOKEN")
     api = Api(base, {"PRIVATE-TOKEN": token} if token else {}, max_wait)
     params: dict[str, Any] = {"include_subgroups": "true", "per_page": 100}
     if not filters.archived:
         params["archived"] = "false"
     try:
         first = f"{base}/groups/{quote(group, safe='')}/projects?{urlencode(params)}"
-        yield from _clean(_urls(api.pages(first, gitlab_next), filters, _GITLAB))
+        yield from _clean(_urls(api.pages(first, gitlab_next), filters, _GITLAB), api)
+        api.complete()
     finally:
         api.close()
 
