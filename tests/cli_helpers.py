@@ -40,3 +40,23 @@ def run_cli(
 def run_json(*args: str, cwd: Path, env: dict[str, str] | None = None) -> tuple[int, Any]:
     proc = run_cli(*args, "--format", "json", cwd=cwd, env=env)
     return proc.returncode, json.loads(proc.stdout)
+
+
+def peak_kib(args: list[str], cwd: Path) -> tuple[subprocess.CompletedProcess[str], int]:
+    """Run the CLI from a fresh process that reports the peak memory of its children."""
+    probe = (
+        "import resource, subprocess, sys; p = subprocess.run(sys.argv[1:], capture_output=True,"
+        " text=True); sys.stdout.write(p.stdout); "
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr);"
+        "sys.exit(p.returncode)"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", probe, sys.executable, "-m", "sgai_guard", *args],
+        cwd=cwd,
+        env=git_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    return proc, int(proc.stderr.strip().splitlines()[-1])

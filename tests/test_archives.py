@@ -6,8 +6,6 @@ import gzip
 import io
 import json
 import random
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -16,8 +14,8 @@ import pytest
 
 from tests import keys
 from tests.archives import KINDS, SINGLE_STREAM, tar_of, zip_of
-from tests.cli_helpers import run_cli, run_json
-from tests.gitrepo import Repo, git_env
+from tests.cli_helpers import peak_kib, run_cli, run_json
+from tests.gitrepo import Repo
 
 
 def _nested(kind: str, rng: random.Random) -> tuple[str, bytes, str, str]:
@@ -126,32 +124,12 @@ HOSTILE = {
 }
 
 
-def _peak_kib(args: list[str], cwd: Path) -> tuple[subprocess.CompletedProcess[str], int]:
-    """Run the CLI from a fresh process that reports the peak memory of its children."""
-    probe = (
-        "import resource, subprocess, sys; p = subprocess.run(sys.argv[1:], capture_output=True,"
-        " text=True); sys.stdout.write(p.stdout); "
-        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr);"
-        "sys.exit(p.returncode)"
-    )
-    proc = subprocess.run(
-        [sys.executable, "-c", probe, sys.executable, "-m", "sgai_guard", *args],
-        cwd=cwd,
-        env=git_env(),
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
-    return proc, int(proc.stderr.strip().splitlines()[-1])
-
-
 @pytest.mark.parametrize("case", list(HOSTILE))
 def test_hostile_archive_is_not_fully_scanned(tmp_path: Path, case: str) -> None:
     name, build, reason = HOSTILE[case]
     (tmp_path / name).write_bytes(build())
     (tmp_path / "ok.txt").write_text("fine\n")
-    proc, peak = _peak_kib(["scan", ".", "--format", "json"], tmp_path)
+    proc, peak = peak_kib(["scan", ".", "--format", "json"], tmp_path)
     report = json.loads(proc.stdout)
     assert proc.returncode == 3, report
     assert any(reason in e["message"] for e in report["errors"]), report["errors"]

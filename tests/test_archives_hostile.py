@@ -16,7 +16,7 @@ import pytest
 
 from tests import keys
 from tests.archives import tar_of, zip_of
-from tests.cli_helpers import run_cli, run_json
+from tests.cli_helpers import peak_kib, run_cli, run_json
 from tests.gitrepo import Repo
 
 
@@ -61,7 +61,31 @@ MISSED = {
     "data after the end": lambda k: gzip.compress(_gnu_tar([("a.txt", b"x")]) + _env(k)),
     "PAX header record": _pax,
     "gzip with trailing bytes": lambda k: gzip.compress(_env(k)) + b"GARBAGE!",
+    # from a second review: shapes unzip or GNU tar open
+    "zip member named as a folder": lambda k: zip_of({"conf/": _env(k)}),
+    "zip behind a long script": lambda k: (
+        b"#!/bin/sh\n" + b"# pad\n" * 2000 + zip_of({".env": _env(k)})
+    ),
+    "zip joined to a gzip": lambda k: gzip.compress(b"notes\n") + zip_of({".env": _env(k)}),
+    "old v7 tar": lambda k: _v7(_gnu_tar([("s.env.gz", gzip.compress(_env(k)))])),
+    "unknown member type, plain tar": lambda k: _gnu_tar(
+        [("s.env.gz", gzip.compress(_env(k)))], kind=b"Z"
+    ),
+    "a bad block between members": lambda k: (
+        _gnu_tar([("a.txt", b"x")])[:1024]
+        + random.Random(7).randbytes(512)
+        + _gnu_tar([("s.env.gz", gzip.compress(_env(k)))])
+    ),
 }
+
+
+def _v7(tar: bytes) -> bytes:
+    """``tar``'s first header as an old tar writes it: no ustar magic, its checksum again."""
+    data = bytearray(tar)
+    data[257:265] = bytes(8)
+    data[148:156] = b" " * 8
+    data[148:156] = b"%06o\0 " % sum(data[:512])
+    return bytes(data)
 
 
 @pytest.mark.parametrize("case", list(MISSED))
@@ -139,3 +163,47 @@ def test_prior_archives_share_one_budget(tmp_path: Path, rng: random.Random) -> 
     code, report = run_json("scan", "--staged", cwd=tmp_path)
     assert time.monotonic() - started < 60
     assert code == 1 and len(report["findings"]) == 300
+
+
+def test_joined_zips_cost_neither_copies_nor_square_memory(tmp_path: Path) -> None:
+    """Each zip joined before another was opened on a copy of all before it, and every level
+    kept its copy (found by a review: 200 zips of 60 KB took 1.2 GB)."""
+    rng = random.Random(5)
+    parts = []
+    for n in range(300):
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w") as archive:
+            archive.writestr(f"m{n}.txt", b"x")
+            archive.comment = rng.randbytes(60_000).replace(b"PK", b"pk")
+        parts.append(out.getvalue())
+    (tmp_path / "many.zip").write_bytes(b"".join(parts))
+    proc, peak = peak_kib(["scan", ".", "--format", "json"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert peak < 250 << 10, peak  # 18 MB of zips: about 2.7 GB before
+
+
+def test_a_central_directory_too_long_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    """zipfile holds every record it parses: the member limit is checked first."""
+    (tmp_path / "cd.zip").write_bytes(zip_of({f"{n}": b"" for n in range(20_000)}))
+    code, report = run_json("scan", ".", cwd=tmp_path)
+    assert code == 3 and "member count limit" in report["errors"][0]["message"]
+
+
+def test_a_large_program_ending_in_a_zip_is_said_not_read(tmp_path: Path) -> None:
+    """A file read in pieces is put back together only when it starts as a container: a
+    self-extractor over 8 MiB ends as a zip and was passed (found by a review)."""
+    rng = random.Random(3)
+    stub = b"MZ\x90\x00" + rng.randbytes(9 << 20)
+    (tmp_path / "setup.exe").write_bytes(stub + zip_of({".env": _env(keys.tavily_current(rng))}))
+    code, report = run_json("scan", ".", cwd=tmp_path)
+    assert code == 3, report
+    assert "ends as a zip archive does" in report["errors"][0]["message"]
+
+
+def test_a_tar_holding_a_zip_last_opens_it_once(tmp_path: Path, rng: random.Random) -> None:
+    """A zip as a tar's last member ends near the tar's end: only a zip that ends the file
+    is opened as one more container (else its key would be found twice)."""
+    inner = zip_of({"deep/.env": _env(keys.tavily_current(rng))})
+    (tmp_path / "b.tar").write_bytes(tar_of({"inner.zip": inner}))
+    code, report = run_json("scan", ".", cwd=tmp_path)
+    assert code == 1 and [f["path"] for f in report["findings"]] == ["b.tar!inner.zip!deep/.env"]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
+from typing import Any
 
 from sgai_guard.detection.containers import (
     CHUNK,
@@ -15,25 +17,69 @@ from sgai_guard.detection.containers import (
 )
 
 
-def zip_members(data: bytes, budget: Budget) -> Iterator[Member]:
-    import io  # noqa: PLC0415
+def zip_members(data: bytes, budget: Budget, *, quiet: bool = False) -> Iterator[Member]:
+    """The members of a zip, then of each zip joined before it (a zip appended to a zip, a
+    self-extractor): one window of ``data`` after another, never a copy (found by a review:
+    a copy a level, each kept by its level, grew with the square of the file). The member
+    limit counts them all; so does a bound on central directory records, checked before any
+    is parsed (each costs memory). ``quiet``: ``data`` is another kind of container that
+    ends as a zip does: what is no zip is not said."""
     import zipfile  # noqa: PLC0415
 
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-        entries = archive.infolist()
-    except Exception as exc:  # BadZipFile, NotImplementedError, ...: hostile or corrupt input
-        yield Member("", None, f"corrupt zip archive: {exc}")
+    view, end, listed = memoryview(data), len(data), 0
+    records = data.count(b"PK\x01\x02")  # at least one a member, in every zip of the file
+    if records > budget.limits.members:
+        yield Member("", None, over_members(budget, records))
         return
-    for index, info in enumerate(entries):
-        if index == budget.limits.members:
-            yield Member("", None, over_members(budget, len(entries)))
+    while True:
+        try:
+            archive = zipfile.ZipFile(_Window(view, end))
+            entries = archive.infolist()
+        except Exception as exc:  # BadZipFile, NotImplementedError, ...: hostile or corrupt
+            if not quiet:
+                yield Member("", None, f"corrupt zip archive: {exc}")
             return
-        if not info.filename.endswith("/"):
-            yield _zip_member(archive, info, budget)
-    start = min((i.header_offset for i in entries), default=0)
-    if data.rfind(b"PK\x05\x06", 0, start) != -1:  # another archive before this one
-        yield from zip_members(data[:start], budget)
+        for info in entries:
+            listed += 1
+            if listed > budget.limits.members:  # pragma: no cover - records bound it first
+                yield Member("", None, over_members(budget, listed))
+                return
+            if not (info.filename.endswith("/") and info.file_size == 0):  # a folder
+                yield _zip_member(archive, info, budget)
+        start = min((i.header_offset for i in entries), default=0)
+        if not 0 < start < end or data.rfind(b"PK\x05\x06", 0, start) == -1:
+            return
+        end, quiet = start, False  # another archive before this one
+
+
+class _Window(io.RawIOBase):
+    """The first ``end`` bytes of ``data`` as a file zipfile reads, without a copy."""
+
+    def __init__(self, data: memoryview, end: int) -> None:
+        super().__init__()
+        self._data, self._end, self._at = data, end, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._at
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        base = (0, self._at, self._end)[whence]
+        if base + offset < 0:
+            raise OSError("seek before the start")
+        self._at = base + offset
+        return self._at
+
+    def readinto(self, buffer: Any) -> int:
+        chunk = self._data[self._at : max(self._at, min(self._end, self._at + len(buffer)))]
+        buffer[: len(chunk)] = chunk
+        self._at += len(chunk)
+        return len(chunk)
 
 
 def _zip_member(archive: object, info: object, budget: Budget) -> Member:
@@ -71,19 +117,20 @@ def tar_members(
 ) -> Iterator[Member]:
     """Members of a tar. ``charged``: its bytes already count against the budget (it came
     out of a compressed stream). ``leftovers``: also yield every byte no member holds."""
-    import io  # noqa: PLC0415
     import tarfile  # noqa: PLC0415
 
     held: list[tuple[int, int]] = []  # (start, end) of each member's data
     try:
-        archive = tarfile.open(fileobj=io.BytesIO(data), mode="r:")  # noqa: SIM115
+        # ignore_zeros: past a block that is no header, on to the next one, as GNU tar does
+        # (found by a review: tarfile stopped there quietly, and a key after it went unread)
+        archive = tarfile.open(fileobj=io.BytesIO(data), mode="r:", ignore_zeros=True)  # noqa: SIM115
         for count, info in enumerate(archive, 1):
             if count > budget.limits.members:
                 yield Member("", None, over_members(budget, count))
                 break
             if info.issym() or info.islnk():
                 yield Member(info.name, info.linkname.encode("utf-8", "surrogateescape"))
-            elif info.isfile():
+            elif info.isfile() or info.type not in tarfile.SUPPORTED_TYPES:  # GNU: a file
                 held.append((info.offset_data, info.offset_data + info.size))
                 content = data[info.offset_data : info.offset_data + info.size]
                 if not charged and not budget.take(len(content)):

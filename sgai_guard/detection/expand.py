@@ -13,7 +13,7 @@ from functools import cache
 
 from sgai_guard.detection import containers
 from sgai_guard.detection.containers import Budget, Limits
-from sgai_guard.detection.magic import magic
+from sgai_guard.detection.magic import magic, zip_end
 from sgai_guard.models import Blob, Passed, Skipped
 
 _STEMS = (".gz", ".tgz", ".bz2", ".xz", ".txz", ".tbz2")
@@ -53,7 +53,7 @@ class _Large:
         if part.first:
             self.pieces = [] if magic(piece.data) else None
         if self.pieces is None:
-            return None
+            return _zip_behind(piece) if part.last else None
         self.pieces.append(piece.data[: part.end])
         if sum(map(len, self.pieces)) > self.limits.total_bytes:
             self.pieces = None
@@ -64,6 +64,21 @@ class _Large:
             return None
         whole, self.pieces = b"".join(self.pieces), None
         return piece._replace(data=whole, part=None)
+
+
+def _zip_behind(last: Blob) -> Skipped | None:
+    """The last piece of a large file that did not start as a container, when it ends as a
+    zip does (a self-extracting program, a jar with a launcher): its pieces were not kept, so
+    its members were not read; said, not passed over (found by a review)."""
+    part = last.part
+    if part is None or not zip_end(last.data[: part.end]):
+        return None
+    reason = (
+        "it ends as a zip archive does, after something else (a self-extracting program?): "
+        "a file this large is put back together only when it starts as an archive, so its "
+        "members were not read"
+    )
+    return Skipped(last.path, f"not fully scanned: {reason}", error=True)
 
 
 def _open(

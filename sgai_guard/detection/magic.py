@@ -8,7 +8,10 @@ _TAR_MAGIC = (b"ustar\x0000", b"ustar  \x00")
 _BZ2_LEVELS = frozenset(bytes([d]) for d in b"123456789")
 _BZ2_BLOCKS = (b"1AY&SY", b"\x17rE8P\x90")  # a block, or the end of an empty stream
 _ZIP_TAIL = 22 + 65535  # the end-of-central-directory record and the longest comment
+_ZIP_END = b"PK\x05\x06"
 _SNIFF = 8192  # a zip behind a program stub is binary within its first few KiB
+_OCTAL = frozenset(b"01234567")
+_V7_TYPES = frozenset((0, *b"01234567"))  # a header's type byte, in old tars too
 
 
 def magic(data: bytes) -> str | None:
@@ -23,8 +26,34 @@ def magic(data: bytes) -> str | None:
         return "xz"
     if data.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         return "zip"
-    if data.startswith(_TAR_MAGIC, 257):
+    if data.startswith(_TAR_MAGIC, 257) or _old_tar(data):
         return "tar"
-    if data.find(b"\0", 0, _SNIFF) != -1 and data.rfind(b"PK\x05\x06", len(data) - _ZIP_TAIL) != -1:
+    if data[-22:-18] == _ZIP_END:  # a zip without a comment ends so: behind a script, say
+        return "zip"
+    if data.find(b"\0", 0, _SNIFF) != -1 and data.rfind(_ZIP_END, len(data) - _ZIP_TAIL) != -1:
         return "zip"  # binary, with a zip's end record: text never pays for this search
     return None
+
+
+def zip_end(data: bytes) -> bool:
+    """``data`` ends exactly where a zip's end-of-central-directory record and its comment
+    end: a zip joined to another container (a gzip, a tar), or behind a large program. An
+    archive merely holding a zip near its end (a tar's last member) does not."""
+    low = max(0, len(data) - _ZIP_TAIL)
+    at = data.rfind(_ZIP_END, low)
+    while at != -1:
+        if at + 22 + int.from_bytes(data[at + 20 : at + 22], "little") == len(data):
+            return True
+        at = data.rfind(_ZIP_END, low, at)
+    return False
+
+
+def _old_tar(data: bytes) -> bool:
+    """A tar header without ustar's magic (what `tar --format=v7` writes): its type byte and
+    checksum field look like one (text rarely gets past these), and the checksum adds up."""
+    if len(data) < 512 or data[156] not in _V7_TYPES or not data[0]:
+        return False
+    digits = data[148:156].strip(b" \0")
+    if not digits or not _OCTAL.issuperset(digits):
+        return False
+    return int(digits, 8) == sum(data[:148]) + 8 * 32 + sum(data[156:512])

@@ -6,7 +6,7 @@ Passed) and dropped; the engine would have found nothing in them either.
 from __future__ import annotations
 
 from sgai_guard.detection.detect import Detector
-from sgai_guard.detection.magic import magic
+from sgai_guard.detection.magic import magic, zip_end
 from sgai_guard.models import Blob, Passed
 from sgai_guard.sources import objectstream
 
@@ -33,8 +33,8 @@ class Screen:
         if part is not None:
             if part.first:
                 self._container = magic(blob.data) is not None
-            if self._container:
-                return True
+            if self._container or (part.last and zip_end(blob.data[: part.end])):
+                return True  # (a zip behind a large program: the engine says it was not read)
         elif magic(blob.data) is not None:
             return True
         return blob.message or self.detector.could_find(blob.data)
