@@ -76,10 +76,15 @@ def test_dask_and_matrix_recipes_name_real_options() -> None:
         or "--dask" in audit
     )
     matrix = yaml.safe_load(_block("jobs:\n  list:", "yaml").join(("jobs:\n  list:", "")))
-    steps = [s.get("run", "") for job in matrix["jobs"].values() for s in job["steps"]]
-    assert any(
-        s.startswith('sgai-guard audit "${{ matrix.target }}" --out results/') for s in steps
-    )
+    every = [s for job in matrix["jobs"].values() for s in job["steps"]]
+    steps = [s.get("run", "") for s in every]
+    audit_step = next(s for s in every if s.get("run", "").startswith("sgai-guard audit"))
+    assert audit_step["run"].startswith('sgai-guard audit "$TARGET" --out results/')
+    assert audit_step["env"]["TARGET"] == "${{ matrix.target }}"
+    # nothing a server listed is pasted into a script: a target holding $(...) would run
+    assert not any("${{" in run for run in steps), steps
+    listing = next(run for run in steps if "sgai-guard repos github" in run)
+    assert listing.splitlines()[0] == "sgai-guard repos github my-org > targets.txt"
     assert any(s.startswith("sgai-guard merge results/") for s in steps)
     uses = [s["uses"] for job in matrix["jobs"].values() for s in job["steps"] if "uses" in s]
     assert uses and all(len(u.split("@")[1]) == 40 for u in uses)
