@@ -358,3 +358,32 @@ def test_the_advice_for_a_key_in_a_tags_message_is_to_make_the_tag_again(
     client.git("tag", "-a", "--no-sign", "rel", "-m", f"note {keys.sgai_uuid(rng)}")
     code, out = _push(client, "refs/tags/rel")
     assert code != 0 and "delete the tag (`git tag -d <name>`)" in out, out
+
+
+def test_a_history_rewritten_to_drop_a_key_can_be_force_pushed(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """The remediation the report gives (rewrite, force-push) shares no commit with what the
+    server has: a complete repository is no shallow clone, so it is judged, not refused as
+    "fetch more history" (found by a review: every such push was rejected with exit 3)."""
+    server = _server(tmp_path)
+    client = _client(tmp_path, server)
+    key = keys.tavily_current(rng)
+    client.write("app/settings.py", f"TAVILY_API_KEY = '{key}'\n")
+    client.commit("add settings")
+    # the key reached the server before the hook was there: fetched, not pushed
+    server.git("fetch", "-q", str(client.path), "main:main")
+    client.git("checkout", "-q", "--orphan", "rewritten")
+    client.write("app/settings.py", "import os\nTAVILY_API_KEY = os.environ['TAVILY_API_KEY']\n")
+    client.commit("settings from the environment")
+    code, out = _push(client, "-f", "rewritten:main")
+    assert code == 0, out
+    assert "fetch more history" not in out
+    assert server.git("rev-parse", "main").strip() == client.head()
+    # an unrelated history that brings a key is still refused
+    client.git("checkout", "-q", "--orphan", "again")
+    client.write("b.py", f"K = '{keys.sgai_uuid(rng)}'\n")
+    client.commit("another root")
+    code, out = _push(client, "-f", "again:main")
+    assert code != 0 and "pre-receive hook declined" in out, out
+    assert server.git("rev-parse", "main").strip() != client.head()

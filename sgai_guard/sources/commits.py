@@ -91,13 +91,8 @@ class RangeScan:
         """Old versions of the paths the range deletes or modifies, for keys it removes."""
         if not self.base:
             return
-        proc = gitcmd.run(["merge-base", self.base, self.head], self.repo.path)
-        fork = proc.stdout.decode().split()
-        if proc.returncode != 0 or not fork:
-            self.incomplete.append(
-                f"{self.label}: base and head share no commit in this clone, so the keys the "
-                "range removes cannot be checked: fetch more history (git fetch --unshallow)"
-            )
+        fork = self._fork()
+        if fork is None:
             return
         raw = gitcmd.output(
             [
@@ -108,13 +103,35 @@ class RangeScan:
                 "--no-renames",
                 "--no-abbrev",
                 "--diff-filter=DM",
-                fork[0],
+                fork,
                 self.head,
             ],
             self.repo.path,
         )
         entries = [[e] for e in parse_raw(raw) if e.has_old]
         yield from _read(self.repo, entries, removed=True)
+
+    def _fork(self) -> str | None:
+        """Where head's history leaves base's: their merge base; base itself when the two
+        share no commit in a clone that lacks none (a history rewritten to drop a key and
+        force-pushed: found by a review, the server's hook refused it as "fetch more
+        history"). None, and said, when a shallow clone cannot tell."""
+        assert self.base is not None  # noqa: S101 - the caller checked
+        proc = gitcmd.run(["merge-base", self.base, self.head], self.repo.path)
+        fork = proc.stdout.decode().split()
+        if proc.returncode == 0 and fork:
+            return fork[0]
+        if proc.returncode == 1 and not fork and not self._shallow():
+            return self.base  # unrelated histories: what head drops of base's tree
+        self.incomplete.append(
+            f"{self.label}: base and head share no commit in this clone, so the keys the "
+            "range removes cannot be checked: fetch more history (git fetch --unshallow)"
+        )
+        return None
+
+    def _shallow(self) -> bool:
+        proc = gitcmd.run(["rev-parse", "--is-shallow-repository"], self.repo.path)
+        return proc.returncode != 0 or proc.stdout.strip() != b"false"
 
     def _added(self) -> Iterator[Blob | Skipped]:
         if not self.commits:
