@@ -6,7 +6,9 @@ from __future__ import annotations
 import gzip
 import io
 import random
+import shutil
 import struct
+import subprocess
 import tarfile
 import time
 import zipfile
@@ -207,3 +209,104 @@ def test_a_tar_holding_a_zip_last_opens_it_once(tmp_path: Path, rng: random.Rand
     (tmp_path / "b.tar").write_bytes(tar_of({"inner.zip": inner}))
     code, report = run_json("scan", ".", cwd=tmp_path)
     assert code == 1 and [f["path"] for f in report["findings"]] == ["b.tar!inner.zip!deep/.env"]
+
+
+def _stored_zip(members: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return out.getvalue()
+
+
+def test_a_fat_jar_of_stored_jars_is_read(tmp_path: Path, rng: random.Random) -> None:
+    """Records of the stored jars inside count for those jars, not for the outer one (found by
+    a second review: 12,000 inner classes made the outer jar 'over the member limit')."""
+    libs = {
+        f"BOOT-INF/lib/l{n}.jar": _stored_zip(
+            {f"C{i}.class": b"\xca\xfe" * 20 for i in range(4000)}
+        )
+        for n in range(3)
+    }
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("app.properties", _env(keys.tavily_current(rng)), zipfile.ZIP_DEFLATED)
+        for name, data in libs.items():
+            archive.writestr(name, data)
+    (tmp_path / "app.jar").write_bytes(out.getvalue())
+    code, report = run_json("scan", ".", cwd=tmp_path)
+    assert code == 1 and report["errors"] == [], report["errors"]
+    assert [f["path"] for f in report["findings"]] == ["app.jar!app.properties"]
+
+
+def _commented_zip(key: str, comment: bytes) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(".env", _env(key))
+        archive.comment = comment
+    return out.getvalue()
+
+
+def test_a_zip_with_a_comment_behind_a_long_script_is_read(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    script = b"#!/bin/sh\n" + b"# installer padding line\n" * 500 + b"exit 0\n"
+    (tmp_path / "setup.run").write_bytes(script + _commented_zip(keys.tavily_current(rng), b"v1"))
+    code, report = run_json("scan", ".", cwd=tmp_path)
+    assert code == 1 and [f["path"] for f in report["findings"]] == ["setup.run!.env"]
+
+
+def test_a_large_program_ending_in_a_zip_with_a_long_comment_is_said(tmp_path: Path) -> None:
+    """The end record sits pieces before the last one when the comment is long text."""
+    rng = random.Random(9)
+    comment = b"release notes line\n" * 860  # 16 KiB
+    zipped = _commented_zip(keys.tavily_current(rng), comment)
+    (tmp_path / "setup.bin").write_bytes(b"MZ" + rng.randbytes(17 << 20) + zipped)
+    code, report = run_json("scan", ".", cwd=tmp_path)
+    assert code == 3 and "ends as a zip archive does" in report["errors"][0]["message"]
+
+
+def test_a_program_holding_a_zip_end_record_is_no_corrupt_zip(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """A self-extractor's program often holds those 4 bytes (zip tools do): what is no zip
+    before the real one is not said (found by a second review: exit 3 on /usr/bin/zip)."""
+    program = b"\x7fELF" + rng.randbytes(5000) + b"PK\x05\x06" + rng.randbytes(5000)
+    (tmp_path / "sfx").write_bytes(program + zip_of({".env": _env(keys.tavily_current(rng))}))
+    code, report = run_json("scan", ".", cwd=tmp_path)
+    assert code == 1 and report["errors"] == [], report["errors"]
+
+
+def test_a_tar_whose_first_name_starts_like_a_zip_is_a_tar(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    data = _gnu_tar(
+        [
+            ("PK\x03\x04-notes.txt", b"hi\n"),
+            ("prod.env.gz", gzip.compress(_env(keys.tavily_current(rng)))),
+        ]
+    )
+    (tmp_path / "b.tar").write_bytes(data)
+    code, report = run_json("scan", ".", cwd=tmp_path)
+    assert code == 1 and [f["path"] for f in report["findings"]] == ["b.tar!prod.env.gz!prod.env"]
+
+
+@pytest.mark.skipif(shutil.which("tar") is None, reason="GNU tar makes sparse members")
+def test_a_sparse_member_holds_only_its_stored_bytes(tmp_path: Path, rng: random.Random) -> None:
+    """tarfile gives a sparse member the file's size: sliced by it, its data took the members
+    after it along, so their keys were reported twice (found by a second review)."""
+    work = tmp_path / "work"
+    work.mkdir()
+    with (work / "disk.img").open("wb") as sparse:
+        sparse.seek(1 << 20)
+        sparse.write(b"end\n")
+    (work / "z.env").write_bytes(_env(keys.tavily_current(rng)))
+    out = tmp_path / "scan"
+    out.mkdir()
+    subprocess.run(
+        ["tar", "-S", "--format=gnu", "-cf", str(out / "backup.tar"), "disk.img", "z.env"],
+        cwd=work,
+        check=True,
+    )
+    code, report = run_json("scan", ".", cwd=out)
+    assert code == 1 and [f["path"] for f in report["findings"]] == ["backup.tar!z.env"]

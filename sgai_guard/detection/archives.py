@@ -27,11 +27,11 @@ def zip_members(data: bytes, budget: Budget, *, quiet: bool = False) -> Iterator
     import zipfile  # noqa: PLC0415
 
     view, end, listed = memoryview(data), len(data), 0
-    records = data.count(b"PK\x01\x02")  # at least one a member, in every zip of the file
-    if records > budget.limits.members:
-        yield Member("", None, over_members(budget, records))
-        return
     while True:
+        records = _records(data, end)
+        if listed + records > budget.limits.members:
+            yield Member("", None, over_members(budget, listed + records))
+            return
         try:
             archive = zipfile.ZipFile(_Window(view, end))
             entries = archive.infolist()
@@ -49,7 +49,21 @@ def zip_members(data: bytes, budget: Budget, *, quiet: bool = False) -> Iterator
         start = min((i.header_offset for i in entries), default=0)
         if not 0 < start < end or data.rfind(b"PK\x05\x06", 0, start) == -1:
             return
-        end, quiet = start, False  # another archive before this one
+        # another archive before this one: a bonus (unzip reads the last one only), so what
+        # is no zip there is not said (a program holding these 4 bytes, behind a zip)
+        end, quiet = start, True
+
+
+def _records(data: bytes, end: int) -> int:
+    """At least how many central directory records zipfile parses of the zip ending at
+    ``end`` (each costs memory, so this is checked first): the record signatures in the
+    central directory its end record sizes, where zipfile reads it, or all before it."""
+    at = data.rfind(b"PK\x05\x06", max(0, end - 22 - 65535), end)
+    if at == -1:
+        return 0
+    size = int.from_bytes(data[at + 12 : at + 16], "little")
+    start = 0 if size == 0xFFFFFFFF else max(0, at - size)  # zip64: counted from the start
+    return data.count(b"PK\x01\x02", start, at)
 
 
 class _Window(io.RawIOBase):
@@ -131,8 +145,11 @@ def tar_members(
             if info.issym() or info.islnk():
                 yield Member(info.name, info.linkname.encode("utf-8", "surrogateescape"))
             elif info.isfile() or info.type not in tarfile.SUPPORTED_TYPES:  # GNU: a file
-                held.append((info.offset_data, info.offset_data + info.size))
-                content = data[info.offset_data : info.offset_data + info.size]
+                # what the archive stores, up to the next header: a sparse member's size is
+                # the file's, and sliced by it, its data took the members after it along
+                end = min(info.offset_data + info.size, archive.offset)
+                held.append((info.offset_data, end))
+                content = data[info.offset_data : end]
                 if not charged and not budget.take(len(content)):
                     yield Member(info.name, content, over_total(budget))
                     break

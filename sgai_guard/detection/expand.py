@@ -13,7 +13,7 @@ from functools import cache
 
 from sgai_guard.detection import containers
 from sgai_guard.detection.containers import Budget, Limits
-from sgai_guard.detection.magic import magic, zip_end
+from sgai_guard.detection.magic import last_bytes, magic, zip_end
 from sgai_guard.models import Blob, Passed, Skipped
 
 _STEMS = (".gz", ".tgz", ".bz2", ".xz", ".txz", ".tbz2")
@@ -44,6 +44,7 @@ class _Large:
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
         self.pieces: list[bytes] | None = None  # the pieces of a large container so far
+        self.tail = b""  # else the last bytes so far (it may end as a zip does)
 
     def add(self, piece: Blob) -> Blob | Skipped | None:
         """The whole container once its last piece is in; a Skipped past the limit."""
@@ -51,9 +52,10 @@ class _Large:
         if part is None:
             return piece
         if part.first:
-            self.pieces = [] if magic(piece.data) else None
+            self.pieces, self.tail = [] if magic(piece.data) else None, b""
         if self.pieces is None:
-            return _zip_behind(piece) if part.last else None
+            self.tail = last_bytes(self.tail, piece.data[: part.end])
+            return _zip_behind(piece, self.tail) if part.last else None
         self.pieces.append(piece.data[: part.end])
         if sum(map(len, self.pieces)) > self.limits.total_bytes:
             self.pieces = None
@@ -66,12 +68,11 @@ class _Large:
         return piece._replace(data=whole, part=None)
 
 
-def _zip_behind(last: Blob) -> Skipped | None:
+def _zip_behind(last: Blob, tail: bytes) -> Skipped | None:
     """The last piece of a large file that did not start as a container, when it ends as a
     zip does (a self-extracting program, a jar with a launcher): its pieces were not kept, so
     its members were not read; said, not passed over (found by a review)."""
-    part = last.part
-    if part is None or not zip_end(last.data[: part.end]):
+    if not zip_end(tail):
         return None
     reason = (
         "it ends as a zip archive does, after something else (a self-extracting program?): "

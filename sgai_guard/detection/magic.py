@@ -24,15 +24,27 @@ def magic(data: bytes) -> str | None:
         return "bzip2"
     if data.startswith(b"\xfd7zXZ\x00"):
         return "xz"
+    if data.startswith(_TAR_MAGIC, 257):  # before zip's: a tar's first name may start "PK"
+        return "tar"
     if data.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         return "zip"
-    if data.startswith(_TAR_MAGIC, 257) or _old_tar(data):
+    if _old_tar(data):
         return "tar"
     if data[-22:-18] == _ZIP_END:  # a zip without a comment ends so: behind a script, say
         return "zip"
-    if data.find(b"\0", 0, _SNIFF) != -1 and data.rfind(_ZIP_END, len(data) - _ZIP_TAIL) != -1:
-        return "zip"  # binary, with a zip's end record: text never pays for this search
+    tail = len(data) - _ZIP_TAIL
+    binary = data.find(b"\0", 0, _SNIFF) != -1 or data.find(b"\0", tail) != -1
+    if binary and data.rfind(_ZIP_END, tail) != -1:
+        return "zip"  # binary, or a zip's binary records at the end: text never pays for this
     return None
+
+
+def last_bytes(before: bytes, piece: bytes) -> bytes:
+    """The last bytes of a file read in pieces, as many as ``zip_end`` looks at: ``before``,
+    those of the pieces so far, and the next ``piece``."""
+    if len(piece) >= _ZIP_TAIL:
+        return piece[-_ZIP_TAIL:]
+    return (before + piece)[-_ZIP_TAIL:]
 
 
 def zip_end(data: bytes) -> bool:

@@ -6,7 +6,7 @@ Passed) and dropped; the engine would have found nothing in them either.
 from __future__ import annotations
 
 from sgai_guard.detection.detect import Detector
-from sgai_guard.detection.magic import magic, zip_end
+from sgai_guard.detection.magic import last_bytes, magic, zip_end
 from sgai_guard.models import Blob, Passed
 from sgai_guard.sources import objectstream
 
@@ -15,6 +15,7 @@ class Screen:
     def __init__(self, detector: Detector | None = None) -> None:
         self.detector = detector or Detector()
         self._container = False  # the large blob now read in pieces is a container
+        self._tail = b""  # else its last bytes so far: it may end as a zip does
 
     def warm(self) -> None:
         """Ready the keyword searches for bulk work before the readers fork (see
@@ -32,8 +33,10 @@ class Screen:
         part = blob.part
         if part is not None:
             if part.first:
-                self._container = magic(blob.data) is not None
-            if self._container or (part.last and zip_end(blob.data[: part.end])):
+                self._container, self._tail = magic(blob.data) is not None, b""
+            if not self._container:
+                self._tail = last_bytes(self._tail, blob.data[: part.end])
+            if self._container or (part.last and zip_end(self._tail)):
                 return True  # (a zip behind a large program: the engine says it was not read)
         elif magic(blob.data) is not None:
             return True
