@@ -243,3 +243,83 @@ def test_merge_refuses_planted_result_files(tmp_path: Path, rng: random.Random) 
     out.chmod(0o777)
     proc = run_cli("merge", str(out), cwd=tmp_path)
     assert proc.returncode == 2 and "writable by others" in proc.stderr
+
+
+def _audited(tmp_path: Path, rng: random.Random) -> tuple[Path, Path, str]:
+    """A results folder holding one repository's result (a key), and the key."""
+    secret = key(rng, 1)
+    out = tmp_path / "out"
+    run_cli("audit", str(small(tmp_path / "a", [secret])), "--out", str(out), cwd=tmp_path)
+    [result] = out.iterdir()
+    return out, result, secret
+
+
+def test_a_planted_newer_result_cannot_hide_another(tmp_path: Path, rng: random.Random) -> None:
+    """A second file for one repository, empty and newer, took its place: exit 0 (found by a
+    review). Both are read now, and the merge says it is in doubt."""
+    out, result, _ = _audited(tmp_path, rng)
+    data = json.loads(result.read_text())
+    data["state"] = "f" * 16
+    data["result"]["findings"] = []
+    shadow = out / f"{data['name']}@{data['state']}.json"
+    shadow.write_text(json.dumps(data))
+    proc = run_cli("merge", str(out), "--format", "json", cwd=tmp_path)
+    assert proc.returncode in (1, 3), proc.stderr
+    report = json.loads(proc.stdout)
+    assert len(report["findings"]) == 1
+    assert any("2 result files" in reason for reason in report["incomplete"]), report
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "salt_id is a list",
+        "stats hold a string",
+        "a commit is a number",
+        "nested for ever",
+        "three hundred thousand notices",
+        "a line hash holding the key",
+        "a verdict reason holding the key",
+    ],
+)
+def test_a_malformed_result_fails_that_file_only(
+    tmp_path: Path, rng: random.Random, change: str
+) -> None:
+    """Each of these stopped the whole merge ("internal error", no report), swamped its
+    memory, or put a clear key into SARIF (found by a review)."""
+    out, result, secret = _audited(tmp_path, rng)
+    other = small(tmp_path / "b", [key(rng, 2)])
+    run_cli("audit", str(other), "--out", str(out), cwd=tmp_path)
+    data = json.loads(result.read_text())
+    finding = data["result"]["findings"][0]
+    if change == "salt_id is a list":
+        data["salt_id"] = ["x"]
+    elif change == "stats hold a string":
+        data["result"]["stats"] = ["many", 0, 0, 0]
+    elif change == "a commit is a number":
+        finding["exposure"]["introduced"][0] = 7
+    elif change == "nested for ever":
+        pass  # written by _deep below
+    elif change == "three hundred thousand notices":
+        data["result"]["notices"] = [""] * 300_000
+    elif change == "a line hash holding the key":
+        finding["line_hash"] = secret
+    else:
+        finding["verification"] = ["live", f"ok {secret}", ""]
+    text = json.dumps(data) if change != "nested for ever" else _deep(data)
+    result.write_text(text)
+    kept = change == "a verdict reason holding the key"  # read, the reason redacted
+    for fmt in ("sarif", "text", "html"):
+        proc = run_cli("merge", str(out), "--format", fmt, cwd=tmp_path)
+        assert proc.returncode == (1 if kept else 3), (fmt, proc.stderr)
+        assert "internal error" not in proc.stderr and secret not in proc.stdout + proc.stderr
+        if fmt == "sarif":  # the other repository is still reported
+            assert len(json.loads(proc.stdout)["runs"][0]["results"]) == (2 if kept else 1)
+        if fmt == "text":
+            assert kept or "not a readable fleet result" in proc.stdout, proc.stdout
+
+
+def _deep(data: dict[str, object]) -> str:
+    """``data`` with a list nested 50,000 deep as its notices (json.dumps cannot write it)."""
+    text = json.dumps({**data, "result": {**data["result"], "notices": "@"}})  # type: ignore[dict-item]
+    return text.replace('"@"', "[" * 50_000 + "]" * 50_000)

@@ -20,11 +20,13 @@ class MixedSaltsError(ConfigError):
 
 
 def load(folder: Path) -> tuple[list[Stored], list[str]]:
-    """Every repository's newest result, and why others could not be read."""
+    """Every result file's content, and why some could not be read or are in doubt (two
+    for one repository)."""
     if not folder.is_dir():
         raise ConfigError(f"{folder}: no such results folder")
-    store, items, failed = Store(folder), [], []
-    for path in store.latest():
+    store, items = Store(folder), []
+    paths, failed = store.latest()
+    for path in paths:
         try:
             items.append(store.read(path))
         except (OSError, GuardError) as exc:
@@ -79,7 +81,7 @@ def _incomplete(items: Sequence[Stored], unreadable: Sequence[str]) -> tuple[str
     """Failed repositories, unreadable files, then each repository's own reasons (its
     unreadable paths are counted once, over all)."""
     reasons = [f"{i.name} ({i.target}): failed: {i.error}" for i in items if i.result is None]
-    reasons += [f"unreadable result {reason}" for reason in unreadable]
+    reasons += [f"result files: {reason}" for reason in unreadable]
     for item in items:
         if item.result is not None:
             own = incompleteness(item.result._replace(skipped=()))

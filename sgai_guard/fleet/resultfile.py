@@ -109,39 +109,92 @@ def _commit(ref: CommitRef | None) -> list[str] | None:
 
 
 def load(text: str, where: str) -> Stored:
-    """A result file; ConfigError naming ``where`` when it is not one this version reads."""
+    """A result file; ConfigError naming ``where`` when it is not one this version reads.
+    Every field is checked for its type and bounded in size, as a file a repository or a
+    job could have planted: a wrong one fails this file only, never the merge (found by a
+    review: a list as salt_id, or three million empty notices, stopped or swamped it)."""
     try:
         data = json.loads(text)
-        if data.get("format") != FORMAT:
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise ValueError(f"not a {FORMAT} file")
         raw = data["result"]
-        result = None if raw is None else _load_result(raw)
+        result = None if raw is None else _load_result(_dict(raw))
         return Stored(
-            data["name"],
-            data["target"],
-            data["state"],
-            data["salt_id"],
+            _str(data["name"]),
+            _str(data["target"]),
+            _str(data["state"]),
+            _str(data["salt_id"]),
             result,
-            data.get("error", ""),
-            data.get("version", ""),
+            redacted(_str(data.get("error", ""))),
+            _str(data.get("version", "")),
         )
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise ConfigError(f"{where}: not a readable fleet result ({exc})") from exc
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+        raise ConfigError(f"{where}: not a readable fleet result ({exc})") from None
+
+
+_MAX_ITEMS = 100_000  # entries of any one list: findings, notices, paths...
+_MAX_TEXT = 64 << 10  # characters of any one string
+
+
+def _dict(value: object) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise TypeError("an object was expected")
+    return value
+
+
+def _str(value: object) -> str:
+    if not isinstance(value, str) or len(value) > _MAX_TEXT:
+        raise TypeError("a string of at most 64 KiB was expected")
+    return value
+
+
+def _list(value: object) -> list[Any]:
+    if not isinstance(value, list) or len(value) > _MAX_ITEMS:
+        raise TypeError(f"a list of at most {_MAX_ITEMS} entries was expected")
+    return value
+
+
+def _strs(value: object) -> tuple[str, ...]:
+    return tuple(redacted(_str(item)) for item in _list(value))
+
+
+def _bool(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError("true or false was expected")
+    return value
+
+
+def _number(value: object) -> int | float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise TypeError("a number of at least 0 was expected")
+    return value
 
 
 def _load_result(raw: dict[str, Any]) -> ScanResult:
     return ScanResult(
-        findings=tuple(_load_finding(f) for f in raw["findings"]),
+        findings=tuple(_load_finding(_dict(f)) for f in _list(raw["findings"])),
         suppressed=tuple(
-            Suppression(_load_finding(s["finding"]), SuppressReason(s["reason"]), s["detail"])
-            for s in raw["suppressed"]
+            Suppression(
+                _load_finding(_dict(_dict(s)["finding"])),
+                SuppressReason(s["reason"]),
+                redacted(_str(s["detail"])),
+            )
+            for s in _list(raw["suppressed"])
         ),
-        skipped=tuple(Skipped(*s) for s in raw["skipped"]),
-        stats=ScanStats(*raw["stats"]),
-        notices=tuple(raw["notices"]),
-        incomplete=tuple(raw["incomplete"]),
-        empty_ok=raw["empty_ok"],
+        skipped=tuple(_skipped(item) for item in _list(raw["skipped"])),
+        stats=ScanStats(*(_number(n) for n in _list(raw["stats"])[:4])),  # type: ignore[arg-type]
+        notices=_strs(raw["notices"]),
+        incomplete=_strs(raw["incomplete"]),
+        empty_ok=_bool(raw["empty_ok"]),
     )
+
+
+def _skipped(raw: object) -> Skipped:
+    path, reason, error, blob = _list(raw)
+    blob_id = None if blob is None else _str(blob)
+    if blob_id is not None and not _HEX.fullmatch(blob_id):
+        raise ValueError("a blob_id that is not an object id")
+    return Skipped(redacted(_str(path)), redacted(_str(reason)), _bool(error), blob_id)
 
 
 _HEX = re.compile(r"[0-9a-f]{20}|[0-9a-f]{40}|[0-9a-f]{64}")
@@ -166,15 +219,20 @@ def _checked(d: dict[str, Any]) -> dict[str, Any]:
     return d
 
 
+_LINE_HASH = re.compile(r"[0-9a-f]{1,16}:[0-9]{1,9}")
+
+
 def _load_finding(d: dict[str, Any]) -> Finding:
     rule = _RULES.get(d["rule_id"])
     if rule is None:
         raise ValueError(f"unknown rule {d['rule_id']!r} (written by another version?)")
     d = _checked(d)
-    exposure, check = d["exposure"], d["verification"]
+    exposure, check, line_hash = d["exposure"], d["verification"], d["line_hash"]
+    if line_hash is not None and not _LINE_HASH.fullmatch(_str(line_hash)):
+        raise ValueError("a line hash that is not one")  # GitHub groups alerts by it
     return Finding(
         rule,
-        d["path"],
+        redacted(_str(d["path"])),
         d["line"],
         d["column"],
         "",
@@ -182,26 +240,39 @@ def _load_finding(d: dict[str, Any]) -> Finding:
         d["redacted"],
         commit=d["commit"],
         status=Status(d["status"]),
-        blocking=d["blocking"],
-        notes=tuple(d["notes"]),
+        blocking=_bool(d["blocking"]),
+        notes=_strs(d["notes"]),
         blob_id=d["blob_id"],
-        exposure=None if exposure is None else _load_exposure(exposure),
-        verification=None if check is None else Verification(Verdict(check[0]), *check[1:]),
-        line_hash=d["line_hash"],
-        repository=d["repository"],
+        exposure=None if exposure is None else _load_exposure(_dict(exposure)),
+        verification=None if check is None else _verification(check),
+        line_hash=line_hash,
+        repository=_str(d["repository"]),
     )
+
+
+def _verification(raw: object) -> Verification:
+    verdict, *rest = _list(raw)
+    if len(rest) > 2:
+        raise ValueError("a verification of more than three fields")
+    return Verification(Verdict(verdict), *(redacted(_str(text)) for text in rest))
 
 
 def _load_exposure(d: dict[str, Any]) -> Exposure:
-    def commit(raw: list[str] | None) -> CommitRef | None:
-        return None if raw is None else CommitRef(*raw)
-
     return Exposure(
-        tuple(d["paths"]),
-        commit(d["introduced"]),
-        commit(d["last_seen"]),
-        d["at_head"],
-        tuple(d["refs"]),
-        d["reachable"],
-        d["bare"],
+        _strs(d["paths"]),
+        _commit_ref(d["introduced"]),
+        _commit_ref(d["last_seen"]),
+        _bool(d["at_head"]),
+        _strs(d["refs"]),
+        _bool(d["reachable"]),
+        _bool(d["bare"]),
     )
+
+
+def _commit_ref(raw: object) -> CommitRef | None:
+    if raw is None:
+        return None
+    oid, author, date = (_str(item) for item in _list(raw))
+    if not _HEX.fullmatch(oid):
+        raise ValueError("a commit that is not an object id")
+    return CommitRef(oid, redacted(author), redacted(date))

@@ -103,10 +103,19 @@ class Store:
             raise ConfigError(f"{path}: its content is another repository's or state's")
         return stored
 
-    def latest(self) -> list[Path]:
-        """One file per repository (the newest, if a crash left two), by name."""
-        chosen: dict[str, Path] = {}
+    def latest(self) -> tuple[list[Path], list[str]]:
+        """Every result file, and a line for each repository with more than one. A run
+        leaves one file a repository (older ones are removed once the new one is written),
+        so two mean a crash between the two, or a planted file: a newest-wins choice let
+        an empty result with a newer date hide another's findings (found by a review). All
+        are read, and the merge says it is incomplete."""
+        by_name: dict[str, list[Path]] = {}
         for path, name, _ in self.files():
-            if name not in chosen or path.stat().st_mtime_ns > chosen[name].stat().st_mtime_ns:
-                chosen[name] = path
-        return [chosen[name] for name in sorted(chosen)]
+            by_name.setdefault(name, []).append(path)
+        twice = [
+            f"{name}: {len(paths)} result files ({', '.join(p.name for p in paths)}): all were "
+            "merged; remove the stale ones"
+            for name, paths in sorted(by_name.items())
+            if len(paths) > 1
+        ]
+        return [path for name in sorted(by_name) for path in by_name[name]], twice

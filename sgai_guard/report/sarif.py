@@ -103,7 +103,9 @@ def _result(finding: Finding, options: RenderOptions, rules: tuple[Rule, ...]) -
 
 def _verdict(finding: Finding) -> dict[str, str]:
     check = finding.verification
-    return {} if check is None else {"verdict": check.verdict.value, "verdictReason": check.reason}
+    if check is None:
+        return {}
+    return {"verdict": check.verdict.value, "verdictReason": redacted(check.reason)}
 
 
 def _partial(finding: Finding) -> dict[str, str]:
