@@ -165,14 +165,16 @@ def test_clone_urls_a_server_makes_up_are_skipped(tmp_path: Path) -> None:
         {"clone_url": "https://git.example/o/z;id.git"},
         {"clone_url": "git@git.example:o/$(id).git"},
         {"clone_url": "https://u$(id)@git.example/o/w.git"},
+        {"clone_url": "ssh://-oProxyCommand=x@git.example/o/v.git"},  # an ssh option
+        {"clone_url": "https://git.example:\u0663/o/u.git"},  # a digit, but not an ASCII one
     ]
     with serving(Plan(repos, per_page=10)) as base:
         proc = run_cli("repos", "github", "org", "--api-url", base, cwd=tmp_path)
     # what is left is printed, and the listing is said to be incomplete (exit 3)
     assert proc.returncode == 3, proc.stderr
     assert proc.stdout.splitlines() == ["https://ok.example/c.git"]
-    assert proc.stderr.count("skipping a repository") == 8
-    assert "8 listed item(s) were left out" in proc.stderr
+    assert proc.stderr.count("skipping a repository") == 10
+    assert "10 listed item(s) were left out" in proc.stderr
 
 
 def test_a_server_cannot_list_local_paths_or_page_forever(tmp_path: Path) -> None:
@@ -261,3 +263,21 @@ def test_a_token_with_a_line_end_is_never_shown(tmp_path: Path) -> None:
     assert bad.returncode == 2, bad.stderr
     assert "GITLAB_TOKEN holds a space or control character" in bad.stderr
     assert TOKEN not in ok.stderr + bad.stderr + bad.stdout
+
+
+def test_clone_urls_the_platforms_really_give_are_kept(tmp_path: Path) -> None:
+    """Self-hosted servers have ports, subgroups, IPv6 literals and docker-style host names
+    (a second review found the last two refused). An scp-like address with an IPv6 literal
+    holds "::", which the audit refuses as a transport helper's: ssh:// serves it."""
+    urls = [
+        "https://github.com/org/repo.git",
+        "git@github.com:org/repo.git",
+        "https://ghe.example.com:8443/org/repo.git",
+        "ssh://git@gitlab.example.com:2222/group/sub/project.git",
+        "https://[2001:db8::1]/group/project.git",
+        "https://gitlab_web/group/project.git",
+    ]
+    with serving(Plan([{"clone_url": url} for url in urls], per_page=10)) as base:
+        proc = run_cli("repos", "github", "org", "--api-url", base, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == urls

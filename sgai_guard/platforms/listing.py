@@ -48,10 +48,11 @@ def gitlab_next(response: httpx.Response) -> str | None:
 # from a server would make the audit read this machine's own repositories. The user, host and
 # path hold only the characters the platforms allow in names: a targets file is pasted into
 # shell scripts and CI templates, where `$(...)`, quotes or `;` from a server would run.
-_NAME = r"[A-Za-z0-9._-]"
+_WORD = r"[A-Za-z0-9._][A-Za-z0-9._-]*"  # never a leading "-": ssh and git take it as an option
+_HOST = rf"(?:{_WORD}|\[[0-9A-Fa-f:.]+\])"  # a name (docker's may hold "_"), or an IPv6 literal
+_PATH = rf"{_WORD}(?:/[A-Za-z0-9._-]*)*"
 _REMOTE = re.compile(
-    rf"(?:https|ssh|git)://(?:{_NAME}+@)?[A-Za-z0-9.-]+(?::\d+)?/{_NAME}[A-Za-z0-9._/-]*"
-    rf"|{_NAME}+@[A-Za-z0-9.-]+:{_NAME}[A-Za-z0-9._/-]*"
+    rf"(?:https|ssh|git)://(?:{_WORD}@)?{_HOST}(?::[0-9]{{1,5}})?/{_PATH}|{_WORD}@{_HOST}:{_PATH}"
 )
 
 
