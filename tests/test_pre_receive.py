@@ -387,3 +387,19 @@ def test_a_history_rewritten_to_drop_a_key_can_be_force_pushed(
     code, out = _push(client, "-f", "again:main")
     assert code != 0 and "pre-receive hook declined" in out, out
     assert server.git("rev-parse", "main").strip() != client.head()
+
+
+def test_a_branch_named_after_a_key_is_rejected(tmp_path: Path, rng: random.Random) -> None:
+    """A ref's name is published with it (found by a review: the hook showed the name
+    redacted in a notice, and let the push through). Only names a push creates are read."""
+    server = _server(tmp_path)
+    client = _client(tmp_path, server)
+    assert _push(client, "main")[0] == 0
+    key = keys.sgai_uuid(rng)
+    code, out = _push(client, f"main:refs/heads/{key}")
+    assert code != 0 and "pre-receive hook declined" in out, out
+    said = "".join(line for line in out.splitlines(True) if line.startswith("remote:"))
+    assert "(name of a ref the push creates)" in said and key not in said  # git's own shows it
+    code, out = _push(client, f"main:refs/tags/v1-{keys.tavily_current(rng)}")
+    assert code != 0 and "pre-receive hook declined" in out, out
+    assert _push(client, "main:refs/heads/feature")[0] == 0

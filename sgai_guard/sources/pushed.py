@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
-from sgai_guard.models import ZERO_OIDS, Blob, Skipped, Summary, is_object_id
+from sgai_guard.models import ZERO_OIDS, Blob, Skipped, Status, Summary, is_object_id
 from sgai_guard.sources import gitcmd
 from sgai_guard.sources.commits import RangeScan
 from sgai_guard.sources.messages import object_kind, peel
@@ -34,6 +34,7 @@ UNTOLD = (
     "every remote's tracking refs vouch for a new branch's commits; run `sgai-guard "
     "install-hook --pre-push` again"
 )
+REF_NAME = "(name of a ref the push creates)"  # where a file's path would be
 # A server, before the push moves any ref: what its branches and tags hold is not new, for new
 # branches and updates alike. Only those: refs a hosting platform writes without running the
 # hook (refs/pull/*, refs/merge-requests/*, keep-arounds) must not vouch for a commit.
@@ -94,6 +95,16 @@ class PushSource:
             yield from scan.removed()
             yield from scan.messages()
         yield from self._tag_messages(repo)
+        yield from self._new_names()
+
+    def _new_names(self) -> Iterator[Blob]:
+        """The name of each ref the push creates: it is published with it (found by a
+        review: a branch named after a key was shown redacted in a notice, and let through).
+        A ref that already exists keeps the name the remote has."""
+        for _, new, remote_ref, old in self.updates:
+            if new not in ZERO_OIDS and old in ZERO_OIDS:
+                data = os.fsencode(remote_ref) + b"\n"
+                yield Blob(REF_NAME, data, status=Status.NEW, message=True)
 
     def _remote_known(self, repo: Repository, remote: str) -> tuple[str, ...]:
         """What vouches for a new branch's commits: the tips of the pushed-to remote's own
