@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import random
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -254,6 +255,28 @@ def _audited(tmp_path: Path, rng: random.Random) -> tuple[Path, Path, str]:
     return out, result, secret
 
 
+def _set(where: Any, key: Any, value: object) -> None:
+    where[key] = value
+
+
+_MALFORM: dict[str, Any] = {
+    "salt_id is a list": lambda d, f, k, o: _set(d, "salt_id", ["x"]),
+    "stats hold a string": lambda d, f, k, o: _set(d["result"], "stats", ["many", 0, 0, 0]),
+    "a commit is a number": lambda d, f, k, o: _set(f["exposure"]["introduced"], 0, 7),
+    "nested for ever": lambda d, f, k, o: None,  # written by _deep
+    "three hundred thousand notices": lambda d, f, k, o: _set(
+        d["result"], "notices", [""] * 300_000
+    ),
+    "a line hash holding the key": lambda d, f, k, o: _set(f, "line_hash", k),
+    "a verdict reason holding the key": lambda d, f, k, o: _set(
+        f, "verification", ["live", f"ok {k}", ""]
+    ),
+    "a number of 400 digits": lambda d, f, k, o: _set(d["result"]["stats"], 1, "@"),
+    "not a number": lambda d, f, k, o: _set(d["result"]["stats"], 3, float("nan")),
+    "another repository's finding": lambda d, f, k, o: _set(f, "repository", o),
+}
+
+
 def test_a_planted_newer_result_cannot_hide_another(tmp_path: Path, rng: random.Random) -> None:
     """A second file for one repository, empty and newer, took its place: exit 0 (found by a
     review). Both are read now, and the merge says it is in doubt."""
@@ -270,18 +293,7 @@ def test_a_planted_newer_result_cannot_hide_another(tmp_path: Path, rng: random.
     assert any("2 result files" in reason for reason in report["incomplete"]), report
 
 
-@pytest.mark.parametrize(
-    "change",
-    [
-        "salt_id is a list",
-        "stats hold a string",
-        "a commit is a number",
-        "nested for ever",
-        "three hundred thousand notices",
-        "a line hash holding the key",
-        "a verdict reason holding the key",
-    ],
-)
+@pytest.mark.parametrize("change", list(_MALFORM))
 def test_a_malformed_result_fails_that_file_only(
     tmp_path: Path, rng: random.Random, change: str
 ) -> None:
@@ -291,22 +303,9 @@ def test_a_malformed_result_fails_that_file_only(
     other = small(tmp_path / "b", [key(rng, 2)])
     run_cli("audit", str(other), "--out", str(out), cwd=tmp_path)
     data = json.loads(result.read_text())
-    finding = data["result"]["findings"][0]
-    if change == "salt_id is a list":
-        data["salt_id"] = ["x"]
-    elif change == "stats hold a string":
-        data["result"]["stats"] = ["many", 0, 0, 0]
-    elif change == "a commit is a number":
-        finding["exposure"]["introduced"][0] = 7
-    elif change == "nested for ever":
-        pass  # written by _deep below
-    elif change == "three hundred thousand notices":
-        data["result"]["notices"] = [""] * 300_000
-    elif change == "a line hash holding the key":
-        finding["line_hash"] = secret
-    else:
-        finding["verification"] = ["live", f"ok {secret}", ""]
+    _MALFORM[change](data, data["result"]["findings"][0], secret, other.name)
     text = json.dumps(data) if change != "nested for ever" else _deep(data)
+    text = text.replace('"@"', "1" + "0" * 400)
     result.write_text(text)
     kept = change == "a verdict reason holding the key"  # read, the reason redacted
     for fmt in ("sarif", "text", "html"):

@@ -179,3 +179,21 @@ def test_cli_keeps_html_redacted_unless_asked_for_this_format(
     assert clear.returncode == 1 and key in (tmp_path / "c.html").read_text()
     alone = run_cli("scan", "k.env", "--format", "html", "--show-secrets-in-html", cwd=tmp_path)
     assert alone.returncode == 2 and key not in alone.stdout + alone.stderr
+
+
+def test_a_commit_dated_at_the_end_of_time_is_no_error(tmp_path: Path, rng: random.Random) -> None:
+    """The timeline adds a day to its dates: a commit dated 9999-12-31 (a repository can
+    say so) ended the report in OverflowError (found by a review)."""
+    repo = Repo(tmp_path / "r")
+    repo.write("c.py", f"K = '{keys.sgai_uuid(rng)}'\n")
+    repo.add("c.py")
+    env = {"GIT_AUTHOR_DATE": "@253402300799 +0000", "GIT_COMMITTER_DATE": "@253402300799 +0000"}
+    subprocess.run(
+        ["git", "commit", "-q", "--no-gpg-sign", "-m", "far away"],
+        cwd=repo.path,
+        env={**git_env(), **env},
+        check=True,
+    )
+    proc = run_cli("audit", ".", "--format", "html", "-o", "out.html", cwd=repo.path)
+    assert proc.returncode == 1 and "internal error" not in proc.stderr, proc.stderr
+    assert "9999" in (repo.path / "out.html").read_text()

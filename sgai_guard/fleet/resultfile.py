@@ -117,10 +117,12 @@ def load(text: str, where: str) -> Stored:
         data = json.loads(text)
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise ValueError(f"not a {FORMAT} file")
-        raw = data["result"]
+        raw, name = data["result"], _str(data["name"])
         result = None if raw is None else _load_result(_dict(raw))
+        if result is not None and _elsewhere(result, name):  # found by a review
+            raise ValueError("a finding of another repository than the file's")
         return Stored(
-            _str(data["name"]),
+            name,
             _str(data["target"]),
             _str(data["state"]),
             _str(data["salt_id"]),
@@ -132,8 +134,15 @@ def load(text: str, where: str) -> Stored:
         raise ConfigError(f"{where}: not a readable fleet result ({exc})") from None
 
 
+def _elsewhere(result: ScanResult, name: str) -> bool:
+    """A finding said to be another repository's: one file placing a key in another."""
+    found = (*result.findings, *(s.finding for s in result.suppressed))
+    return any(finding.repository != name for finding in found)
+
+
 _MAX_ITEMS = 100_000  # entries of any one list: findings, notices, paths...
 _MAX_TEXT = 64 << 10  # characters of any one string
+_LARGEST = 1 << 53  # of any count (a float holds every integer up to it)
 
 
 def _dict(value: object) -> dict[str, Any]:
@@ -165,8 +174,12 @@ def _bool(value: object) -> bool:
 
 
 def _number(value: object) -> int | float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise TypeError("a number of at least 0 was expected")
+    """A count or a duration: finite, from 0 to 2^53 (a number of 400 digits overflowed the
+    merge's sums, and NaN made its JSON invalid: found by a review)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError("a number was expected")
+    if not 0 <= value <= _LARGEST:  # NaN compares false: refused too
+        raise ValueError(f"a number outside 0 to {_LARGEST}")
     return value
 
 

@@ -46,10 +46,14 @@ class Timeline(NamedTuple):
 
 
 def parse_date(text: str) -> datetime | None:
-    """A git ISO 8601 date; None for anything else (dates come from the repository)."""
+    """A git ISO 8601 date; None for anything else (dates come from the repository), and
+    for one within a year of what datetime holds: the scale adds a day to its dates (found
+    by a review: a commit dated 9999-12-31 ended the HTML report in OverflowError)."""
     try:
         value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
+        return None
+    if not 1 < value.year < 9999:
         return None
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
