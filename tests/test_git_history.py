@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests import keys
 from tests.cli_helpers import run_cli, run_json
 from tests.gitrepo import Repo, git_env
@@ -476,3 +478,37 @@ def test_a_key_a_merge_brings_itself_blocks_and_one_it_takes_from_a_parent_is_no
     code, report = run_json("scan", "--range", f"{base}..main", cwd=repo.path)
     found = sorted((f["path"], f["commit"], f["blocking"]) for f in report["findings"])
     assert code == 1 and found == [("f.txt", merge, True), ("side.env", side, True)], found
+
+
+@pytest.mark.parametrize("how", ["an excluded path, then moved", "an allowed line", "a marker"])
+def test_a_key_allowed_in_one_commit_and_shown_in_the_next_is_new(
+    tmp_path: Path, rng: random.Random, how: str
+) -> None:
+    """A key that a range's own earlier commit held suppressed was never reported: where a
+    later commit of the range shows it, it is new and blocks, not "already committed"
+    (found by a review: add it allowed, un-allow it next, exit 0)."""
+    key = keys.tavily_current(rng)
+    repo = Repo(tmp_path)
+    config = 'exclude-paths = ["fixtures/"]\ninline-markers = true\n'
+    config += '[[allow-regex]]\npattern = "^EXAMPLE_"\ntarget = "line"\nreason = "docs"\n'
+    repo.write(".sgai-guard.toml", config)
+    base = repo.commit("root")
+    if how == "an excluded path, then moved":
+        repo.write("fixtures/k.py", f'KEY = "{key}"\n')
+        repo.commit("fixture")
+        repo.git("mv", "fixtures/k.py", "src.py")
+        repo.git("commit", "-q", "--no-gpg-sign", "-m", "moved")
+    else:
+        first = (
+            f'EXAMPLE_KEY = "{key}"\n'
+            if how == "an allowed line"
+            else f'K = "{key}"  # sgai-guard: allow test\n'
+        )
+        repo.write("src.py", first)
+        repo.commit("allowed")
+        repo.write("src.py", f'KEY = "{key}"\n')
+        repo.commit("shown")
+    code, report = run_json("scan", "--range", f"{base}..main", cwd=repo.path)
+    shown = [f for f in report["findings"] if f["path"] == "src.py"]
+    assert code == 1 and shown and all(f["blocking"] for f in shown), report["findings"]
+    assert [f["status"] for f in shown] == ["new"], shown

@@ -99,8 +99,9 @@ def scan(
         commits=len(tally.commits),
         seconds=time.perf_counter() - started,
     )
+    findings = _unheld(tally.findings, tally.suppressed, settings)
     return ScanResult(
-        findings=_outermost_dropped(tally.findings, opened),
+        findings=_outermost_dropped(findings, opened),
         suppressed=tuple(tally.suppressed),
         skipped=tuple(tally.skipped),
         stats=stats,
@@ -144,6 +145,31 @@ def _scan_blob(
             placed = blob._replace(path=path, commit=commit)
             finding = to_finding(candidate, placed, settings.salt, status, line_hash)
             _judge(finding, candidate, policy, settings, tally)
+
+
+def _unheld(
+    findings: list[Finding], suppressed: list[Suppression], settings: Settings
+) -> list[Finding]:
+    """Findings "already committed" only because an earlier commit of the same range held
+    the key while it was suppressed (an excluded path, an allowed line, a marker), then
+    moved or edited it out of reach: that key was never reported, so it is new here and
+    blocks as new keys do (found by a review: add it allowed, un-allow it next, exit 0). A
+    key the range also reports as new blocks through that finding already."""
+    allowed = {
+        s.finding.fingerprint
+        for s in suppressed
+        if s.finding.status is Status.NEW and s.finding.commit
+    }
+    hidden = allowed - {f.fingerprint for f in findings if f.status is Status.NEW}
+    if not hidden:
+        return findings
+    new = Status.NEW in settings.blocking
+    return [
+        f._replace(status=Status.NEW, blocking=new)
+        if f.status is Status.COMMITTED and f.commit and f.fingerprint in hidden
+        else f
+        for f in findings
+    ]
 
 
 def _line_hashes(blob: Blob, candidates: list[Candidate]) -> dict[int, str]:
