@@ -271,3 +271,28 @@ def test_overlapping_paths_are_read_once(tmp_path: Path, rng: random.Random) -> 
         code, report = run_json("scan", *paths, cwd=tmp_path)
         assert code == 1 and report["scanned"]["files"] == 1, paths
         assert len(report["findings"]) == 1, report["findings"]
+
+
+def test_a_gitignore_line_pathspec_cannot_read_is_skipped(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """Outside git, one line such as `!` or `[z-a]` ended the whole scan as an internal
+    error, its findings unsaid (found by a review). git skips such lines; so does this."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "z").mkdir()
+    (tmp_path / "a" / "x.txt").write_text(f"k={keys.tavily_current(rng)}\n")
+    (tmp_path / "z" / ".gitignore").write_text("!\n[z-a]\n[[:alpha:]]\na\\\nskip.txt\n")
+    (tmp_path / "z" / "skip.txt").write_text(f"k={keys.sgai_uuid(rng)}\n")
+    code, report = run_json("scan", ".", cwd=tmp_path)
+    assert code == 1, report
+    assert [f["path"] for f in report["findings"]] == ["a/x.txt"]  # skip.txt still ignored
+
+
+def test_a_baseline_outside_the_configurations_folder_is_refused(tmp_path: Path) -> None:
+    """A scanned repository's `baseline = "/etc/passwd"` had every scan read any file on
+    the machine (found by a review)."""
+    (tmp_path / "a.txt").write_text("hello\n")
+    for name in ("/etc/passwd", "../outside.json"):
+        (tmp_path / ".sgai-guard.toml").write_text(f'baseline = "{name}"\n')
+        proc = run_cli("scan", ".", cwd=tmp_path)
+        assert proc.returncode == 2 and "outside the configuration's folder" in proc.stderr

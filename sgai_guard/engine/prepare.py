@@ -81,13 +81,29 @@ def _baseline(config: Config, given: Path | None, *, use_configured: bool) -> En
     that file exists; its fingerprints, or None."""
     path = given
     if path is None and use_configured and config.baseline and config.source:
-        default = config.source.parent / config.baseline
+        default = _inside(config.source, config.baseline)
         path = default if default.exists() else None
     if path is None:
         return None
     from sgai_guard.policy import baseline  # noqa: PLC0415 - json only when there is one
 
     return baseline.load(path)
+
+
+def _inside(source: Path, name: str) -> Path:
+    """The baseline a configuration names, in the configuration's own folder or below: a
+    scanned repository's `baseline = "/etc/passwd"` (or `../..`) had every commit read any
+    file on the machine (found by a review)."""
+    from sgai_guard.errors import ConfigError  # noqa: PLC0415
+
+    folder = source.parent
+    path = folder / name
+    if not path.resolve().is_relative_to(folder.resolve()):
+        raise ConfigError(
+            f"{source}: baseline = {name!r} is outside the configuration's folder: refusing "
+            "to read it"
+        )
+    return path
 
 
 def removed_blocking(block: bool) -> frozenset[Status]:

@@ -127,6 +127,30 @@ class SpecRules:
             text = fsread.read_small(os.path.join(folder, ".gitignore")).decode("utf-8", "replace")
         except (OSError, fsread.NotRegularError):
             return self
-        from pathspec import GitIgnoreSpec  # noqa: PLC0415 - slow to import; only outside git
+        return SpecRules((*self.specs, (rel, _spec(text.splitlines()))))
 
-        return SpecRules((*self.specs, (rel, GitIgnoreSpec.from_lines(text.splitlines()))))
+
+def _spec(lines: list[str]) -> GitIgnoreSpec:
+    """The lines' rules, less any line pathspec cannot compile (`!`, `a\\`, `[z-a]`, a POSIX
+    class): git skips such a line, and one of them ended the whole scan, its findings unsaid
+    (found by a review). What is skipped is ignored by nothing: scanned, the safe side."""
+    import warnings  # noqa: PLC0415
+
+    from pathspec import GitIgnoreSpec  # noqa: PLC0415 - slow to import; only outside git
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # re's FutureWarning on "[[" in a hostile line
+        try:
+            return GitIgnoreSpec.from_lines(lines)
+        except Exception:
+            return GitIgnoreSpec.from_lines([line for line in lines if _compiles(line)])
+
+
+def _compiles(line: str) -> bool:
+    from pathspec import GitIgnoreSpec  # noqa: PLC0415
+
+    try:
+        GitIgnoreSpec.from_lines([line])
+    except Exception:
+        return False
+    return True
