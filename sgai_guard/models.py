@@ -119,6 +119,9 @@ class Blob(NamedTuple):
     part: Part | None = None  # a piece of a large file
     also: tuple[tuple[str, str | None], ...] = ()  # (path, commit): the same content elsewhere
     message: bool = False  # a commit's or tag's message, not a file (not counted as one)
+    # in a range: what the path held at the range's base, loaded only for a key that the
+    # range itself may have brought in allowed (engine.scan._unheld)
+    base: Callable[[], tuple[bytes, ...]] | None = None
 
     def __repr__(self) -> str:
         return f"Blob({self.path!r}, {len(self.data)} bytes, commit={self.commit!r})"

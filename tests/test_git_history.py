@@ -512,3 +512,24 @@ def test_a_key_allowed_in_one_commit_and_shown_in_the_next_is_new(
     shown = [f for f in report["findings"] if f["path"] == "src.py"]
     assert code == 1 and shown and all(f["blocking"] for f in shown), report["findings"]
     assert [f["status"] for f in shown] == ["new"], shown
+
+
+def test_a_key_the_base_held_stays_committed_beside_an_allowed_copy(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """An old key in a file the range edits, while the range adds an allowed example of it:
+    the base held it there, so it was committed before (the first version of the rule
+    above blocked it as new: found by a review)."""
+    key = keys.sgai_uuid(rng)
+    repo = Repo(tmp_path)
+    repo.write(".sgai-guard.toml", 'exclude-paths = ["docs/"]\n')
+    repo.write("config.py", f"KEY = '{key}'\n")
+    base = repo.commit("base")
+    repo.write("config.py", f"KEY = '{key}'\n# more\n")
+    repo.write("docs/ex.md", f"Example: {key}\n")
+    repo.commit("pr")
+    code, report = run_json("scan", "--range", f"{base}..main", cwd=repo.path)
+    assert code == 0, report["findings"]
+    assert [(f["path"], f["status"]) for f in report["findings"]] == [
+        ("config.py", "already-committed")
+    ]

@@ -42,7 +42,7 @@ class NoPolicy:
 class _Tally:
     """What one scan has gathered so far (mutable; the engine's own bookkeeping)."""
 
-    __slots__ = ("bytes", "commits", "files", "findings", "skipped", "suppressed")
+    __slots__ = ("based", "bytes", "commits", "files", "findings", "skipped", "suppressed")
 
     def __init__(self) -> None:
         self.findings: list[Finding] = []
@@ -51,6 +51,7 @@ class _Tally:
         self.files = 0
         self.bytes = 0
         self.commits: set[str] = set()
+        self.based: set[str] = set()  # fingerprints of keys a range's base already held
 
 
 Progress = Callable[[int, int], None]  # (files, bytes) so far
@@ -99,7 +100,7 @@ def scan(
         commits=len(tally.commits),
         seconds=time.perf_counter() - started,
     )
-    findings = _unheld(tally.findings, tally.suppressed, settings)
+    findings = _unheld(tally.findings, tally.suppressed, settings, tally.based)
     return ScanResult(
         findings=_outermost_dropped(findings, opened),
         suppressed=tuple(tally.suppressed),
@@ -131,6 +132,7 @@ def _scan_blob(
         return
     hashes = _line_hashes(blob, candidates)
     held = _held(blob.prior() if blob.prior else (), detector)
+    based: frozenset[str] | None = None  # what the range's base held there, when asked
     after = blob.after() if blob.after else ()
     places = ((blob.path, blob.commit), *blob.also)
     candidates.reverse()
@@ -144,23 +146,33 @@ def _scan_blob(
         for path, commit in places:
             placed = blob._replace(path=path, commit=commit)
             finding = to_finding(candidate, placed, settings.salt, status, line_hash)
+            if status is Status.COMMITTED and blob.base is not None and path == blob.path:
+                based = based if based is not None else _held(blob.base(), detector)
+                if canonical(candidate) in based:  # there before the range: truly committed
+                    tally.based.add(finding.fingerprint)
             _judge(finding, candidate, policy, settings, tally)
 
 
 def _unheld(
-    findings: list[Finding], suppressed: list[Suppression], settings: Settings
+    findings: list[Finding],
+    suppressed: list[Suppression],
+    settings: Settings,
+    based: set[str],
 ) -> list[Finding]:
     """Findings "already committed" only because an earlier commit of the same range held
     the key while it was suppressed (an excluded path, an allowed line, a marker), then
     moved or edited it out of reach: that key was never reported, so it is new here and
     blocks as new keys do (found by a review: add it allowed, un-allow it next, exit 0). A
-    key the range also reports as new blocks through that finding already."""
+    key the range also reports as new blocks through that finding already; one that the
+    range's base held at the finding's path was committed before (``based``: a file holding
+    an old key, edited beside an allowed example of it, blocked as new: found by the next
+    review)."""
     allowed = {
         s.finding.fingerprint
         for s in suppressed
         if s.finding.status is Status.NEW and s.finding.commit
     }
-    hidden = allowed - {f.fingerprint for f in findings if f.status is Status.NEW}
+    hidden = allowed - {f.fingerprint for f in findings if f.status is Status.NEW} - based
     if not hidden:
         return findings
     new = Status.NEW in settings.blocking

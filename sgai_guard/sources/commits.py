@@ -167,7 +167,14 @@ class RangeScan:
                 group = groups.setdefault((entry.new_oid, _old(entry), alone), [])
                 if all(e.path != entry.path for e in group):
                     group.append(entry)
-        yield from _read(self.repo, list(groups.values()), removed=False, deleted=deleted)
+        for item in _read(self.repo, list(groups.values()), removed=False, deleted=deleted):
+            yield self._with_base(item)
+
+    def _with_base(self, item: Blob | Skipped) -> Blob | Skipped:
+        """A blob with what its path held at the range's base, loaded only if asked."""
+        if not isinstance(item, Blob) or not self.base or "\n" in item.path:
+            return item
+        return item._replace(base=partial(_blob_at, self.repo, f"{self.base}:{item.path}"))
 
 
 def _what_merges_bring(entries: list[RawEntry], merges: dict[str, int]) -> list[RawEntry]:
@@ -235,6 +242,11 @@ def _blob_of(
         return blob._replace(status=Status.REMOVED, after=after)
     prior = partial(_blob, repo, entry.old_oid if entry.has_old else None)  # already committed?
     return blob._replace(prior=prior, also=tuple((e.path, e.commit) for e in group[1:]))
+
+
+def _blob_at(repo: Repository, rev: str) -> tuple[bytes, ...]:
+    """What ``rev`` (`base:path`) names, if a blob."""
+    return catfile.contents(repo.path, [rev])
 
 
 def _blob(repo: Repository, oid: str | None) -> tuple[bytes, ...]:
