@@ -240,23 +240,12 @@ def test_a_token_with_a_line_end_is_never_shown(tmp_path: Path) -> None:
     character is refused without showing the token."""
     plan = Plan(_github_repos())
     with serving(plan) as base:
+        api_url = ("--api-url", base)
         ok = run_cli(
-            "repos",
-            "github",
-            "org",
-            "--api-url",
-            base,
-            cwd=tmp_path,
-            env={"GITHUB_TOKEN": TOKEN + "\n"},
+            "repos", "github", "org", *api_url, cwd=tmp_path, env={"GITHUB_TOKEN": f"{TOKEN}\n"}
         )
         bad = run_cli(
-            "repos",
-            "gitlab",
-            "g",
-            "--api-url",
-            base,
-            cwd=tmp_path,
-            env={"GITLAB_TOKEN": TOKEN + "\rx"},
+            "repos", "gitlab", "g", *api_url, cwd=tmp_path, env={"GITLAB_TOKEN": f"{TOKEN}\rx"}
         )
     assert ok.returncode == 0, ok.stderr
     assert all(h.get("authorization") == f"Bearer {TOKEN}" for _, h in plan.requests)
