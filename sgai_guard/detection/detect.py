@@ -17,8 +17,6 @@ from sgai_guard.models import Rule, Technique
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _B64_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-")
 _B64_MAX_TOKEN = 4096
-_B64_WRAP = 192  # characters read past a line's end: a key encodes to about 80
-_B64_WRAP_LINES = 3
 _LITERAL = rb"""(?:"[A-Za-z0-9_-]*"|'[A-Za-z0-9_-]*')"""
 _CHAIN = re.compile(_LITERAL + rb"(?:\s*\+?\s*" + _LITERAL + rb")+")
 _BINARY_SNIFF = 8000
@@ -203,37 +201,28 @@ def _base64_matches(rule: Rule, starts: Iterator[int], data: bytes) -> Iterator[
             continue  # inside a token already decoded
         token_start, token_end = _b64_token(data, pos)
         seen_until = token_end
-        secrets = list(_decoded_keys(rule, data[token_start:token_end]))
-        wrapped = _wrapped_end(data, token_end) if not secrets else token_end
-        if wrapped > token_end:  # the key may go on past the line's end
-            secrets = list(_decoded_keys(rule, data[token_start:wrapped]))
-        for secret in secrets:
+        for secret in _decoded_keys(rule, data[token_start:token_end]):
             yield token_start, secret
 
 
 def _b64_token(data: bytes, pos: int) -> tuple[int, int]:
+    """The base64 run around ``pos``: back to its line's start, and on across line ends
+    where the next line goes on with base64 (`base64`, MIME and PEM wrap at 64 or 76
+    characters, so an encoded key mostly spans two lines: found by a review)."""
     start, end = pos, pos
     while start > 0 and pos - start < _B64_MAX_TOKEN and data[start - 1] in _B64_CHARS:
         start -= 1
-    while end < len(data) and end - pos < _B64_MAX_TOKEN and data[end] in _B64_CHARS:
-        end += 1
-    return start, end
-
-
-def _wrapped_end(data: bytes, end: int) -> int:
-    """Where a base64 run ending its line at ``end`` ends when it goes on over the next few
-    lines (`base64`, MIME and PEM wrap at 64 or 76 characters, so an encoded key mostly
-    spans two lines: found by a review). Bounded, so that every line's own run is still
-    read for the prefixes it holds (a run of 4 KiB skipped a key's: found by the next)."""
-    at, lines = end, 0
-    while at < len(data) and at - end < _B64_WRAP and lines < _B64_WRAP_LINES:
-        step = 1 if data.startswith(b"\n", at) else 2 if data.startswith(b"\r\n", at) else 0
-        if not step or at + step >= len(data) or data[at + step] not in _B64_CHARS:
+    while end < len(data) and end - pos < _B64_MAX_TOKEN:
+        if data[end] in _B64_CHARS:
+            end += 1
+        elif data.startswith((b"\n", b"\r\n"), end):
+            step = 1 if data[end] == 10 else 2  # past the line end, if base64 goes on
+            if end + step >= len(data) or data[end + step] not in _B64_CHARS:
+                break
+            end += step
+        else:
             break
-        at, lines = at + step, lines + 1
-        while at < len(data) and data[at] in _B64_CHARS and at - end < _B64_WRAP:
-            at += 1
-    return at
+    return start, end
 
 
 def _decoded_keys(rule: Rule, token: bytes) -> Iterator[str]:
