@@ -206,22 +206,11 @@ def _base64_matches(rule: Rule, starts: Iterator[int], data: bytes) -> Iterator[
 
 
 def _b64_token(data: bytes, pos: int) -> tuple[int, int]:
-    """The base64 run around ``pos``: back to its line's start, and on across line ends
-    where the next line goes on with base64 (`base64`, MIME and PEM wrap at 64 or 76
-    characters, so an encoded key mostly spans two lines: found by a review)."""
     start, end = pos, pos
     while start > 0 and pos - start < _B64_MAX_TOKEN and data[start - 1] in _B64_CHARS:
         start -= 1
-    while end < len(data) and end - pos < _B64_MAX_TOKEN:
-        if data[end] in _B64_CHARS:
-            end += 1
-        elif data.startswith((b"\n", b"\r\n"), end):
-            step = 1 if data[end] == 10 else 2  # past the line end, if base64 goes on
-            if end + step >= len(data) or data[end + step] not in _B64_CHARS:
-                break
-            end += step
-        else:
-            break
+    while end < len(data) and end - pos < _B64_MAX_TOKEN and data[end] in _B64_CHARS:
+        end += 1
     return start, end
 
 
@@ -230,7 +219,7 @@ def _decoded_keys(rule: Rule, token: bytes) -> Iterator[str]:
     import binascii  # noqa: PLC0415
 
     pattern = _compiled(rule.pattern + rule.end)
-    normal = token.replace(b"\r", b"").replace(b"\n", b"").replace(b"-", b"+").replace(b"_", b"/")
+    normal = token.replace(b"-", b"+").replace(b"_", b"/")
     found: set[str] = set()
     for skip in range(4):  # the key may start at any of the four character alignments
         chunk = normal[skip:]
