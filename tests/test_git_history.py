@@ -533,3 +533,26 @@ def test_a_key_the_base_held_stays_committed_beside_an_allowed_copy(
     assert [(f["path"], f["status"]) for f in report["findings"]] == [
         ("config.py", "already-committed")
     ]
+
+
+def test_a_key_the_base_held_elsewhere_is_new_where_it_is_moved(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """The base's holding counts at the finding's own path only: a key the base held in
+    config.env, added allowed under docs/ and then moved into src/, is new in src/ (the
+    first version judged by key alone: found by a review)."""
+    key = keys.sgai_uuid(rng)
+    repo = Repo(tmp_path)
+    repo.write("config.env", f"API_KEY={key}\n")
+    base = repo.commit("base")
+    repo.write(".sgai-guard.toml", 'exclude-paths = ["docs/"]\n')
+    repo.write("config.env", f"API_KEY={key}\no=1\n")
+    repo.write("docs/ex.md", f"ex {key}\n")
+    repo.commit("allowed")
+    (repo.path / "src").mkdir()
+    repo.git("mv", "docs/ex.md", "src/app.py")
+    repo.git("commit", "-q", "--no-gpg-sign", "-m", "moved")
+    code, report = run_json("scan", "--range", f"{base}..main", cwd=repo.path)
+    found = {f["path"]: (f["status"], f["blocking"]) for f in report["findings"]}
+    assert code == 1 and found["src/app.py"] == ("new", True), report["findings"]
+    assert found["config.env"] == ("already-committed", False)

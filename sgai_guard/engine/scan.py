@@ -39,6 +39,9 @@ class NoPolicy:
         return finding
 
 
+_Recorded = tuple[str, str, str, Callable[[], tuple[bytes, ...]]]
+
+
 class _Tally:
     """What one scan has gathered so far (mutable; the engine's own bookkeeping)."""
 
@@ -51,7 +54,9 @@ class _Tally:
         self.files = 0
         self.bytes = 0
         self.commits: set[str] = set()
-        self.based: set[str] = set()  # fingerprints of keys a range's base already held
+        # (fingerprint, path, key, what the range's base held at the path): asked only for
+        # keys the range also holds allowed (see _unheld)
+        self.based: list[_Recorded] = []
 
 
 Progress = Callable[[int, int], None]  # (files, bytes) so far
@@ -100,7 +105,7 @@ def scan(
         commits=len(tally.commits),
         seconds=time.perf_counter() - started,
     )
-    findings = _unheld(tally.findings, tally.suppressed, settings, tally.based)
+    findings = _unheld(tally.findings, tally.suppressed, settings, _Based(tally.based, detector))
     return ScanResult(
         findings=_outermost_dropped(findings, opened),
         suppressed=tuple(tally.suppressed),
@@ -132,7 +137,6 @@ def _scan_blob(
         return
     hashes = _line_hashes(blob, candidates)
     held = _held(blob.prior() if blob.prior else (), detector)
-    based: frozenset[str] | None = None  # what the range's base held there, when asked
     after = blob.after() if blob.after else ()
     places = ((blob.path, blob.commit), *blob.also)
     candidates.reverse()
@@ -147,9 +151,7 @@ def _scan_blob(
             placed = blob._replace(path=path, commit=commit)
             finding = to_finding(candidate, placed, settings.salt, status, line_hash)
             if status is Status.COMMITTED and blob.base is not None and path == blob.path:
-                based = based if based is not None else _held(blob.base(), detector)
-                if canonical(candidate) in based:  # there before the range: truly committed
-                    tally.based.add(finding.fingerprint)
+                tally.based.append((finding.fingerprint, path, canonical(candidate), blob.base))
             _judge(finding, candidate, policy, settings, tally)
 
 
@@ -157,7 +159,7 @@ def _unheld(
     findings: list[Finding],
     suppressed: list[Suppression],
     settings: Settings,
-    based: set[str],
+    based: _Based,
 ) -> list[Finding]:
     """Findings "already committed" only because an earlier commit of the same range held
     the key while it was suppressed (an excluded path, an allowed line, a marker), then
@@ -172,16 +174,45 @@ def _unheld(
         for s in suppressed
         if s.finding.status is Status.NEW and s.finding.commit
     }
-    hidden = allowed - {f.fingerprint for f in findings if f.status is Status.NEW} - based
+    hidden = allowed - {f.fingerprint for f in findings if f.status is Status.NEW}
     if not hidden:
         return findings
+    kept = based.held(hidden)
     new = Status.NEW in settings.blocking
     return [
         f._replace(status=Status.NEW, blocking=new)
-        if f.status is Status.COMMITTED and f.commit and f.fingerprint in hidden
+        if f.status is Status.COMMITTED
+        and f.commit
+        and f.fingerprint in hidden
+        and (f.fingerprint, f.path) not in kept
         else f
         for f in findings
     ]
+
+
+class _Based:
+    """What a range's base held at the paths of its "already committed" findings, read only
+    for the keys ``_unheld`` would otherwise call new, and judged per path: a key the base
+    held in one file says nothing of another it is moved into (found by a review)."""
+
+    def __init__(
+        self,
+        recorded: list[tuple[str, str, str, Callable[[], tuple[bytes, ...]]]],
+        detector: Detector,
+    ) -> None:
+        self._recorded, self._detector = recorded, detector
+
+    def held(self, fingerprints: set[str]) -> set[tuple[str, str]]:
+        """(fingerprint, path) of each such finding whose key the base held at its path."""
+        kept: set[tuple[str, str]] = set()
+        loaded: dict[int, frozenset[str]] = {}
+        for mark, path, key, load in self._recorded:
+            if mark in fingerprints:
+                if id(load) not in loaded:
+                    loaded[id(load)] = _held(load(), self._detector)
+                if key in loaded[id(load)]:
+                    kept.add((mark, path))
+        return kept
 
 
 def _line_hashes(blob: Blob, candidates: list[Candidate]) -> dict[int, str]:
