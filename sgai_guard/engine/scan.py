@@ -195,22 +195,18 @@ class _Based:
     for the keys ``_unheld`` would otherwise call new, and judged per path: a key the base
     held in one file says nothing of another it is moved into (found by a review)."""
 
-    def __init__(
-        self,
-        recorded: list[tuple[str, str, str, Callable[[], tuple[bytes, ...]]]],
-        detector: Detector,
-    ) -> None:
+    def __init__(self, recorded: list[_Recorded], detector: Detector) -> None:
         self._recorded, self._detector = recorded, detector
 
     def held(self, fingerprints: set[str]) -> set[tuple[str, str]]:
         """(fingerprint, path) of each such finding whose key the base held at its path."""
         kept: set[tuple[str, str]] = set()
-        loaded: dict[int, frozenset[str]] = {}
+        loaded: dict[Callable[[], tuple[bytes, ...]], frozenset[str]] = {}  # one read a blob
         for mark, path, key, load in self._recorded:
             if mark in fingerprints:
-                if id(load) not in loaded:
-                    loaded[id(load)] = _held(load(), self._detector)
-                if key in loaded[id(load)]:
+                if load not in loaded:
+                    loaded[load] = _held(load(), self._detector)
+                if key in loaded[load]:
                     kept.add((mark, path))
         return kept
 
