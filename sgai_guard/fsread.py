@@ -89,6 +89,15 @@ def read_small(path: StrPath, limit: int = 16 * 1024 * 1024) -> bytes:
     return data
 
 
+def read_head(path: StrPath, limit: int) -> bytes:
+    """Up to ``limit`` bytes from the start of a regular file, however large it is."""
+    fd = open_regular(path)
+    try:
+        return _read_up_to(fd, limit)
+    finally:
+        os.close(fd)
+
+
 def read_text(path: StrPath, limit: int = 16 * 1024 * 1024) -> str:
     return read_small(path, limit).decode("utf-8")
 

@@ -8,6 +8,7 @@ from functools import cache, partial
 
 from sgai_guard.models import Blob, Part, Skipped, Status, Summary
 from sgai_guard.sources import catfile, gitcmd
+from sgai_guard.sources.lfs import LocalStore
 from sgai_guard.sources.raw import RawEntry, parse_raw
 from sgai_guard.sources.repo import Repository
 from sgai_guard.sources.staged import deleted_contents
@@ -35,6 +36,7 @@ class RangeScan:
         self.empty_ok = False
         self.incomplete: list[str] = []
         self.notices: list[str] = []
+        self.lfs = LocalStore(repo.path)  # what Git LFS pointers stand for (sources.lfs)
 
     def resolve(self) -> None:
         """List the range's commits and check that the walk did not hit a shallow boundary."""
@@ -62,8 +64,9 @@ class RangeScan:
         return [self.head, *base, *self.exclude, "--"]
 
     def blobs(self) -> Iterator[Blob | Skipped]:
-        """Each blob the range's commits add, once, attributed to the first commit adding it."""
-        yield from self._added()
+        """Each blob the range's commits add, once, attributed to the first commit adding it
+        (and the content of each Git LFS pointer among them, where the local store has it)."""
+        yield from self.lfs.expand(self._added())
 
     def items(self) -> Iterator[Blob | Skipped]:
         """The range resolved, then the blobs it adds, the old versions it removes, and its
@@ -82,7 +85,7 @@ class RangeScan:
     def summary(self) -> Summary:
         return Summary(
             commits=len(self.commits),
-            notices=tuple(self.notices),
+            notices=(*self.notices, *self.lfs.notices()),
             incomplete=tuple(self.incomplete),
             empty_ok=self.empty_ok,
         )
@@ -109,7 +112,7 @@ class RangeScan:
             self.repo.path,
         )
         entries = [[e] for e in parse_raw(raw) if e.has_old]
-        yield from _read(self.repo, entries, removed=True)
+        yield from self.lfs.expand(_read(self.repo, entries, removed=True))
 
     def _fork(self) -> str | None:
         """Where head's history leaves base's: their merge base; base itself when the two

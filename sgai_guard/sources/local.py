@@ -3,6 +3,7 @@ named files as staged. Each imports what it reads with only when asked (the hook
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
 
     from _typeshed import StrPath
 
+    from sgai_guard.sources.lfs import LocalStore
     from sgai_guard.sources.quick import Staged
     from sgai_guard.sources.repo import Repository
     from sgai_guard.sources.staged import Changes
@@ -77,6 +79,7 @@ class StagedSource:
         self, path: StrPath, *, check_bare: bool = False, preread: Staged | None = None
     ) -> None:
         self.path, self.check_bare, self.preread, self.staged = path, check_bare, preread, 0
+        self.lfs: LocalStore | None = None
 
     def items(self) -> Iterator[Blob | Skipped]:
         from sgai_guard.sources import staged  # noqa: PLC0415
@@ -90,7 +93,11 @@ class StagedSource:
         else:
             changes, contents = self._changes(repo), None
         self.staged = len(changes.added)
-        yield from staged.staged_blobs(repo, changes, contents)
+        yield from self._with_lfs(staged.staged_blobs(repo, changes, contents))
+
+    def _with_lfs(self, blobs: Iterator[Blob | Skipped]) -> Iterator[Blob | Skipped]:
+        self.lfs = _store(self.path)
+        yield from self.lfs.expand(blobs)
 
     def _changes(self, repo: Repository) -> Changes:
         from sgai_guard.sources.staged import staged_changes  # noqa: PLC0415
@@ -106,7 +113,7 @@ class StagedSource:
 
     def summary(self) -> Summary:
         if self.staged:
-            return Summary()
+            return Summary(notices=self.lfs.notices() if self.lfs else ())
         notice = "nothing is staged: the next commit adds no file content"
         return Summary(notices=(notice,), empty_ok=True)
 
@@ -126,23 +133,35 @@ class IndexSource:
     ) -> None:
         self.path, self.files, self.in_commit = path, list(files), in_commit
         self.preread = preread
+        self.lfs: LocalStore | None = None
 
     def items(self) -> Iterator[Blob | Skipped]:
         from sgai_guard.sources.staged import index_blobs  # noqa: PLC0415
 
         read = self.preread
         listed, contents = (read.listing, read.blobs) if read is not None else (None, None)
+        self.lfs = _store(self.path)
         try:
-            yield from index_blobs(
-                here(self.path),
-                self.files,
-                with_prior=self.in_commit,
-                listed=listed,
-                contents=contents,
+            yield from self.lfs.expand(
+                index_blobs(
+                    here(self.path),
+                    self.files,
+                    with_prior=self.in_commit,
+                    listed=listed,
+                    contents=contents,
+                )
             )
         except GitError:
             open_repository(self.path).require_work_tree("it has no staged files")
             raise
 
     def summary(self) -> Summary:
-        return Summary()
+        return Summary(notices=self.lfs.notices() if self.lfs else ())
+
+
+def _store(path: StrPath) -> LocalStore:
+    """The local Git LFS store, asked as the commit hook asks git (sources.lfs)."""
+    from sgai_guard.sources.gitargs import HOOK_ENV  # noqa: PLC0415
+    from sgai_guard.sources.lfs import LocalStore  # noqa: PLC0415
+
+    return LocalStore(os.fspath(path), HOOK_ENV)

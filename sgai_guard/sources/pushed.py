@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from sgai_guard.models import ZERO_OIDS, Blob, Skipped, Status, Summary, is_object_id
 from sgai_guard.sources import gitcmd
 from sgai_guard.sources.commits import RangeScan
+from sgai_guard.sources.lfs import LocalStore
 from sgai_guard.sources.messages import object_kind, peel
 from sgai_guard.sources.repo import Repository, open_repository
 
@@ -55,6 +56,7 @@ class PushSource:
         """``remote``: on a client, the remote (or URL) pushed to, as git tells its hook."""
         self.path, self.updates, self.known, self.remote = path, updates, known, remote
         self.ranges: list[RangeScan] = []
+        self.lfs = LocalStore(os.fspath(path))
         self.notices: list[str] = [] if updates else ["git named no ref to push: nothing to scan"]
 
     def items(self) -> Iterator[Blob | Skipped]:
@@ -88,6 +90,7 @@ class PushSource:
             exclude = self.known if base is None or self.known == SERVER_KNOWN else ()
             scan = RangeScan(repo, base, head, exclude)
             scan.label = f"{local_ref} -> {remote_ref}"
+            scan.lfs = self.lfs  # one store, said once
             scan.resolve()
             self.ranges.append(scan)
         for scan in self.ranges:
@@ -143,7 +146,11 @@ class PushSource:
     def summary(self) -> Summary:
         return Summary(
             commits=sum(len(s.commits) for s in self.ranges),
-            notices=(*self.notices, *(n for s in self.ranges for n in s.notices)),
+            notices=(
+                *self.notices,
+                *(n for s in self.ranges for n in s.notices),
+                *self.lfs.notices(),
+            ),
             incomplete=tuple(r for s in self.ranges for r in s.incomplete),
             # said why nothing was sent: no ref named, only deletions, or empty ranges
             empty_ok=all(s.empty_ok for s in self.ranges),

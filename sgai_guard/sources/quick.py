@@ -45,14 +45,16 @@ KEYWORDS = (
     b"0dmx5L",
 )
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+_LFS = b"version https://"  # every Git LFS pointer starts so (sources.lfs.pointed)
 BLOB_LIMIT = 1 << 20  # larger blobs go the full way (read in pieces)
 _TOTAL_LIMIT = 16 << 20
 _PLAIN_MODES = frozenset({b"100644", b"100755", b"120000"})  # files and symlinks
 
 
 def could_hold_key(data: bytes) -> bool:
-    """True when the detector or the container opener could find anything in ``data``."""
-    if data[:2] in _UTF16_BOMS or magic(data) is not None:
+    """True when the detector or the container opener could find anything in ``data``, or
+    when it may be a Git LFS pointer (sources.lfs reads what it points at)."""
+    if data[:2] in _UTF16_BOMS or magic(data) is not None or data.startswith(_LFS):
         return True
     return any(word in data for word in KEYWORDS)
 

@@ -1,0 +1,194 @@
+"""Git LFS: git stores a pointer, and the content goes to the LFS store when pushed. The hooks
+and range scans read that content from the local store (sources.lfs); before, a key in a file
+`filter=lfs` tracks went through every one of them (exit 0)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests import keys
+from tests.cli_helpers import run_cli, run_json
+from tests.gitrepo import Repo
+from tests.precommit import Project
+
+# .ci/run installs git-lfs: there, a missing binary fails these tests rather than skip them
+needs_git_lfs = pytest.mark.skipif(
+    shutil.which("git-lfs") is None and not os.environ.get("CI"),
+    reason="git-lfs is not installed (apt-get install git-lfs)",
+)
+_ATTRIBUTES = "*.ipynb filter=lfs diff=lfs merge=lfs -text\n"
+
+
+def _use_lfs(repo: Repo) -> None:
+    """git-lfs as `git lfs install --local` sets it up, for this repository only."""
+    for name, value in (
+        ("filter.lfs.process", "git-lfs filter-process"),
+        ("filter.lfs.clean", "git-lfs clean -- %f"),
+        ("filter.lfs.smudge", "git-lfs smudge -- %f"),
+        ("filter.lfs.required", "true"),
+    ):
+        repo.git("config", name, value)
+    repo.write(".gitattributes", _ATTRIBUTES)
+    repo.add(".gitattributes")
+
+
+def _notebook(key: str) -> str:
+    return '{\n "cells": [],\n "metadata": {},\n "env": "TAVILY_API_KEY=' + key + '"\n}\n'
+
+
+def _pointer(repo: Repo, content: bytes, *, store: bool = True) -> tuple[bytes, Path]:
+    """A pointer as git-lfs writes it, and where the local store keeps its content (written
+    there when ``store``), made by hand: the hostile cases need no git-lfs binary."""
+    oid = hashlib.sha256(content).hexdigest()
+    where = repo.path / ".git" / "lfs" / "objects" / oid[:2] / oid[2:4] / oid
+    if store:
+        where.parent.mkdir(parents=True, exist_ok=True)
+        where.write_bytes(content)
+    text = f"version https://git-lfs.github.com/spec/v1\noid sha256:{oid}\nsize {len(content)}\n"
+    return text.encode(), where
+
+
+@needs_git_lfs
+def test_a_key_in_a_file_git_lfs_tracks_blocks_the_commit(
+    project: Project, rng: random.Random
+) -> None:
+    _use_lfs(project.repo)
+    key = keys.tavily_current(rng)
+    project.repo.write("analysis.ipynb", _notebook(key))
+    project.repo.add("analysis.ipynb")
+    staged = project.repo.git("cat-file", "-p", ":analysis.ipynb")
+    assert staged.startswith("version https://git-lfs.github.com/spec/v1")  # git holds a pointer
+    proc = project.git("commit", "--no-gpg-sign", "-m", "notebook")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out
+    assert "analysis.ipynb:4:" in out and key not in out  # the line in the file, not the pointer
+    code, report = run_json("scan", "--staged", cwd=project.repo.path)
+    assert code == 1 and [f["path"] for f in report["findings"]] == ["analysis.ipynb"]
+    assert report["findings"][0]["line"] == 4
+
+
+@needs_git_lfs
+def test_a_key_the_lfs_file_already_held_does_not_block_an_edit(
+    project: Project, rng: random.Random
+) -> None:
+    _use_lfs(project.repo)
+    key = keys.sgai_uuid(rng)
+    project.repo.write("old.ipynb", _notebook(key))
+    project.repo.add("old.ipynb")
+    project.git("commit", "--no-verify", "--no-gpg-sign", "-m", "old leak")
+    project.repo.write("old.ipynb", _notebook(key) + "\n")
+    project.repo.add("old.ipynb")
+    code, report = run_json("scan", "--staged", cwd=project.repo.path)
+    assert code == 0 and [f["status"] for f in report["findings"]] == ["already-committed"]
+    proc = project.git("commit", "--no-gpg-sign", "-m", "edit")
+    assert proc.returncode == 0, proc.stdout + proc.stderr  # rotate it; this commit did not add it
+
+
+@needs_git_lfs
+def test_a_pushed_lfs_key_is_refused_and_a_range_finds_it(
+    project: Project, tmp_path: Path, rng: random.Random
+) -> None:
+    Repo(tmp_path / "remote.git", bare=True)
+    project.git("remote", "add", "origin", str(tmp_path / "remote.git"))
+    _use_lfs(project.repo)
+    project.git("commit", "--no-verify", "--no-gpg-sign", "-m", "lfs")
+    assert project.git("push", "--no-verify", "origin", "main").returncode == 0
+    project.repo.write("data/run.ipynb", _notebook(keys.tavily_current(rng)))
+    project.repo.add("data/run.ipynb")
+    project.git("commit", "--no-verify", "--no-gpg-sign", "-m", "leak")
+    code, report = run_json("scan", "--range", "HEAD~1..HEAD", cwd=project.repo.path)
+    assert code == 1 and [f["path"] for f in report["findings"]] == ["data/run.ipynb"]
+    pushed = project.git("push", "origin", "main")
+    assert pushed.returncode != 0 and "data/run.ipynb" in pushed.stdout + pushed.stderr
+
+
+def test_a_pointer_whose_content_is_elsewhere_is_said_not_passed_silently(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    repo = Repo(tmp_path)
+    repo.commit("root")
+    key = keys.tavily_current(rng)
+    name = f"notes-{key}.ipynb"  # a name holding a key is shown redacted in the notice too
+    pointer, _ = _pointer(repo, _notebook(key).encode(), store=False)
+    repo.write(name, pointer)
+    repo.add(name)
+    code, report = run_json("scan", "--staged", cwd=tmp_path)
+    assert code == 0 and report["findings"] == []
+    (notice,) = report["notices"]
+    assert "1 Git LFS file(s)" in notice and "git lfs fetch" in notice and key not in notice
+    text = run_cli("scan", "--staged", cwd=tmp_path)
+    assert "Git LFS" in text.stdout + text.stderr and key not in text.stdout + text.stderr
+
+
+def test_a_hand_written_pointer_and_store_are_read_under_every_hook_source(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    repo = Repo(tmp_path)
+    repo.commit("root")
+    pointer, _ = _pointer(repo, f"line one\nKEY={keys.sgai_uuid(rng)}\n".encode())
+    repo.write("model.bin", pointer)
+    repo.add("model.bin")
+    code, report = run_json("scan", "--staged", cwd=tmp_path)
+    assert code == 1
+    assert [(f["path"], f["line"]) for f in report["findings"]] == [("model.bin", 2)]
+    named = run_cli("hook", "--", "model.bin", cwd=tmp_path)  # as pre-commit runs it
+    assert named.returncode == 1 and "model.bin:2:" in named.stdout + named.stderr
+    installed = run_cli("install-hook", cwd=tmp_path)
+    assert installed.returncode == 0, installed.stderr
+    refused = repo.attempt("commit", "--no-gpg-sign", "-m", "model")
+    assert refused.returncode == 1 and "model.bin:2:" in refused.stdout + refused.stderr
+
+
+def test_a_symlink_or_fifo_in_the_store_is_never_followed_or_opened(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    repo = Repo(tmp_path / "repo")
+    repo.commit("root")
+    outside = tmp_path / "outside.env"
+    outside.write_text(f"KEY={keys.tavily_current(rng)}\n")
+    link_pointer, link_at = _pointer(repo, b"linked", store=False)
+    link_at.parent.mkdir(parents=True)
+    link_at.symlink_to(outside)
+    fifo_pointer, fifo_at = _pointer(repo, b"fifo", store=False)
+    fifo_at.parent.mkdir(parents=True)
+    os.mkfifo(fifo_at)
+    repo.write("a.ipynb", link_pointer)
+    repo.write("b.ipynb", fifo_pointer)
+    repo.add("a.ipynb", "b.ipynb")
+    proc = run_cli("scan", "--staged", "--format", "json", cwd=repo.path, timeout=60)
+    assert proc.returncode == 3, proc.stdout + proc.stderr  # incomplete, never a hang
+    errors = {e["path"]: e["message"] for e in json.loads(proc.stdout)["errors"]}
+    assert set(errors) == {"a.ipynb", "b.ipynb"}
+    assert "symbolic link" in errors["a.ipynb"] and "FIFO" in errors["b.ipynb"]
+
+
+@pytest.mark.parametrize(
+    "oid_line",
+    [
+        "oid sha256:../../../../outside.env",
+        "oid sha256:" + "A" * 64,  # git-lfs writes lowercase hex only
+        "oid sha256:" + "a" * 63,
+        "oid sha512:" + "a" * 64,
+    ],
+)
+def test_a_pointer_naming_anything_but_a_sha256_reads_nothing(
+    tmp_path: Path, rng: random.Random, oid_line: str
+) -> None:
+    repo = Repo(tmp_path / "repo")
+    repo.commit("root")
+    (tmp_path / "outside.env").write_text(f"KEY={keys.tavily_current(rng)}\n")
+    for name in ("A" * 64, "a" * 63, "a" * 64):  # where a lax reader would look
+        at = repo.path / ".git" / "lfs" / "objects" / name[:2] / name[2:4] / name
+        at.parent.mkdir(parents=True, exist_ok=True)
+        at.write_text(f"KEY={keys.tavily_current(rng)}\n")
+    repo.write("p.ipynb", f"version https://git-lfs.github.com/spec/v1\n{oid_line}\nsize 9\n")
+    repo.add("p.ipynb")
+    code, report = run_json("scan", "--staged", cwd=repo.path)
+    assert code == 0 and report["findings"] == [] and report["notices"] == []
