@@ -192,3 +192,104 @@ def test_a_pointer_naming_anything_but_a_sha256_reads_nothing(
     repo.add("p.ipynb")
     code, report = run_json("scan", "--staged", cwd=repo.path)
     assert code == 0 and report["findings"] == [] and report["notices"] == []
+
+
+def _variant(kind: str, oid: str, size: int) -> bytes:
+    """Pointer spellings git-lfs reads (found by a review: each passed with exit 0)."""
+    lines = [f"oid sha256:{oid}", f"size {size}"]
+    url = "http://git-media.io/v/2" if kind == "git-media" else "https://git-lfs.github.com/spec/v1"
+    text = "\n".join([f"version {url}", *lines]) + "\n"
+    return {
+        "crlf": text.replace("\n", "\r\n"),
+        "leading newline": "\n" + text,
+        "leading space": "  " + text,
+        "git-media": text,
+        "trailing newlines": text + "\n" * 1500,  # over 1024 bytes: git-lfs reads the first 1024
+        "no final newline": text.rstrip("\n"),
+    }[kind].encode()
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "crlf",
+        "leading newline",
+        "leading space",
+        "git-media",
+        "trailing newlines",
+        "no final newline",
+    ],
+)
+def test_every_pointer_spelling_git_lfs_reads_is_followed(
+    tmp_path: Path, rng: random.Random, kind: str
+) -> None:
+    repo = Repo(tmp_path)
+    repo.commit("root")
+    content = f'{{\n  "k": "{keys.tavily_current(rng)}"\n}}\n'.encode()
+    _, _ = _pointer(repo, content)
+    oid = hashlib.sha256(content).hexdigest()
+    repo.write("v.ipynb", _variant(kind, oid, len(content)))
+    repo.add("v.ipynb")
+    code, report = run_json("scan", "--staged", cwd=tmp_path)
+    assert code == 1 and [(f["path"], f["line"]) for f in report["findings"]] == [("v.ipynb", 2)]
+    hook = run_cli("hook", "--", "v.ipynb", cwd=tmp_path)  # the quick path lets it through
+    assert hook.returncode == 1, hook.stdout + hook.stderr
+
+
+@pytest.mark.parametrize("relative", [True, False])
+def test_the_store_lfs_storage_names_is_read(
+    tmp_path: Path, rng: random.Random, relative: bool
+) -> None:
+    repo = Repo(tmp_path / "repo")
+    repo.commit("root")
+    content = f"KEY={keys.sgai_uuid(rng)}\n".encode()
+    pointer, default = _pointer(repo, content, store=False)
+    storage = "elsewhere" if relative else str(tmp_path / "lfs-store")
+    moved = Path(repo.path / ".git" / storage if relative else storage) / default.relative_to(
+        repo.path / ".git" / "lfs"
+    )
+    moved.parent.mkdir(parents=True)
+    moved.write_bytes(content)
+    repo.git("config", "lfs.storage", storage)
+    repo.write("e.ipynb", pointer)
+    repo.add("e.ipynb")
+    code, report = run_json("scan", "--staged", cwd=repo.path)
+    assert code == 1 and report["notices"] == [], report
+
+
+@needs_git_lfs
+def test_a_file_moved_out_of_lfs_keeps_the_key_it_held_already_committed(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    repo = Repo(tmp_path)
+    _use_lfs(repo)
+    repo.write("m.ipynb", _notebook(keys.tavily_current(rng)))
+    repo.commit("in lfs", "m.ipynb")
+    repo.write(".gitattributes", "")
+    repo.git("rm", "-q", "--cached", "m.ipynb")
+    repo.add(".gitattributes", "m.ipynb")
+    assert "version https://" not in repo.git("cat-file", "-p", ":m.ipynb")
+    code, report = run_json("scan", "--staged", cwd=tmp_path)
+    assert code == 0 and [f["status"] for f in report["findings"]] == ["already-committed"]
+    repo.commit("out of lfs")
+    code, report = run_json("scan", "--range", "HEAD~1..HEAD", cwd=tmp_path)
+    assert code == 0 and [f["status"] for f in report["findings"]] == ["already-committed"]
+
+
+@needs_git_lfs
+def test_an_earlier_version_not_in_the_store_is_said(tmp_path: Path, rng: random.Random) -> None:
+    repo = Repo(tmp_path)
+    _use_lfs(repo)
+    repo.write("n.ipynb", _notebook(keys.tavily_current(rng)))
+    old = repo.commit("key", "n.ipynb")
+    repo.write("n.ipynb", _notebook(keys.tavily_current(rng)).replace("[]", "[1]", 1))
+    repo.commit("edit", "n.ipynb")
+    assert run_json("scan", "--range", f"{old}..HEAD", cwd=tmp_path)[0] == 1  # a new key
+    earlier = pointed_oid(repo.git("cat-file", "-p", f"{old}:n.ipynb"))
+    (tmp_path / ".git" / "lfs" / "objects" / earlier[:2] / earlier[2:4] / earlier).unlink()
+    code, report = run_json("scan", "--range", f"{old}..HEAD", cwd=tmp_path)
+    assert code == 1 and any("earlier version of 1 Git LFS file" in n for n in report["notices"])
+
+
+def pointed_oid(pointer: str) -> str:
+    return pointer.split("oid sha256:", 1)[1][:64]

@@ -2,13 +2,17 @@
 the content's SHA-256), and the content itself goes to the LFS store when pushed. What git
 holds is then no more than the pointer, so a key in such a file would pass every scan that
 reads git's objects. The content of a pointer is read from the local LFS store
-(`<common git dir>/lfs/objects/ab/cd/<sha256>`, where `git add` puts it) and scanned under
-the pointer's own path, with line numbers of the file as the work tree shows it.
+(`<common git dir>/lfs/objects/ab/cd/<sha256>`, where `git add` puts it, or under
+`lfs.storage`) and scanned under the pointer's own path, with line numbers of the file as the
+work tree shows it. What a path held before (or after, or at a range's base) is read the same
+way, so a key an LFS file already held is not new when the file is edited, moved into LFS or
+out of it.
 
-A pointer whose content is not in the local store (a CI checkout without LFS, `lfs.storage`
-set elsewhere) is counted and said in one notice: nothing of it can be pushed from here, but
-the user should know it went unscanned. A pointer is at most 1024 bytes and names a SHA-256
-in lowercase hex, so no file name is ever built from anything else a repository wrote.
+A pointer is read as git-lfs reads one (its first 1024 bytes, whitespace around it and `\\r`
+dropped, any of the three version URLs git-lfs knows), and names a SHA-256 in lowercase hex:
+no file name is ever built from anything else a repository wrote. Content not in the local
+store (a CI checkout without LFS objects) is counted and said in a notice, as is an earlier
+version that could not be read (a key found in that file may then not be new).
 """
 
 from __future__ import annotations
@@ -23,52 +27,77 @@ from sgai_guard.models import Blob, Part, Skipped
 from sgai_guard.sources import gitcmd
 from sgai_guard.sources.pieces import pieces
 
-POINTER_LIMIT = 1024  # git-lfs never writes a larger pointer
-_SPECS = (
-    b"version https://git-lfs.github.com/spec/v1\n",
-    b"version https://hawser.github.com/spec/v1\n",  # the pre-release spelling git-lfs reads
+POINTER_LIMIT = 1024  # git-lfs reads no more of a file to tell a pointer
+_VERSIONS = (
+    b"https://git-lfs.github.com/spec/v1",
+    b"https://hawser.github.com/spec/v1",  # the spellings git-lfs still reads
+    b"http://git-media.io/v/2",
 )
-_OID = re.compile(rb"^oid sha256:([0-9a-f]{64})\r?$", re.MULTILINE)
+_OID = re.compile(rb"^oid sha256:([0-9a-f]{64})[ \t]*$", re.MULTILINE)
 _PRIOR_LIMIT = 32 * 1024 * 1024  # what a path held before: read only for a key found
+_SHOWN = 3  # paths a notice names
+
+Loader = Callable[[], tuple[bytes, ...]]
 
 
 def pointed(data: bytes) -> str | None:
     """The SHA-256 a Git LFS pointer names, or None when ``data`` is no pointer."""
-    if len(data) > POINTER_LIMIT or not data.startswith(_SPECS):
+    head = data[:POINTER_LIMIT].strip().replace(b"\r", b"")
+    if not head.startswith(b"version "):
         return None
-    found = _OID.search(data)
+    first, _, rest = head.partition(b"\n")
+    if first[len(b"version ") :].strip() not in _VERSIONS:
+        return None
+    found = _OID.search(rest)
     return found.group(1).decode("ascii") if found else None
 
 
 class LocalStore:
     """The local LFS store of the repository at ``path``, looked up only when a pointer turns
-    up (one git process), and what the scan could not find in it."""
+    up (two git processes), and what the scan could not find in it."""
 
     def __init__(self, path: str, keep_env: tuple[str, ...] = ()) -> None:
         self.path, self.keep_env = path, keep_env
         self._objects: str | None = None
         self.absent: list[str] = []  # paths whose content is not in the store
+        self.unknown: list[str] = []  # paths whose earlier content is not in the store
 
     def objects(self) -> str:
         if self._objects is None:
-            said = gitcmd.output(
-                ["rev-parse", "--git-common-dir"], self.path, keep_env=self.keep_env
-            )
-            common = os.path.join(self.path, os.fsdecode(said.rstrip(b"\n")))
-            self._objects = os.path.join(common, "lfs", "objects")
+            common = self._git("rev-parse", "--git-common-dir") or "."
+            storage = self._git("config", "--type=path", "--get", "lfs.storage") or "lfs"
+            # a relative lfs.storage is under the git directory, as git-lfs takes it
+            self._objects = os.path.join(self.path, common, storage, "objects")
         return self._objects
+
+    def _git(self, *args: str) -> str:
+        proc = gitcmd.run(list(args), self.path, keep_env=self.keep_env)
+        return os.fsdecode(proc.stdout.rstrip(b"\n")) if proc.returncode == 0 else ""
 
     def where(self, oid: str) -> str:
         return os.path.join(self.objects(), oid[:2], oid[2:4], oid)
 
     def expand(self, items: Iterable[Blob | Skipped]) -> Iterator[Blob | Skipped]:
-        """``items`` as they are, each LFS pointer followed by its content from the store."""
+        """``items``, each blob's earlier and later versions read through the store, and each
+        LFS pointer followed by its content from the store."""
         for item in items:
-            yield item
-            if isinstance(item, Blob) and item.part is None and not item.message:
+            if not isinstance(item, Blob) or item.message:
+                yield item
+                continue
+            blob = self._held_through(item)
+            yield blob
+            if item.part is None or item.part.first:
                 oid = pointed(item.data)
                 if oid is not None:
-                    yield from self._content(item, oid)
+                    yield from self._content(blob, oid)
+
+    def _held_through(self, blob: Blob) -> Blob:
+        if blob.prior is None and blob.after is None and blob.base is None:
+            return blob
+        through = partial(self._through, path=blob.path)
+        return blob._replace(
+            prior=through(blob.prior), after=through(blob.after), base=through(blob.base)
+        )
 
     def _content(self, pointer: Blob, oid: str) -> Iterator[Blob | Skipped]:
         try:
@@ -85,55 +114,47 @@ class LocalStore:
             reason = f"its Git LFS content cannot be read: {exc.strerror or exc}"
             yield Skipped(pointer.path, reason, error=True)
             return
-        make = partial(_piece, pointer, self._through)
+        make = partial(_piece, pointer)
         yield from pieces(fsread.chunks(fd), make)
 
-    def _through(
-        self, held: Callable[[], tuple[bytes, ...]] | None
-    ) -> Callable[[], tuple[bytes, ...]] | None:
-        """A loader of what a path held (before, after, at a base) that reads each pointer's
-        content from the store in its place."""
-        if held is None:
-            return None
-        return partial(self._contents, held)
+    def _through(self, held: Loader | None, path: str) -> Loader | None:
+        """A loader of what a path held that reads each pointer's content in its place."""
+        return None if held is None else partial(self._contents, held, path)
 
-    def _contents(self, held: Callable[[], tuple[bytes, ...]]) -> tuple[bytes, ...]:
+    def _contents(self, held: Loader, path: str) -> tuple[bytes, ...]:
         out = []
         for data in held():
+            out.append(data)
             oid = pointed(data)
             if oid is None:
-                out.append(data)
                 continue
             try:
                 out.append(fsread.read_head(self.where(oid), _PRIOR_LIMIT))
             except (OSError, fsread.NotRegularError):
-                continue  # not here: nothing of it can be told
+                self.unknown.append(path)  # a key found there may not be new: said
         return tuple(out)
 
     def notices(self) -> tuple[str, ...]:
-        if not self.absent:
-            return ()
-        shown = ", ".join(self.absent[:3]) + (", ..." if len(self.absent) > 3 else "")
-        return (
-            f"{len(self.absent)} Git LFS file(s) whose content is not in the local LFS store "
-            f"were scanned as pointers only ({shown}): fetch them (`git lfs fetch`) to scan "
-            "what they hold",
-        )
+        said = []
+        if self.absent:
+            said.append(
+                f"{len(self.absent)} Git LFS file(s) were scanned as pointers only: their "
+                f"content is not in the local LFS store ({_names(self.absent)}); fetch it "
+                "(`git lfs fetch`) to scan what they hold"
+            )
+        if self.unknown:
+            said.append(
+                f"the earlier version of {len(set(self.unknown))} Git LFS file(s) is not in the "
+                f"local LFS store ({_names(self.unknown)}): a key found in them is reported as "
+                "new, though it may have been there before; fetch it (`git lfs fetch`) to tell"
+            )
+        return tuple(said)
 
 
-def _piece(
-    pointer: Blob,
-    through: Callable[
-        [Callable[[], tuple[bytes, ...]] | None], Callable[[], tuple[bytes, ...]] | None
-    ],
-    data: bytes,
-    part: Part | None,
-) -> Blob:
-    return pointer._replace(
-        data=data,
-        blob_id=None,
-        part=part,
-        prior=through(pointer.prior),
-        after=through(pointer.after),
-        base=through(pointer.base),
-    )
+def _names(paths: list[str]) -> str:
+    unique = list(dict.fromkeys(paths))
+    return ", ".join(unique[:_SHOWN]) + (", ..." if len(unique) > _SHOWN else "")
+
+
+def _piece(pointer: Blob, data: bytes, part: Part | None) -> Blob:
+    return pointer._replace(data=data, blob_id=None, part=part)

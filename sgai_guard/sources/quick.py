@@ -45,7 +45,7 @@ KEYWORDS = (
     b"0dmx5L",
 )
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
-_LFS = b"version https://"  # every Git LFS pointer starts so (sources.lfs.pointed)
+_LFS_LIMIT = 1024  # how much of a file git-lfs reads to tell a pointer (sources.lfs.pointed)
 BLOB_LIMIT = 1 << 20  # larger blobs go the full way (read in pieces)
 _TOTAL_LIMIT = 16 << 20
 _PLAIN_MODES = frozenset({b"100644", b"100755", b"120000"})  # files and symlinks
@@ -54,9 +54,14 @@ _PLAIN_MODES = frozenset({b"100644", b"100755", b"120000"})  # files and symlink
 def could_hold_key(data: bytes) -> bool:
     """True when the detector or the container opener could find anything in ``data``, or
     when it may be a Git LFS pointer (sources.lfs reads what it points at)."""
-    if data[:2] in _UTF16_BOMS or magic(data) is not None or data.startswith(_LFS):
+    if data[:2] in _UTF16_BOMS or magic(data) is not None or _may_point(data):
         return True
     return any(word in data for word in KEYWORDS)
+
+
+def _may_point(data: bytes) -> bool:
+    """True for every Git LFS pointer, as git-lfs reads one (and a few other files)."""
+    return data[:_LFS_LIMIT].lstrip().startswith(b"version ")
 
 
 class Staged:
