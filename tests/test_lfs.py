@@ -35,8 +35,12 @@ def _use_lfs(repo: Repo) -> None:
         ("filter.lfs.required", "true"),
     ):
         repo.git("config", name, value)
-    repo.write(".gitattributes", _ATTRIBUTES)
-    repo.add(".gitattributes")
+    _stage(repo, ".gitattributes", _ATTRIBUTES)
+
+
+def _stage(repo: Repo, name: str, content: str | bytes) -> None:
+    repo.write(name, content)
+    repo.add(name)
 
 
 def _notebook(key: str) -> str:
@@ -61,8 +65,7 @@ def test_a_key_in_a_file_git_lfs_tracks_blocks_the_commit(
 ) -> None:
     _use_lfs(project.repo)
     key = keys.tavily_current(rng)
-    project.repo.write("analysis.ipynb", _notebook(key))
-    project.repo.add("analysis.ipynb")
+    _stage(project.repo, "analysis.ipynb", _notebook(key))
     staged = project.repo.git("cat-file", "-p", ":analysis.ipynb")
     assert staged.startswith("version https://git-lfs.github.com/spec/v1")  # git holds a pointer
     proc = project.git("commit", "--no-gpg-sign", "-m", "notebook")
@@ -80,11 +83,9 @@ def test_a_key_the_lfs_file_already_held_does_not_block_an_edit(
 ) -> None:
     _use_lfs(project.repo)
     key = keys.sgai_uuid(rng)
-    project.repo.write("old.ipynb", _notebook(key))
-    project.repo.add("old.ipynb")
+    _stage(project.repo, "old.ipynb", _notebook(key))
     project.git("commit", "--no-verify", "--no-gpg-sign", "-m", "old leak")
-    project.repo.write("old.ipynb", _notebook(key) + "\n")
-    project.repo.add("old.ipynb")
+    _stage(project.repo, "old.ipynb", _notebook(key) + "\n")
     code, report = run_json("scan", "--staged", cwd=project.repo.path)
     assert code == 0 and [f["status"] for f in report["findings"]] == ["already-committed"]
     proc = project.git("commit", "--no-gpg-sign", "-m", "edit")
@@ -100,8 +101,7 @@ def test_a_pushed_lfs_key_is_refused_and_a_range_finds_it(
     _use_lfs(project.repo)
     project.git("commit", "--no-verify", "--no-gpg-sign", "-m", "lfs")
     assert project.git("push", "--no-verify", "origin", "main").returncode == 0
-    project.repo.write("data/run.ipynb", _notebook(keys.tavily_current(rng)))
-    project.repo.add("data/run.ipynb")
+    _stage(project.repo, "data/run.ipynb", _notebook(keys.tavily_current(rng)))
     project.git("commit", "--no-verify", "--no-gpg-sign", "-m", "leak")
     code, report = run_json("scan", "--range", "HEAD~1..HEAD", cwd=project.repo.path)
     assert code == 1 and [f["path"] for f in report["findings"]] == ["data/run.ipynb"]
@@ -117,8 +117,7 @@ def test_a_pointer_whose_content_is_elsewhere_is_said_not_passed_silently(
     key = keys.tavily_current(rng)
     name = f"notes-{key}.ipynb"  # a name holding a key is shown redacted in the notice too
     pointer, _ = _pointer(repo, _notebook(key).encode(), store=False)
-    repo.write(name, pointer)
-    repo.add(name)
+    _stage(repo, name, pointer)
     code, report = run_json("scan", "--staged", cwd=tmp_path)
     assert code == 0 and report["findings"] == []
     (notice,) = report["notices"]
@@ -133,8 +132,7 @@ def test_a_hand_written_pointer_and_store_are_read_under_every_hook_source(
     repo = Repo(tmp_path)
     repo.commit("root")
     pointer, _ = _pointer(repo, f"line one\nKEY={keys.sgai_uuid(rng)}\n".encode())
-    repo.write("model.bin", pointer)
-    repo.add("model.bin")
+    _stage(repo, "model.bin", pointer)
     code, report = run_json("scan", "--staged", cwd=tmp_path)
     assert code == 1
     assert [(f["path"], f["line"]) for f in report["findings"]] == [("model.bin", 2)]
@@ -188,8 +186,7 @@ def test_a_pointer_naming_anything_but_a_sha256_reads_nothing(
         at = repo.path / ".git" / "lfs" / "objects" / name[:2] / name[2:4] / name
         at.parent.mkdir(parents=True, exist_ok=True)
         at.write_text(f"KEY={keys.tavily_current(rng)}\n")
-    repo.write("p.ipynb", f"version https://git-lfs.github.com/spec/v1\n{oid_line}\nsize 9\n")
-    repo.add("p.ipynb")
+    _stage(repo, "p.ipynb", f"version https://git-lfs.github.com/spec/v1\n{oid_line}\nsize 9\n")
     code, report = run_json("scan", "--staged", cwd=repo.path)
     assert code == 0 and report["findings"] == [] and report["notices"] == []
 
@@ -228,8 +225,7 @@ def test_every_pointer_spelling_git_lfs_reads_is_followed(
     content = f'{{\n  "k": "{keys.tavily_current(rng)}"\n}}\n'.encode()
     _, _ = _pointer(repo, content)
     oid = hashlib.sha256(content).hexdigest()
-    repo.write("v.ipynb", _variant(kind, oid, len(content)))
-    repo.add("v.ipynb")
+    _stage(repo, "v.ipynb", _variant(kind, oid, len(content)))
     code, report = run_json("scan", "--staged", cwd=tmp_path)
     assert code == 1 and [(f["path"], f["line"]) for f in report["findings"]] == [("v.ipynb", 2)]
     hook = run_cli("hook", "--", "v.ipynb", cwd=tmp_path)  # the quick path lets it through
@@ -251,8 +247,7 @@ def test_the_store_lfs_storage_names_is_read(
     moved.parent.mkdir(parents=True)
     moved.write_bytes(content)
     repo.git("config", "lfs.storage", storage)
-    repo.write("e.ipynb", pointer)
-    repo.add("e.ipynb")
+    _stage(repo, "e.ipynb", pointer)
     code, report = run_json("scan", "--staged", cwd=repo.path)
     assert code == 1 and report["notices"] == [], report
 
