@@ -177,6 +177,37 @@ def test_deltas_of_both_kinds_are_applied(tmp_path: Path) -> None:
     assert reader.read(names[0].hex().encode()) == ("blob", base)
 
 
+def test_a_base_by_id_is_found_in_its_bucket_even_where_names_spell_it_across_two(
+    tmp_path: Path,
+) -> None:
+    """PackIndex.find searches a bucket's names as bytes; a hostile index can spell an id
+    across the end of one name and the start of the next, before the name itself: that id
+    is still found where bisection finds it (and a missing one is not found at all)."""
+    base_name = bytes([0x42, 0x50]) + bytes(8) + bytes([0x42, 0x43]) + bytes(8)
+    first = b"\x42" * 10 + base_name[:10]  # sorts just before ``second``: together they
+    second = base_name[10:] + b"\x00" * 10  # hold base_name at an offset of 10 bytes
+    base = b"hello world, " * 20
+    target = base[:100] + b"CHANGED" + base[100:]
+    edit = delta(len(base), len(target), copy(0, 100), insert(b"CHANGED"), copy(100, 160))
+    target_name = b"\x42\x51" + bytes(18)
+    entries = [
+        Entry(base_name, BLOB, base),
+        Entry(first, BLOB, b"first"),
+        Entry(second, BLOB, b"second"),
+        Entry(target_name, REF_DELTA, edit, base=base_name),
+    ]
+    reader = _crafted(tmp_path, entries)
+    assert reader.read(target_name.hex().encode()) == ("blob", target)
+    (index,) = _store(tmp_path / "objects").packs
+    assert index.names.find(base_name) == 10  # across the first two names
+    ranked = sorted(e.name for e in entries)
+    for name in ranked:
+        assert index.find(name) == ranked.index(name)
+    for absent in (b"\x42" * 20, b"\x00" * 20, b"\xff" * 20, base_name[:19] + b"\x01"):
+        assert index.find(absent) is None
+    packindex.close([index])
+
+
 def _unread(tmp_path: Path, entries: list[Entry], wanted: bytes) -> None:
     """Left to git, by a reader of the pack through pread and by one that maps it."""
     for mapped in (False, True):

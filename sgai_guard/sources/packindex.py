@@ -45,6 +45,8 @@ MAX_PACKS = 64
 # Ids in more than one pack are found by comparing every pack with the largest: at most this
 # many objects outside the largest pack.
 MAX_OUTSIDE_LARGEST = 200_000
+# A fan-out bucket of at most this many names is searched as bytes (``PackIndex.find``).
+_SCANNED = 4096
 _PER_OBJECT = _ID + 4 + 4 + 8  # in an .idx file: id, CRC, offset, and room for a large one
 
 
@@ -56,6 +58,7 @@ class PackIndex:
     offsets: array[int]  # where each object of ``names`` starts in the pack
     mask: int  # of a ``by_offset`` key, the bits that say the position in names
     size: int  # of the pack file
+    fanout: tuple[int, ...] = (0,) * 256  # how many names start with a byte up to each value
     _by_offset: array[int] | None = None
 
     @property
@@ -82,11 +85,23 @@ class PackIndex:
         return self.names[position * _ID : (position + 1) * _ID]
 
     def find(self, oid: bytes) -> int | None:
-        """The position of ``oid`` (binary) in this index, if it holds it."""
+        """The position of ``oid`` (binary) in this index, if it holds it: searched for in
+        its fan-out bucket at C speed (a binary search with a Python key took 20 us an id:
+        0.6 CPU-s of a reader on pytest's deltas by id), by bisection where the bucket is
+        large or the id turns up across two names (a hostile index could make either cost
+        a search of the whole index for each id)."""
         if len(oid) != _ID:
             return None
-        found = bisect.bisect_left(range(self.count), oid, key=self.name)
-        return found if found < self.count and self.name(found) == oid else None
+        first = oid[0]
+        low, high = self.fanout[first - 1] if first else 0, self.fanout[first]
+        if high - low <= _SCANNED:
+            at = self.names.find(oid, low * _ID, high * _ID)
+            if at % _ID == 0:  # aligned: that name; -1: no such name (-1 % 20 is 19)
+                return at // _ID
+            if at == -1:
+                return None
+        found = bisect.bisect_left(range(self.count), oid, low, high, key=self.name)
+        return found if found < high and self.name(found) == oid else None
 
     def rank(self, position: int) -> int:
         return bisect.bisect_left(self.by_offset, self.offsets[position] << self.mask.bit_length())
@@ -352,7 +367,7 @@ def _parse(data: bytes, pack: Path, fd: int) -> PackIndex | None:
         return None
     if count and (max(offsets) >= size - _ID or min(offsets) < 12):
         return None
-    return PackIndex(str(pack), fd, names, offsets, (1 << shift) - 1, size)
+    return PackIndex(str(pack), fd, names, offsets, (1 << shift) - 1, size, fanout)
 
 
 def _in_order(names: bytes, fanout: tuple[int, ...]) -> bool:
