@@ -252,23 +252,57 @@ def test_the_store_lfs_storage_names_is_read(
     assert code == 1 and report["notices"] == [], report
 
 
-@needs_git_lfs
-def test_a_file_moved_out_of_lfs_keeps_the_key_it_held_already_committed(
+def test_a_plain_key_is_never_vouched_for_by_what_the_store_holds(
     tmp_path: Path, rng: random.Random
 ) -> None:
+    """Found by a review: the store fills with whatever is `git add`ed, committed or not. A
+    commit of a pointer (a hash only), then the key's file added and reset, made the key
+    committed in plain text "already committed" (exit 0); it blocks, as before LFS was read."""
     repo = Repo(tmp_path)
-    _use_lfs(repo)
-    repo.write("m.ipynb", _notebook(keys.tavily_current(rng)))
-    repo.commit("in lfs", "m.ipynb")
-    repo.write(".gitattributes", "")
-    repo.git("rm", "-q", "--cached", "m.ipynb")
-    repo.add(".gitattributes", "m.ipynb")
-    assert "version https://" not in repo.git("cat-file", "-p", ":m.ipynb")
+    repo.commit("root")
+    content = f'key = "{keys.tavily_current(rng)}"\n'.encode()
+    pointer, _ = _pointer(repo, content)  # the object in the store, as `git add` + reset leave it
+    _stage(repo, "notes.txt", pointer)
+    repo.commit("a pointer")
+    _stage(repo, "notes.txt", content)
     code, report = run_json("scan", "--staged", cwd=tmp_path)
-    assert code == 0 and [f["status"] for f in report["findings"]] == ["already-committed"]
-    repo.commit("out of lfs")
+    assert code == 1 and [f["status"] for f in report["findings"]] == ["new"]
+    repo.commit("plain")
     code, report = run_json("scan", "--range", "HEAD~1..HEAD", cwd=tmp_path)
-    assert code == 0 and [f["status"] for f in report["findings"]] == ["already-committed"]
+    assert code == 1 and [f["status"] for f in report["findings"]] == ["new"]
+
+
+def test_lfs_storage_is_read_as_git_lfs_reads_it(tmp_path: Path, rng: random.Random) -> None:
+    """`~` is not expanded, only the first line counts, and `git -c` passes it on in the
+    environment (found by a review: each let a key through)."""
+    repo = Repo(tmp_path / "repo")
+    repo.commit("root")
+    content = f"KEY={keys.sgai_uuid(rng)}\n".encode()
+    pointer, default = _pointer(repo, content, store=False)
+    below = default.relative_to(repo.path / ".git" / "lfs")
+    _stage(repo, "e.ipynb", pointer)
+    for storage, where in (("~", ".git/~"), ("first\nsecond", ".git/first")):
+        repo.git("config", "lfs.storage", storage)
+        held = repo.path / where / below
+        held.parent.mkdir(parents=True)
+        held.write_bytes(content)
+        code, report = run_json("scan", "--staged", cwd=repo.path)
+        assert code == 1 and report["notices"] == [], storage
+        held.unlink()
+    repo.git("config", "--unset", "lfs.storage")
+    held = tmp_path / "given" / below
+    held.parent.mkdir(parents=True)
+    held.write_bytes(content)
+    for env in (
+        {
+            "GIT_CONFIG_COUNT": "1",
+            "GIT_CONFIG_KEY_0": "lfs.storage",
+            "GIT_CONFIG_VALUE_0": str(tmp_path / "given"),
+        },
+        {"GIT_CONFIG_PARAMETERS": f"'lfs.storage'='{tmp_path / 'given'}'"},
+    ):
+        code, report = run_json("scan", "--staged", cwd=repo.path, env=env)
+        assert code == 1 and report["notices"] == [], env
 
 
 @needs_git_lfs

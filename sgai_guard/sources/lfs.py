@@ -4,9 +4,11 @@ holds is then no more than the pointer, so a key in such a file would pass every
 reads git's objects. The content of a pointer is read from the local LFS store
 (`<common git dir>/lfs/objects/ab/cd/<sha256>`, where `git add` puts it, or under
 `lfs.storage`) and scanned under the pointer's own path, with line numbers of the file as the
-work tree shows it. What a path held before (or after, or at a range's base) is read the same
-way, so a key an LFS file already held is not new when the file is edited, moved into LFS or
-out of it.
+work tree shows it. What the path held before (or after, or at a range's base) is read the
+same way for that content, so a key an LFS file already held is not new when it is edited.
+A file that is no pointer is never judged by what a store holds: the store fills with
+whatever is `git add`ed, committed or not, and an attacker review made a key plain text
+"already committed" that way (a file moved out of LFS with a key it held is new: it blocks).
 
 A pointer is read as git-lfs reads one (its first 1024 bytes, whitespace around it and `\\r`
 dropped, any of the three version URLs git-lfs knows), and names a SHA-256 in lowercase hex:
@@ -64,32 +66,39 @@ class LocalStore:
 
     def objects(self) -> str:
         if self._objects is None:
-            common = self._git("rev-parse", "--git-common-dir") or "."
-            storage = self._git("config", "--type=path", "--get", "lfs.storage") or "lfs"
-            # a relative lfs.storage is under the git directory, as git-lfs takes it
+            proc = gitcmd.run(["rev-parse", "--git-common-dir"], self.path, keep_env=self.keep_env)
+            said = proc.stdout.rstrip(b"\n") if proc.returncode == 0 else b""
+            common = os.fsdecode(said) or "."
+            # a relative lfs.storage (`~` too: git-lfs does not expand it) is under the git
+            # directory, and only its first line counts, as git-lfs takes it
+            storage = self._storage().split("\n", 1)[0] or "lfs"
             self._objects = os.path.join(self.path, common, storage, "objects")
         return self._objects
 
-    def _git(self, *args: str) -> str:
-        proc = gitcmd.run(list(args), self.path, keep_env=self.keep_env)
-        return os.fsdecode(proc.stdout.rstrip(b"\n")) if proc.returncode == 0 else ""
+    def _storage(self) -> str:
+        """lfs.storage as git-lfs finds it: in every configuration file of the user's, and in
+        what `git -c` passes on in the environment (a review: `git -c lfs.storage=... commit`
+        let a key through)."""
+        passed = [
+            name
+            for name in os.environ
+            if name in ("GIT_CONFIG_PARAMETERS", "GIT_CONFIG_COUNT")
+            or name.startswith(("GIT_CONFIG_KEY_", "GIT_CONFIG_VALUE_"))
+        ]
+        args = ["config", "--get", "lfs.storage"]
+        keep = (*self.keep_env, *passed)
+        proc = gitcmd.run(args, self.path, isolate=False, keep_env=keep)
+        return os.fsdecode(proc.stdout).removesuffix("\n") if proc.returncode == 0 else ""
 
     def where(self, oid: str) -> str:
         return os.path.join(self.objects(), oid[:2], oid[2:4], oid)
 
     def expand(self, items: Iterable[Blob | Skipped]) -> Iterator[Blob | Skipped]:
-        """``items``, each blob's earlier and later versions read through the store, and each
-        LFS pointer followed by its content from the store."""
+        """``items`` as they are, each LFS pointer followed by its content from the store."""
         for item in items:
-            if not isinstance(item, Blob) or item.message:
-                yield item
-                continue
-            blob = self._held_through(item)
-            yield blob
-            if item.part is None or item.part.first:
-                oid = pointed(item.data)
-                if oid is not None:
-                    yield from self._content(blob, oid)
+            yield item
+            if isinstance(item, Blob) and (oid := _pointer_of(item)) is not None:
+                yield from self._content(self._held_through(item), oid)
 
     def _held_through(self, blob: Blob) -> Blob:
         if blob.prior is None and blob.after is None and blob.base is None:
@@ -138,7 +147,7 @@ class LocalStore:
         said = []
         if self.absent:
             said.append(
-                f"{len(self.absent)} Git LFS file(s) were scanned as pointers only: their "
+                f"{len(set(self.absent))} Git LFS file(s) were scanned as pointers only: their "
                 f"content is not in the local LFS store ({_names(self.absent)}); fetch it "
                 "(`git lfs fetch`) to scan what they hold"
             )
@@ -149,6 +158,13 @@ class LocalStore:
                 "new, though it may have been there before; fetch it (`git lfs fetch`) to tell"
             )
         return tuple(said)
+
+
+def _pointer_of(blob: Blob) -> str | None:
+    """What a file's first (or only) piece points at, if it is an LFS pointer."""
+    if blob.message or (blob.part is not None and not blob.part.first):
+        return None
+    return pointed(blob.data)
 
 
 def _names(paths: list[str]) -> str:
