@@ -303,6 +303,8 @@ def test_lfs_storage_is_read_as_git_lfs_reads_it(tmp_path: Path, rng: random.Ran
     ):
         code, report = run_json("scan", "--staged", cwd=repo.path, env=env)
         assert code == 1 and report["notices"] == [], env
+    broken = run_cli("scan", "--staged", cwd=repo.path, env={"GIT_CONFIG_PARAMETERS": "'bogus"})
+    assert broken.returncode == 2, broken.stdout + broken.stderr  # a bad configuration, said
 
 
 @needs_git_lfs

@@ -88,6 +88,8 @@ class LocalStore:
         args = ["config", "--get", "lfs.storage"]
         keep = (*self.keep_env, *passed)
         proc = gitcmd.run(args, self.path, isolate=False, keep_env=keep)
+        if proc.returncode not in (0, 1):  # 1: not set; else git could not tell (a review)
+            raise gitcmd.failure(args, proc)
         return os.fsdecode(proc.stdout).removesuffix("\n") if proc.returncode == 0 else ""
 
     def where(self, oid: str) -> str:
