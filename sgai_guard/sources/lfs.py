@@ -61,8 +61,9 @@ class LocalStore:
     def __init__(self, path: str, keep_env: tuple[str, ...] = ()) -> None:
         self.path, self.keep_env = path, keep_env
         self._objects: str | None = None
-        self.absent: list[str] = []  # paths whose content is not in the store
-        self.unknown: list[str] = []  # paths whose earlier content is not in the store
+        # paths whose content, or earlier content, is not in the store (in order, once each)
+        self.absent: dict[str, None] = {}
+        self.unknown: dict[str, None] = {}
 
     def objects(self) -> str:
         if self._objects is None:
@@ -114,7 +115,7 @@ class LocalStore:
         try:
             fd = fsread.open_regular(self.where(oid))
         except FileNotFoundError:
-            self.absent.append(pointer.path)
+            self.absent[pointer.path] = None
             return
         except fsread.NotRegularError as exc:
             yield Skipped(
@@ -142,20 +143,20 @@ class LocalStore:
             try:
                 out.append(fsread.read_head(self.where(oid), _PRIOR_LIMIT))
             except (OSError, fsread.NotRegularError):
-                self.unknown.append(path)  # a key found there may not be new: said
+                self.unknown[path] = None  # a key found there may not be new: said
         return tuple(out)
 
     def notices(self) -> tuple[str, ...]:
         said = []
         if self.absent:
             said.append(
-                f"{len(set(self.absent))} Git LFS file(s) were scanned as pointers only: their "
+                f"{len(self.absent)} Git LFS file(s) were scanned as pointers only: their "
                 f"content is not in the local LFS store ({_names(self.absent)}); fetch it "
                 "(`git lfs fetch`) to scan what they hold"
             )
         if self.unknown:
             said.append(
-                f"the earlier version of {len(set(self.unknown))} Git LFS file(s) is not in the "
+                f"the earlier version of {len(self.unknown)} Git LFS file(s) is not in the "
                 f"local LFS store ({_names(self.unknown)}): a key found in them is reported as "
                 "new, though it may have been there before; fetch it (`git lfs fetch`) to tell"
             )
@@ -169,9 +170,9 @@ def _pointer_of(blob: Blob) -> str | None:
     return pointed(blob.data)
 
 
-def _names(paths: list[str]) -> str:
-    unique = list(dict.fromkeys(paths))
-    return ", ".join(unique[:_SHOWN]) + (", ..." if len(unique) > _SHOWN else "")
+def _names(paths: dict[str, None]) -> str:
+    shown = list(paths)[:_SHOWN]
+    return ", ".join(shown) + (", ..." if len(paths) > _SHOWN else "")
 
 
 def _piece(pointer: Blob, data: bytes, part: Part | None) -> Blob:

@@ -93,11 +93,8 @@ class StagedSource:
         else:
             changes, contents = self._changes(repo), None
         self.staged = len(changes.added)
-        yield from self._with_lfs(staged.staged_blobs(repo, changes, contents))
-
-    def _with_lfs(self, blobs: Iterator[Blob | Skipped]) -> Iterator[Blob | Skipped]:
         self.lfs = _store(self.path)
-        yield from self.lfs.expand(blobs)
+        yield from self.lfs.expand(staged.staged_blobs(repo, changes, contents))
 
     def _changes(self, repo: Repository) -> Changes:
         from sgai_guard.sources.staged import staged_changes  # noqa: PLC0415
