@@ -407,3 +407,27 @@ def test_a_staged_symlink_whose_target_is_a_key_blocks_under_pre_commit(
     assert proc.returncode != 0, proc.stdout + proc.stderr
     assert "link:1" in proc.stdout + proc.stderr
     assert key not in proc.stdout + proc.stderr
+
+
+def test_refs_pushed_together_say_each_finding_once(tmp_path: Path, rng: random.Random) -> None:
+    """Two refs pushed at once share their commits: each range found the key in them, and the
+    hook listed every finding twice ("2 findings", "2 blocking", "from 2 commits" for one
+    key in one commit). A key at two places is still two findings, and the push still
+    stops."""
+    repo = _pushing(tmp_path)
+    key = keys.tavily_current(rng)
+    repo.write("a.env", f"K={key}\n")
+    repo.add("a.env")
+    repo.git("commit", "-q", "--no-verify", "--no-gpg-sign", "-m", "leak")
+    repo.git("branch", "b1")
+    repo.write("b.env", f"K={key}\n")
+    repo.add("b.env")
+    repo.git("commit", "-q", "--no-verify", "--no-gpg-sign", "-m", "again")
+    repo.git("branch", "b2")
+    repo.git("tag", "v1", "b1")
+    blocked = repo.attempt("push", "origin", "b1", "b2", "v1")
+    out = blocked.stdout + blocked.stderr
+    assert blocked.returncode != 0, out
+    assert out.count("a.env:1:3 (commit") == 1 and out.count("b.env:1:3 (commit") == 1, out
+    assert "1 distinct key (2 findings)" in out and "from 2 commits" in out, out
+    assert "2 blocking" in out and key not in out

@@ -7,7 +7,15 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
-from sgai_guard.models import ZERO_OIDS, Blob, Skipped, Status, Summary, is_object_id
+from sgai_guard.models import (
+    ZERO_OIDS,
+    Blob,
+    ScanResult,
+    Skipped,
+    Status,
+    Summary,
+    is_object_id,
+)
 from sgai_guard.sources import gitcmd
 from sgai_guard.sources.commits import RangeScan
 from sgai_guard.sources.lfs import LocalStore
@@ -143,9 +151,22 @@ class PushSource:
                     )
         yield from messages(repo, tags, kind="tag")
 
+    def refine(self, result: ScanResult) -> ScanResult:
+        """Refs pushed together share commits (a branch and a tag of its tip, a branch pushed
+        under two names): each range scans them, and finds the same key at the same place,
+        judged the same way. Each such finding is said once. Only exact copies go: a finding
+        that differs in anything (its commit, its status, whether it blocks) stays, so the
+        exit code is what it was."""
+        return result._replace(
+            findings=tuple(dict.fromkeys(result.findings)),
+            suppressed=tuple(dict.fromkeys(result.suppressed)),
+            skipped=tuple(dict.fromkeys(result.skipped)),
+        )
+
     def summary(self) -> Summary:
+        commits = {commit for scan in self.ranges for commit in scan.commits}
         return Summary(
-            commits=sum(len(s.commits) for s in self.ranges),
+            commits=len(commits),
             notices=(
                 *self.notices,
                 *(n for s in self.ranges for n in s.notices),
