@@ -41,6 +41,7 @@ class Behaviour(NamedTuple):
     body: bytes | None = None  # instead of a JSON body fitting the status
     close: bool = False  # drop the connection without a word
     location: str | None = None  # sent with 3xx answers
+    headers: tuple[tuple[str, str], ...] = ()  # sent as well (Content-Encoding, say)
 
 
 class Received(NamedTuple):
@@ -230,7 +231,7 @@ class _Handler(BaseHTTPRequestHandler):
         body = behaviour.body
         if body is None:
             body = json.dumps(
-                BODIES.get(path, {}) if status == 200 else {"detail": status}
+                BODIES.get(path, {}) if status == 200 else _error(path, status)
             ).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -239,6 +240,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Retry-After", behaviour.retry_after)
         if behaviour.location is not None:
             self.send_header("Location", behaviour.location)
+        for name, value in behaviour.headers:
+            self.send_header(name, value)
         self.end_headers()
         self.wfile.write(body)
 
@@ -266,3 +269,11 @@ def verify_one(server: StandIn, key: str, **options: Any) -> Verification:
     [verification] = outcome.verdicts.values()
     assert key not in verification.reason and key not in verification.endpoint
     return verification
+
+
+def _error(path: str, status: int) -> dict[str, object]:
+    """A refusal as the service words it: ScrapeGraphAI's v2 names the code of a key it
+    does not know (KEY-FORMATS.md); the others say something in JSON."""
+    if path == SGAI and status == 403:
+        return {"error": {"code": "auth_invalid_key", "message": "invalid API key"}}
+    return {"detail": status}

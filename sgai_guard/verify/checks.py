@@ -6,7 +6,15 @@ from collections.abc import Awaitable, Callable
 
 from sgai_guard.models import Finding, Technique, Verdict, Verification
 from sgai_guard.verify.client import Gate, Session, ask
-from sgai_guard.verify.verdicts import SGAI_V1, SGAI_V2, judge
+from sgai_guard.verify.verdicts import (
+    NOT_THE_PROVIDER,
+    SGAI_INVALID,
+    SGAI_V1,
+    SGAI_V2,
+    judge,
+    names_code,
+    unknown,
+)
 from sgai_guard.verify.verdicts import TAVILY as TAVILY_TABLE
 
 Check = Callable[[Session, Gate, str], Awaitable[Verification]]
@@ -28,13 +36,16 @@ async def check_tavily(session: Session, gate: Gate, key: str) -> Verification:
 
 
 async def check_sgai(session: Session, gate: Gate, key: str) -> Verification:
-    """v2 first; a v2 403 may be a legacy key, which only the v1 surface can tell."""
+    """v2 first; a v2 403 with its invalid-key code may be a legacy key, which only the v1
+    surface can tell."""
     url = session.options.endpoints.sgai
     got = await ask(session, gate, url, {"SGAI-APIKEY": key})
     if isinstance(got, Verification):
         return got
     if got.status != 403:
         return judge(SGAI_V2, got.status, got.body, url)
+    if not names_code(got.body, SGAI_INVALID):  # not ScrapeGraphAI's own refusal
+        return unknown(NOT_THE_PROVIDER.format(status=403), url)
     v1 = session.options.endpoints.sgai_v1
     legacy = await ask(session, gate, v1, {"SGAI-APIKEY": key})
     if not isinstance(legacy, Verification):

@@ -34,11 +34,31 @@ def proxy_from_environment(
     """
     names = ("https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY")
     proxy = next((environ[n] for n in names if environ.get(n)), None)
-    if proxy is not None and urlsplit(proxy).scheme not in ("http", "https"):
-        raise UsageError("HTTPS_PROXY: only http:// and https:// proxies are supported")
+    if proxy is not None:
+        _check_proxy(proxy)
     raw = environ.get("no_proxy") or environ.get("NO_PROXY") or ""
     hosts = tuple(h.strip().lstrip(".").lower() for h in raw.split(",") if h.strip())
     return (options or VerifyOptions())._replace(proxy=proxy, no_proxy=hosts)
+
+
+def _check_proxy(proxy: str) -> None:
+    """A proxy URL the client can use, or a usage error that does not repeat it (it may hold
+    a password). Found by a review: a port that is no number ended the scan as an internal
+    error (exit 3, no report)."""
+    import httpx  # noqa: PLC0415 - only under --verify
+
+    try:
+        parts = urlsplit(proxy)
+        usable = parts.scheme in ("http", "https") and bool(parts.hostname)
+        parts.port  # noqa: B018 - raises ValueError for a port that is no number
+        httpx.Proxy(url=proxy)
+    except (ValueError, httpx.InvalidURL):
+        usable = False
+    if not usable:
+        raise UsageError(
+            "HTTPS_PROXY (or ALL_PROXY) is not an http:// or https:// URL with a host (and a "
+            "numeric port, if it names one): fix it, or unset it for sgai-guard"
+        )
 
 
 def proxy_for(url: str, options: VerifyOptions) -> str | None:

@@ -39,14 +39,47 @@ def unknown(reason: str, endpoint: str = "") -> Verification:
     return Verification(UNKNOWN, reason, endpoint)
 
 
+NOT_THE_PROVIDER = (
+    "HTTP {status} without the provider's JSON error: a proxy, firewall or CDN may have "
+    "answered, so the key's state is not known"
+)
+SGAI_INVALID = "auth_invalid_key"  # the v2 error code of a key it does not know
+
+
 def judge(table: Table, status: int, body: bytes, endpoint: str) -> Verification:
-    """The verdict ``table`` gives an answer; a 200 must be a JSON object to count."""
-    if status == 200 and not _json_object(body):
+    """The verdict ``table`` gives an answer. A 200 must be a JSON object to count, and so
+    must a refusal to count as "dead": a web firewall's or CDN's HTML page (403 to a
+    datacenter address, say) says nothing of the key (found by a review: such a page made a
+    live key "dead, nothing to revoke")."""
+    parsed = _json_object(body)
+    if status == 200 and parsed is None:
         return unknown("HTTP 200 with a malformed answer (not a JSON object)", endpoint)
     if status in table:
         verdict, reason = table[status]
+        if verdict is DEAD and parsed is None:
+            return unknown(NOT_THE_PROVIDER.format(status=status), endpoint)
         return Verification(verdict, reason, endpoint)
     return unknown(_other(status), endpoint)
+
+
+def names_code(body: bytes, code: str) -> bool:
+    """Whether ``body`` is a JSON object holding the string ``code`` as a value, at most a
+    few levels down (``{"error": {"code": ...}}`` and its kin)."""
+    found = _json_object(body)
+    todo: list[tuple[object, int]] = [(found, 0)] if found is not None else []
+    while todo:
+        value, depth = todo.pop()
+        if value == code:
+            return True
+        if depth < _CODE_DEPTH and isinstance(value, dict):
+            todo += [(item, depth + 1) for item in value.values()]
+        elif depth < _CODE_DEPTH and isinstance(value, list):
+            todo += [(item, depth + 1) for item in value[:_CODE_ITEMS]]
+    return False
+
+
+_CODE_DEPTH = 4
+_CODE_ITEMS = 16
 
 
 def _other(status: int) -> str:
@@ -59,11 +92,12 @@ def _other(status: int) -> str:
     return f"HTTP {status}: unexpected answer"
 
 
-def _json_object(body: bytes) -> bool:
+def _json_object(body: bytes) -> dict[str, object] | None:
     try:
-        return isinstance(json.loads(body), dict)
-    except ValueError:  # JSONDecodeError and UnicodeDecodeError
-        return False
+        parsed = json.loads(body)
+    except (ValueError, RecursionError):  # JSONDecodeError, UnicodeDecodeError, [[[[...
+        return None
+    return parsed if isinstance(parsed, dict) else None
 
 
 def failure(exc: BaseException) -> str:
