@@ -9,6 +9,7 @@ import random
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -95,3 +96,71 @@ def test_an_audit_closed_before_its_plan_leaves_nothing_behind(
     plan = again.plan()  # the plan the thread made is the audit's
     assert plan.blobs == 1 and not _listing_threads()
     again.close()
+
+
+def _many_objects(tmp_path: Path, count: int) -> Repo:
+    """A repository of one pack holding ``count`` blobs (a listing of several MiB)."""
+    repo = Repo(tmp_path / "many")
+    stream = [b"commit refs/heads/main\ncommitter T <t@e> 0 +0000\ndata 4\nmany\n"]
+    for n in range(count):
+        body = f"file {n}\n".encode()
+        stream.append(b"M 100644 inline f%d.txt\ndata %d\n%s\n" % (n, len(body), body))
+    git = ["git", "-C", str(repo.path)]
+    subprocess.run([*git, "fast-import", "--quiet"], input=b"".join(stream), check=True)
+    subprocess.run([*git, "repack", "-adq"], check=True)
+    return repo
+
+
+def test_the_listing_started_before_the_indexes_are_read_plans_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """git lists the store while the packs' indexes are read on another thread, the listing
+    kept flowing meanwhile (several MiB read before the plan is made): the plan is the one
+    made by reading the indexes first, offsets included."""
+    repo = _many_objects(tmp_path, 40_000)
+    opened, objects = open_repository(repo.path), str(repo.path / ".git" / "objects")
+    real_open, heads = storeplan.packread.open_store, []
+
+    def slow_open(where: str) -> storeplan.packread.Store | None:
+        time.sleep(1.0)  # git lists the first MiBs meanwhile
+        return real_open(where)
+
+    real_drain = storeplan.listing.Early.drain
+
+    def drain(early: storeplan.listing.Early, busy: Callable[[], bool]) -> None:
+        real_drain(early, busy)
+        heads.append(len(early.head))
+
+    monkeypatch.setattr(storeplan.packread, "open_store", slow_open)
+    monkeypatch.setattr(storeplan.listing.Early, "drain", drain)
+    early = storeplan.make(opened, objects, None, 2, True)
+    monkeypatch.setattr(storeplan.packindex, "without_revs", lambda _: False)
+    first = storeplan.make(opened, objects, None, 2, True)
+    assert heads and heads[0] > 1, heads  # the early path was taken, and drained
+    assert early.store is not None and first.store is not None
+    for plan in (early.plan, first.plan):
+        assert plan.blobs == 40_000 and not plan.error and plan.offsets is not None
+    assert early.plan.runs == first.plan.runs and early.plan.trees == first.plan.trees
+    assert early.plan.offsets == first.plan.offsets
+    early.store.close()
+    first.store.close()
+
+
+def test_indexes_that_cannot_be_read_stop_the_listing_started_before_them(
+    tmp_path: Path, rng: random.Random, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = Repo(tmp_path / "repo")
+    repo.write("k.env", f"K={keys.tavily_current(rng)}\n")
+    repo.commit("a key")
+    opened, objects = open_repository(repo.path), str(repo.path / ".git" / "objects")
+
+    def broken(_: str) -> None:
+        raise OSError("the indexes could not be read")
+
+    monkeypatch.setattr(storeplan.packread, "open_store", broken)
+    pids: list[int] = []
+    with pytest.raises(OSError, match="could not be read"):
+        storeplan.make(opened, objects, None, 2, True, _Recording(storeplan.Stopper(), pids))
+    assert pids and not [t for t in threading.enumerate() if t.name == "sgai-guard pack indexes"]
+    with pytest.raises(ProcessLookupError):
+        os.kill(pids[0], 0)  # killed and collected

@@ -9,7 +9,7 @@ from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import accumulate, compress, repeat
+from itertools import accumulate, chain, compress, repeat
 from operator import add, eq, mul, not_
 from typing import IO, TYPE_CHECKING
 
@@ -20,6 +20,7 @@ from sgai_guard.sources.repo import Repository
 
 if TYPE_CHECKING:
     import subprocess
+
 
 # The default listing: lines of four words, filed a MiB at a time at C speed (a Python loop
 # over sympy's 642 k lines took 0.55-0.7 CPU-s with its reads; this, 0.45). Sizes cost git
@@ -138,7 +139,7 @@ def plan(
     pack_order: bool = True,
     read_also: frozenset[bytes] = frozenset(),
     hints: Hints | None = None,
-    started: Callable[[subprocess.Popen[bytes]], None] | None = None,
+    early: Early | None = None,
 ) -> Plan:
     """One `cat-file --batch-all-objects --batch-check` pass, cut into ``readers`` runs; in
     pack order (far faster to read), or in id order where git's own idea of pack order is
@@ -147,17 +148,16 @@ def plan(
     header, so a planted broken copy labelled "tree" would hide a blob from the readers.
     Commits and tags too large to scan are said here, never read (the readers say so too, of
     any the listing could not size). ``hints``: the store's one pack, whose objects' offsets
-    the listing may tell (see Hints)."""
+    the listing may tell (see Hints). ``early``: the listing, started already with the same
+    ``max_size`` and ``pack_order`` (see ``start``: whoever may have to stop it knows it),
+    and what was read of it so far; else it is started here."""
     fast = pack_order and max_size is None
     hints = hints if fast and not read_also else None  # two copies: git lists one
-    wanted = _FAST if fast else _SIZED + _DISK if pack_order else _SIZED
-    order = ["--unordered"] if pack_order else []
-    listing = catfile.popen(["cat-file", "--batch-all-objects", wanted, *order], repo.path)
-    if started is not None:  # whoever may have to stop it (sources.storeplan)
-        started(listing)
+    listing = early.proc if early is not None else start(repo, max_size, pack_order)
     planned, ids, weights = Plan(), list[bytes](), array("q")
     twice = {oid.hex().encode() for oid in read_also}
-    for chunk in _chunks(catfile.pipe(listing.stdout)):
+    head = early.head if early is not None else []
+    for chunk in _chunks(catfile.pipe(listing.stdout), head):
         if not fast or not _fast(planned, chunk, ids, weights, cost, twice, hints):
             if hints is not None:
                 hints.stop()
@@ -171,13 +171,46 @@ def plan(
     return planned
 
 
-def _chunks(stream: IO[bytes]) -> Iterator[bytes]:
+@dataclass(slots=True)
+class Early:
+    """A listing started before its plan could be made (sources.storeplan), and the blocks
+    of its output read meanwhile, so that git never waits on a full pipe."""
+
+    proc: subprocess.Popen[bytes]
+    head: list[bytes] = field(default_factory=list)
+
+    def drain(self, busy: Callable[[], bool]) -> None:
+        """Read git's output a MiB at a time for as long as ``busy`` says (or to its end)."""
+        for _, window in bigreads.windows(catfile.pipe(self.proc.stdout).fileno(), _CHUNK, 0):
+            self.head.append(bytes(window))
+            if not busy():
+                return
+
+
+def start(
+    repo: Repository,
+    max_size: int | None,
+    pack_order: bool,
+    started: Callable[[subprocess.Popen[bytes]], None] | None = None,
+) -> subprocess.Popen[bytes]:
+    """The listing's git, as ``plan`` asks for it; ``started`` is told of it at once."""
+    fast = pack_order and max_size is None
+    wanted = _FAST if fast else _SIZED + _DISK if pack_order else _SIZED
+    order = ["--unordered"] if pack_order else []
+    listing = catfile.popen(["cat-file", "--batch-all-objects", wanted, *order], repo.path)
+    if started is not None:  # whoever may have to stop it (sources.storeplan)
+        started(listing)
+    runread.widen(catfile.pipe(listing.stdout))
+    return listing
+
+
+def _chunks(stream: IO[bytes], head: list[bytes]) -> Iterator[bytes]:
     """The listing in blocks of whole lines, about a MiB each, read as bigreads reads (a
     read per few KiB git wrote cost sympy's listing 0.3 CPU-s); git writes the next MiB
-    into its wide pipe while one is filed."""
-    runread.widen(stream)
+    into its wide pipe while one is filed. ``head``: what was read of it already."""
     rest = b""
-    for _, window in bigreads.windows(stream.fileno(), _CHUNK, 0):
+    read = bigreads.windows(stream.fileno(), _CHUNK, 0)
+    for _, window in chain(((0, block) for block in head), read):
         block = rest + window
         cut = block.rfind(b"\n") + 1
         rest = block[cut:]

@@ -259,6 +259,17 @@ def _present(path: Path) -> bool:
         return True
 
 
+def without_revs(objects: str) -> bool:
+    """Whether ``objects``/pack holds no reverse index (`.rev`): git then makes its pack order
+    from each index itself, and ``revs_agree`` needs no index to say so."""
+    try:
+        return not any(p.name.endswith(".rev") for p in (Path(objects) / "pack").iterdir())
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+
+
 def revs_agree(objects: str, loaded: list[PackIndex]) -> bool:
     """Whether each reverse index (`.rev`) of ``objects``/pack gives its pack's true order.
     git trusts one when it lists objects in pack order (`--unordered`): a planted one can make
