@@ -6,6 +6,9 @@ from __future__ import annotations
 import gzip
 import random
 import resource
+import subprocess
+import sys
+import time
 import zlib
 from pathlib import Path
 
@@ -27,6 +30,7 @@ from tests.standin_providers import (
 
 HTML = b"<html><body>Access denied by the web application firewall</body></html>"
 FIREWALL = ("Content-Type", "text/html")
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_an_html_403_from_a_firewall_is_no_verdict_on_a_scrapegraphai_key(
@@ -112,3 +116,35 @@ def test_a_compressed_answer_is_not_asked_for_nor_inflated(
     assert "malformed answer" in out and "1 unknown" in out, out
     asked = [r.header("accept-encoding") for r in standin.received]
     assert asked == ["identity"], asked
+
+
+RESOLVER = """
+import random, socket, sys, time
+def slow(*args, **kwargs):
+    time.sleep(30)
+    raise socket.gaierror("no answer")
+socket.getaddrinfo = slow
+from sgai_guard.verify import Endpoints, VerifyOptions, verify
+from tests.keys import tavily_current
+from tests.standin_providers import findings
+options = VerifyOptions(Endpoints(tavily="https://resolver.invalid/usage"), timeout=1, deadline=2)
+outcome = verify(findings(tavily_current(random.Random(1))), options)
+print([v.reason for v in outcome.verdicts.values()])
+"""
+
+
+def test_a_resolver_that_never_answers_holds_no_run_past_its_deadline() -> None:
+    """Name resolution runs on a thread; asyncio.run waited for it without a limit once the
+    checks were over, so a resolver answering after 30 s held the run for 30 s."""
+    start = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-c", RESOLVER],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "['timed out']", proc.stdout
+    assert time.monotonic() - start < 15

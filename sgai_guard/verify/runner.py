@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TypeVar
 
 from sgai_guard.models import Verification
 from sgai_guard.verify.checks import CHECKS
@@ -11,6 +14,7 @@ from sgai_guard.verify.client import Gate, Session, make_client
 from sgai_guard.verify.options import VerifyOptions
 from sgai_guard.verify.verdicts import DEADLINE, failure, unknown
 
+T = TypeVar("T")
 Job = tuple[str, str]  # (provider id, key): never printed, so no repr to worry about
 
 
@@ -27,10 +31,34 @@ def run(jobs: Mapping[str, Job], options: VerifyOptions) -> tuple[dict[str, Veri
     return done, False
 
 
+class _Unwaited(ThreadPoolExecutor):
+    """The loop's threads for blocking calls (name resolution: `getaddrinfo`), each a daemon
+    thread of its own that nothing waits for at the end. asyncio.run waits for the default
+    executor's threads once the checks are over, without a limit: a resolver that answers
+    after 30 s held the run 30 s past its timeouts and deadline (found by a review)."""
+
+    def submit(self, fn: Callable[..., T], /, *args: object, **kwargs: object) -> Future[T]:
+        future: Future[T] = Future()
+
+        def work() -> None:
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(fn(*args, **kwargs))
+                except BaseException as exc:  # handed to whoever awaits it
+                    future.set_exception(exc)
+
+        threading.Thread(target=work, name="sgai-guard verify resolver", daemon=True).start()
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Nothing to wait for: a call still running ends on its own, or with the process."""
+
+
 async def _main(
     jobs: Mapping[str, Job], options: VerifyOptions, done: dict[str, Verification]
 ) -> None:
     loop = asyncio.get_running_loop()
+    loop.set_default_executor(_Unwaited(max_workers=1))
     deadline = loop.time() + options.deadline
     gates = {provider: Gate(options.concurrency) for provider, _ in jobs.values()}
     async with make_client(options) as client:
