@@ -324,3 +324,60 @@ def test_an_earlier_version_not_in_the_store_is_said(tmp_path: Path, rng: random
 
 def pointed_oid(pointer: str) -> str:
     return pointer.split("oid sha256:", 1)[1][:64]
+
+
+@needs_git_lfs
+def test_the_push_hook_runs_git_lfs_own_hook_after_its_check(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """`git lfs install` writes a pre-push hook that uploads a push's LFS objects: replacing
+    it (the only way before `--chain`) pushed pointers to objects the remote never got."""
+    Repo(tmp_path / "remote.git", bare=True)
+    repo = Repo(tmp_path / "work")
+    repo.git("lfs", "install", "--local")
+    repo.git("remote", "add", "origin", (tmp_path / "remote.git").as_uri())
+    refused = run_cli("install-hook", "--pre-push", cwd=repo.path)
+    assert refused.returncode == 2 and "--chain" in refused.stderr
+    assert run_cli("install-hook", "--pre-push", "--chain", cwd=repo.path).returncode == 0
+    assert run_cli("install-hook", "--pre-push", cwd=repo.path).returncode == 0  # stays chained
+    repo.write(".gitattributes", "*.bin filter=lfs diff=lfs merge=lfs -text\n")
+    repo.write("model.bin", os.urandom(2048))
+    repo.add(".gitattributes", "model.bin")
+    repo.git("commit", "-q", "--no-verify", "--no-gpg-sign", "-m", "a model")
+    pushed = repo.attempt("push", "origin", "main")
+    assert pushed.returncode == 0, pushed.stdout + pushed.stderr
+    assert "Scanned" in pushed.stdout + pushed.stderr  # sgai-guard checked it
+    uploaded = list((tmp_path / "remote.git" / "lfs" / "objects").rglob("*"))
+    assert any(path.is_file() for path in uploaded), "git-lfs's hook did not upload"
+    repo.write("model.bin", os.urandom(2048))
+    repo.write("k.env", f"K={keys.tavily_current(rng)}\n")
+    repo.add("model.bin", "k.env")
+    repo.git("commit", "-q", "--no-verify", "--no-gpg-sign", "-m", "a key")
+    before = {p for p in uploaded if p.is_file()}
+    blocked = repo.attempt("push", "origin", "main")
+    assert blocked.returncode != 0 and "k.env:1:3" in blocked.stdout + blocked.stderr
+    after = {p for p in (tmp_path / "remote.git" / "lfs" / "objects").rglob("*") if p.is_file()}
+    assert after == before  # nothing of a refused push was uploaded
+
+
+def test_a_chained_commit_hook_runs_only_after_a_clean_check(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    repo = Repo(tmp_path)
+    repo.commit("root")
+    theirs = repo.path / ".git" / "hooks" / "pre-commit"
+    ran = tmp_path / "ran"
+    theirs.write_text(f"#!/bin/sh\necho \"$#\" >> '{ran}'\n")
+    theirs.chmod(0o755)
+    assert run_cli("install-hook", "--chain", cwd=repo.path).returncode == 0
+    assert (repo.path / ".git" / "hooks" / "pre-commit.sgai-guard-chained").is_file()
+    again = run_cli("install-hook", "--chain", cwd=repo.path)  # ours now: nothing to move
+    assert again.returncode == 0, again.stderr
+    repo.write("k.env", f"K={keys.sgai_uuid(rng)}\n")
+    repo.add("k.env")
+    assert repo.attempt("commit", "-q", "--no-gpg-sign", "-m", "key").returncode != 0
+    assert not ran.exists()
+    repo.write("k.env", "K=none\n")
+    repo.add("k.env")
+    assert repo.attempt("commit", "-q", "--no-gpg-sign", "-m", "clean").returncode == 0
+    assert ran.read_text() == "0\n"

@@ -118,14 +118,19 @@ def allow_cmd(
 @cli.command("install-hook")
 @click.option("--pre-push", is_flag=True, help="Install the pre-push hook instead.")
 @click.option("--force", is_flag=True, help="Replace an existing hook not written by sgai-guard.")
-def install_hook(pre_push: bool, force: bool) -> None:
+@click.option(
+    "--chain",
+    is_flag=True,
+    help="Keep an existing hook (git-lfs's, say) and run it after sgai-guard's check.",
+)
+def install_hook(pre_push: bool, force: bool, chain: bool) -> None:
     """Install sgai-guard as this repository's plain git pre-commit (or pre-push) hook.
 
     With the pre-commit framework, add the hooks from .pre-commit-hooks.yaml instead."""
     from sgai_guard.sources.hooks import install  # noqa: PLC0415
     from sgai_guard.sources.repo import open_repository  # noqa: PLC0415
 
-    target = install(open_repository(Path()), pre_push=pre_push, force=force)
+    target = install(open_repository(Path()), pre_push=pre_push, force=force, chain=chain)
     click.echo(message(f"installed {target}"))  # the path comes from the repository's config
 
 

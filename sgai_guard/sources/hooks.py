@@ -28,35 +28,57 @@ LAUNCH = (
 )
 
 
-def hook_script(pre_push: bool) -> str:
+CHAINED = ".sgai-guard-chained"  # the hook that was there, run after the check (--chain)
+
+
+def hook_script(pre_push: bool, chained: str | None = None) -> str:
+    """The hook; ``chained``: the file name (beside it) of a hook to run once the check
+    passed, with the same arguments and the same input (a pre-push hook's refs)."""
     # a pre-push hook is told the remote's name and URL: only that remote's tracking refs
     # vouch for a new branch's commits (sources.pushed)
     args = ' --pre-push -- "$@"' if pre_push else ""
-    return (
-        "#!/bin/sh\n"
-        f"{MARKER}: remove this file to uninstall\n"
-        f"exec {shlex.quote(sys.executable)} -c {shlex.quote(LAUNCH)}{args}\n"
+    check = f"{shlex.quote(sys.executable)} -c {shlex.quote(LAUNCH)}{args}"
+    if chained is None:
+        return f"#!/bin/sh\n{MARKER}: remove this file to uninstall\nexec {check}\n"
+    name = shlex.quote(chained)
+    head = f"#!/bin/sh\n{MARKER}: to uninstall, move {name} (run after it) back to this name\n"
+    if not pre_push:  # git gives a commit hook no input
+        return f'{head}{check} || exit $?\nexec "$(dirname "$0")/"{name} "$@"\n'
+    return (  # the refs git gives on standard input, for both hooks
+        f"{head}input=$(mktemp) || exit 1\ntrap 'rm -f \"$input\"' EXIT\n"
+        f'cat > "$input" || exit 1\n{check} < "$input" || exit $?\n'
+        f'"$(dirname "$0")/"{name} "$@" < "$input"\n'
     )
 
 
-def install(repo: Repository, *, pre_push: bool, force: bool) -> Path:
-    """Write the hook; an existing hook that is not ours is kept unless ``force``. What is
-    there is never opened unless it is a plain file (a FIFO or a link to /dev/tty would
-    block), and never written through: the new hook replaces it whole, a symlink included
-    (found by an attacker review: --force overwrote the file a symlinked hook points at)."""
+def install(repo: Repository, *, pre_push: bool, force: bool, chain: bool = False) -> Path:
+    """Write the hook; an existing hook that is not ours is kept unless ``force``, or kept
+    and run after the check with ``chain`` (git-lfs's own pre-push hook uploads the LFS
+    objects of a push: replacing it would push pointers to objects the remote never gets).
+    What is there is never opened unless it is a plain file (a FIFO or a link to /dev/tty
+    would block), and never written through: the new hook replaces it whole, a symlink
+    included (found by an attacker review: --force overwrote the file a symlinked hook
+    points at). A hook chained before stays chained when the hook is written again."""
     name = "pre-push" if pre_push else "pre-commit"
     hooks = gitcmd.output(
         ["rev-parse", "--git-path", "hooks"], repo.path, isolate=False, safe=False
     )
     target = Path(repo.path) / os.fsdecode(hooks.strip()) / name
+    kept = target.with_name(name + CHAINED)
     existing = _existing(target)
-    if existing is not None and not force:
+    if existing is not None and not (force or chain):
         raise UsageError(
-            f"{target} exists and {existing}: chain it yourself, or pass --force to replace it"
+            f"{target} exists and {existing}: pass --chain to run it after sgai-guard's check, "
+            "or --force to replace it"
         )
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        _replace(target, hook_script(pre_push).encode())
+        if existing is not None and chain:
+            if fsread.lstat(kept) is not None:
+                raise UsageError(f"{kept} exists already: move it away first")
+            target.rename(kept)  # the link itself when it is one: never followed
+        chained = kept.name if fsread.lstat(kept) is not None else None
+        _replace(target, hook_script(pre_push, chained).encode())
     except OSError as exc:  # a folder where the hook goes, a read-only hooks folder, ...
         raise UsageError(f"cannot write {target}: {exc.strerror or exc}") from exc
     return target
