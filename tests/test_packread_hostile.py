@@ -322,6 +322,30 @@ def test_a_reverse_index_that_lies_does_not_hide_objects(
     assert any(".rev" in notice for notice in result.notices)
 
 
+def test_a_reverse_index_that_lies_in_an_alternate_store_does_not_hide_objects(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """git trusts the `.rev` files of every store it reads: one planted in an alternate
+    store (where `clone --shared` or `--reference` puts the objects) left the key's blob
+    out of the listing, and the audit passed with exit 0 (found by session 16's review)."""
+    shared, _ = _keyed(tmp_path / "shared", rng)
+    shared.git("-c", "pack.writeReverseIndex=true", "repack", "-adq")
+    [rev] = (shared.path / ".git" / "objects" / "pack").glob("*.rev")
+    raw = rev.read_bytes()
+    count = (len(raw) - 12 - 40) // 4
+    rev.write_bytes(raw[:12] + (3).to_bytes(4, "big") * count + raw[-40:])
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", "--shared", str(shared.path), str(clone)], check=True)
+    listed = Repo.existing(clone).git(
+        "cat-file", "--batch-all-objects", "--batch-check", "--unordered"
+    )
+    assert len(set(listed.splitlines())) < count  # git itself now lists objects twice or never
+    for readers in (1, 2):
+        result = run(AuditSource(clone, readers=readers), prepare(clone), full_scan=True)
+        assert [f.path for f in result.findings] == ["secret.env"], readers
+        assert any(".rev" in notice for notice in result.notices)
+
+
 def test_fifos_in_the_object_store_are_refused_before_git_opens_them(
     tmp_path: Path, rng: random.Random
 ) -> None:

@@ -60,6 +60,7 @@ class AuditScan:
     _objects: str = ""  # the object directory, asked of git once
     _checked: bool = False
     _ahead: storeplan.Ahead | None = None
+    _stores: list[str] = field(default_factory=list)  # every object store git reads
 
     def check(self) -> None:
         """Say up front what the history lacks: a shallow clone cannot be audited whole. The
@@ -70,8 +71,9 @@ class AuditScan:
         gitcmd.require_version((2, 32), "an audit")
         paths = self.repo.git_paths("objects", "refs", "worktrees", "shallow")
         self._objects = paths["objects"]
-        for store in _stores(Path(self.objects())):  # an alternate's FIFO hangs git too
-            hardening.check_objects(store, loose=True)
+        self._stores = [str(store) for store in _stores(Path(self.objects()))]
+        for store in self._stores:  # an alternate's FIFO hangs git too
+            hardening.check_objects(Path(store), loose=True)
         hardening.check_refs(paths["refs"])
         hardening.check_refs(paths["worktrees"])  # their HEADs are walked too
         self._ahead = storeplan.Ahead(self._planned, self.repo.path)  # git lists meanwhile
@@ -128,7 +130,8 @@ class AuditScan:
 
     def _planned(self, stopper: storeplan.Stopper | None = None) -> storeplan.Planned:
         objects, size, count = self.objects(), self.max_blob_size, self.readers
-        return storeplan.make(self.repo, objects, size, count, self.in_process, stopper)
+        stores = self._stores or [objects]
+        return storeplan.make(self.repo, objects, size, count, self.in_process, stopper, stores)
 
     def blobs(self) -> Iterator[Blob | Skipped | Passed]:
         self._walk = Walk(self.repo, ["--reflog"] if self.include_reflog else [])

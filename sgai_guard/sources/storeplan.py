@@ -16,7 +16,7 @@ import os
 import signal
 import subprocess
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from sgai_guard.errors import StalledError
@@ -68,6 +68,15 @@ def _kill(proc: subprocess.Popen[bytes]) -> None:
             os.killpg(proc.pid, signal.SIGKILL)
 
 
+def _end(proc: subprocess.Popen[bytes]) -> None:
+    """A listing given up: killed, collected, its pipe and its complaints' file closed."""
+    _kill(proc)
+    proc.wait()
+    for stream in (proc.stdout, proc.stderr):
+        if stream is not None:
+            stream.close()
+
+
 def make(
     repo: Repository,
     objects: str,
@@ -75,24 +84,27 @@ def make(
     count: int,
     in_process: bool,
     stopper: Stopper | None = None,
+    stores: Sequence[str] = (),
 ) -> Planned:
-    """The plan for ``count`` readers (0: one per core) of the store at ``objects``."""
+    """The plan for ``count`` readers (0: one per core) of the store at ``objects``.
+    ``stores``: every object store git reads for it (``objects`` and its alternates, nested
+    ones too); git lists each in the order its `.rev` files give, which must be checked."""
     count = count or readers.default_readers()
+    stores = list(stores) or [objects]
     early, store = None, None
     try:
-        if in_process and packindex.without_revs(objects):  # git's pack order is its own
+        if in_process and all(map(packindex.without_revs, stores)):  # pack order is git's own
             started = stopper.started if stopper is not None else None
             early = listing.Early(listing.start(repo, max_size, True, started))
             store = _opened_meanwhile(objects, early)
         elif in_process:
             store = packread.open_store(objects)
-        planned = _planned(repo, objects, max_size, count, store, stopper, early)
+        planned = _planned(repo, (objects, stores), max_size, count, store, stopper, early)
     except BaseException:
         if store is not None:
             store.close()
         if early is not None:
-            _kill(early.proc)
-            early.proc.wait()
+            _end(early.proc)
         raise
     if store is not None and not _sha1(planned.plan.runs):
         store.close()
@@ -129,7 +141,7 @@ def _opened_meanwhile(objects: str, early: listing.Early) -> packread.Store | No
 
 def _planned(
     repo: Repository,
-    objects: str,
+    where: tuple[str, list[str]],
     max_size: int | None,
     count: int,
     store: packread.Store | None,
@@ -138,10 +150,10 @@ def _planned(
 ) -> Planned:
     started = stopper.started if stopper is not None else None
     cost = listing.IN_PROCESS if store is not None else listing.THROUGH_GIT
-    pack_order = packindex.revs_agree(objects, store.packs if store is not None else [])
+    objects, stores = where
+    pack_order = _revs_agree(objects, stores, store)
     if early is not None and not pack_order:  # a .rev file came meanwhile: listed again
-        _kill(early.proc)
-        early.proc.wait()
+        _end(early.proc)
         early = None
     if early is None:
         early = listing.Early(listing.start(repo, max_size, pack_order, started))
@@ -177,6 +189,14 @@ def _planned(
         )
     planned.plan = plan
     return planned
+
+
+def _revs_agree(objects: str, stores: list[str], store: packread.Store | None) -> bool:
+    """Whether every `.rev` file git reads gives its pack's true order: the object store's
+    own and its alternates' (found by a review: a planted one in an alternate store left
+    out a key's blob, and the audit passed with exit 0)."""
+    loaded = store.packs if store is not None else []
+    return all(packindex.revs_agree(each, loaded if each == objects else []) for each in stores)
 
 
 def _hints(store: packread.Store | None) -> listing.Hints | None:
