@@ -272,8 +272,10 @@ def verify_one(server: StandIn, key: str, **options: Any) -> Verification:
 
 
 def _error(path: str, status: int) -> dict[str, object]:
-    """A refusal as the service words it: ScrapeGraphAI's v2 names the code of a key it
-    does not know (KEY-FORMATS.md); the others say something in JSON."""
+    """A refusal as the services word one: ScrapeGraphAI's v2 names the code of a key it
+    does not know (KEY-FORMATS.md); Tavily and the legacy surface say the key is invalid."""
     if path == SGAI and status == 403:
         return {"error": {"code": "auth_invalid_key", "message": "invalid API key"}}
+    if status in (401, 403):
+        return {"detail": {"error": "Unauthorized: missing or invalid API key."}}
     return {"detail": status}

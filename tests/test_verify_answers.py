@@ -45,11 +45,23 @@ def test_an_html_403_from_a_firewall_is_no_verdict_on_a_scrapegraphai_key(
     assert not [r for r in standin.received if r.path == SGAI_V1]
 
 
-@pytest.mark.parametrize("body", [HTML, b"", b"Unauthorized", b"[1, 2]"])
-def test_a_refusal_that_is_no_json_object_is_no_verdict(
+GATEWAYS = [  # what API gateways, authorizers and firewalls answer, as JSON
+    b'{"message": "Forbidden"}',  # AWS API Gateway, AWS WAF
+    b'{"message": "Unauthorized"}',  # a Lambda authorizer
+    b'{"message": "No API key found in request"}',  # Kong
+    b'{"error": "1020 Access denied"}',
+    b"{}",
+    b'\xef\xbb\xbf{"a": NaN}',
+    b'{"detail": "' + b"invalid key " * 30_000 + b'"}',  # over the 256 KiB an answer may have
+]
+
+
+@pytest.mark.parametrize("body", [HTML, b"", b"Unauthorized", b"[1, 2]", *GATEWAYS])
+def test_a_refusal_that_does_not_name_the_key_invalid_is_no_verdict(
     standin: StandIn, rng: random.Random, body: bytes
 ) -> None:
-    """Tavily's 401 and the legacy surface's 401/403 say "dead" only as JSON."""
+    """Tavily's 401 and the legacy surface's 401/403 say "dead" only as a JSON text naming
+    the key invalid, revoked or expired: not as a page, nor as a gateway's JSON refusal."""
     tavily, legacy = keys.tavily_current(rng), keys.sgai_uuid(rng)
     standin.tavily(tavily, Behaviour((401,), body=body))
     standin.sgai(legacy, Behaviour((403,)), v1=Behaviour((401,), body=body))
@@ -58,6 +70,10 @@ def test_a_refusal_that_is_no_json_object_is_no_verdict(
         assert got.verdict is Verdict.UNKNOWN and "not known" in got.reason, got
     standin.tavily(tavily, Behaviour((401,)))  # the stand-in's own JSON error
     assert one(standin, tavily).verdict is Verdict.DEAD
+    standin.sgai(
+        legacy, Behaviour((403,)), v1=Behaviour((401,), body=b'{"detail": "Invalid API key"}')
+    )
+    assert one(standin, legacy).verdict is Verdict.DEAD
 
 
 def test_a_firewall_page_cannot_let_a_live_key_pass_a_repositorys_fail_on(

@@ -110,8 +110,9 @@ async def _get(session: Session, url: str, headers: dict[str, str]) -> Answer:
         body = bytearray()
         async for chunk in response.aiter_raw():  # as sent: a compressed answer is no JSON
             body += chunk
-            if len(body) > MAX_BODY:
-                break  # too big for a credits answer: judged malformed
+            if len(body) > MAX_BODY:  # too big for a credits answer or a refusal
+                body = bytearray()  # judged as no answer at all: malformed, or not the provider
+                break
         return Answer(response.status_code, bytes(body), response.headers.get("retry-after"))
 
 

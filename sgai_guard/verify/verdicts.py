@@ -40,23 +40,23 @@ def unknown(reason: str, endpoint: str = "") -> Verification:
 
 
 NOT_THE_PROVIDER = (
-    "HTTP {status} without the provider's JSON error: a proxy, firewall or CDN may have "
-    "answered, so the key's state is not known"
+    "HTTP {status} without the provider's JSON error naming the key invalid: a proxy, "
+    "firewall or gateway may have answered, so the key's state is not known"
 )
 SGAI_INVALID = "auth_invalid_key"  # the v2 error code of a key it does not know
 
 
 def judge(table: Table, status: int, body: bytes, endpoint: str) -> Verification:
-    """The verdict ``table`` gives an answer. A 200 must be a JSON object to count, and so
-    must a refusal to count as "dead": a web firewall's or CDN's HTML page (403 to a
-    datacenter address, say) says nothing of the key (found by a review: such a page made a
-    live key "dead, nothing to revoke")."""
-    parsed = _json_object(body)
-    if status == 200 and parsed is None:
+    """The verdict ``table`` gives an answer. A 200 must be a JSON object to count, and a
+    refusal counts as "dead" only as a JSON object whose text names the key invalid, revoked
+    or expired. A web firewall's HTML page, or a gateway's JSON (`{"message": "Forbidden"}`,
+    `{"message": "Unauthorized"}`) says nothing of the key (found by two reviews: each made
+    a live key "dead, nothing to revoke", and let it pass a repository's `fail-on`)."""
+    if status == 200 and _json_object(body) is None:
         return unknown("HTTP 200 with a malformed answer (not a JSON object)", endpoint)
     if status in table:
         verdict, reason = table[status]
-        if verdict is DEAD and parsed is None:
+        if verdict is DEAD and not says_key_invalid(body):
             return unknown(NOT_THE_PROVIDER.format(status=status), endpoint)
         return Verification(verdict, reason, endpoint)
     return unknown(_other(status), endpoint)
@@ -65,17 +65,38 @@ def judge(table: Table, status: int, body: bytes, endpoint: str) -> Verification
 def names_code(body: bytes, code: str) -> bool:
     """Whether ``body`` is a JSON object holding the string ``code`` as a value, at most a
     few levels down (``{"error": {"code": ...}}`` and its kin)."""
+    return any(text == code for text in _texts(body))
+
+
+def says_key_invalid(body: bytes) -> bool:
+    """Whether ``body`` is a JSON object with a text, a few levels down, that names an API
+    key invalid, revoked or expired ("Invalid API key", "Unauthorized: missing or invalid
+    API key.", the code "auth_invalid_key")."""
+    for text in _texts(body):
+        words = text.lower()
+        if "key" in words and any(word in words for word in _INVALID):
+            return True
+    return False
+
+
+def _texts(body: bytes) -> list[str]:
+    """The strings a JSON object holds as values, at most a few levels and items down."""
     found = _json_object(body)
     todo: list[tuple[object, int]] = [(found, 0)] if found is not None else []
+    texts: list[str] = []
     while todo:
         value, depth = todo.pop()
-        if value == code:
-            return True
-        if depth < _CODE_DEPTH and isinstance(value, dict):
-            todo += [(item, depth + 1) for item in value.values()]
+        if isinstance(value, str):
+            texts.append(value[:_TEXT])
+        elif depth < _CODE_DEPTH and isinstance(value, dict):
+            todo += [(item, depth + 1) for item in list(value.values())[:_CODE_ITEMS]]
         elif depth < _CODE_DEPTH and isinstance(value, list):
             todo += [(item, depth + 1) for item in value[:_CODE_ITEMS]]
-    return False
+    return texts
+
+
+_INVALID = ("invalid", "revoked", "expired")
+_TEXT = 512  # of each text, looked at
 
 
 _CODE_DEPTH = 4
