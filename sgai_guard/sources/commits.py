@@ -37,16 +37,19 @@ class RangeScan:
         self.incomplete: list[str] = []
         self.notices: list[str] = []
         self.lfs = LocalStore(repo.path)  # what Git LFS pointers stand for (sources.lfs)
+        self.shallow: frozenset[str] | None = None  # the shallow boundary, when already read
 
-    def resolve(self) -> None:
-        """List the range's commits and check that the walk did not hit a shallow boundary."""
-        listed = [
-            line.split()
-            for line in self.repo.lines("rev-list", "--reverse", "--parents", *self._revs())
-        ]
+    def resolve(self, *, nothing_new: bool = False) -> None:
+        """List the range's commits and check that the walk did not hit a shallow boundary.
+        ``nothing_new``: the caller found that no commit of the range is new (sources.pushed
+        asks once for many ranges whose history is all excluded alike)."""
+        args = ("rev-list", "--reverse", "--parents", *self._revs())
+        listed = [] if nothing_new else [line.split() for line in self.repo.lines(*args)]
         self.commits = [ids[0] for ids in listed]
         self.merges = {ids[0]: len(ids) - 1 for ids in listed if len(ids) > 2}
-        shallow = self.repo.shallow_commits() & set(self.commits)
+        if self.shallow is None:
+            self.shallow = self.repo.shallow_commits()
+        shallow = self.shallow & set(self.commits)
         if shallow:
             self.incomplete.append(
                 f"the range {self.label} reaches the shallow clone boundary at "

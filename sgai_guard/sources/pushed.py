@@ -19,7 +19,7 @@ from sgai_guard.models import (
 from sgai_guard.sources import gitcmd
 from sgai_guard.sources.commits import RangeScan
 from sgai_guard.sources.lfs import LocalStore
-from sgai_guard.sources.messages import object_kind, peel
+from sgai_guard.sources.messages import commits_of, object_kind, peel
 from sgai_guard.sources.repo import Repository, open_repository
 
 if TYPE_CHECKING:
@@ -73,13 +73,20 @@ class PushSource:
             self.known = self._remote_known(repo, self.remote)
         elif self.known == CLIENT_KNOWN and any(u[3] in ZERO_OIDS for u in self.updates):
             self.notices.append(UNTOLD)
+        shallow: frozenset[str] | None = None  # read once, for every ref
+        named = [sha for update in self.updates for sha in update[1::2] if is_object_id(sha)]
+        commits = commits_of(repo, [sha for sha in named if sha not in ZERO_OIDS])
+
+        def resolve(sha: str) -> str | None:
+            return commits.get(sha) if is_object_id(sha) else repo.resolve(sha)
+
         for local_ref, local_sha, remote_ref, remote_sha in self.updates:
             if local_sha in ZERO_OIDS:
                 self.notices.append(
                     f"deleting {remote_ref}: a deletion pushes no commits, nothing to scan"
                 )
                 continue
-            head = repo.resolve(local_sha)
+            head = resolve(local_sha)
             if head is None:  # a tag of a blob or a tree (was exit 2, "unknown revision")
                 target = peel(repo, local_sha) if is_object_id(local_sha) else None
                 kind = object_kind(repo, target) if target else None
@@ -87,7 +94,7 @@ class PushSource:
                 reason = f"it leads to {what}, not a commit: what it points at was not scanned"
                 yield Skipped(remote_ref, reason, error=True)
                 continue
-            base = None if remote_sha in ZERO_OIDS else repo.resolve(remote_sha)
+            base = None if remote_sha in ZERO_OIDS else resolve(remote_sha)
             if remote_sha not in ZERO_OIDS and base is None:
                 self.notices.append(
                     f"{remote_ref} is at {remote_sha[:12]}, which this clone lacks: "
@@ -99,14 +106,28 @@ class PushSource:
             scan = RangeScan(repo, base, head, exclude)
             scan.label = f"{local_ref} -> {remote_ref}"
             scan.lfs = self.lfs  # one store, said once
-            scan.resolve()
+            scan.shallow = shallow = repo.shallow_commits() if shallow is None else shallow
             self.ranges.append(scan)
+        nothing_new = self._nothing_new(repo)
+        for scan in self.ranges:
+            scan.resolve(nothing_new=nothing_new)
         for scan in self.ranges:
             yield from scan.blobs()
             yield from scan.removed()
             yield from scan.messages()
         yield from self._tag_messages(repo)
         yield from self._new_names()
+
+    def _nothing_new(self, repo: Repository) -> bool:
+        """On a server, whether no ref pushed brings a commit its branches and tags lack: one
+        walk for all refs instead of one for each (a push of 300 tags cost 300 walks, each
+        reading every ref: 29 ms a ref). Each range is its head less those refs (and less
+        its old value), so none holds a commit this walk does not find."""
+        if self.known != SERVER_KNOWN or len(self.ranges) < 2:
+            return False
+        heads = "".join(f"{head}\n" for head in dict.fromkeys(s.head for s in self.ranges))
+        args = ["rev-list", "--max-count=1", "--stdin", *SERVER_KNOWN]  # stdin: positive
+        return not gitcmd.output(args, repo.path, stdin=heads.encode("ascii")).strip()
 
     def _new_names(self) -> Iterator[Blob]:
         """The name of each ref the push creates: it is published with it (found by a
@@ -138,12 +159,14 @@ class PushSource:
     def _tag_messages(self, repo: Repository) -> Iterator[Blob | Skipped]:
         """The message of each annotated tag pushed (a tag of an existing commit adds no
         commit, but publishes its message)."""
-        from sgai_guard.sources.messages import messages, tag_chain  # noqa: PLC0415
+        from sgai_guard.sources.messages import messages, tag_chain, tag_chains  # noqa: PLC0415
 
         tags: list[str] = []
+        pushed = [new for _, new, _, _ in self.updates if new not in ZERO_OIDS]
+        chains = tag_chains(repo, [new for new in pushed if is_object_id(new)])  # all at once
         for _, new, remote_ref, _ in self.updates:
             if new not in ZERO_OIDS:
-                chain, problem = tag_chain(repo, new)
+                chain, problem = chains[new] if new in chains else tag_chain(repo, new)
                 tags += chain
                 if problem:
                     yield Skipped(
