@@ -363,16 +363,20 @@ def test_the_push_hook_runs_git_lfs_own_hook_after_its_check(
 def test_a_chained_commit_hook_runs_only_after_a_clean_check(
     tmp_path: Path, rng: random.Random
 ) -> None:
+    """It runs under its own name, as git ran it: husky's hook sources a file beside it that
+    picks what to run from `basename "$0"`, and under the kept file's name ran nothing."""
     repo = Repo(tmp_path)
     repo.commit("root")
-    theirs = repo.path / ".git" / "hooks" / "pre-commit"
+    hooks = repo.path / ".git" / "hooks"
     ran = tmp_path / "ran"
-    theirs.write_text(f"#!/bin/sh\necho \"$#\" >> '{ran}'\n")
-    theirs.chmod(0o755)
-    assert run_cli("install-hook", "--chain", cwd=repo.path).returncode == 0
-    assert (repo.path / ".git" / "hooks" / "pre-commit.sgai-guard-chained").is_file()
-    again = run_cli("install-hook", "--chain", cwd=repo.path)  # ours now: nothing to move
-    assert again.returncode == 0, again.stderr
+    (hooks / "pre-commit").write_text('#!/usr/bin/env sh\n. "$(dirname "$0")/h"\n')
+    (hooks / "pre-commit").chmod(0o755)
+    (hooks / "h").write_text(f'echo "$(basename "$0") $#" >> \'{ran}\'\n')
+    chained = run_cli("install-hook", "--chain", cwd=repo.path)
+    assert chained.returncode == 0 and "to uninstall, move" in chained.stdout, chained.stdout
+    assert (hooks / "pre-commit.sgai-guard-chained").is_file()
+    again = run_cli("install-hook", cwd=repo.path)  # ours now: still chained
+    assert again.returncode == 0 and "runs after the check" in again.stdout, again.stdout
     repo.write("k.env", f"K={keys.sgai_uuid(rng)}\n")
     repo.add("k.env")
     assert repo.attempt("commit", "-q", "--no-gpg-sign", "-m", "key").returncode != 0
@@ -380,4 +384,40 @@ def test_a_chained_commit_hook_runs_only_after_a_clean_check(
     repo.write("k.env", "K=none\n")
     repo.add("k.env")
     assert repo.attempt("commit", "-q", "--no-gpg-sign", "-m", "clean").returncode == 0
-    assert ran.read_text() == "0\n"
+    assert ran.read_text() == "pre-commit 0\n"
+    (hooks / "pre-commit.sgai-guard-chained").chmod(0o644)  # git would not run it: nor do we
+    repo.write("k.env", "K=still none\n")
+    repo.add("k.env")
+    assert repo.attempt("commit", "-q", "--no-gpg-sign", "-m", "again").returncode == 0
+    assert ran.read_text() == "pre-commit 0\n"
+
+
+def test_a_hook_left_behind_is_not_run_unasked(tmp_path: Path) -> None:
+    repo = Repo(tmp_path)
+    repo.commit("root")
+    hooks = repo.path / ".git" / "hooks"
+    left = hooks / "pre-commit.sgai-guard-chained"
+    ran = tmp_path / "ran"
+    left.write_text(f"#!/bin/sh\necho ran >> '{ran}'\n")
+    left.chmod(0o755)
+    installed = run_cli("install-hook", cwd=repo.path)
+    assert installed.returncode == 0 and "is not run" in installed.stdout, installed.stdout
+    repo.write("a.txt", "a\n")
+    repo.add("a.txt")
+    assert repo.attempt("commit", "-q", "--no-gpg-sign", "-m", "a").returncode == 0
+    assert not ran.exists()
+
+
+def test_a_hooks_path_ending_in_a_space_is_where_the_hook_goes(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """`git rev-parse --git-path hooks` was stripped of the space: the hook went to `hooks`,
+    git ran `hooks /pre-commit`, which was not there, and a key was committed."""
+    repo = Repo(tmp_path)
+    repo.commit("root")
+    repo.git("config", "core.hooksPath", "hooks ")
+    assert run_cli("install-hook", cwd=repo.path).returncode == 0
+    assert (repo.path / "hooks " / "pre-commit").is_file()
+    repo.write("k.env", f"K={keys.sgai_uuid(rng)}\n")
+    repo.add("k.env")
+    assert repo.attempt("commit", "-q", "--no-gpg-sign", "-m", "key").returncode != 0

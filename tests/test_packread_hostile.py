@@ -18,6 +18,8 @@ import zlib
 from itertools import accumulate
 from pathlib import Path
 
+import pytest
+
 from sgai_guard.engine.audit import AuditSource
 from sgai_guard.engine.prepare import prepare
 from sgai_guard.engine.run import run
@@ -322,12 +324,15 @@ def test_a_reverse_index_that_lies_does_not_hide_objects(
     assert any(".rev" in notice for notice in result.notices)
 
 
+@pytest.mark.parametrize("linked", [False, True])
 def test_a_reverse_index_that_lies_in_an_alternate_store_does_not_hide_objects(
-    tmp_path: Path, rng: random.Random
+    tmp_path: Path, rng: random.Random, linked: bool
 ) -> None:
     """git trusts the `.rev` files of every store it reads: one planted in an alternate
     store (where `clone --shared` or `--reference` puts the objects) left the key's blob
-    out of the listing, and the audit passed with exit 0 (found by session 16's review)."""
+    out of the listing, and the audit passed with exit 0 (found by session 16's review);
+    so did one behind an alternates file that is a symbolic link, which git follows (the
+    next review)."""
     shared, _ = _keyed(tmp_path / "shared", rng)
     shared.git("-c", "pack.writeReverseIndex=true", "repack", "-adq")
     [rev] = (shared.path / ".git" / "objects" / "pack").glob("*.rev")
@@ -336,6 +341,10 @@ def test_a_reverse_index_that_lies_in_an_alternate_store_does_not_hide_objects(
     rev.write_bytes(raw[:12] + (3).to_bytes(4, "big") * count + raw[-40:])
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", "--shared", str(shared.path), str(clone)], check=True)
+    if linked:
+        alternates = clone / ".git" / "objects" / "info" / "alternates"
+        moved = alternates.rename(tmp_path / "alternates-elsewhere")
+        alternates.symlink_to(moved)
     listed = Repo.existing(clone).git(
         "cat-file", "--batch-all-objects", "--batch-check", "--unordered"
     )

@@ -50,6 +50,7 @@ GATEWAYS = [  # what API gateways, authorizers and firewalls answer, as JSON
     b'{"message": "Unauthorized"}',  # a Lambda authorizer
     b'{"message": "No API key found in request"}',  # Kong
     b'{"error": "1020 Access denied"}',
+    b'{"error": "invalid_token", "error_description": "Invalid token issuer https://keycloak.corp"}',
     b"{}",
     b'\xef\xbb\xbf{"a": NaN}',
     b'{"detail": "' + b"invalid key " * 30_000 + b'"}',  # over the 256 KiB an answer may have

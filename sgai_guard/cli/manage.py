@@ -130,8 +130,10 @@ def install_hook(pre_push: bool, force: bool, chain: bool) -> None:
     from sgai_guard.sources.hooks import install  # noqa: PLC0415
     from sgai_guard.sources.repo import open_repository  # noqa: PLC0415
 
-    target = install(open_repository(Path()), pre_push=pre_push, force=force, chain=chain)
+    target, notes = install(open_repository(Path()), pre_push=pre_push, force=force, chain=chain)
     click.echo(message(f"installed {target}"))  # the path comes from the repository's config
+    for note in notes:
+        click.echo(message(f"note: {note}"))
 
 
 @cli.command(context_settings={"ignore_unknown_options": True})

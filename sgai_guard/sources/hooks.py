@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sgai_guard import fsread
 from sgai_guard.errors import UsageError
-from sgai_guard.sources import gitcmd
+from sgai_guard.sources import gitcmd, hookchain
 from sgai_guard.sources.repo import Repository
 
 MARKER = "# installed by sgai-guard"
@@ -31,39 +31,36 @@ LAUNCH = (
 CHAINED = ".sgai-guard-chained"  # the hook that was there, run after the check (--chain)
 
 
-def hook_script(pre_push: bool, chained: str | None = None) -> str:
+def hook_script(pre_push: bool, chained: str | None = None, shell: list[str] | None = None) -> str:
     """The hook; ``chained``: the file name (beside it) of a hook to run once the check
-    passed, with the same arguments and the same input (a pre-push hook's refs)."""
+    passed (sources.hookchain), ``shell`` the shell that one names."""
     # a pre-push hook is told the remote's name and URL: only that remote's tracking refs
     # vouch for a new branch's commits (sources.pushed)
     args = ' --pre-push -- "$@"' if pre_push else ""
     check = f"{shlex.quote(sys.executable)} -c {shlex.quote(LAUNCH)}{args}"
     if chained is None:
         return f"#!/bin/sh\n{MARKER}: remove this file to uninstall\nexec {check}\n"
-    name = shlex.quote(chained)
-    head = f"#!/bin/sh\n{MARKER}: to uninstall, move {name} (run after it) back to this name\n"
-    if not pre_push:  # git gives a commit hook no input
-        return f'{head}{check} || exit $?\nexec "$(dirname "$0")/"{name} "$@"\n'
-    return (  # the refs git gives on standard input, for both hooks
-        f"{head}input=$(mktemp) || exit 1\ntrap 'rm -f \"$input\"' EXIT\n"
-        f'cat > "$input" || exit 1\n{check} < "$input" || exit $?\n'
-        f'"$(dirname "$0")/"{name} "$@" < "$input"\n'
-    )
+    head = f"#!/bin/sh\n{MARKER}: to uninstall, move {chained} (run after it) back to this name\n"
+    return hookchain.script(head, check, chained, shell, pre_push)
 
 
-def install(repo: Repository, *, pre_push: bool, force: bool, chain: bool = False) -> Path:
-    """Write the hook; an existing hook that is not ours is kept unless ``force``, or kept
-    and run after the check with ``chain`` (git-lfs's own pre-push hook uploads the LFS
-    objects of a push: replacing it would push pointers to objects the remote never gets).
-    What is there is never opened unless it is a plain file (a FIFO or a link to /dev/tty
-    would block), and never written through: the new hook replaces it whole, a symlink
-    included (found by an attacker review: --force overwrote the file a symlinked hook
-    points at). A hook chained before stays chained when the hook is written again."""
+def install(
+    repo: Repository, *, pre_push: bool, force: bool, chain: bool = False
+) -> tuple[Path, list[str]]:
+    """Write the hook, and say what the user should know of it. An existing hook that is not
+    ours is kept unless ``force``, or kept and run after the check with ``chain`` (git-lfs's
+    own pre-push hook uploads the LFS objects of a push: replacing it would push pointers to
+    objects the remote never gets); a hook chained before stays chained when ours is written
+    again, and one left behind is never run unasked. What is there is never opened unless it
+    is a plain file (a FIFO or a link to /dev/tty would block), and never written through:
+    the new hook replaces it whole, a symlink included (found by an attacker review: --force
+    overwrote the file a symlinked hook points at)."""
     name = "pre-push" if pre_push else "pre-commit"
     hooks = gitcmd.output(
         ["rev-parse", "--git-path", "hooks"], repo.path, isolate=False, safe=False
     )
-    target = Path(repo.path) / os.fsdecode(hooks.strip()) / name
+    hooks = hooks[:-1] if hooks.endswith(b"\n") else hooks  # a path may end in a space
+    target = Path(repo.path) / os.fsdecode(hooks) / name
     kept = target.with_name(name + CHAINED)
     existing = _existing(target)
     if existing is not None and not (force or chain):
@@ -71,17 +68,35 @@ def install(repo: Repository, *, pre_push: bool, force: bool, chain: bool = Fals
             f"{target} exists and {existing}: pass --chain to run it after sgai-guard's check, "
             "or --force to replace it"
         )
+    chaining = chain or (existing is None and _chains(target, kept.name))
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         if existing is not None and chain:
             if fsread.lstat(kept) is not None:
                 raise UsageError(f"{kept} exists already: move it away first")
             target.rename(kept)  # the link itself when it is one: never followed
-        chained = kept.name if fsread.lstat(kept) is not None else None
-        _replace(target, hook_script(pre_push, chained).encode())
+        chained = kept.name if chaining and fsread.lstat(kept) is not None else None
+        shell = hookchain.shell_of(kept) if chained else None
+        _replace(target, hook_script(pre_push, chained, shell).encode())
     except OSError as exc:  # a folder where the hook goes, a read-only hooks folder, ...
         raise UsageError(f"cannot write {target}: {exc.strerror or exc}") from exc
-    return target
+    return target, _said(target, kept, chained)
+
+
+def _chains(target: Path, name: str) -> bool:
+    """Whether the hook of ours at ``target`` runs the kept hook ``name``."""
+    try:
+        return name in fsread.read_small(target, _HOOK_LIMIT).decode("utf-8", "replace")
+    except (OSError, fsread.NotRegularError):
+        return False
+
+
+def _said(target: Path, kept: Path, chained: str | None) -> list[str]:
+    if chained is not None:
+        return [f"{kept} runs after the check passed; to uninstall, move it back to {target}"]
+    if fsread.lstat(kept) is not None:
+        return [f"{kept} is not run: delete it, or install with --chain to run it after"]
+    return []
 
 
 def _existing(target: Path) -> str | None:

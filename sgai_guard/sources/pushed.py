@@ -78,7 +78,9 @@ class PushSource:
         commits = commits_of(repo, [sha for sha in named if sha not in ZERO_OIDS])
 
         def resolve(sha: str) -> str | None:
-            return commits.get(sha) if is_object_id(sha) else repo.resolve(sha)
+            # one not found together is asked again alone: git's answers for one ref can sway
+            # its answer for another (a tag lying about its target's type, found by a review)
+            return commits.get(sha) or repo.resolve(sha)
 
         for local_ref, local_sha, remote_ref, remote_sha in self.updates:
             if local_sha in ZERO_OIDS:

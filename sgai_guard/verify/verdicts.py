@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from sgai_guard.models import Verdict, Verification
 
@@ -72,11 +73,8 @@ def says_key_invalid(body: bytes) -> bool:
     """Whether ``body`` is a JSON object with a text, a few levels down, that names an API
     key invalid, revoked or expired ("Invalid API key", "Unauthorized: missing or invalid
     API key.", the code "auth_invalid_key")."""
-    for text in _texts(body):
-        words = text.lower()
-        if "key" in words and any(word in words for word in _INVALID):
-            return True
-    return False
+    words = [text.replace("_", " ") for text in _texts(body)]  # codes: "auth_invalid_key"
+    return any(_KEY.search(text) and _INVALID.search(text) for text in words)
 
 
 def _texts(body: bytes) -> list[str]:
@@ -95,7 +93,9 @@ def _texts(body: bytes) -> list[str]:
     return texts
 
 
-_INVALID = ("invalid", "revoked", "expired")
+# whole words: "keycloak" is no key (found by a review); "invalid_token" names no key
+_KEY = re.compile(r"(?<![A-Za-z0-9])(?:api[ -]?)?keys?(?![A-Za-z0-9])", re.IGNORECASE)
+_INVALID = re.compile(r"(?<![A-Za-z0-9])(?:invalid|revoked|expired)(?![A-Za-z0-9])", re.I)
 _TEXT = 512  # of each text, looked at
 
 

@@ -1,0 +1,63 @@
+"""The hook `install-hook --chain` writes: sgai-guard's check, then the hook that was there.
+
+The kept hook is run only once the check passed, with git's arguments and, for a push, the
+same standard input; and, as git would run it, only when it is executable. A shell script is
+run with `$0` still the hook's own path: managers such as husky pick what to run from their
+hook's file name, and under another name ran nothing (found by a review: a chained husky
+hook, and the scanner it ran, were silently switched off).
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from pathlib import Path
+
+from sgai_guard import fsread
+
+_SHELLS = frozenset(("sh", "bash", "dash", "ksh", "zsh", "ash", "busybox"))
+_SHEBANG = 256
+# the kept hook run by its shell with $0 (this hook's path) and the arguments git gave
+_SOURCED = ' -c \'. "$SGAI_GUARD_CHAINED_HOOK"\' "$0" "$@"'
+
+
+def script(head: str, check: str, name: str, runner: list[str] | None, pre_push: bool) -> str:
+    """The hook's text: ``head`` (shebang and comment), ``check`` (the sgai-guard command),
+    ``name`` (the kept hook, beside this one), ``runner`` (its shell, see ``shell_of``)."""
+    lines = [head.rstrip("\n"), f'next="$(dirname "$0")"/{shlex.quote(name)}']
+    feed = ""
+    if pre_push:  # the refs git gives on standard input, for both hooks
+        lines += ["input=$(mktemp) || exit 1", "trap 'rm -f \"$input\"' EXIT"]
+        lines += ['cat > "$input" || exit 1']
+        feed = ' < "$input"'
+    lines += [f"{check}{feed} || exit $?", '[ -x "$next" ] || exit 0  # as git: not executable']
+    if runner is not None:  # sourced, so that $0 stays this hook's path
+        lines.append('SGAI_GUARD_CHAINED_HOOK="$next"; export SGAI_GUARD_CHAINED_HOOK')
+        shell = " ".join(map(shlex.quote, runner))
+        run = shell + _SOURCED
+    else:
+        run = '"$next" "$@"'
+    lines.append(f"{run}{feed}" if pre_push else f"exec {run}")  # a push: the trap cleans up
+    return "\n".join(lines) + "\n"
+
+
+def shell_of(hook: Path) -> list[str] | None:
+    """The shell a kept hook's first line names (``["/bin/sh"]``, ``["/usr/bin/env",
+    "bash"]``, ``["/bin/bash", "-e"]``), or None: it is then run as it is."""
+    try:
+        first = fsread.read_head(hook, _SHEBANG).split(b"\n", 1)[0]
+    except (OSError, fsread.NotRegularError):
+        return None
+    if not first.startswith(b"#!"):
+        return None
+    words = os.fsdecode(first[2:]).split()
+    if not words:
+        return None
+    program = Path(words[0]).name
+    if program == "env":
+        return words if len(words) == 2 and words[1] in _SHELLS else None
+    if program not in _SHELLS or len(words) > 2:
+        return None
+    if len(words) == 2 and not words[1].startswith("-"):
+        return None
+    return words
