@@ -89,22 +89,6 @@ def read_small(path: StrPath, limit: int = 16 * 1024 * 1024) -> bytes:
     return data
 
 
-def read_small_as_git(path: StrPath, limit: int) -> bytes:
-    """``read_small``, but through a symbolic link, as git opens a file it reads (its
-    `objects/info/alternates`, say): still only a regular file, never a FIFO or a device."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise NotRegularError(kind_of(info.st_mode))
-        data = _read_up_to(fd, limit + 1)
-    finally:
-        os.close(fd)
-    if len(data) > limit:
-        raise OSError(f"larger than {limit} bytes")
-    return data
-
-
 def read_head(path: StrPath, limit: int) -> bytes:
     """Up to ``limit`` bytes from the start of a regular file, however large it is."""
     fd = open_regular(path)

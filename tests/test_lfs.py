@@ -421,3 +421,31 @@ def test_a_hooks_path_ending_in_a_space_is_where_the_hook_goes(
     repo.write("k.env", f"K={keys.sgai_uuid(rng)}\n")
     repo.add("k.env")
     assert repo.attempt("commit", "-q", "--no-gpg-sign", "-m", "key").returncode != 0
+
+
+@pytest.mark.parametrize("kind", ["guarded", "linked"])
+def test_a_chained_hook_still_does_its_own_work(tmp_path: Path, kind: str) -> None:
+    """Found by a review: a bash hook run only when not sourced (its `BASH_SOURCE` guard)
+    did nothing once sourced; a dispatcher linked under the hook's name ran under the kept
+    file's name. Each still refuses the commit its own way, chained."""
+    repo = Repo(tmp_path / "repo")
+    repo.commit("root")
+    hooks = repo.path / ".git" / "hooks"
+    if kind == "guarded":
+        (hooks / "pre-commit").write_text(
+            '#!/bin/bash\nmain() { echo "refused by the kept hook" >&2; exit 1; }\n'
+            'if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then main "$@"; fi\n'
+        )
+        (hooks / "pre-commit").chmod(0o755)
+    else:
+        dispatch = tmp_path / "dispatch"
+        dispatch.write_text(
+            '#!/bin/sh\n[ "$(basename "$0")" = pre-commit ] || exit 0\n'
+            'echo "refused by the kept hook" >&2\nexit 1\n'
+        )
+        dispatch.chmod(0o755)
+        (hooks / "pre-commit").symlink_to(dispatch)
+    assert repo.attempt("commit", "-q", "--allow-empty", "--no-gpg-sign", "-m", "a").returncode
+    assert run_cli("install-hook", "--chain", cwd=repo.path).returncode == 0
+    refused = repo.attempt("commit", "-q", "--allow-empty", "--no-gpg-sign", "-m", "b")
+    assert refused.returncode != 0 and "refused by the kept hook" in refused.stderr

@@ -27,7 +27,7 @@ from sgai_guard.sources import listing, packindex, packread
 from sgai_guard.sources.packread import MAX_OBJECT, ObjectReader
 from sgai_guard.sources.repo import open_repository
 from tests import keys, packs
-from tests.cli_helpers import run_json
+from tests.cli_helpers import run_cli, run_json
 from tests.gitrepo import Repo
 from tests.packs import BLOB, OFS_DELTA, REF_DELTA, TREE, Entry, copy, delta, object_id, varint
 
@@ -331,8 +331,8 @@ def test_a_reverse_index_that_lies_in_an_alternate_store_does_not_hide_objects(
     """git trusts the `.rev` files of every store it reads: one planted in an alternate
     store (where `clone --shared` or `--reference` puts the objects) left the key's blob
     out of the listing, and the audit passed with exit 0 (found by session 16's review);
-    so did one behind an alternates file that is a symbolic link, which git follows (the
-    next review)."""
+    so did one behind an alternates file that is a symbolic link, which git follows from
+    its own working directory: such a file is refused (the next two reviews)."""
     shared, _ = _keyed(tmp_path / "shared", rng)
     shared.git("-c", "pack.writeReverseIndex=true", "repack", "-adq")
     [rev] = (shared.path / ".git" / "objects" / "pack").glob("*.rev")
@@ -341,14 +341,18 @@ def test_a_reverse_index_that_lies_in_an_alternate_store_does_not_hide_objects(
     rev.write_bytes(raw[:12] + (3).to_bytes(4, "big") * count + raw[-40:])
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", "--shared", str(shared.path), str(clone)], check=True)
-    if linked:
+    if linked:  # through /proc/self/cwd: git, run from the repository, finds the file
         alternates = clone / ".git" / "objects" / "info" / "alternates"
-        moved = alternates.rename(tmp_path / "alternates-elsewhere")
-        alternates.symlink_to(moved)
+        alternates.rename(clone / ".git" / "alt-here")
+        alternates.symlink_to("/proc/self/cwd/.git/alt-here")
     listed = Repo.existing(clone).git(
         "cat-file", "--batch-all-objects", "--batch-check", "--unordered"
     )
     assert len(set(listed.splitlines())) < count  # git itself now lists objects twice or never
+    if linked:  # it cannot be checked as git reads it: refused, from anywhere
+        refused = run_cli("audit", str(clone), cwd=tmp_path)
+        assert refused.returncode == 2 and "symbolic link" in refused.stderr, refused.stderr
+        return
     for readers in (1, 2):
         result = run(AuditSource(clone, readers=readers), prepare(clone), full_scan=True)
         assert [f.path for f in result.findings] == ["secret.env"], readers

@@ -33,11 +33,11 @@ _ESCAPES = {
 
 def stores(objects: Path) -> list[Path]:
     """The directories ``objects``' alternates file names (one level; none when it cannot
-    be read as a plain file, as git, which then reads nothing from it). A symbolic link is
-    followed, as git follows it (found by a review: the stores behind a linked alternates
-    file went unchecked, and a planted `.rev` there hid a key's blob from the audit)."""
+    be read as a plain file, as git, which then reads nothing from it). Never through a
+    symbolic link: the audit refuses one before (audit._check_alternates), since git reads
+    it from another working directory than this process."""
     try:
-        data = fsread.read_small_as_git(objects / "info" / "alternates", _LIMIT)
+        data = fsread.read_small(objects / "info" / "alternates", _LIMIT)
     except (OSError, fsread.NotRegularError):  # none, a folder, too large: git reads none
         return []
     found: dict[Path, None] = {}

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sgai_guard import fsread
 from sgai_guard.errors import GitError
 from sgai_guard.models import Blob, Passed, Skipped
 from sgai_guard.sources import (
@@ -215,7 +216,17 @@ def _stores(objects: Path) -> list[Path]:
 
 
 def _check_alternates(path: Path) -> None:
-    """Refuse a planted alternates file that would stall git (see MAX_ALTERNATES)."""
+    """Refuse a planted alternates file that would stall git (see MAX_ALTERNATES), or that
+    is a symbolic link: git follows it from its own working directory (`/proc/self/cwd/...`
+    names another file there than here), so the stores it names could not be checked as
+    git reads them (found by a review: a lying `.rev` behind one hid a key, exit 0)."""
+    link = fsread.lstat(path)
+    if link is not None and stat.S_ISLNK(link.st_mode):
+        raise GitError(
+            f"{path} is a symbolic link: refusing to audit a repository whose alternate "
+            "object directories cannot be checked as git reads them; replace it with the "
+            "file it points at and audit again"
+        )
     try:
         info = path.stat()
     except FileNotFoundError:

@@ -10,13 +10,19 @@ hook, and the scanner it ran, were silently switched off).
 from __future__ import annotations
 
 import os
+import re
 import shlex
+import stat
 from pathlib import Path
 
 from sgai_guard import fsread
 
-_SHELLS = frozenset(("sh", "bash", "dash", "ksh", "zsh", "ash", "busybox"))
-_SHEBANG = 256
+# zsh is not one: sourced, it sets $0 to the file (FUNCTION_ARGZERO)
+_SHELLS = frozenset(("sh", "bash", "dash", "ksh", "ash", "busybox"))
+_READ = 64 * 1024
+_OWN_NAME = re.compile(rb"\$\{?0")
+_SOURCING = re.compile(rb"BASH_SOURCE|\(\s*return\b")
+_FLAGS = re.compile(r"-[A-Za-z]+")
 # the kept hook run by its shell with $0 (this hook's path) and the arguments git gave
 _SOURCED = ' -c \'. "$SGAI_GUARD_CHAINED_HOOK"\' "$0" "$@"'
 
@@ -24,7 +30,7 @@ _SOURCED = ' -c \'. "$SGAI_GUARD_CHAINED_HOOK"\' "$0" "$@"'
 def script(head: str, check: str, name: str, runner: list[str] | None, pre_push: bool) -> str:
     """The hook's text: ``head`` (shebang and comment), ``check`` (the sgai-guard command),
     ``name`` (the kept hook, beside this one), ``runner`` (its shell, see ``shell_of``)."""
-    lines = [head.rstrip("\n"), f'next="$(dirname "$0")"/{shlex.quote(name)}']
+    lines = [head.rstrip("\n"), f'next="${{0%/*}}"/{shlex.quote(name)}']  # keeps a newline
     feed = ""
     if pre_push:  # the refs git gives on standard input, for both hooks
         lines += ["input=$(mktemp) || exit 1", "trap 'rm -f \"$input\"' EXIT"]
@@ -42,13 +48,18 @@ def script(head: str, check: str, name: str, runner: list[str] | None, pre_push:
 
 
 def shell_of(hook: Path) -> list[str] | None:
-    """The shell a kept hook's first line names (``["/bin/sh"]``, ``["/usr/bin/env",
-    "bash"]``, ``["/bin/bash", "-e"]``), or None: it is then run as it is."""
+    """The shell to source a kept hook with, so that its `$0` stays the hook's path: only
+    for a shell script that reads `$0` (a dispatcher) and does not test whether it is
+    sourced (`BASH_SOURCE`, `return`: those run as they are, found by a review). Its first
+    line names the shell: ``["/bin/sh"]``, ``["/usr/bin/env", "bash"]``, ``["/bin/bash",
+    "-e"]``. None: the hook is run as it is. A link is read through (a dispatcher linked
+    under each hook's name is the common case), but only to a regular file."""
     try:
-        first = fsread.read_head(hook, _SHEBANG).split(b"\n", 1)[0]
+        text = _head(hook)
     except (OSError, fsread.NotRegularError):
         return None
-    if not first.startswith(b"#!"):
+    first = text.split(b"\n", 1)[0]
+    if not first.startswith(b"#!") or not _OWN_NAME.search(text) or _SOURCING.search(text):
         return None
     words = os.fsdecode(first[2:]).split()
     if not words:
@@ -58,6 +69,17 @@ def shell_of(hook: Path) -> list[str] | None:
         return words if len(words) == 2 and words[1] in _SHELLS else None
     if program not in _SHELLS or len(words) > 2:
         return None
-    if len(words) == 2 and not words[1].startswith("-"):
+    if len(words) == 2 and not _FLAGS.fullmatch(words[1]):
         return None
     return words
+
+
+def _head(hook: Path) -> bytes:
+    """The start of a kept hook, through a link; never a FIFO or a device."""
+    fd = os.open(hook, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise fsread.NotRegularError("not a regular file")
+        return os.read(fd, _READ)
+    finally:
+        os.close(fd)
