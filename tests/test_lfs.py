@@ -360,7 +360,7 @@ def test_the_push_hook_runs_git_lfs_own_hook_after_its_check(
     assert after == before  # nothing of a refused push was uploaded
 
 
-def test_a_chained_commit_hook_runs_only_after_a_clean_check(
+def test_a_chained_commit_hook_runs_under_its_own_name_before_the_check(
     tmp_path: Path, rng: random.Random
 ) -> None:
     """It runs under its own name, as git ran it: husky's hook sources a file beside it that
@@ -376,20 +376,36 @@ def test_a_chained_commit_hook_runs_only_after_a_clean_check(
     assert chained.returncode == 0 and "to uninstall, move" in chained.stdout, chained.stdout
     assert (hooks / "pre-commit.sgai-guard-chained").is_file()
     again = run_cli("install-hook", cwd=repo.path)  # ours now: still chained
-    assert again.returncode == 0 and "runs after the check" in again.stdout, again.stdout
+    assert again.returncode == 0 and "runs before the check" in again.stdout, again.stdout
     repo.write("k.env", f"K={keys.sgai_uuid(rng)}\n")
     repo.add("k.env")
     assert repo.attempt("commit", "-q", "--no-gpg-sign", "-m", "key").returncode != 0
-    assert not ran.exists()
     repo.write("k.env", "K=none\n")
     repo.add("k.env")
     assert repo.attempt("commit", "-q", "--no-gpg-sign", "-m", "clean").returncode == 0
-    assert ran.read_text() == "pre-commit 0\n"
+    assert ran.read_text() == "pre-commit 0\npre-commit 0\n"
     (hooks / "pre-commit.sgai-guard-chained").chmod(0o644)  # git would not run it: nor do we
     repo.write("k.env", "K=still none\n")
     repo.add("k.env")
     assert repo.attempt("commit", "-q", "--no-gpg-sign", "-m", "again").returncode == 0
-    assert ran.read_text() == "pre-commit 0\n"
+    assert ran.read_text() == "pre-commit 0\npre-commit 0\n"
+
+
+def test_what_a_chained_commit_hook_stages_is_checked(tmp_path: Path, rng: random.Random) -> None:
+    """Found by a review: the kept hook ran after the check, and a formatter's `git add -u`
+    staged a key the check never saw; it was committed."""
+    repo = Repo(tmp_path)
+    repo.write("config.env", "A=1\n")
+    repo.commit("root")
+    hooks = repo.path / ".git" / "hooks"
+    (hooks / "pre-commit").write_text("#!/bin/sh\ngit add -u\n")
+    (hooks / "pre-commit").chmod(0o755)
+    assert run_cli("install-hook", "--chain", cwd=repo.path).returncode == 0
+    repo.write("config.env", "A=2\n")
+    repo.add("config.env")
+    repo.write("config.env", f"A=2\nK={keys.tavily_current(rng)}\n")  # not staged
+    refused = repo.attempt("commit", "-q", "--no-gpg-sign", "-m", "a")
+    assert refused.returncode != 0 and "config.env:2:3" in refused.stdout + refused.stderr
 
 
 def test_a_hook_left_behind_is_not_run_unasked(tmp_path: Path) -> None:
@@ -423,7 +439,7 @@ def test_a_hooks_path_ending_in_a_space_is_where_the_hook_goes(
     assert repo.attempt("commit", "-q", "--no-gpg-sign", "-m", "key").returncode != 0
 
 
-@pytest.mark.parametrize("kind", ["guarded", "linked"])
+@pytest.mark.parametrize("kind", ["guarded", "linked", "returns"])
 def test_a_chained_hook_still_does_its_own_work(tmp_path: Path, kind: str) -> None:
     """Found by a review: a bash hook run only when not sourced (its `BASH_SOURCE` guard)
     did nothing once sourced; a dispatcher linked under the hook's name ran under the kept
@@ -435,6 +451,12 @@ def test_a_chained_hook_still_does_its_own_work(tmp_path: Path, kind: str) -> No
         (hooks / "pre-commit").write_text(
             '#!/bin/bash\nmain() { echo "refused by the kept hook" >&2; exit 1; }\n'
             'if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then main "$@"; fi\n'
+        )
+        (hooks / "pre-commit").chmod(0o755)
+    elif kind == "returns":  # bash: a top-level return fails, and the script goes on
+        (hooks / "pre-commit").write_text(
+            '#!/bin/bash\necho "hook ${0##*/}"\nreturn 0 2>/dev/null\n'
+            'echo "refused by the kept hook" >&2\nexit 1\n'
         )
         (hooks / "pre-commit").chmod(0o755)
     else:

@@ -324,9 +324,9 @@ def test_a_reverse_index_that_lies_does_not_hide_objects(
     assert any(".rev" in notice for notice in result.notices)
 
 
-@pytest.mark.parametrize("linked", [False, True])
+@pytest.mark.parametrize("linked", ["", "file", "entry", "info", "objects"])
 def test_a_reverse_index_that_lies_in_an_alternate_store_does_not_hide_objects(
-    tmp_path: Path, rng: random.Random, linked: bool
+    tmp_path: Path, rng: random.Random, linked: str
 ) -> None:
     """git trusts the `.rev` files of every store it reads: one planted in an alternate
     store (where `clone --shared` or `--reference` puts the objects) left the key's blob
@@ -341,17 +341,29 @@ def test_a_reverse_index_that_lies_in_an_alternate_store_does_not_hide_objects(
     rev.write_bytes(raw[:12] + (3).to_bytes(4, "big") * count + raw[-40:])
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", "--shared", str(shared.path), str(clone)], check=True)
-    if linked:  # through /proc/self/cwd: git, run from the repository, finds the file
-        alternates = clone / ".git" / "objects" / "info" / "alternates"
-        alternates.rename(clone / ".git" / "alt-here")
+    dot = clone / ".git"
+    alternates = dot / "objects" / "info" / "alternates"
+    # through /proc/self/cwd: git, run from the repository, finds other files than the audit
+    if linked == "file":  # the alternates file itself
+        alternates.rename(dot / "alt-here")
         alternates.symlink_to("/proc/self/cwd/.git/alt-here")
+    elif linked == "entry":  # an entry of a plain alternates file
+        (shared.path / ".git" / "objects").rename(dot / "hidden")
+        alternates.write_text("/proc/self/cwd/.git/hidden\n")
+    elif linked == "info":  # objects/info, a linked folder
+        (dot / "objects" / "info").rename(dot / "info-here")
+        (dot / "objects" / "info").symlink_to("/proc/self/cwd/.git/info-here")
+    elif linked == "objects":  # .git/objects itself
+        (dot / "objects").rename(dot / "objects-here")
+        (dot / "objects").symlink_to("/proc/self/cwd/.git/objects-here")
     listed = Repo.existing(clone).git(
         "cat-file", "--batch-all-objects", "--batch-check", "--unordered"
     )
     assert len(set(listed.splitlines())) < count  # git itself now lists objects twice or never
     if linked:  # it cannot be checked as git reads it: refused, from anywhere
         refused = run_cli("audit", str(clone), cwd=tmp_path)
-        assert refused.returncode == 2 and "symbolic link" in refused.stderr, refused.stderr
+        assert refused.returncode == 2, refused.stdout + refused.stderr
+        assert "symbolic link" in refused.stderr or "/proc" in refused.stderr, refused.stderr
         return
     for readers in (1, 2):
         result = run(AuditSource(clone, readers=readers), prepare(clone), full_scan=True)

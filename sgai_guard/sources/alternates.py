@@ -13,6 +13,7 @@ read costs nothing but a check.
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 from sgai_guard import fsread
@@ -95,3 +96,42 @@ def _unquoted(data: bytes, at: int) -> tuple[bytes, int] | None:
 
 def _octal(digits: bytes) -> bool:
     return len(digits) == 2 and all(ord("0") <= d <= ord("7") for d in digits)
+
+
+# Names whose meaning depends on the process that reads them: git, run from the repository,
+# and this process, run from anywhere, would find different files there.
+_MAGIC = ("/proc", "/dev/fd", "/dev/stdin", "/dev/stdout", "/dev/stderr")
+_LINKS = 40  # links followed along one path, as the kernel's own limit
+
+
+def process_dependent(path: Path) -> str | None:
+    """The name along ``path`` (itself, or where one of its links points) that means another
+    file to another process (`/proc/self/cwd/...`, `/dev/fd/3`), or None. Found by a review:
+    an alternates entry, a linked `objects/info` or a linked `objects` through
+    /proc/self/cwd named other stores to git than to the audit, and a key was missed."""
+    pending, current, links = list(path.absolute().parts[1:]), Path("/"), 0
+    while pending:  # each name in turn, a link replaced by where it points, as the kernel
+        part = pending.pop(0)
+        if part in ("", "."):
+            continue
+        if part == "..":
+            current = current.parent
+            continue
+        here = current / part
+        if _magic(os.fspath(here)):
+            return os.fspath(here)
+        info = fsread.lstat(here)
+        if info is None or not stat.S_ISLNK(info.st_mode):
+            current = here
+            continue
+        links += 1
+        if links > _LINKS:
+            return os.fspath(path)
+        target = here.readlink()
+        current = Path("/") if target.is_absolute() else current
+        pending = [*target.parts[1 if target.is_absolute() else 0 :], *pending]
+    return None
+
+
+def _magic(text: str) -> bool:
+    return any(text == name or text.startswith(name + "/") for name in _MAGIC)

@@ -201,6 +201,7 @@ def _stores(objects: Path) -> list[Path]:
     todo = [(objects, 0)]
     while todo:
         store, depth = todo.pop()
+        _check_place(store / "info" / "alternates")  # the store's path and its alternates'
         if depths.get(store, _ALTERNATE_DEPTH + 1) <= depth or not store.is_dir():
             continue
         if store not in depths and len(depths) == _MAX_STORES:
@@ -213,6 +214,17 @@ def _stores(objects: Path) -> list[Path]:
         if depth < _ALTERNATE_DEPTH:
             todo += [(other, depth + 1) for other in alternates.stores(store)]
     return list(depths)
+
+
+def _check_place(path: Path) -> None:
+    """Refuse a store whose path, or whose alternates file's, means another file to git."""
+    magic = alternates.process_dependent(path)
+    if magic is not None:
+        raise GitError(
+            f"an object store's path goes through {magic!r}, which names other files to git "
+            "than to sgai-guard: refusing to audit a repository whose object stores cannot "
+            "be checked as git reads them"
+        )
 
 
 def _check_alternates(path: Path) -> None:

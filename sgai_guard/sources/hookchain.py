@@ -21,7 +21,7 @@ from sgai_guard import fsread
 _SHELLS = frozenset(("sh", "bash", "dash", "ksh", "ash", "busybox"))
 _READ = 64 * 1024
 _OWN_NAME = re.compile(rb"\$\{?0")
-_SOURCING = re.compile(rb"BASH_SOURCE|\(\s*return\b")
+_SOURCING = re.compile(rb"BASH_SOURCE|\breturn\b")  # a top-level return acts otherwise
 _FLAGS = re.compile(r"-[A-Za-z]+")
 # the kept hook run by its shell with $0 (this hook's path) and the arguments git gave
 _SOURCED = ' -c \'. "$SGAI_GUARD_CHAINED_HOOK"\' "$0" "$@"'
@@ -29,21 +29,23 @@ _SOURCED = ' -c \'. "$SGAI_GUARD_CHAINED_HOOK"\' "$0" "$@"'
 
 def script(head: str, check: str, name: str, runner: list[str] | None, pre_push: bool) -> str:
     """The hook's text: ``head`` (shebang and comment), ``check`` (the sgai-guard command),
-    ``name`` (the kept hook, beside this one), ``runner`` (its shell, see ``shell_of``)."""
+    ``name`` (the kept hook, beside this one), ``runner`` (its shell, see ``shell_of``).
+    A commit's check comes last: a kept hook may stage more (`git add -u` after a
+    formatter), and the index the check reads must be the one committed (found by a
+    review: a key staged by the kept hook was committed). A push's check comes first: the
+    kept hook may upload what the push sends (git-lfs), which a refused push must not."""
     lines = [head.rstrip("\n"), f'next="${{0%/*}}"/{shlex.quote(name)}']  # keeps a newline
-    feed = ""
-    if pre_push:  # the refs git gives on standard input, for both hooks
-        lines += ["input=$(mktemp) || exit 1", "trap 'rm -f \"$input\"' EXIT"]
-        lines += ['cat > "$input" || exit 1']
-        feed = ' < "$input"'
-    lines += [f"{check}{feed} || exit $?", '[ -x "$next" ] || exit 0  # as git: not executable']
     if runner is not None:  # sourced, so that $0 stays this hook's path
         lines.append('SGAI_GUARD_CHAINED_HOOK="$next"; export SGAI_GUARD_CHAINED_HOOK')
-        shell = " ".join(map(shlex.quote, runner))
-        run = shell + _SOURCED
+        kept = " ".join(map(shlex.quote, runner)) + _SOURCED
     else:
-        run = '"$next" "$@"'
-    lines.append(f"{run}{feed}" if pre_push else f"exec {run}")  # a push: the trap cleans up
+        kept = '"$next" "$@"'
+    if not pre_push:  # as git: a hook that is not executable is not run
+        lines += [f'if [ -x "$next" ]; then {kept} || exit $?; fi', f"exec {check}"]
+        return "\n".join(lines) + "\n"
+    lines += ["input=$(mktemp) || exit 1", "trap 'rm -f \"$input\"' EXIT"]
+    lines += ['cat > "$input" || exit 1', f'{check} < "$input" || exit $?']
+    lines += ['[ -x "$next" ] || exit 0', f'{kept} < "$input"']  # the trap cleans up
     return "\n".join(lines) + "\n"
 
 

@@ -40,7 +40,7 @@ def hook_script(pre_push: bool, chained: str | None = None, shell: list[str] | N
     check = f"{shlex.quote(sys.executable)} -c {shlex.quote(LAUNCH)}{args}"
     if chained is None:
         return f"#!/bin/sh\n{MARKER}: remove this file to uninstall\nexec {check}\n"
-    head = f"#!/bin/sh\n{MARKER}: to uninstall, move {chained} (run after it) back to this name\n"
+    head = f"#!/bin/sh\n{MARKER}: to uninstall, move {chained} (it runs too) back to this name\n"
     return hookchain.script(head, check, chained, shell, pre_push)
 
 
@@ -93,7 +93,8 @@ def _chains(target: Path, name: str) -> bool:
 
 def _said(target: Path, kept: Path, chained: str | None) -> list[str]:
     if chained is not None:
-        return [f"{kept} runs after the check passed; to uninstall, move it back to {target}"]
+        when = "after a check that passed" if target.name == "pre-push" else "before the check"
+        return [f"{kept} runs {when}; to uninstall, move it back to {target}"]
     if fsread.lstat(kept) is not None:
         return [f"{kept} is not run: delete it, or install with --chain to run it after"]
     return []
