@@ -324,7 +324,7 @@ def test_a_reverse_index_that_lies_does_not_hide_objects(
     assert any(".rev" in notice for notice in result.notices)
 
 
-@pytest.mark.parametrize("linked", ["", "file", "entry", "info", "objects"])
+@pytest.mark.parametrize("linked", ["", "file", "entry", "info", "objects", "pack", "rev"])
 def test_a_reverse_index_that_lies_in_an_alternate_store_does_not_hide_objects(
     tmp_path: Path, rng: random.Random, linked: str
 ) -> None:
@@ -356,6 +356,13 @@ def test_a_reverse_index_that_lies_in_an_alternate_store_does_not_hide_objects(
     elif linked == "objects":  # .git/objects itself
         (dot / "objects").rename(dot / "objects-here")
         (dot / "objects").symlink_to("/proc/self/cwd/.git/objects-here")
+    elif linked == "pack":  # the alternate store's pack folder
+        (shared.path / ".git" / "objects" / "pack").rename(dot / "pack-here")
+        (shared.path / ".git" / "objects" / "pack").symlink_to("/proc/self/cwd/.git/pack-here")
+    elif linked == "rev":  # one pack file, the .rev
+        [own] = (shared.path / ".git" / "objects" / "pack").glob("*.rev")
+        own.rename(dot / "rev-here")
+        own.symlink_to("/proc/self/cwd/.git/rev-here")
     listed = Repo.existing(clone).git(
         "cat-file", "--batch-all-objects", "--batch-check", "--unordered"
     )

@@ -217,8 +217,20 @@ def _stores(objects: Path) -> list[Path]:
 
 
 def _check_place(path: Path) -> None:
-    """Refuse a store whose path, or whose alternates file's, means another file to git."""
-    magic = alternates.process_dependent(path)
+    """Refuse a store whose path, or whose alternates file's, or whose pack folder's or
+    pack files' (git lists objects from their indexes and reverse indexes), means another
+    file to git: found by a review, `objects/pack` linked through /proc/self/cwd."""
+    pack = path.parent.parent / "pack"
+    try:
+        files = list(pack.iterdir()) if pack.is_dir() else []
+    except OSError:
+        files = []
+    for place in (path, pack, *files):
+        _check_magic(place)
+
+
+def _check_magic(place: Path) -> None:
+    magic = alternates.process_dependent(place)
     if magic is not None:
         raise GitError(
             f"an object store's path goes through {magic!r}, which names other files to git "
