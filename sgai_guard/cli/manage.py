@@ -121,7 +121,7 @@ def allow_cmd(
 @click.option(
     "--chain",
     is_flag=True,
-    help="Keep an existing hook (git-lfs's, say) and run it after sgai-guard's check.",
+    help="Keep an existing hook (git-lfs's, say) and run it with sgai-guard's check.",
 )
 def install_hook(pre_push: bool, force: bool, chain: bool) -> None:
     """Install sgai-guard as this repository's plain git pre-commit (or pre-push) hook.

@@ -1,7 +1,8 @@
-"""The hook `install-hook --chain` writes: sgai-guard's check, then the hook that was there.
+"""The hook `install-hook --chain` writes: sgai-guard's check and the hook that was there.
 
-The kept hook is run only once the check passed, with git's arguments and, for a push, the
-same standard input; and, as git would run it, only when it is executable. A shell script is
+The kept hook gets git's arguments and, for a push, the same standard input: a commit's
+runs before the check, a push's only once the check passed (see ``script``); as git would
+run it, only when it is executable. A shell script is
 run with `$0` still the hook's own path: managers such as husky pick what to run from their
 hook's file name, and under another name ran nothing (found by a review: a chained husky
 hook, and the scanner it ran, were silently switched off).

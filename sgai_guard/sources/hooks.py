@@ -28,12 +28,12 @@ LAUNCH = (
 )
 
 
-CHAINED = ".sgai-guard-chained"  # the hook that was there, run after the check (--chain)
+CHAINED = ".sgai-guard-chained"  # the hook that was there, run with the check (--chain)
 
 
 def hook_script(pre_push: bool, chained: str | None = None, shell: list[str] | None = None) -> str:
-    """The hook; ``chained``: the file name (beside it) of a hook to run once the check
-    passed (sources.hookchain), ``shell`` the shell that one names."""
+    """The hook; ``chained``: the file name (beside it) of a hook to run with the check
+    (sources.hookchain), ``shell`` the shell that one names."""
     # a pre-push hook is told the remote's name and URL: only that remote's tracking refs
     # vouch for a new branch's commits (sources.pushed)
     args = ' --pre-push -- "$@"' if pre_push else ""
@@ -48,7 +48,7 @@ def install(
     repo: Repository, *, pre_push: bool, force: bool, chain: bool = False
 ) -> tuple[Path, list[str]]:
     """Write the hook, and say what the user should know of it. An existing hook that is not
-    ours is kept unless ``force``, or kept and run after the check with ``chain`` (git-lfs's
+    ours is kept unless ``force``, or kept and run with the check with ``chain`` (git-lfs's
     own pre-push hook uploads the LFS objects of a push: replacing it would push pointers to
     objects the remote never gets); a hook chained before stays chained when ours is written
     again, and one left behind is never run unasked. What is there is never opened unless it
@@ -65,7 +65,7 @@ def install(
     existing = _existing(target)
     if existing is not None and not (force or chain):
         raise UsageError(
-            f"{target} exists and {existing}: pass --chain to run it after sgai-guard's check, "
+            f"{target} exists and {existing}: pass --chain to run it with sgai-guard's check, "
             "or --force to replace it"
         )
     chaining = chain or (existing is None and _chains(target, kept.name))
@@ -96,7 +96,7 @@ def _said(target: Path, kept: Path, chained: str | None) -> list[str]:
         when = "after a check that passed" if target.name == "pre-push" else "before the check"
         return [f"{kept} runs {when}; to uninstall, move it back to {target}"]
     if fsread.lstat(kept) is not None:
-        return [f"{kept} is not run: delete it, or install with --chain to run it after"]
+        return [f"{kept} is not run: delete it, or install with --chain to run it too"]
     return []
 
 

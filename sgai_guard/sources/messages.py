@@ -52,7 +52,7 @@ def messages(
 
 
 # Deeper chains of tags are not followed (each costs two git processes): said, not read.
-TAG_CHAIN_LIMIT = LIMIT = 64
+TAG_CHAIN_LIMIT = 64
 
 
 def tag_chain(repo: Repository, oid: str) -> tuple[list[str], str]:
