@@ -22,7 +22,9 @@ from sgai_guard.engine.audit import AuditSource
 from sgai_guard.engine.prepare import prepare
 from sgai_guard.engine.run import run
 from sgai_guard.models import ScanResult
-from sgai_guard.sources.listing import _cut
+from sgai_guard.sources import listing, packread, readers
+from sgai_guard.sources.listing import _bounds, _cut
+from sgai_guard.sources.repo import open_repository
 from tests import keys
 from tests.archives import zip_of
 from tests.cli_helpers import run_json
@@ -193,6 +195,67 @@ def test_runs_cover_the_listing_in_order(weights: list[int], parts: int) -> None
     if parts > 1 and len(set(weights)) == 1 and len(ids) >= 2 * parts:  # equal weights
         sizes = [run.count(b"\n") for run in runs]
         assert len(runs) == parts and max(sizes) - min(sizes) <= 1, sizes
+
+
+@given(st.lists(st.integers(min_value=0, max_value=10**6), max_size=300), st.integers(2, 64))
+def test_pieces_cover_the_listing_in_order_and_shrink(weights: list[int], parts: int) -> None:
+    """Read in-process, the listing is cut into pieces the readers take in turn: together
+    they are the listing, in order, none empty, never more than a pipe surely holds."""
+    bounds = _bounds(weights, parts, pieces=True)
+    assert [start for start, _ in bounds] == [0, *(end for _, end in bounds[:-1])][: len(bounds)]
+    assert (bounds[-1][1] if bounds else 0) == len(weights)
+    assert all(end > start for start, end in bounds)
+    assert len(bounds) <= readers._MAX_RUNS
+    if len(set(weights)) == 1 and len(weights) >= 64 * parts:  # equal weights: they shrink
+        sizes = [end - start for start, end in bounds]
+        assert len(sizes) > parts
+        assert sizes[0] <= len(weights) // (2 * parts) + 1, sizes
+        assert sizes[:-2] == sorted(sizes[:-2], reverse=True), sizes
+
+
+def _read(repo: Path, plan: listing.Plan, workers: int) -> list[tuple[str, str, bytes]]:
+    """The blobs the readers send on, read from ``plan``'s runs by ``workers``."""
+    store = packread.open_store(str(repo / ".git" / "objects"))
+    try:
+        items = readers.read(str(repo), plan.runs, None, lambda: None, store, None, workers)
+        return [
+            (item.blob_id, item.path, item.data)
+            for item in items
+            if isinstance(item, readers.Blob) and item.blob_id
+        ]
+    finally:
+        store.close()
+
+
+def test_readers_take_pieces_in_turn_and_read_each_once(
+    tmp_path: Path, rng: random.Random, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two readers over many pieces: every object that may hold a key comes once, as it
+    does with one run per reader, each piece in its order; where the pipe of piece numbers
+    cannot hold them all, the pieces are read here, alone (unscreened), and nothing is lost
+    either."""
+    repo = Repo(tmp_path / "repo")
+    for n in range(6):
+        for m in range(40):
+            text = "".join(f"{rng.random()} = {m}\n" for _ in range(rng.randint(1, 400)))
+            repo.write(f"src/f{m}.py", text + (f"k={keys.tavily_current(rng)}\n" if m % 9 else ""))
+        repo.commit(f"change {n}")
+    repo.git("repack", "-adf", "--depth=50", "--window=50")
+    opened = open_repository(repo.path)
+    plan = listing.plan(opened, None, 2, listing.IN_PROCESS)
+    halves = listing.plan(opened, None, 2, listing.THROUGH_GIT)
+    assert len(plan.runs) > 4 and plan.readers == 2 and len(halves.runs) == 2
+    together = _read(repo.path, plan, 2)
+    assert sorted(together) == sorted(_read(repo.path, halves, 2))
+    assert len(together) == len(set(together)) >= 8
+    listed = {oid.decode(): n for n, oid in enumerate(b"".join(plan.runs).split())}
+    piece = {oid.decode(): n for n, run in enumerate(plan.runs) for oid in run.split()}
+    assert len({piece[oid] for oid, _, _ in together}) > 2, "pieces read by both readers"
+    for number in range(len(plan.runs)):  # one piece's objects keep their order
+        places = [listed[oid] for oid, _, _ in together if piece[oid] == number]
+        assert places == sorted(places)
+    monkeypatch.setattr(readers, "_MAX_RUNS", 2)
+    assert set(together) <= set(_read(repo.path, plan, 2))
 
 
 def test_large_containers_from_several_readers_are_opened_whole(

@@ -144,7 +144,13 @@ class AuditScan:
         self._end = end = WalkEnd(self.repo.path, self._walk, plan, known)
         try:
             yield from readers.read(
-                self.repo.path, plan.runs, self.max_blob_size, end.start, self._store, plan.offsets
+                self.repo.path,
+                plan.runs,
+                self.max_blob_size,
+                end.start,
+                self._store,
+                plan.offsets,
+                plan.readers,
             )
             yield from self._walked(end)
         except BaseException:  # an error, Ctrl-C, or the engine closing this generator

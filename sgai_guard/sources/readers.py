@@ -1,11 +1,14 @@
-"""Reading the object store on every core. Each run of the audit's plan (sources.listing) is
-read by its own `git cat-file --batch` in a forked worker, which screens what it reads
-(sources.screen) and sends on only what could hold a key, plus counts of the rest. With one
-run, or where there is no fork, the run is read here, unscreened.
+"""Reading the object store on every core. The runs of the audit's plan (sources.listing) are
+read by forked workers, which screen what they read (sources.screen) and send on only what
+could hold a key, plus counts of the rest. With one reader, or where there is no fork, the
+runs are read here, unscreened.
 
-Workers share nothing: each gets its run, and sends length-prefixed pickles of the items it
-built down a pipe of its own. Whatever happens to a worker, the audit goes on and says what
-was not read.
+Workers share nothing but the list of runs: each takes the next run's number from one pipe
+as it finishes the one before (a read of 4 bytes from a pipe is never split or shared, and
+every number was written before the first worker started), so no worker idles while another
+still has a long run ahead. Each sends length-prefixed pickles of the items it built down a
+pipe of its own. Whatever happens to a worker, the audit goes on and says what was not read:
+a run it took and did not finish is never taken by another, and its end is said.
 """
 
 from __future__ import annotations
@@ -21,11 +24,15 @@ from typing import IO
 
 from sgai_guard.models import Blob, Passed, Skipped
 from sgai_guard.sources.packread import Store
-from sgai_guard.sources.runread import read_run
+from sgai_guard.sources.runread import Work, read_runs
 from sgai_guard.sources.screen import Screen, passed
 
 Item = Blob | Skipped | Passed
 _LENGTH = struct.Struct("<I")
+_NUMBER = struct.Struct("<I")  # a run's number, in the pipe the workers take runs from
+# numbers a pipe surely holds: 4 KiB, what Linux gives a user over their pipe quota (a run's
+# number is written before any worker starts: a pipe too small means reading here, alone)
+_MAX_RUNS = 1024
 _REPORT_EVERY = 8 << 20  # bytes screened between two progress counts
 _END = "end"
 _READ_SIZE = 1 << 20
@@ -44,31 +51,54 @@ def read(
     started: Callable[[], None],
     store: Store | None = None,
     offsets: Sequence[Sequence[int]] | None = None,
+    workers: int = 0,
 ) -> Iterator[Item]:
     """Every object of every run; order within a run is kept, runs interleave. ``started``
     is called once the reader processes exist: a thread started before a fork would be
     copied into a worker in whatever state it was in. With a ``store``, objects are inflated
     in the readers' own processes (sources.runread); ``offsets``: each run's objects' places
-    in the store's only pack, when the listing told them (listing.Hints)."""
+    in the store's only pack, when the listing told them (listing.Hints). ``workers``: how
+    many processes read (0: one per run); each takes runs in turn until none is left."""
     places = list(offsets) if offsets is not None else [None] * len(runs)
-    if len(runs) < 2 or not hasattr(os, "fork"):
+    count = min(workers or len(runs), len(runs))
+    taken = _numbered(len(runs)) if count > 1 and hasattr(os, "fork") else None
+    if taken is None:
         started()
-        for run, place in zip(runs, places, strict=True):  # nothing is screened out here
-            items = read_run(repo, run, max_size, store, offsets=place)
-            yield from (item for item in items if not isinstance(item, int))
+        items = read_runs(repo, zip(runs, places, strict=True), max_size, store)
+        yield from (item for item in items if not isinstance(item, int))  # nothing screened
         return
     screen = Screen()  # built once, before the fork: each worker inherits it
     screen.warm()
-    workers = [
-        _Worker.start(repo, run, max_size, screen, store, place)
-        for run, place in zip(runs, places, strict=True)
-    ]
+    work = (runs, places)
+    try:
+        forked = [_Worker.start(repo, work, taken, max_size, screen, store) for _ in range(count)]
+    finally:
+        os.close(taken)
     started()
     try:
-        yield from _gather(workers)
+        yield from _gather(forked)
     finally:
-        for worker in workers:
+        for worker in forked:
             worker.stop()
+
+
+def _numbered(runs: int) -> int | None:
+    """A pipe holding the number of every run, for workers to take in turn; None where it
+    cannot hold them all (they are written before any worker starts: nothing waits)."""
+    if runs > _MAX_RUNS:
+        return None
+    taken, numbers = os.pipe()
+    try:
+        os.set_blocking(numbers, False)
+        numbered = b"".join(map(_NUMBER.pack, range(runs)))
+        if os.write(numbers, numbered) == len(numbered):
+            return taken
+    except BlockingIOError:
+        pass
+    finally:
+        os.close(numbers)
+    os.close(taken)
+    return None
 
 
 def _gather(workers: list[_Worker]) -> Iterator[Item]:
@@ -103,17 +133,18 @@ class _Worker:
     def start(
         cls,
         repo: str,
-        run: bytes,
+        work: tuple[Sequence[bytes], Sequence[Sequence[int] | None]],
+        taken: int,
         max_size: int | None,
         screen: Screen,
         store: Store | None,
-        offsets: Sequence[int] | None = None,
     ) -> _Worker:
+        """A worker reading the runs of ``work`` whose numbers it takes from ``taken``."""
         read_end, write_end = os.pipe()
         pid = os.fork()
         if pid == 0:  # the worker: never returns into the caller's stack
             os.close(read_end)
-            _worker_main(repo, (run, offsets), max_size, screen, store, write_end)
+            _worker_main(repo, _taking(taken, *work), max_size, screen, store, write_end)
         os.close(write_end)
         return cls(pid, read_end)
 
@@ -165,24 +196,29 @@ class _Worker:
         self.status = 0
 
 
+def _taking(taken: int, runs: Sequence[bytes], places: Sequence[Sequence[int] | None]) -> Work:
+    """The runs whose numbers this worker takes from the pipe ``taken``, one at a time, until
+    the pipe is empty."""
+    while len(number := os.read(taken, _NUMBER.size)) == _NUMBER.size:
+        (index,) = _NUMBER.unpack(number)
+        yield runs[index], places[index]
+
+
 def _worker_main(
     repo: str,
-    work: tuple[bytes, Sequence[int] | None],
+    work: Work,
     max_size: int | None,
     screen: Screen,
     store: Store | None,
     fd: int,
 ) -> None:
-    run, offsets = work
     status = 1
     try:
         if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
             signal.signal(signal.SIGINT, signal.SIG_DFL)  # the audit's own process says ^C
         with os.fdopen(fd, "wb", buffering=1 << 16) as sink:
             try:
-                items = read_run(
-                    repo, run, max_size, store, screen.drops, forked=True, offsets=offsets
-                )
+                items = read_runs(repo, work, max_size, store, screen.drops, forked=True)
                 _screen_run(items, screen, sink)
             except Exception as exc:  # said, as one more thing not read, by the audit itself
                 _send(sink, Skipped("(object store)", f"a reader failed: {exc!r}", error=True))

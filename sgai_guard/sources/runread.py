@@ -1,8 +1,8 @@
-"""One run of the audit's plan, read: in-process from the packs where it can be
-(sources.packread), and through one interactive `git cat-file --batch` for each object that
-cannot (loose objects of an alternate store, an entry that does not add up, an object over
-packread's cap, which git streams in pieces). Without a store, the whole run goes through one
-`cat-file --batch`, as before.
+"""The runs of the audit's plan that one reader takes, read: in-process from the packs where
+it can be (sources.packread), and through one interactive `git cat-file --batch` for each
+object that cannot (loose objects of an alternate store, an entry that does not add up, an
+object over packread's cap, which git streams in pieces). Without a store, each run goes
+through a `cat-file --batch` of its own, as before.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import io
 import os
 import subprocess
 import tempfile
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from itertools import repeat
 from typing import IO
 
@@ -26,46 +26,64 @@ from sgai_guard.sources.packread import ObjectReader, Store
 _READ_SIZE = 1 << 20
 
 
-def read_run(
+Work = Iterable[tuple[bytes, Sequence[int] | None]]
+
+
+def read_runs(
     repo: str,
-    run: bytes,
+    work: Work,
     max_size: int | None,
     store: Store | None = None,
     dropped: Callable[[bytes], bool] | None = None,
     *,
     forked: bool = False,
-    offsets: Sequence[int] | None = None,
 ) -> Iterator[Blob | Skipped | int]:
-    """The objects ``run`` names (ids, one a line), in its order. A blob read in-process,
-    whole, that ``dropped`` says holds nothing to scan comes as its size alone: most blobs
-    of a history, which then cost no Blob and no name. ``forked``: this is a reader process
-    of its own, which may map the packs (sources.packfile). ``offsets``: where each object
-    starts in the store's only pack, as the listing told (listing.Hints)."""
+    """The objects each run of ``work`` names (ids, one a line), in its order, one run after
+    the other, each with where its objects start in the store's only pack, as the listing
+    told (listing.Hints), or None. A blob read in-process, whole, that ``dropped`` says holds
+    nothing to scan comes as its size alone: most blobs of a history, which then cost no Blob
+    and no name. ``forked``: this is a reader process of its own, which may map the packs
+    (sources.packfile). One reader and one git serve every run: the packs are mapped once,
+    and a delta's base read in one run is still at hand in the next."""
     if store is None:
-        yield from _through_git(repo, run, max_size)
+        for run, _ in work:
+            yield from _through_git(repo, run, max_size)
         return
     reader = ObjectReader(store, mapped=forked)
     limit = CHUNK if max_size is None else min(CHUNK, max_size)
     with contextlib.closing(_Asker(repo)) as asker:
-        # the plan gives as many offsets as ids (listing.plan), or none at all
-        for line, offset in zip(io.BytesIO(run), offsets or repeat(0), strict=False):
-            oid = line.rstrip(b"\n")
-            try:
-                found = reader.read(oid, offset)
-            except ShortError as exc:  # never asked of git: it would answer short
-                name = oid.decode("ascii", "replace")
-                yield Skipped(f"object {name[:12]}", str(exc), error=True, blob_id=name)
-                continue
-            if found is None:
-                yield from asker.ask(oid, max_size)
-            elif found[0] != "blob":
-                if not silent(*found):
-                    yield from from_memory(oid.decode("ascii"), *found, max_size)
-            elif dropped is not None and len(found[1]) <= limit and dropped(found[1]):
-                yield len(found[1])
-            else:
-                yield from from_memory(oid.decode("ascii"), *found, max_size)
+        for run, offsets in work:
+            yield from _in_process(reader, asker, run, offsets, (max_size, limit, dropped))
         yield from asker.finish()
+
+
+def _in_process(
+    reader: ObjectReader,
+    asker: _Asker,
+    run: bytes,
+    offsets: Sequence[int] | None,
+    how: tuple[int | None, int, Callable[[bytes], bool] | None],
+) -> Iterator[Blob | Skipped | int]:
+    """One run read by ``reader``, and what it cannot read by git (``asker``)."""
+    max_size, limit, dropped = how
+    # the plan gives as many offsets as ids (listing.plan), or none at all
+    for line, offset in zip(io.BytesIO(run), offsets or repeat(0), strict=False):
+        oid = line.rstrip(b"\n")
+        try:
+            found = reader.read(oid, offset)
+        except ShortError as exc:  # never asked of git: it would answer short
+            name = oid.decode("ascii", "replace")
+            yield Skipped(f"object {name[:12]}", str(exc), error=True, blob_id=name)
+            continue
+        if found is None:
+            yield from asker.ask(oid, max_size)
+        elif found[0] != "blob":
+            if not silent(*found):
+                yield from from_memory(oid.decode("ascii"), *found, max_size)
+        elif dropped is not None and len(found[1]) <= limit and dropped(found[1]):
+            yield len(found[1])
+        else:
+            yield from from_memory(oid.decode("ascii"), *found, max_size)
 
 
 def _through_git(repo: str, run: bytes, max_size: int | None) -> Iterator[Blob | Skipped]:
