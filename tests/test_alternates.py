@@ -43,7 +43,35 @@ def test_entries_are_read_as_git_reads_them() -> None:
 @given(st.lists(st.binary(max_size=40).filter(lambda b: b"\n" not in b), max_size=8))
 def test_every_line_is_an_entry(lines: list[bytes]) -> None:
     found = alternates.entries(b"\n".join(lines))
-    assert {line for line in lines if line and not line.startswith(b"#")} <= found
+    cut = {line.split(b"\0")[0] for line in lines if not line.startswith(b"#")}
+    assert cut - {b""} <= found
+    assert not any(b"\0" in entry for entry in found)
+
+
+def test_a_nul_in_an_entry_ends_it_as_git_reads_it(tmp_path: Path, rng: random.Random) -> None:
+    """Found in session 17: an alternates entry holding a NUL byte made the audit stop on an
+    internal error (exit 3). git takes the store before the NUL; so does the audit, which
+    checks it (a FIFO there is refused) and reads its objects through git."""
+    repo = Repo(tmp_path / "repo")
+    repo.write("a.txt", "nothing here\n")
+    repo.commit("one")
+    source = Repo(tmp_path / "source")
+    source.write("k.env", f"K={keys.tavily_current(rng)}\n")
+    source.commit("a key")
+    tip = source.git("rev-parse", "HEAD").strip()
+    other = source.path / ".git" / "objects"
+    info = repo.path / ".git" / "objects" / "info"
+    info.mkdir(exist_ok=True)
+    (info / "alternates").write_bytes(os.fsencode(other) + b"\0/nowhere\n")
+    repo.git("update-ref", "refs/heads/borrowed", tip)
+    proc = run_cli("audit", str(repo.path), "--format", "json", cwd=tmp_path, timeout=120)
+    assert proc.returncode == 1, proc.stderr
+    assert "k.env" in proc.stdout
+    (other / "ab").mkdir()
+    os.mkfifo(other / "ab" / ("c" * 38))
+    proc = run_cli("audit", str(repo.path), "--format", "json", cwd=tmp_path, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert "not a regular file" in proc.stderr
 
 
 def _store(path: Path) -> Path:

@@ -22,7 +22,8 @@ from sgai_guard.engine.audit import AuditSource
 from sgai_guard.engine.prepare import prepare
 from sgai_guard.engine.run import run
 from sgai_guard.models import ScanResult
-from sgai_guard.sources import listing, packread, readers
+from sgai_guard.sources import listing, packread
+from sgai_guard.sources import readers as reading
 from sgai_guard.sources.listing import _bounds, _cut
 from sgai_guard.sources.repo import open_repository
 from tests import keys
@@ -205,7 +206,7 @@ def test_pieces_cover_the_listing_in_order_and_shrink(weights: list[int], parts:
     assert [start for start, _ in bounds] == [0, *(end for _, end in bounds[:-1])][: len(bounds)]
     assert (bounds[-1][1] if bounds else 0) == len(weights)
     assert all(end > start for start, end in bounds)
-    assert len(bounds) <= readers._MAX_RUNS
+    assert len(bounds) <= reading._MAX_RUNS
     if len(set(weights)) == 1 and len(weights) >= 64 * parts:  # equal weights: they shrink
         sizes = [end - start for start, end in bounds]
         assert len(sizes) > parts
@@ -217,11 +218,11 @@ def _read(repo: Path, plan: listing.Plan, workers: int) -> list[tuple[str, str, 
     """The blobs the readers send on, read from ``plan``'s runs by ``workers``."""
     store = packread.open_store(str(repo / ".git" / "objects"))
     try:
-        items = readers.read(str(repo), plan.runs, None, lambda: None, store, None, workers)
+        items = reading.read(str(repo), plan.runs, None, lambda: None, store, None, workers)
         return [
             (item.blob_id, item.path, item.data)
             for item in items
-            if isinstance(item, readers.Blob) and item.blob_id
+            if isinstance(item, reading.Blob) and item.blob_id
         ]
     finally:
         store.close()
@@ -254,7 +255,7 @@ def test_readers_take_pieces_in_turn_and_read_each_once(
     for number in range(len(plan.runs)):  # one piece's objects keep their order
         places = [listed[oid] for oid, _, _ in together if piece[oid] == number]
         assert places == sorted(places)
-    monkeypatch.setattr(readers, "_MAX_RUNS", 2)
+    monkeypatch.setattr(reading, "_MAX_RUNS", 2)
     assert set(together) <= set(_read(repo.path, plan, 2))
 
 

@@ -50,7 +50,10 @@ def stores(objects: Path) -> list[Path]:
 
 
 def entries(data: bytes) -> set[bytes]:
-    """Every entry git could take from an alternates file's ``data``, and every raw line."""
+    """Every entry git could take from an alternates file's ``data``, and every raw line,
+    each up to its first NUL byte: git reads the file as one C string, so a NUL ends its
+    entry (and the file); no path holds one (found in session 17: an entry with a NUL made
+    the audit stop on an internal error, exit 3, while git read the store before it)."""
     found = {line for line in data.split(b"\n") if line and not line.startswith(b"#")}
     at = 0
     while at < len(data):
@@ -65,8 +68,9 @@ def entries(data: bytes) -> set[bytes]:
         if not data.startswith(b"#", at):
             found.add(data[at:end])
         at = end + 1
-    found.discard(b"")
-    return found
+    cut = {entry.split(b"\0", 1)[0] for entry in found}
+    cut.discard(b"")
+    return cut
 
 
 def _unquoted(data: bytes, at: int) -> tuple[bytes, int] | None:
