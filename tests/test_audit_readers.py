@@ -399,3 +399,32 @@ def test_the_listing_places_each_object_of_the_only_pack(
     repo.git("repack", "-dq")
     assert len(list((repo.path / ".git" / "objects" / "pack").glob("*.pack"))) == 2
     assert _hinted(repo.path) is None
+
+
+def test_a_fork_that_fails_stops_the_workers_started_before_it(
+    tmp_path: Path, rng: random.Random, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by the review of the pieces: a fork failing after the first worker started
+    left that worker running, unwaited for, on a pipe no one read."""
+    repo = Repo(tmp_path / "repo")
+    for n in range(30):
+        repo.write(f"f{n}.txt", f"k={keys.tavily_current(rng)}\n" * 50)
+    repo.commit("keys")
+    plan = listing.plan(open_repository(repo.path), None, 2, listing.IN_PROCESS)
+    started: list[int] = []
+    real_fork = os.fork
+
+    def fork() -> int:
+        if started:
+            raise OSError("no more processes")
+        pid = real_fork()
+        if pid:
+            started.append(pid)
+        return pid
+
+    monkeypatch.setattr(reading.os, "fork", fork)
+    with pytest.raises(OSError, match="no more processes"):
+        _read(repo.path, plan, 2)
+    assert len(started) == 1
+    with pytest.raises(ChildProcessError):
+        os.waitpid(started[0], os.WNOHANG)  # stopped and waited for: no such child left

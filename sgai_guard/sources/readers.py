@@ -69,13 +69,14 @@ def read(
         return
     screen = Screen()  # built once, before the fork: each worker inherits it
     screen.warm()
-    work = (runs, places)
-    try:
-        forked = [_Worker.start(repo, work, taken, max_size, screen, store) for _ in range(count)]
-    finally:
-        os.close(taken)
-    started()
-    try:
+    work, forked = (runs, places), list[_Worker]()
+    try:  # a worker started before a failed fork or a Ctrl-C is stopped too (a review)
+        try:
+            for _ in range(count):
+                forked.append(_Worker.start(repo, work, taken, max_size, screen, store))
+        finally:
+            os.close(taken)
+        started()
         yield from _gather(forked)
     finally:
         for worker in forked:
