@@ -11,7 +11,6 @@ import subprocess
 import threading
 from array import array
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -19,7 +18,7 @@ from sgai_guard.detection.prefilter import DISABLE_ENV
 from sgai_guard.engine.audit import AuditSource
 from sgai_guard.models import Skipped
 from sgai_guard.sources import naming
-from sgai_guard.sources.listing import Early, plan, start
+from sgai_guard.sources.listing import plan
 from sgai_guard.sources.repo import open_repository
 from sgai_guard.sources.walk import Walk
 from tests.cli_helpers import run_json
@@ -67,8 +66,7 @@ def _names(path: Path, oids: set[str], records: array[int] | None = None) -> dic
         walked = walk.finish()
         assert set(walked.missing) == oids
         trees = listed.trees
-        records = records if records is not None else listed.tree_records
-        return naming.paths_of(repo.path, walk, trees, records, oids)
+        return naming.paths_of(repo.path, walk, trees, records or listed.tree_records, oids)
     finally:
         walk.close()
 
@@ -104,31 +102,6 @@ def test_the_listings_sizes_foretell_gits_answers(tmp_path: Path, rng: random.Ra
         assert len(listed.tree_records) == len(listed.trees) > 16
         assert sum(listed.tree_records) == len(_answers(repo, b"".join(listed.trees)))
         assert listed.tree_records[-1] == len(_answers(repo, listed.trees[-1]))
-
-
-def test_without_the_listings_sizes_git_is_asked_for_them(
-    tmp_path: Path, rng: random.Random, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The listing of an audit read in-process tells no sizes (listing._UNSIZED): naming
-    asks git for the trees' sizes, which foretell its answers as the listing's do, and finds
-    the same names without reading every tree entry by entry."""
-    repo, expected = _damaged(tmp_path / "repo", rng)
-    opened = open_repository(repo.path)
-    unsized = plan(opened, None, 2, early=Early(start(opened, None, True, sized=False), False))
-    assert not unsized.sized and len(unsized.tree_records) == 0
-    assert unsized.trees == plan(opened, None, 2).trees
-    asked = naming._records(repo.path, unsized.trees)
-    assert list(asked) == list(plan(opened, None, 2).tree_records)
-    read_whole: list[int] = []
-    entries = naming._entries
-
-    def counted(where: str, trees: list[bytes], *rest: Any) -> Any:
-        read_whole.append(len(trees))
-        return entries(where, trees, *rest)
-
-    monkeypatch.setattr(naming, "_entries", counted)
-    assert _names(repo.path, set(expected), array("q")) == expected
-    assert read_whole and max(read_whole) < len(unsized.trees), "only the trees holding an id"
 
 
 def _answers(repo: Repo, ids: bytes) -> bytes:

@@ -28,11 +28,6 @@ if TYPE_CHECKING:
 # 0.4 of its 1.0 CPU-s (it inflates each delta's first bytes), but without them runs were cut
 # 42:58 (a run's cost grows with its objects' sizes, 42 times their packed size on sympy).
 _FAST = "--batch-check=%(objecttype) %(objectsize) %(objectsize:disk) %(objectname)"
-# Read in-process, the readers take pieces in turn, and an object's weight need not be exact:
-# no sizes, which cost git a quarter of its listing (it inflates each delta's first bytes:
-# pytest 0.60 against 0.45 s, sympy 2.44 against 1.95 s, on the audit's critical path). A
-# tree's size is asked of git only when something is to be named (sources.naming).
-_UNSIZED = "--batch-check=%(objecttype) %(objectsize:disk) %(objectname)"
 _SIZED = "--batch-check=%(objectname) %(objecttype) %(objectsize)"
 _DISK = " %(objectsize:disk)"  # found through the reverse index: only where it is trusted
 _KINDS = frozenset((b"blob", b"commit", b"tag", b"tree"))
@@ -74,9 +69,6 @@ class Cost:
 # on sympy, 12 us an object against 0.6 ms a MiB screened and 6 ms a packed MiB inflated.
 THROUGH_GIT = Cost(disk=3, each=0)
 IN_PROCESS = Cost(disk=10, each=20_000, pieces=True)
-# Without sizes, a packed byte also stands for what it inflates to (about 4 on pytest: 1.4 GiB
-# of blobs in a 35 MiB pack, most of them deltas); the pieces even out the rest.
-_GROWTH = 4
 
 
 @dataclass(slots=True)
@@ -88,7 +80,6 @@ class Plan:
     tree_sizes: list[bytes] = field(default_factory=list)  # as listed: digits, space-separated
     blobs: int = 0
     error: str = ""  # why the listing stopped early, if it did
-    sized: bool = True  # the listing told sizes (else trees' are asked of git when needed)
     # where each object of each run starts in the store's one pack (0: not in it), when the
     # listing told it (see Hints); None: the readers look each id up in the packs' indexes
     offsets: list[array[int]] | None = None
@@ -96,16 +87,11 @@ class Plan:
     @property
     def tree_records(self) -> array[int]:
         """How long each tree's answer from `cat-file --batch` is: "<oid> tree <size>\n<data>
-        \n" (worked out only when something is to be named: 0.12 CPU-s on sympy); empty when
-        the listing told no sizes."""
-        return records(self.trees, b" ".join(self.tree_sizes).split()) if self.sized else array("q")
-
-
-def records(trees: list[bytes], digits: list[bytes]) -> array[int]:
-    """How long each tree's answer from `cat-file --batch` is, from its size (``digits``)."""
-    header = len(trees[0]) - 1 + len(" tree \n\n") if trees else 0
-    sizes = map(min, map(int, digits), repeat(_HUGE))
-    return array("q", map(add, sizes, map(add, map(len, digits), repeat(header))))
+        \n" (worked out only when something is to be named: 0.12 CPU-s on sympy)."""
+        header = len(self.trees[0]) - 1 + len(" tree \n\n") if self.trees else 0
+        digits = b" ".join(self.tree_sizes).split()
+        sizes = map(min, map(int, digits), repeat(_HUGE))
+        return array("q", map(add, sizes, map(add, map(len, digits), repeat(header))))
 
 
 @dataclass(slots=True)
@@ -180,19 +166,19 @@ def plan(
     and what was read of it so far; else it is started here."""
     fast = pack_order and max_size is None
     hints = hints if fast and not read_also else None  # two copies: git lists one
-    early = early if early is not None else Early(start(repo, max_size, pack_order))
-    planned, ids, weights = Plan(sized=early.sized or not fast), list[bytes](), array("q")
-    shape = (4 if early.sized else 3) if fast else 0  # words of a line of the fast listing
+    listing = early.proc if early is not None else start(repo, max_size, pack_order)
+    planned, ids, weights = Plan(), list[bytes](), array("q")
     twice = {oid.hex().encode() for oid in read_also}
-    for chunk in _chunks(catfile.pipe(early.proc.stdout), early.head):
-        if not fast or not _fast(planned, chunk, (ids, weights), cost, twice, hints, shape):
+    head = early.head if early is not None else []
+    for chunk in _chunks(catfile.pipe(listing.stdout), head):
+        if not fast or not _fast(planned, chunk, ids, weights, cost, twice, hints):
             if hints is not None:
                 hints.stop()
             for line in chunk.splitlines():
-                _line(planned, line.split(), max_size, cost, read_also, ids, weights, shape)
-    planned.error = catfile.complaint(early.proc, "git cat-file failed")
+                _line(planned, line.split(), max_size, cost, read_also, ids, weights, fast)
+    planned.error = catfile.complaint(listing, "git cat-file failed")
     planned.readers = max(1, readers)
-    bounds = _bounds(weights, readers, cost.pieces or not planned.sized)
+    bounds = _bounds(weights, readers, cost.pieces)
     planned.runs = _runs(ids, bounds)
     if hints is not None and hints.whole() and len(hints.values) == len(ids) and not planned.error:
         planned.offsets = [hints.values[start:end] for start, end in bounds]
@@ -205,7 +191,6 @@ class Early:
     of its output read meanwhile, so that git never waits on a full pipe."""
 
     proc: subprocess.Popen[bytes]
-    sized: bool = True  # started with sizes (see ``start``)
     head: list[bytes] = field(default_factory=list)
 
     def drain(self, busy: Callable[[], bool]) -> None:
@@ -221,13 +206,10 @@ def start(
     max_size: int | None,
     pack_order: bool,
     started: Callable[[subprocess.Popen[bytes]], None] | None = None,
-    sized: bool = True,
 ) -> subprocess.Popen[bytes]:
-    """The listing's git, as ``plan`` asks for it; ``started`` is told of it at once.
-    ``sized``: with each object's size, where the fast listing could do without (see
-    _UNSIZED; the listings of a size cap or in id order always tell sizes)."""
+    """The listing's git, as ``plan`` asks for it; ``started`` is told of it at once."""
     fast = pack_order and max_size is None
-    wanted = (_FAST if sized else _UNSIZED) if fast else _SIZED + _DISK if pack_order else _SIZED
+    wanted = _FAST if fast else _SIZED + _DISK if pack_order else _SIZED
     order = ["--unordered"] if pack_order else []
     listing = catfile.popen(["cat-file", "--batch-all-objects", wanted, *order], repo.path)
     if started is not None:  # whoever may have to stop it (sources.storeplan)
@@ -255,24 +237,18 @@ def _chunks(stream: IO[bytes], head: list[bytes]) -> Iterator[bytes]:
 def _fast(
     planned: Plan,
     chunk: bytes,
-    filed: tuple[list[bytes], array[int]],
+    ids: list[bytes],
+    weights: array[int],
     cost: Cost,
     twice: Ids,
     hints: Hints | None,
-    shape: int,
 ) -> bool:
-    """Files a block of the default listing (lines of ``shape`` words: with sizes, 4, or
-    without, 3), at C speed; False when a line has another shape ("<oid> missing"): the
-    block is then filed line by line."""
-    ids, weights = filed
+    """Files a block of the default listing, at C speed; False when a line has another shape
+    ("<oid> missing"): the block is then filed line by line."""
     words = chunk.split()
-    if shape == 3:
-        kinds, packed, oids = words[0::3], words[1::3], words[2::3]
-        sizes = [b"0"] * len(kinds)  # not told: weighed from the packed sizes below
-    else:
-        kinds, sizes, packed, oids = words[0::4], words[1::4], words[2::4], words[3::4]
+    kinds, sizes, packed, oids = words[0::4], words[1::4], words[2::4], words[3::4]
     if (
-        len(words) != shape * chunk.count(b"\n")
+        len(words) != 4 * chunk.count(b"\n")
         or not set(kinds) <= _KINDS
         or not all(map(bytes.isdigit, sizes))
         or not all(map(bytes.isdigit, packed))
@@ -287,14 +263,12 @@ def _fast(
     read = list(map(not_, trees))
     planned.blobs += kinds.count(b"blob")
     planned.trees.extend(map(add, compress(oids, trees), repeat(b"\n")))
-    if shape == 4:
-        planned.tree_sizes.append(b" ".join(compress(sizes, trees)))
+    planned.tree_sizes.append(b" ".join(compress(sizes, trees)))
     ids.extend(compress(oids, read))
     packed_sizes = list(map(int, packed))
     if hints is not None:
         hints.add(oids, packed_sizes, read)
-    per_byte = cost.disk if shape == 4 else cost.disk + _GROWTH
-    inflated = map(mul, compress(packed_sizes, read), repeat(per_byte))
+    inflated = map(mul, compress(packed_sizes, read), repeat(cost.disk))
     weights.extend(map(add, map(add, map(int, compress(sizes, read)), inflated), repeat(cost.each)))
     if twice:  # a tree with another copy is read too (see ``plan``; no hints then)
         again = [oid for oid in compress(oids, trees) if oid in twice]
@@ -311,13 +285,11 @@ def _line(
     read_also: frozenset[bytes],
     ids: list[bytes],
     weights: array[int],
-    shape: int,
+    fast: bool,
 ) -> None:
-    """Files one listed object, of any shape (``shape``: the fast listing's, or 0)."""
-    if shape == 4 and len(fields) == 4 and fields[0] in _KINDS:
+    """Files one listed object, of either shape."""
+    if fast and len(fields) == 4 and fields[0] in _KINDS:
         fields = [fields[3], fields[0], fields[1], fields[2]]
-    elif shape == 3 and len(fields) == 3 and fields[0] in _KINDS:  # no size: the packed one
-        fields = [fields[2], fields[0], fields[1], fields[1]]  # (a message over it is over)
     weight = _take(planned, fields, max_size, cost)
     if weight is None and read_also and _second_look(fields, read_also):
         weight = cost.each + min(int(fields[2]), _HUGE)

@@ -3,15 +3,13 @@ paths history gives them, found in the trees that hold them. Costs one read of t
 and only when there is something to name.
 
 The trees' text is searched as one stream, a MiB at a time, for the wanted ids: where each
-tree starts in git's output follows from the trees' sizes (the listing's, or asked of git
-where the listing told none), so a hit tells its tree without parsing the hundreds of
-thousands that hold nothing. Only the trees that hold a wanted id are then read entry by
-entry.
+tree starts in git's output follows from the listing's sizes, so a hit tells its tree without
+parsing the hundreds of thousands that hold nothing. Only the trees that hold a wanted id are
+then read entry by entry.
 """
 
 from __future__ import annotations
 
-import tempfile
 from array import array
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -19,7 +17,7 @@ from itertools import accumulate
 
 from sgai_guard.detection.prefilter import Prefilter
 from sgai_guard.models import is_object_id
-from sgai_guard.sources import bigreads, catfile, listing, runread
+from sgai_guard.sources import bigreads, runread
 from sgai_guard.sources.walk import Walk
 
 _CHUNK = 1 << 20
@@ -45,10 +43,7 @@ def paths_of(
     if not wanted or not trees:
         return {}
     width = len(next(iter(wanted)))
-    found = None
-    if len(wanted) <= _MANY:
-        records = records if len(records) == len(trees) else _records(repo, trees)
-        found = _holding_trees(repo, trees, records, wanted, stop)
+    found = _holding_trees(repo, trees, records, wanted, stop) if len(wanted) <= _MANY else None
     candidates = trees if found is None else [trees[n] for n in sorted(found)]
     holders = dict(_entries(repo, candidates, wanted, width, stop))
     at = walk.paths(set(holders))
@@ -91,24 +86,6 @@ def _holding_trees(
             read = base + len(data)
     proc.wait()
     return hits if read == starts[-1] and proc.returncode == 0 else None
-
-
-def _records(repo: str, trees: list[bytes]) -> Sequence[int]:
-    """How long each tree's answer from `cat-file --batch` is, asked of git where the listing
-    told no sizes (listing._UNSIZED: 0.14 CPU-s on pytest's 82 k trees, 0.7 on sympy's 363 k);
-    empty where git does not size them all (``_holding_trees`` then reads every tree)."""
-    with tempfile.TemporaryFile() as listed:
-        listed.write(b"".join(trees))
-        listed.seek(0)
-        proc = catfile.popen(
-            ["cat-file", "--batch-check=%(objectsize)", "--buffer"], repo, stdin=listed
-        )
-    with catfile.pipe(proc.stdout) as out:
-        digits = out.read().split()
-    proc.wait()
-    if proc.returncode != 0 or len(digits) != len(trees) or not all(map(bytes.isdigit, digits)):
-        return ()
-    return listing.records(trees, digits)
 
 
 def _all(data: bytes, firsts: dict[bytes, int]) -> Iterator[int]:

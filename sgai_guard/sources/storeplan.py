@@ -95,7 +95,7 @@ def make(
     try:
         if in_process and all(map(packindex.without_revs, stores)):  # pack order is git's own
             started = stopper.started if stopper is not None else None
-            early = listing.Early(listing.start(repo, max_size, True, started, False), False)
+            early = listing.Early(listing.start(repo, max_size, True, started))
             store = _opened_meanwhile(objects, early)
         elif in_process:
             store = packread.open_store(objects)
@@ -155,9 +155,8 @@ def _planned(
     if early is not None and not pack_order:  # a .rev file came meanwhile: listed again
         _end(early.proc)
         early = None
-    if early is None:  # read in-process, the readers take pieces: no sizes (listing._UNSIZED)
-        sized = store is None
-        early = listing.Early(listing.start(repo, max_size, pack_order, started, sized), sized)
+    if early is None:
+        early = listing.Early(listing.start(repo, max_size, pack_order, started))
     planned = Planned(listing.Plan(), store)
     if not pack_order:
         planned.notices.append(
