@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import codecs
 import gzip
+import hashlib
 import os
 import random
 import shutil
@@ -428,3 +429,31 @@ def test_a_fork_that_fails_stops_the_workers_started_before_it(
     assert len(started) == 1
     with pytest.raises(ChildProcessError):
         os.waitpid(started[0], os.WNOHANG)  # stopped and waited for: no such child left
+
+
+@pytest.mark.parametrize("readers", [1, 2])
+def test_a_planted_huge_commit_read_through_git_hides_nothing_after_it(
+    tmp_path: Path, rng: random.Random, readers: int
+) -> None:
+    """Found by the review of a listing without sizes (session 17, reverted): with the store
+    read through git (a multi-pack-index), a loose commit claiming 10^12 bytes made git's
+    `cat-file --batch` die allocating it, and every key after it went unread (0 of 3
+    findings). The listing's sizes keep it from git: it is said too large, the rest is read."""
+    repo = Repo(tmp_path / "repo")
+    for n in range(3):
+        repo.write(f"k{n}.txt", f"TAVILY_API_KEY={keys.tavily_current(rng)}\n")
+        repo.commit(f"key {n}")
+    repo.git("gc", "-q")
+    repo.git("multi-pack-index", "write")
+    raw = b"commit 999999999999\0short"
+    oid = hashlib.sha1(raw).hexdigest()  # noqa: S324 - git's object id
+    folder = repo.path / ".git" / "objects" / oid[:2]
+    folder.mkdir(exist_ok=True)
+    (folder / oid[2:]).write_bytes(zlib.compress(raw))
+    for in_process in (True, False):
+        source = AuditSource(repo.path, readers=readers, in_process=in_process)
+        result = run(source, prepare(repo.path), full_scan=True)
+        assert sorted(f.path for f in result.findings) == ["k0.txt", "k1.txt", "k2.txt"]
+        said = [s for s in result.skipped if s.blob_id == oid]
+        assert len(said) == 1 and "larger than" in said[0].reason, result.skipped
+        assert result.incomplete
