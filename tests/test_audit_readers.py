@@ -336,6 +336,34 @@ def test_loose_objects_claiming_huge_sizes_are_said_not_crashed_on(
         assert result.incomplete
 
 
+@pytest.mark.parametrize("claimed", [10**12, 600 << 20])
+def test_a_planted_huge_tree_does_not_keep_missing_objects_from_their_names(
+    tmp_path: Path, claimed: int
+) -> None:
+    """Found by a review (session 17): a loose tree claiming a TiB, listed before the tree
+    that holds a missing blob, made git die allocating it while naming, and the blob was named
+    by its id alone; one claiming 600 MiB made git pad it with zeros, twice. Both are left out
+    of what git is asked for: the missing blob keeps its path."""
+    repo = Repo(tmp_path / "repo")
+    repo.write("docs/prod.env", "lost\n")
+    repo.commit("one")
+    holder = repo.git("rev-parse", "HEAD:docs").strip()
+    lost = repo.git("rev-parse", "HEAD:docs/prod.env").strip()
+    (repo.path / ".git" / "objects" / lost[:2] / lost[2:]).unlink()
+    n = 0
+    while True:  # listed first: git lists loose objects in the order of their ids
+        raw = b"tree %d\0short %d" % (claimed, n)
+        oid = hashlib.sha1(raw).hexdigest()  # noqa: S324 - git's object id
+        if oid < min(holder, repo.git("rev-parse", "HEAD^{tree}").strip()):
+            break
+        n += 1
+    (repo.path / ".git" / "objects" / oid[:2]).mkdir(exist_ok=True)
+    (repo.path / ".git" / "objects" / oid[:2] / oid[2:]).write_bytes(zlib.compress(raw))
+    result = _audit(repo.path, 2)
+    assert [s.path for s in result.skipped] == [f"docs/prod.env ({lost[:12]})"]
+    assert result.incomplete
+
+
 def _hinted(path: Path) -> tuple[int, int] | None:
     """How many ids of the audit's plan the listing placed in the store's only pack, and how
     many of those places are not the index's own (None: the listing placed none)."""
