@@ -347,14 +347,14 @@ def test_a_planted_huge_tree_does_not_keep_missing_objects_from_their_names(
     repo = Repo(tmp_path / "repo")
     repo.write("docs/prod.env", "lost\n")
     repo.commit("one")
-    holder = repo.git("rev-parse", "HEAD:docs").strip()
+    trees = repo.git("rev-parse", "HEAD:docs", "HEAD^{tree}").split()
     lost = repo.git("rev-parse", "HEAD:docs/prod.env").strip()
     (repo.path / ".git" / "objects" / lost[:2] / lost[2:]).unlink()
     n = 0
     while True:  # listed first: git lists loose objects in the order of their ids
         raw = b"tree %d\0short %d" % (claimed, n)
         oid = hashlib.sha1(raw).hexdigest()  # noqa: S324 - git's object id
-        if oid < min(holder, repo.git("rev-parse", "HEAD^{tree}").strip()):
+        if oid < min(trees):
             break
         n += 1
     (repo.path / ".git" / "objects" / oid[:2]).mkdir(exist_ok=True)
