@@ -364,6 +364,66 @@ def test_a_planted_huge_tree_does_not_keep_missing_objects_from_their_names(
     assert result.incomplete
 
 
+@pytest.mark.parametrize("planted", ["loose", "packed"])
+def test_a_tree_git_cannot_read_does_not_keep_the_trees_after_it_unread(
+    tmp_path: Path, planted: str
+) -> None:
+    """Found by a review (session 17): a tree whose content is not what its listed size says
+    (a loose one with bytes after its zlib stream, a packed one whose header claims 300 of
+    its 930 bytes) makes git's `cat-file --batch` stop inside it while naming; every tree
+    after it went unread, and a missing blob was named by its id alone. git is asked again
+    from the tree after it."""
+    repo = Repo(tmp_path / "repo")
+    repo.write("docs/prod.env", "lost\n")
+    repo.commit("one")
+    trees = repo.git("rev-parse", "HEAD:docs", "HEAD^{tree}").split()
+    lost = repo.git("rev-parse", "HEAD:docs/prod.env").strip()
+    (repo.path / ".git" / "objects" / lost[:2] / lost[2:]).unlink()
+    plant = _lying_packed_tree if planted == "packed" else _trailing_loose_tree
+    decoy = plant(repo, trees)
+    listed = repo.git(
+        "cat-file", "--batch-all-objects", "--batch-check=%(objectname)", "--unordered"
+    )
+    assert listed.index(decoy) < listed.index(trees[0])
+    result = _audit(repo.path, 2)
+    assert [s.path for s in result.skipped] == [f"docs/prod.env ({lost[:12]})"]
+    assert result.incomplete
+
+
+def _lying_packed_tree(repo: Repo, trees: list[str]) -> str:
+    """A tree of 930 bytes whose pack header says 300, packed before ``trees`` (and their
+    commit), which the pack then holds instead of loose copies."""
+    objects = repo.path / ".git" / "objects"
+    entries = "".join(f"100644 blob {'e' * 40}\tf{n:02d}\n" for n in range(30))
+    decoy = repo.git("mktree", "--missing", stdin=entries.encode()).strip()
+    packed = [decoy, *trees, repo.git("rev-parse", "HEAD").strip()]
+    name = repo.git(
+        "pack-objects", "-q", str(objects / "pack" / "pack"), stdin="\n".join(packed).encode()
+    ).strip()
+    for oid in packed:
+        (objects / oid[:2] / oid[2:]).unlink()
+    index = repo.git("show-index", stdin=(objects / "pack" / f"pack-{name}.idx").read_bytes())
+    offset = next(int(line.split()[0]) for line in index.splitlines() if decoy in line)
+    pack = objects / "pack" / f"pack-{name}.pack"
+    data = bytearray(pack.read_bytes())
+    assert (data[offset] & 15) | (data[offset + 1] & 0x7F) << 4 == 930
+    data[offset], data[offset + 1] = (data[offset] & 0xF0) | (300 & 15), 300 >> 4
+    pack.write_bytes(bytes(data))
+    return decoy
+
+
+def _trailing_loose_tree(repo: Repo, trees: list[str]) -> str:
+    """A loose tree with bytes after its zlib stream, whose id comes before ``trees``' (git
+    lists loose objects in the order of their ids)."""
+    n = 0
+    while (oid := hashlib.sha1(b"tree 5\0abcd%d" % n).hexdigest()) >= min(trees):  # noqa: S324
+        n += 1
+    folder = repo.path / ".git" / "objects" / oid[:2]
+    folder.mkdir(exist_ok=True)
+    (folder / oid[2:]).write_bytes(zlib.compress(b"tree 5\0abcd%d" % n) + b"junk")
+    return oid
+
+
 def _hinted(path: Path) -> tuple[int, int] | None:
     """How many ids of the audit's plan the listing placed in the store's only pack, and how
     many of those places are not the index's own (None: the listing placed none)."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_right
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from itertools import accumulate
 
 from sgai_guard.detection.prefilter import Prefilter
@@ -119,21 +119,44 @@ def _entries(
     width: int,
     stop: Callable[[], bool],
 ) -> Iterator[tuple[bytes, list[tuple[str, str]]]]:
-    """(tree id, [(entry name, wanted oid)]) for each tree holding a wanted oid."""
+    """(tree id, [(entry name, wanted oid)]) for each tree holding a wanted oid. git stops at
+    a tree whose content is not what its header says (a planted loose or packed tree): it is
+    asked again from the tree after that one, so that no planted tree keeps the rest from
+    being read (found by a review: the missing objects were named by their ids alone)."""
     find = Prefilter(list(wanted))  # Hyperscan once enough bytes went through
+    start = 0
+    while start < len(trees) and not stop():
+        answered, cut = yield from _answers(repo, trees[start:], wanted, width, find, stop)
+        if not cut:
+            return  # all answered, abandoned, or git stopped for a reason of its own
+        start += answered + 1  # the tree git stopped inside is left out
+
+
+def _answers(
+    repo: str,
+    trees: list[bytes],
+    wanted: dict[bytes, str],
+    width: int,
+    find: Prefilter,
+    stop: Callable[[], bool],
+) -> Generator[tuple[bytes, list[tuple[str, str]]], None, tuple[int, bool]]:
+    """The holders among ``trees`` from one `cat-file --batch`; how many trees it answered
+    whole, and whether it stopped inside the next one's answer (each restart then gets past
+    at least one tree: their number is bounded by the trees')."""
+    answered, cut = 0, False
     with runread.batch(repo, b"".join(trees)) as (proc, out):
         while not stop() and (header := out.readline()):
             fields = header.split()
-            if len(fields) != 3 or not fields[2].isdigit():
-                continue  # a tree that vanished or cannot be read: nothing to name from it
-            if int(fields[2]) > _LARGEST_TREE:
-                break  # a planted header (a loose object may claim 2^64 bytes): names stop
-            data = out.read(int(fields[2]) + 1)
-            if find(data):
-                entries = list(_holding(data[:-1], wanted, width))
-                if entries:
+            if len(fields) == 3 and fields[2].isdigit():  # else: vanished, or unreadable
+                size = int(fields[2])
+                data = out.read(size + 1) if size <= _LARGEST_TREE else b""
+                if cut := len(data) != size + 1:  # a planted header, or git stopped inside
+                    break
+                if find(data) and (entries := list(_holding(data[:-1], wanted, width))):
                     yield fields[0], entries
-    proc.wait()
+            answered += 1
+    proc.wait()  # the pipe is closed: a git still writing stops
+    return answered, cut
 
 
 def _holding(tree: bytes, wanted: dict[bytes, str], width: int) -> Iterator[tuple[str, str]]:
