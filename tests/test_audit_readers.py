@@ -390,6 +390,41 @@ def test_a_tree_git_cannot_read_does_not_keep_the_trees_after_it_unread(
     assert result.incomplete
 
 
+def test_objects_git_cannot_list_hide_no_key(
+    tmp_path: Path, rng: random.Random, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by a review (session 17): one planted loose file of an unknown type ("trea"), or
+    one whose size overflows, made git's `cat-file --batch-all-objects` stop, in pack order and
+    in id order, and the audit read nothing ("Scanned 0 files", the key not reported). The
+    objects are now asked for one by one: each planted file is said unreadable, every key is
+    found, and the audit is incomplete."""
+    repo = Repo(tmp_path / "repo")
+    for n in range(3):
+        repo.write(f"k{n}.txt", f"TAVILY_API_KEY={keys.tavily_current(rng)}\n")
+        repo.commit(f"key {n}")
+    repo.git("gc", "-q")
+    objects = repo.path / ".git" / "objects"
+    planted = {"00" + "a" * 38: b"trea 5\0abcde", "00" + "b" * 38: b"trea 5\0abcde"}
+    planted["7f" + "c" * 38] = b"blob 99999999999999999999\0abcde"  # two in a row, and one
+    for oid, raw in planted.items():
+        (objects / oid[:2]).mkdir(exist_ok=True)
+        (objects / oid[:2] / oid[2:]).write_bytes(zlib.compress(raw))
+    for in_process, readers in ((True, 2), (True, 1), (False, 2)):
+        source = AuditSource(repo.path, readers=readers, in_process=in_process)
+        result = run(source, prepare(repo.path), full_scan=True)
+        assert sorted(f.path for f in result.findings) == ["k0.txt", "k1.txt", "k2.txt"]
+        said = {s.blob_id for s in result.skipped if s.error}
+        assert set(planted) <= said, result.skipped
+        assert result.incomplete
+    code, report = run_json("audit", ".", cwd=repo.path)
+    assert code == 3 and len(report["findings"]) == 3
+    assert any("each object is asked for in turn" in n for n in report["notices"]), report
+    monkeypatch.setattr(listing, "_MOST_RESTARTS", 1)  # past that many, the listing stops
+    result = run(AuditSource(repo.path, readers=2), prepare(repo.path), full_scan=True)
+    assert any(s.path == "(object store)" for s in result.skipped), result.skipped
+    assert result.incomplete
+
+
 def _lying_packed_tree(repo: Repo, trees: list[str]) -> str:
     """A tree of 930 bytes whose pack header says 300, packed before ``trees`` (and their
     commit), which the pack then holds instead of loose copies."""

@@ -187,6 +187,16 @@ def _planned(
         plan = listing.plan(
             repo, max_size, count, cost, pack_order=False, read_also=twice, early=again
         )
+    if plan.error and not (stopper is not None and stopper.stopped):
+        # git stops listing at an object whose header it cannot parse: asked one by one
+        planned.notices.append(
+            f"git could not list the object store ({plan.error}): each object is asked "
+            "for in turn (slower)"
+        )
+        stopped = (lambda: stopper.stopped) if stopper is not None else (lambda: False)
+        plan = listing.plan_each(
+            repo, max_size, count, cost, read_also=twice, started=started, stopped=stopped
+        )
     planned.plan = plan
     return planned
 
