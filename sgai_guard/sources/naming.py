@@ -17,7 +17,7 @@ from itertools import accumulate
 
 from sgai_guard.detection.prefilter import Prefilter
 from sgai_guard.models import is_object_id
-from sgai_guard.sources import bigreads, runread
+from sgai_guard.sources import bigreads, gitcmd, runread
 from sgai_guard.sources.walk import Walk
 
 _CHUNK = 1 << 20
@@ -28,6 +28,9 @@ _MANY = 64
 # git is asked for: claiming a TiB, git dies allocating it and every tree after it goes unread
 # (no names at all); claiming a GiB, git pads it with zeros, a GiB through the pipe twice.
 _LARGEST_TREE = 1 << 27
+# Trees git stopped inside that naming asks past (each costs a git and the rest of the list
+# written again); more, and the rest go unnamed: named by their ids, reported all the same.
+_MOST_RESTARTS = 64
 
 
 def paths_of(
@@ -124,12 +127,14 @@ def _entries(
     asked again from the tree after that one, so that no planted tree keeps the rest from
     being read (found by a review: the missing objects were named by their ids alone)."""
     find = Prefilter(list(wanted))  # Hyperscan once enough bytes went through
-    start = 0
-    while start < len(trees) and not stop():
+    start = restarts = 0
+    while start < len(trees) and not stop() and restarts <= _MOST_RESTARTS:
         answered, cut = yield from _answers(repo, trees[start:], wanted, width, find, stop)
         if not cut:
             return  # all answered, abandoned, or git stopped for a reason of its own
-        start += answered + 1  # the tree git stopped inside is left out
+        start += answered
+        yield from _alone(repo, trees[start].strip(), wanted, width)
+        start, restarts = start + 1, restarts + 1
 
 
 def _answers(
@@ -157,6 +162,16 @@ def _answers(
             answered += 1
     proc.wait()  # the pipe is closed: a git still writing stops
     return answered, cut
+
+
+def _alone(
+    repo: str, tree: bytes, wanted: dict[bytes, str], width: int
+) -> Iterator[tuple[bytes, list[tuple[str, str]]]]:
+    """A tree git stopped inside, asked for alone: git then reads another copy of it, if the
+    store holds one (found by a review: a lying copy of the holder in a newer pack)."""
+    proc = gitcmd.run(["cat-file", "tree", tree.decode("ascii")], repo)
+    if proc.returncode == 0 and (entries := list(_holding(proc.stdout, wanted, width))):
+        yield tree, entries
 
 
 def _holding(tree: bytes, wanted: dict[bytes, str], width: int) -> Iterator[tuple[str, str]]:
