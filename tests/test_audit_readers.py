@@ -428,8 +428,36 @@ def test_objects_git_cannot_list_hide_no_key(
     assert any("each object is asked for in turn" in n for n in report["notices"]), report
     monkeypatch.setattr(listing, "_MOST_RESTARTS", 1)  # past that many, the listing stops
     result = run(AuditSource(repo.path, readers=2), prepare(repo.path), full_scan=True)
-    assert any(s.path == "(object store)" for s in result.skipped), result.skipped
+    [stopped] = [s for s in result.skipped if s.path == "(object store)"]
+    assert "objects not read" in stopped.reason, stopped
     assert result.incomplete
+
+
+@pytest.mark.parametrize("plant", ["file", "loop"])
+def test_a_loose_objects_folder_git_cannot_open_is_refused(
+    tmp_path: Path, rng: random.Random, plant: str
+) -> None:
+    """Found by a review (session 17): git stops listing loose objects at a fan-out folder
+    it cannot open (a file named like one), says so on stderr only and exits 0; every loose
+    object after it went unread, and the audit of a loose key passed (exit 0). A link loop
+    there was an internal error. Both are refused, as a FIFO in the store is."""
+    repo = Repo(tmp_path / "repo")
+    key = keys.tavily_current(rng)
+    while True:  # the key's blob in a folder with a free one before it
+        repo.write("k.txt", f"TAVILY_API_KEY={key}\n")
+        repo.commit("key")
+        if repo.git("rev-parse", "HEAD:k.txt")[:2] > "10":
+            break
+        key = keys.tavily_current(rng)
+    objects = repo.path / ".git" / "objects"
+    fan = next(objects / f"{n:02x}" for n in range(16) if not (objects / f"{n:02x}").exists())
+    if plant == "file":
+        fan.write_bytes(b"x")
+    else:
+        fan.symlink_to(fan.name)
+    code, text = _text_report(repo.path)
+    assert code == 2, text
+    assert "cannot be opened as a folder" in text and key not in text
 
 
 def _lying_packed_tree(repo: Repo, trees: list[str]) -> str:

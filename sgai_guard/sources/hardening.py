@@ -206,15 +206,31 @@ def check_objects(objects: StrPath, *, loose: bool) -> None:
     folders = [os.path.join(objects, "pack"), os.path.join(objects, "pack", "multi-pack-index.d")]
     if loose:
         folders += [os.path.join(objects, f"{n:02x}") for n in range(256)]
-    for folder in folders:
+    for n, folder in enumerate(folders):
         try:
             with os.scandir(folder) as entries:
                 for entry in entries:
                     if entry.is_file() or entry.is_dir() or not os.path.exists(entry.path):
                         continue  # (through symlinks; a dangling one git cannot open either)
                     _refuse(entry.path)
-        except (FileNotFoundError, NotADirectoryError):
+        except FileNotFoundError:
             continue
+        except OSError as exc:
+            if n >= 2:  # a loose objects' folder
+                _refuse_folder(folder, exc)
+
+
+def _refuse_folder(folder: str, exc: OSError) -> None:
+    """A loose objects' folder git cannot open (a planted file named `00`, a link loop): git
+    stops listing loose objects there, says nothing in its exit status, and the objects in
+    every folder after it go unread (found by a review: a key hidden, exit 0)."""
+    from sgai_guard.errors import GitError  # noqa: PLC0415
+
+    raise GitError(
+        f"{folder} cannot be opened as a folder ({exc.strerror or type(exc).__name__}): git "
+        "would stop listing loose objects there and leave the rest unread; refusing to "
+        "audit. Move it aside and audit again"
+    )
 
 
 def check_refs(refs: StrPath) -> None:

@@ -219,7 +219,8 @@ def plan_each(
             planned.skipped.extend(_unreadable(names[start]))
             start, restarts = start + 1, restarts + 1
         elif start < len(names) or error:
-            failed = failed or error or "git cat-file stopped"
+            left = f" ({len(names) - start} of {len(names)} objects not read)"
+            failed = failed or (error or "git cat-file stopped") + left
             break
     planned.error = failed or ("the listing was abandoned" if start < len(names) else "")
     planned.readers = max(1, readers)
