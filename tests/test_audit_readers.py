@@ -460,6 +460,58 @@ def test_a_loose_objects_folder_git_cannot_open_is_refused(
     assert "cannot be opened as a folder" in text and key not in text
 
 
+def test_a_pack_index_out_of_step_with_the_multi_pack_index_hides_no_key(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """Found by a review (session 17): git 2.39 lists packed objects from each pack's own
+    index and looks them up through the multi-pack-index. A pack index rewritten to name the
+    key's blob by another object's id (sorted, counted and summed again), beside a
+    multi-pack-index that still maps it, left the blob out of the listing while `git show`
+    read the key: the audit passed, exit 0. Now git reads without the multi-pack-index: the
+    key is found through history or its blob is said missing, never exit 0."""
+    repo = Repo(tmp_path / "repo")
+    repo.write("a.txt", "hello\n")
+    repo.commit("one")
+    repo.write("secret.env", f"TAVILY_API_KEY={keys.tavily_current(rng)}\n")
+    repo.commit("two")
+    repo.git("gc", "-q")
+    repo.git("multi-pack-index", "write")
+    blob, other = repo.git("rev-parse", "HEAD:secret.env", "HEAD:a.txt").split()
+    [index] = (repo.path / ".git" / "objects" / "pack").glob("*.idx")
+    _rename_in_index(index, bytes.fromhex(blob), bytes.fromhex(other))
+    assert blob not in repo.git("cat-file", "--batch-all-objects", "--batch-check=%(objectname)")
+    assert "TAVILY_API_KEY" in repo.git("-c", "core.multiPackIndex=true", "show", "HEAD:secret.env")
+    code, report = run_json("audit", ".", cwd=repo.path)
+    assert code in (1, 3), report
+    assert code == 3 or [f["path"] for f in report["findings"]] == ["secret.env"], report
+
+
+def _rename_in_index(index: Path, old: bytes, new: bytes) -> None:
+    """Rewrite a version 2 pack index so that ``old``'s entry is named ``new``."""
+    data = index.read_bytes()
+    assert data[:8] == b"\377tOc\0\0\0\2"
+    count = int.from_bytes(data[8 + 1020 : 8 + 1024], "big")
+    ids_at, crcs_at = 8 + 1024, 8 + 1024 + 20 * count
+    offsets_at, rest_at = crcs_at + 4 * count, crcs_at + 8 * count
+    ids = [data[ids_at + 20 * n : ids_at + 20 * n + 20] for n in range(count)]
+    crcs = [data[crcs_at + 4 * n : crcs_at + 4 * n + 4] for n in range(count)]
+    offsets = [data[offsets_at + 4 * n : offsets_at + 4 * n + 4] for n in range(count)]
+    entries = sorted(zip([new if oid == old else oid for oid in ids], crcs, offsets, strict=True))
+    fanout = [sum(1 for oid, _, _ in entries if oid[0] <= n) for n in range(256)]
+    body = b"".join(
+        [
+            data[:8],
+            b"".join(n.to_bytes(4, "big") for n in fanout),
+            *(oid for oid, _, _ in entries),
+            *(crc for _, crc, _ in entries),
+            *(offset for _, _, offset in entries),
+            data[rest_at:-20],
+        ]
+    )
+    index.chmod(0o644)
+    index.write_bytes(body + hashlib.sha1(body).digest())  # noqa: S324 - git's checksum
+
+
 def _lying_packed_tree(repo: Repo, trees: list[str]) -> str:
     """A tree of 930 bytes whose pack header says 300, packed before ``trees`` (and their
     commit), which the pack then holds instead of loose copies."""

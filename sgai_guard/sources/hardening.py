@@ -132,6 +132,11 @@ SAFE_CONFIG: tuple[str, ...] = (
     # git trusts a commit-graph's parents and trees over the commits themselves: a planted
     # one would make the commits adding a key look unreachable
     "core.commitGraph=false",
+    # git 2.39 lists packed objects from each pack's own index but looks them up through a
+    # multi-pack-index first: a planted index that leaves a key's blob out, beside one that
+    # still maps it, hid the key from the audit's listing while git read it (found by a
+    # review: exit 0). Without it, git finds what it lists and lists what it finds.
+    "core.multiPackIndex=false",
 )
 
 
