@@ -486,6 +486,23 @@ def test_a_pack_index_out_of_step_with_the_multi_pack_index_hides_no_key(
     assert code == 3 or [f["path"] for f in report["findings"]] == ["secret.env"], report
 
 
+def test_a_truncated_pack_index_beside_a_multi_pack_index_is_no_internal_error(
+    tmp_path: Path,
+) -> None:
+    """Found by a review (session 17): a version 2 pack index cut inside its fan-out table
+    made the check for ids with two copies fail (`struct.error`), an internal error."""
+    repo = Repo(tmp_path / "repo")
+    repo.write("a.txt", "hello\n")
+    repo.commit("one")
+    repo.git("gc", "-q")
+    repo.git("multi-pack-index", "write")
+    [index] = (repo.path / ".git" / "objects" / "pack").glob("*.idx")
+    index.chmod(0o644)
+    index.write_bytes(index.read_bytes()[:500])
+    code, text = _text_report(repo.path)
+    assert code == 3 and "internal error" not in text, text
+
+
 def _rename_in_index(index: Path, old: bytes, new: bytes) -> None:
     """Rewrite a version 2 pack index so that ``old``'s entry is named ``new``."""
     data = index.read_bytes()

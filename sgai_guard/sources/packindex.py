@@ -214,7 +214,7 @@ def _index_names(directory: Path) -> Iterator[bytes]:
             data = _regular(path, _HEADER + 40 + 2 * MAX_OBJECTS * _PER_OBJECT)
         except (OSError, ValueError):
             continue
-        if data[:8] == _MAGIC + b"\x00\x00\x00\x02":
+        if data[:8] == _MAGIC + b"\x00\x00\x00\x02" and len(data) >= _HEADER:
             count = struct.unpack(">I", data[_HEADER - 4 : _HEADER])[0]
             yield data[_HEADER : _HEADER + count * _ID]
         elif len(data) >= _FANOUT:  # version 1: a fan-out, then (offset, name) pairs
