@@ -433,14 +433,16 @@ def test_objects_git_cannot_list_hide_no_key(
     assert result.incomplete
 
 
-@pytest.mark.parametrize("plant", ["file", "loop"])
+@pytest.mark.parametrize("plant", ["file", "loop", "proc"])
 def test_a_loose_objects_folder_git_cannot_open_is_refused(
     tmp_path: Path, rng: random.Random, plant: str
 ) -> None:
     """Found by a review (session 17): git stops listing loose objects at a fan-out folder
     it cannot open (a file named like one), says so on stderr only and exits 0; every loose
     object after it went unread, and the audit of a loose key passed (exit 0). A link loop
-    there was an internal error. Both are refused, as a FIFO in the store is."""
+    there was an internal error. Both are refused, as a FIFO in the store is. So is a link
+    through /proc/self/cwd to a file in the work tree: from another folder than the
+    repository's, the check found nothing there while git met the file (exit 0 again)."""
     repo = Repo(tmp_path / "repo")
     key = keys.tavily_current(rng)
     while True:  # the key's blob in a folder with a free one before it
@@ -453,11 +455,15 @@ def test_a_loose_objects_folder_git_cannot_open_is_refused(
     fan = next(objects / f"{n:02x}" for n in range(16) if not (objects / f"{n:02x}").exists())
     if plant == "file":
         fan.write_bytes(b"x")
-    else:
+    elif plant == "loop":
         fan.symlink_to(fan.name)
-    code, text = _text_report(repo.path)
+    else:
+        repo.write("zz", "x")
+        fan.symlink_to("/proc/self/cwd/zz")
+    code, text = _text_report(repo.path)  # run from this folder, not the repository's
     assert code == 2, text
-    assert "cannot be opened as a folder" in text and key not in text
+    said = {"file": "cannot be opened as a folder", "loop": "goes through", "proc": "'/proc'"}
+    assert said[plant] in text and key not in text
 
 
 def test_a_pack_index_out_of_step_with_the_multi_pack_index_hides_no_key(

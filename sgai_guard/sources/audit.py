@@ -224,15 +224,24 @@ def _stores(objects: Path) -> list[Path]:
 
 def _check_place(path: Path) -> None:
     """Refuse a store whose path, or whose alternates file's, or whose pack folder's or
-    pack files' (git lists objects from their indexes and reverse indexes), means another
-    file to git: found by a review, `objects/pack` linked through /proc/self/cwd."""
-    pack = path.parent.parent / "pack"
+    pack files' (git lists objects from their indexes and reverse indexes), or whose linked
+    loose objects' folders', means another file to git: found by reviews, `objects/pack`
+    linked through /proc/self/cwd, and `objects/00` linked there to a file (git stops
+    listing loose objects at a folder it cannot open, and exits 0: a key hidden)."""
+    store = path.parent.parent
+    pack = store / "pack"
     try:
         files = list(pack.iterdir()) if pack.is_dir() else []
     except OSError:
         files = []
-    for place in (path, pack, *files):
+    fans = [store / f"{n:02x}" for n in range(256)]
+    for place in (path, pack, *files, *filter(_is_link, fans)):
         _check_magic(place)
+
+
+def _is_link(path: Path) -> bool:
+    info = fsread.lstat(path)
+    return info is not None and stat.S_ISLNK(info.st_mode)
 
 
 def _check_magic(place: Path) -> None:
