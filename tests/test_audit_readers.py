@@ -23,7 +23,7 @@ from sgai_guard.engine.audit import AuditSource
 from sgai_guard.engine.prepare import prepare
 from sgai_guard.engine.run import run
 from sgai_guard.models import ScanResult
-from sgai_guard.sources import listing, naming, packread
+from sgai_guard.sources import hardening, listing, naming, packread
 from sgai_guard.sources import readers as reading
 from sgai_guard.sources.listing import _bounds, _cut
 from sgai_guard.sources.repo import open_repository
@@ -464,6 +464,26 @@ def test_a_loose_objects_folder_git_cannot_open_is_refused(
     assert code == 2, text
     said = {"file": "cannot be opened as a folder", "loop": "goes through", "proc": "'/proc'"}
     assert said[plant] in text and key not in text
+
+
+def test_an_error_git_says_while_listing_makes_the_audit_incomplete(
+    tmp_path: Path, rng: random.Random, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """git says some failures of its listing only on stderr, and exits 0: at a loose objects'
+    folder it cannot open, it stops listing loose objects (a key was hidden, exit 0). Such
+    folders are refused up front (see above); past that check, the "error:" line itself
+    makes the audit incomplete, and whatever git did list is still read."""
+    repo = Repo(tmp_path / "repo")
+    repo.write("packed.txt", f"TAVILY_API_KEY={keys.tavily_current(rng)}\n")
+    repo.commit("packed")
+    repo.git("gc", "-q")
+    monkeypatch.setattr(hardening, "check_objects", lambda *_, **__: None)
+    (repo.path / ".git" / "objects" / "00").write_bytes(b"x")
+    result = run(AuditSource(repo.path, readers=2), prepare(repo.path), full_scan=True)
+    assert [f.path for f in result.findings] == ["packed.txt"]
+    said = [s.reason for s in result.skipped if s.path == "(object store)"]
+    assert said and "unable to open" in said[0], result.skipped
+    assert result.incomplete
 
 
 def test_a_pack_index_out_of_step_with_the_multi_pack_index_hides_no_key(

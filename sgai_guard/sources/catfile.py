@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from _typeshed import StrPath
 
 T = TypeVar("T")
+_STOPPED_LISTING = "error: unable to open "  # git's words for a folder it could not open
 _LAST_WORDS = 64 * 1024  # of what git said, the end is what names why it stopped
 
 
@@ -91,16 +92,20 @@ def pipe(stream: IO[bytes] | None) -> IO[bytes]:
     return stream
 
 
-def complaint(proc: subprocess.Popen[bytes], fallback: str) -> str:
+def complaint(proc: subprocess.Popen[bytes], fallback: str, *, strict: bool = False) -> str:
     """Waits for git; "" when it succeeded, else its last line of complaint (whole: redaction
     happens when it is shown), or ``fallback`` (where {status} is the exit status) when it
-    said nothing."""
+    said nothing. ``strict``: a folder git could not open is a failure even when it exits 0
+    (its listing of objects stops at a loose objects' folder it cannot open, says so, and
+    exits 0; what else it says only on stderr, a stale alternate, a corrupt object, is
+    reported by the audit's other steps)."""
     status = proc.wait()
     said = pipe(proc.stderr)
     said.seek(max(0, os.fstat(said.fileno()).st_size - _LAST_WORDS))
     error = said.read().decode("utf-8", "replace").strip()
     if status == 0:
-        return ""
+        errors = [line for line in error.splitlines() if line.startswith(_STOPPED_LISTING)]
+        return errors[-1] if strict and errors else ""
     return error.rsplit("\n", 1)[-1] or fallback.format(status=status)
 
 

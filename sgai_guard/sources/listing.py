@@ -177,7 +177,7 @@ def plan(
                 hints.stop()
             for line in chunk.splitlines():
                 _line(planned, line.split(), max_size, cost, read_also, ids, weights, fast)
-    planned.error = catfile.complaint(listing, "git cat-file failed")
+    planned.error = catfile.complaint(listing, "git cat-file failed", strict=True)
     planned.readers = max(1, readers)
     bounds = _bounds(weights, readers, cost.pieces)
     planned.runs = _runs(ids, bounds)
@@ -243,7 +243,7 @@ def _asked(
     if started is not None:
         started(proc)
     lines = catfile.pipe(proc.stdout).read().split(b"\n")[:-1]  # a cut last line is left
-    return lines, catfile.complaint(proc, "git cat-file failed")
+    return lines, catfile.complaint(proc, "git cat-file failed", strict=True)
 
 
 @dataclass(slots=True)
