@@ -344,12 +344,7 @@ def test_a_planted_huge_tree_does_not_keep_missing_objects_from_their_names(
     that holds a missing blob, made git die allocating it while naming, and the blob was named
     by its id alone; one claiming 600 MiB made git pad it with zeros, twice. Both are left out
     of what git is asked for: the missing blob keeps its path."""
-    repo = Repo(tmp_path / "repo")
-    repo.write("docs/prod.env", "lost\n")
-    repo.commit("one")
-    trees = repo.git("rev-parse", "HEAD:docs", "HEAD^{tree}").split()
-    lost = repo.git("rev-parse", "HEAD:docs/prod.env").strip()
-    (repo.path / ".git" / "objects" / lost[:2] / lost[2:]).unlink()
+    repo, trees, lost = _lost_in_docs(tmp_path / "repo")
     n = 0
     while True:  # listed first: git lists loose objects in the order of their ids
         raw = b"tree %d\0short %d" % (claimed, n)
@@ -374,12 +369,7 @@ def test_a_tree_git_cannot_read_does_not_keep_the_trees_after_it_unread(
     after it went unread, and a missing blob was named by its id alone. git is asked again
     from the tree after it, and for that tree alone (a lying copy of the holder itself, in a
     newer pack: git then reads the other copy). Past a few such trees, the rest go unnamed."""
-    repo = Repo(tmp_path / "repo")
-    repo.write("docs/prod.env", "lost\n")
-    repo.commit("one")
-    trees = repo.git("rev-parse", "HEAD:docs", "HEAD^{tree}").split()
-    lost = repo.git("rev-parse", "HEAD:docs/prod.env").strip()
-    (repo.path / ".git" / "objects" / lost[:2] / lost[2:]).unlink()
+    repo, trees, lost = _lost_in_docs(tmp_path / "repo")
     plants = {"loose": _trailing_loose_tree, "packed": _lying_packed_tree, "copy": _lying_copy}
     decoy = plants[planted](repo, trees)
     listed = repo.git(
@@ -553,6 +543,18 @@ def _rename_in_index(index: Path, old: bytes, new: bytes) -> None:
     )
     index.chmod(0o644)
     index.write_bytes(body + hashlib.sha1(body).digest())  # noqa: S324 - git's checksum
+
+
+def _lost_in_docs(path: Path) -> tuple[Repo, list[str], str]:
+    """A repository whose `docs/prod.env` blob is missing: it, the ids of the tree holding
+    the blob and of the root tree, and the blob's id."""
+    repo = Repo(path)
+    repo.write("docs/prod.env", "lost\n")
+    repo.commit("one")
+    trees = repo.git("rev-parse", "HEAD:docs", "HEAD^{tree}").split()
+    lost = repo.git("rev-parse", "HEAD:docs/prod.env").strip()
+    (repo.path / ".git" / "objects" / lost[:2] / lost[2:]).unlink()
+    return repo, trees, lost
 
 
 def _lying_packed_tree(repo: Repo, trees: list[str]) -> str:
