@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from _typeshed import StrPath
 
 T = TypeVar("T")
-_STOPPED_LISTING = "error: unable to open "  # git's words for a folder it could not open
+_STOPPED_LISTING = b"error: unable to open "  # git's words for a folder it could not open
 _LAST_WORDS = 64 * 1024  # of what git said, the end is what names why it stopped
 
 
@@ -104,9 +104,19 @@ def complaint(proc: subprocess.Popen[bytes], fallback: str, *, strict: bool = Fa
     said.seek(max(0, os.fstat(said.fileno()).st_size - _LAST_WORDS))
     error = said.read().decode("utf-8", "replace").strip()
     if status == 0:
-        errors = [line for line in error.splitlines() if line.startswith(_STOPPED_LISTING)]
-        return errors[-1] if strict and errors else ""
+        return _stopped_listing(said) if strict else ""
     return error.rsplit("\n", 1)[-1] or fallback.format(status=status)
+
+
+def _stopped_listing(said: IO[bytes]) -> str:
+    """git's "unable to open" line, wherever it is in what git said: not only in its last
+    words (found by a review: a thousand planted packs too small to be read each had git
+    say so after it, and the line was out of the tail)."""
+    said.seek(0)
+    for line in said:
+        if line.startswith(_STOPPED_LISTING):
+            return line.decode("utf-8", "replace").strip()
+    return ""
 
 
 def read_blobs(
