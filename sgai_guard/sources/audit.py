@@ -259,8 +259,7 @@ def _check_alternates(path: Path) -> None:
     is a symbolic link: git follows it from its own working directory (`/proc/self/cwd/...`
     names another file there than here), so the stores it names could not be checked as
     git reads them (found by a review: a lying `.rev` behind one hid a key, exit 0)."""
-    link = fsread.lstat(path)
-    if link is not None and stat.S_ISLNK(link.st_mode):
+    if _is_link(path):
         raise GitError(
             f"{path} is a symbolic link: refusing to audit a repository whose alternate "
             "object directories cannot be checked as git reads them; replace it with the "

@@ -101,10 +101,10 @@ def complaint(proc: subprocess.Popen[bytes], fallback: str, *, strict: bool = Fa
     reported by the audit's other steps)."""
     status = proc.wait()
     said = pipe(proc.stderr)
-    said.seek(max(0, os.fstat(said.fileno()).st_size - _LAST_WORDS))
-    error = said.read().decode("utf-8", "replace").strip()
     if status == 0:
         return _stopped_listing(said) if strict else ""
+    said.seek(max(0, os.fstat(said.fileno()).st_size - _LAST_WORDS))
+    error = said.read().decode("utf-8", "replace").strip()
     return error.rsplit("\n", 1)[-1] or fallback.format(status=status)
 
 

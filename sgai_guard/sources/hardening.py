@@ -208,10 +208,9 @@ def check_objects(objects: StrPath, *, loose: bool) -> None:
     FIFOs, sockets or devices: git opens each index, reverse index and multi-pack-index as it
     starts reading objects, and a loose object as it reads it, and would block forever.
     git 2.47 and later also open every layer of an incremental multi-pack-index."""
-    folders = [os.path.join(objects, "pack"), os.path.join(objects, "pack", "multi-pack-index.d")]
-    if loose:
-        folders += [os.path.join(objects, f"{n:02x}") for n in range(256)]
-    for n, folder in enumerate(folders):
+    packs = [os.path.join(objects, "pack"), os.path.join(objects, "pack", "multi-pack-index.d")]
+    fans = [os.path.join(objects, f"{n:02x}") for n in range(256)] if loose else []
+    for folder in packs + fans:
         try:
             with os.scandir(folder) as entries:
                 for entry in entries:
@@ -221,7 +220,7 @@ def check_objects(objects: StrPath, *, loose: bool) -> None:
         except FileNotFoundError:
             continue
         except OSError as exc:
-            if n >= 2:  # a loose objects' folder
+            if folder in fans:
                 _refuse_folder(folder, exc)
 
 
