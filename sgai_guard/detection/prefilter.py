@@ -8,7 +8,7 @@ one pass when the library is installed.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -58,6 +58,16 @@ class Prefilter:
                 return self._scan(data)
         found = ((i, data.find(w)) for i, w in enumerate(self.keywords))
         return {i: at for i, at in found if at != -1}
+
+
+def every(data: bytes, keywords: Sequence[bytes], firsts: Hits) -> Iterator[int]:
+    """Every offset in ``data`` at which a keyword starts, from ``firsts`` (a Prefilter's hits
+    in it): a search only for each keyword it holds."""
+    for n, first in firsts.items():
+        at = first
+        while at != -1:
+            yield at
+            at = data.find(keywords[n], at + 1)
 
 
 def hyperscan_usable() -> bool:

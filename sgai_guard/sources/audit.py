@@ -29,6 +29,7 @@ from sgai_guard.sources import (
     reach,
     readers,
     storeplan,
+    treescan,
 )
 from sgai_guard.sources.repo import Repository
 from sgai_guard.sources.walk import Walk
@@ -141,7 +142,7 @@ class AuditScan:
             yield Skipped("(object store)", f"git cat-file stopped: {plan.error}", error=True)
         yield from plan.skipped
         known = (item.blob_id for item in plan.skipped if item.blob_id)
-        self._end = end = WalkEnd(self.repo.path, self._walk, plan, known)
+        self._end = end = WalkEnd(self.repo.path, self._walk, plan, known, self._packed(plan))
         try:
             yield from readers.read(
                 self.repo.path,
@@ -156,6 +157,13 @@ class AuditScan:
         except BaseException:  # an error, Ctrl-C, or the engine closing this generator
             end.abandon()
             raise
+
+    def _packed(self, plan: listing.Plan) -> treescan.Packed | None:
+        """Where the listed trees are in the store's only pack, when the listing told it."""
+        store = self._store
+        if store is None or plan.tree_places is None or len(store.packs) != 1:
+            return None
+        return treescan.Packed(store.packs[0].fd, *plan.tree_places)
 
     def _walked(self, end: WalkEnd) -> Iterator[Skipped]:
         walked = end.walked()
@@ -187,11 +195,11 @@ class AuditScan:
 
     def close(self) -> None:
         self._drop_ahead()
+        if self._end is not None:  # before the store: naming may read its pack
+            self._end.close()
         if self._store is not None:
             self._store.close()
             self._store = None
-        if self._end is not None:
-            self._end.close()
         if self._walk is not None:
             self._walk.close()
 

@@ -84,6 +84,9 @@ class Plan:
     # where each object of each run starts in the store's one pack (0: not in it), when the
     # listing told it (see Hints); None: the readers look each id up in the packs' indexes
     offsets: list[array[int]] | None = None
+    # where each of ``trees`` starts in that pack (0: not in it) and its packed size, told
+    # the same way: naming reads the trees' own entries there (sources.treescan)
+    tree_places: tuple[array[int], array[int]] | None = None
 
     @property
     def tree_records(self) -> array[int]:
@@ -116,15 +119,21 @@ class Hints:
     at: int = 0  # where the next listed object starts; 0: before the pack; -1: given up
     listed: int = 0  # objects listed from the pack
     values: array[int] = field(default_factory=lambda: array("q"))
+    tree_at: array[int] = field(default_factory=lambda: array("q"))  # trees' offsets
+    tree_disk: array[int] = field(default_factory=lambda: array("q"))  # and packed sizes
 
     def add(self, oids: list[bytes], packed: list[int], read: list[bool]) -> None:
-        """A block's ids and packed sizes, and which of its objects are read."""
+        """A block's ids and packed sizes, and which of its objects are read (the others
+        are trees)."""
         if self.at < 0:
             return
         begin = 0
         if self.at == 0:  # loose objects: no place in the pack
             begin = oids.index(self.first) if self.first in oids else len(oids)
-            self.values.extend(repeat(0, sum(read[:begin])))
+            loose_trees = begin - sum(read[:begin])
+            self.values.extend(repeat(0, begin - loose_trees))
+            self.tree_at.extend(repeat(0, loose_trees))
+            self.tree_disk.extend(repeat(0, loose_trees))
             if begin == len(oids):
                 return
             self.at = 12
@@ -135,6 +144,9 @@ class Hints:
         self.at = starts.pop()
         self.listed += len(starts)
         self.values.extend(compress(starts, read[begin:]))
+        trees = list(map(not_, read[begin:]))
+        self.tree_at.extend(compress(starts, trees))
+        self.tree_disk.extend(compress(packed[begin:], trees))
 
     def whole(self) -> bool:
         return self.at == self.end and self.listed == self.count
@@ -183,6 +195,8 @@ def plan(
     planned.runs = _runs(ids, bounds)
     if hints is not None and hints.whole() and len(hints.values) == len(ids) and not planned.error:
         planned.offsets = [hints.values[start:end] for start, end in bounds]
+        if len(hints.tree_at) == len(planned.trees):
+            planned.tree_places = (hints.tree_at, hints.tree_disk)
     return planned
 
 

@@ -1,12 +1,14 @@
 """Names for objects an audit could not read (missing, damaged, or over the size cap): the
-paths history gives them, found in the trees that hold them. Costs one read of the trees,
-and only when there is something to name.
+paths history gives them, found in the trees that hold them, and only when there is
+something to name.
 
-The trees' text is searched as one stream, a MiB at a time, for the wanted ids: where each
-tree starts in git's output follows from the listing's sizes, so a hit tells its tree without
-parsing the hundreds of thousands that hold nothing. Only the trees that hold a wanted id are
-then read entry by entry.
-"""
+Where the store is one pack the readers read in-process, the trees that may hold a wanted id
+are told from the pack's own entries, without applying a delta (sources.treescan): a few
+dozen of sympy's 362 k, read whole through git. Any id none of them names, and every id of
+any other store, costs one read of every tree: the trees' text is searched as one stream, a
+MiB at a time, for the wanted ids; where each tree starts in git's output follows from the
+listing's sizes, so a hit tells its tree without parsing the hundreds of thousands that hold
+nothing. Only the trees that hold a wanted id are then read entry by entry."""
 
 from __future__ import annotations
 
@@ -15,9 +17,9 @@ from bisect import bisect_right
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from itertools import accumulate
 
-from sgai_guard.detection.prefilter import Prefilter
+from sgai_guard.detection.prefilter import Prefilter, every
 from sgai_guard.models import is_object_id
-from sgai_guard.sources import bigreads, gitcmd, runread
+from sgai_guard.sources import bigreads, gitcmd, runread, treescan
 from sgai_guard.sources.walk import Walk
 
 _CHUNK = 1 << 20
@@ -40,18 +42,56 @@ def paths_of(
     records: Sequence[int],
     oids: Iterable[str],
     stop: Callable[[], bool] = lambda: False,
+    packed: treescan.Packed | None = None,
 ) -> dict[str, set[str]]:
     """For each of ``oids`` (hex), the paths of the tree entries that name it. ``trees`` and
     ``records``: every tree id (one a line) and the length of its answer from `cat-file
     --batch`, from the listing (listing.Plan). ``stop`` says the audit was abandoned: the
-    names found so far are returned."""
+    names found so far are returned. ``packed``: where the trees are in the store's only
+    pack: the few trees that may hold the ids are found there (sources.treescan), and only
+    the ids none of them names cost a read of every tree."""
     wanted = {bytes.fromhex(oid): oid for oid in oids if is_object_id(oid)}
     if not wanted or not trees:
         return {}
     width = len(next(iter(wanted)))
+    named: dict[str, set[str]] = {}
+    near = _near(packed, trees, records, wanted, stop) if width == treescan.ID else None
+    if near is not None:
+        named = _named(repo, walk, [trees[n] for n in near], wanted, width, stop)
+        wanted = {raw: oid for raw, oid in wanted.items() if oid not in named}
+        if not wanted or stop():
+            return named
     trees, records = _plausible(trees, records)
     found = _holding_trees(repo, trees, records, wanted, stop) if len(wanted) <= _MANY else None
     candidates = trees if found is None else [trees[n] for n in sorted(found)]
+    named.update(_named(repo, walk, candidates, wanted, width, stop))
+    return named
+
+
+def _near(
+    packed: treescan.Packed | None,
+    trees: list[bytes],
+    records: Sequence[int],
+    wanted: dict[bytes, str],
+    stop: Callable[[], bool],
+) -> list[int] | None:
+    """The trees that may hold a wanted id, from the pack (None: it cannot tell), without
+    those claiming more than any tree holds (see _plausible)."""
+    if packed is None or len(records) != len(trees) or len(wanted) > _MANY:
+        return None
+    near = treescan.candidates(packed, trees, list(wanted), stop)
+    return None if near is None else [n for n in near if records[n] <= _LARGEST_TREE]
+
+
+def _named(
+    repo: str,
+    walk: Walk,
+    candidates: list[bytes],
+    wanted: dict[bytes, str],
+    width: int,
+    stop: Callable[[], bool],
+) -> dict[str, set[str]]:
+    """The paths of the entries naming wanted ids, in those of ``candidates`` a ref reaches."""
     holders = dict(_entries(repo, candidates, wanted, width, stop))
     at = walk.paths(set(holders))
     named: dict[str, set[str]] = {}
@@ -98,21 +138,11 @@ def _holding_trees(
                 break
             firsts = find(data)
             if firsts:
-                found = _all(bytes(data), {ids[n]: at for n, at in firsts.items()})
+                found = every(bytes(data), ids, firsts)
                 hits.update(bisect_right(starts, base + at) - 1 for at in found)
             read = base + len(data)
     proc.wait()
     return hits if read == starts[-1] and proc.returncode == 0 else None
-
-
-def _all(data: bytes, firsts: dict[bytes, int]) -> Iterator[int]:
-    """Every offset in ``data`` at which an id starts, from where each is first (only the ids
-    the prefilter saw: a chunk costs one search per id it holds, and there are few ids)."""
-    for oid, first in firsts.items():
-        at = first
-        while at != -1:
-            yield at
-            at = data.find(oid, at + 1)
 
 
 def _entries(

@@ -14,14 +14,22 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 
-from sgai_guard.sources import naming
+from sgai_guard.sources import naming, treescan
 from sgai_guard.sources.listing import Plan
 from sgai_guard.sources.walk import Walk, Walked
 
 
 class WalkEnd:
-    def __init__(self, repo: str, walk: Walk, plan: Plan, known: Iterable[str]) -> None:
-        self._repo, self._walk, self._plan = repo, walk, plan
+    def __init__(
+        self,
+        repo: str,
+        walk: Walk,
+        plan: Plan,
+        known: Iterable[str],
+        packed: treescan.Packed | None = None,
+    ) -> None:
+        """``packed``: the store's only pack, open until this is closed (see naming)."""
+        self._repo, self._walk, self._plan, self._packed = repo, walk, plan, packed
         self._known = set(known)  # unreadable or over the size cap, from the listing
         self._walked: Walked | None = None
         self._names: dict[str, set[str]] = {}
@@ -72,7 +80,8 @@ class WalkEnd:
     def _paths_of(self, oids: set[str]) -> dict[str, set[str]]:
         plan = self._plan
         stop = self._abandoned.is_set
-        return naming.paths_of(self._repo, self._walk, plan.trees, plan.tree_records, oids, stop)
+        trees, records = plan.trees, plan.tree_records
+        return naming.paths_of(self._repo, self._walk, trees, records, oids, stop, self._packed)
 
     def close(self) -> None:
         """Wait for the thread (it reads git's output, which ends on its own)."""
