@@ -8,7 +8,8 @@ one pass when the library is installed.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Sequence
+from bisect import bisect_right
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -60,14 +61,24 @@ class Prefilter:
         return {i: at for i, at in found if at != -1}
 
 
-def every(data: bytes, keywords: Sequence[bytes], firsts: Hits) -> Iterator[int]:
-    """Every offset in ``data`` at which a keyword starts, from ``firsts`` (a Prefilter's hits
-    in it): a search only for each keyword it holds."""
+def parts_hit(
+    data: bytes, keywords: Sequence[bytes], firsts: Hits, starts: Sequence[int], offset: int = 0
+) -> set[int]:
+    """Which parts of a stream a keyword of ``firsts`` (a Prefilter's hits in ``data``, the
+    stream from ``offset`` on) starts in: part n runs from ``starts[n]`` to ``starts[n + 1]``.
+    Once a part holds a keyword, that keyword is looked for from the next part on: a search
+    for each part holding it, however often it occurs there (a planted part of 16 MiB of
+    one keyword costs one search, not a million)."""
+    hit: set[int] = set()
     for n, first in firsts.items():
         at = first
         while at != -1:
-            yield at
-            at = data.find(keywords[n], at + 1)
+            part = bisect_right(starts, offset + at) - 1
+            hit.add(part)
+            if part + 1 >= len(starts):
+                break
+            at = data.find(keywords[n], max(at + 1, starts[part + 1] - offset))
+    return hit
 
 
 def hyperscan_usable() -> bool:

@@ -13,11 +13,10 @@ nothing. Only the trees that hold a wanted id are then read entry by entry."""
 from __future__ import annotations
 
 from array import array
-from bisect import bisect_right
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from itertools import accumulate
 
-from sgai_guard.detection.prefilter import Prefilter, every
+from sgai_guard.detection.prefilter import Prefilter, parts_hit
 from sgai_guard.models import is_object_id
 from sgai_guard.sources import bigreads, gitcmd, runread, treescan
 from sgai_guard.sources.walk import Walk
@@ -138,8 +137,7 @@ def _holding_trees(
                 break
             firsts = find(data)
             if firsts:
-                found = every(bytes(data), ids, firsts)
-                hits.update(bisect_right(starts, base + at) - 1 for at in found)
+                hits.update(parts_hit(bytes(data), ids, firsts, starts, base))
             read = base + len(data)
     proc.wait()
     return hits if read == starts[-1] and proc.returncode == 0 else None

@@ -21,13 +21,12 @@ from __future__ import annotations
 import os
 import zlib
 from array import array
-from bisect import bisect_right
 from collections.abc import Callable, Iterator, Sequence
 from itertools import accumulate, compress
 from operator import not_
 from typing import NamedTuple
 
-from sgai_guard.detection.prefilter import Prefilter, every
+from sgai_guard.detection.prefilter import Prefilter, parts_hit
 from sgai_guard.sources.packfile import OFS_DELTA, REF_DELTA
 
 _TREE = 2
@@ -93,7 +92,7 @@ def _literal(datas: list[bytes], find: Prefilter, halves: list[bytes]) -> set[in
     if not firsts:
         return set()
     starts = list(accumulate(map(len, datas), initial=0))
-    return {bisect_right(starts, at) - 1 for at in every(joined, halves, firsts)}
+    return parts_hit(joined, halves, firsts, starts)
 
 
 def _blocks(packed: Packed) -> Iterator[tuple[int, list[Base], list[bytes]]]:
