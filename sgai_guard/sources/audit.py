@@ -196,7 +196,7 @@ class AuditScan:
     def close(self) -> None:
         self._drop_ahead()
         if self._end is not None:  # before the store: naming may read its pack
-            self._end.close()
+            self._end.release()
         if self._store is not None:
             self._store.close()
             self._store = None

@@ -2,18 +2,24 @@
 (for sources.naming). A tree holds an id's bytes in its own entry (a whole tree, or the
 bytes its delta adds), or because the tree its delta is made on holds them. So the trees
 whose own entries hold an id, and every tree made from one of them by deltas, are the only
-ones that must be read whole: on sympy, 19 of 362 k trees, found in about 0.8 CPU-s, where
-reading every tree through git cost 2.9 (issue 17: what missing objects cost).
+ones that must be read whole: on sympy, 19 of 362 k trees, found in about 1.2 CPU-s, where
+reading every tree through git cost about 3 (issue 17: what missing objects cost).
 
-A delta adds new bytes in runs of at most 127, each after an instruction byte: an id can be
-cut in two by one of them, never more, so one of its halves is whole, and each half is looked
-for. A base comes before its deltas in every pack git writes; one that came after would keep
-its deltas out, so an id named by none of these trees is named the old way (sources.naming).
+What a delta adds is not always the whole id: git's encoder copies an id's first and last
+bytes from the base where they are the same there, and adds new bytes in runs of at most
+127, each after an instruction byte. Two pieces of each id are looked for, bytes 2-10 and
+10-18: with up to 2 bytes copied at either end and one cut anywhere, one of them is whole
+(3 bytes copied at an end happen once in 16 M new ids). A pack made by hand can add an
+id a byte at a time: its trees' labels may then list fewer paths, never a wrong one
+(naming reads every tree git names, and no id that none of these trees names goes unread).
 
-Everything here reads hostile bytes: an entry that is not what the listing says (not a tree
-or a delta, over the size cap, a zlib stream git would not inflate or that does not end as
-its header says) makes it say nothing (None), and every tree is read as before. It reads the
-pack with ``pread``, a few MiB at a time, and holds a few MiB of inflated entries at a time.
+A base comes before its deltas in every pack git writes, except where index-pack completed
+a thin pack: it adds the bases the deltas need after them. The candidates are found in one
+pass in pack order; a delta on an id that became a candidate only after it makes the pack
+say nothing (None), and every tree is read, as before. So does anything that is not what
+the listing says: an entry not a tree or a delta, over the size cap, a zlib stream git
+would not inflate or that does not end as its header says. The pack is read with
+``pread``, a few MiB at a time, and a few MiB of inflated entries are held at a time.
 """
 
 from __future__ import annotations
@@ -34,6 +40,11 @@ _BLOCK = 4 << 20  # bytes read from the pack at a time, and inflated bytes searc
 _LARGEST = 16 << 20  # an entry inflating to more is left to git (the old way)
 _LARGEST_ENTRY = _LARGEST + (_LARGEST >> 8) + 4096  # packed, with its header
 ID = 20  # packs read in-process hold SHA-1 ids (sources.storeplan)
+# What is looked for of each id: git's delta encoder may copy an id's first and last bytes
+# from the base (where they match the id there) and cut what it adds in runs of 127 bytes.
+# Up to 2 bytes copied at either end, and one cut anywhere, leave one of these two whole
+# (found by a review: a pack git wrote held neither half of an id, [0:10] and [10:20]).
+_PIECES = ((2, 10), (10, 18))
 
 # whatever reading the pack here can raise: every tree is then read through git
 _FAILURES = (OSError, ValueError, IndexError, zlib.error)
@@ -61,15 +72,19 @@ def candidates(
     or the audit was abandoned."""
     if len(packed.at) != len(trees) or len(packed.disk) != len(trees):
         return None
-    halves = [piece for oid in ids for piece in (oid[: ID // 2], oid[ID // 2 :])]
-    find = Prefilter(halves)
+    pieces = [oid[start:end] for oid in ids for start, end in _PIECES]
+    find = Prefilter(pieces)
     found = list(compress(range(len(trees)), map(not_, packed.at)))  # loose: always read
+    refs, made_on = array("q"), bytearray()  # deltas on an id: which, and on which
     try:
         keys: set[int | bytes] = {_id(trees[n]) for n in found}  # offsets, ids of candidates
         for first, bases, datas in _blocks(packed):
             if stop():
                 return None
-            literal = _literal(datas, find, halves)
+            on_ids = [(n, base) for n, base in enumerate(bases) if isinstance(base, bytes)]
+            refs.extend(first + n for n, _ in on_ids)
+            made_on += b"".join(base for _, base in on_ids)
+            literal = _literal(datas, find, pieces)
             if not literal and not keys:
                 continue  # most blocks: nothing to look for
             for n, base in enumerate(bases):
@@ -78,21 +93,35 @@ def candidates(
                     keys.update((packed.at[first + n], _id(trees[first + n])))
     except _FAILURES:
         return None
-    return sorted(set(found))
+    return None if _left_out(refs, made_on, keys, found) else sorted(set(found))
+
+
+def _left_out(
+    refs: array[int], made_on: bytearray, keys: set[int | bytes], found: list[int]
+) -> bool:
+    """Whether a delta on a candidate's id came before it, and was left out: a base after
+    its deltas (a thin pack that index-pack completed, found by a review: a path was missing
+    from a label)."""
+    if not keys:
+        return False
+    chosen, bases = set(found), bytes(made_on)
+    return any(
+        bases[n * ID : (n + 1) * ID] in keys and refs[n] not in chosen for n in range(len(refs))
+    )
 
 
 def _id(line: bytes) -> bytes:
     return bytes.fromhex(line.strip().decode("ascii"))
 
 
-def _literal(datas: list[bytes], find: Prefilter, halves: list[bytes]) -> set[int]:
-    """Which of a block's entries hold a half of an id in their own bytes."""
+def _literal(datas: list[bytes], find: Prefilter, pieces: list[bytes]) -> set[int]:
+    """Which of a block's entries hold a piece of an id in their own bytes."""
     joined = b"".join(datas)
     firsts = find(joined)
     if not firsts:
         return set()
     starts = list(accumulate(map(len, datas), initial=0))
-    return parts_hit(joined, halves, firsts, starts)
+    return parts_hit(joined, pieces, firsts, starts)
 
 
 def _blocks(packed: Packed) -> Iterator[tuple[int, list[Base], list[bytes]]]:

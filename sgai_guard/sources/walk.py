@@ -124,3 +124,5 @@ class Walk:
         if self._proc.poll() is None:
             gitcmd.stop(self._proc)
         self.out.close()
+        if self._proc.stderr is not None:  # git's complaints (catfile.popen's temporary file)
+            self._proc.stderr.close()

@@ -88,6 +88,12 @@ class WalkEnd:
         if self._thread is not None:
             self._thread.join()
 
+    def release(self) -> None:
+        """The store's pack is closed next: later names, if any, read every tree instead
+        (its descriptor's number could by then be another file's)."""
+        self.close()
+        self._packed = None
+
     def abandon(self) -> None:
         """The audit stopped before its end: the thread stops at its next tree or MiB."""
         self._abandoned.set()
