@@ -247,6 +247,11 @@ def test_an_id_git_adds_with_its_ends_copied_is_found(
     lost = _blob_id(new).hex()
     (repo.path / ".git" / "objects" / lost[:2] / lost[2:]).unlink()
     _pack(repo, offsets=True)
+    entry, at = _pack_entry(repo, repo.git("rev-parse", "HEAD:a").strip())
+    base, added = treescan._entry(entry, 0, len(entry), at)  # what the folder's delta adds
+    assert isinstance(base, int), "the new folder is a delta on the old one"
+    raw = bytes.fromhex(lost)
+    assert raw[:10] not in added and raw[10:] not in added and raw[1:19] in added
     expected = {lost: {"a/lost.txt", "copy/lost.txt"}}
     assert _names(repo, {lost}, packed=False) == expected
 
@@ -255,6 +260,15 @@ def test_an_id_git_adds_with_its_ends_copied_is_found(
 
     monkeypatch.setattr(naming, "_holding_trees", every_tree)
     assert _names(repo, {lost}, packed=True) == expected
+
+
+def _pack_entry(repo: Repo, oid: str) -> tuple[bytes, int]:
+    """The bytes of ``oid``'s entry in the repository's only pack, and where it is."""
+    (idx,) = (repo.path / ".git" / "objects" / "pack").glob("*.idx")
+    rows = [line.split() for line in repo.git("verify-pack", "-v", str(idx)).splitlines()]
+    (row,) = [row for row in rows if row and row[0] == oid]
+    at, disk = int(row[4]), int(row[3])
+    return idx.with_suffix(".pack").read_bytes()[at : at + disk], at
 
 
 def _blob_id(data: bytes) -> bytes:
@@ -367,11 +381,17 @@ class _HandPack:
     def candidates(self, path: Path, ids: list[bytes], wanted: list[bytes]) -> list[int] | None:
         path.write_bytes(bytes(self.data))
         fd = os.open(path, os.O_RDONLY)
+        trees = [oid.hex().encode() + b"\n" for oid in ids]
+        packed = treescan.Packed(fd, array("q", self.at), array("q", self.disk))
+        default = treescan._MOST_IN_BLOCK
         try:
-            trees = [oid.hex().encode() + b"\n" for oid in ids]
-            packed = treescan.Packed(fd, array("q", self.at), array("q", self.disk))
-            return treescan.candidates(packed, trees, wanted, lambda: False)
+            found = treescan.candidates(packed, trees, wanted, lambda: False)
+            for most in (1, 2):  # blocks of one and two entries: the same candidates
+                treescan._MOST_IN_BLOCK = most
+                assert treescan.candidates(packed, trees, wanted, lambda: False) == found
+            return found
         finally:
+            treescan._MOST_IN_BLOCK = default
             os.close(fd)
 
 
@@ -396,8 +416,8 @@ def test_the_trees_whose_entries_hold_an_id_and_the_deltas_on_them_are_found(
     assert pack.candidates(tmp_path / "p", ids, [other]) == [0, 1, 2, 3, 6]
 
 
-@pytest.mark.parametrize("first", [0, 1, 2])
-@pytest.mark.parametrize("last", [0, 1, 2])
+@pytest.mark.parametrize("first", range(5))
+@pytest.mark.parametrize("last", range(5))
 def test_an_id_git_adds_in_pieces_is_found_wherever_it_is_cut(
     tmp_path: Path, first: int, last: int
 ) -> None:
@@ -513,13 +533,22 @@ def test_a_pack_that_is_not_what_the_listing_says_still_names(
         store.close()
 
 
-def test_an_audit_leaves_no_descriptor_or_thread_behind(tmp_path: Path, rng: random.Random) -> None:
+def test_an_audit_leaves_no_descriptor_or_thread_behind(
+    tmp_path: Path, rng: random.Random, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Naming reads the store's pack on a thread of the audit: both end with the audit, and
     so does every file the audit opened (found by a review: the walk's git kept its file of
     complaints open until the audit was dropped)."""
     repo, expected = _history(tmp_path / "repo", rng)
     _pack(repo, offsets=True)
     before, threads = _open_files(), set(threading.enumerate())
+    closing = packread.Store.close
+
+    def close(store: packread.Store) -> None:  # the pack is closed only once forgotten
+        assert scan._end is not None and scan._end._packed is None
+        closing(store)
+
+    monkeypatch.setattr(packread.Store, "close", close)
     scan = AuditScan(open_repository(repo.path))
     scan.check()
     unread = {item.blob_id for item in scan.blobs() if isinstance(item, Skipped)}

@@ -120,11 +120,22 @@ def spawn(
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
     """Kill git and everything it started, then collect it."""
+    _kill_group(proc)
+    proc.communicate()
+
+
+def kill(proc: subprocess.Popen[bytes]) -> None:
+    """Kill git and everything it started, if git still runs (once collected, its process
+    group's number may be another's); collecting it is left to its reader."""
+    if proc.poll() is None:
+        _kill_group(proc)
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     import signal  # noqa: PLC0415 - only when git has stalled
 
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
-    proc.communicate()
 
 
 def failure(args: Sequence[str], proc: subprocess.CompletedProcess[bytes]) -> GitError:

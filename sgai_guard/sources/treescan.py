@@ -7,11 +7,12 @@ reading every tree through git cost about 3 (issue 17: what missing objects cost
 
 What a delta adds is not always the whole id: git's encoder copies an id's first and last
 bytes from the base where they are the same there, and adds new bytes in runs of at most
-127, each after an instruction byte. Two pieces of each id are looked for, bytes 2-10 and
-10-18: with up to 2 bytes copied at either end and one cut anywhere, one of them is whole
-(3 bytes copied at an end happen once in 16 M new ids). A pack made by hand can add an
-id a byte at a time: its trees' labels may then list fewer paths, never a wrong one
-(naming reads every tree git names, and no id that none of these trees names goes unread).
+127, each after an instruction byte. Two pieces of each id are looked for, bytes 4-10 and
+10-16: with up to 4 bytes copied at either end and one cut anywhere, one of them is whole
+(5 bytes copied by chance at an end happen once in a trillion new ids). A pack made by hand
+can add an id a byte at a time, or make a delta on an entry hidden inside another (a
+hand-written index): its trees' labels may then list fewer paths, never a wrong one (naming
+reads every tree git names, and no id that none of these trees names goes unread).
 
 A base comes before its deltas in every pack git writes, except where index-pack completed
 a thin pack: it adds the bases the deltas need after them. The candidates are found in one
@@ -37,14 +38,15 @@ from sgai_guard.sources.packfile import OFS_DELTA, REF_DELTA
 
 _TREE = 2
 _BLOCK = 4 << 20  # bytes read from the pack at a time, and inflated bytes searched at a time
+_MOST_IN_BLOCK = 32 * 1024  # entries held at a time (a million tiny ones held 239 MiB)
 _LARGEST = 16 << 20  # an entry inflating to more is left to git (the old way)
 _LARGEST_ENTRY = _LARGEST + (_LARGEST >> 8) + 4096  # packed, with its header
 ID = 20  # packs read in-process hold SHA-1 ids (sources.storeplan)
 # What is looked for of each id: git's delta encoder may copy an id's first and last bytes
 # from the base (where they match the id there) and cut what it adds in runs of 127 bytes.
-# Up to 2 bytes copied at either end, and one cut anywhere, leave one of these two whole
+# Up to 4 bytes copied at either end, and one cut anywhere, leave one of these two whole
 # (found by a review: a pack git wrote held neither half of an id, [0:10] and [10:20]).
-_PIECES = ((2, 10), (10, 18))
+_PIECES = ((4, 10), (10, 16))
 
 # whatever reading the pack here can raise: every tree is then read through git
 _FAILURES = (OSError, ValueError, IndexError, zlib.error)
@@ -75,39 +77,30 @@ def candidates(
     pieces = [oid[start:end] for oid in ids for start, end in _PIECES]
     find = Prefilter(pieces)
     found = list(compress(range(len(trees)), map(not_, packed.at)))  # loose: always read
-    refs, made_on = array("q"), bytearray()  # deltas on an id: which, and on which
+    passed = bytearray()  # the bases (ids) of the deltas on an id not taken, one after another
     try:
         keys: set[int | bytes] = {_id(trees[n]) for n in found}  # offsets, ids of candidates
-        for first, bases, datas in _blocks(packed):
-            if stop():
-                return None
-            on_ids = [(n, base) for n, base in enumerate(bases) if isinstance(base, bytes)]
-            refs.extend(first + n for n, _ in on_ids)
-            made_on += b"".join(base for _, base in on_ids)
+        for first, bases, datas in _blocks(packed, stop):
             literal = _literal(datas, find, pieces)
-            if not literal and not keys:
-                continue  # most blocks: nothing to look for
+            if not literal and not keys:  # most blocks: nothing to look for
+                passed += b"".join(base for base in bases if isinstance(base, bytes))
+                continue
             for n, base in enumerate(bases):
                 if n in literal or base in keys:
                     found.append(first + n)
                     keys.update((packed.at[first + n], _id(trees[first + n])))
+                elif isinstance(base, bytes):
+                    passed += base
     except _FAILURES:
         return None
-    return None if _left_out(refs, made_on, keys, found) else sorted(set(found))
+    return None if _left_out(bytes(passed), keys) else sorted(set(found))
 
 
-def _left_out(
-    refs: array[int], made_on: bytearray, keys: set[int | bytes], found: list[int]
-) -> bool:
-    """Whether a delta on a candidate's id came before it, and was left out: a base after
-    its deltas (a thin pack that index-pack completed, found by a review: a path was missing
-    from a label)."""
-    if not keys:
-        return False
-    chosen, bases = set(found), bytes(made_on)
-    return any(
-        bases[n * ID : (n + 1) * ID] in keys and refs[n] not in chosen for n in range(len(refs))
-    )
+def _left_out(passed: bytes, keys: set[int | bytes]) -> bool:
+    """Whether a delta left out was made on an id that became a candidate only after it: a
+    base after its deltas (a thin pack that index-pack completed; found by a review: a path
+    was missing from a label)."""
+    return bool(keys) and any(passed[at : at + ID] in keys for at in range(0, len(passed), ID))
 
 
 def _id(line: bytes) -> bytes:
@@ -124,32 +117,37 @@ def _literal(datas: list[bytes], find: Prefilter, pieces: list[bytes]) -> set[in
     return parts_hit(joined, pieces, firsts, starts)
 
 
-def _blocks(packed: Packed) -> Iterator[tuple[int, list[Base], list[bytes]]]:
+def _blocks(
+    packed: Packed, stop: Callable[[], bool]
+) -> Iterator[tuple[int, list[Base], list[bytes]]]:
     """The listed trees a few MiB of entries at a time: the index of a block's first, and
     each one's base and inflated entry (a loose tree: no base, nothing inflated)."""
     fd, window, start = packed.fd, b"", 0  # start: where the window is in the pack
     first, bases, datas = 0, list[Base](), list[bytes]()
     held = 0
     for index, (at, disk) in enumerate(zip(packed.at, packed.disk, strict=True)):
-        if not at:
-            bases.append(None)
-            datas.append(b"")
-            continue
-        if not 0 < disk <= _LARGEST_ENTRY:
-            raise _UnsureError("entry too large")
-        if not start <= at <= at + disk <= start + len(window):
-            window, start = os.pread(fd, max(disk, _BLOCK), at), at
-            if len(window) < disk:
-                raise _UnsureError("pack shorter than listed")
-        base, data = _entry(window, at - start, disk, at)
+        if at:
+            if not 0 < disk <= _LARGEST_ENTRY:
+                raise _UnsureError("entry too large")
+            if not start <= at <= at + disk <= start + len(window):
+                if stop():  # before any read: the store may be closed meanwhile
+                    raise _UnsureError("abandoned")
+                window, start = os.pread(fd, max(disk, _BLOCK), at), at
+                if len(window) < disk:
+                    raise _UnsureError("pack shorter than listed")
+            base, data = _entry(window, at - start, disk, at)
+            held += len(data)
+        else:
+            base, data = None, b""
         bases.append(base)
         datas.append(data)
-        held += len(data)
-        if held >= _BLOCK:
+        if held >= _BLOCK or len(bases) >= _MOST_IN_BLOCK:  # tiny entries: a cap on both
             yield first, bases, datas
             first, bases, datas, held = index + 1, [], [], 0
     if bases:
         yield first, bases, datas
+    if stop():
+        raise _UnsureError("abandoned")
 
 
 def _entry(window: bytes, p: int, disk: int, at: int) -> tuple[Base, bytes]:

@@ -118,6 +118,10 @@ class Walk:
                 found[oid] = path.decode("utf-8", "surrogateescape")
         return found
 
+    def kill(self) -> None:
+        """Stop the walk's git now; its output and complaints stay open (see ``finish``)."""
+        gitcmd.kill(self._proc)
+
     def close(self) -> None:
         """Let go of the walk's file; a walk still running (the audit was interrupted) is
         killed first: git runs in a session of its own, which ^C never reaches."""

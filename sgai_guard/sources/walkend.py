@@ -36,6 +36,7 @@ class WalkEnd:
         self._named: set[str] = set()
         self._failure: BaseException | None = None
         self._ended = threading.Event()
+        self._done = threading.Event()  # the thread is over (see close)
         self._abandoned = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -54,6 +55,7 @@ class WalkEnd:
             self._failure = exc
         finally:
             self._ended.set()
+            self._done.set()
 
     def walked(self) -> Walked:
         """How the walk ended: commits and missing objects (waits for the walk only)."""
@@ -84,9 +86,11 @@ class WalkEnd:
         return naming.paths_of(self._repo, self._walk, trees, records, oids, stop, self._packed)
 
     def close(self) -> None:
-        """Wait for the thread (it reads git's output, which ends on its own)."""
+        """Wait for the thread (it reads git's output, which ends on its own). On an event,
+        not a join: a join that ^C interrupted once returns at once ever after, and the store
+        would be closed under a thread still reading its pack (found by a review)."""
         if self._thread is not None:
-            self._thread.join()
+            self._done.wait()
 
     def release(self) -> None:
         """The store's pack is closed next: later names, if any, read every tree instead
@@ -95,6 +99,8 @@ class WalkEnd:
         self._packed = None
 
     def abandon(self) -> None:
-        """The audit stopped before its end: the thread stops at its next tree or MiB."""
+        """The audit stopped before its end: the walk's git is killed (^C would otherwise
+        wait for the whole walk), and the thread stops at its next tree or MiB."""
         self._abandoned.set()
+        self._walk.kill()
         self.close()
