@@ -10,8 +10,11 @@ import hashlib
 import json
 import os
 import random
+import shutil
+import signal
 import subprocess
 import threading
+import types
 import zlib
 from array import array
 from pathlib import Path
@@ -20,9 +23,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sgai_guard.engine.audit import AuditSource
 from sgai_guard.entry import main
 from sgai_guard.models import Skipped
-from sgai_guard.sources import listing, naming, packread, storeplan, treescan
+from sgai_guard.sources import (
+    gitargs,
+    listing,
+    naming,
+    packread,
+    storeplan,
+    treescan,
+    walkend,
+)
 from sgai_guard.sources.audit import AuditScan
 from sgai_guard.sources.repo import open_repository
 from sgai_guard.sources.walk import Walk
@@ -562,3 +574,61 @@ def test_an_audit_leaves_no_descriptor_or_thread_behind(
 
 def _open_files() -> set[str]:
     return {path.name for path in Path("/proc/self/fd").iterdir()}
+
+
+def test_an_abandoned_audit_kills_its_walk(
+    tmp_path: Path, rng: random.Random, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """^C (or the engine stopping early) while the walk still runs: its git is killed, not
+    waited for (found by a review: one ^C waited for the whole walk, minutes on a large
+    history). Here git's walk is made to take 20 s more."""
+    repo, _ = _history(tmp_path / "repo", rng)
+    _pack(repo, offsets=True)
+    slow = tmp_path / "bin"
+    slow.mkdir()
+    real = shutil.which("git")
+    assert real is not None
+    wrapper = slow / "git"
+    wrapper.write_text(
+        f'#!/bin/sh\nfor arg; do [ "$arg" = rev-list ] && sleep 20; done\nexec {real} "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{slow}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setattr(gitargs, "_executable", [])  # git is looked up once a process
+    scan = AuditScan(open_repository(repo.path))
+    scan.check()
+    items = scan.blobs()
+    next(items)  # the readers have started, and so has the walk's end
+    walk = scan._walk
+    assert walk is not None and walk._proc.poll() is None  # still walking
+    items.close()  # the engine stops here
+    assert walk._proc.returncode == -signal.SIGKILL
+    scan.close()
+
+
+def test_a_walk_end_that_could_not_start_is_not_waited_for(
+    tmp_path: Path, rng: random.Random, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A thread that cannot start (the process's limit reached): the audit stops with the
+    error, and never waits for a thread that does not exist (found by a review: it waited
+    forever)."""
+    repo, _ = _history(tmp_path / "repo", rng)
+
+    class Unstartable(threading.Thread):
+        def start(self) -> None:
+            raise RuntimeError("can't start new thread")
+
+    def timed_out(*_: object) -> None:
+        signal.alarm(1)  # again: the audit's cleanup would wait too
+        raise AssertionError("the audit waited for a thread that never started")
+
+    only_here = types.SimpleNamespace(Thread=Unstartable, Event=threading.Event)
+    monkeypatch.setattr(walkend, "threading", only_here)  # the audit's other threads start
+    previous = signal.signal(signal.SIGALRM, timed_out)
+    signal.alarm(20)
+    try:
+        with pytest.raises(RuntimeError, match="can't start new thread"):
+            list(AuditSource(repo.path).items())
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)

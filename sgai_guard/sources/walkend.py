@@ -41,8 +41,9 @@ class WalkEnd:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="sgai-guard walk end", daemon=True)
-        self._thread.start()
+        thread = threading.Thread(target=self._run, name="sgai-guard walk end", daemon=True)
+        thread.start()
+        self._thread = thread  # only once it runs: ``close`` waits for what it sets (review)
 
     def _run(self) -> None:
         try:
@@ -101,6 +102,6 @@ class WalkEnd:
     def abandon(self) -> None:
         """The audit stopped before its end: the walk's git is killed (^C would otherwise
         wait for the whole walk), and the thread stops at its next tree or MiB."""
+        self._walk.kill()  # first: a second ^C in what follows still leaves it killed
         self._abandoned.set()
-        self._walk.kill()
         self.close()
