@@ -53,7 +53,7 @@ def copy(offset: int, size: int) -> bytes:
     return bytes([0xFF]) + offset.to_bytes(4, "little") + size.to_bytes(3, "little")
 
 
-def _header(kind: int, size: int) -> bytes:
+def entry_header(kind: int, size: int) -> bytes:
     out = bytearray([(kind << 4) | (size & 15)])
     size >>= 4
     while size:
@@ -63,7 +63,7 @@ def _header(kind: int, size: int) -> bytes:
     return bytes(out)
 
 
-def _offset(relative: int) -> bytes:
+def distance(relative: int) -> bytes:
     """An OFS_DELTA's distance back to its base, in git's offset encoding."""
     out = [relative & 0x7F]
     relative >>= 7
@@ -80,10 +80,10 @@ def write(objects: Path, entries: Sequence[Entry], name: str = "pack-test") -> t
     for entry in entries:
         offsets.append(len(body))
         size = len(entry.data) if entry.size is None else entry.size
-        body += _header(entry.kind, size)
+        body += entry_header(entry.kind, size)
         if entry.kind == OFS_DELTA:
             assert isinstance(entry.base, int)
-            body += _offset(offsets[-1] - offsets[entry.base])
+            body += distance(offsets[-1] - offsets[entry.base])
         elif entry.kind == REF_DELTA:
             assert isinstance(entry.base, bytes)
             body += entry.base

@@ -636,7 +636,7 @@ def _shared_offsets(path: Path, rng: random.Random, group_a: int, group_b: int) 
     body, starts = bytearray(b"PACK" + struct.pack(">II", 2, 0)), []
     for kind, data in kinds:
         starts.append(len(body))
-        body += packs._header({"blob": BLOB, "tree": TREE, "commit": 1}[kind], len(data))
+        body += packs.entry_header({"blob": BLOB, "tree": TREE, "commit": 1}[kind], len(data))
         body += _stored(data)
     made_up = [rng.randbytes(20) for _ in range(group_a + group_b - 1)]
     names = [object_id(kind, data) for kind, data in kinds]

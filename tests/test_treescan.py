@@ -40,6 +40,7 @@ from sgai_guard.sources.repo import open_repository
 from sgai_guard.sources.walk import Walk
 from tests.cli_helpers import run_json
 from tests.gitrepo import Repo, git_env
+from tests.packs import distance, entry_header, insert, varint
 
 
 def _history(path: Path, rng: random.Random) -> tuple[Repo, dict[str, set[str]]]:
@@ -313,42 +314,6 @@ def test_the_listing_tells_where_each_tree_is_in_the_pack(
     assert 0 in at and len(set(at)) > 100
 
 
-def _varint(value: int) -> bytes:
-    """A size in a delta's header, as git writes it."""
-    out = bytearray()
-    while True:
-        out.append((value & 0x7F) | (0x80 if value > 0x7F else 0))
-        value >>= 7
-        if not value:
-            return bytes(out)
-
-
-def _header(kind: int, size: int) -> bytes:
-    out = bytearray([(kind << 4) | (size & 15)])
-    size >>= 4
-    while size:
-        out[-1] |= 0x80
-        out.append(size & 0x7F)
-        size >>= 7
-    return bytes(out)
-
-
-def _back(distance: int) -> bytes:
-    """An OFS_DELTA's distance to its base, as git writes it."""
-    out = [distance & 0x7F]
-    distance >>= 7
-    while distance:
-        distance -= 1
-        out.append(0x80 | (distance & 0x7F))
-        distance >>= 7
-    return bytes(reversed(out))
-
-
-def _insert(data: bytes) -> bytes:
-    """A delta's instruction adding ``data`` (at most 127 bytes)."""
-    return bytes([len(data)]) + data
-
-
 def _copy(offset: int, size: int) -> bytes:
     """A delta's instruction copying ``size`` bytes of its base from ``offset`` (both < 256)."""
     return bytes([0x91, offset, size])
@@ -357,7 +322,7 @@ def _copy(offset: int, size: int) -> bytes:
 def _delta(source: int, instructions: tuple[bytes, ...]) -> bytes:
     """A delta on a base of ``source`` bytes: its header, then its instructions."""
     made = sum(ins[0] if ins[0] < 0x80 else ins[2] for ins in instructions if ins)
-    return _varint(source) + _varint(made) + b"".join(instructions)
+    return varint(source) + varint(made) + b"".join(instructions)
 
 
 class _HandPack:
@@ -377,13 +342,13 @@ class _HandPack:
 
     def on_offset(self, base: int, *instructions: bytes) -> int:
         source = self.sizes[self.at.index(base)]
-        return self._add(6, _delta(source, instructions), _back(len(self.data) - base))
+        return self._add(6, _delta(source, instructions), distance(len(self.data) - base))
 
     def on_id(self, base_id: bytes, source: int, *instructions: bytes) -> int:
         return self._add(7, _delta(source, instructions), base_id)
 
     def _add(self, kind: int, data: bytes, base: bytes) -> int:
-        entry = _header(kind, len(data)) + base + zlib.compress(data)
+        entry = entry_header(kind, len(data)) + base + zlib.compress(data)
         self.at.append(len(self.data))
         self.disk.append(len(entry))
         self.sizes.append(len(data))
@@ -418,7 +383,7 @@ def test_the_trees_whose_entries_hold_an_id_and_the_deltas_on_them_are_found(
     pack = _HandPack()
     pack.loose()  # ids[0]
     plain = pack.whole(b"100644 a\0" + other)  # ids[1]
-    adds = pack.on_id(ids[1], 29, _insert(b"100644 b\0" + wanted))  # ids[2]
+    adds = pack.on_id(ids[1], 29, insert(b"100644 b\0" + wanted))  # ids[2]
     pack.on_offset(adds, _copy(0, 20))  # ids[3]: made on ids[2]
     pack.whole(b"40000 d\0" + wanted)  # ids[4]
     pack.on_id(ids[4], 28, _copy(0, 20))  # ids[5]
@@ -445,7 +410,7 @@ def test_an_id_git_adds_in_pieces_is_found_wherever_it_is_cut(
         head = _copy(9, first) if first else b""
         tail = _copy(9 + 20 - last, last) if last else b""
         added = [piece for piece in (wanted[first:cut], wanted[cut : 20 - last]) if piece]
-        pack.on_offset(base, _insert(b"100644 y\0"), head, *map(_insert, added), tail)
+        pack.on_offset(base, insert(b"100644 y\0"), head, *map(insert, added), tail)
         assert pack.candidates(tmp_path / "p", ids, [wanted]) == [1], cut
 
 
@@ -471,10 +436,10 @@ def test_an_entry_that_is_not_what_it_says_makes_the_pack_say_nothing(tmp_path: 
     pack.whole(b"100644 b\0" + rng.randbytes(20))
     assert pack.candidates(tmp_path / "p", ids, [wanted]) == [0]
     for wrong in (
-        _header(2, 30) + zlib.compress(b"100644 b\0" + bytes(20)),  # one byte short of it
-        _header(2, 28) + zlib.compress(b"100644 b\0" + bytes(20)),  # one byte more
-        _header(3, 29) + zlib.compress(b"100644 b\0" + bytes(20)),  # a blob
-        _header(2, 29) + zlib.compress(b"100644 b\0" + bytes(20))[:-3],  # cut
+        entry_header(2, 30) + zlib.compress(b"100644 b\0" + bytes(20)),  # one byte short of it
+        entry_header(2, 28) + zlib.compress(b"100644 b\0" + bytes(20)),  # one byte more
+        entry_header(3, 29) + zlib.compress(b"100644 b\0" + bytes(20)),  # a blob
+        entry_header(2, 29) + zlib.compress(b"100644 b\0" + bytes(20))[:-3],  # cut
     ):
         pack.data[pack.at[1] :] = wrong
         pack.disk[1] = len(wrong)
@@ -483,7 +448,9 @@ def test_an_entry_that_is_not_what_it_says_makes_the_pack_say_nothing(tmp_path: 
     shifted.data, shifted.at, shifted.disk = pack.data, [pack.at[0] + 1, pack.at[1]], pack.disk
     assert shifted.candidates(tmp_path / "p", ids, [wanted]) is None
     abandoned = pack
-    abandoned.data[abandoned.at[1] :] = _header(2, 29) + zlib.compress(b"100644 b\0" + bytes(20))
+    abandoned.data[abandoned.at[1] :] = entry_header(2, 29) + zlib.compress(
+        b"100644 b\0" + bytes(20)
+    )
     abandoned.disk[1] = len(abandoned.data) - abandoned.at[1]
     (tmp_path / "p").write_bytes(bytes(abandoned.data))
     fd = os.open(tmp_path / "p", os.O_RDONLY)

@@ -140,7 +140,7 @@ class Entries:
             for each in self._packs:
                 each.release()
         buffer = pack.read(offset, _HEAD)
-        kind, size, base, at = _header(buffer)
+        kind, size, base, at = entry_header(buffer)
         # zlib's own bound on what it makes of ``size`` bytes (compressBound)
         window = at + size + (size >> 12) + (size >> 14) + (size >> 25) + 64
         cmf = buffer[at] if at < len(buffer) else 0
@@ -165,10 +165,11 @@ class Entries:
         return kind, data, base
 
 
-def _header(buffer: bytes | memoryview) -> tuple[int, int, int | bytes, int]:
-    """An entry's type, size, base and where its zlib stream starts in ``buffer``."""
-    byte = buffer[0]
-    kind, size, shift, at = (byte >> 4) & 7, byte & 15, 4, 1
+def entry_header(buffer: bytes | memoryview, start: int = 0) -> tuple[int, int, int | bytes, int]:
+    """The type, size and base (a distance back, or an id) of the entry at ``start`` in
+    ``buffer``, and where its zlib stream starts there."""
+    byte = buffer[start]
+    kind, size, shift, at = (byte >> 4) & 7, byte & 15, 4, start + 1
     while byte & 0x80:
         byte = buffer[at]
         size |= (byte & 0x7F) << shift

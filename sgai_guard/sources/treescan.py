@@ -34,7 +34,7 @@ from operator import not_
 from typing import NamedTuple
 
 from sgai_guard.detection.prefilter import Prefilter, parts_hit
-from sgai_guard.sources.packfile import OFS_DELTA, REF_DELTA
+from sgai_guard.sources.packfile import OFS_DELTA, REF_DELTA, LeftToGitError, entry_header
 
 _TREE = 2
 _BLOCK = 4 << 20  # bytes read from the pack at a time, and inflated bytes searched at a time
@@ -49,7 +49,7 @@ ID = 20  # packs read in-process hold SHA-1 ids (sources.storeplan)
 _PIECES = ((4, 10), (10, 16))
 
 # whatever reading the pack here can raise: every tree is then read through git
-_FAILURES = (OSError, ValueError, IndexError, zlib.error)
+_FAILURES = (OSError, ValueError, IndexError, zlib.error, LeftToGitError)
 Base = int | bytes | None  # an entry's base: an offset, an id, or none (a whole tree)
 
 
@@ -154,28 +154,16 @@ def _entry(window: bytes, p: int, disk: int, at: int) -> tuple[Base, bytes]:
     """The base and own bytes, inflated, of the tree entry at ``p`` in ``window`` (at ``at``
     in the pack, ``disk`` bytes long): a whole tree, or a delta."""
     end = p + disk
-    byte = window[p]
-    kind, size, shift, p = (byte >> 4) & 7, byte & 15, 4, p + 1
-    while byte & 0x80:
-        byte = window[p]
-        size |= (byte & 0x7F) << shift
-        shift, p = shift + 7, p + 1
-        if shift > 63:
-            raise _UnsureError("size header too long")
-    base: Base = None
-    if kind == OFS_DELTA:
-        byte = window[p]
-        back, p = byte & 0x7F, p + 1
-        while byte & 0x80 and back < at:
-            byte = window[p]
-            back, p = ((back + 1) << 7) | (byte & 0x7F), p + 1
-        if not 0 < back < at:
-            raise _UnsureError("base outside the pack")
-        base = at - back
-    elif kind == REF_DELTA:
-        base, p = window[p : p + ID], p + ID
-    elif kind != _TREE:
-        raise _UnsureError("not a tree")
+    kind, size, given, p = entry_header(window, p)
+    base: Base
+    if kind == _TREE:
+        base = None
+    elif kind == OFS_DELTA and isinstance(given, int) and 0 < given < at:
+        base = at - given
+    elif kind == REF_DELTA and isinstance(given, bytes):
+        base = given
+    else:
+        raise _UnsureError("not a tree, or a base outside the pack")
     if size > _LARGEST or p >= end:
         raise _UnsureError("entry too large, or cut")
     inflater = zlib.decompressobj()  # git's own inflate (faster than ISA-L's on small ones)
