@@ -666,10 +666,18 @@ def test_the_listing_places_each_object_of_the_only_pack(
     loose.write_bytes(zlib.compress(b"blob %d\0" % len(data) + data))
     assert _hinted(repo.path) is None
     loose.unlink()
-    # a reverse index: git takes its order from there, so it is checked, never added up
+    # a reverse index (git 2.41 and later write one): git takes its order from there, so
+    # the places are given only once it is checked to give the pack's own order
     repo.git("-c", "pack.writeReverseIndex=true", "repack", "-adf")
-    assert list((repo.path / ".git" / "objects" / "pack").glob("*.rev"))
+    [rev] = (repo.path / ".git" / "objects" / "pack").glob("*.rev")
+    kinds = repo.git("cat-file", "--batch-all-objects", "--batch-check=%(objecttype)").split()
+    assert _hinted(repo.path) == (len(kinds) - kinds.count("tree"), 0)
+    raw = rev.read_bytes()  # two objects swapped in it: git would list them so
+    swapped = raw[:12] + raw[16:20] + raw[12:16] + raw[20:]
+    rev.chmod(0o644)
+    rev.write_bytes(swapped)
     assert _hinted(repo.path) is None
+    rev.unlink()
     # two packs: which comes first is git's choice
     repo.git("-c", "pack.writeReverseIndex=false", "repack", "-adf")
     repo.write("conf/later.env", "x\n")

@@ -19,6 +19,8 @@ from itertools import accumulate
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sgai_guard.engine.audit import AuditSource
 from sgai_guard.engine.prepare import prepare
@@ -322,6 +324,24 @@ def test_a_reverse_index_that_lies_does_not_hide_objects(
     result = run(source, prepare(repo.path), full_scan=True)
     assert [f.path for f in result.findings] == ["secret.env"]
     assert any(".rev" in notice for notice in result.notices)
+
+
+@given(
+    st.lists(st.integers(12, 60), min_size=1, max_size=12),
+    st.lists(st.integers(0, 14), max_size=14),
+)
+def test_a_reverse_index_agrees_only_when_it_is_the_packs_order(
+    offsets: list[int], positions: list[int]
+) -> None:
+    """A `.rev` file's positions agree when they are the only order sorting the offsets:
+    each in range, none twice; never where two ids share an offset (a hostile index)."""
+    from array import array
+
+    truth = sorted(range(len(offsets)), key=offsets.__getitem__)
+    distinct = len(set(offsets)) == len(offsets)
+    for order in (positions, truth):
+        expected = distinct and order == truth
+        assert packindex._sorts(array("I", order), array("Q", offsets)) == expected, order
 
 
 @pytest.mark.parametrize("linked", ["", "file", "entry", "info", "objects", "pack", "rev"])

@@ -134,8 +134,8 @@ def test_the_listing_started_before_the_indexes_are_read_plans_the_same(
     monkeypatch.setattr(storeplan.packread, "open_store", slow_open)
     monkeypatch.setattr(storeplan.listing.Early, "drain", drain)
     early = storeplan.make(opened, objects, None, 2, True)
-    monkeypatch.setattr(storeplan.packindex, "without_revs", lambda _: False)
-    first = storeplan.make(opened, objects, None, 2, True)
+    store = storeplan.packread.open_store(objects)  # the indexes first, then the listing
+    first = storeplan._planned(opened, (objects, [objects]), None, 2, store, None)
     assert heads and heads[0] > 1, heads  # the early path was taken, and drained
     assert early.store is not None and first.store is not None
     for plan in (early.plan, first.plan):

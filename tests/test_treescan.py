@@ -76,15 +76,15 @@ def _blob(repo: Repo, rev: str) -> str:
     return repo.git("rev-parse", rev).strip()
 
 
-def _pack(repo: Repo, *, offsets: bool) -> None:
-    """Everything in one pack, written afresh (deltas chosen anew), without the lost blobs
-    and without a reverse index: the store the audit reads in-process with the listing's
-    hints (listing.Hints)."""
+def _pack(repo: Repo, *, offsets: bool, rev: bool = False) -> None:
+    """Everything in one pack, written afresh (deltas chosen anew), without the lost blobs,
+    with a reverse index or without: the store the audit reads in-process with the
+    listing's hints (listing.Hints)."""
     base = repo.path / ".git" / "objects" / "pack" / "pack"
     args = ["--all", "--revs", "--missing=allow-any", "--no-reuse-delta", "-q", str(base)]
     repo.git(
         "-c",
-        "pack.writeReverseIndex=false",
+        f"pack.writeReverseIndex={str(rev).lower()}",
         "pack-objects",
         *(["--delta-base-offset"] if offsets else []),
         *args,
@@ -146,13 +146,16 @@ def test_names_from_the_pack_are_those_every_tree_gives(
         store.close()
 
 
+@pytest.mark.parametrize("rev", [False, True], ids=["no-rev", "rev"])
 def test_the_audit_names_what_a_packed_store_lacks(
-    tmp_path: Path, rng: random.Random, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, rng: random.Random, monkeypatch: pytest.MonkeyPatch, rev: bool
 ) -> None:
     """End to end, in this process: the audit tells naming where the trees are in its pack,
-    and naming never reads every tree."""
+    and naming never reads every tree; a pack with a reverse index (git 2.41 and later
+    write one) too."""
     repo, expected = _history(tmp_path / "repo", rng)
-    _pack(repo, offsets=True)
+    _pack(repo, offsets=True, rev=rev)
+    assert bool(list((repo.path / ".git" / "objects" / "pack").glob("*.rev"))) == rev
     code, report = run_json("audit", ".", cwd=repo.path)  # its own process, as users run it
     assert code == 3, report
     named = sorted(error["path"] for error in report["errors"])

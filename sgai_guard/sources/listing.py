@@ -104,8 +104,8 @@ class Hints:
     sizes: git lists the loose objects, then the pack's in offset order, each with its
     distance to the next, so they add up from the first entry's offset, 12. The readers then
     need no index of the pack by offset (sorting sympy's took 0.45 CPU-s before any
-    reading). Used only where git made that order from the index itself (no `.rev` file),
-    no id has two copies (git would list one copy only, and the sizes would no longer add
+    reading). Used only where git's order is the pack's own (no `.rev` file, or one checked
+    to give that order: packindex.revs_agree), no id has two copies (git would list one copy only, and the sizes would no longer add
     up), and the listing adds up: from the entry at 12, as many objects as the index holds,
     ending where the pack's entries end, none 0 bytes long. git gives each of the ids a
     hostile index puts at one offset 0 bytes or the whole entry, as its search lands: an

@@ -91,15 +91,14 @@ def make(
     ones too); git lists each in the order its `.rev` files give, which must be checked."""
     count = count or readers.default_readers()
     stores = list(stores) or [objects]
-    early, store = None, None
+    early, store, agreed = None, None, None
     try:
-        if in_process and all(map(packindex.without_revs, stores)):  # pack order is git's own
+        if in_process:  # listed in pack order from the start: relisted if a .rev file lies
             started = stopper.started if stopper is not None else None
             early = listing.Early(listing.start(repo, max_size, True, started))
-            store = _opened_meanwhile(objects, early)
-        elif in_process:
-            store = packread.open_store(objects)
-        planned = _planned(repo, (objects, stores), max_size, count, store, stopper, early)
+            store, agreed = _opened_meanwhile((objects, stores), early)
+        where = (objects, stores)
+        planned = _planned(repo, where, max_size, count, store, stopper, early, agreed)
     except BaseException:
         if store is not None:
             store.close()
@@ -112,15 +111,20 @@ def make(
     return planned
 
 
-def _opened_meanwhile(objects: str, early: listing.Early) -> packread.Store | None:
-    """The packs' indexes, opened on a thread of their own (about 0.35 CPU-s on sympy's)
-    while this one keeps git's listing flowing (``early``): git lists from the start."""
+def _opened_meanwhile(
+    where: tuple[str, list[str]], early: listing.Early
+) -> tuple[packread.Store | None, bool]:
+    """The packs' indexes, opened on a thread of their own (about 0.35 CPU-s on sympy's),
+    and whether every `.rev` file git reads agrees with them, while this one keeps git's
+    listing flowing (``early``): git lists from the start."""
     opened: list[packread.Store | None] = []
+    agreed: list[bool] = []
     failed: list[BaseException] = []
 
     def work() -> None:
         try:
-            opened.append(packread.open_store(objects))
+            opened.append(packread.open_store(where[0]))
+            agreed.append(_revs_agree(*where, opened[0]))
         except BaseException as exc:  # raised on the listing's thread, below
             failed.append(exc)
 
@@ -135,8 +139,10 @@ def _opened_meanwhile(objects: str, early: listing.Early) -> packread.Store | No
         raise
     thread.join()
     if failed:
+        if opened and opened[0] is not None:
+            opened[0].close()
         raise failed[0]
-    return opened[0]
+    return opened[0], agreed[0]
 
 
 def _planned(
@@ -147,12 +153,14 @@ def _planned(
     store: packread.Store | None,
     stopper: Stopper | None,
     early: listing.Early | None = None,
+    agreed: bool | None = None,
 ) -> Planned:
+    """``agreed``: whether the `.rev` files agree, when already checked."""
     started = stopper.started if stopper is not None else None
     cost = listing.IN_PROCESS if store is not None else listing.THROUGH_GIT
     objects, stores = where
-    pack_order = _revs_agree(objects, stores, store)
-    if early is not None and not pack_order:  # a .rev file came meanwhile: listed again
+    pack_order = _revs_agree(objects, stores, store) if agreed is None else agreed
+    if early is not None and not pack_order:  # a .rev file lies (or came meanwhile): listed again
         _end(early.proc)
         early = None
     if early is None:
@@ -211,11 +219,12 @@ def _revs_agree(objects: str, stores: list[str], store: packread.Store | None) -
 
 def _hints(store: packread.Store | None) -> listing.Hints | None:
     """What the listing needs to tell where each object of the store's only pack starts (see
-    listing.Hints), when it can: one pack, no `.rev` file, no id with another copy."""
+    listing.Hints), when it can: one pack, no id with another copy, and git's order the
+    pack's own (asked only then: a `.rev` file, if any, was checked to give that order)."""
     if store is None or len(store.packs) != 1 or store.ambiguous:
         return None
     pack = store.packs[0]
-    if packindex.has_rev(pack) or 12 not in pack.offsets:
+    if 12 not in pack.offsets:
         return None
     first = pack.name(pack.offsets.index(12)).hex().encode("ascii")
     return listing.Hints(first, pack.end(), pack.count)
