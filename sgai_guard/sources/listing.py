@@ -101,17 +101,17 @@ class Plan:
 @dataclass(slots=True)
 class Hints:
     """Where each listed object starts in the store's only pack, from the listing's packed
-    sizes: git lists the loose objects, then the pack's in offset order, each with its
-    distance to the next, so they add up from the first entry's offset, 12. The readers then
-    need no index of the pack by offset (sorting sympy's took 0.45 CPU-s before any
-    reading). Used only where git's order is the pack's own (no `.rev` file, or one checked
-    to give that order: packindex.revs_agree), no id has two copies (git would list one copy only, and the sizes would no longer add
-    up), and the listing adds up: from the entry at 12, as many objects as the index holds,
-    ending where the pack's entries end, none 0 bytes long. git gives each of the ids a
-    hostile index puts at one offset 0 bytes or the whole entry, as its search lands: an
-    attacker review balanced the two, every place after the first such group was one entry
-    early, and a key's blob was read by no one (exit 0). Without a 0, a repeated offset
-    makes the sizes add up to more than the pack holds."""
+    sizes: git lists the loose objects, then the pack's in offset order, each with its distance
+    to the next, so they add up from the first entry's offset, 12. The readers then need no
+    index of the pack by offset (sorting sympy's took 0.45 CPU-s before any reading). Used only
+    where git's order is the pack's own (no `.rev` file, or one checked to give that order:
+    packindex.revs_agree), no id has two copies (git would list one copy only, and the sizes
+    would no longer add up), and the listing adds up: from the entry at 12, as many objects as
+    the index holds, ending where the pack's entries end, none 0 bytes long. git gives each of
+    the ids a hostile index puts at one offset 0 bytes or the whole entry, as its search lands:
+    an attacker review balanced the two, every place after the first such group was one entry
+    early, and a key's blob was read by no one (exit 0). Without a 0, a repeated offset makes
+    the sizes add up to more than the pack holds."""
 
     first: bytes  # the id (hex) of the entry at offset 12
     end: int  # where the pack's entries end
