@@ -49,6 +49,26 @@ def complete_copy(repo: Path, target: Path) -> tuple[Path, list[str]] | None:
     return target, refs
 
 
+def rev_copy(repo: Path, target: Path) -> Path | None:
+    """``target``: ``repo`` with a reverse index (`.rev`) beside its one pack, as git 2.41 and
+    later write on every repack (this machine's git may not); None when ``repo`` has more
+    than one pack, or a `.rev` already. The store is hard-linked; refs are copied."""
+    packs = sorted((repo / "objects" / "pack").glob("*.pack"))
+    if len(packs) != 1 or list((repo / "objects" / "pack").glob("*.rev")):
+        return None
+    if target.exists():
+        shutil.rmtree(target)
+    subprocess.run(["cp", "-al", str(repo), str(target)], check=True)
+    for linked in (target / "packed-refs", *(target / "refs").rglob("*")):
+        if linked.is_file():  # copied, never written through the link
+            data = linked.read_bytes()
+            linked.unlink()
+            linked.write_bytes(data)
+    pack = target / "objects" / "pack" / packs[0].name
+    _git(target, "index-pack", "--rev-index", str(pack))
+    return target
+
+
 def _commits_adding(repo: Path, oids: set[str]) -> set[str]:
     """Commits whose change (against any parent, or none) brings in one of ``oids``; git's
     output is read as it comes (on sympy it is gigabytes)."""

@@ -27,7 +27,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from bench.complete_copy import complete_copy  # noqa: E402
+from bench.complete_copy import complete_copy, rev_copy  # noqa: E402
 from bench.synthetic_history import build  # noqa: E402
 
 TAVILY = (
@@ -216,6 +216,11 @@ def main() -> None:
         action="store_true",
         help="also audit a copy without the refs that reach missing objects (goal 2)",
     )
+    parser.add_argument(
+        "--rev-copy",
+        action="store_true",
+        help="also audit a copy whose pack has a .rev file, as git 2.41 and later write",
+    )
     args = parser.parse_args()
     repo = args.repo or build(
         HERE / ".corpus" / f"history-{args.commits}.git", commits=args.commits
@@ -236,10 +241,19 @@ def main() -> None:
         else:
             audited["sgai-guard audit, complete copy"] = copied[0]
             print(f"complete copy {copied[0]}: without {', '.join(copied[1])}")
+    with_rev = rev_copy(repo, repo.with_name(f"{repo.stem}-rev.git")) if args.rev_copy else None
+    if with_rev is not None:
+        audited["sgai-guard audit, with a .rev file"] = with_rev
+    elif args.rev_copy:
+        print("the repository has several packs, or a .rev file already: no .rev copy")
     rows = [floor, *_sgai_guard(audited, args.runs)]
-    if len(rows) == 3:
-        extra = rows[1].seconds / rows[2].seconds - 1
+    named = {row.name: row for row in rows}
+    if complete := named.get("sgai-guard audit, complete copy"):
+        extra = rows[1].seconds / complete.seconds - 1
         print(f"missing objects cost {extra:+.1%} against the complete copy (goal 2: <= +10%)")
+    if rev := named.get("sgai-guard audit, with a .rev file"):
+        extra = rev.seconds / rows[1].seconds - 1
+        print(f"a .rev file costs {extra:+.1%} against the same store without one")
     if args.compare:
         audit = ["audit", str(repo), "--format", "json", "--output", "/dev/null"]
         rows.append(_best("compared sgai-guard audit", [args.compare, *audit], args.runs))
