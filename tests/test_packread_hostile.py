@@ -344,6 +344,43 @@ def test_a_reverse_index_agrees_only_when_it_is_the_packs_order(
         assert packindex._sorts(array("I", order), array("Q", offsets)) == expected, order
 
 
+def test_a_reverse_index_in_upper_case_is_checked_too(
+    tmp_path: Path, rng: random.Random, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a case-insensitive file system (macOS's, by default) git's open of "<pack>.rev"
+    finds "<pack>.REV": a lying one hid every key, exit 0, where only names ending in
+    ".rev" were checked (found by a review). Such a name is checked here whatever the file
+    system; and the name git opens is checked wherever the file system finds it."""
+    repo, _ = _keyed(tmp_path / "repo", rng)
+    repo.git("-c", "pack.writeReverseIndex=true", "repack", "-adq")
+    [rev] = (repo.path / ".git" / "objects" / "pack").glob("*.rev")
+    objects = str(repo.path / ".git" / "objects")
+    raw = rev.read_bytes()
+    count = (len(raw) - 12 - 40) // 4
+    rev.chmod(0o644)
+    rev.unlink()
+    upper = rev.with_name(rev.stem + ".REV")
+    upper.write_bytes(raw[:12] + (3).to_bytes(4, "big") * count + raw[-40:])
+    assert not packindex.revs_agree(objects, [])
+    upper.write_bytes(raw)
+    assert packindex.revs_agree(objects, [])
+    # a file system that finds "<pack>.rev" by a name the listing does not show so
+    folded = rev.with_name("folded-name")
+    upper.rename(folded)
+    folded.write_bytes(raw[:12] + (3).to_bytes(4, "big") * count + raw[-40:])
+    real_regular, real_present = packindex._regular, packindex._present
+
+    def present(path: Path) -> bool:
+        return path == rev or real_present(path)
+
+    def regular(path: Path, budget: int) -> bytes:
+        return real_regular(folded if path == rev else path, budget)
+
+    monkeypatch.setattr(packindex, "_present", present)
+    monkeypatch.setattr(packindex, "_regular", regular)
+    assert not packindex.revs_agree(objects, [])
+
+
 @pytest.mark.parametrize("linked", ["", "file", "entry", "info", "objects", "pack", "rev"])
 def test_a_reverse_index_that_lies_in_an_alternate_store_does_not_hide_objects(
     tmp_path: Path, rng: random.Random, linked: str

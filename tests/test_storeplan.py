@@ -164,3 +164,40 @@ def test_indexes_that_cannot_be_read_stop_the_listing_started_before_them(
     assert pids and not [t for t in threading.enumerate() if t.name == "sgai-guard pack indexes"]
     with pytest.raises(ProcessLookupError):
         os.kill(pids[0], 0)  # killed and collected
+
+
+def test_reverse_indexes_that_cannot_be_checked_close_the_store_and_the_listing(
+    tmp_path: Path, rng: random.Random, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The packs' indexes were opened, then checking the `.rev` files failed on the same
+    thread: the store it opened is closed, and git's listing killed (found by a review as
+    a gap: nothing pinned it)."""
+    repo = Repo(tmp_path / "repo")
+    repo.write("k.env", f"K={keys.tavily_current(rng)}\n")
+    repo.commit("a key")
+    repo.git("-c", "pack.writeReverseIndex=true", "repack", "-adq")
+    opened, objects = open_repository(repo.path), str(repo.path / ".git" / "objects")
+    stores: list[storeplan.packread.Store] = []
+    real_open = storeplan.packread.open_store
+
+    def recorded(where: str) -> storeplan.packread.Store | None:
+        store = real_open(where)
+        if store is not None:
+            stores.append(store)
+        return store
+
+    def broken(*_: object) -> bool:
+        raise OSError("the reverse indexes could not be checked")
+
+    monkeypatch.setattr(storeplan.packread, "open_store", recorded)
+    monkeypatch.setattr(storeplan, "_revs_agree", broken)
+    pids: list[int] = []
+    with pytest.raises(OSError, match="could not be checked"):
+        storeplan.make(opened, objects, None, 2, True, _Recording(storeplan.Stopper(), pids))
+    assert stores and pids
+    for store in stores:
+        for pack in store.packs:
+            with pytest.raises(OSError):
+                os.fstat(pack.fd)  # closed
+    with pytest.raises(ProcessLookupError):
+        os.kill(pids[0], 0)  # killed and collected

@@ -260,7 +260,7 @@ def revs_agree(objects: str, loaded: list[PackIndex]) -> bool:
     it list some objects twice and others never. Indexes not ``loaded`` already are parsed
     here, only where `.rev` files exist (git 2.41 and later write them)."""
     try:
-        revs = sorted(p for p in (Path(objects) / "pack").iterdir() if p.name.endswith(".rev"))
+        revs = _revs(Path(objects) / "pack")
     except FileNotFoundError:
         return True
     except OSError:
@@ -282,6 +282,20 @@ def revs_agree(objects: str, loaded: list[PackIndex]) -> bool:
         if not agrees:
             return False
     return True
+
+
+def _revs(folder: Path) -> list[Path]:
+    """The reverse indexes git may read in ``folder``: for each index (git lists the `.idx`
+    files), the file git opens by name, "<pack>.rev", where one is present; and every file
+    whose name ends so in any case. On a case-insensitive file system (macOS's, by
+    default) git's open of "<pack>.rev" finds a "<pack>.REV" that a case-sensitive match of
+    the folder's names missed: found by a review, a lying one hid every key, exit 0."""
+    names = [entry.name for entry in folder.iterdir()]
+    revs = {name for name in names if name.lower().endswith(".rev")}
+    for name in names:
+        if name.endswith(".idx") and _present(folder / (name[: -len(".idx")] + ".rev")):
+            revs.add(name[: -len(".idx")] + ".rev")
+    return [folder / name for name in sorted(revs)]
 
 
 def _rev_agrees(rev: Path, index: PackIndex) -> bool:
