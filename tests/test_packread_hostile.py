@@ -381,6 +381,27 @@ def test_a_reverse_index_in_upper_case_is_checked_too(
     assert not packindex.revs_agree(objects, [])
 
 
+def test_a_name_is_absent_only_when_surely_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``_present`` decides whether a `.rev`, an alternates file or a multi-pack-index is
+    there: a link to nothing is there, and an error other than "no such file" (a folder
+    that cannot be read) counts as there, so the store is checked or refused, never read
+    as if it had none (found by a review: pathlib's answers were relied on)."""
+    (tmp_path / "file").write_bytes(b"")
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
+    assert packindex._present(tmp_path / "file")
+    assert packindex._present(tmp_path / "dangling")
+    assert not packindex._present(tmp_path / "nowhere")
+    assert not packindex._present(tmp_path / "file" / "below")  # not a folder
+
+    def denied(path: object) -> None:
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(packindex.os, "lstat", denied)
+    assert packindex._present(tmp_path / "nowhere")
+
+
 @pytest.mark.parametrize("linked", ["", "file", "entry", "info", "objects", "pack", "rev"])
 def test_a_reverse_index_that_lies_in_an_alternate_store_does_not_hide_objects(
     tmp_path: Path, rng: random.Random, linked: str

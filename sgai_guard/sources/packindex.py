@@ -248,10 +248,15 @@ def _names(names: bytes) -> Iterator[bytes]:
 
 
 def _present(path: Path) -> bool:
+    """Whether something is at ``path`` (a link to nothing too): only a name that is surely
+    absent says False, any other error True (the caller then refuses, or checks and fails)."""
     try:
-        return path.is_symlink() or path.exists()
+        os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
     except OSError:
         return True
+    return True
 
 
 def revs_agree(objects: str, loaded: list[PackIndex]) -> bool:
