@@ -344,6 +344,17 @@ def test_a_reverse_index_agrees_only_when_it_is_the_packs_order(
         assert packindex._sorts(array("I", order), array("Q", offsets)) == expected, order
 
 
+def test_git_is_told_to_make_pack_order_itself() -> None:
+    """git 2.41 and later honour `pack.readReverseIndex=false` (a planted `.rev` then
+    orders nothing; this machine's git may be older and ignore it, so only the argument
+    every git the audit starts is given is pinned here)."""
+    from sgai_guard.sources import gitargs
+
+    argv = gitargs.git_argv(["cat-file", "--batch-all-objects", "--batch-check"])
+    assert "pack.readReverseIndex=false" in argv
+    assert argv[argv.index("pack.readReverseIndex=false") - 1] == "-c"
+
+
 def test_a_reverse_index_in_upper_case_is_checked_too(
     tmp_path: Path, rng: random.Random, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -137,6 +137,10 @@ SAFE_CONFIG: tuple[str, ...] = (
     # still maps it, hid the key from the audit's listing while git read it (found by a
     # review: exit 0). Without it, git finds what it lists and lists what it finds.
     "core.multiPackIndex=false",
+    # git 2.41 and later (which write a `.rev` beside every pack) then make each pack's
+    # order in memory from its index, whatever a planted `.rev` says; older git ignores
+    # the setting and reads them, and the audit checks each first (packindex.revs_agree)
+    "pack.readReverseIndex=false",
 )
 
 
