@@ -11,6 +11,7 @@ import random
 import subprocess
 import time
 import zlib
+from array import array
 from pathlib import Path
 
 import pytest
@@ -177,12 +178,16 @@ def test_deltas_of_both_kinds_are_applied(tmp_path: Path) -> None:
     assert reader.read(names[0].hex().encode()) == ("blob", base)
 
 
+@pytest.mark.parametrize("fine", [False, True], ids=["first-byte", "two-byte"])
 def test_a_base_by_id_is_found_in_its_bucket_even_where_names_spell_it_across_two(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fine: bool
 ) -> None:
     """PackIndex.find searches a bucket's names as bytes; a hostile index can spell an id
     across the end of one name and the start of the next, before the name itself: that id
-    is still found where bisection finds it (and a missing one is not found at all)."""
+    is still found where bisection finds it (and a missing one is not found at all); by
+    first byte, and by two-byte prefix as in a large index."""
+    if fine:
+        monkeypatch.setattr(packindex, "_FINE_FROM", 0)
     base_name = bytes([0x42, 0x50]) + bytes(8) + bytes([0x42, 0x43]) + bytes(8)
     first = b"\x42" * 10 + base_name[:10]  # sorts just before ``second``: together they
     second = base_name[10:] + b"\x00" * 10  # hold base_name at an offset of 10 bytes
@@ -206,6 +211,35 @@ def test_a_base_by_id_is_found_in_its_bucket_even_where_names_spell_it_across_tw
     for absent in (b"\x42" * 20, b"\x00" * 20, b"\xff" * 20, base_name[:19] + b"\x01"):
         assert index.find(absent) is None
     packindex.close([index])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.sets(st.binary(min_size=20, max_size=20), min_size=1, max_size=300),
+    st.lists(st.binary(min_size=20, max_size=20), max_size=20),
+    st.booleans(),
+)
+def test_find_by_two_byte_prefix_agrees_with_a_plain_lookup(
+    names: set[bytes], others: list[bytes], narrow: bool
+) -> None:
+    """A large index is searched by two-byte prefix: every name is found where it is, and
+    nothing else is found, whatever the names share (``narrow``: all in a few prefixes)."""
+    if narrow:
+        names = {b"\x42" + bytes([name[1] % 3]) + name[2:] for name in names}
+    ranked = sorted(names)
+    fanout = tuple(sum(1 for name in ranked if name[0] <= byte) for byte in range(256))
+    offsets = array("Q", range(12, 12 + len(ranked)))
+    index = packindex.PackIndex("x.pack", -1, b"".join(ranked), offsets, 1023, 1 << 20, fanout)
+    original = packindex._FINE_FROM
+    try:
+        packindex._FINE_FROM = 0
+        for position, name in enumerate(ranked):
+            assert index.find(name) == position
+        for other in others:
+            assert index.find(other) == (ranked.index(other) if other in names else None)
+        assert index.find(ranked[0][:19]) is None
+    finally:
+        packindex._FINE_FROM = original
 
 
 def _unread(tmp_path: Path, entries: list[Entry], wanted: bytes) -> None:
