@@ -122,17 +122,18 @@ def _blocks(
 ) -> Iterator[tuple[int, list[Base], list[bytes]]]:
     """The listed trees a few MiB of entries at a time: the index of a block's first, and
     each one's base and inflated entry (a loose tree: no base, nothing inflated)."""
-    fd, window, start = packed.fd, b"", 0  # start: where the window is in the pack
+    fd, window, start, end = packed.fd, memoryview(b""), 0, 0  # where the window is
     first, bases, datas = 0, list[Base](), list[bytes]()
     held = 0
     for index, (at, disk) in enumerate(zip(packed.at, packed.disk, strict=True)):
         if at:
             if not 0 < disk <= _LARGEST_ENTRY:
                 raise _UnsureError("entry too large")
-            if not start <= at <= at + disk <= start + len(window):
+            if not start <= at <= at + disk <= end:
                 if stop():  # before any read: the store may be closed meanwhile
                     raise _UnsureError("abandoned")
-                window, start = os.pread(fd, max(disk, _BLOCK), at), at
+                window, start = memoryview(os.pread(fd, max(disk, _BLOCK), at)), at
+                end = start + len(window)
                 if len(window) < disk:
                     raise _UnsureError("pack shorter than listed")
             base, data = _entry(window, at - start, disk, at)
@@ -150,7 +151,7 @@ def _blocks(
         raise _UnsureError("abandoned")
 
 
-def _entry(window: bytes, p: int, disk: int, at: int) -> tuple[Base, bytes]:
+def _entry(window: memoryview, p: int, disk: int, at: int) -> tuple[Base, bytes]:
     """The base and own bytes, inflated, of the tree entry at ``p`` in ``window`` (at ``at``
     in the pack, ``disk`` bytes long): a whole tree, or a delta."""
     end = p + disk
@@ -167,8 +168,7 @@ def _entry(window: bytes, p: int, disk: int, at: int) -> tuple[Base, bytes]:
     if size > _LARGEST or p >= end:
         raise _UnsureError("entry too large, or cut")
     inflater = zlib.decompressobj()  # git's own inflate (faster than ISA-L's on small ones)
-    with memoryview(window) as view:
-        data = inflater.decompress(view[p:end], size + 1)
+    data = inflater.decompress(window[p:end], size + 1)
     if len(data) != size or not inflater.eof:
         raise _UnsureError("entry is not the size it says")
     return base, data
