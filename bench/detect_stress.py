@@ -1,8 +1,9 @@
 """Detection without cliffs (issue 17, goal 5): many keys on one long line, a long file of
 prefixes that are not keys, and one file holding many keys. Prints seconds and the peak RSS of
-a `sgai-guard scan` process for each, and betterleaks/gitleaks beside it when installed.
+a `sgai-guard scan` process for each, and of gitleaks and betterleaks (restricted to the two
+providers' rules) beside it when installed (see bench/peers.py).
 
-    python -m bench.detect_stress [--mb 50]
+    python -m bench.detect_stress [--mb 50] [--gitleaks PATH] [--betterleaks PATH]
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench import peers
 from tests import keys
 
 
@@ -52,13 +54,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--mb", type=int, default=50)
     parser.add_argument("--write-cases", type=Path, help=argparse.SUPPRESS)
+    peers.add_options(parser)
     args = parser.parse_args()
     if args.write_cases:
         for label, path in _cases(args.write_cases, args.mb).items():
             print(f"{path}\t{label}")
         return
-    print("| case | sgai-guard seconds | peak RSS MiB |")
-    print("|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         # The cases are written by a child: a child started from this process would otherwise
         # report this process's own peak (Linux carries the parent's high-water mark into a
@@ -78,10 +79,16 @@ def main() -> None:
             check=True,
         ).stdout
         cases = dict(reversed(line.split("\t", 1)) for line in listing.splitlines())
+        config = Path(tmp) / "peers.toml"
+        others = [name for name, _ in peers.commands(args, Path(tmp), config, history=False)]
+        print("| case | sgai-guard s | MiB |" + "".join(f" {name} s | MiB |" for name in others))
+        print("|---|---|---|" + "---|---|" * len(others))
         for label, path in cases.items():
             argv = [sys.executable, "-m", "sgai_guard", "scan", str(path), "--format", "json"]
-            seconds, rss = _run(argv)
-            print(f"| {label} | {seconds:.2f} | {rss:.0f} |")
+            runs = [_run(argv)]
+            runs += [_run(cmd) for _, cmd in peers.commands(args, path, config, history=False)]
+            cells = "".join(f" {seconds:.2f} | {rss:.0f} |" for seconds, rss in runs)
+            print(f"| {label} |{cells}")
 
 
 if __name__ == "__main__":

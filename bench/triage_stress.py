@@ -1,15 +1,18 @@
 """The audit's triage under many findings and many refs (issue 17, goal 5): N commits each
 adding a distinct key, optionally T tags, against the same history with no keys.
 
-    python -m bench.triage_stress [--commits 2000] [--tags 500]
+    python -m bench.triage_stress [--commits 2000] [--tags 500] [--gitleaks P] [--betterleaks P]
 
 Goal: 2,000 distinct keys in 2,000 commits cost at most 2 s more than the keyless audit, and
 tags add little. Histories are built with `git fast-import` (identity and dates pinned).
+gitleaks and betterleaks, restricted to the two providers' rules, scan each history beside
+it when installed (see bench/peers.py).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import subprocess
 import sys
@@ -17,6 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench import peers
 from tests import keys
 
 
@@ -46,16 +50,38 @@ def build(root: Path, commits: int, tags: int, with_keys: bool) -> Path:
 
 
 def audit_seconds(repo: Path, rounds: int) -> tuple[float, int]:
+    argv = [sys.executable, "-m", "sgai_guard", "audit", str(repo), "--format", "json"]
+    return best_seconds(argv, rounds)
+
+
+def best_seconds(argv: list[str], rounds: int) -> tuple[float, int]:
     best, code = float("inf"), 0
     for _ in range(rounds):
         start = time.perf_counter()
-        proc = subprocess.run(
-            [sys.executable, "-m", "sgai_guard", "audit", str(repo), "--format", "json"],
-            capture_output=True,
-            check=False,
-        )
+        proc = subprocess.run(argv, capture_output=True, check=False)
         best, code = min(best, time.perf_counter() - start), proc.returncode
     return best, code
+
+
+def _peer_cells(args: argparse.Namespace, repo: Path, config: Path) -> str:
+    """Each peer's best time on ``repo``, and how many findings its report holds."""
+    cells = ""
+    for _, argv in peers.commands(args, repo, config, history=True):
+        seconds, code = best_seconds(argv, args.rounds)
+        report = config.with_suffix(".json")
+        found = _findings(report)
+        report.unlink(missing_ok=True)
+        cells += f" {seconds:.2f} s, {found} found (exit {code}) |"
+    return cells
+
+
+def _findings(report: Path) -> int:
+    """How many findings a peer's JSON report holds: gitleaks writes a list, betterleaks 2 an
+    object with a "findings" list."""
+    if not report.exists():
+        return 0
+    data = json.loads(report.read_text() or "[]")
+    return len(data.get("findings", []) if isinstance(data, dict) else data)
 
 
 def main() -> None:
@@ -63,17 +89,25 @@ def main() -> None:
     parser.add_argument("--commits", type=int, default=2000)
     parser.add_argument("--tags", type=int, default=500)
     parser.add_argument("--rounds", type=int, default=2)
+    peers.add_options(parser)
     args = parser.parse_args()
-    print(f"| history | audit (best of {args.rounds}) | extra over the keyless audit |")
-    print("|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        floor, _ = audit_seconds(build(root, args.commits, 0, False), args.rounds)
-        print(f"| {args.commits} commits, no keys | {floor:.2f} s | |")
+        root, config = Path(tmp), Path(tmp) / "peers.toml"
+        others = [name for name, _ in peers.commands(args, root, config, history=True)]
+        head = f"| history | audit (best of {args.rounds}) | extra over the keyless audit |"
+        print(head + "".join(f" {name} |" for name in others))
+        print("|---|---|---|" + "---|" * len(others))
+        keyless = build(root, args.commits, 0, False)
+        floor, _ = audit_seconds(keyless, args.rounds)
+        cells = _peer_cells(args, keyless, config)
+        print(f"| {args.commits} commits, no keys | {floor:.2f} s | |{cells}")
         for tags in (0, args.tags):
-            seconds, code = audit_seconds(build(root, args.commits, tags, True), args.rounds)
+            repo = build(root, args.commits, tags, True)
+            seconds, code = audit_seconds(repo, args.rounds)
             label = f"{args.commits} commits each adding a key" + (f", {tags} tags" if tags else "")
-            print(f"| {label} (exit {code}) | {seconds:.2f} s | {seconds - floor:+.2f} s |")
+            extra = f"{seconds - floor:+.2f} s"
+            cells = _peer_cells(args, repo, config)
+            print(f"| {label} (exit {code}) | {seconds:.2f} s | {extra} |{cells}")
 
 
 if __name__ == "__main__":
