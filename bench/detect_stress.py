@@ -79,14 +79,14 @@ def main() -> None:
             check=True,
         ).stdout
         cases = dict(reversed(line.split("\t", 1)) for line in listing.splitlines())
-        config = Path(tmp) / "peers.toml"
-        others = [name for name, _ in peers.commands(args, Path(tmp), config, history=False)]
+        folder = Path(tmp)  # the cases, and the peers' rules and reports
+        others = [name for name, _, _ in peers.commands(args, folder, folder, history=False)]
         print("| case | sgai-guard s | MiB |" + "".join(f" {name} s | MiB |" for name in others))
         print("|---|---|---|" + "---|---|" * len(others))
         for label, path in cases.items():
             argv = [sys.executable, "-m", "sgai_guard", "scan", str(path), "--format", "json"]
             runs = [_run(argv)]
-            runs += [_run(cmd) for _, cmd in peers.commands(args, path, config, history=False)]
+            runs += [_run(cmd) for _, cmd, _ in peers.commands(args, path, folder, history=False)]
             cells = "".join(f" {seconds:.2f} | {rss:.0f} |" for seconds, rss in runs)
             print(f"| {label} |{cells}")
 

@@ -14,7 +14,6 @@ links), round-robin with the mirror: the cost of missing objects.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -28,7 +27,6 @@ sys.path.insert(0, str(HERE.parent))
 
 from bench import peers  # noqa: E402
 from bench.complete_copy import complete_copy, rev_copy  # noqa: E402
-from bench.peers import GITLEAKS_TOML, KINGFISHER_YAML  # noqa: E402
 from bench.synthetic_history import build  # noqa: E402
 
 
@@ -55,16 +53,8 @@ def _best(name: str, argv: list[str], runs: int, report: Path | None = None) -> 
 
 def _count(report: Path | None) -> str:
     """How many findings a peer wrote, from its JSON or JSONL report."""
-    if report is None or not report.exists():
-        return ""
-    text = report.read_text().strip()
-    try:
-        data = json.loads(text or "[]")
-    except json.JSONDecodeError:
-        return f"; {len(text.splitlines())} findings"
-    if isinstance(data, dict):
-        data = data.get("findings", data.get("matches", []))
-    return f"; {len(data)} findings"
+    found = peers.findings(report) if report is not None else None
+    return "" if found is None else f"; {found} findings"
 
 
 def _blob_bytes(repo: Path) -> tuple[int, int]:
@@ -118,59 +108,16 @@ def _audit_once(name: str, repo: Path) -> Run:
     return Run(name, wall, own, f"exit {proc.returncode}; {summary}")
 
 
+_LABELS = {
+    "gitleaks": "gitleaks 8 (2 rules)",
+    "betterleaks": "betterleaks 2 (2 rules)",
+    "kingfisher": "kingfisher 2 (2 rules)",
+}
+
+
 def _peers(repo: Path, args: argparse.Namespace, tmp: Path) -> list[tuple[str, list[str], Path]]:
-    (tmp / "gitleaks.toml").write_text(GITLEAKS_TOML)
-    (tmp / "kingfisher.yaml").write_text(KINGFISHER_YAML)
-    out = []
-    if gitleaks := peers.binary(args.gitleaks, "gitleaks"):
-        report = tmp / "gitleaks.json"
-        argv = [
-            gitleaks,
-            "git",
-            str(repo),
-            "-c",
-            str(tmp / "gitleaks.toml"),
-            "--no-banner",
-            "--report-path",
-            str(report),
-            "--exit-code",
-            "0",
-        ]
-        out.append(("gitleaks 8 (2 rules)", argv, report))
-    if betterleaks := peers.binary(args.betterleaks, "betterleaks"):
-        report = tmp / "betterleaks.json"
-        argv = [
-            betterleaks,
-            "git",
-            str(repo),
-            "-c",
-            str(tmp / "gitleaks.toml"),
-            "--no-banner",
-            "-o",
-            str(report),
-            "--exit-code",
-            "0",
-        ]
-        out.append(("betterleaks 2 (2 rules)", argv, report))
-    if kingfisher := peers.binary(args.kingfisher, "kingfisher"):
-        report = tmp / "kingfisher.json"
-        argv = [
-            kingfisher,
-            "scan",
-            str(repo),
-            "--rules-path",
-            str(tmp / "kingfisher.yaml"),
-            "--load-builtins=false",
-            "-n",
-            "--no-update-check",
-            "-q",
-            "--format",
-            "json",
-            "-o",
-            str(report),
-        ]
-        out.append(("kingfisher 2 (2 rules)", argv, report))
-    return out
+    found = peers.commands(args, repo, tmp, history=True)
+    return [(_LABELS[name], argv, report) for name, argv, report in found]
 
 
 def main() -> None:

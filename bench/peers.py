@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import shutil
 from pathlib import Path
 
@@ -54,22 +55,46 @@ def add_options(parser: argparse.ArgumentParser) -> None:
 
 
 def commands(
-    args: argparse.Namespace, target: Path, config: Path, *, history: bool
-) -> list[tuple[str, list[str]]]:
-    """Each installed peer's command line scanning ``target``: a history (its every commit)
-    or, without ``history``, a file or folder. ``config``: where their rules are written."""
-    config.write_text(GITLEAKS_TOML)
+    args: argparse.Namespace, target: Path, folder: Path, *, history: bool
+) -> list[tuple[str, list[str], Path]]:
+    """Each installed peer's name, command line scanning ``target``, and report: a history
+    (its every commit) or, without ``history``, a file or folder. Their rules and reports
+    are written in ``folder``. Kingfisher only where ``args`` has a --kingfisher option."""
+    rules, yaml = folder / "two-rules.toml", folder / "two-rules.yaml"
+    rules.write_text(GITLEAKS_TOML)
     out = []
-    report = str(config.with_suffix(".json"))
     if gitleaks := binary(args.gitleaks, "gitleaks"):
+        report = folder / "gitleaks.json"
         mode = "git" if history else "dir"
-        argv = [gitleaks, mode, str(target), "-c", str(config), "--no-banner"]
-        out.append(("gitleaks", [*argv, "--report-path", report, "--exit-code", "0"]))
+        argv = [gitleaks, mode, str(target), "-c", str(rules), "--no-banner"]
+        out.append(("gitleaks", [*argv, "--report-path", str(report), "--exit-code", "0"], report))
     if betterleaks := binary(args.betterleaks, "betterleaks"):
+        report = folder / "betterleaks.json"
         mode = "git" if history else "filesystem"
-        argv = [betterleaks, mode, str(target), "-c", str(config), "--no-banner"]
-        out.append(("betterleaks", [*argv, "-o", report, "--exit-code", "0"]))
+        argv = [betterleaks, mode, str(target), "-c", str(rules), "--no-banner"]
+        out.append(("betterleaks", [*argv, "-o", str(report), "--exit-code", "0"], report))
+    if hasattr(args, "kingfisher") and (kingfisher := binary(args.kingfisher, "kingfisher")):
+        yaml.write_text(KINGFISHER_YAML)
+        report = folder / "kingfisher.json"
+        argv = [kingfisher, "scan", str(target), "--rules-path", str(yaml)]
+        argv += ["--load-builtins=false", "-n", "--no-update-check", "-q", "--format", "json"]
+        out.append(("kingfisher", [*argv, "-o", str(report)], report))
     return out
+
+
+def findings(report: Path) -> int | None:
+    """How many findings a peer wrote in its report (None: no report): gitleaks writes a
+    list, betterleaks 2 an object with "findings", Kingfisher one with "matches" or JSONL."""
+    if not report.exists():
+        return None
+    text = report.read_text().strip()
+    try:
+        data = json.loads(text or "[]")
+    except json.JSONDecodeError:
+        return len(text.splitlines())
+    if isinstance(data, dict):
+        data = data.get("findings", data.get("matches", []))
+    return len(data)
 
 
 _PACKAGES = {

@@ -12,7 +12,6 @@ it when installed (see bench/peers.py).
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import subprocess
 import sys
@@ -63,25 +62,15 @@ def best_seconds(argv: list[str], rounds: int) -> tuple[float, int]:
     return best, code
 
 
-def _peer_cells(args: argparse.Namespace, repo: Path, config: Path) -> str:
+def _peer_cells(args: argparse.Namespace, repo: Path, folder: Path) -> str:
     """Each peer's best time on ``repo``, and how many findings its report holds."""
     cells = ""
-    for _, argv in peers.commands(args, repo, config, history=True):
+    for _, argv, report in peers.commands(args, repo, folder, history=True):
         seconds, code = best_seconds(argv, args.rounds)
-        report = config.with_suffix(".json")
-        found = _findings(report)
+        found = peers.findings(report) or 0
         report.unlink(missing_ok=True)
         cells += f" {seconds:.2f} s, {found} found (exit {code}) |"
     return cells
-
-
-def _findings(report: Path) -> int:
-    """How many findings a peer's JSON report holds: gitleaks writes a list, betterleaks 2 an
-    object with a "findings" list."""
-    if not report.exists():
-        return 0
-    data = json.loads(report.read_text() or "[]")
-    return len(data.get("findings", []) if isinstance(data, dict) else data)
 
 
 def main() -> None:
@@ -92,21 +81,21 @@ def main() -> None:
     peers.add_options(parser)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        root, config = Path(tmp), Path(tmp) / "peers.toml"
-        others = [name for name, _ in peers.commands(args, root, config, history=True)]
+        root = Path(tmp)  # the histories, and the peers' rules and reports
+        others = [name for name, _, _ in peers.commands(args, root, root, history=True)]
         head = f"| history | audit (best of {args.rounds}) | extra over the keyless audit |"
         print(head + "".join(f" {name} |" for name in others))
         print("|---|---|---|" + "---|" * len(others))
         keyless = build(root, args.commits, 0, False)
         floor, _ = audit_seconds(keyless, args.rounds)
-        cells = _peer_cells(args, keyless, config)
+        cells = _peer_cells(args, keyless, root)
         print(f"| {args.commits} commits, no keys | {floor:.2f} s | |{cells}")
         for tags in (0, args.tags):
             repo = build(root, args.commits, tags, True)
             seconds, code = audit_seconds(repo, args.rounds)
             label = f"{args.commits} commits each adding a key" + (f", {tags} tags" if tags else "")
             extra = f"{seconds - floor:+.2f} s"
-            cells = _peer_cells(args, repo, config)
+            cells = _peer_cells(args, repo, root)
             print(f"| {label} (exit {code}) | {seconds:.2f} s | {extra} |{cells}")
 
 
