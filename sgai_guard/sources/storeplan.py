@@ -91,13 +91,12 @@ def make(
     ones too); git lists each in the order its `.rev` files give, which must be checked."""
     count = count or readers.default_readers()
     stores = list(stores) or [objects]
-    early, store, agreed = None, None, None
+    early, store, agreed, where = None, None, None, (objects, stores)
     try:
         if in_process:  # listed in pack order from the start: relisted if a .rev file lies
             started = stopper.started if stopper is not None else None
             early = listing.Early(listing.start(repo, max_size, True, started))
-            store, agreed = _opened_meanwhile((objects, stores), early)
-        where = (objects, stores)
+            store, agreed = _opened_meanwhile(where, early)
         planned = _planned(repo, where, max_size, count, store, stopper, early, agreed)
     except BaseException:
         if store is not None:
