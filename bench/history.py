@@ -1,25 +1,33 @@
 """Whole-history audit speed and memory, side by side with the cat-file floor and peers.
 
-    python bench/history.py [--repo BARE_REPO] [--runs 3] [--complete-copy]
+    python bench/history.py [--repo BARE_REPO] [--runs 3] [--complete-copy] [--rev-copy]
 
 Without --repo it builds a synthetic history (bench/synthetic_history.py). Each tool reads
 the same repository; peers (gitleaks, betterleaks, kingfisher) are measured when found on
 PATH or given with --gitleaks/--betterleaks/--kingfisher, with only the two providers' rules.
-Prints wall time, MiB/s of unique blob bytes, peak RSS, and each ratio to the floor. With
---complete-copy, a mirror that lacks objects is also audited as a copy without the refs that
-reach them (bench/complete_copy.py, written next to the mirror as NAME-complete.git, hard
-links), round-robin with the mirror: the cost of missing objects.
+With --complete-copy, a mirror that lacks objects is also audited as a copy without the refs
+that reach them (bench/complete_copy.py, written next to the mirror as NAME-complete.git,
+hard links): the cost of missing objects. With --rev-copy, also a copy with a `.rev` file.
+
+Every command runs once a round, in the same order, for --runs rounds: the floor, the audits,
+the compared executable, the peers. A slow minute of a shared machine then slows one round
+of every command, not all the runs of one. Printed for each: the median and the best wall
+time, MiB/s of unique blob bytes at the median, its own peak RSS, and its ratio to the floor:
+the median over the rounds of each round's ratio (paired, so the slow rounds cancel). The
+cost of missing objects and of a `.rev` file is such a paired median too.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -38,6 +46,23 @@ class Run:
     note: str
 
 
+@dataclass
+class Timed:
+    """A command measured once a round (``once``), and its runs so far."""
+
+    name: str
+    once: Callable[[], Run]
+    runs: list[Run] = field(default_factory=list)
+
+    def median(self) -> float:
+        return statistics.median(run.seconds for run in self.runs)
+
+    def against(self, other: Timed) -> float:
+        """The median over the rounds of this command's time over ``other``'s."""
+        pairs = zip(self.runs, other.runs, strict=True)
+        return statistics.median(mine.seconds / theirs.seconds for mine, theirs in pairs)
+
+
 def _popen_rss(argv: list[str]) -> tuple[float, float, int]:
     """Wall time, peak RSS (MiB) of the process and its waited-for children, exit code."""
     start = time.perf_counter()
@@ -46,9 +71,12 @@ def _popen_rss(argv: list[str]) -> tuple[float, float, int]:
     return time.perf_counter() - start, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
 
 
-def _best(name: str, argv: list[str], runs: int, report: Path | None = None) -> Run:
-    wall, peak, code = min(_popen_rss(argv) for _ in range(runs))
-    return Run(name, wall, peak, f"exit {code}{_count(report)}")
+def _command(name: str, argv: list[str], report: Path | None = None) -> Timed:
+    def once() -> Run:
+        wall, peak, code = _popen_rss(argv)
+        return Run(name, wall, peak, f"exit {code}{_count(report)}")
+
+    return Timed(name, once)
 
 
 def _count(report: Path | None) -> str:
@@ -67,18 +95,6 @@ def _blob_bytes(repo: Path) -> tuple[int, int]:
     ).stdout
     sizes = [int(line.split()[1]) for line in out.splitlines() if line.startswith("blob ")]
     return len(sizes), sum(sizes)
-
-
-def _sgai_guard(repos: dict[str, Path], runs: int) -> list[Run]:
-    """Each of ``repos`` audited ``runs`` times, round-robin, in a child that prints its own
-    peak RSS (git's memory is git's, not ours); the best run of each."""
-    best: dict[str, Run] = {}
-    for _ in range(runs):
-        for name, repo in repos.items():
-            run = _audit_once(name, repo)
-            if name not in best or run.seconds < best[name].seconds:
-                best[name] = run
-    return list(best.values())
 
 
 # The process's own peak: VmHWM belongs to the memory the process maps since its exec, while
@@ -146,11 +162,27 @@ def main() -> None:
     count, size = _blob_bytes(repo)
     mib = size / 2**20
     print(f"repository {repo}: {count:,} blobs, {mib:,.0f} MiB of unique blob bytes")
-    floor = _best(
+    floor = _command(
         "floor: cat-file --batch-all-objects",
         ["git", "-C", str(repo), "cat-file", "--batch-all-objects", "--batch", "--unordered"],
-        args.runs,
     )
+    timed = [floor, *(_audit(name, path) for name, path in _audited(repo, args).items())]
+    if args.compare:
+        audit = ["audit", str(repo), "--format", "json", "--output", "/dev/null"]
+        timed.append(_command("compared sgai-guard audit", [args.compare, *audit]))
+    with tempfile.TemporaryDirectory() as tmp:
+        timed += [
+            _command(name, argv, report) for name, argv, report in _peers(repo, args, Path(tmp))
+        ]
+        for _ in range(args.runs):
+            for each in timed:
+                each.runs.append(each.once())
+    _costs({each.name: each for each in timed})
+    _table(timed, floor, mib)
+
+
+def _audited(repo: Path, args: argparse.Namespace) -> dict[str, Path]:
+    """The repositories audited: ``repo``, and the copies asked for."""
     audited = {"sgai-guard audit": repo}
     if args.complete_copy:
         copied = complete_copy(repo, repo.with_name(f"{repo.stem}-complete.git"))
@@ -164,26 +196,35 @@ def main() -> None:
         audited["sgai-guard audit, with a .rev file"] = with_rev
     elif args.rev_copy:
         print("the repository has several packs, or a .rev file already: no .rev copy")
-    rows = [floor, *_sgai_guard(audited, args.runs)]
-    named = {row.name: row for row in rows}
+    return audited
+
+
+def _table(timed: list[Timed], floor: Timed, mib: float) -> None:
+    print(
+        f"{'tool':38s} {'median s':>8s} {'best s':>7s} {'MiB/s':>8s} {'peak MiB':>9s} "
+        f"{'ratio':>6s}  note"
+    )
+    for each in timed:
+        median, last = each.median(), each.runs[-1]
+        print(
+            f"{each.name:38s} {median:8.2f} {min(r.seconds for r in each.runs):7.2f} "
+            f"{mib / median:8.1f} {max(r.peak_mib for r in each.runs):9.1f} "
+            f"{each.against(floor):5.2f}x  {last.note}"
+        )
+
+
+def _audit(name: str, repo: Path) -> Timed:
+    return Timed(name, lambda: _audit_once(name, repo))
+
+
+def _costs(named: dict[str, Timed]) -> None:
+    """What missing objects and a `.rev` file cost, each a paired median over the rounds."""
+    audit = named["sgai-guard audit"]
     if complete := named.get("sgai-guard audit, complete copy"):
-        extra = rows[1].seconds / complete.seconds - 1
+        extra = audit.against(complete) - 1
         print(f"missing objects cost {extra:+.1%} against the complete copy (goal 2: <= +10%)")
     if rev := named.get("sgai-guard audit, with a .rev file"):
-        extra = rev.seconds / rows[1].seconds - 1
-        print(f"a .rev file costs {extra:+.1%} against the same store without one")
-    if args.compare:
-        audit = ["audit", str(repo), "--format", "json", "--output", "/dev/null"]
-        rows.append(_best("compared sgai-guard audit", [args.compare, *audit], args.runs))
-    with tempfile.TemporaryDirectory() as tmp:
-        for name, argv, report in _peers(repo, args, Path(tmp)):
-            rows.append(_best(name, argv, args.runs, report))
-    print(f"{'tool':38s} {'wall s':>8s} {'MiB/s':>8s} {'peak MiB':>9s} {'ratio':>6s}  note")
-    for row in rows:
-        print(
-            f"{row.name:38s} {row.seconds:8.2f} {mib / row.seconds:8.1f} {row.peak_mib:9.1f} "
-            f"{row.seconds / floor.seconds:5.2f}x  {row.note}"
-        )
+        print(f"a .rev file costs {rev.against(audit) - 1:+.1%} against the same store without one")
 
 
 if __name__ == "__main__":

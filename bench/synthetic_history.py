@@ -83,8 +83,9 @@ def build(
     if importer.wait() != 0:
         raise SystemExit("git fast-import failed")
     subprocess.run(["git", "repack", "-adq", "--window=10", "--depth=50"], cwd=target, check=True)
+    pushed = f"main~{min(2000, commits)}"  # the last 2,000 commits are "local only"
     subprocess.run(
-        ["git", "update-ref", "refs/remotes/origin/main", "main~2000"], cwd=target, check=True
+        ["git", "update-ref", "refs/remotes/origin/main", pushed], cwd=target, check=True
     )
     (target / "bench-complete").touch()
     return target
