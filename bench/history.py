@@ -156,6 +156,8 @@ def main() -> None:
         help="also audit a copy whose pack has a .rev file, as git 2.41 and later write",
     )
     args = parser.parse_args()
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
     repo = args.repo or build(
         HERE / ".corpus" / f"history-{args.commits}.git", commits=args.commits
     )
