@@ -112,16 +112,36 @@ _PEAK = """def _peak_kib():
 """
 
 
+# The readers are forked and end with os._exit: each writes its own peak to a file first.
+_READERS = """_exit = os._exit
+def _reader_exit(status):
+    try:
+        with open({peaks!r}, "a") as out:
+            out.write(f"{{_peak_kib()}}\\n")
+    finally:
+        _exit(status)
+os._exit = _reader_exit
+"""
+
+
 def _audit_once(name: str, repo: Path) -> Run:
+    """One audit, in a child that says its own peak RSS and each reader's (git's memory is
+    git's, not ours): the larger is the run's."""
     audit = ["audit", str(repo), "--format", "json", "--output", "/dev/null", "--progress", "never"]
-    code = f"import resource, sys\n{_PEAK}from sgai_guard.cli import main\nrc = main({audit!r})\n"
-    code += "print(_peak_kib(), file=sys.stderr)\nsys.exit(rc)\n"
-    start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
-    wall = time.perf_counter() - start
-    own = float(proc.stderr.strip().splitlines()[-1]) / 1024
+    with tempfile.NamedTemporaryFile("r", suffix=".peaks") as peaks:
+        code = f"import os, resource, sys\n{_PEAK}{_READERS.format(peaks=peaks.name)}"
+        code += f"from sgai_guard.cli import main\nrc = main({audit!r})\n"
+        code += "print(_peak_kib(), file=sys.stderr)\nsys.exit(rc)\n"
+        start = time.perf_counter()
+        argv = [sys.executable, "-c", code]
+        proc = subprocess.run(argv, check=False, capture_output=True, text=True)
+        wall = time.perf_counter() - start
+        readers = [int(line) for line in peaks.read().split()]
+    own = int(proc.stderr.strip().splitlines()[-1])
     summary = next((ln for ln in proc.stderr.splitlines() if ln.startswith("Scanned")), "")
-    return Run(name, wall, own, f"exit {proc.returncode}; {summary}")
+    largest = max(readers, default=0)
+    note = f"exit {proc.returncode}; readers' peak {largest / 1024:.0f} MiB; {summary}"
+    return Run(name, wall, max(own, largest) / 1024, note)
 
 
 _LABELS = {
