@@ -215,6 +215,17 @@ def test_pieces_cover_the_listing_in_order_and_shrink(weights: list[int], parts:
         assert sizes[:-2] == sorted(sizes[:-2], reverse=True), sizes
 
 
+def test_the_last_pieces_are_small_so_the_readers_end_together() -> None:
+    """With 2 readers the smallest piece is a 128th of the whole: the last piece one reader
+    takes leaves the other at most about that much to finish alone (with a 32nd, sympy's
+    readers ended 0.06-0.18 s apart, one core idle meanwhile)."""
+    weights = [1000] * 100_000
+    sizes = [end - start for start, end in _bounds(weights, 2, pieces=True)]
+    assert sum(sizes) == len(weights)
+    assert sizes[0] == len(weights) // 4  # the first pieces are large: few hand-overs
+    assert max(sizes[-4:]) <= len(weights) * 3 // (2 * 128) + 1, sizes
+
+
 def _read(repo: Path, plan: listing.Plan, workers: int) -> list[tuple[str, str, bytes]]:
     """The blobs the readers send on, read from ``plan``'s runs by ``workers``."""
     store = packread.open_store(str(repo / ".git" / "objects"))
