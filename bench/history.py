@@ -112,7 +112,9 @@ _PEAK = """def _peak_kib():
 """
 
 
-# The readers are forked and end with os._exit: each writes its own peak to a file first.
+# The readers are forked and end with os._exit: each writes its own peak to a file first. A
+# forked process's high-water mark starts at its parent's RSS at the fork (Linux's dup_mm):
+# pages it still shares with the main process count in both.
 _READERS = """_exit = os._exit
 def _reader_exit(status):
     try:
@@ -124,23 +126,24 @@ os._exit = _reader_exit
 """
 
 
-def _audit_once(name: str, repo: Path) -> Run:
-    """One audit, in a child that says its own peak RSS and each reader's (git's memory is
-    git's, not ours): the larger is the run's."""
+def _audit_once(name: str, repo: Path, python: str = sys.executable) -> Run:
+    """One audit, by ``python``'s sgai-guard, in a child that says its own peak RSS and each
+    reader's (git's memory is git's, not ours): the larger is the run's."""
     audit = ["audit", str(repo), "--format", "json", "--output", "/dev/null", "--progress", "never"]
     with tempfile.NamedTemporaryFile("r", suffix=".peaks") as peaks:
         code = f"import os, resource, sys\n{_PEAK}{_READERS.format(peaks=peaks.name)}"
         code += f"from sgai_guard.cli import main\nrc = main({audit!r})\n"
         code += "print(_peak_kib(), file=sys.stderr)\nsys.exit(rc)\n"
         start = time.perf_counter()
-        argv = [sys.executable, "-c", code]
-        proc = subprocess.run(argv, check=False, capture_output=True, text=True)
+        proc = subprocess.run([python, "-c", code], check=False, capture_output=True, text=True)
         wall = time.perf_counter() - start
         readers = [int(line) for line in peaks.read().split()]
-    own = int(proc.stderr.strip().splitlines()[-1])
-    summary = next((ln for ln in proc.stderr.splitlines() if ln.startswith("Scanned")), "")
+    said = proc.stderr.strip().splitlines()
+    own = int(said[-1]) if said and said[-1].isdigit() else 0  # 0: the audit itself failed
+    summary = next((ln for ln in said if ln.startswith("Scanned")), "")
     largest = max(readers, default=0)
-    note = f"exit {proc.returncode}; readers' peak {largest / 1024:.0f} MiB; {summary}"
+    forked = f"readers' peak {largest / 1024:.0f} MiB" if readers else "no reader forked"
+    note = f"exit {proc.returncode}; {forked}; {summary or (said[-1] if said else '')}"
     return Run(name, wall, max(own, largest) / 1024, note)
 
 
@@ -190,14 +193,13 @@ def main() -> None:
     )
     timed = [floor, *(_audit(name, path) for name, path in _audited(repo, args).items())]
     if args.compare:
-        audit = ["audit", str(repo), "--format", "json", "--output", "/dev/null"]
-        timed.append(_command("compared sgai-guard audit", [args.compare, *audit]))
+        timed.append(_compared(args.compare, repo))
     with tempfile.TemporaryDirectory() as tmp:
         timed += [
             _command(name, argv, report) for name, argv, report in _peers(repo, args, Path(tmp))
         ]
-        for _ in range(args.runs):
-            for each in timed:
+        for turn in range(args.runs):  # each round in another order: no place is anyone's
+            for each in timed[turn % len(timed) :] + timed[: turn % len(timed)]:
                 each.runs.append(each.once())
     _costs({each.name: each for each in timed})
     _table(timed, floor, mib)
@@ -235,8 +237,19 @@ def _table(timed: list[Timed], floor: Timed, mib: float) -> None:
         )
 
 
-def _audit(name: str, repo: Path) -> Timed:
-    return Timed(name, lambda: _audit_once(name, repo))
+def _audit(name: str, repo: Path, python: str = sys.executable) -> Timed:
+    return Timed(name, lambda: _audit_once(name, repo, python))
+
+
+def _compared(executable: str, repo: Path) -> Timed:
+    """Another sgai-guard, measured as ours is when its environment's Python sits beside it;
+    else as a whole process tree (its peak then includes git's)."""
+    name = "compared sgai-guard audit"
+    python = Path(executable).parent / "python"
+    if python.exists():
+        return _audit(name, repo, str(python))
+    audit = ["audit", str(repo), "--format", "json", "--output", "/dev/null", "--progress", "never"]
+    return _command(name, [executable, *audit])
 
 
 def _costs(named: dict[str, Timed]) -> None:

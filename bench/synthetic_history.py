@@ -9,6 +9,7 @@ The result is repacked with deltas, as a real mirror would be.
 from __future__ import annotations
 
 import random
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -54,6 +55,7 @@ def build(
     """Create (once) a bare repository at ``target`` and return it."""
     if (target / "bench-complete").exists():
         return target
+    shutil.rmtree(target, ignore_errors=True)  # a build cut short: begun again from nothing
     rng = random.Random(seed)
     tree = _sources(files, rng)
     pool = [line for text in list(tree.values())[:300] for line in text.split(b"\n") if line]
