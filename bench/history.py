@@ -13,14 +13,17 @@ Every command runs once a round, in the same order, for --runs rounds: the floor
 the compared executable, the peers. A slow minute of a shared machine then slows one round
 of every command, not all the runs of one. Printed for each: the median and the best wall
 time, MiB/s of unique blob bytes at the median, its own peak RSS, and its ratio to the floor:
-the median over the rounds of each round's ratio (paired, so the slow rounds cancel). The
-cost of missing objects and of a `.rev` file is such a paired median too.
+the median over the rounds of each round's ratio (paired, so the slow rounds cancel), and
+its median CPU time (user and system, every process it waited for: git's too), which this
+VM's slow minutes move less than wall time. The cost of missing objects and of a `.rev` file
+is such a paired median too, in wall time and in CPU time.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -44,6 +47,7 @@ class Run:
     seconds: float
     peak_mib: float
     note: str
+    cpu: float = 0.0  # user and system seconds of the process and every process it waited for
 
 
 @dataclass
@@ -57,24 +61,31 @@ class Timed:
     def median(self) -> float:
         return statistics.median(run.seconds for run in self.runs)
 
-    def against(self, other: Timed) -> float:
-        """The median over the rounds of this command's time over ``other``'s."""
+    def cpu(self) -> float:
+        return statistics.median(run.cpu for run in self.runs)
+
+    def against(self, other: Timed, *, cpu: bool = False) -> float:
+        """The median over the rounds of this command's time (or CPU time) over ``other``'s."""
         pairs = zip(self.runs, other.runs, strict=True)
+        if cpu:
+            return statistics.median(mine.cpu / max(theirs.cpu, 1e-9) for mine, theirs in pairs)
         return statistics.median(mine.seconds / theirs.seconds for mine, theirs in pairs)
 
 
-def _popen_rss(argv: list[str]) -> tuple[float, float, int]:
-    """Wall time, peak RSS (MiB) of the process and its waited-for children, exit code."""
+def _popen_rss(argv: list[str]) -> tuple[float, float, int, float]:
+    """Wall time, peak RSS (MiB) of the process and its waited-for children, exit code, and
+    their CPU time."""
     start = time.perf_counter()
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _, status, usage = os.wait4(proc.pid, 0)
-    return time.perf_counter() - start, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
+    wall, code = time.perf_counter() - start, os.waitstatus_to_exitcode(status)
+    return wall, usage.ru_maxrss / 1024, code, usage.ru_utime + usage.ru_stime
 
 
 def _command(name: str, argv: list[str], report: Path | None = None) -> Timed:
     def once() -> Run:
-        wall, peak, code = _popen_rss(argv)
-        return Run(name, wall, peak, f"exit {code}{_count(report)}")
+        wall, peak, code, cpu = _popen_rss(argv)
+        return Run(name, wall, peak, f"exit {code}{_count(report)}", cpu)
 
     return Timed(name, once)
 
@@ -134,9 +145,9 @@ def _audit_once(name: str, repo: Path, python: str = sys.executable) -> Run:
         code = f"import os, resource, sys\n{_PEAK}{_READERS.format(peaks=peaks.name)}"
         code += f"from sgai_guard.cli import main\nrc = main({audit!r})\n"
         code += "print(_peak_kib(), file=sys.stderr)\nsys.exit(rc)\n"
-        start = time.perf_counter()
+        before, start = _children_cpu(), time.perf_counter()
         proc = subprocess.run([python, "-c", code], check=False, capture_output=True, text=True)
-        wall = time.perf_counter() - start
+        wall, cpu = time.perf_counter() - start, _children_cpu() - before
         readers = [int(line) for line in peaks.read().split()]
     said = proc.stderr.strip().splitlines()
     own = int(said[-1]) if said and said[-1].isdigit() else 0  # 0: the audit itself failed
@@ -144,7 +155,13 @@ def _audit_once(name: str, repo: Path, python: str = sys.executable) -> Run:
     largest = max(readers, default=0)
     forked = f"readers' peak {largest / 1024:.0f} MiB" if readers else "no reader forked"
     note = f"exit {proc.returncode}; {forked}; {summary or (said[-1] if said else '')}"
-    return Run(name, wall, max(own, largest) / 1024, note)
+    return Run(name, wall, max(own, largest) / 1024, note, cpu)
+
+
+def _children_cpu() -> float:
+    """CPU seconds of every process this one has waited for (and those they waited for)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 _LABELS = {
@@ -226,14 +243,14 @@ def _audited(repo: Path, args: argparse.Namespace) -> dict[str, Path]:
 def _table(timed: list[Timed], floor: Timed, mib: float) -> None:
     print(
         f"{'tool':38s} {'median s':>8s} {'best s':>7s} {'MiB/s':>8s} {'peak MiB':>9s} "
-        f"{'ratio':>6s}  note"
+        f"{'ratio':>6s} {'CPU s':>6s}  note"
     )
     for each in timed:
         median, last = each.median(), each.runs[-1]
         print(
             f"{each.name:38s} {median:8.2f} {min(r.seconds for r in each.runs):7.2f} "
             f"{mib / median:8.1f} {max(r.peak_mib for r in each.runs):9.1f} "
-            f"{each.against(floor):5.2f}x  {last.note}"
+            f"{each.against(floor):5.2f}x {each.cpu():6.2f}  {last.note}"
         )
 
 
@@ -256,10 +273,14 @@ def _costs(named: dict[str, Timed]) -> None:
     """What missing objects and a `.rev` file cost, each a paired median over the rounds."""
     audit = named["sgai-guard audit"]
     if complete := named.get("sgai-guard audit, complete copy"):
-        extra = audit.against(complete) - 1
-        print(f"missing objects cost {extra:+.1%} against the complete copy (goal 2: <= +10%)")
+        extra, cpu = audit.against(complete) - 1, audit.against(complete, cpu=True) - 1
+        print(
+            f"missing objects cost {extra:+.1%} against the complete copy (goal 2: <= +10%); "
+            f"CPU {cpu:+.1%}"
+        )
     if rev := named.get("sgai-guard audit, with a .rev file"):
-        print(f"a .rev file costs {rev.against(audit) - 1:+.1%} against the same store without one")
+        extra, cpu = rev.against(audit) - 1, rev.against(audit, cpu=True) - 1
+        print(f"a .rev file costs {extra:+.1%} against the same store without one; CPU {cpu:+.1%}")
 
 
 if __name__ == "__main__":
