@@ -140,7 +140,7 @@ os._exit = _reader_exit
 def _audit_once(name: str, repo: Path, python: str = sys.executable) -> Run:
     """One audit, by ``python``'s sgai-guard, in a child that says its own peak RSS and each
     reader's (git's memory is git's, not ours): the larger is the run's."""
-    audit = ["audit", str(repo), "--format", "json", "--output", "/dev/null", "--progress", "never"]
+    audit = _audit_argv(repo)
     with tempfile.NamedTemporaryFile("r", suffix=".peaks") as peaks:
         code = f"import os, resource, sys\n{_PEAK}{_READERS.format(peaks=peaks.name)}"
         code += f"from sgai_guard.cli import main\nrc = main({audit!r})\n"
@@ -156,6 +156,11 @@ def _audit_once(name: str, repo: Path, python: str = sys.executable) -> Run:
     forked = f"readers' peak {largest / 1024:.0f} MiB" if readers else "no reader forked"
     note = f"exit {proc.returncode}; {forked}; {summary or (said[-1] if said else '')}"
     return Run(name, wall, max(own, largest) / 1024, note, cpu)
+
+
+def _audit_argv(repo: Path) -> list[str]:
+    """sgai-guard's arguments for one audit of ``repo``, its report thrown away."""
+    return ["audit", str(repo), "--format", "json", "--output", "/dev/null", "--progress", "never"]
 
 
 def _children_cpu() -> float:
@@ -181,9 +186,8 @@ def main() -> None:
     parser.add_argument("--repo", type=Path)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--commits", type=int, default=5000)
-    parser.add_argument("--gitleaks")
-    parser.add_argument("--betterleaks")
-    parser.add_argument("--kingfisher")
+    peers.add_options(parser)
+    parser.add_argument("--kingfisher", help="Kingfisher's binary (default: on PATH)")
     parser.add_argument("--compare", help="another sgai-guard executable (an older release)")
     parser.add_argument(
         "--complete-copy",
@@ -265,8 +269,7 @@ def _compared(executable: str, repo: Path) -> Timed:
     python = Path(executable).parent / "python"
     if python.exists():
         return _audit(name, repo, str(python))
-    audit = ["audit", str(repo), "--format", "json", "--output", "/dev/null", "--progress", "never"]
-    return _command(name, [executable, *audit])
+    return _command(name, [executable, *_audit_argv(repo)])
 
 
 def _costs(named: dict[str, Timed]) -> None:
