@@ -124,15 +124,61 @@ WORKER_ENV = {
 }
 
 
+class Certificates(NamedTuple):
+    """A CA of the test's own, and one certificate it signed for 127.0.0.1 (every node)."""
+
+    ca: Path
+    cert: Path
+    key: Path
+
+    def options(self) -> list[str]:
+        return [
+            "--tls-ca-file",
+            str(self.ca),
+            "--tls-cert",
+            str(self.cert),
+            "--tls-key",
+            str(self.key),
+        ]
+
+
+def certificates(folder: Path) -> Certificates:
+    """Made with the openssl command, as the README's readers would."""
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=folder, check=True, capture_output=True)
+
+    ca, cert, key = folder / "ca.pem", folder / "node.pem", folder / "node-key.pem"
+    openssl("req", "-x509", "-nodes", "-newkey", "rsa:2048", "-days", "2", "-subj", "/CN=test CA",
+            "-keyout", "ca-key.pem", "-out", str(ca))  # fmt: skip
+    openssl("req", "-nodes", "-newkey", "rsa:2048", "-subj", "/CN=node",
+            "-keyout", str(key), "-out", "node.csr")  # fmt: skip
+    (folder / "ext").write_text("subjectAltName=IP:127.0.0.1\n")
+    openssl("x509", "-req", "-in", "node.csr", "-CA", str(ca), "-CAkey", "ca-key.pem",
+            "-CAcreateserial", "-days", "2", "-extfile", "ext", "-out", str(cert))  # fmt: skip
+    return Certificates(ca, cert, key)
+
+
 @contextmanager
-def dask_cluster(folder: Path) -> Iterator[Cluster]:
-    """``dask scheduler`` and two ``dask worker`` processes on 127.0.0.1."""
+def dask_cluster(folder: Path, tls: Certificates | None = None) -> Iterator[Cluster]:
+    """``dask scheduler`` and two ``dask worker`` processes on 127.0.0.1; ``tls``: over
+    tls://, every node presenting that certificate."""
     from distributed import Client
+    from distributed.security import Security
 
     folder.mkdir(parents=True, exist_ok=True)
     file = folder / "scheduler.json"
     log = (folder / "dask.log").open("wb")
-    common = ["--no-dashboard"]
+    common = ["--no-dashboard", *(tls.options() if tls else [])]
+    protocol = ["--protocol", "tls"] if tls else []
+    security = (
+        Security(
+            tls_ca_file=str(tls.ca), tls_client_cert=str(tls.cert), tls_client_key=str(tls.key)
+        )
+        if tls
+        else None
+    )
     scheduler = subprocess.Popen(
         [
             sys.executable,
@@ -144,6 +190,7 @@ def dask_cluster(folder: Path) -> Iterator[Cluster]:
             "0",
             "--scheduler-file",
             str(file),
+            *protocol,
             *common,
         ],
         cwd=folder,
@@ -186,7 +233,7 @@ def dask_cluster(folder: Path) -> Iterator[Cluster]:
                     start_new_session=True,
                 )
             )
-        with Client(scheduler_file=str(file), timeout="30s") as client:
+        with Client(scheduler_file=str(file), timeout="30s", security=security) as client:
             client.wait_for_workers(2, timeout=60)
             address = client.scheduler.address
         yield Cluster(address, scheduler, workers)

@@ -4,6 +4,7 @@ failures recorded, merge and its refusal to mix salts."""
 from __future__ import annotations
 
 import json
+import pickle
 import random
 from pathlib import Path
 from typing import Any
@@ -128,7 +129,7 @@ def test_result_files_round_trip_without_secrets(tmp_path: Path, rng: random.Ran
 
     secret = key(rng, 2)
     repo = small(tmp_path / "r", [secret])
-    done = run_job(Job(target(str(repo)), None, AuditOptions()))
+    done = run_job(Job(target(str(repo)), None, AuditOptions(verifying="checked")))
     assert done.result is not None and done.result.findings[0].secret == secret
     stored = resultfile.Stored(done.name, done.target, done.state, done.salt_id, done.result)
     text = resultfile.dump(stored)
@@ -141,12 +142,51 @@ def test_result_files_round_trip_without_secrets(tmp_path: Path, rng: random.Ran
     assert back.result._replace(findings=()) == done.result._replace(findings=())
 
 
-def test_merge_refuses_mixed_salts(tmp_path: Path, rng: random.Random) -> None:
-    a = small(tmp_path / "a", [key(rng, 1)])
+def test_worker_results_carry_no_key_unless_the_live_check_needs_it(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """Found by an attacker review: on a Dask cluster the results pass through the
+    scheduler, and every clear key went with them, --verify or not."""
+    from sgai_guard.fleet.job import AuditOptions, Job, run_job
+    from sgai_guard.fleet.targets import target
+
+    secret = key(rng, 2)
+    repo = small(tmp_path / "r", [secret])
+    done = run_job(Job(target(str(repo)), None, AuditOptions()))
+    assert done.result is not None and done.result.findings
+    for finding in done.result.findings:
+        assert (finding.secret, finding.line_text, finding.previous_line) == ("", b"", b"")
+        assert finding.redacted and finding.fingerprint
+    assert secret not in repr(done) and secret.encode() not in pickle.dumps(done)
+
+
+def test_a_fleet_uses_one_salt_whatever_a_repository_sets(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """Found by an attacker review: one repository's own salt made the merge refuse the
+    whole run, and the other repositories' keys were never reported."""
+    leaked = key(rng, 1)
+    a = small(tmp_path / "a", [leaked])
     b = small(tmp_path / "b", [key(rng, 2)])
     (b / ".sgai-guard.toml").write_text('salt = "another-salt-for-this-repository"\n')
     out = tmp_path / "out"
-    run_cli("audit", str(a), str(b), "--out", str(out), cwd=tmp_path)
+    args = ("audit", str(a), str(b), "--out", str(out), "--format", "json")
+    proc = run_cli(*args, cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    report = json.loads(proc.stdout)
+    assert len(report["findings"]) == 2
+    assert any("the salt set in" in n and "is not used" in n for n in report["notices"])
+    assert "another-salt" not in proc.stdout + proc.stderr
+
+
+def test_merge_refuses_mixed_salts(tmp_path: Path, rng: random.Random) -> None:
+    a = small(tmp_path / "a", [key(rng, 1)])
+    b = small(tmp_path / "b", [key(rng, 2)])
+    salted = tmp_path / "salted.toml"
+    salted.write_text('salt = "another-salt-for-this-repository"\n')
+    out = tmp_path / "out"
+    run_cli("audit", str(a), "--out", str(out), cwd=tmp_path)
+    run_cli("audit", str(b), "--out", str(out), "--config", str(salted), cwd=tmp_path)
     proc = run_cli("merge", str(out), cwd=tmp_path)
     assert proc.returncode == 2
     assert "different fingerprint salts" in proc.stderr

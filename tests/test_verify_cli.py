@@ -168,3 +168,32 @@ def test_a_dead_key_not_blocking_says_so(
     assert (
         proc.returncode == 0 and "not blocking" in proc.stdout and "new: blocks" not in proc.stdout
     )
+
+
+def test_a_fleet_run_keeps_no_verdict_made_under_other_settings(
+    tmp_path: Path, rng: random.Random, standin: StandIn
+) -> None:
+    """Found by an attacker review: a dead verdict, and the non-blocking finding it made
+    under --fail-on, were written with the result; a later run without them reused it, and
+    a key a plain audit blocks passed with exit 0."""
+    repo = Repo(tmp_path / "repo")
+    dead = keys.sgai_uuid(rng)
+    standin.sgai(dead, Behaviour((403,)), v1=Behaviour((401,)))
+    repo.write("a_dead.env", f"SGAI_API_KEY={dead}\n")
+    repo.commit("a dead key")
+    out = tmp_path / "out"
+    fleet = ("audit", str(repo.path), "--out", str(out))
+    env = _env(standin)
+    lenient = run_cli(*fleet, "--verify", "--fail-on", "live,unknown", cwd=tmp_path, env=env)
+    assert lenient.returncode == 0, lenient.stderr
+    assert "0 blocking" in lenient.stderr  # the count after the checks, as the exit code says
+    plain = run_cli(*fleet, cwd=tmp_path)
+    assert plain.returncode == 1, plain.stderr
+    assert "1 audited, 0 unchanged" in plain.stderr
+    again = run_cli(*fleet, cwd=tmp_path)
+    assert again.returncode == 1 and "0 audited, 1 unchanged" in again.stderr
+    elsewhere = {**env, "SGAI_GUARD_VERIFY_SGAI_URL": f"{standin.url}/other"}
+    moved = run_cli(*fleet, "--verify", "--fail-on", "live,unknown", cwd=tmp_path, env=elsewhere)
+    assert "1 audited, 0 unchanged" in moved.stderr, moved.stderr  # another endpoint: again
+    for text in (lenient.stderr, plain.stdout, moved.stdout, moved.stderr):
+        assert dead not in text

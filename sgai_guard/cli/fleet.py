@@ -82,6 +82,7 @@ def audit_many(
             _absolute(config_path),
             _absolute(baseline_path),
             other_markers,
+            _verifying_settings(check),
         )
     )
     with tempfile.TemporaryDirectory(prefix="sgai-guard-") as scratch:
@@ -103,6 +104,20 @@ def _targets(given: Sequence[str], fleet: FleetOptions) -> list[Target]:
     if not items:
         raise click.UsageError("no targets: the targets file lists none")
     return items
+
+
+def _verifying_settings(check: Check) -> str:
+    """What decides a verdict and what it blocks, resolved ("" without --verify)."""
+    if not check.enabled:
+        return ""
+    from sgai_guard.verify.endpoints import (  # noqa: PLC0415
+        endpoints_from_environment,
+        endpoints_from_options,
+    )
+
+    endpoints = endpoints_from_options(check.endpoints, endpoints_from_environment(os.environ))
+    fail_on = sorted(v.value for v in check.fail_on) if check.fail_on is not None else None
+    return repr((tuple(endpoints), fail_on))
 
 
 def _absolute(path: Path | None) -> str | None:

@@ -5,10 +5,12 @@ loss: the scheduler runs its task again elsewhere, and jobs are idempotent."""
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
-from sgai_guard.errors import UsageError
+from sgai_guard.errors import UsageError, say
 from sgai_guard.fleet.executors import lost
 from sgai_guard.fleet.job import Job, RepoResult, run_job
 
@@ -17,14 +19,56 @@ if TYPE_CHECKING:
 
 
 def _connect(address: str) -> Client:
+    if _open_to_others(address):
+        say(
+            f"sgai-guard: warning: {address} is neither authenticated nor encrypted: whoever "
+            "reaches that scheduler runs code on its workers and reads their results; use "
+            "tls:// (see the README's fleet section)"
+        )
     try:
         from distributed import Client  # noqa: PLC0415
     except ImportError as exc:
         raise UsageError('--dask needs the Dask extra: pip install "sgai-guard[dask]"') from exc
+    if address.startswith("tls://"):
+        _require_tls_files()
     try:
         return Client(address, timeout="20s", set_as_default=False)  # type: ignore[no-untyped-call]
-    except (OSError, TimeoutError, ValueError) as exc:
+    except (OSError, TimeoutError, ValueError, TypeError) as exc:
         raise UsageError(f"cannot reach the Dask scheduler at {address}: {exc}") from exc
+
+
+def _require_tls_files() -> None:
+    """A tls:// scheduler needs this client's CA and certificate: without them Dask failed
+    with an internal error, then spent 40 s closing the half-made client."""
+    import dask.config  # noqa: PLC0415
+
+    wanted = {"ca-file": "CA_FILE", "client.cert": "CLIENT__CERT"}
+    unset = [
+        f"DASK_DISTRIBUTED__COMM__TLS__{var}"
+        for key, var in wanted.items()
+        if not dask.config.get(f"distributed.comm.tls.{key}", None)
+    ]
+    if unset:
+        raise UsageError(
+            f"a tls:// scheduler needs this client's certificates: set {' and '.join(unset)} "
+            "(and DASK_DISTRIBUTED__COMM__TLS__CLIENT__KEY for a separate key file), or the "
+            "same keys in Dask's configuration"
+        )
+
+
+def _open_to_others(address: str) -> bool:
+    """A plain (tcp://, or no scheme) address of another machine (an attacker review: the
+    README had workers on tcp:// and every key went through an open scheduler)."""
+    scheme, _, rest = address.rpartition("://")
+    if scheme in ("tls", "wss", "inproc"):
+        return False  # authenticated and encrypted, or within this process
+    host = urlsplit(f"//{rest}").hostname or ""
+    if host == "localhost":
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return True  # a host name: another machine, as far as this can tell
 
 
 class DaskCluster:

@@ -8,11 +8,14 @@ import hashlib
 import os
 import time
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from sgai_guard.errors import GuardError, UsageError, internal_error_message
 from sgai_guard.fleet.targets import Target
-from sgai_guard.models import ScanResult
+from sgai_guard.models import Finding, ScanResult
+
+if TYPE_CHECKING:
+    from sgai_guard.engine.prepare import Prepared
 
 
 class AuditOptions(NamedTuple):
@@ -25,6 +28,11 @@ class AuditOptions(NamedTuple):
     config_path: str | None = None
     baseline_path: str | None = None
     other_markers: bool = False
+    # The live check's settings (--verify's endpoints and --fail-on), "" without --verify.
+    # Part of the digest: a verdict and what it made non-blocking were written with the
+    # result, and a later run without them reused it, a leaked key passing with exit 0
+    # (found by an attacker review). Without it, the secrets never leave the worker.
+    verifying: str = ""
     digest: str = ""  # options, tool version and configuration contents (see fleet.plan)
 
 
@@ -76,14 +84,24 @@ def run_job(job: Job) -> RepoResult:
         return base._replace(error=error)
     except Exception as exc:  # one broken repository never stops the others
         return base._replace(error=internal_error_message(exc))
+    keep = bool(job.options.verifying)
     named = result._replace(
-        findings=tuple(f._replace(repository=job.target.name) for f in result.findings),
+        findings=tuple(_sent(f, job.target.name, keep=keep) for f in result.findings),
         suppressed=tuple(
-            s._replace(finding=s.finding._replace(repository=job.target.name))
+            s._replace(finding=_sent(s.finding, job.target.name, keep=False))
             for s in result.suppressed
         ),
     )
     return base._replace(result=named, salt_id=salt_id(salt), seconds=time.monotonic() - started)
+
+
+def _sent(finding: Finding, repository: str, *, keep: bool) -> Finding:
+    """A finding as it goes back to the client, with no key in it unless the live check
+    needs it: on a Dask cluster, results pass through the scheduler, and anyone who can
+    reach an open one reads them (found by an attacker review)."""
+    if keep:
+        return finding._replace(repository=repository)
+    return finding._replace(repository=repository, secret="", line_text=b"", previous_line=b"")
 
 
 def _open(job: Job) -> str:
@@ -124,6 +142,7 @@ def _audit(path: str, options: AuditOptions) -> tuple[ScanResult, str]:
         other_markers=options.other_markers,
         archives=dict(options.archives),
     )
+    prep, notice = _one_salt(prep, options)
     source = AuditSource(
         path,
         include_reflog=options.include_reflog,
@@ -131,4 +150,24 @@ def _audit(path: str, options: AuditOptions) -> tuple[ScanResult, str]:
         max_blob_size=options.max_blob_size,
         readers=1,  # the pool already keeps every core busy, one repository per process
     )
-    return run(source, prep, full_scan=True), prep.settings.salt
+    result = run(source, prep, full_scan=True)
+    return result._replace(notices=result.notices + notice), prep.settings.salt
+
+
+def _one_salt(prep: Prepared, options: AuditOptions) -> tuple[Prepared, tuple[str, ...]]:
+    """A fleet fingerprints every repository with one salt, --config's or the default: a
+    local repository's own `salt` made the merge refuse the whole run's report (found by
+    an attacker review). Its fingerprint allow entries may then match nothing: its keys
+    block, and this says why."""
+    from sgai_guard.detection.fingerprint import DEFAULT_SALT  # noqa: PLC0415
+
+    own = prep.config.salt if prep.config and not options.config_path else DEFAULT_SALT
+    if own == DEFAULT_SALT:
+        return prep, ()
+    where = prep.config.source if prep.config else None
+    notice = (
+        f"the salt set in {where} is not used: a fleet run fingerprints every repository "
+        "with one salt (the --config file's, else the default), so this repository's "
+        "fingerprint allow entries and baseline may not apply"
+    )
+    return prep._replace(settings=prep.settings._replace(salt=DEFAULT_SALT)), (notice,)

@@ -78,9 +78,15 @@ class Run:
             return None
 
     def review(self, review: Review) -> None:
+        """The fresh results, reviewed, written over; the tally counts what blocks after
+        the review (it said "1 blocking" of a run that exited 0: an attacker review)."""
+        before = sum(len(item.result.blocking) for item in self.fresh if item.result)
+        after = 0
         for item in review(self.fresh):
             complete = item.result is not None and not incompleteness(item.result)
             self.store.write(stored(item), complete=complete)
+            after += len(item.result.blocking) if item.result else 0
+        self.tally = self.tally._replace(blocking=self.tally.blocking - before + after)
 
 
 def run(
