@@ -20,14 +20,14 @@ def hints(result: ScanResult, stage: str, *, bypass: bool = False) -> tuple[str,
     if not blocking:
         return ()
     envs = ", ".join(sorted({f.rule.provider.env_var for f in blocking}))
-    fingerprint = blocking[0].fingerprint
+    fingerprints = list(dict.fromkeys(f.fingerprint for f in blocking))
     commits = sorted({f.commit[:12] for f in blocking if f.commit})
     tags = any(f.path.startswith("(tag ") for f in blocking)  # a tag's message or headers
     markers = not any(notice.startswith(MARKERS_OFF) for notice in result.notices)
     return (
         _fix(stage, envs, commits) + (TAG_FIX if tags and stage != COMMIT else ""),
         _revoke(stage),
-        _false_positive(stage, fingerprint, markers=markers),
+        _false_positive(stage, fingerprints, markers=markers),
         _bypass(stage, bypass),
     )
 
@@ -56,11 +56,10 @@ def _revoke(stage: str) -> str:
     )
 
 
-def _false_positive(stage: str, fingerprint: str, *, markers: bool) -> str:
-    entry = (
-        f'the entry [[allow]] with fingerprint = "{fingerprint}" and reason = "why this is '
-        'not a live key"'
-    )
+def _false_positive(stage: str, fingerprints: list[str], *, markers: bool) -> str:
+    """Each blocking key's fingerprint (a newcomer review: with two keys, the advice named
+    the first only, and whoever followed it was blocked again)."""
+    entry = _entries(fingerprints)
     if stage == RECEIVE:
         return (
             "A real false positive? Ask the server's administrators to add to its "
@@ -71,12 +70,27 @@ def _false_positive(stage: str, fingerprint: str, *, markers: bool) -> str:
         "put `sgai-guard: allow <reason>` in a comment on the key's line, or " if markers else ""
     )
     marker += "add to "
+    one = fingerprints[0] if len(fingerprints) == 1 else "<fingerprint>"
+    each = "" if len(fingerprints) == 1 else ", once for each"
     command = (
         ""
         if os.environ.get("PRE_COMMIT")  # the framework's own venv: `sgai-guard` is not on PATH
-        else f' (or run: sgai-guard allow {fingerprint} --reason "...")'
+        else f' (or run{each}: sgai-guard allow {one} --reason "...")'
     )
     return f"A real false positive? {marker}.sgai-guard.toml {entry}{command}."
+
+
+_LISTED = 5  # fingerprints named in the advice; the findings above list every one
+
+
+def _entries(fingerprints: list[str]) -> str:
+    reason = 'reason = "why this is not a live key"'
+    if len(fingerprints) == 1:
+        return f'the entry [[allow]] with fingerprint = "{fingerprints[0]}" and {reason}'
+    named = ", ".join(f'"{fp}"' for fp in fingerprints[:_LISTED])
+    more = len(fingerprints) - _LISTED
+    named += f" and {more} more (see above)" if more > 0 else ""
+    return f"an [[allow]] entry with {reason} for each fingerprint: {named}"
 
 
 def _bypass(stage: str, allowed: bool) -> str:

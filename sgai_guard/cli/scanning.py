@@ -83,7 +83,7 @@ def scan(
     stdin = _stdin_wanted(paths, stdin_filename)
     modes = _modes(paths, stdin, staged=staged, rev_range=rev_range, since=since)
     prep = prepare(
-        _start(paths),
+        _start(paths, config_path),
         config_path=config_path,
         baseline_path=baseline_path,
         fail_on_removed=fail_on_removed,
@@ -99,16 +99,44 @@ def scan(
     else:
         source = _worktree(paths, no_gitignore, max_file_size, prep)
     bar_wanted = not (stdin or modes) and _bar(progress)
-    result = _with_bar(source, prep, bar_wanted, full_scan=not paths and not modes)
+    result = _with_bar(source, prep, bar_wanted, full_scan=_full_scan(paths, modes, prep))
     check = configured(check, prep.config.fail_on if prep.config else None)
     raise SystemExit(finish(result, out, check=check))
 
 
-def _start(paths: tuple[Path, ...]) -> Path:
-    """Where the configuration is looked for: the first path's folder, else here."""
-    if not paths:
+def _start(paths: tuple[Path, ...], config_path: Path | None) -> Path:
+    """Where the configuration is looked for: the first path's folder, else here. PATHS
+    governed by different configurations are refused (without --config): the first one's
+    applied to all, so a folder whose `.sgai-guard.toml` excludes every path hid the keys of
+    the paths after it, and the result hung on the order of the arguments (found by a
+    review)."""
+    starts = [path if path.is_dir() else path.parent for path in paths if path != Path("-")]
+    if not starts:
         return Path()
-    return paths[0] if paths[0].is_dir() else paths[0].parent
+    if config_path is None and len(starts) > 1:
+        from sgai_guard.policy import configfile  # noqa: PLC0415
+
+        found = {str(start): configfile.find(start) for start in starts}
+        if len(set(found.values())) > 1:
+            which = "; ".join(f"{start}: {conf or 'none'}" for start, conf in found.items())
+            raise click.UsageError(
+                f"PATHS are governed by different configuration files ({which}): scan them "
+                "one at a time, or name one with --config"
+            )
+    return starts[0]
+
+
+def _full_scan(paths: tuple[Path, ...], modes: list[str], prep: Prepared) -> bool:
+    """Whether the scan read everything the configuration governs (its allow entries that
+    matched nothing are then listed as unused): its folder, or one above it, is among the
+    PATHS. `scan .` from the root is one, as `scan` is; `scan` from a folder below the
+    configuration's is not (found by a review: the two were told apart by the argument)."""
+    where = prep.config.source if prep.config else None
+    if modes or where is None:
+        return not modes and not paths
+    top = Path(os.path.realpath(where.parent))
+    scanned = (Path(os.path.realpath(path)) for path in paths or (Path(),) if path.is_dir())
+    return any(top.is_relative_to(folder) for folder in scanned)
 
 
 def _worktree(
@@ -137,7 +165,8 @@ def _modes(
         m for m, on in (("--staged", staged), ("--range", rev_range), ("--since", since)) if on
     ]
     if len(modes) > 1 or (modes and paths):
-        raise click.UsageError(f"choose one of PATHS, --staged, --range, --since (got {modes})")
+        got = ", ".join((["PATHS"] if paths else []) + modes)
+        raise click.UsageError(f"choose one of PATHS, --staged, --range, --since (got {got})")
     return modes
 
 

@@ -104,6 +104,12 @@ def _range(repo: Repository, plan: Plan, head: str, where: deepen.Remote) -> Ran
     wanted = plan.base or ""
     label = f"{wanted[:12]}..{plan.head[:12]}"
     base = deepen.obtain(repo, where, wanted)
+    if base is None and not deepen.is_shallow(repo):  # a whole clone: no depth would help
+        reason = (  # a newcomer review: a misspelt --base was told to fetch --unshallow
+            f"the base {wanted} names no commit in this clone and could not be fetched "
+            f"from {where.label}: check the name, or fetch that commit before sgai-guard"
+        )
+        return Fixed(Summary(incomplete=(reason,)))
     if base is None:
         return _unscanned(
             plan,

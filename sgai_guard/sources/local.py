@@ -59,15 +59,24 @@ class StdinSource:
     """Standard input as one file named ``path`` (`scan -`)."""
 
     def __init__(self, stream: BinaryIO, path: str) -> None:
-        self.stream, self.path = stream, path
+        self.stream, self.path, self.read = stream, path, 0
 
     def items(self) -> Iterator[Blob | Skipped]:
         from sgai_guard.sources.stdin import stdin_blobs  # noqa: PLC0415
 
-        yield from stdin_blobs(self.stream, self.path)
+        for blob in stdin_blobs(self.stream, self.path):
+            self.read += len(blob.data)
+            yield blob
 
     def summary(self) -> Summary:
-        return Summary()
+        """Empty input is not a pass: `git show REV:FILE | sgai-guard scan -` with a FILE
+        not at REV piped nothing, and exited 0 (found by a newcomer review)."""
+        if self.read:
+            return Summary()
+        return Summary(incomplete=(f"{EMPTY_STDIN}: nothing was scanned",))
+
+
+EMPTY_STDIN = "standard input was empty"
 
 
 class StagedSource:

@@ -53,6 +53,8 @@ def worktree_blobs(
     (``cap_from`` says where); ``ignored`` counts what the ignore rules left out."""
     seen: set[str] = set()
     ignored = ignored if ignored is not None else Ignored()
+    targets = list(targets)
+    several = len(targets) > 1
     for target in targets:
         info = fsread.lstat(target)
         if info is None:
@@ -63,7 +65,7 @@ def worktree_blobs(
             yield Skipped(target.as_posix(), reason, error=True)
             continue
         if stat.S_ISDIR(info.st_mode):
-            items = _tree(target, use_gitignore, ignored)
+            items = _tree(target, use_gitignore, ignored, named=several)
         else:
             top = gitcmd.toplevel(target.parent)
             rel = os.path.relpath(os.path.abspath(target), top) if top else target.as_posix()
@@ -80,14 +82,19 @@ def worktree_blobs(
 _Item = tuple[str, str, bool]  # (path on disk, path shown, tracked although ignored)
 
 
-def _tree(target: Path, use_gitignore: bool, ignored: Ignored) -> Iterator[_Item | Skipped]:
+def _tree(
+    target: Path, use_gitignore: bool, ignored: Ignored, *, named: bool = False
+) -> Iterator[_Item | Skipped]:
     """Files under ``target`` as (path, shown path); shown paths are relative to the work tree
-    root when ``target`` is inside one (as git names them), else to ``target``."""
+    root when ``target`` is inside one (as git names them), else to ``target``, or, when it
+    is one of several (``named``), start with ``target`` as given: `scan a b` outside git
+    showed a/app.py and b/app.py both as app.py (found by a newcomer review)."""
     top = gitcmd.toplevel(target) if use_gitignore else None
     root = os.path.abspath(target)
     if top is None:
         rules: Rules = SpecRules.empty() if use_gitignore else NoRules()
-        yield from _walk(root, "", rules, ignored)
+        given = Path(os.path.normpath(target)).as_posix()
+        yield from _walk(root, given + "/" if named and given != "." else "", rules, ignored)
         return
     prefix = Path(os.path.relpath(root, top)).as_posix()
     prefix = "" if prefix == "." else prefix + "/"
