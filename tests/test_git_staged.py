@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+import pytest
+
 from tests import keys
 from tests.cli_helpers import run_json
 from tests.gitrepo import Repo
@@ -134,3 +136,26 @@ def test_during_a_merge(tmp_path: Path, rng: random.Random) -> None:
         "feature.env": "already-committed",
         "shared.txt": "new",
     }
+
+
+@pytest.mark.parametrize("planted", [":/ :0", ":0", "HEAD", "{tree}", "{blob}"])
+def test_a_planted_merge_head_cannot_vouch_for_a_new_key(
+    tmp_path: Path, rng: random.Random, planted: str
+) -> None:
+    """Found by an attacker review: MERGE_HEAD was split into words and each used as a
+    revision. `:/ :0` gave ":0", and ":0:<path>" is the staged blob itself, so the new key
+    was "already committed on the branch being merged" (exit 0), while git committed it
+    (it resolves `:/ :0` to HEAD). Only commit ids count; a tree's or blob's id does not."""
+    repo = Repo(tmp_path)
+    repo.write("a.txt", "a\n")
+    repo.commit("init :0")
+    key = keys.tavily_current(rng)
+    repo.write("s.env", f"key={key}\n")
+    repo.add("s.env")
+    blob = repo.git("rev-parse", ":s.env").strip()
+    tree = repo.git("mktree", stdin=f"100644 blob {blob}\ts.env\n".encode()).strip()
+    line = planted.format(tree=tree, blob=blob)
+    (tmp_path / ".git" / "MERGE_HEAD").write_text(line + "\n")
+    code, report = run_json("scan", "--staged", cwd=tmp_path)
+    assert code == 1, report
+    assert [f["status"] for f in report["findings"]] == ["new"]

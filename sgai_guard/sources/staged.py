@@ -8,7 +8,7 @@ from functools import cache, partial
 from typing import NamedTuple
 
 from sgai_guard import fsread
-from sgai_guard.models import ZERO_OID, Blob, Part, Skipped
+from sgai_guard.models import ZERO_OID, Blob, Part, Skipped, is_object_id
 from sgai_guard.sources import gitcmd
 from sgai_guard.sources.gitargs import HOOK_ENV, NAMED_FILES, STAGED_DIFF
 from sgai_guard.sources.pieces import pieces
@@ -93,7 +93,12 @@ def _merge_heads(repo: Repository) -> tuple[str, ...]:
         text = fsread.read_small(os.path.join(git_dir, "MERGE_HEAD"), 1 << 20)
     except (OSError, fsread.NotRegularError):
         return ()
-    return tuple(text.decode("ascii", "replace").split())
+    # Object ids only, each peeled to its commit: any other revision ran against what is
+    # staged (`:/ :0` made ":0", and ":0:<path>" is the staged blob itself: a new key was
+    # "already committed on the branch being merged"; found by an attacker review), and a
+    # tree's id would name a path of a tree rather than of a commit.
+    lines = (line.split(maxsplit=1) for line in text.decode("ascii", "replace").splitlines())
+    return tuple(f"{words[0]}^{{commit}}" for words in lines if words and is_object_id(words[0]))
 
 
 def _prior(
