@@ -116,3 +116,46 @@ def test_audit_finds_keys_in_commit_and_tag_messages(tmp_path: Path, rng: random
     assert any(orphan[:12] in f["path"] for f in json.loads(proc.stdout)["findings"])
     for text in (json.dumps(findings), proc.stdout):
         assert in_commit not in text and in_tag not in text and dangling not in text
+
+
+def test_the_repository_config_does_not_hide_a_root_commit(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """Found by an attacker review: with log.showRoot=false in the repository's config, the
+    triage's `git log` showed no root commit, and a key pushed in one was reported local
+    only and unreachable."""
+    repo = Repo(tmp_path)
+    repo.write("k.env", f"K={keys.tavily_current(rng)}\n")
+    added = commit(repo, "root adds the key", "2025-01-01T10:00:00Z")
+    repo.git("rm", "-q", "k.env")
+    commit(repo, "drop it", "2025-02-01T10:00:00Z")
+    before = _audit(repo)
+    repo.git("config", "log.showRoot", "false")
+    [finding] = _audit(repo)
+    assert finding == before[0]
+    assert finding["exposure"]["introduced"]["commit"] == added
+    assert finding["exposure"]["reachable"] is True and finding["exposure"]["refs"]
+
+
+def test_the_repository_config_does_not_change_how_merges_are_read(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """From the same review: log.diffMerges=combined made -m print combined diffs, and a
+    key only a merge adds lost the commit that added it."""
+    repo = Repo(tmp_path)
+    repo.write("a.txt", "a\n")
+    commit(repo, "root", "2025-01-01T10:00:00Z")
+    repo.git("checkout", "-q", "-b", "side")
+    repo.write("s.txt", "s\n")
+    commit(repo, "side", "2025-01-02T10:00:00Z")
+    repo.git("checkout", "-q", "main")
+    repo.write("m.txt", "m\n")
+    commit(repo, "main", "2025-01-03T10:00:00Z")
+    repo.git("merge", "-q", "--no-commit", "side")
+    repo.write("k.env", f"K={keys.sgai_uuid(rng)}\n")  # an evil merge: only it adds the key
+    merged = commit(repo, "merge", "2025-01-04T10:00:00Z")
+    before = _audit(repo)
+    repo.git("config", "log.diffMerges", "combined")
+    [finding] = _audit(repo)
+    assert finding == before[0]
+    assert finding["exposure"]["introduced"]["commit"] == merged

@@ -141,6 +141,11 @@ SAFE_CONFIG: tuple[str, ...] = (
     # order in memory from its index, whatever a planted `.rev` says; older git ignores
     # the setting and reads them, and the audit checks each first (packindex.revs_agree)
     "pack.readReverseIndex=false",
+    # the triage's `git log -m --raw` as git's defaults make it, whatever the repository
+    # says: with log.showRoot=false a key pushed in a root commit looked local and
+    # unreachable (found by an attacker review); log.diffMerges picks what -m shows
+    "log.showRoot=true",
+    "log.diffMerges=separate",
 )
 
 
