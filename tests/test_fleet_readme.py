@@ -60,21 +60,28 @@ def test_laptop_recipe(tmp_path: Path, rng: random.Random) -> None:
 
 
 def test_dask_and_matrix_recipes_name_real_options() -> None:
-    dask = _block('pip install "sgai-guard[dask]"')
-    audit = next(line for line in dask.splitlines() if line.startswith("sgai-guard audit"))
-    assert (
-        shlex.split(audit)[1:]
-        == [
-            "audit",
-            "--targets-file",
-            "targets.txt",
-            "--dask",
-            "tcp://SCHEDULER:8786",
-            "--out",
-            "results/",
-        ][1:]
-        or "--dask" in audit
-    )
+    dask = _block('pip install "sgai-guard[dask]"').replace("\\\n", " ")
+    audit = shlex.split(next(line for line in dask.splitlines() if "sgai-guard audit" in line))
+    at = audit.index("sgai-guard")
+    assert audit[at:] == [
+        "sgai-guard",
+        "audit",
+        "--targets-file",
+        "targets.txt",
+        "--dask",
+        "tls://10.0.0.5:8786",
+        "--out",
+        "results/",
+    ]
+    settings = dict(word.split("=", 1) for word in audit[:at])
+    assert {"CA_FILE", "CLIENT__CERT", "CLIENT__KEY"} == {
+        name.removeprefix("DASK_DISTRIBUTED__COMM__TLS__") for name in settings
+    }
+    nodes = [line for line in dask.splitlines() if line.lstrip().startswith(("dask ", "DASK_"))]
+    scheduler = next(line for line in nodes if "dask scheduler" in line)
+    worker = next(line for line in nodes if "dask worker" in line)
+    assert "--protocol tls $TLS" in scheduler and "tls://10.0.0.5:8786" in worker
+    assert "$TLS" in worker and "tcp://" not in dask
     matrix = yaml.safe_load(_block("jobs:\n  list:", "yaml").join(("jobs:\n  list:", "")))
     every = [s for job in matrix["jobs"].values() for s in job["steps"]]
     steps = [s.get("run", "") for s in every]
