@@ -21,9 +21,11 @@ from functools import cache, lru_cache
 from typing import TYPE_CHECKING
 
 from sgai_guard.detection.fingerprint import redact
-from sgai_guard.detection.rules import shown_prefixes
+from sgai_guard.detection.rules import SGAI_B64, SHOWN_PREFIXES, TAVILY_B64, shown_prefixes
 
 if TYPE_CHECKING:
+    import re
+
     from sgai_guard.detection.detect import Detector
 
 _CONTROLS = (*range(0x20), 0x7F, *range(0x80, 0xA0))  # C0, DEL, C1
@@ -46,8 +48,8 @@ WITHHELD = "(withheld: it holds a key in an encoded or split form)"
 
 
 def redacted(text: str) -> str:
-    """``text`` with every key-shaped value in it redacted; WITHHELD when it holds a key
-    that is not written out as the key itself."""
+    """``text`` with every key-shaped value in it redacted, and every piece of one (see
+    ``_pieces``); WITHHELD when it holds a key that is not written out as the key itself."""
     done: set[str] = set()  # a key written twice is found twice, and replaced at the first
     for candidate in _detector().detect(text.encode("utf-8", "surrogateescape")):
         if candidate.secret in done:
@@ -57,7 +59,34 @@ def redacted(text: str) -> str:
         shown = shown_prefixes(candidate.rule.provider)
         text = text.replace(candidate.secret, redact(candidate.secret, shown))
         done.add(candidate.secret)
-    return text
+    return _pieces(text)
+
+
+# Where a piece of a key may start: a prefix as written, or as base64 shows it.
+_STARTS = (*SHOWN_PREFIXES, *(f.decode() for f in (*TAVILY_B64, *SGAI_B64)))
+_LONGEST_PIECE = 7  # characters after a start that are shown; more are masked
+
+
+def _pieces(text: str) -> str:
+    """A key cut short, or run on into a name (`<key>_old.env`), is no key to the detector,
+    and was printed nearly whole: 31 of a UUID's 32 digits in git's error about a planted
+    packed-refs line, 40 of 41 characters in an inline marker's reason cut inside a second
+    copy of the key (attacker reviews). Past a prefix, at most a few characters are shown."""
+    if not any(start in text for start in _STARTS):
+        return text  # nearly always: no regular expression is compiled
+    return _piece_pattern().sub(_masked_piece, text)
+
+
+@cache
+def _piece_pattern() -> re.Pattern[str]:
+    import re  # noqa: PLC0415 - only for a text holding a prefix
+
+    starts = "|".join(re.escape(start) for start in sorted(_STARTS, key=len, reverse=True))
+    return re.compile(f"({starts})([A-Za-z0-9_+/=-]{{{_LONGEST_PIECE + 1},}})")
+
+
+def _masked_piece(match: re.Match[str]) -> str:
+    return f"{match[1]}****"
 
 
 def _escape(text: str, *, lossless: bool) -> str:

@@ -29,7 +29,7 @@ def inline_reason(finding: Finding, other_markers: bool) -> str | None:
     """Why a marker on the finding's line (or the line before) allows it, if one does."""
     same = (OWN_MARKER, *(OTHER_SAME_LINE if other_markers else ()))
     following = (NEXT_LINE, *(OTHER_NEXT_LINE if other_markers else ()))
-    line, previous = _one_line(finding.line_text), _one_line(finding.previous_line)
+    line, previous = one_line(finding.line_text), one_line(finding.previous_line)
     for marker in following:
         if marker in previous:
             return _reason(previous, marker)
@@ -40,15 +40,24 @@ def inline_reason(finding: Finding, other_markers: bool) -> str | None:
     return None
 
 
-def _one_line(text: bytes) -> bytes:
-    """``text`` when it is one line on screen too (a CRLF ending aside), else nothing."""
+def one_line(text: bytes) -> bytes:
+    """``text`` when it is one line on screen too (a CRLF ending aside), else nothing (no
+    marker on it, and no allow-regex on lines, allows anything)."""
     body = text[:-1] if text.endswith(b"\r") else text
     return b"" if any(brk in body for brk in _SHOWN_BREAKS) else text
 
 
+# A reason is a few words; the rest of a long line (a minified file's) is not one, and may
+# hold another copy of the key cut short (found by an attacker review; see display._pieces).
+_LONGEST_REASON = 200
+
+
 def _reason(line: bytes, marker: bytes) -> str:
-    after = line[line.find(marker) + len(marker) :].decode("utf-8", "replace")
+    start = line.find(marker) + len(marker)
+    after = line[start : start + 4 * _LONGEST_REASON].decode("utf-8", "replace")
     after = after.strip().strip("*/#-> ").strip()
+    if len(after) > _LONGEST_REASON:
+        after = after[:_LONGEST_REASON].rstrip() + "..."
     return f"inline marker: {after}" if after else "inline marker"
 
 
