@@ -462,3 +462,67 @@ def test_a_baseline_never_holds_a_key_in_a_path(tmp_path: Path, rng: random.Rand
     code, report = run_json("scan", ".", "--baseline", "base.json", cwd=tmp_path)
     assert code == 0, report
     assert {s["reason"] for s in report["suppressed"]} == {"baseline"}
+
+
+@pytest.mark.parametrize("brk", ["\r", "\u2028"])
+@pytest.mark.parametrize("pattern", ["^EXAMPLE_", ".*"])
+def test_a_line_regex_allows_nothing_on_lines_an_editor_shows_apart(
+    tmp_path: Path, rng: random.Random, brk: str, pattern: str
+) -> None:
+    """Found by an attacker review: `[[allow-regex]]` with target = "line" (the README's own
+    `^EXAMPLE_`) matched one of the lines a lone CR shows apart, and allowed a key on the
+    next one; inline markers already allowed nothing on such lines."""
+    (tmp_path / ".sgai-guard.toml").write_text(
+        f'[[allow-regex]]\npattern = "{pattern}"\ntarget = "line"\nreason = "docs"\n'
+    )
+    body = f"EXAMPLE_URL=https://example.com{brk}TAVILY_API_KEY={keys.tavily_current(rng)}{brk}"
+    (tmp_path / "app.env").write_bytes(body.encode())
+    code, report = run_json("scan", ".", cwd=tmp_path)
+    assert code == 1 and not report["suppressed"], report
+    (tmp_path / "ok.env").write_text(f"EXAMPLE_KEY={keys.tavily_current(rng)}\n")
+    code, report = run_json("scan", "ok.env", cwd=tmp_path)
+    assert code == 0 and [s["reason"] for s in report["suppressed"]] == ["regex"], report
+
+
+def test_a_marker_above_a_chain_of_literals_allows_no_key_split_further_down(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """Found by an attacker review: a key split across string literals was placed where the
+    chain starts, so a marker above a 20-line banner allowed a key split on its last lines."""
+    key = keys.tavily_current(rng)
+    head, body = key[: key.rindex("-") + 1], key[key.rindex("-") + 1 :]
+    words = "".join(f'    "word{n}"\n' for n in range(20))
+    source = (
+        "# sgai-guard: allow-next-line the usage banner below is not a key\n"
+        f'BANNER = ("usage"\n{words}    "{head}"\n    "{body}")\n'
+    )
+    (tmp_path / "app.py").write_text(source)
+    code, report = run_json("scan", ".", cwd=tmp_path)
+    assert code == 1 and not report["suppressed"], report
+    [finding] = report["findings"]
+    assert (finding["rule_id"], finding["line"], finding["column"]) == (
+        "tavily-api-key-split",
+        23,
+        6,
+    )
+    (tmp_path / "app.py").write_text(f'# sgai-guard: allow-next-line demo\nK = "{head}" "{body}"\n')
+    code, report = run_json("scan", ".", cwd=tmp_path)
+    assert code == 0 and len(report["suppressed"]) == 1, report  # a marker right above it
+
+
+def test_a_next_line_marker_on_a_line_too_long_to_check_allows_nothing(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """Found by an attacker review: a line over 64 KiB was checked for lone CRs only near
+    its start, so a marker padded with 70,000 spaces, then 40 CR-separated lines, allowed
+    the key on the line after them."""
+    key = keys.tavily_current(rng)
+    data = (
+        "x = 1\n# sgai-guard: allow-next-line documentation"
+        + " " * 70_000
+        + "\rdef main():\r    pass\r" * 20
+        + f"\nTAVILY_API_KEY = '{key}'\n"
+    )
+    (tmp_path / "a.py").write_bytes(data.encode())
+    code, report = run_json("scan", ".", cwd=tmp_path)
+    assert code == 1 and not report["suppressed"], report

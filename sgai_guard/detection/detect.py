@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import heapq
 import re
+from bisect import bisect_right
 from collections.abc import Iterator, Sequence
 from functools import cache
+from itertools import accumulate
 from typing import NamedTuple
 
 from sgai_guard.detection.entropy import filler_reason
@@ -19,6 +21,7 @@ _B64_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 _B64_MAX_TOKEN = 4096
 _LITERAL = rb"""(?:"[A-Za-z0-9_-]*"|'[A-Za-z0-9_-]*')"""
 _CHAIN = re.compile(_LITERAL + rb"(?:\s*\+?\s*" + _LITERAL + rb")+")
+_PIECE = re.compile(rb"""["']([A-Za-z0-9_-]*)["']""")
 _BINARY_SNIFF = 8000
 
 
@@ -240,8 +243,21 @@ def _split_matches(rule: Rule, data: bytes) -> Iterator[tuple[int, str]]:
         return  # no string literal, no chain: two memchr passes instead of a regex sweep
     pattern = _compiled(rule.pattern + rule.end)
     for chain in _CHAIN.finditer(data):
-        literals = re.findall(rb"""["']([A-Za-z0-9_-]*)["']""", chain.group())
+        spans = [m.span(1) for m in _PIECE.finditer(data, chain.start(), chain.end())]
+        literals = [data[start:end] for start, end in spans]
         if len(literals) < 2 or any(pattern.search(part) for part in literals):
             continue  # a whole key inside one literal is the plain rule's finding
+        joined_starts = list(accumulate(map(len, literals), initial=0))
         for match in pattern.finditer(b"".join(literals)):
-            yield chain.start() + 1, match.group("key").decode("ascii")
+            yield _where(match.start("key"), spans, joined_starts), match.group("key").decode()
+
+
+def _where(at: int, spans: list[tuple[int, int]], joined_starts: list[int]) -> int:
+    """Where the byte ``at`` of the joined literals is in the data: the key is placed where
+    its first piece is, not where the chain of literals starts (an attacker review: an
+    allow-next-line marker above a chain 20 lines long allowed a key split on its last
+    lines)."""
+    n = bisect_right(joined_starts, at) - 1
+    while n + 1 < len(spans) and joined_starts[n + 1] == at and spans[n][0] == spans[n][1]:
+        n += 1  # an empty literal ends where the next begins: the key is in the next
+    return spans[n][0] + at - joined_starts[n]

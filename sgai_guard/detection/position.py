@@ -39,9 +39,20 @@ class Lines:
         return index + 1, column
 
     def around(self, offset: int) -> tuple[bytes, bytes]:
-        """The line holding ``offset`` (see ``text``) and the line before it."""
+        """The line holding ``offset`` (see ``text``) and the line before it; no line before
+        it when either is longer than LONG_LINE: what is cut off may hold a break an editor
+        shows (a lone CR), and a marker on the line before would then allow a key on
+        another line on screen (found by an attacker review: 70,000 spaces after the
+        marker, then 40 CR-separated lines, then the key)."""
         line = bisect.bisect_right(self._line_starts(), offset)
-        return self.text(line, offset), self.text(line - 1)
+        long = self._length(line) > LONG_LINE or self._length(line - 1) > LONG_LINE
+        return self.text(line, offset), b"" if long else self.text(line - 1)
+
+    def _length(self, line: int) -> int:
+        starts = self._line_starts()
+        if line < 1 or line > len(starts):
+            return 0
+        return (starts[line] - 1 if line < len(starts) else len(self._data)) - starts[line - 1]
 
     def text(self, line: int, near: int | None = None) -> bytes:
         """The bytes of a 1-based line, without its line ending; empty when out of range. A

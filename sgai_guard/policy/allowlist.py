@@ -11,7 +11,7 @@ from sgai_guard.errors import ConfigError
 from sgai_guard.models import Finding, Suppression, SuppressReason
 from sgai_guard.policy.config import Config
 from sgai_guard.policy.entries import AllowEntry, AllowRegex
-from sgai_guard.policy.inline import inline_reason
+from sgai_guard.policy.inline import inline_reason, one_line
 
 
 class Allowlist:
@@ -51,6 +51,10 @@ class Allowlist:
     def _regex_matches(self, rule: AllowRegex, finding: Finding) -> bool:
         import regex  # noqa: PLC0415
 
+        # a line an editor shows as several (a lone CR, U+2028) is no line to a rule: its
+        # pattern matched one of them and allowed a key on another (an attacker review)
+        if rule.target != "secret" and finding.line_text and not one_line(finding.line_text):
+            return False
         text = (
             finding.secret
             if rule.target == "secret"
