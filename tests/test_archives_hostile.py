@@ -310,3 +310,65 @@ def test_a_sparse_member_holds_only_its_stored_bytes(tmp_path: Path, rng: random
     )
     code, report = run_json("scan", ".", cwd=out)
     assert code == 1 and [f["path"] for f in report["findings"]] == ["backup.tar!z.env"]
+
+
+def _hidden_entry(name: str, content: bytes, method: int) -> bytes:
+    """A local header and its data, as a zip writer makes them, with no central record."""
+    one = io.BytesIO()
+    with zipfile.ZipFile(one, "w", method) as archive:
+        archive.writestr(name, content)
+    data = one.getvalue()
+    return data[: data.rfind(b"PK\x01\x02")]
+
+
+def _with_hidden(hidden: bytes, *, before: bool) -> bytes:
+    """A zip listing only readme.txt, with ``hidden`` before its entries or between them
+    and the central directory (offsets moved as a hand-made jar would have them)."""
+    visible = io.BytesIO()
+    with zipfile.ZipFile(visible, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("readme.txt", "hello\n")
+    data = visible.getvalue()
+    central, end = data.rfind(b"PK\x01\x02"), data.rfind(b"PK\x05\x06")
+    records, tail = bytearray(data[central:end]), bytearray(data[end:])
+    shift = len(hidden)
+    if before:
+        struct.pack_into("<I", records, 42, struct.unpack_from("<I", records, 42)[0] + shift)
+    struct.pack_into("<I", tail, 16, central + shift)
+    entries = hidden + data[:central] if before else data[:central] + hidden
+    return entries + bytes(records) + bytes(tail)
+
+
+@pytest.mark.parametrize("method", [zipfile.ZIP_DEFLATED, zipfile.ZIP_STORED])
+@pytest.mark.parametrize("before", [True, False])
+def test_an_entry_the_central_directory_leaves_out_is_read(
+    tmp_path: Path, rng: random.Random, method: int, before: bool
+) -> None:
+    """Found by an attacker review: a jar whose hidden entry has a local header but no
+    central record: unzip and zipfile list readme.txt only, Java's ZipInputStream reads the
+    hidden one too, and its key went unreported (exit 0)."""
+    key = keys.tavily_current(rng)
+    hidden = _hidden_entry("secret.env", f"TAVILY_API_KEY={key}\n".encode() + b"pad\n" * 50, method)
+    jar = _with_hidden(hidden, before=before)
+    assert zipfile.ZipFile(io.BytesIO(jar)).namelist() == ["readme.txt"]
+    (tmp_path / "app.jar").write_bytes(jar)
+    code, report = run_json("scan", ".", cwd=tmp_path)
+    assert code == 1, report
+    assert [f["path"] for f in report["findings"]] == ["app.jar!secret.env"]
+
+
+def test_zip_local_header_bytes_in_a_program_or_a_stored_member_are_no_entry(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """A self-extractor's program may hold the four bytes of a local header, and a stored
+    jar inside a jar holds its own entries: neither is a hidden entry of the outer zip."""
+    inner = io.BytesIO()
+    with zipfile.ZipFile(inner, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("conf.env", f"K={keys.sgai_uuid(rng)}\n")
+    outer = io.BytesIO()
+    with zipfile.ZipFile(outer, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("lib/inner.jar", inner.getvalue())
+    program = b"\x7fELF" + b"\0" * 100 + b"PK\x03\x04 look for this" + b"\0" * 100
+    (tmp_path / "setup.bin").write_bytes(program + outer.getvalue())
+    code, report = run_json("scan", ".", cwd=tmp_path)
+    assert code == 1 and not report["skipped"], report
+    assert [f["path"] for f in report["findings"]] == ["setup.bin!lib/inner.jar!conf.env"]
