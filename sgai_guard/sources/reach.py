@@ -4,6 +4,7 @@ history (`rev-list --topo-order --parents --all`) with a bit per commit, instead
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 
 from sgai_guard.errors import GitError
@@ -100,7 +101,7 @@ def refs_containing(
     targets = sorted(set(commits))
     if not targets:
         return {}
-    reach = _reach(repo, {oid: n for n, oid in enumerate(targets)})
+    reach = _reach(repo, {oid: n for n, oid in enumerate(targets)}, set(tips.values()))
     if reach is None:  # the walk failed (a damaged history): ask git per commit instead
         return {
             c: set(repo.lines("for-each-ref", "--format=%(refname)", "--contains", c))
@@ -116,20 +117,27 @@ def refs_containing(
     return out
 
 
-def _reach(repo: Repository, index: dict[str, int]) -> dict[str, int] | None:
-    """For each commit that has any, the bits of the wanted commits its history holds."""
+def _reach(repo: Repository, index: dict[str, int], keep: set[str]) -> dict[str, int] | None:
+    """For each of ``keep`` (the ref tips) whose history holds any wanted commit, their bits.
+    A commit's bits are let go once its last child has taken them: kept for every commit,
+    a history in which each of 120 k commits adds a key held 2.3 GB (an attacker review;
+    each commit held a bit for every key-adding commit below it)."""
     args = ["rev-list", "--topo-order", "--parents", *repo.all_refs()]
     proc = gitcmd.run(args, repo.path, stdin=repo.tip_ids)
     if proc.returncode != 0:
         return None
-    reach: dict[str, int] = {}
-    for line in reversed(proc.stdout.split(b"\n")):  # parents before their children
-        if not line:
-            continue
-        oid, *parents = line.decode("ascii").split(" ")
-        bits = 1 << index[oid] if oid in index else 0
+    lines = [line.split(b" ") for line in proc.stdout.split(b"\n") if line]
+    waiting = Counter(parent for _, *parents in lines for parent in parents)
+    wanted = {oid.encode(): n for oid, n in index.items()}
+    tips = {oid.encode() for oid in keep}
+    reach: dict[bytes, int] = {}
+    for oid, *parents in reversed(lines):  # parents before their children
+        bits = 1 << wanted[oid] if oid in wanted else 0
         for parent in parents:
             bits |= reach.get(parent, 0)
+            waiting[parent] -= 1
+            if not waiting[parent] and parent not in tips:
+                reach.pop(parent, None)  # its last child has its bits now
         if bits:
             reach[oid] = bits
-    return reach
+    return {oid.decode("ascii"): bits for oid, bits in reach.items() if oid in tips}
