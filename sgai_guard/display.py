@@ -90,9 +90,25 @@ def _masked_piece(match: re.Match[str]) -> str:
 
 
 def _escape(text: str, *, lossless: bool) -> str:
-    if text.isprintable() and not (lossless and "\\" in text) and "##[" not in text:
+    if text.isprintable() and not (lossless and "\\" in text) and "##" not in text:
         return text
-    return _escape_chars(text, lossless=lossless).replace("##[", "##\\x5b")
+    return _commands(_escape_chars(text, lossless=lossless))
+
+
+def _commands(text: str) -> str:
+    """CI log commands a runner finds anywhere in a line, made inert: GitHub's older `##[`
+    and Azure Pipelines' `##vso[` (in any case; found by an attacker review: a file named
+    `x ##vso[task.setvariable variable=DEPLOY_ENV]prod` went through every format)."""
+    if "##" not in text:
+        return text
+    return _command_pattern().sub(lambda m: m[0][:-1] + "\\x5b", text)
+
+
+@cache
+def _command_pattern() -> re.Pattern[str]:
+    import re  # noqa: PLC0415 - only for a text holding "##"
+
+    return re.compile(r"##(?:vso)?\[", re.IGNORECASE)
 
 
 def _escape_chars(text: str, *, lossless: bool) -> str:

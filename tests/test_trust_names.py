@@ -78,6 +78,8 @@ def test_hook_help_and_pathspec_magic_names(tmp_path: Path, rng: random.Random) 
 INJECTIONS = {
     "workflow command": "x\n::warning file=a.py::all clear\n",
     "legacy command": "y##[warning]all clear",
+    "azure command": "t ##vso[task.setvariable variable=DEPLOY_ENV]prod",
+    "azure command, upper case": "s ##VSO[task.complete result=Succeeded]done",
     "carriage return": "z\rnothing found",
     "terminal escape": "w\x1b[2J\x1b[31mclean",
     "bidi override": "v\u202etxt.exe",
@@ -114,6 +116,8 @@ def test_hostile_file_name_cannot_start_a_line(
         out = proc.stdout.decode("utf-8")
         for bad in ("\x1b", "\r", "\u202e", "\u2028"):
             assert bad not in out, (fmt, bad)
+        # Azure Pipelines finds `##vso[` anywhere, fence or not, stdout or stderr
+        assert "##vso[" not in (out + proc.stderr.decode("utf-8")).lower(), fmt
         lines = _lines_outside_fence(out) if fmt == "text" else out.splitlines()
         # inert inside the text format's fence, and inside a command the runner has parsed
         if fmt != "github":
