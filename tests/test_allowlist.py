@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import json
 import random
 import subprocess
 import sys
@@ -526,3 +527,51 @@ def test_a_next_line_marker_on_a_line_too_long_to_check_allows_nothing(
     (tmp_path / "a.py").write_bytes(data.encode())
     code, report = run_json("scan", ".", cwd=tmp_path)
     assert code == 1 and not report["suppressed"], report
+
+
+def _notebook(cells: list[list[str] | str], *, indent: int | None) -> str:
+    return json.dumps(
+        {
+            "cells": [
+                {"cell_type": "code", "metadata": {}, "outputs": [], "source": source}
+                for source in cells
+            ],
+            "metadata": {},
+            "nbformat": 4,
+            "nbformat_minor": 5,
+        },
+        indent=indent,
+    )
+
+
+def test_a_marker_in_a_notebook_reaches_only_its_own_notebook_line(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """Found by an attacker review: a notebook's lines are escaped inside JSON strings, so
+    one line of the file held many of the notebook's (all of them, minified), and a marker
+    in one cell allowed a key in another."""
+    key = keys.tavily_current(rng)
+    hidden = {
+        "one line": _notebook([["# sgai-guard: allow demo\n"], [f"K = '{key}'\n"]], indent=None),
+        "one string": _notebook([f"# sgai-guard: allow demo\nK = '{key}'\n"], indent=1),
+        "next line, then another": _notebook(
+            [["# sgai-guard: allow-next-line demo\n", f"x = 1\nK = '{key}'\n"]], indent=1
+        ),
+    }
+    for case, text in hidden.items():
+        (tmp_path / "nb.ipynb").write_text(text)
+        code, report = run_json("scan", "nb.ipynb", cwd=tmp_path)
+        assert code == 1 and not report["suppressed"], (case, report)
+    allowed = {
+        "same line": _notebook([[f"K = '{key}'  # sgai-guard: allow demo\n"]], indent=1),
+        "next line": _notebook(
+            [["# sgai-guard: allow-next-line demo\n", f"K = '{key}'\n"]], indent=1
+        ),
+        "a backslash n in the code": _notebook(
+            [[f"print('a\\\\n', '{key}')  # sgai-guard: allow demo\n"]], indent=None
+        ),
+    }
+    for case, text in allowed.items():
+        (tmp_path / "nb.ipynb").write_text(text)
+        code, report = run_json("scan", "nb.ipynb", cwd=tmp_path)
+        assert code == 0 and len(report["suppressed"]) == 1, (case, report)
