@@ -69,7 +69,15 @@ def test_rules_kill_switch_and_no_duplicate_pipelines() -> None:
 def test_job_is_pinned_and_scans_once() -> None:
     job = _job()
     assert job["variables"]["SGAI_GUARD_VERSION"] == sgai_guard.__version__
-    assert "${SGAI_GUARD_VERSION}" in " ".join(job["before_script"])
+    assert job["variables"]["SGAI_GUARD_PACKAGE"] == "sgai-guard==${SGAI_GUARD_VERSION}"
+    assert 'pip install --quiet "${SGAI_GUARD_PACKAGE}"' in " ".join(job["before_script"])
+    header = JOB_FILE.read_text().split("\nsgai_guard_secret_detection:")[0]
+    readme = (ROOT / "README.md").read_text()
+    [remote] = [
+        line.split("remote:")[1].strip() for line in header.splitlines() if "remote:" in line
+    ]
+    assert f"remote: {remote}" in readme  # the file names the address the README gives
+    assert 'SGAI_GUARD_PACKAGE: "git+https://github.com/OWNER/sgai-guard@<commit>"' in readme
     assert "after_script" not in job  # a second scan there would scan twice, and hide failures
     header = JOB_FILE.read_text().split("\nsgai_guard_secret_detection:")[0]
     assert job["allow_failure"] is False and "allow_failure" in header  # the choice, explained
