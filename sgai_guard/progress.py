@@ -54,7 +54,8 @@ class ProgressLine:
 
     def render(self, objects: int, size: int, elapsed: float) -> str:
         rate = size / elapsed / 2**20 if elapsed > 0 else 0.0
-        line = f"scanned {objects:,} objects, {size / 2**20:,.1f} MiB, {rate:,.1f} MiB/s"
+        things = "object" if objects == 1 else "objects"
+        line = f"scanned {objects:,} {things}, {size / 2**20:,.1f} MiB, {rate:,.1f} MiB/s"
         if self.total and objects:
             left = max(self.total - objects, 0) * elapsed / objects
             line += f", {objects * 100 // self.total}% of ~{self.total:,}, ETA {int(left)} s"

@@ -340,7 +340,7 @@ def test_progress_only_when_asked_off_a_terminal(tmp_path: Path, rng: random.Ran
     repo.commit("root")
     assert run_cli("audit", ".", cwd=tmp_path).stderr == ""
     shown = run_cli("audit", ".", "--progress", "always", cwd=tmp_path).stderr
-    assert "scanned 1 objects" in shown and "ETA" in shown
+    assert "scanned 1 object," in shown and "ETA" in shown
 
 
 def test_git_is_on_path() -> None:

@@ -155,3 +155,17 @@ def test_unused_allow_entries_are_listed_whenever_the_whole_tree_is_scanned(
 def test_a_second_way_of_scanning_is_named_with_paths(tmp_path: Path) -> None:
     proc = run_cli("scan", "--staged", ".", cwd=tmp_path)
     assert proc.returncode == 2 and "(got PATHS, --staged)" in proc.stderr
+
+
+def test_bad_input_is_named_for_what_it_is(tmp_path: Path) -> None:
+    bad = run_cli("allow", "nothex", "--reason", "x", cwd=tmp_path)
+    assert bad.returncode == 2 and "20 lower-case hex digits" in bad.stderr
+    assert "allow #1" not in bad.stderr and not (tmp_path / ".sgai-guard.toml").exists()
+    (tmp_path / "results").mkdir()
+    empty = run_cli("merge", "results", cwd=tmp_path)
+    assert empty.returncode == 3 and "results holds no result file" in empty.stdout
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n')
+    named = run_cli("scan", ".", "--config", "pyproject.toml", cwd=tmp_path)
+    assert named.returncode == 2 and "no [tool.sgai-guard] table" in named.stderr
+    found = run_cli("scan", ".", cwd=tmp_path)  # found, not named: a project without the table
+    assert found.returncode == 0, found.stdout + found.stderr

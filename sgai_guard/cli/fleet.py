@@ -204,4 +204,8 @@ def merge_cmd(folder: Path, out: Output) -> None:
     from sgai_guard.fleet import merge  # noqa: PLC0415
 
     items, unreadable = merge.load(folder)
-    raise SystemExit(finish(merge.merged(items, unreadable), out))
+    result = merge.merged(items, unreadable)
+    if not items and not unreadable:  # a newcomer review: "no file or commit matched" said
+        none = f"{folder} holds no result file (the OUT/ folder of `audit --out`)"
+        result = result._replace(incomplete=(none, *result.incomplete))
+    raise SystemExit(finish(result, out))

@@ -49,5 +49,7 @@ def cli() -> None:
     """Find ScrapeGraphAI (sgai-) and Tavily (tvly-) API keys before and after they leak.
 
     Exit codes: 0 clean, 1 secrets found, 2 usage or configuration error,
-    3 incomplete scan (nothing scanned, unreadable files, unresolved git range), 130 interrupted.
+    3 incomplete scan (nothing scanned where something was asked for, unreadable files,
+    unresolved git range), 130 interrupted. An empty staged set or range, or a repository
+    with no commits, is nothing to scan: exit 0, and said.
     """

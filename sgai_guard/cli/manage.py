@@ -101,6 +101,11 @@ def allow_cmd(
     """Allow one secret, by the fingerprint printed next to it, keeping the rest of the file."""
     from sgai_guard.policy import allow_edit  # noqa: PLC0415
 
+    if len(fingerprint) != 20 or fingerprint.strip("0123456789abcdef"):  # a newcomer review:
+        raise click.BadParameter(  # the error blamed entry #1 of a file that did not exist
+            "a fingerprint is the 20 lower-case hex digits printed next to a finding",
+            param_hint="FINGERPRINT",
+        )
     if expires is not None and expires.date() <= datetime.date.today():
         raise click.BadParameter(
             f"{expires.date()} is not in the future: the entry would never allow anything",

@@ -58,7 +58,7 @@ def prepare(
     from sgai_guard.policy.allowlist import Allowlist  # noqa: PLC0415
     from sgai_guard.policy.config import Config, load  # noqa: PLC0415
 
-    config = load(source) if source else Config()
+    config = load(source, named=config_path is not None) if source else Config()
     if other_markers:
         config = config._replace(other_markers=True)
     known = _baseline(config, baseline_path, use_configured=use_baseline)

@@ -42,12 +42,17 @@ def discover(start: Path) -> Config:
     return load(Path(path)) if path else Config()
 
 
-def load(where: str | Path) -> Config:
+def load(where: str | Path, *, named: bool = False) -> Config:
+    """``named``: the user named the file (--config), so a pyproject.toml without the table
+    is a mistake, not the defaults (found by a newcomer review: it was taken silently)."""
     path = Path(where)
     data = _read(path)
     if path.name == "pyproject.toml":
         tool = data.get("tool", {})
-        table = tool.get("sgai-guard", {}) if isinstance(tool, dict) else {}
+        table = tool.get("sgai-guard") if isinstance(tool, dict) else None
+        if table is None and named:
+            raise ConfigError(f"{path}: no [tool.sgai-guard] table: nothing to configure with")
+        table = {} if table is None else table
         if not isinstance(table, dict):
             raise ConfigError(f"{path}: [tool.sgai-guard] is not a table")
         return _parse(table, path, "[tool.sgai-guard] ")

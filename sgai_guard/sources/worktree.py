@@ -38,7 +38,10 @@ class Ignored:
             return None
         counts = ((self.files, "file(s)"), (self.folders, "folder(s)"))
         shown = " and ".join(f"{n} {word}" for n, word in counts if n)
-        return f"{shown} that .gitignore excludes were not scanned (--no-gitignore scans them)"
+        return (
+            f"{shown} that git's ignore rules exclude (.gitignore, .git/info/exclude, "
+            "core.excludesFile) were not scanned (--no-gitignore scans them)"
+        )
 
 
 def worktree_blobs(
