@@ -197,3 +197,15 @@ def test_a_commit_dated_at_the_end_of_time_is_no_error(tmp_path: Path, rng: rand
     proc = run_cli("audit", ".", "--format", "html", "-o", "out.html", cwd=repo.path)
     assert proc.returncode == 1 and "internal error" not in proc.stderr, proc.stderr
     assert "9999" in (repo.path / "out.html").read_text()
+
+
+def test_timeline_ticks_say_the_time_when_they_are_less_than_a_day_apart() -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from sgai_guard.report.timeline import _Scale
+
+    start = datetime(2026, 12, 5, 8, 0, tzinfo=timezone.utc)
+    short = [tick.label for tick in _Scale(start, start + timedelta(days=1)).ticks()]
+    assert len(set(short)) == len(short) and short[1] == "2026-12-05 14:00", short
+    long = [tick.label for tick in _Scale(start, start + timedelta(days=40)).ticks()]
+    assert long[0] == "2026-12-05" and len(set(long)) == len(long), long

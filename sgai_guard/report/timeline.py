@@ -81,7 +81,10 @@ class _Scale(NamedTuple):
     def ticks(self) -> tuple[Tick, ...]:
         step = (self.last - self.first) / (TICKS - 1)
         moments = [self.first + step * n for n in range(TICKS)]
-        return tuple(Tick(self.x(m), name(m.date().isoformat())) for m in moments)
+        # ticks less than a day apart also say the time: a history of a few hours showed
+        # one date five times (a newcomer review)
+        shown = "%Y-%m-%d %H:%M" if step < timedelta(days=1) else "%Y-%m-%d"
+        return tuple(Tick(self.x(m), name(m.strftime(shown))) for m in moments)
 
 
 _Span = tuple[KeyGroup, str, datetime, datetime, bool]
