@@ -12,6 +12,7 @@ import subprocess
 import tarfile
 import time
 import zipfile
+import zlib
 from pathlib import Path
 
 import pytest
@@ -372,3 +373,112 @@ def test_zip_local_header_bytes_in_a_program_or_a_stored_member_are_no_entry(
     code, report = run_json("scan", ".", cwd=tmp_path)
     assert code == 1 and not report["skipped"], report
     assert [f["path"] for f in report["findings"]] == ["setup.bin!lib/inner.jar!conf.env"]
+
+
+def _local(name: bytes, method: int, content: bytes, stored: bytes) -> bytes:
+    return (
+        struct.pack(
+            "<IHHHHHIIIHH",
+            0x04034B50,
+            20,
+            0,
+            method,
+            0,
+            0,
+            zlib.crc32(content),
+            len(stored),
+            len(content),
+            len(name),
+            0,
+        )
+        + name
+        + stored
+    )
+
+
+def _central(name: bytes, content: bytes, size: int, offset: int) -> bytes:
+    return (
+        struct.pack(
+            "<IHHHHHHIIIHHHHHII",
+            0x02014B50,
+            20,
+            20,
+            0,
+            0,
+            0,
+            0,
+            zlib.crc32(content),
+            size,
+            size,
+            len(name),
+            0,
+            0,
+            0,
+            0,
+            0,
+            offset,
+        )
+        + name
+    )
+
+
+def _end(count: int, size: int, offset: int) -> bytes:
+    return struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, count, count, size, offset, 0)
+
+
+def test_an_entry_a_central_record_claims_as_its_own_data_is_read(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """Found by a review of the fix above: readme.txt's central record gave it a size that
+    ran up to the central directory, so the hidden entry right behind its 6 bytes (which
+    its local header, and Java, read) was taken for readme.txt's data and never read."""
+    key = keys.tavily_current(rng)
+    hidden = f"TAVILY_API_KEY={key}\n".encode()
+    squeeze = zlib.compressobj(9, zlib.DEFLATED, -15)
+    packed = squeeze.compress(hidden) + squeeze.flush()
+    readme = b"hello\n"
+    body = _local(b"readme.txt", 0, readme, readme) + _local(b"app.env", 8, hidden, packed)
+    claimed = body[30 + len(b"readme.txt") :]  # what the central record says readme.txt is
+    central = _central(b"readme.txt", claimed, len(claimed), 0)
+    jar = body + central + _end(1, len(central), len(body))
+    assert zipfile.ZipFile(io.BytesIO(jar)).namelist() == ["readme.txt"]
+    (tmp_path / "app.jar").write_bytes(jar)
+    code, report = run_json("scan", ".", cwd=tmp_path)
+    assert code == 1, report
+    assert [f["path"] for f in report["findings"]] == ["app.jar!app.env"]
+
+
+def test_hidden_headers_on_one_long_stream_are_bounded_by_the_budget(tmp_path: Path) -> None:
+    """Found by the same review: 4,000 local headers all pointing at one 10 MB run of empty
+    deflate blocks (no output, then an error) each inflated it again, for minutes. Every
+    try, and every byte a try reads, now counts against the archive's byte budget."""
+    count = 4000
+    front = 30 * count + 16
+    headers = b"".join(
+        struct.pack(
+            "<IHHHHHIIIHH",
+            0x04034B50,
+            20,
+            0,
+            8,
+            0,
+            0,
+            0,
+            0,
+            0,
+            min(front - 30 * n - 30, 65535),
+            front - 30 * n - 30 - min(front - 30 * n - 30, 65535),
+        )
+        for n in range(count)
+    )
+    run = headers.ljust(front, b"\0") + b"\x00\x00\x00\xff\xff" * (2 << 20) + b"\x07"
+    content = b"x\n"
+    local = _local(b"a.txt", 0, content, content)
+    central = _central(b"a.txt", content, len(content), len(run))
+    (tmp_path / "s.zip").write_bytes(
+        run + local + central + _end(1, len(central), len(run) + len(local))
+    )
+    code, report = run_json("scan", ".", cwd=tmp_path)
+    assert code == 3, report
+    [error] = report["errors"]
+    assert "archive size limit" in error["message"] and len(error["path"]) < 1000, error

@@ -10,6 +10,7 @@ from typing import Any
 from sgai_guard.detection.containers import (
     CHUNK,
     OUTSIDE,
+    STREAM_COST,
     Budget,
     Member,
     over_members,
@@ -70,14 +71,21 @@ def _listed(
 
 
 _LOCAL = b"PK\x03\x04"
+_LONGEST_NAME = 200  # of an unlisted entry's name, shown
 
 
 def _span(data: bytes, at: int, compressed: int) -> tuple[int, int]:
-    """Where a listed entry lies: its local header, name, extra field and data (a data
-    descriptor after it is not counted: a hidden header may start right after one)."""
+    """Where a listed entry lies: its local header, name, extra field and data, as both its
+    local header and its central record say (the smaller size: a central record claiming
+    more covered a hidden entry behind the 6 bytes the local header and Java read; found by
+    an attacker review). No data when the local header gives no size (a data descriptor
+    follows): a local header in there is then tried like any other. A descriptor after the
+    data is not counted either: a hidden header may start right after one."""
+    flags = int.from_bytes(data[at + 6 : at + 8], "little")
+    local = 0 if flags & 0x8 else int.from_bytes(data[at + 18 : at + 22], "little")
     names = int.from_bytes(data[at + 26 : at + 28], "little")
     extra = int.from_bytes(data[at + 28 : at + 30], "little")
-    return at, at + 30 + names + extra + compressed
+    return at, at + 30 + names + extra + min(compressed, local)
 
 
 def _unlisted(
@@ -96,6 +104,9 @@ def _unlisted(
         if n >= 0 and at < held[n][1]:
             at = data.find(_LOCAL, held[n][1])  # inside a listed entry: on past it
             continue
+        if not budget.take(STREAM_COST):  # each try costs, found or not (a review: 4,000
+            yield Member("", None, over_total(budget))  # headers on one 10 MB stream of
+            return  # empty blocks took minutes)
         found = _local_entry(data, at, budget)
         if found is not None:
             counted[0] += 1
@@ -115,7 +126,9 @@ def _local_entry(data: bytes, at: int, budget: Budget) -> tuple[Member, int] | N
     compressed = int.from_bytes(head[18:22], "little")
     names, extra = int.from_bytes(head[26:28], "little"), int.from_bytes(head[28:30], "little")
     start = at + 30 + names + extra
-    name = data[at + 30 : at + 30 + names].decode("utf-8" if flags & 0x800 else "cp437", "replace")
+    name = data[at + 30 : at + 30 + min(names, _LONGEST_NAME)]
+    name = name.decode("utf-8" if flags & 0x800 else "cp437", "replace")
+    name += "..." if names > _LONGEST_NAME else ""  # no directory vouches for it
     if method == 0:
         end = start + compressed if compressed and not flags & 0x8 else _next_header(data, start)
         content = data[start:end]
@@ -146,6 +159,8 @@ def _inflated(name: str, data: bytes, start: int, budget: Budget) -> tuple[Membe
                 len(inflater.unused_data) if inflater.eof else 0
             )
             at += len(piece) - left
+            if not budget.take(len(piece) - left):  # the stream read counts too: empty
+                return Member(name, b"".join(parts), over_total(budget)), at  # blocks, say
             parts.append(chunk)
             size += len(chunk)
             if not budget.take(len(chunk)):
