@@ -64,14 +64,26 @@ def redacted(text: str) -> str:
 
 # Where a piece of a key may start: a prefix as written, or as base64 shows it.
 _STARTS = (*SHOWN_PREFIXES, *(f.decode() for f in (*TAVILY_B64, *SGAI_B64)))
-_LONGEST_PIECE = 7  # characters after a start that are shown; more are masked
+_LONGEST_PIECE = 7  # characters of a key's body that are shown; more are masked
+# What a key's body may be, past its prefix, for as long as it goes on: hex and the dashes of
+# a UUID; a Tavily tag, its segment and body (and whatever name runs on after it); a legacy
+# Tavily body (no dashes); base64. Names that merely start with a prefix (`sgai-guard`,
+# `sgai-worker/app.py`, `tvly-search-results.css`) are no key's start, and are left whole
+# (a review: `/` in the class masked a directory's whole path).
+_BODIES = (
+    r"(sgai-)([0-9a-fA-F][0-9a-fA-F-]{%(n)d,})",
+    r"(tvly-(?:dev|prod)-)([A-Za-z0-9_-]{%(n)d,})",
+    r"(tvly-)([A-Za-z0-9]{%(n)d,})",
+    r"(%(b64)s)([A-Za-z0-9+/_-]{%(n)d,})",
+)
 
 
 def _pieces(text: str) -> str:
     """A key cut short, or run on into a name (`<key>_old.env`), is no key to the detector,
     and was printed nearly whole: 31 of a UUID's 32 digits in git's error about a planted
     packed-refs line, 40 of 41 characters in an inline marker's reason cut inside a second
-    copy of the key (attacker reviews). Past a prefix, at most a few characters are shown."""
+    copy of the key (attacker reviews). Past a prefix, at most a few characters of what
+    could be a key's body are shown."""
     if not any(start in text for start in _STARTS):
         return text  # nearly always: no regular expression is compiled
     return _piece_pattern().sub(_masked_piece, text)
@@ -81,12 +93,14 @@ def _pieces(text: str) -> str:
 def _piece_pattern() -> re.Pattern[str]:
     import re  # noqa: PLC0415 - only for a text holding a prefix
 
-    starts = "|".join(re.escape(start) for start in sorted(_STARTS, key=len, reverse=True))
-    return re.compile(f"({starts})([A-Za-z0-9_+/=-]{{{_LONGEST_PIECE + 1},}})")
+    b64 = "|".join(f.decode() for f in (*TAVILY_B64, *SGAI_B64))
+    values = {"n": _LONGEST_PIECE + 1, "b64": b64}
+    return re.compile("|".join(f"(?:{body % values})" for body in _BODIES))
 
 
 def _masked_piece(match: re.Match[str]) -> str:
-    return f"{match[1]}****"
+    prefix = next(group for group in match.groups()[::2] if group is not None)
+    return f"{prefix}****"
 
 
 def _escape(text: str, *, lossless: bool) -> str:

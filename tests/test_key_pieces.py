@@ -42,8 +42,19 @@ def test_no_piece_of_a_key_survives_a_name_or_a_message(
         assert not _leaks(key, message(text)), message(text)
 
 
-def test_prose_and_redacted_keys_are_left_alone() -> None:
-    for text in ("the tvly- and sgai- prefixes", "tvly-dev-****abcd", "sgai-****1234"):
+def test_prose_names_and_redacted_keys_are_left_alone() -> None:
+    """A review of the first version: with `/` among a piece's characters, every path under
+    a folder named `sgai-…` was shown as `sgai-****`, and two files became one name."""
+    for text in (
+        "the tvly- and sgai- prefixes",
+        "tvly-dev-****abcd",
+        "sgai-****1234",
+        "sgai-worker/app/settings.py",
+        "/home/u/sgai-guard-cache/x",
+        "pip install sgai-guard==0.1.0",
+        ".sgai-guard-baseline.json",
+        "tvly-search-results.css",
+    ):
         assert name(text) == text
 
 
