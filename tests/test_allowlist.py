@@ -557,7 +557,16 @@ def test_a_marker_in_a_notebook_reaches_only_its_own_notebook_line(
         "next line, then another": _notebook(
             [["# sgai-guard: allow-next-line demo\n", f"x = 1\nK = '{key}'\n"]], indent=1
         ),
+        # a review of the first fix: a cell's last line has no line end after it
+        "last line of a cell": _notebook(
+            [["x = 1\n", "# sgai-guard: allow demo"], [f"K = '{key}'\n"]], indent=None
+        ),
+        "next line, last of a cell": _notebook(
+            [["# sgai-guard: allow-next-line demo\n"], [f"K = '{key}'\n"]], indent=1
+        ),
     }
+    escaped = _notebook([[f"# sgai-guard: allow demo\nK = '{key}'\n"]], indent=None)
+    hidden["a line end written \\u000a"] = escaped.replace("\\n", "\\u000a")
     for case, text in hidden.items():
         (tmp_path / "nb.ipynb").write_text(text)
         code, report = run_json("scan", "nb.ipynb", cwd=tmp_path)
@@ -569,6 +578,9 @@ def test_a_marker_in_a_notebook_reaches_only_its_own_notebook_line(
         ),
         "a backslash n in the code": _notebook(
             [[f"print('a\\\\n', '{key}')  # sgai-guard: allow demo\n"]], indent=None
+        ),
+        "double quotes in the code": _notebook(
+            [[f'K = "{key}"  # sgai-guard: allow demo\n']], indent=None
         ),
     }
     for case, text in allowed.items():

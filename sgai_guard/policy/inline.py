@@ -39,9 +39,8 @@ def inline_reason(finding: Finding, other_markers: bool) -> str | None:
     for marker in same:
         at = line.find(marker)
         if at != -1 and not line.startswith(NEXT_LINE, at):
-            if notebook and _escaped_break(
-                line[min(at, key) : max(at, key)] if key != -1 else line
-            ):
+            between = line[min(at, key) : max(at, key)] if key != -1 else line
+            if notebook and _leaves_the_line(between):
                 continue
             return _reason(line, marker)
     return None
@@ -49,25 +48,38 @@ def inline_reason(finding: Finding, other_markers: bool) -> str | None:
 
 # A notebook is JSON: its cells' lines are strings holding escaped line ends, so one line of
 # the file may be many in the notebook (a minified one is one line). There a marker allows a
-# key only with no escaped line end between them (found by an attacker review: a marker in
-# one cell allowed a key in another); a next-line marker only where its string ends the
-# line after it, as nbformat writes one string a line.
-def _escaped_break(text: bytes) -> bool:
-    if b"\\" not in text:
-        return False
-    import re  # noqa: PLC0415 - only for a notebook's line holding a backslash
+# key only within one JSON string (no unescaped quote between them) and with no escaped line
+# end between them (attacker reviews: a marker in one cell allowed a key in another, at the
+# end of a cell with no line end after it, and with `\u000a` for a line end); a next-line
+# marker only where its string ends with a line end and the key's string comes next in the
+# same list, as nbformat writes a cell's lines.
+_BREAK = rb"(?<!\\)(?:\\\\)*\\(?:[nr]|[uU](?:000[aAdD]|2028|2029|0085))"
+_QUOTE = rb'(?<!\\)(?:\\\\)*"'
 
-    return re.search(rb"(?<!\\)(?:\\\\)*\\(?:[nr]|u2028|u2029|u0085)", text) is not None
+
+def _leaves_the_line(text: bytes) -> bool:
+    """Whether ``text``, a piece of one JSON string or more, ends a notebook line or a
+    string in it."""
+    if b"\\" not in text and b'"' not in text:
+        return False
+    import re  # noqa: PLC0415 - only for a notebook's line holding a backslash or quote
+
+    return re.search(_BREAK + b"|" + _QUOTE, text) is not None
 
 
 def _next_cell_line(after_marker: bytes, before_key: bytes) -> bool:
     """Whether the key starts the notebook line right after the marker's: the marker's
-    string ends with its one escaped line end, and nothing but the key's own line's start
-    comes before the key."""
-    end = after_marker.rstrip(b" \t,")
-    if not end.endswith(b'\\n"') or _escaped_break(end[: -len(b'\\n"')]):
+    string ends with its one escaped line end and a comma (another line of the same cell
+    follows), and the key's string is the first thing on the key's line."""
+    end = after_marker.rstrip(b" \t")
+    if not end.endswith(b'\\n",'):
         return False
-    return bool(before_key) and not _escaped_break(before_key)
+    body = end[: -len(b'n",')]  # up to the backslash of the line end
+    backslashes = len(body) - len(body.rstrip(b"\\"))
+    if backslashes % 2 == 0 or _leaves_the_line(body[:-1]):
+        return False  # an escaped backslash then "n", or the string ended before
+    opening = before_key.lstrip(b" \t")
+    return opening.startswith(b'"') and not _leaves_the_line(opening[1:])
 
 
 def one_line(text: bytes) -> bytes:
