@@ -159,3 +159,14 @@ def test_the_repository_config_does_not_change_how_merges_are_read(
     [finding] = _audit(repo)
     assert finding == before[0]
     assert finding["exposure"]["introduced"]["commit"] == merged
+
+
+def test_the_repository_s_log_encoding_changes_nothing(tmp_path: Path, rng: random.Random) -> None:
+    """Found by a review of the fixes above: with i18n.logOutputEncoding=UTF-16 git
+    re-encoded the triage's headers, and the audit ended in an internal error (exit 3)."""
+    repo = Repo(tmp_path)
+    repo.write("k.env", f"K={keys.tavily_current(rng)}\n")
+    commit(repo, "add", "2025-01-01T10:00:00Z")
+    before = _audit(repo)
+    repo.git("config", "i18n.logOutputEncoding", "UTF-16")
+    assert _audit(repo) == before

@@ -146,6 +146,10 @@ SAFE_CONFIG: tuple[str, ...] = (
     # unreachable (found by an attacker review); log.diffMerges picks what -m shows
     "log.showRoot=true",
     "log.diffMerges=separate",
+    # ...in UTF-8 (UTF-16 re-encoded its headers and the triage crashed: an attacker
+    # review), and without colour codes
+    "i18n.logOutputEncoding=UTF-8",
+    "color.ui=false",
 )
 
 

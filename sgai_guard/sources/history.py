@@ -89,13 +89,20 @@ def _log(
     tokens = _tokens(catfile.pipe(proc.stdout))
     for raw in tokens:
         token = raw.lstrip(b"\n")
-        if token.startswith(b"\x01"):
-            oid, date, parent_list, author = _fields(token[1:])
-            commit, parents = CommitRef(oid, author, date), parent_list.split()
-        elif token.startswith(b":"):
-            meta = token[1:].decode().split(" ")
-            path = os.fsdecode(next(tokens, b""))
-            yield commit, parents, meta[2], meta[3], path
+        try:
+            if token.startswith(b"\x01"):
+                oid, date, parent_list, author = _fields(token[1:])
+                commit, parents = CommitRef(oid, author, date), parent_list.split()
+            elif token.startswith(b":"):
+                meta = token[1:].decode().split(" ")
+                path = os.fsdecode(next(tokens, b""))
+                yield commit, parents, meta[2], meta[3], path
+        except (IndexError, ValueError) as exc:  # not what was asked for: say so, no crash
+            gitcmd.stop(proc)
+            raise HistoryUnknownError(
+                "git log's output was not in the form asked for: where each key was added "
+                "and which refs reach it are unknown, so every key found is listed"
+            ) from exc
     detail = catfile.complaint(proc, "exit status {status}")
     if detail:
         raise HistoryUnknownError(
