@@ -61,3 +61,25 @@ def test_a_long_line_of_findings_costs_no_square_memory(tmp_path: Path) -> None:
     tips = peeled_tips(repo)
     extra = _peak(repo, oids, tips) - _peak(repo, oids[:1], tips)
     assert extra < 8000 * 250, extra
+
+
+def test_both_ways_of_keeping_bits_agree_on_branches_and_merges(tmp_path: Path) -> None:
+    from sgai_guard.sources.reach import _each, _pruned
+
+    repo = Repo(tmp_path / "r")
+    repo.commit("root")
+    for name in ("a", "b"):
+        repo.git("checkout", "-q", "-b", name, "main")
+        repo.commit(f"{name} 1")
+        repo.commit(f"{name} 2")
+    repo.git("checkout", "-q", "main")
+    repo.git("merge", "-q", "--no-ff", "--no-gpg-sign", "-m", "merge a", "a")
+    repo.commit("after")
+    repo.git("tag", "old", "b~1")
+    out = repo.git("rev-list", "--topo-order", "--parents", "--all").encode()
+    lines = out.split(b"\n")
+    commits = [line.split(b" ")[0] for line in lines if line]
+    wanted = {oid: n for n, oid in enumerate(commits)}
+    tips = {repo.git("rev-parse", ref).strip().encode() for ref in ("main", "a", "b", "old")}
+    every = _each(lines, wanted)
+    assert {t: every[t] for t in tips} == _pruned(lines, wanted, tips)

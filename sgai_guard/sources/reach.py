@@ -117,21 +117,49 @@ def refs_containing(
     return out
 
 
+# Wanted commits up to this many fit each commit's bits in a word or two: every commit's
+# bits are kept, as git lists them. More, and a commit's bits go once its last child has them.
+_FEW = 128
+
+
 def _reach(repo: Repository, index: dict[str, int], keep: set[str]) -> dict[str, int] | None:
-    """For each of ``keep`` (the ref tips) whose history holds any wanted commit, their bits.
-    A commit's bits are let go once its last child has taken them: kept for every commit,
-    a history in which each of 120 k commits adds a key held 2.3 GB (an attacker review;
-    each commit held a bit for every key-adding commit below it)."""
+    """For each of ``keep`` (the ref tips) whose history holds any wanted commit, their bits."""
     args = ["rev-list", "--topo-order", "--parents", *repo.all_refs()]
     proc = gitcmd.run(args, repo.path, stdin=repo.tip_ids)
     if proc.returncode != 0:
         return None
-    lines = [line.split(b" ") for line in proc.stdout.split(b"\n") if line]
-    waiting = Counter(parent for _, *parents in lines for parent in parents)
+    lines = proc.stdout.split(b"\n")
     wanted = {oid.encode(): n for oid, n in index.items()}
     tips = {oid.encode() for oid in keep}
+    reach = _each(lines, wanted) if len(wanted) <= _FEW else _pruned(lines, wanted, tips)
+    return {oid.decode("ascii"): bits for oid, bits in reach.items() if oid in tips}
+
+
+def _each(lines: list[bytes], wanted: dict[bytes, int]) -> dict[bytes, int]:
+    """Every commit's bits (small ints: a dictionary entry a commit, no more)."""
     reach: dict[bytes, int] = {}
-    for oid, *parents in reversed(lines):  # parents before their children
+    for line in reversed(lines):  # parents before their children
+        if not line:
+            continue
+        oid, *parents = line.split(b" ")
+        bits = 1 << wanted[oid] if oid in wanted else 0
+        for parent in parents:
+            bits |= reach.get(parent, 0)
+        if bits:
+            reach[oid] = bits
+    return reach
+
+
+def _pruned(lines: list[bytes], wanted: dict[bytes, int], tips: set[bytes]) -> dict[bytes, int]:
+    """The tips' bits, each commit's let go once its last child has taken them: kept for
+    every commit, a history in which each of 120 k commits adds a key held 2.3 GB (an
+    attacker review; each commit held a bit for every key-adding commit below it)."""
+    waiting = Counter(parent for line in lines for parent in line.split(b" ")[1:])
+    reach: dict[bytes, int] = {}
+    for line in reversed(lines):
+        if not line:
+            continue
+        oid, *parents = line.split(b" ")
         bits = 1 << wanted[oid] if oid in wanted else 0
         for parent in parents:
             bits |= reach.get(parent, 0)
@@ -140,4 +168,4 @@ def _reach(repo: Repository, index: dict[str, int], keep: set[str]) -> dict[str,
                 reach.pop(parent, None)  # its last child has its bits now
         if bits:
             reach[oid] = bits
-    return {oid.decode("ascii"): bits for oid, bits in reach.items() if oid in tips}
+    return reach
