@@ -482,3 +482,17 @@ def test_hidden_headers_on_one_long_stream_are_bounded_by_the_budget(tmp_path: P
     assert code == 3, report
     [error] = report["errors"]
     assert "archive size limit" in error["message"] and len(error["path"]) < 1000, error
+
+
+def test_a_program_s_stray_local_header_costs_no_budget(tmp_path: Path, rng: random.Random) -> None:
+    """A self-extractor's program holding a local header's four bytes, zeros after them (a
+    stored entry of no size): read as up to the next header, the program's megabytes went
+    against the byte budget, and the file was "not fully scanned"."""
+    inner = io.BytesIO()
+    with zipfile.ZipFile(inner, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("conf.env", f"K={keys.sgai_uuid(rng)}\n")
+    program = b"\x7fELF" + b"PK\x03\x04" + bytes(26) + b"\x90" * (2 << 20)
+    (tmp_path / "setup.bin").write_bytes(program + inner.getvalue())
+    code, report = run_json("scan", ".", "--archive-max-bytes", "1MiB", cwd=tmp_path)
+    assert code == 1 and not report["errors"], report
+    assert [f["path"] for f in report["findings"]] == ["setup.bin!conf.env"]

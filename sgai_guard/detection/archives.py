@@ -129,8 +129,10 @@ def _local_entry(data: bytes, at: int, budget: Budget) -> tuple[Member, int] | N
     name = data[at + 30 : at + 30 + min(names, _LONGEST_NAME)]
     name = name.decode("utf-8" if flags & 0x800 else "cp437", "replace")
     name += "..." if names > _LONGEST_NAME else ""  # no directory vouches for it
-    if method == 0:
-        end = start + compressed if compressed and not flags & 0x8 else _next_header(data, start)
+    if method == 0:  # sized as the header says (0: an empty file), unless a descriptor follows
+        end = _next_header(data, start) if flags & 0x8 else start + compressed
+        if end > len(data):
+            return None  # a size past the end: no entry (four bytes of a program, say)
         content = data[start:end]
         problem = None if budget.take(len(content)) else over_total(budget)
         return Member(name or "(no name)", content, problem), end
