@@ -126,8 +126,8 @@ def _local_entry(data: bytes, at: int, budget: Budget) -> tuple[Member, int] | N
     compressed = int.from_bytes(head[18:22], "little")
     names, extra = int.from_bytes(head[26:28], "little"), int.from_bytes(head[28:30], "little")
     start = at + 30 + names + extra
-    name = data[at + 30 : at + 30 + min(names, _LONGEST_NAME)]
-    name = name.decode("utf-8" if flags & 0x800 else "cp437", "replace")
+    raw = data[at + 30 : at + 30 + min(names, _LONGEST_NAME)]
+    name = raw.decode("utf-8" if flags & 0x800 else "cp437", "replace")
     name += "..." if names > _LONGEST_NAME else ""  # no directory vouches for it
     if method == 0:  # sized as the header says (0: an empty file), unless a descriptor follows
         end = _next_header(data, start) if flags & 0x8 else start + compressed
