@@ -496,3 +496,92 @@ def test_a_program_s_stray_local_header_costs_no_budget(tmp_path: Path, rng: ran
     code, report = run_json("scan", ".", "--archive-max-bytes", "1MiB", cwd=tmp_path)
     assert code == 1 and not report["errors"], report
     assert [f["path"] for f in report["findings"]] == ["setup.bin!conf.env"]
+
+
+def test_an_entry_in_a_central_record_s_comment_is_read(tmp_path: Path, rng: random.Random) -> None:
+    """Found by a review: a listed entry whose central record says 0 bytes, and whose local
+    header runs into its own central record, up to a local entry in that record's comment:
+    Java reads it, and the central directory was taken as read, whole."""
+    key = keys.tavily_current(rng)
+    hidden = f"TAVILY_API_KEY={key}\n".encode()
+    squeeze = zlib.compressobj(9, zlib.DEFLATED, -15)
+    packed = squeeze.compress(hidden) + squeeze.flush()
+    comment = _local(b"app.env", 8, hidden, packed) + bytes(4)
+    name = b"readme.txt"
+    record = (
+        struct.pack(
+            "<IHHHHHHIIIHHHHHII",
+            0x02014B50,
+            20,
+            20,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            len(name),
+            0,
+            len(comment),
+            0,
+            0,
+            0,
+            0,
+        )
+        + name
+        + comment
+    )
+    runs_to = record[: 46 + len(name)]  # the local header's data: its record, to the comment
+    header = _local(name, 0, runs_to, runs_to)[: 30 + len(name)]  # its data is the record
+    jar = header + record
+    jar += _end(1, len(record), 30 + len(name))
+    assert zipfile.ZipFile(io.BytesIO(jar)).namelist() == ["readme.txt"]
+    (tmp_path / "app.jar").write_bytes(jar)
+    code, report = run_json("scan", ".", cwd=tmp_path)
+    assert code == 1, report
+    assert [f["path"] for f in report["findings"]] == ["app.jar!app.env"]
+
+
+class _Unseekable(io.BytesIO):
+    """A pipe, as zipfile sees one: it then writes sizes in descriptors (flag 8), as `jar`."""
+
+    def seekable(self) -> bool:
+        return False
+
+    def seek(self, *_: object) -> int:
+        raise OSError("a pipe")
+
+
+def test_a_stored_zip_deflated_into_a_jar_gives_the_jar_no_members(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """Found by a review of the fix above: an entry with its sizes in a descriptor was given
+    no data at all, so the local headers of a stored zip inside it, kept whole by deflate's
+    stored blocks, became members of the jar: a key twice, once at a path that is not there,
+    and "corrupt zip archive" (exit 3) for a jar that `unzip -t` passes."""
+    inner = io.BytesIO()
+    with zipfile.ZipFile(inner, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("pkg/cfg.env", f"K={keys.sgai_uuid(rng)}\n")
+        archive.writestr("noise.bin", rng.randbytes(150_000))  # deflate stores it raw
+        archive.writestr("more.bin", rng.randbytes(60_000))
+    outer = _Unseekable()
+    with zipfile.ZipFile(outer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("lib/inner.zip", inner.getvalue())
+    data = outer.getvalue()
+    assert struct.unpack_from("<H", data, 6)[0] & 0x8  # sizes in a descriptor
+    assert data.count(b"PK\x03\x04") > 1  # the inner zip's headers, whole in the stream
+    (tmp_path / "app.jar").write_bytes(data)
+    code, report = run_json("scan", ".", cwd=tmp_path)
+    assert code == 1 and not report["errors"], report
+    assert [f["path"] for f in report["findings"]] == ["app.jar!lib/inner.zip!pkg/cfg.env"]
+
+
+def test_where_the_next_header_is_is_looked_up_once() -> None:
+    """A stored entry with a descriptor runs to the next signature: thousands of them, each
+    searching to the end of 50 MB, took minutes (a review); the places are found once."""
+    from sgai_guard.detection.ziplocal import _Headers
+
+    data = b"xxPK\x03\x04yyyPK\x01\x02zzPK\x05\x06"
+    headers = _Headers(data)
+    assert [headers.after(n) for n in (0, 2, 3, 7, 11, 12, 15, 19)] == [2, 2, 9, 9, 15, 15, 15, 19]

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import io
-from bisect import bisect_right
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
+from sgai_guard.detection import ziplocal
 from sgai_guard.detection.containers import (
     CHUNK,
     OUTSIDE,
-    STREAM_COST,
     Budget,
     Member,
     over_members,
@@ -26,25 +26,30 @@ def zip_members(data: bytes, budget: Budget, *, quiet: bool = False) -> Iterator
     limit counts them all; so does a bound on central directory records, checked before any
     is parsed (each costs memory). ``quiet``: ``data`` is another kind of container that
     ends as a zip does: what is no zip is not said. Then the entries no central directory
-    lists (see ``_unlisted``)."""
-    held: list[tuple[int, int]] = []
-    counted = [0]
-    yield from _listed(data, budget, held, counted, quiet=quiet)
-    if held:
-        yield from _unlisted(data, budget, held, counted)
+    lists (detection.ziplocal), once a zip was opened (one listing nothing may hold some)."""
+    read = _Read()
+    yield from _listed(data, budget, read, quiet=quiet)
+    if read.opened and not read.cut:
+        yield from ziplocal.unlisted(data, budget, read.held, read.counted)
 
 
-def _listed(
-    data: bytes, budget: Budget, held: list[tuple[int, int]], counted: list[int], *, quiet: bool
-) -> Iterator[Member]:
+@dataclass(slots=True)
+class _Read:
+    held: list[ziplocal.Span] = field(default_factory=list)  # each listed entry's bytes
+    counted: list[int] = field(default_factory=lambda: [0])  # members so far
+    opened: bool = False  # a zip was opened
+    cut: bool = False  # over the member limit: nothing more is looked for
+
+
+def _listed(data: bytes, budget: Budget, read: _Read, *, quiet: bool) -> Iterator[Member]:
     import zipfile  # noqa: PLC0415
 
-    view, end = memoryview(data), len(data)
+    view, end, counted = memoryview(data), len(data), read.counted
     while True:
         records = _records(data, end)
         if counted[0] + records > budget.limits.members:
             yield Member("", None, over_members(budget, counted[0] + records))
-            held.clear()  # not fully read: the rest is not looked for either
+            read.cut = True
             return
         try:
             archive = zipfile.ZipFile(_Window(view, end))
@@ -53,10 +58,10 @@ def _listed(
             if not quiet:
                 yield Member("", None, f"corrupt zip archive: {exc}")
             return
-        held.append((archive.start_dir, end))  # the central directory and what follows it
+        read.opened = True
         for info in entries:
             counted[0] += 1
-            held.append(_span(data, info.header_offset, info.compress_size))
+            read.held.append(ziplocal.span(data, info.header_offset, info.compress_size))
             if counted[0] > budget.limits.members:  # pragma: no cover - records bound it first
                 yield Member("", None, over_members(budget, counted[0]))
                 return
@@ -68,111 +73,6 @@ def _listed(
         # another archive before this one: a bonus (unzip reads the last one only), so what
         # is no zip there is not said (a program holding these 4 bytes, behind a zip)
         end, quiet = start, True
-
-
-_LOCAL = b"PK\x03\x04"
-_LONGEST_NAME = 200  # of an unlisted entry's name, shown
-
-
-def _span(data: bytes, at: int, compressed: int) -> tuple[int, int]:
-    """Where a listed entry lies: its local header, name, extra field and data, as both its
-    local header and its central record say (the smaller size: a central record claiming
-    more covered a hidden entry behind the 6 bytes the local header and Java read; found by
-    an attacker review). No data when the local header gives no size (a data descriptor
-    follows): a local header in there is then tried like any other. A descriptor after the
-    data is not counted either: a hidden header may start right after one."""
-    flags = int.from_bytes(data[at + 6 : at + 8], "little")
-    local = 0 if flags & 0x8 else int.from_bytes(data[at + 18 : at + 22], "little")
-    names = int.from_bytes(data[at + 26 : at + 28], "little")
-    extra = int.from_bytes(data[at + 28 : at + 30], "little")
-    return at, at + 30 + names + extra + min(compressed, local)
-
-
-def _unlisted(
-    data: bytes, budget: Budget, held: list[tuple[int, int]], counted: list[int]
-) -> Iterator[Member]:
-    """Entries with a local header that no central directory lists, outside every listed
-    entry: unzip and Python's zipfile never see them, Java's ZipInputStream (reading from
-    the start) does (found by an attacker review: a key in a jar's hidden entry, exit 0).
-    Each stored or deflated one is read as its local header says, and counted as a member;
-    what reads as neither is no entry (a self-extractor's program holds these 4 bytes)."""
-    held.sort()
-    starts = [start for start, _ in held]
-    at = data.find(_LOCAL)
-    while at != -1:
-        n = bisect_right(starts, at) - 1
-        if n >= 0 and at < held[n][1]:
-            at = data.find(_LOCAL, held[n][1])  # inside a listed entry: on past it
-            continue
-        if not budget.take(STREAM_COST):  # each try costs, found or not (a review: 4,000
-            yield Member("", None, over_total(budget))  # headers on one 10 MB stream of
-            return  # empty blocks took minutes)
-        found = _local_entry(data, at, budget)
-        if found is not None:
-            counted[0] += 1
-            if counted[0] > budget.limits.members:
-                yield Member("", None, over_members(budget, counted[0]))
-                return
-            yield found[0]
-        at = data.find(_LOCAL, max(found[1] if found else 0, at + 4))
-
-
-def _local_entry(data: bytes, at: int, budget: Budget) -> tuple[Member, int] | None:
-    """The entry whose local header is at ``at``, and where it ends, as far as it tells."""
-    head = data[at : at + 30]
-    if len(head) < 30:
-        return None
-    flags, method = int.from_bytes(head[6:8], "little"), int.from_bytes(head[8:10], "little")
-    compressed = int.from_bytes(head[18:22], "little")
-    names, extra = int.from_bytes(head[26:28], "little"), int.from_bytes(head[28:30], "little")
-    start = at + 30 + names + extra
-    raw = data[at + 30 : at + 30 + min(names, _LONGEST_NAME)]
-    name = raw.decode("utf-8" if flags & 0x800 else "cp437", "replace")
-    name += "..." if names > _LONGEST_NAME else ""  # no directory vouches for it
-    if method == 0:  # sized as the header says (0: an empty file), unless a descriptor follows
-        end = _next_header(data, start) if flags & 0x8 else start + compressed
-        if end > len(data):
-            return None  # a size past the end: no entry (four bytes of a program, say)
-        content = data[start:end]
-        problem = None if budget.take(len(content)) else over_total(budget)
-        return Member(name or "(no name)", content, problem), end
-    if method == 8:
-        return _inflated(name or "(no name)", data, start, budget)
-    return None
-
-
-def _next_header(data: bytes, start: int) -> int:
-    found = [data.find(sig, start) for sig in (_LOCAL, b"PK\x01\x02", b"PK\x05\x06")]
-    return min((f for f in found if f != -1), default=len(data))
-
-
-def _inflated(name: str, data: bytes, start: int, budget: Budget) -> tuple[Member, int] | None:
-    """A deflated entry read to the end of its stream, whatever its header claims; None when
-    not a byte of it inflates (no entry at all)."""
-    import zlib  # noqa: PLC0415
-
-    inflater = zlib.decompressobj(-15)
-    view, parts, at, size = memoryview(data), list[bytes](), start, 0
-    try:
-        while not inflater.eof and at < len(data):
-            piece = view[at : at + CHUNK]
-            chunk = inflater.decompress(piece, CHUNK)
-            left = len(inflater.unconsumed_tail) + (
-                len(inflater.unused_data) if inflater.eof else 0
-            )
-            at += len(piece) - left
-            if not budget.take(len(piece) - left):  # the stream read counts too: empty
-                return Member(name, b"".join(parts), over_total(budget)), at  # blocks, say
-            parts.append(chunk)
-            size += len(chunk)
-            if not budget.take(len(chunk)):
-                return Member(name, b"".join(parts), over_total(budget)), at
-            if size > budget.limits.ratio * max(at - start, 1):
-                return Member(name, b"".join(parts), over_ratio(budget)), at
-    except zlib.error:
-        if not size:
-            return None
-    return Member(name, b"".join(parts)), at
 
 
 def _records(data: bytes, end: int) -> int:
