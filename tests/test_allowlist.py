@@ -579,6 +579,9 @@ def test_a_marker_in_a_notebook_reaches_only_its_own_notebook_line(
         "a backslash n in the code": _notebook(
             [[f"print('a\\\\n', '{key}')  # sgai-guard: allow demo\n"]], indent=None
         ),
+        "next line, Windows line ends": _notebook(  # VS Code wrote them (a review)
+            [["# sgai-guard: allow-next-line demo\r\n", f"K = '{key}'\r\n"]], indent=1
+        ),
         "double quotes in the code": _notebook(
             [[f'K = "{key}"  # sgai-guard: allow demo\n']], indent=None
         ),

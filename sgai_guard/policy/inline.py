@@ -67,6 +67,11 @@ def _leaves_the_line(text: bytes) -> bool:
     return re.search(_BREAK + b"|" + _QUOTE, text) is not None
 
 
+def _escapes(text: bytes) -> bool:
+    """Whether ``text`` ends with a backslash that escapes what follows it."""
+    return (len(text) - len(text.rstrip(b"\\"))) % 2 == 1
+
+
 def _next_cell_line(after_marker: bytes, before_key: bytes) -> bool:
     """Whether the key starts the notebook line right after the marker's: the marker's
     string ends with its one escaped line end and a comma (another line of the same cell
@@ -75,9 +80,13 @@ def _next_cell_line(after_marker: bytes, before_key: bytes) -> bool:
     if not end.endswith(b'\\n",'):
         return False
     body = end[: -len(b'n",')]  # up to the backslash of the line end
-    backslashes = len(body) - len(body.rstrip(b"\\"))
-    if backslashes % 2 == 0 or _leaves_the_line(body[:-1]):
-        return False  # an escaped backslash then "n", or the string ended before
+    if not _escapes(body):
+        return False  # an escaped backslash, then "n"
+    body = body[:-1]
+    if body.endswith(b"\\r") and _escapes(body[:-1]):
+        body = body[:-2]  # "\r\n": a Windows line end (VS Code wrote them; a review)
+    if _leaves_the_line(body):
+        return False  # the string ended, or had a line end, before
     opening = before_key.lstrip(b" \t")
     return opening.startswith(b'"') and not _leaves_the_line(opening[1:])
 
