@@ -362,3 +362,20 @@ def _deep(data: dict[str, object]) -> str:
     """``data`` with a list nested 50,000 deep as its notices (json.dumps cannot write it)."""
     text = json.dumps({**data, "result": {**data["result"], "notices": "@"}})  # type: ignore[dict-item]
     return text.replace('"@"', "[" * 50_000 + "]" * 50_000)
+
+
+def test_a_repository_s_own_configuration_is_part_of_its_state(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """Found by a review: a result made under an `[[allow]]` entry in the repository's own
+    `.sgai-guard.toml` was reused as "unchanged" once the entry was gone: exit 0."""
+    repo = small(tmp_path / "r", [key(rng, 1)])
+    report = json.loads(run_cli("audit", str(repo), "--format", "json", cwd=tmp_path).stdout)
+    fingerprint = report["findings"][0]["fingerprint"]
+    config = repo / ".sgai-guard.toml"
+    config.write_text(f'[[allow]]\nfingerprint = "{fingerprint}"\nreason = "for now"\n')
+    out = tmp_path / "out"
+    assert run_cli("audit", str(repo), "--out", str(out), cwd=tmp_path).returncode == 0
+    config.unlink()
+    again = run_cli("audit", str(repo), "--out", str(out), cwd=tmp_path)
+    assert again.returncode == 1 and "1 audited, 0 unchanged" in again.stderr, again.stderr

@@ -16,6 +16,7 @@ from sgai_guard.models import Finding, ScanResult
 
 if TYPE_CHECKING:
     from sgai_guard.engine.prepare import Prepared
+    from sgai_guard.policy.config import Config
 
 
 class AuditOptions(NamedTuple):
@@ -126,7 +127,37 @@ def _state(path: str, options: AuditOptions) -> str:
     from sgai_guard.sources.repo import open_repository  # noqa: PLC0415
 
     refs = ref_state(open_repository(path).path)
-    return hashlib.sha256(f"{refs}\0{options.digest}".encode()).hexdigest()[:24]
+    own = _own_settings(path) if not options.config_path else ""
+    return hashlib.sha256(f"{refs}\0{options.digest}\0{own}".encode()).hexdigest()[:24]
+
+
+def _own_settings(path: str) -> str:
+    """The digest of the configuration a local repository's work tree gives its audit, and
+    of the baseline it names: a result made under an `[[allow]]` entry since deleted was
+    reused as "unchanged", exit 0 (found by a review)."""
+    from sgai_guard import fsread  # noqa: PLC0415
+    from sgai_guard.policy import configfile  # noqa: PLC0415
+    from sgai_guard.policy.config import load  # noqa: PLC0415
+
+    found = configfile.find(path)
+    if found is None:
+        return ""
+    digest = hashlib.sha256()
+    for file in (found, _baseline_of(load(found), found)):
+        try:
+            digest.update(fsread.read_small(file) if file else b"")
+        except (OSError, fsread.NotRegularError):
+            digest.update(b"\0unreadable")  # the audit itself says why
+    return digest.hexdigest()
+
+
+def _baseline_of(config: Config, source: str) -> Path | None:
+    """The baseline the configuration names, in its folder (the audit refuses any other)."""
+    if not config.baseline:
+        return None
+    folder = Path(source).parent
+    path = folder / config.baseline
+    return path if path.resolve().is_relative_to(folder.resolve()) else None
 
 
 def _audit(path: str, options: AuditOptions) -> tuple[ScanResult, str]:
