@@ -65,6 +65,7 @@ def redacted(text: str) -> str:
 # Where a piece of a key may start: a prefix as written, or as base64 shows it.
 _STARTS = (*SHOWN_PREFIXES, *(f.decode() for f in (*TAVILY_B64, *SGAI_B64)))
 _LONGEST_PIECE = 7  # characters of a key's body that are shown; more are masked
+_WORDS = 20  # a body of one kind of character (a word) this long is masked all the same
 # What a key's body may be, past its prefix, for as long as it goes on: hex and the dashes of
 # a UUID; a Tavily tag, its segment and body (and whatever name runs on after it); a legacy
 # Tavily body (no dashes); base64. Names that merely start with a prefix (`sgai-guard`,
@@ -99,7 +100,15 @@ def _piece_pattern() -> re.Pattern[str]:
 
 
 def _masked_piece(match: re.Match[str]) -> str:
-    prefix = next(group for group in match.groups()[::2] if group is not None)
+    """The prefix and a mask, when what follows it looks like a random key's body: two kinds
+    of character of lower case, upper case and digits, or 20 characters however made (a
+    review: `tvly-integration.md` and `tvly-production.env` became one name)."""
+    groups = match.groups()
+    at = next(n for n in range(0, len(groups), 2) if groups[n] is not None)
+    prefix, body = groups[at], groups[at + 1]
+    kinds = any(c.islower() for c in body) + any(c.isupper() for c in body)
+    if kinds + any(c.isdigit() for c in body) < 2 and len(body) < _WORDS:
+        return match[0]
     return f"{prefix}****"
 
 

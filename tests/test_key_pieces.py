@@ -54,6 +54,8 @@ def test_prose_names_and_redacted_keys_are_left_alone() -> None:
         "pip install sgai-guard==0.1.0",
         ".sgai-guard-baseline.json",
         "tvly-search-results.css",
+        "docs/tvly-integration.md",  # one kind of character: a word, not a key's body
+        "tvly-production.env",
     ):
         assert name(text) == text
 
