@@ -585,3 +585,103 @@ def test_where_the_next_header_is_is_looked_up_once() -> None:
     data = b"xxPK\x03\x04yyyPK\x01\x02zzPK\x05\x06"
     headers = _Headers(data)
     assert [headers.after(n) for n in (0, 2, 3, 7, 11, 12, 15, 19)] == [2, 2, 9, 9, 15, 15, 15, 19]
+
+
+def _deflated(content: bytes) -> bytes:
+    squeeze = zlib.compressobj(9, zlib.DEFLATED, -15)
+    return squeeze.compress(content) + squeeze.flush()
+
+
+def test_a_stream_that_runs_on_past_its_central_size_is_read_to_its_end(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """Found by a review: the central record gave a.txt the size and CRC of its first
+    flushed block ("hello"); zipfile stopped there, Java and unzip read the stream on, to
+    the key after the flush."""
+    key = keys.tavily_current(rng)
+    first, rest = b"hello\n", f"TAVILY_API_KEY={key}\n".encode()
+    squeeze = zlib.compressobj(9, zlib.DEFLATED, -15)
+    head = squeeze.compress(first) + squeeze.flush(zlib.Z_SYNC_FLUSH)
+    stream = head + squeeze.compress(rest) + squeeze.flush()
+    body = _local(b"a.txt", 8, first + rest, stream)
+    central = (
+        struct.pack(
+            "<IHHHHHHIIIHHHHHII",
+            0x02014B50,
+            20,
+            20,
+            0,
+            8,
+            0,
+            0,
+            zlib.crc32(first),
+            len(head),
+            len(first),
+            5,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+        )
+        + b"a.txt"
+    )
+    (tmp_path / "a.jar").write_bytes(body + central + _end(1, len(central), len(body)))
+    assert zipfile.ZipFile(tmp_path / "a.jar").read("a.txt") == first
+    code, report = run_json("scan", ".", cwd=tmp_path)
+    assert code == 1, report
+    assert [f["path"] for f in report["findings"]] == ["a.jar!a.txt"]
+
+
+def test_a_folder_s_entry_holding_data_is_read(tmp_path: Path, rng: random.Random) -> None:
+    """Found by a review: `conf/`, a folder by its name and its size of 0 in the central
+    record, held a deflated key; Java and `unzip -p` give it, zipfile gives nothing."""
+    content = f"TAVILY_API_KEY={keys.tavily_current(rng)}\n".encode()
+    packed = _deflated(content)
+    body = _local(b"conf/", 8, content, packed)
+    central = (
+        struct.pack(
+            "<IHHHHHHIIIHHHHHII",
+            0x02014B50,
+            20,
+            20,
+            0,
+            8,
+            0,
+            0,
+            zlib.crc32(content),
+            len(packed),
+            0,
+            5,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+        )
+        + b"conf/"
+    )
+    (tmp_path / "f.jar").write_bytes(body + central + _end(1, len(central), len(body)))
+    code, report = run_json("scan", ".", cwd=tmp_path)
+    assert code == 1, report
+    assert [f["path"] for f in report["findings"]] == ["f.jar!conf/"]
+
+
+def test_an_unlisted_entry_claiming_the_next_one_does_not_hide_it(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """Found by a review: after an unlisted entry the search went on from where it claimed
+    to end; a planted header claiming 512 KiB (in a descriptor, where Java never reads one)
+    ran over the real hidden entry behind it. Every later header is tried now."""
+    content = f"TAVILY_API_KEY={keys.tavily_current(rng)}\n".encode()
+    hidden = _local(b"app.env", 8, content, _deflated(content))
+    decoy = struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 0, 0, 0, 0, 1 << 19, 1 << 19, 0, 0)
+    listed = b"x\n"
+    front = _local(b"readme.txt", 0, listed, listed) + decoy + hidden + bytes(1 << 19)
+    central = _central(b"readme.txt", listed, len(listed), 0)
+    (tmp_path / "d.jar").write_bytes(front + central + _end(1, len(central), len(front)))
+    code, report = run_json("scan", ".", cwd=tmp_path)
+    assert code in (1, 3), report  # 3: the decoy's bytes start like a zip, and are none
+    assert "d.jar!app.env" in [f["path"] for f in report["findings"]]

@@ -27,15 +27,15 @@ def zip_members(data: bytes, budget: Budget, *, quiet: bool = False) -> Iterator
     is parsed (each costs memory). ``quiet``: ``data`` is another kind of container that
     ends as a zip does: what is no zip is not said. Then the entries no central directory
     lists (detection.ziplocal), once a zip was opened (one listing nothing may hold some)."""
-    read = _Read()
+    read = _Read(ziplocal.Spans(data, budget.limits.total_bytes))
     yield from _listed(data, budget, read, quiet=quiet)
     if read.opened and not read.cut:
-        yield from ziplocal.unlisted(data, budget, read.held, read.counted)
+        yield from ziplocal.unlisted(data, budget, read.spans.held, read.counted)
 
 
 @dataclass(slots=True)
 class _Read:
-    held: list[ziplocal.Span] = field(default_factory=list)  # each listed entry's bytes
+    spans: ziplocal.Spans  # where each listed entry's bytes are
     counted: list[int] = field(default_factory=lambda: [0])  # members so far
     opened: bool = False  # a zip was opened
     cut: bool = False  # over the member limit: nothing more is looked for
@@ -61,12 +61,14 @@ def _listed(data: bytes, budget: Budget, read: _Read, *, quiet: bool) -> Iterato
         read.opened = True
         for info in entries:
             counted[0] += 1
-            read.held.append(ziplocal.span(data, info.header_offset, info.compress_size))
+            read.spans.add(info.header_offset, info.compress_size)
             if counted[0] > budget.limits.members:  # pragma: no cover - records bound it first
                 yield Member("", None, over_members(budget, counted[0]))
                 return
-            if not (info.filename.endswith("/") and info.file_size == 0):  # a folder
-                yield _zip_member(archive, info, budget)
+            if not (info.filename.endswith("/") and info.file_size == 0):
+                yield _zip_member(archive, info, budget, data)
+            elif (folder := _folder_data(data, info, budget)) is not None:
+                yield folder
         start = min((i.header_offset for i in entries), default=0)
         if not 0 < start < end or data.rfind(b"PK\x05\x06", 0, start) == -1:
             return
@@ -117,7 +119,7 @@ class _Window(io.RawIOBase):
         return len(chunk)
 
 
-def _zip_member(archive: object, info: object, budget: Budget) -> Member:
+def _zip_member(archive: object, info: object, budget: Budget, data: bytes) -> Member:
     import zipfile  # noqa: PLC0415
 
     assert isinstance(archive, zipfile.ZipFile) and isinstance(info, zipfile.ZipInfo)  # noqa: S101
@@ -128,9 +130,36 @@ def _zip_member(archive: object, info: object, budget: Budget) -> Member:
         return Member(name, None, over_ratio(budget))
     try:
         with archive.open(info) as stream:
-            return _bounded(name, stream, budget, info.compress_size)
+            member = _bounded(name, stream, budget, info.compress_size)
+            inflater = getattr(stream, "_decompressor", None)
+            runs_on = info.compress_type == zipfile.ZIP_DEFLATED and member.problem is None
+            runs_on = runs_on and not getattr(inflater, "eof", True)
     except Exception as exc:  # zlib.error, LZMAError, BadZipFile, ...: a corrupt member
         return Member(name, None, f"corrupt member: {exc}")
+    return _whole(data, info.header_offset, name, budget) if runs_on else member
+
+
+def _whole(data: bytes, at: int, name: str, budget: Budget) -> Member:
+    """A deflated member whose stream runs on past the sizes its central record gives:
+    zipfile stops there, Java's ZipInputStream and unzip read on, and a key after a flush
+    was missed (found by a review). It is read to the stream's end, as they read it."""
+    whole = ziplocal.read_local(data, at, budget)
+    if whole is None:
+        return Member(name, None, "its deflate stream runs on past its recorded size")
+    return whole._replace(name=name)
+
+
+def _folder_data(data: bytes, info: object, budget: Budget) -> Member | None:
+    """A folder's entry holding data nonetheless, read as its local header says: zipfile
+    gives a folder nothing, Java and `unzip -p` give its data (a key there was missed: a
+    review); None for a folder, as folders are."""
+    import zipfile  # noqa: PLC0415
+
+    assert isinstance(info, zipfile.ZipInfo)  # noqa: S101
+    member = ziplocal.read_local(data, info.header_offset, budget)
+    if member is None or not member.data:
+        return None
+    return member._replace(name=info.filename)
 
 
 def _bounded(name: str, stream: object, budget: Budget, compressed: int) -> Member:

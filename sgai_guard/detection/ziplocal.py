@@ -11,7 +11,7 @@ budget allows.
 from __future__ import annotations
 
 import zlib
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from collections.abc import Iterator
 
 from sgai_guard.detection.containers import (
@@ -29,53 +29,67 @@ _SIGNATURES = (LOCAL, b"PK\x01\x02", b"PK\x05\x06")
 _LONGEST_NAME = 200  # of an unlisted entry's name, shown
 _DESCRIPTOR = 0x8  # flag: sizes in a descriptor after the data
 _DEFLATED = 8
-_MOST_MADE = 1024  # bytes made per byte read, past which a stream is not followed to its end
 
 Span = tuple[int, int]
 
 
-def span(data: bytes, at: int, compressed: int) -> Span:
-    """Where the listed entry whose local header is at ``at`` lies: its header, name, extra
-    field and data, as both its records say.
+class Spans:
+    """Where the listed entries of one file lie (``held``), worked out with a bound on the
+    deflate output followed to find streams' ends, whatever the number of records pointing
+    at one stream (a review: 100 records on one 100 KB stream of zeros took 18 s)."""
 
-    - Sizes in the local header: the smaller of the two (a central record claiming more
-      covered a hidden entry right behind the 6 bytes that Java reads).
-    - Sizes in a descriptor (the `jar` tool's way): the central record's, unless the entry
-      is deflated and those bytes hold a local header's signature: then up to where its
-      stream ends (a stored zip inside a jar keeps its headers in the stream's stored
-      blocks, and they were taken for entries of the jar: a review).
-    A descriptor after the data is not counted: a hidden header may start right after one."""
-    flags = _field(data, at + 6, 2)
-    names, extra = _field(data, at + 26, 2), _field(data, at + 28, 2)
-    start = at + 30 + names + extra
-    if not flags & _DESCRIPTOR:
-        return at, start + min(compressed, _field(data, at + 18, 4))
-    end = start + compressed
-    if _field(data, at + 8, 2) != _DEFLATED or data.find(LOCAL, start, end) == -1:
-        return at, end  # Java stops at a stored entry with a descriptor: nothing after it
-    return at, _stream_end(data, start, end)
+    def __init__(self, data: bytes, limit: int) -> None:
+        self.data, self.held, self._left = data, list[Span](), limit
+        self._ends: dict[tuple[int, int], int] = {}
+
+    def add(self, at: int, compressed: int) -> None:
+        self.held.append(self._span(at, compressed))
+
+    def _span(self, at: int, compressed: int) -> Span:
+        """Where the listed entry whose local header is at ``at`` lies: its header, name,
+        extra field and data, as both its records say.
+
+        - Sizes in the local header: the smaller of the two (a central record claiming more
+          covered a hidden entry right behind the 6 bytes that Java reads).
+        - Sizes in a descriptor (the `jar` tool's way): the central record's, unless the
+          entry is deflated and those bytes hold a local header's signature: then up to
+          where its stream ends (a stored zip inside a jar keeps its headers in the
+          stream's stored blocks, and they were taken for entries of the jar: a review).
+        A descriptor after the data is not counted: a hidden header may start right after
+        one."""
+        data = self.data
+        flags = _field(data, at + 6, 2)
+        names, extra = _field(data, at + 26, 2), _field(data, at + 28, 2)
+        start = at + 30 + names + extra
+        if not flags & _DESCRIPTOR:
+            return at, start + min(compressed, _field(data, at + 18, 4))
+        end = start + compressed
+        if _field(data, at + 8, 2) != _DEFLATED or data.find(LOCAL, start, end) == -1:
+            return at, end  # Java stops at a stored entry with a descriptor: nothing after it
+        if (start, end) not in self._ends:
+            self._ends[start, end] = self._stream_end(start, end)
+        return at, self._ends[start, end]
+
+    def _stream_end(self, start: int, end: int) -> int:
+        """Where the deflate stream from ``start`` ends, at most ``end``; ``start`` when it
+        is no stream (what is in there is then tried), ``end`` once more output than the
+        limit was followed in this file (the central record's size is then all there is to
+        go by). The output is dropped."""
+        inflater = zlib.decompressobj(-15)
+        pending: bytes | memoryview = memoryview(self.data)[start:end]
+        try:
+            while pending and not inflater.eof:
+                self._left -= len(inflater.decompress(pending, CHUNK))
+                if self._left < 0:
+                    return end
+                pending = inflater.unconsumed_tail
+        except zlib.error:
+            return start
+        return end - len(inflater.unused_data) if inflater.eof else start
 
 
 def _field(data: bytes, at: int, size: int) -> int:
     return int.from_bytes(data[at : at + size], "little")
-
-
-def _stream_end(data: bytes, start: int, end: int) -> int:
-    """Where the deflate stream from ``start`` ends, at most ``end``; ``start`` when it is
-    no stream (what is in there is then tried), ``end`` when it makes too much to follow
-    (a bomb: the central record's size is all there is to go by). Its output is dropped."""
-    inflater = zlib.decompressobj(-15)
-    pending: bytes | memoryview = memoryview(data)[start:end]
-    made, most = 0, _MOST_MADE * (end - start) + CHUNK
-    try:
-        while pending and not inflater.eof:
-            made += len(inflater.decompress(pending, CHUNK))
-            if made > most:
-                return end
-            pending = inflater.unconsumed_tail
-    except zlib.error:
-        return start
-    return end - len(inflater.unused_data) if inflater.eof else start
 
 
 def unlisted(data: bytes, budget: Budget, held: list[Span], counted: list[int]) -> Iterator[Member]:
@@ -103,30 +117,46 @@ def unlisted(data: bytes, budget: Budget, held: list[Span], counted: list[int]) 
                 yield Member("", None, over_members(budget, counted[0]))
                 return
             yield found[0]
-        at = data.find(LOCAL, max(found[1] if found else 0, at + 4))
+            if budget.left <= 0:
+                return  # said with the member: over the archive's byte budget
+        # every later header is tried, inside a found entry too: a header planted in a
+        # descriptor claimed a stored entry that ran over the real one after it (a review)
+        at = data.find(LOCAL, at + 4)
 
 
 class _Headers:
-    """Where every signature is, found once when first asked for: a stored entry with a
-    descriptor runs to the next one (a search to the end for each of thousands of headers
-    took minutes: a review)."""
+    """Where the next signature is: a stored entry with a descriptor runs to it. Each kind's
+    next place is kept, and looked for again only once passed (the tries go forward): a
+    search to the end for each of thousands of headers took minutes, and a list of every
+    place, 13 times the file's size in memory (reviews)."""
 
     def __init__(self, data: bytes) -> None:
         self._data = data
-        self._at: list[int] | None = None
+        self._next: dict[bytes, tuple[int, int] | None] = dict.fromkeys(_SIGNATURES)
 
     def after(self, start: int) -> int:
-        if self._at is None:
-            self._at = sorted(at for sig in _SIGNATURES for at in _all(self._data, sig))
-        n = bisect_left(self._at, start)
-        return self._at[n] if n < len(self._at) else len(self._data)
+        return min(self._place(sig, start) for sig in _SIGNATURES)
+
+    def _place(self, sig: bytes, start: int) -> int:
+        """The next ``sig`` at or after ``start``: the one found before, when ``start`` lies
+        between where that search began and where it found one (or the end)."""
+        known = self._next[sig]  # (searched from, found at: -1 for none)
+        if known is not None and known[0] <= start <= (
+            len(self._data) if known[1] == -1 else known[1]
+        ):
+            found = known[1]
+        else:
+            found = self._data.find(sig, start)
+            self._next[sig] = (start, found)
+        return found if found != -1 else len(self._data)
 
 
-def _all(data: bytes, sig: bytes) -> Iterator[int]:
-    at = data.find(sig)
-    while at != -1:
-        yield at
-        at = data.find(sig, at + 1)
+def read_local(data: bytes, at: int, budget: Budget) -> Member | None:
+    """A listed entry read as its local header, and its deflate stream, say (what Java's
+    ZipInputStream and unzip read), for where the central record says less: None when
+    that is no entry."""
+    found = _entry(data, at, budget, _Headers(data))
+    return None if found is None else found[0]
 
 
 def _entry(data: bytes, at: int, budget: Budget, headers: _Headers) -> tuple[Member, int] | None:
