@@ -379,3 +379,21 @@ def test_a_repository_s_own_configuration_is_part_of_its_state(
     config.unlink()
     again = run_cli("audit", str(repo), "--out", str(out), cwd=tmp_path)
     assert again.returncode == 1 and "1 audited, 0 unchanged" in again.stderr, again.stderr
+
+
+def test_the_baseline_a_named_configuration_names_is_part_of_the_state(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """Found by a review: with `--config` naming a baseline, emptying the baseline left the
+    result "unchanged" (exit 0); only the --config and --baseline files were hashed."""
+    repo = small(tmp_path / "r", [key(rng, 1)])
+    (tmp_path / "cfg").mkdir()
+    config = tmp_path / "cfg" / "cfg.toml"
+    config.write_text('baseline = "base.json"\n')
+    made = run_cli("baseline", "-o", str(tmp_path / "cfg" / "base.json"), str(repo), cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    args = ("audit", "--config", str(config), "--out", str(tmp_path / "out"), str(repo))
+    assert run_cli(*args, cwd=tmp_path).returncode == 0
+    (tmp_path / "cfg" / "base.json").write_text('{"secrets": {}, "sgai-guard-baseline": 1}\n')
+    again = run_cli(*args, cwd=tmp_path)
+    assert again.returncode == 1 and "1 audited, 0 unchanged" in again.stderr, again.stderr

@@ -135,13 +135,17 @@ def _own_settings(path: str) -> str:
     """The digest of the configuration a local repository's work tree gives its audit, and
     of the baseline it names: a result made under an `[[allow]]` entry since deleted was
     reused as "unchanged", exit 0 (found by a review)."""
-    from sgai_guard import fsread  # noqa: PLC0415
     from sgai_guard.policy import configfile  # noqa: PLC0415
-    from sgai_guard.policy.config import load  # noqa: PLC0415
 
     found = configfile.find(path)
-    if found is None:
-        return ""
+    return "" if found is None else settings_digest(found)
+
+
+def settings_digest(found: str) -> str:
+    """The digest of a configuration file and of the baseline it names."""
+    from sgai_guard import fsread  # noqa: PLC0415
+    from sgai_guard.policy.config import load  # noqa: PLC0415
+
     digest = hashlib.sha256()
     for file in (found, _baseline_of(load(found), found)):
         try:

@@ -11,7 +11,7 @@ from sgai_guard import __version__
 from sgai_guard.engine.outcome import incompleteness
 from sgai_guard.errors import GuardError, say
 from sgai_guard.fleet.executors import Executor
-from sgai_guard.fleet.job import AuditOptions, Job, RepoResult
+from sgai_guard.fleet.job import AuditOptions, Job, RepoResult, settings_digest
 from sgai_guard.fleet.progress import FleetProgress, Tally
 from sgai_guard.fleet.resultfile import Stored
 from sgai_guard.fleet.store import Store
@@ -31,6 +31,8 @@ def with_digest(options: AuditOptions) -> AuditOptions:
     for path in (options.config_path, options.baseline_path):
         if path:
             digest.update(Path(path).read_bytes())
+    if options.config_path and not options.baseline_path:  # the baseline it names (a review:
+        digest.update(settings_digest(options.config_path).encode())  # emptied, reused)
     return options._replace(digest=digest.hexdigest()[:16])
 
 
