@@ -397,29 +397,26 @@ def _local(name: bytes, method: int, content: bytes, stored: bytes) -> bytes:
 
 
 def _central(name: bytes, content: bytes, size: int, offset: int) -> bytes:
-    return (
-        struct.pack(
-            "<IHHHHHHIIIHHHHHII",
-            0x02014B50,
-            20,
-            20,
-            0,
-            0,
-            0,
-            0,
-            zlib.crc32(content),
-            size,
-            size,
-            len(name),
-            0,
-            0,
-            0,
-            0,
-            0,
-            offset,
-        )
-        + name
-    )
+    """A stored entry's central record: ``size`` bytes, the CRC of ``content``."""
+    return _record(name, zlib.crc32(content), size, size, offset)
+
+
+def _record(
+    name: bytes,
+    crc: int,
+    size: int,
+    length: int,
+    offset: int,
+    *,
+    method: int = 0,
+    comment: bytes = b"",
+) -> bytes:
+    """A central record: ``size`` bytes stored, ``length`` once inflated."""
+    head = struct.pack(
+        "<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, method, 0, 0, crc, size, length,
+        len(name), 0, len(comment), 0, 0, 0, offset,
+    )  # fmt: skip
+    return head + name + comment
 
 
 def _end(count: int, size: int, offset: int) -> bytes:
@@ -508,30 +505,7 @@ def test_an_entry_in_a_central_record_s_comment_is_read(tmp_path: Path, rng: ran
     packed = squeeze.compress(hidden) + squeeze.flush()
     comment = _local(b"app.env", 8, hidden, packed) + bytes(4)
     name = b"readme.txt"
-    record = (
-        struct.pack(
-            "<IHHHHHHIIIHHHHHII",
-            0x02014B50,
-            20,
-            20,
-            0,
-            0,
-            0,
-            0,
-            0,
-            0,
-            0,
-            len(name),
-            0,
-            len(comment),
-            0,
-            0,
-            0,
-            0,
-        )
-        + name
-        + comment
-    )
+    record = _record(name, 0, 0, 0, 0, comment=comment)
     runs_to = record[: 46 + len(name)]  # the local header's data: its record, to the comment
     header = _local(name, 0, runs_to, runs_to)[: 30 + len(name)]  # its data is the record
     jar = header + record
@@ -604,29 +578,7 @@ def test_a_stream_that_runs_on_past_its_central_size_is_read_to_its_end(
     head = squeeze.compress(first) + squeeze.flush(zlib.Z_SYNC_FLUSH)
     stream = head + squeeze.compress(rest) + squeeze.flush()
     body = _local(b"a.txt", 8, first + rest, stream)
-    central = (
-        struct.pack(
-            "<IHHHHHHIIIHHHHHII",
-            0x02014B50,
-            20,
-            20,
-            0,
-            8,
-            0,
-            0,
-            zlib.crc32(first),
-            len(head),
-            len(first),
-            5,
-            0,
-            0,
-            0,
-            0,
-            0,
-            0,
-        )
-        + b"a.txt"
-    )
+    central = _record(b"a.txt", zlib.crc32(first), len(head), len(first), 0, method=8)
     (tmp_path / "a.jar").write_bytes(body + central + _end(1, len(central), len(body)))
     assert zipfile.ZipFile(tmp_path / "a.jar").read("a.txt") == first
     code, report = run_json("scan", ".", cwd=tmp_path)
@@ -640,29 +592,7 @@ def test_a_folder_s_entry_holding_data_is_read(tmp_path: Path, rng: random.Rando
     content = f"TAVILY_API_KEY={keys.tavily_current(rng)}\n".encode()
     packed = _deflated(content)
     body = _local(b"conf/", 8, content, packed)
-    central = (
-        struct.pack(
-            "<IHHHHHHIIIHHHHHII",
-            0x02014B50,
-            20,
-            20,
-            0,
-            8,
-            0,
-            0,
-            zlib.crc32(content),
-            len(packed),
-            0,
-            5,
-            0,
-            0,
-            0,
-            0,
-            0,
-            0,
-        )
-        + b"conf/"
-    )
+    central = _record(b"conf/", zlib.crc32(content), len(packed), 0, 0, method=8)
     (tmp_path / "f.jar").write_bytes(body + central + _end(1, len(central), len(body)))
     code, report = run_json("scan", ".", cwd=tmp_path)
     assert code == 1, report

@@ -64,7 +64,7 @@ def test_a_long_line_of_findings_costs_no_square_memory(tmp_path: Path) -> None:
 
 
 def test_both_ways_of_keeping_bits_agree_on_branches_and_merges(tmp_path: Path) -> None:
-    from sgai_guard.sources.reach import _each, _pruned
+    from sgai_guard.sources.reach import _bits
 
     repo = Repo(tmp_path / "r")
     repo.commit("root")
@@ -81,5 +81,6 @@ def test_both_ways_of_keeping_bits_agree_on_branches_and_merges(tmp_path: Path) 
     commits = [line.split(b" ")[0] for line in lines if line]
     wanted = {oid: n for n, oid in enumerate(commits)}
     tips = {repo.git("rev-parse", ref).strip().encode() for ref in ("main", "a", "b", "old")}
-    every = _each(lines, wanted)
-    assert {t: every[t] for t in tips} == _pruned(lines, wanted, tips)
+    every = _bits(lines, wanted, None)
+    pruned = _bits(lines, wanted, tips)
+    assert {t: every[t] for t in tips} == pruned and len(every) > len(pruned)

@@ -131,30 +131,21 @@ def _reach(repo: Repository, index: dict[str, int], keep: set[str]) -> dict[str,
     lines = proc.stdout.split(b"\n")
     wanted = {oid.encode(): n for oid, n in index.items()}
     tips = {oid.encode() for oid in keep}
-    reach = _each(lines, wanted) if len(wanted) <= _FEW else _pruned(lines, wanted, tips)
+    reach = _bits(lines, wanted, tips if len(wanted) > _FEW else None)
     return {oid.decode("ascii"): bits for oid, bits in reach.items() if oid in tips}
 
 
-def _each(lines: list[bytes], wanted: dict[bytes, int]) -> dict[bytes, int]:
-    """Every commit's bits (small ints: a dictionary entry a commit, no more)."""
-    reach: dict[bytes, int] = {}
-    for line in reversed(lines):  # parents before their children
-        if not line:
-            continue
-        oid, *parents = line.split(b" ")
-        bits = 1 << wanted[oid] if oid in wanted else 0
-        for parent in parents:
-            bits |= reach.get(parent, 0)
-        if bits:
-            reach[oid] = bits
-    return reach
-
-
-def _pruned(lines: list[bytes], wanted: dict[bytes, int], tips: set[bytes]) -> dict[bytes, int]:
-    """The tips' bits, each commit's let go once its last child has taken them: kept for
+def _bits(
+    lines: list[bytes], wanted: dict[bytes, int], tips: set[bytes] | None
+) -> dict[bytes, int]:
+    """The bits of the wanted commits each commit's history holds, parents before children.
+    ``tips`` None: every commit keeps its bits (small ints: a dictionary entry a commit).
+    Else a commit's bits go once its last child has taken them, the tips' aside: kept for
     every commit, a history in which each of 120 k commits adds a key held 2.3 GB (an
     attacker review; each commit held a bit for every key-adding commit below it)."""
-    waiting = Counter(parent for line in lines for parent in line.split(b" ")[1:])
+    waiting = None
+    if tips is not None:
+        waiting = Counter(parent for line in lines for parent in line.split(b" ")[1:])
     reach: dict[bytes, int] = {}
     for line in reversed(lines):
         if not line:
@@ -163,9 +154,10 @@ def _pruned(lines: list[bytes], wanted: dict[bytes, int], tips: set[bytes]) -> d
         bits = 1 << wanted[oid] if oid in wanted else 0
         for parent in parents:
             bits |= reach.get(parent, 0)
-            waiting[parent] -= 1
-            if not waiting[parent] and parent not in tips:
-                reach.pop(parent, None)  # its last child has its bits now
+            if waiting is not None and tips is not None:
+                waiting[parent] -= 1
+                if not waiting[parent] and parent not in tips:
+                    reach.pop(parent, None)  # its last child has its bits now
         if bits:
             reach[oid] = bits
     return reach
