@@ -615,3 +615,46 @@ def test_an_unlisted_entry_claiming_the_next_one_does_not_hide_it(
     code, report = run_json("scan", ".", cwd=tmp_path)
     assert code in (1, 3), report  # 3: the decoy's bytes start like a zip, and are none
     assert "d.jar!app.env" in [f["path"] for f in report["findings"]]
+
+
+@pytest.mark.parametrize("lie", ["stored", "shorter"])
+def test_a_central_record_that_tells_another_story_is_read_as_java_reads_it(
+    tmp_path: Path, rng: random.Random, lie: str
+) -> None:
+    """Found by a review: zipfile follows the central record, Java and `unzip -p` the
+    local header. "stored": the central record calls the deflated data stored (zipfile
+    gave the raw deflate bytes); "shorter": it gives the stream's first 6 bytes of output
+    and their CRC (zipfile stopped there, at the stream's end). The key was missed."""
+    content = f"hello\nTAVILY_API_KEY={keys.tavily_current(rng)}\n".encode()
+    packed = _deflated(content)
+    body = _local(b"a.txt", 8, content, packed)
+    if lie == "stored":
+        central = _record(b"a.txt", zlib.crc32(packed), len(packed), len(packed), 0)
+    else:
+        central = _record(b"a.txt", zlib.crc32(content[:6]), len(packed), 6, 0, method=8)
+    (tmp_path / "a.jar").write_bytes(body + central + _end(1, len(central), len(body)))
+    assert not keys_in(zipfile.ZipFile(tmp_path / "a.jar").read("a.txt"))
+    code, report = run_json("scan", ".", cwd=tmp_path)
+    assert code == 1, report
+    assert [f["path"] for f in report["findings"]] == ["a.jar!a.txt"]
+
+
+def keys_in(data: bytes) -> bool:
+    return b"tvly-" in data
+
+
+def test_many_records_on_one_stream_stop_at_the_byte_budget(tmp_path: Path) -> None:
+    """Found by a review: records all pointing at one local header had its data read again
+    for each (600 MB scanned from 6 MB, or a stream of empty blocks inflated a thousand
+    times); the listing now stops once the archive's byte budget is spent."""
+    content = b"lorem ipsum dolor sit amet\n" * 40_000  # about 1 MiB
+    header = struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 8, 0, 0, 0, 0, 0, 0, 2, 0) + b"d/"
+    body = header + content
+    records = b"".join(
+        _record(b"d/", 0, 0, 0, 0) for _ in range(500)
+    )  # folders, as far as the central directory says
+    (tmp_path / "f.zip").write_bytes(body + records + _end(500, len(records), len(body)))
+    code, report = run_json("scan", ".", "--archive-max-bytes", "8MiB", cwd=tmp_path)
+    assert code == 3, report
+    assert report["scanned"]["bytes"] < 16 << 20, report["scanned"]
+    assert any("archive size limit" in e["message"] for e in report["errors"]), report

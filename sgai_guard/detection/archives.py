@@ -60,6 +60,10 @@ def _listed(data: bytes, budget: Budget, read: _Read, *, quiet: bool) -> Iterato
             return
         read.opened = True
         for info in entries:
+            if budget.left <= 0:  # records on one stream re-read it for each (a review)
+                yield Member("", None, over_total(budget))
+                read.cut = True
+                return
             counted[0] += 1
             read.spans.add(info.header_offset, info.compress_size)
             if counted[0] > budget.limits.members:  # pragma: no cover - records bound it first
@@ -128,6 +132,8 @@ def _zip_member(archive: object, info: object, budget: Budget, data: bytes) -> M
         return Member(name, None, "encrypted: its content cannot be read")
     if info.file_size > budget.limits.ratio * max(info.compress_size, 1):
         return Member(name, None, over_ratio(budget))
+    if ziplocal.disagree(data, info.header_offset, info):
+        return _whole(data, info.header_offset, name, budget)
     try:
         with archive.open(info) as stream:
             member = _bounded(name, stream, budget, info.compress_size)
@@ -140,12 +146,14 @@ def _zip_member(archive: object, info: object, budget: Budget, data: bytes) -> M
 
 
 def _whole(data: bytes, at: int, name: str, budget: Budget) -> Member:
-    """A deflated member whose stream runs on past the sizes its central record gives:
-    zipfile stops there, Java's ZipInputStream and unzip read on, and a key after a flush
-    was missed (found by a review). It is read to the stream's end, as they read it."""
+    """A member read as its local header says, and to its deflate stream's end, as Java's
+    ZipInputStream and unzip read it: where the records disagree (a central record saying
+    stored of deflated data, or fewer bytes than the stream makes), or the stream runs on
+    past what zipfile read (a key after a flush). zipfile follows the central record, and
+    such keys were missed (reviews)."""
     whole = ziplocal.read_local(data, at, budget)
     if whole is None:
-        return Member(name, None, "its deflate stream runs on past its recorded size")
+        return Member(name, None, "its records disagree, and its local header reads as none")
     return whole._replace(name=name)
 
 
@@ -173,6 +181,10 @@ def _bounded(name: str, stream: object, budget: Budget, compressed: int) -> Memb
             return Member(name, b"".join(parts), over_total(budget))
         if size > budget.limits.ratio * max(compressed, 1):
             return Member(name, b"".join(parts), over_ratio(budget))
+    # what was read counts when it made less (a stream of empty blocks makes nothing, and a
+    # thousand records on it read it a thousand times: a review)
+    if size < compressed and not budget.take(compressed - size):
+        return Member(name, b"".join(parts), over_total(budget))
     return Member(name, b"".join(parts))
 
 

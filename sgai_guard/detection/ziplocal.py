@@ -79,8 +79,9 @@ class Spans:
         pending: bytes | memoryview = memoryview(self.data)[start:end]
         try:
             while pending and not inflater.eof:
-                self._left -= len(inflater.decompress(pending, CHUNK))
-                if self._left < 0:
+                made = len(inflater.decompress(pending, CHUNK))
+                self._left -= max(made, len(pending) - len(inflater.unconsumed_tail))
+                if self._left < 0:  # what is read counts when it makes nothing (a review)
                     return end
                 pending = inflater.unconsumed_tail
         except zlib.error:
@@ -151,6 +152,24 @@ class _Headers:
         return found if found != -1 else len(self._data)
 
 
+def disagree(data: bytes, at: int, info: object) -> bool:
+    """Whether the local header at ``at`` tells another story than the central record
+    ``info`` (a zipfile.ZipInfo): another method, or other sizes or CRC where the local
+    header gives them. Every tool writes the two alike."""
+    method = _field(data, at + 8, 2)
+    if method != getattr(info, "compress_type", method):
+        return True
+    if _field(data, at + 6, 2) & _DESCRIPTOR:
+        return False  # the sizes come after the data
+    told = (_field(data, at + 14, 4), _field(data, at + 18, 4), _field(data, at + 22, 4))
+    central = (
+        getattr(info, "CRC", 0),
+        getattr(info, "compress_size", 0),
+        getattr(info, "file_size", 0),
+    )
+    return told != central and told[1:] != (0xFFFFFFFF, 0xFFFFFFFF)  # zip64: in the extra
+
+
 def read_local(data: bytes, at: int, budget: Budget) -> Member | None:
     """A listed entry read as its local header, and its deflate stream, say (what Java's
     ZipInputStream and unzip read), for where the central record says less: None when
@@ -174,8 +193,9 @@ def _entry(data: bytes, at: int, budget: Budget, headers: _Headers) -> tuple[Mem
         end = headers.after(start) if flags & _DESCRIPTOR else start + compressed
         if end > len(data):
             return None  # a size past the end: no entry (four bytes of a program, say)
-        content = data[start:end]
-        problem = None if budget.take(len(content)) else over_total(budget)
+        room = max(budget.left, 0)  # no more is cut out than the budget allows (a review)
+        content = data[start : min(end, start + room)]
+        problem = None if budget.take(end - start) else over_total(budget)
         return Member(name, content, problem), end
     if method == _DEFLATED:
         return _inflated(name, data, start, budget)
