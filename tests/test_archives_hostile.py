@@ -658,3 +658,45 @@ def test_many_records_on_one_stream_stop_at_the_byte_budget(tmp_path: Path) -> N
     assert code == 3, report
     assert report["scanned"]["bytes"] < 16 << 20, report["scanned"]
     assert any("archive size limit" in e["message"] for e in report["errors"]), report
+
+
+def test_both_records_saying_fewer_bytes_than_the_stream_makes(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """Found by a review of the fix above: the local header and the central record both
+    gave 6 bytes and their CRC, the stream went on to the key, and `unzip -p` wrote it all
+    while zipfile stopped at 6 bytes. Deflated members are now read from the local header
+    to the stream's end, as Java and unzip read them."""
+    content = f"hello\nTAVILY_API_KEY={keys.tavily_current(rng)}\n".encode()
+    packed = _deflated(content)
+    crc6 = zlib.crc32(content[:6])
+    header = struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, 0, crc6, len(packed), 6, 5, 0)
+    body = header + b"a.txt" + packed
+    central = _record(b"a.txt", crc6, len(packed), 6, 0, method=8)
+    (tmp_path / "a.jar").write_bytes(body + central + _end(1, len(central), len(body)))
+    assert zipfile.ZipFile(tmp_path / "a.jar").read("a.txt") == b"hello\n"
+    code, report = run_json("scan", ".", cwd=tmp_path)
+    assert code == 1, report
+    assert [f["path"] for f in report["findings"]] == ["a.jar!a.txt"]
+
+
+def test_a_record_pointing_into_a_member_s_data_covers_nothing(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """Found by the same review: a second central record pointed into readme.txt's data,
+    at bytes that are no local header but claim a size running over the real hidden entry
+    after readme.txt; read as a local header, they covered it, and the key was missed."""
+    content = f"TAVILY_API_KEY={keys.tavily_current(rng)}\n".encode()
+    hidden = _local(b"config.env", 8, content, _deflated(content))
+    prefix = b"notes\n"
+    covering = 1 + len(hidden)
+    fake = b"XXXX" + struct.pack("<HHHHHIIIHH", 20, 0, 0, 0, 0, 0, covering, covering, 0, 0)
+    readme = prefix + fake + b"\n"
+    body = _local(b"readme.txt", 0, readme, readme) + hidden
+    records = _central(b"readme.txt", readme, len(readme), 0) + _record(
+        b"x.txt", 0, covering, 10, 30 + len(b"readme.txt") + len(prefix), method=8
+    )
+    (tmp_path / "p.jar").write_bytes(body + records + _end(2, len(records), len(body)))
+    code, report = run_json("scan", ".", cwd=tmp_path)
+    assert code in (1, 3), report  # 3: x.txt's record points at no local header
+    assert [f["path"] for f in report["findings"]] == ["p.jar!config.env"]

@@ -70,8 +70,8 @@ def _listed(data: bytes, budget: Budget, read: _Read, *, quiet: bool) -> Iterato
                 yield Member("", None, over_members(budget, counted[0]))
                 return
             if not (info.filename.endswith("/") and info.file_size == 0):
-                yield _zip_member(archive, info, budget, data)
-            elif (folder := _folder_data(data, info, budget)) is not None:
+                yield _zip_member(archive, info, budget, read.spans)
+            elif (folder := _folder_data(info, budget, read.spans)) is not None:
                 yield folder
         start = min((i.header_offset for i in entries), default=0)
         if not 0 < start < end or data.rfind(b"PK\x05\x06", 0, start) == -1:
@@ -123,48 +123,42 @@ class _Window(io.RawIOBase):
         return len(chunk)
 
 
-def _zip_member(archive: object, info: object, budget: Budget, data: bytes) -> Member:
+def _zip_member(archive: object, info: object, budget: Budget, spans: ziplocal.Spans) -> Member:
+    """A listed member. Deflated ones, and any whose records disagree, are read as Java's
+    ZipInputStream and `unzip -p` read them: from the local header, to the deflate stream's
+    end, whatever the central record's sizes (zipfile cuts its output there, and a key past
+    a central file size of 6, or past a flushed block the central record stops at, was
+    missed: reviews). Others (stored, bzip2, lzma) through zipfile."""
     import zipfile  # noqa: PLC0415
 
     assert isinstance(archive, zipfile.ZipFile) and isinstance(info, zipfile.ZipInfo)  # noqa: S101
-    name = info.filename
+    name, data, at = info.filename, spans.data, info.header_offset
     if info.flag_bits & 0x1:
         return Member(name, None, "encrypted: its content cannot be read")
     if info.file_size > budget.limits.ratio * max(info.compress_size, 1):
         return Member(name, None, over_ratio(budget))
-    if ziplocal.disagree(data, info.header_offset, info):
-        return _whole(data, info.header_offset, name, budget)
+    if not ziplocal.is_local(data, at):
+        return Member(name, None, "corrupt member: no local header where its record points")
+    if info.compress_type == zipfile.ZIP_DEFLATED or ziplocal.disagree(data, at, info):
+        member = ziplocal.read_local(data, at, budget, spans.headers)
+        if member is None:
+            return Member(name, None, "corrupt member: its local header reads as no entry")
+        return member._replace(name=name)
     try:
         with archive.open(info) as stream:
-            member = _bounded(name, stream, budget, info.compress_size)
-            inflater = getattr(stream, "_decompressor", None)
-            runs_on = info.compress_type == zipfile.ZIP_DEFLATED and member.problem is None
-            runs_on = runs_on and not getattr(inflater, "eof", True)
+            return _bounded(name, stream, budget, info.compress_size)
     except Exception as exc:  # zlib.error, LZMAError, BadZipFile, ...: a corrupt member
         return Member(name, None, f"corrupt member: {exc}")
-    return _whole(data, info.header_offset, name, budget) if runs_on else member
 
 
-def _whole(data: bytes, at: int, name: str, budget: Budget) -> Member:
-    """A member read as its local header says, and to its deflate stream's end, as Java's
-    ZipInputStream and unzip read it: where the records disagree (a central record saying
-    stored of deflated data, or fewer bytes than the stream makes), or the stream runs on
-    past what zipfile read (a key after a flush). zipfile follows the central record, and
-    such keys were missed (reviews)."""
-    whole = ziplocal.read_local(data, at, budget)
-    if whole is None:
-        return Member(name, None, "its records disagree, and its local header reads as none")
-    return whole._replace(name=name)
-
-
-def _folder_data(data: bytes, info: object, budget: Budget) -> Member | None:
+def _folder_data(info: object, budget: Budget, spans: ziplocal.Spans) -> Member | None:
     """A folder's entry holding data nonetheless, read as its local header says: zipfile
     gives a folder nothing, Java and `unzip -p` give its data (a key there was missed: a
     review); None for a folder, as folders are."""
     import zipfile  # noqa: PLC0415
 
     assert isinstance(info, zipfile.ZipInfo)  # noqa: S101
-    member = ziplocal.read_local(data, info.header_offset, budget)
+    member = ziplocal.read_local(spans.data, info.header_offset, budget, spans.headers)
     if member is None or not member.data:
         return None
     return member._replace(name=info.filename)

@@ -29,6 +29,7 @@ _SIGNATURES = (LOCAL, b"PK\x01\x02", b"PK\x05\x06")
 _LONGEST_NAME = 200  # of an unlisted entry's name, shown
 _DESCRIPTOR = 0x8  # flag: sizes in a descriptor after the data
 _DEFLATED = 8
+_FIRST_PIECE = 64 * 1024  # of a stream whose size is not told
 
 Span = tuple[int, int]
 
@@ -41,9 +42,12 @@ class Spans:
     def __init__(self, data: bytes, limit: int) -> None:
         self.data, self.held, self._left = data, list[Span](), limit
         self._ends: dict[tuple[int, int], int] = {}
+        self.headers = _Headers(data)  # one for the file: a new one a record searched to
+        # the end of the file for each (a review: 10,000 records, 162 s)
 
     def add(self, at: int, compressed: int) -> None:
-        self.held.append(self._span(at, compressed))
+        if is_local(self.data, at):  # else no local header is there: it covers nothing
+            self.held.append(self._span(at, compressed))
 
     def _span(self, at: int, compressed: int) -> Span:
         """Where the listed entry whose local header is at ``at`` lies: its header, name,
@@ -152,10 +156,16 @@ class _Headers:
         return found if found != -1 else len(self._data)
 
 
+def is_local(data: bytes, at: int) -> bool:
+    """Whether a local header starts at ``at`` (a central record may point anywhere; one
+    pointing into a member's data planted a span over a real entry: a review)."""
+    return at >= 0 and data[at : at + 4] == LOCAL
+
+
 def disagree(data: bytes, at: int, info: object) -> bool:
-    """Whether the local header at ``at`` tells another story than the central record
-    ``info`` (a zipfile.ZipInfo): another method, or other sizes or CRC where the local
-    header gives them. Every tool writes the two alike."""
+    """Whether the local header at ``at`` (checked: ``is_local``) tells another story than
+    the central record ``info`` (a zipfile.ZipInfo): another method, or other sizes or CRC
+    where the local header gives them. Every tool writes the two alike."""
     method = _field(data, at + 8, 2)
     if method != getattr(info, "compress_type", method):
         return True
@@ -170,11 +180,12 @@ def disagree(data: bytes, at: int, info: object) -> bool:
     return told != central and told[1:] != (0xFFFFFFFF, 0xFFFFFFFF)  # zip64: in the extra
 
 
-def read_local(data: bytes, at: int, budget: Budget) -> Member | None:
+def read_local(data: bytes, at: int, budget: Budget, headers: _Headers) -> Member | None:
     """A listed entry read as its local header, and its deflate stream, say (what Java's
-    ZipInputStream and unzip read), for where the central record says less: None when
-    that is no entry."""
-    found = _entry(data, at, budget, _Headers(data))
+    ZipInputStream and unzip read): None when no entry is there."""
+    if not is_local(data, at) or not budget.take(STREAM_COST):
+        return None
+    found = _entry(data, at, budget, headers)
     return None if found is None else found[0]
 
 
@@ -198,19 +209,25 @@ def _entry(data: bytes, at: int, budget: Budget, headers: _Headers) -> tuple[Mem
         problem = None if budget.take(end - start) else over_total(budget)
         return Member(name, content, problem), end
     if method == _DEFLATED:
-        return _inflated(name, data, start, budget)
+        told = 0 if flags & _DESCRIPTOR else compressed  # where the stream likely ends
+        return _inflated(name, data, start, budget, told)
     return None
 
 
-def _inflated(name: str, data: bytes, start: int, budget: Budget) -> tuple[Member, int] | None:
+def _inflated(
+    name: str, data: bytes, start: int, budget: Budget, told: int = 0
+) -> tuple[Member, int] | None:
     """A deflated entry read to the end of its stream, whatever its header claims; None when
     not a byte of it inflates (no entry at all). What it reads counts as well as what it
-    makes: a stream of empty blocks makes nothing."""
+    makes: a stream of empty blocks makes nothing. ``told``: the size the header gives, fed
+    first (what zlib leaves of a piece is copied: a MiB a member for small members)."""
     inflater = zlib.decompressobj(-15)
     view, parts, at, size = memoryview(data), list[bytes](), start, 0
+    step = min(told, CHUNK) if told > 0 else _FIRST_PIECE
     try:
         while not inflater.eof and at < len(data):
-            piece = view[at : at + CHUNK]
+            piece = view[at : at + step]
+            step = CHUNK
             chunk = inflater.decompress(piece, CHUNK)
             left = len(inflater.unconsumed_tail)
             left += len(inflater.unused_data) if inflater.eof else 0
