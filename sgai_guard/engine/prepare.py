@@ -80,14 +80,21 @@ def _baseline(config: Config, given: Path | None, *, use_configured: bool) -> En
     """The baseline given on the command line, else the one the configuration names when
     that file exists; its fingerprints, or None."""
     path = given
-    if path is None and use_configured and config.baseline and config.source:
-        default = _inside(config.source, config.baseline)
-        path = default if default.exists() else None
+    if path is None and use_configured:
+        default = configured_baseline(config)
+        path = default if default is not None and default.exists() else None
     if path is None:
         return None
     from sgai_guard.policy import baseline  # noqa: PLC0415 - json only when there is one
 
     return baseline.load(path)
+
+
+def configured_baseline(config: Config) -> Path | None:
+    """The baseline file the configuration names (see ``_inside``), or None."""
+    if not config.baseline or not config.source:
+        return None
+    return _inside(config.source, config.baseline)
 
 
 def _inside(source: Path, name: str) -> Path:

@@ -10,13 +10,12 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from sgai_guard.errors import GuardError, UsageError, internal_error_message
+from sgai_guard.errors import ConfigError, GuardError, UsageError, internal_error_message
 from sgai_guard.fleet.targets import Target
 from sgai_guard.models import Finding, ScanResult
 
 if TYPE_CHECKING:
     from sgai_guard.engine.prepare import Prepared
-    from sgai_guard.policy.config import Config
 
 
 class AuditOptions(NamedTuple):
@@ -144,24 +143,21 @@ def _own_settings(path: str) -> str:
 def settings_digest(found: str) -> str:
     """The digest of a configuration file and of the baseline it names."""
     from sgai_guard import fsread  # noqa: PLC0415
+    from sgai_guard.engine.prepare import configured_baseline  # noqa: PLC0415
     from sgai_guard.policy.config import load  # noqa: PLC0415
 
+    config = load(found)
+    try:
+        baseline = configured_baseline(config)
+    except ConfigError:
+        baseline = None  # outside the configuration's folder: the audit refuses it, and says
     digest = hashlib.sha256()
-    for file in (found, _baseline_of(load(found), found)):
+    for file in (found, baseline):
         try:
             digest.update(fsread.read_small(file) if file else b"")
         except (OSError, fsread.NotRegularError):
             digest.update(b"\0unreadable")  # the audit itself says why
     return digest.hexdigest()
-
-
-def _baseline_of(config: Config, source: str) -> Path | None:
-    """The baseline the configuration names, in its folder (the audit refuses any other)."""
-    if not config.baseline:
-        return None
-    folder = Path(source).parent
-    path = folder / config.baseline
-    return path if path.resolve().is_relative_to(folder.resolve()) else None
 
 
 def _audit(path: str, options: AuditOptions) -> tuple[ScanResult, str]:
