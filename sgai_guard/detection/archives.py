@@ -30,7 +30,7 @@ def zip_members(data: bytes, budget: Budget, *, quiet: bool = False) -> Iterator
     read = _Read(ziplocal.Spans(data, budget.limits.total_bytes))
     yield from _listed(data, budget, read, quiet=quiet)
     if read.opened and not read.cut:
-        yield from ziplocal.unlisted(data, budget, read.spans.held, read.counted)
+        yield from ziplocal.unlisted(read.spans, budget, read.counted)
 
 
 @dataclass(slots=True)

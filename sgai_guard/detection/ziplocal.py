@@ -2,10 +2,11 @@
 Python's zipfile never see and Java's ZipInputStream (reading from the start) does (found by
 an attacker review: a key in a jar's hidden entry, exit 0).
 
-Where each listed entry's data lies is worked out from both its records (``span``); every
+Where each listed entry's data lies is worked out from both its records (``Spans``); every
 local header outside them is tried (``unlisted``), each try and each byte it inflates
 charged to the archive's byte budget, so that no arrangement of headers costs more than the
-budget allows.
+budget allows. Listed members read as their local header says (``read_local``) share the
+same header finder.
 """
 
 from __future__ import annotations
@@ -98,15 +99,14 @@ def _field(data: bytes, at: int, size: int) -> int:
     return int.from_bytes(data[at : at + size], "little")
 
 
-def unlisted(data: bytes, budget: Budget, held: list[Span], counted: list[int]) -> Iterator[Member]:
-    """Each local header outside the listed entries' spans (``held``), read as its header
-    says when it is a stored or deflated entry, and counted as a member; what reads as
-    neither is no entry (a self-extractor's program holds these 4 bytes). The central
-    directory is not skipped: a local header may sit in a record's comment, where a listed
-    entry's local size runs (found by a review)."""
-    held.sort()
+def unlisted(spans: Spans, budget: Budget, counted: list[int]) -> Iterator[Member]:
+    """Each local header outside the listed entries' spans, read as its header says when it
+    is a stored or deflated entry, and counted as a member; what reads as neither is no
+    entry (a self-extractor's program holds these 4 bytes). The central directory is not
+    skipped: a local header may sit in a record's comment, where a listed entry's local
+    size runs (found by a review)."""
+    data, held, headers = spans.data, sorted(spans.held), spans.headers
     starts = [start for start, _ in held]
-    headers = _Headers(data)
     at = data.find(LOCAL)
     while at != -1:
         n = bisect_right(starts, at) - 1
@@ -195,9 +195,12 @@ def _entry(data: bytes, at: int, budget: Budget, headers: _Headers) -> tuple[Mem
     """The entry whose local header is at ``at``, and where it ends, as far as it tells."""
     if at + 30 > len(data):
         return None
-    flags, method, compressed = _field(data, at + 6, 2), _field(data, at + 8, 2), 0
+    flags, method, compressed = (
+        _field(data, at + 6, 2),
+        _field(data, at + 8, 2),
+        _field(data, at + 18, 4),
+    )
     names, extra = _field(data, at + 26, 2), _field(data, at + 28, 2)
-    compressed = _field(data, at + 18, 4)
     start = at + 30 + names + extra
     raw = data[at + 30 : at + 30 + min(names, _LONGEST_NAME)]
     name = raw.decode("utf-8" if flags & 0x800 else "cp437", "replace")
