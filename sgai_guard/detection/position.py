@@ -49,19 +49,21 @@ class Lines:
         return self.text(line, offset), b"" if long else self.text(line - 1)
 
     def _length(self, line: int) -> int:
+        start, end = self._bounds(line)
+        return end - start
+
+    def _bounds(self, line: int) -> tuple[int, int]:
+        """Where a 1-based line starts and ends (before its "\n"); (0, 0) out of range."""
         starts = self._line_starts()
         if line < 1 or line > len(starts):
-            return 0
-        return (starts[line] - 1 if line < len(starts) else len(self._data)) - starts[line - 1]
+            return 0, 0
+        return starts[line - 1], starts[line] - 1 if line < len(starts) else len(self._data)
 
     def text(self, line: int, near: int | None = None) -> bytes:
         """The bytes of a 1-based line, without its line ending; empty when out of range. A
         line longer than LONG_LINE is cut to the LONG_LINE / 2 bytes either side of ``near``
         (a key in it), so a file that is one huge line holds no copy of it per key."""
-        starts = self._line_starts()
-        if line < 1 or line > len(starts):
-            return b""
-        start, end = starts[line - 1], starts[line] - 1 if line < len(starts) else len(self._data)
+        start, end = self._bounds(line)
         if end - start > LONG_LINE:
             at = start if near is None else near
             start, end = max(start, at - LONG_LINE // 2), min(end, at + LONG_LINE // 2)

@@ -93,22 +93,24 @@ def _log(
             if token.startswith(b"\x01"):
                 oid, date, parent_list, author = _fields(token[1:])
                 commit, parents = CommitRef(oid, author, date), parent_list.split()
-            elif token.startswith(b":"):
-                meta = token[1:].decode().split(" ")
-                path = os.fsdecode(next(tokens, b""))
-                yield commit, parents, meta[2], meta[3], path
-        except (IndexError, ValueError) as exc:  # not what was asked for: say so, no crash
+                continue
+            if not token.startswith(b":"):
+                continue
+            old_oid, new_oid = token[1:].decode().split(" ")[2:4]
+        except ValueError as exc:  # not what was asked for: say so, no crash
             gitcmd.stop(proc)
             raise HistoryUnknownError(
-                "git log's output was not in the form asked for: where each key was added "
-                "and which refs reach it are unknown, so every key found is listed"
+                f"git log's output was not in the form asked for{_UNKNOWN}"
             ) from exc
+        yield commit, parents, old_oid, new_oid, os.fsdecode(next(tokens, b""))
     detail = catfile.complaint(proc, "exit status {status}")
     if detail:
-        raise HistoryUnknownError(
-            f"git log could not walk the history ({detail}): where each key was added and "
-            "which refs reach it are unknown, so every key found is listed"
-        )
+        raise HistoryUnknownError(f"git log could not walk the history ({detail}){_UNKNOWN}")
+
+
+_UNKNOWN = (
+    ": where each key was added and which refs reach it are unknown, so every key found is listed"
+)
 
 
 class HistoryUnknownError(GitError):
