@@ -26,11 +26,15 @@ def zip_members(data: bytes, budget: Budget, *, quiet: bool = False) -> Iterator
     limit counts them all; so does a bound on central directory records, checked before any
     is parsed (each costs memory). ``quiet``: ``data`` is another kind of container that
     ends as a zip does: what is no zip is not said. Then the entries no central directory
-    lists (detection.ziplocal), once a zip was opened (one listing nothing may hold some)."""
+    lists (detection.ziplocal), once a zip was opened (one listing nothing may hold some).
+    Last, the entries as Java's ZipInputStream reads them from the first byte, whether or not
+    a zip was opened, where they were not read already."""
     read = _Read(ziplocal.Spans(data, budget.limits.total_bytes))
     yield from _listed(data, budget, read, quiet=quiet)
     if read.opened and not read.cut:
         yield from ziplocal.unlisted(read.spans, budget, read.counted)
+    if not read.cut:
+        yield from ziplocal.sequential(read.spans, budget, read.counted)
 
 
 @dataclass(slots=True)
@@ -140,13 +144,15 @@ def _zip_member(archive: object, info: object, budget: Budget, spans: ziplocal.S
     if not ziplocal.is_local(data, at):
         return Member(name, None, "corrupt member: no local header where its record points")
     if info.compress_type == zipfile.ZIP_DEFLATED or ziplocal.disagree(data, at, info):
-        member = ziplocal.read_local(data, at, budget, spans.headers)
+        member = ziplocal.read_local(spans, at, budget)
         if member is None:
             return Member(name, None, "corrupt member: its local header reads as no entry")
         return member._replace(name=name)
     try:
         with archive.open(info) as stream:
-            return _bounded(name, stream, budget, info.compress_size)
+            member = _bounded(name, stream, budget, info.compress_size)
+        spans.stored.add((at, ziplocal.data_start(data, at) + info.compress_size))
+        return member
     except Exception as exc:  # zlib.error, LZMAError, BadZipFile, ...: a corrupt member
         return Member(name, None, f"corrupt member: {exc}")
 
@@ -158,7 +164,7 @@ def _folder_data(info: object, budget: Budget, spans: ziplocal.Spans) -> Member 
     import zipfile  # noqa: PLC0415
 
     assert isinstance(info, zipfile.ZipInfo)  # noqa: S101
-    member = ziplocal.read_local(spans.data, info.header_offset, budget, spans.headers)
+    member = ziplocal.read_local(spans, info.header_offset, budget)
     if member is None or not member.data:
         return None
     return member._replace(name=info.filename)

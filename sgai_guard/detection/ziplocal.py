@@ -6,11 +6,13 @@ Where each listed entry's data lies is worked out from both its records (``Spans
 local header outside them is tried (``unlisted``), each try and each byte it inflates
 charged to the archive's byte budget, so that no arrangement of headers costs more than the
 budget allows. Listed members read as their local header says (``read_local``) share the
-same header finder.
+same header finder. Last, the entries are read as ZipInputStream reads them, one local
+header after the other from the first byte (``sequential``), skipping what was read already.
 """
 
 from __future__ import annotations
 
+import struct
 import zlib
 from bisect import bisect_right
 from collections.abc import Iterator
@@ -26,6 +28,9 @@ from sgai_guard.detection.containers import (
 )
 
 LOCAL = b"PK\x03\x04"
+_EXTSIG = b"PK\x07\x08"  # a descriptor may start with it
+_MAGIC = 0xFFFFFFFF  # a size in a zip64 extra field
+_HEADER = struct.Struct("<6xHH8xIIHH")  # a local header's flags, method, sizes, name and extra
 _SIGNATURES = (LOCAL, b"PK\x01\x02", b"PK\x05\x06")
 _LONGEST_NAME = 200  # of an unlisted entry's name, shown
 _DESCRIPTOR = 0x8  # flag: sizes in a descriptor after the data
@@ -44,6 +49,9 @@ class Spans:
     def __init__(self, data: bytes, limit: int) -> None:
         self.data, self.held, self._left = data, list[Span](), limit
         self._ends: dict[tuple[int, int], int] = {}
+        # what was read from a local header: a stored entry's (header, data's end), and
+        # where a deflated entry's stream ends, by header (so ``sequential`` reads it once)
+        self.stored, self.streams = set[Span](), dict[int, int]()
         self.headers = _Headers(data)  # one for the file: a new one a record searched to
         # the end of the file for each (a review: 10,000 records, 162 s)
 
@@ -105,7 +113,7 @@ def unlisted(spans: Spans, budget: Budget, counted: list[int]) -> Iterator[Membe
     entry (a self-extractor's program holds these 4 bytes). The central directory is not
     skipped: a local header may sit in a record's comment, where a listed entry's local
     size runs (found by a review)."""
-    data, held, headers = spans.data, sorted(spans.held), spans.headers
+    data, held = spans.data, sorted(spans.held)
     starts = [start for start, _ in held]
     at = data.find(LOCAL)
     while at != -1:
@@ -116,7 +124,7 @@ def unlisted(spans: Spans, budget: Budget, counted: list[int]) -> Iterator[Membe
         if not budget.take(STREAM_COST):  # each try costs, found or not (a review: 4,000
             yield Member("", None, over_total(budget))  # headers on one 10 MB stream of
             return  # empty blocks took minutes)
-        found = _entry(data, at, budget, headers)
+        found = _entry(spans, at, budget)
         if found is not None:
             counted[0] += 1
             if counted[0] > budget.limits.members:
@@ -182,17 +190,31 @@ def disagree(data: bytes, at: int, info: object) -> bool:
     return told != central and told[1:] != (0xFFFFFFFF, 0xFFFFFFFF)  # zip64: in the extra
 
 
-def read_local(data: bytes, at: int, budget: Budget, headers: _Headers) -> Member | None:
+def read_local(spans: Spans, at: int, budget: Budget) -> Member | None:
     """A listed entry read as its local header, and its deflate stream, say (what Java's
     ZipInputStream and unzip read): None when no entry is there."""
-    if not is_local(data, at) or not budget.take(STREAM_COST):
+    if not is_local(spans.data, at) or not budget.take(STREAM_COST):
         return None
-    found = _entry(data, at, budget, headers)
+    found = _entry(spans, at, budget)
     return None if found is None else found[0]
 
 
-def _entry(data: bytes, at: int, budget: Budget, headers: _Headers) -> tuple[Member, int] | None:
-    """The entry whose local header is at ``at``, and where it ends, as far as it tells."""
+def data_start(data: bytes, at: int) -> int:
+    """Where the data of the entry whose local header is at ``at`` starts."""
+    return at + 30 + _field(data, at + 26, 2) + _field(data, at + 28, 2)
+
+
+def _name(data: bytes, at: int, flags: int) -> str:
+    names = _field(data, at + 26, 2)
+    raw = data[at + 30 : at + 30 + min(names, _LONGEST_NAME)]
+    name = raw.decode("utf-8" if flags & 0x800 else "cp437", "replace")
+    return (name + ("..." if names > _LONGEST_NAME else "")) or "(no name)"
+
+
+def _entry(spans: Spans, at: int, budget: Budget) -> tuple[Member, int] | None:
+    """The entry whose local header is at ``at``, and where it ends, as far as it tells;
+    what was read is noted in ``spans``."""
+    data = spans.data
     if at + 30 > len(data):
         return None
     flags, method, compressed = (
@@ -200,23 +222,114 @@ def _entry(data: bytes, at: int, budget: Budget, headers: _Headers) -> tuple[Mem
         _field(data, at + 8, 2),
         _field(data, at + 18, 4),
     )
-    names, extra = _field(data, at + 26, 2), _field(data, at + 28, 2)
-    start = at + 30 + names + extra
-    raw = data[at + 30 : at + 30 + min(names, _LONGEST_NAME)]
-    name = raw.decode("utf-8" if flags & 0x800 else "cp437", "replace")
-    name = (name + ("..." if names > _LONGEST_NAME else "")) or "(no name)"
+    start, name = data_start(data, at), _name(data, at, flags)
     if method == 0:  # sized as the header says (0: an empty file), unless a descriptor follows
-        end = headers.after(start) if flags & _DESCRIPTOR else start + compressed
+        end = spans.headers.after(start) if flags & _DESCRIPTOR else start + compressed
         if end > len(data):
             return None  # a size past the end: no entry (four bytes of a program, say)
-        room = max(budget.left, 0)  # no more is cut out than the budget allows (a review)
-        content = data[start : min(end, start + room)]
-        problem = None if budget.take(end - start) else over_total(budget)
-        return Member(name, content, problem), end
+        spans.stored.add((at, end))
+        return _stored(name, data, start, end, budget), end
     if method == _DEFLATED:
         told = 0 if flags & _DESCRIPTOR else compressed  # where the stream likely ends
-        return _inflated(name, data, start, budget, told)
+        found = _inflated(name, data, start, budget, told)
+        if found is not None:
+            spans.streams[at] = found[1]
+        return found
     return None
+
+
+def _stored(name: str, data: bytes, start: int, end: int, budget: Budget) -> Member:
+    room = max(budget.left, 0)  # no more is cut out than the budget allows (a review)
+    content = data[start : min(end, start + room)]
+    return Member(name, content, None if budget.take(end - start) else over_total(budget))
+
+
+def sequential(spans: Spans, budget: Budget, counted: list[int]) -> Iterator[Member]:
+    """The entries Java's ZipInputStream reads: a local header at the first byte, its data,
+    its descriptor, the next local header right after, and so on, until a header it cannot
+    read on. Each entry not read already is counted as a member. A central record, or
+    another reader, may tell the entries' places otherwise: a stored entry's local zip64
+    sizes, which zipfile never reads, hid the entry after it (a review)."""
+    at, limit = 0, budget.limits.members
+    while is_local(spans.data, at) and budget.left > 0 and counted[0] <= limit:
+        step = _java(spans, at, budget)
+        if step is None:
+            return
+        member, at = step
+        if member is None:
+            continue  # read already
+        counted[0] += 1
+        if counted[0] > limit:
+            yield Member("", None, over_members(budget, counted[0]))
+            return
+        yield member
+
+
+def _java(spans: Spans, at: int, budget: Budget) -> tuple[Member | None, int] | None:
+    """The entry at ``at`` as ZipInputStream reads it (None read already), and where the
+    next header is; None where it stops: an encrypted entry, another method, a stored entry
+    with a descriptor, or a header running past the end."""
+    data = spans.data
+    if at + 30 > len(data):
+        return None
+    flags, method, compressed, size, names, extra = _HEADER.unpack_from(data, at)
+    start = at + 30 + names + extra
+    if flags & 1 or start > len(data):
+        return None
+    if method == _DEFLATED:
+        member, end = None, spans.streams.get(at)
+        if end is None:
+            if not budget.take(STREAM_COST):
+                return Member("", None, over_total(budget)), len(data)
+            found = _inflated(_name(data, at, flags), data, start, budget, compressed)
+            if found is None:
+                return None
+            member, end = found
+            spans.streams[at] = end
+        return member, end + _descriptor(data, at, end, flags)
+    if method or flags & _DESCRIPTOR:
+        return None
+    end = start + (_zip64_size(data, at, size) if _MAGIC in (compressed, size) else size)
+    if (at, end) in spans.stored:
+        return None, end
+    spans.stored.add((at, end))
+    if not budget.take(STREAM_COST):
+        return Member("", None, over_total(budget)), end
+    return _stored(_name(data, at, flags), data, start, min(end, len(data)), budget), end
+
+
+def _zip64_size(data: bytes, at: int, size: int) -> int:
+    """A stored entry's size as ZipInputStream takes it when either size in its local header
+    is 0xFFFFFFFF: the last zip64 extra field's of 16 bytes or more, else ``size``."""
+    for tag, field, length in _extras(data, at):
+        if tag == 1 and length >= 16:
+            size = _field(data, field, 8)
+    return size
+
+
+def _descriptor(data: bytes, at: int, end: int, flags: int) -> int:
+    """How many bytes ZipInputStream reads as the descriptor after a deflated entry's stream:
+    none without the flag; 12 (crc and two sizes), or 20 with zip64 sizes (a size of
+    0xFFFFFFFF in the local header, and a zip64 field in its extra); 4 more with the
+    signature."""
+    if not flags & _DESCRIPTOR:
+        return 0
+    wide = _MAGIC in (_field(data, at + 18, 4), _field(data, at + 22, 4)) and any(
+        tag == 1 for tag, _, _ in _extras(data, at)
+    )
+    return (20 if wide else 12) + (4 if data[end : end + 4] == _EXTSIG else 0)
+
+
+def _extras(data: bytes, at: int) -> Iterator[tuple[int, int, int]]:
+    """The local header's extra fields (tag, where its data is, its length), up to the first
+    that runs past the end of the extra, as ZipInputStream parses them."""
+    extra, end = at + 30 + _field(data, at + 26, 2), data_start(data, at)
+    while extra + 4 < end:
+        tag, length = _field(data, extra, 2), _field(data, extra + 2, 2)
+        if extra + 4 + length > end:
+            return
+        yield tag, extra + 4, length
+        extra += 4 + length
 
 
 def _inflated(
