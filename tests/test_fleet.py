@@ -397,3 +397,37 @@ def test_the_baseline_a_named_configuration_names_is_part_of_the_state(
     (tmp_path / "cfg" / "base.json").write_text('{"secrets": {}, "sgai-guard-baseline": 1}\n')
     again = run_cli(*args, cwd=tmp_path)
     assert again.returncode == 1 and "1 audited, 0 unchanged" in again.stderr, again.stderr
+
+
+def test_a_linked_worktree_s_head_is_part_of_the_state(tmp_path: Path, rng: random.Random) -> None:
+    """Found by a review: the audit walks every worktree's HEAD, the state hashed the refs
+    and the main HEAD only, so a key committed on a linked worktree's detached HEAD (no ref
+    moved) was reused as "unchanged": exit 0, while `audit` of it exits 1."""
+    repo = small(tmp_path / "r", [])
+    Repo.existing(repo).git("worktree", "add", "-q", "--detach", str(tmp_path / "wt"))
+    out = tmp_path / "out"
+    assert run_cli("audit", str(repo), "--out", str(out), cwd=tmp_path).returncode == 0
+    linked = Repo.existing(tmp_path / "wt")
+    linked.write("k.env", f"KEY={key(rng, 1)}\n")
+    linked.commit("a key on the detached HEAD")
+    again = run_cli("audit", str(repo), "--out", str(out), cwd=tmp_path)
+    assert again.returncode == 1 and "1 audited, 0 unchanged" in again.stderr, again.stderr
+
+
+@pytest.mark.parametrize("option", ["--include-reflog", "--include-unreachable"])
+def test_what_the_history_options_read_beyond_the_refs_is_part_of_the_state(
+    tmp_path: Path, rng: random.Random, option: str
+) -> None:
+    """Found by a review: a key committed and then reset away moves no ref, but the reflog
+    and a dangling object hold it; the result was reused as "unchanged", exit 0."""
+    repo = small(tmp_path / "r", [])
+    out = tmp_path / "out"
+    assert run_cli("audit", str(repo), option, "--out", str(out), cwd=tmp_path).returncode == 0
+    work = Repo.existing(repo)
+    work.write("k.env", f"KEY={key(rng, 2)}\n")
+    work.commit("a key")
+    work.git("reset", "-q", "--hard", "HEAD~1")
+    again = run_cli("audit", str(repo), option, "--out", str(out), cwd=tmp_path)
+    assert again.returncode == 1 and "1 audited, 0 unchanged" in again.stderr, again.stderr
+    unchanged = run_cli("audit", str(repo), option, "--out", str(out), cwd=tmp_path)
+    assert "0 audited, 1 unchanged" in unchanged.stderr, unchanged.stderr

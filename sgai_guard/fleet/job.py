@@ -125,9 +125,28 @@ def _state(path: str, options: AuditOptions) -> str:
     from sgai_guard.sources.mirror import ref_state  # noqa: PLC0415
     from sgai_guard.sources.repo import open_repository  # noqa: PLC0415
 
-    refs = ref_state(open_repository(path).path)
+    repo = open_repository(path).path
+    refs = ref_state(repo)
     own = _own_settings(path) if not options.config_path else ""
-    return hashlib.sha256(f"{refs}\0{options.digest}\0{own}".encode()).hexdigest()[:24]
+    found = f"{refs}\0{options.digest}\0{own}\0{_beyond_refs(repo, options)}"
+    return hashlib.sha256(found.encode()).hexdigest()[:24]
+
+
+def _beyond_refs(repo: str, options: AuditOptions) -> str:
+    """What ``--include-reflog`` and ``--include-unreachable`` read beyond the refs: every
+    reflog entry's object, and every object in the store. Neither was part of the state,
+    and a key committed then reset away was reused as "unchanged", exit 0 (a review)."""
+    from sgai_guard.sources import gitcmd  # noqa: PLC0415
+
+    digest = hashlib.sha256()
+    if options.include_reflog:
+        proc = gitcmd.run(["rev-list", "--no-walk", "--reflog"], repo)
+        digest.update(b"%d\0%s" % (proc.returncode, proc.stdout))
+    if options.include_unreachable:
+        listing = ["cat-file", "--batch-all-objects", "--batch-check=%(objectname)", "--unordered"]
+        proc = gitcmd.run(listing, repo)
+        digest.update(b"%d\0%s" % (proc.returncode, b"".join(sorted(proc.stdout.splitlines()))))
+    return digest.hexdigest()
 
 
 def _own_settings(path: str) -> str:

@@ -31,12 +31,15 @@ _FETCH_CONFIG = (
 
 
 def ref_state(path: str) -> str:
-    """sha256 of every ref tip (sorted ``<oid> <refname>`` lines) and of where HEAD points."""
+    """sha256 of every ref tip (sorted ``<oid> <refname>`` lines), of where HEAD points, and
+    of each worktree's HEAD, which the audit walks too (a key committed on a linked
+    worktree's detached HEAD moved no ref, and a fleet run reused the old result: a review)."""
     refs = gitcmd.output(["for-each-ref", "--format=%(objectname) %(refname)"], path)
     head = gitcmd.run(["symbolic-ref", "-q", "HEAD"], path).stdout
     head += gitcmd.run(["rev-parse", "--verify", "-q", "HEAD"], path).stdout
+    worktrees = gitcmd.run(["worktree", "list", "--porcelain"], path).stdout
     lines = sorted(refs.splitlines())
-    return hashlib.sha256(b"\n".join([*lines, b"HEAD " + head])).hexdigest()
+    return hashlib.sha256(b"\n".join([*lines, b"HEAD " + head, worktrees])).hexdigest()
 
 
 def mirror(url: str, folder: str, shown: str, *, allow_file: bool) -> None:
