@@ -63,6 +63,29 @@ def test_pyproject_table_and_explicit_config(tmp_path: Path, rng: random.Random)
     assert proc.returncode == 2 and "[tool.sgai-guard] wrong: unknown key" in proc.stderr
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        '[project]\nname = "sub"\n[project.optional-dependencies]\ndev = ["sgai-guard"]\n',
+        "# we run sgai-guard in CI\n[tool.black]\nline-length = 100\n",
+    ],
+)
+def test_a_pyproject_that_only_mentions_sgai_guard_configures_nothing(
+    tmp_path: Path, rng: random.Random, text: str
+) -> None:
+    """Found by a review: a sub-project's pyproject.toml naming sgai-guard as a dependency,
+    or in a comment, replaced the root's configuration (`inline-markers = false`), and a
+    marked key below it passed, from the root and from the sub-project alike."""
+    repo = Repo(tmp_path / "repo")
+    repo.write(".sgai-guard.toml", "inline-markers = false\n")
+    repo.write("sub/pyproject.toml", text)
+    repo.write("sub/leak.py", f"KEY = '{keys.sgai_uuid(rng)}'  # sgai-guard: allow demo\n")
+    repo.commit("sub-project")
+    for where, target in ((repo.path, "sub"), (repo.path / "sub", ".")):
+        code, report = run_json("scan", target, cwd=where)
+        assert code == 1 and not report["suppressed"], (where, report)
+
+
 def test_command_line_overrides_the_file(tmp_path: Path, rng: random.Random) -> None:
     (tmp_path / ".sgai-guard.toml").write_text('max-file-size = "1k"\n')
     (tmp_path / "big.txt").write_text("x" * 2000 + keys.tavily_current(rng))

@@ -7,6 +7,7 @@ nothing else of the configuration is imported (not even pathlib).
 from __future__ import annotations
 
 import os
+import sys
 
 from sgai_guard import fsread
 
@@ -18,10 +19,11 @@ FILE_NAME = ".sgai-guard.toml"
 
 
 def find(start: StrPath) -> str | None:
-    """The nearest `.sgai-guard.toml`, or `pyproject.toml` mentioning sgai-guard, at or above
-    ``start`` and no higher than the work tree root (the first folder holding .git). Outside
-    a work tree (a plain folder, a bare repository) only ``start`` itself is looked at: a
-    file in a folder above what is scanned, such as a shared /tmp, never applies."""
+    """The nearest `.sgai-guard.toml`, or `pyproject.toml` with a `[tool.sgai-guard]` table,
+    at or above ``start`` and no higher than the work tree root (the first folder holding
+    .git). Outside a work tree (a plain folder, a bare repository) only ``start`` itself is
+    looked at: a file in a folder above what is scanned, such as a shared /tmp, never
+    applies."""
     folder = os.path.realpath(start)
     top = _work_tree_root(folder)
     while True:
@@ -29,7 +31,7 @@ def find(start: StrPath) -> str | None:
         if os.path.lexists(own):
             return own  # a symlink or FIFO is refused by the loader, with a clear error
         pyproject = os.path.join(folder, "pyproject.toml")
-        if fsread.is_regular(pyproject) and _mentions(pyproject):
+        if fsread.is_regular(pyproject) and _configures(pyproject):
             return pyproject
         parent = os.path.dirname(folder)
         if top is None or folder in (top, parent):
@@ -47,11 +49,27 @@ def _work_tree_root(folder: str) -> str | None:
         folder = parent
 
 
-def _mentions(path: str) -> bool:
+def _configures(path: str) -> bool:
+    """Whether a `pyproject.toml` has a `[tool.sgai-guard]` table (or is no TOML the loader
+    could read: it then says why). Any mention was taken for one: a dependency on sgai-guard,
+    or a comment, in a sub-project's file replaced the root's configuration (a review). TOML
+    is parsed only for a file that mentions the name at all."""
     try:
-        return b"sgai-guard" in fsread.read_small(path)
+        data = fsread.read_small(path)
     except (OSError, fsread.NotRegularError):
         return False
+    if b"sgai-guard" not in data:
+        return False
+    if sys.version_info >= (3, 11):
+        import tomllib  # noqa: PLC0415
+    else:  # pragma: no cover - exercised on Python 3.10 only
+        import tomli as tomllib  # noqa: PLC0415
+    try:
+        document = tomllib.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return True
+    tool = document.get("tool")
+    return isinstance(tool, dict) and "sgai-guard" in tool
 
 
 def says_nothing(path: str) -> bool:
