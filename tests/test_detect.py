@@ -6,8 +6,11 @@ import base64
 import json
 import marshal
 import random
+import string
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sgai_guard.detection.detect import Candidate, Detector
 from tests import keys
@@ -99,6 +102,43 @@ def test_utf16_with_and_without_bom(rng: random.Random) -> None:
         assert (candidate.secret, candidate.line, candidate.column) == (key, 2, 11)
 
 
+@pytest.mark.parametrize(
+    "encoding", ["utf-32", "utf-32-le", "utf-32-be", "cp037", "cp500", "cp1140", "cp273"]
+)
+def test_utf32_and_ebcdic_text(rng: random.Random, encoding: str) -> None:
+    """Found by a review: a checkout's files in UTF-32 or EBCDIC (git writes them so for a
+    `working-tree-encoding` attribute) passed with exit 0. EBCDIC code pages agree on the
+    letters, digits and "-"."""
+    key = keys.tavily_current(rng) if len(encoding) < 8 else keys.sgai_uuid(rng)
+    text = f"first line\nsecond = '{key}'\n"
+    [candidate] = found(text.encode(encoding))
+    assert (candidate.secret, candidate.line, candidate.column) == (key, 2, 11)
+
+
+@given(
+    seed=st.integers(0, 2**32),
+    encoding=st.sampled_from(["utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be", "cp037"]),
+    before=st.text(string.ascii_letters + string.digits + " =:'\"\n", max_size=40),
+    skew=st.binary(max_size=3),
+)
+@settings(max_examples=200, deadline=None)
+def test_any_key_in_another_encoding_is_found(
+    seed: int, encoding: str, before: str, skew: bytes
+) -> None:
+    key = keys.any_key(random.Random(seed))
+    data = skew + f"{before} {key}\n".encode(encoding)
+    assert key in [c.secret for c in found(data)]
+
+
+def test_utf16_or_utf32_out_of_step_with_the_rest(rng: random.Random) -> None:
+    """A stray byte puts a key's characters at the other alignment than the text before it
+    (whose NULs told the decoding's byte order): it is found all the same."""
+    key, other = keys.sgai_uuid(rng), keys.tavily_current(rng)
+    for encoding in ("utf-16-le", "utf-32-le"):
+        data = ("x" * 500 + other).encode(encoding) + b"\x01" + f" {key}\n".encode(encoding)
+        assert sorted(c.secret for c in found(data)) == sorted([key, other]), encoding
+
+
 def test_latin1_and_crlf_columns_count_characters(rng: random.Random) -> None:
     key = keys.sgai_uuid(rng)
     data = f"x\r\ncafé = '{key}'\r\n".encode("latin-1")
@@ -124,6 +164,8 @@ def test_key_inside_compiled_pyc(rng: random.Random) -> None:
         "VITE_TAVILY_KEY = '{body}'",
         "TAVILY_API_KEY_2={body}",
         "https://mcp.tavily.com/mcp/?tavilyApiKey={body}",
+        "Set TAVILY_API_KEY={body}. Then run it.",  # a full stop ends it (a review)
+        "TAVILY_API_KEY={body}.",
     ],
 )
 def test_tavily_key_without_prefix_assigned_to_its_name(rng: random.Random, template: str) -> None:
@@ -140,6 +182,15 @@ def test_sgai_key_without_prefix_assigned_to_its_name(rng: random.Random, templa
     body = keys.sgai_uuid(rng).removeprefix("sgai-")
     [candidate] = found(template.format(body=body).encode())
     assert (candidate.rule.id, candidate.secret) == ("scrapegraphai-api-key-assigned", body)
+
+
+@pytest.mark.parametrize("after", [".env", "/x", "+x", "=", ".5"])
+def test_an_assigned_value_running_on_into_a_longer_token_is_no_key(
+    rng: random.Random, after: str
+) -> None:
+    """A path, a file name or base64 goes on past the key's shape: no key of the name's."""
+    body = keys.tavily_current(rng).removeprefix("tvly-")
+    assert found(f"TAVILY_API_KEY={body}{after}\n".encode()) == []
 
 
 @pytest.mark.parametrize("lead", ["", "x", "xy", "user:"])

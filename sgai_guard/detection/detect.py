@@ -13,10 +13,15 @@ from typing import NamedTuple
 from sgai_guard.detection.entropy import filler_reason
 from sgai_guard.detection.position import Lines
 from sgai_guard.detection.prefilter import Hits, Prefilter
-from sgai_guard.detection.rules import RULES, utf16_keyword
+from sgai_guard.detection.rules import ENCODINGS, RULES, encoded_keywords
 from sgai_guard.models import Rule, Technique
 
-_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+_BOMS = (
+    (b"\xff\xfe\0\0", "utf-32-le"),
+    (b"\0\0\xfe\xff", "utf-32-le"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-le"),
+)
 _B64_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-")
 _B64_MAX_TOKEN = 4096
 _LITERAL = rb"""(?:"[A-Za-z0-9_-]*"|'[A-Za-z0-9_-]*')"""
@@ -52,26 +57,35 @@ class Detector:
 
     def __init__(self, rules: Sequence[Rule] = RULES, *, allow_hyperscan: bool = True) -> None:
         self.rules = tuple(rules)
-        # UTF-16 text holds ASCII keys with a NUL after (or before) every character
-        utf16 = {utf16_keyword(r.provider.prefix.encode()) for r in self.rules if r.provider.prefix}
-        keywords = sorted({k for rule in self.rules for k in rule.keywords} | utf16)
+        # a prefix in UTF-16, UTF-32 or EBCDIC text: the text is decoded and searched
+        encoded = {
+            k: encoding
+            for r in self.rules
+            if r.provider.prefix
+            for k, encoding in encoded_keywords(r.provider.prefix.encode()).items()
+        }
+        keywords = sorted({k for rule in self.rules for k in rule.keywords} | set(encoded))
         self._keywords = tuple(keywords)
         self._by_keyword = [tuple(r for r in self.rules if k in r.keywords) for k in self._keywords]
-        self._utf16 = frozenset(self._keywords.index(k) for k in utf16)
+        self._encoded = {self._keywords.index(k): encoding for k, encoding in encoded.items()}
         self.prefilter = Prefilter(self._keywords, allow_hyperscan=allow_hyperscan)
 
     def detect(self, data: bytes) -> list[Candidate]:
-        """Every candidate in ``data``, ordered by position."""
+        """Every candidate in ``data``, ordered by position: its bytes' own, then what the
+        text it holds in another encoding gives (each such view searched on its own)."""
         hits = self.prefilter(data)
-        if not hits and data[:2] not in _UTF16_BOMS:
+        bom = _bom(data)
+        if not hits and bom is None:
             return []  # the common case: no keyword anywhere
-        if data[:2] in _UTF16_BOMS or not self._utf16.isdisjoint(hits):
-            return self._detect_utf16(data) + self._detect_view(data, hits)
-        return self._detect_view(data, hits)
+        encodings = {self._encoded[i] for i in hits if i in self._encoded}
+        if bom is not None:
+            encodings.add(bom)
+        found = [c for encoding in sorted(encodings) for c in self._detect_in(data, encoding)]
+        return found + self._detect_view(data, hits)
 
     def could_find(self, data: bytes) -> bool:
-        """False when detect() surely finds nothing in ``data``: no keyword, no UTF-16 text."""
-        return data[:2] in _UTF16_BOMS or bool(self.prefilter(data))
+        """False when detect() surely finds nothing in ``data``: no keyword, no BOM."""
+        return _bom(data) is not None or bool(self.prefilter(data))
 
     def _detect_view(self, data: bytes, hits: Hits) -> list[Candidate]:
         rules = {rule for i in hits for rule in self._by_keyword[i]}
@@ -89,20 +103,29 @@ class Detector:
                     found[key] = _candidate(rule, secret, offset, lines)
         return sorted(found.values(), key=lambda c: (c.line, c.column, c.rule.id))
 
-    def _detect_utf16(self, data: bytes) -> list[Candidate]:
-        text = _decode_utf16(data)
-        view = text.encode("utf-8")
-        hits = Prefilter(self._keywords, allow_hyperscan=False)(view)
-        return self._detect_view(view, {i: v for i, v in hits.items() if i not in self._utf16})
+    def _detect_in(self, data: bytes, encoding: str) -> list[Candidate]:
+        """What ``data`` holds as text in ``encoding``, at each alignment of its characters:
+        little-endian read one byte on is big-endian (a key in text that a stray byte put
+        out of step with the rest is found too)."""
+        search = _prefilter(self._keywords)
+        found = []
+        for start in range(ENCODINGS[encoding]):
+            view = data[start:].decode(encoding, "replace").encode("utf-8", "replace")
+            hits = {i: v for i, v in search(view).items() if i not in self._encoded}
+            found += self._detect_view(view, hits)
+        return found
 
 
-def _decode_utf16(data: bytes) -> str:
-    if data[:2] in _UTF16_BOMS:
-        return data.decode("utf-16", "replace")
-    # Without a BOM, the alignment that puts NULs in odd positions is little-endian text.
-    odd_nuls = data[1::2].count(0)
-    even_nuls = data[0::2].count(0)
-    return data.decode("utf-16-le" if odd_nuls >= even_nuls else "utf-16-be", "replace")
+def _bom(data: bytes) -> str | None:
+    """The encoding a byte order mark at the start of ``data`` tells."""
+    if data[:1] not in (b"\xff", b"\xfe", b"\0"):
+        return None  # the common case
+    return next((encoding for mark, encoding in _BOMS if data.startswith(mark)), None)
+
+
+@cache
+def _prefilter(keywords: tuple[bytes, ...]) -> Prefilter:
+    return Prefilter(keywords, allow_hyperscan=False)
 
 
 def _candidate(rule: Rule, secret: str, offset: int, lines: Lines) -> Candidate:

@@ -12,7 +12,10 @@ from sgai_guard.models import Confidence, Provider, Rule, Technique
 
 __all__ = ["PROVIDERS", "RULES", "SCRAPEGRAPHAI", "SHOWN_PREFIXES", "TAVILY", "rules_for"]
 
-_NOT_KEY = rb"(?![A-Za-z0-9_./+=-])"  # a value assigned to a name ends here
+# A value assigned to a name ends here: not before more of a token (base64's +/=, a path's
+# / or a name's .ext), but before a full stop that ends the sentence (`TAVILY_API_KEY=<key>.`
+# was no key: a review).
+_NOT_KEY = rb"(?![A-Za-z0-9_/+=-])(?!\.[A-Za-z0-9_/+=-])"
 
 
 def _prefixes(providers: Sequence[Provider]) -> bytes:
@@ -44,9 +47,25 @@ def base64_fragments(prefix: bytes) -> tuple[bytes, ...]:
     return tuple(out)
 
 
-def utf16_keyword(prefix: bytes) -> bytes:
-    """The prefix in UTF-16 text: a NUL between its characters, whichever the byte order."""
-    return b"\0".join(prefix[i : i + 1] for i in range(len(prefix)))
+# Encodings in which an ASCII key is no key in the raw bytes, each with how many bytes a
+# character takes: UTF-16 and UTF-32 (either byte order), and EBCDIC (letters, digits and
+# "-" are the same in every EBCDIC code page; found by a review: a checkout's UTF-32 and
+# EBCDIC files, written so by `working-tree-encoding`, passed with exit 0).
+ENCODINGS = {"utf-16-le": 2, "utf-32-le": 4, "cp037": 1}
+
+
+def encoded_keyword(prefix: bytes, encoding: str) -> bytes:
+    """The prefix as ``encoding`` writes it, without what comes before its first character
+    or after its last: so one literal finds it in either byte order."""
+    if encoding == "cp037":
+        return prefix.decode("ascii").encode("cp037")
+    nuls = b"\0" * (ENCODINGS[encoding] - 1)
+    return nuls.join(prefix[i : i + 1] for i in range(len(prefix)))
+
+
+def encoded_keywords(prefix: bytes) -> dict[bytes, str]:
+    """The prefix in each of ``ENCODINGS``, and the encoding."""
+    return {encoded_keyword(prefix, encoding): encoding for encoding in ENCODINGS}
 
 
 def rules_for(provider: Provider, providers: Sequence[Provider] = PROVIDERS) -> tuple[Rule, ...]:

@@ -4,6 +4,7 @@ the commit, and a push hook that read only files would let it through."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from typing import NamedTuple
 
 from sgai_guard.models import Blob, Skipped, Status, is_object_id
 from sgai_guard.sources import catfile, gitcmd
@@ -28,6 +29,48 @@ def split(data: bytes) -> tuple[bytes, bytes]:
     return headers, body
 
 
+_NAME_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:+-")
+
+
+def declared(data: bytes) -> bytes | None:
+    """The encoding a commit's headers declare, as git reads it (the first `encoding` header
+    line), when it is not UTF-8: `git log` then shows the whole commit decoded from it."""
+    headers = data.partition(b"\n\n")[0]
+    for line in headers.split(b"\n"):
+        if line.startswith(b"encoding "):
+            name = line[9:]
+            return None if name.lower() in (b"utf-8", b"utf8") else name
+    return None
+
+
+class Shown(NamedTuple):
+    """A commit as ``as_git_shows`` tells it."""
+
+    path: str  # where its findings are said to be
+    text: bytes | None  # in UTF-8; None when that is its bytes, or it cannot be decoded
+    problem: str | None = None  # why it could not be decoded
+
+
+def as_git_shows(oid: str, data: bytes) -> Shown:
+    """A commit that declares another encoding than UTF-8, as `git log` shows it: its whole
+    text decoded from that encoding, in UTF-8. A key in EBCDIC, in UTF-7, or in ISO-2022-JP
+    with escapes between its characters is no key in the raw bytes, and `git log` shows it
+    plainly (found by a review: exit 0 in every history mode)."""
+    name = declared(data) or b""
+    shown = name[:40].decode("ascii", "replace") if set(name) <= _NAME_CHARS else "(unreadable)"
+    # named as messages are (" message)" ends it): the audit places it by its commit
+    path = f"(commit {oid[:12]} in {shown}, as git log shows its message)"
+    try:
+        converted = data.decode(shown, "replace").encode("utf-8", "surrogatepass")
+    except Exception:  # LookupError, a codec that fails or is no text codec: hostile input
+        reason = (
+            f"it declares its text is in the encoding {shown}, which sgai-guard cannot "
+            "decode (git log decodes it): only its raw bytes were scanned"
+        )
+        return Shown(path, None, reason)
+    return Shown(path, None if converted == data else converted)
+
+
 def messages(
     repo: Repository, oids: Sequence[str], kind: str = "commit"
 ) -> Iterator[Blob | Skipped]:
@@ -49,6 +92,22 @@ def messages(
             where = headers_path(kind, answer.oid)
             yield Blob(where, headers, commit=commit, status=Status.NEW, message=True)
         yield Blob(path, body, commit=commit, status=Status.NEW, part=answer.part, message=True)
+        first = answer.part is None or answer.part.first
+        if commit is not None and first and declared(answer.data):
+            yield from decoded(commit, answer.data, whole=answer.part is None)
+
+
+def decoded(oid: str, data: bytes, *, whole: bool = True) -> Iterator[Blob | Skipped]:
+    """A commit as `git log` shows it, when it declares another encoding (``as_git_shows``);
+    ``whole``: ``data`` is all of it (a commit read in pieces is said, not decoded)."""
+    shown = as_git_shows(oid, data) if whole else Shown("", None, _IN_PIECES)
+    if shown.text is not None:
+        yield Blob(shown.path, shown.text, commit=oid, status=Status.NEW, message=True)
+    elif shown.problem is not None:
+        yield Skipped(f"(commit {oid[:12]})", shown.problem, error=True, blob_id=oid)
+
+
+_IN_PIECES = "it declares another encoding than UTF-8 and is too large to decode whole"
 
 
 # Deeper chains of tags are not followed (each costs two git processes): said, not read.

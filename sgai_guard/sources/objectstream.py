@@ -11,17 +11,17 @@ from functools import cache, partial
 from typing import IO
 
 from sgai_guard.detection.prefilter import Prefilter
-from sgai_guard.detection.rules import RULES, utf16_keyword
+from sgai_guard.detection.rules import RULES, encoded_keywords
 from sgai_guard.fsread import CHUNK
 from sgai_guard.models import Blob, Part, Skipped
 from sgai_guard.sources import catfile
-from sgai_guard.sources.messages import headers_path, message_path, split
+from sgai_guard.sources.messages import declared, decoded, headers_path, message_path, split
 from sgai_guard.sources.pieces import StreamChunks, pieces
 
 MAX_MESSAGE_OBJECT = 1 << 20  # a larger commit or tag object is not scanned
 # Every keyword a rule looks for, in every encoding: a message without one holds no key.
 _KEYWORDS = {k for rule in RULES for k in rule.keywords}
-_KEYWORDS |= {utf16_keyword(rule.provider.prefix.encode()) for rule in RULES}
+_KEYWORDS |= {k for rule in RULES for k in encoded_keywords(rule.provider.prefix.encode())}
 
 
 @cache
@@ -127,7 +127,9 @@ def _read_blob(out: IO[bytes], oid: str, size: int) -> Generator[Blob | Skipped,
     return out.read(1) == b"\n"
 
 
-def _read_message(out: IO[bytes], oid: str, kind: str, size: int) -> Generator[Blob, None, bool]:
+def _read_message(
+    out: IO[bytes], oid: str, kind: str, size: int
+) -> Generator[Blob | Skipped, None, bool]:
     data = out.read(size)
     whole = len(data) == size and out.read(1) == b"\n"
     if whole:
@@ -164,12 +166,20 @@ def silent(kind: str, data: bytes) -> bool:
     a commit or tag whose message holds no keyword (most of them; no Blob, no name)."""
     if kind not in ("commit", "tag"):
         return True
+    if kind == "commit" and b"\nencoding " in data and declared(data):
+        return False
     return len(data) <= MAX_MESSAGE_OBJECT and not _hints()(data)
 
 
-def _message(oid: str, kind: str, data: bytes) -> Iterator[Blob]:
+def _message(oid: str, kind: str, data: bytes) -> Iterator[Blob | Skipped]:
     """A commit's or tag's headers and message, each when it holds any of the detector's
-    keywords (most hold none: checking costs one regex search, scanning a blob each)."""
+    keywords (most hold none: checking costs one regex search, scanning a blob each); and a
+    commit as `git log` shows it when it declares another encoding than UTF-8."""
+    if kind == "commit" and b"\nencoding " in data and declared(data):
+        yield from (
+            blob._replace(blob_id=oid) if isinstance(blob, Blob) else blob
+            for blob in decoded(oid, data)
+        )
     hints = _hints()
     if not hints(data):
         return

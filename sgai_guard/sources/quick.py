@@ -22,18 +22,23 @@ from sgai_guard.sources import hardening, spawn
 from sgai_guard.sources.gitargs import HOOK_ENV, NAMED_FILES, STAGED_DIFF
 
 # What the detector's prefilter looks for (detection.detect.Detector): the providers' prefixes
-# and names, as they are, in base64 at each of the three alignments, and in UTF-16.
+# and names, as they are, in base64 at each of the three alignments, and the prefixes in
+# UTF-16, UTF-32 and EBCDIC.
 KEYWORDS = (
     b"sgai",
     b"Sgai",
     b"SGAI",
     b"s\x00g\x00a\x00i\x00-",
+    b"s\x00\x00\x00g\x00\x00\x00a\x00\x00\x00i\x00\x00\x00-",
+    b"\xa2\x87\x81\x89`",  # sgai- in EBCDIC
     b"scrapegraph",
     b"Scrapegraph",
     b"ScrapeGraph",
     b"SCRAPEGRAPH",
     b"tvly-",
     b"t\x00v\x00l\x00y\x00-",
+    b"t\x00\x00\x00v\x00\x00\x00l\x00\x00\x00y\x00\x00\x00-",
+    b"\xa3\xa5\x93\xa8`",  # tvly- in EBCDIC
     b"tavily",
     b"Tavily",
     b"TAVILY",
@@ -44,7 +49,7 @@ KEYWORDS = (
     b"R2bHkt",
     b"0dmx5L",
 )
-_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\0\0\xfe\xff")  # UTF-16, UTF-32 (little-endian: UTF-16's)
 _LFS_LIMIT = 1024  # how much of a file git-lfs reads to tell a pointer (sources.lfs.pointed)
 BLOB_LIMIT = 1 << 20  # larger blobs go the full way (read in pieces)
 _TOTAL_LIMIT = 16 << 20
@@ -54,7 +59,7 @@ _PLAIN_MODES = frozenset({b"100644", b"100755", b"120000"})  # files and symlink
 def could_hold_key(data: bytes) -> bool:
     """True when the detector or the container opener could find anything in ``data``, or
     when it may be a Git LFS pointer (sources.lfs reads what it points at)."""
-    if data[:2] in _UTF16_BOMS or magic(data) is not None or _may_point(data):
+    if data.startswith(_BOMS) or magic(data) is not None or _may_point(data):
         return True
     return any(word in data for word in KEYWORDS)
 
