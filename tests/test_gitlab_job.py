@@ -68,9 +68,7 @@ def test_rules_kill_switch_and_no_duplicate_pipelines() -> None:
 
 def test_job_is_pinned_and_scans_once() -> None:
     job = _job()
-    assert job["variables"]["SGAI_GUARD_VERSION"] == sgai_guard.__version__
-    assert job["variables"]["SGAI_GUARD_PACKAGE"] == "sgai-guard==${SGAI_GUARD_VERSION}"
-    assert 'pip install --quiet "${SGAI_GUARD_PACKAGE}"' in " ".join(job["before_script"])
+    assert job["variables"] == {"GIT_DEPTH": "0"}
     header = JOB_FILE.read_text().split("\nsgai_guard_secret_detection:")[0]
     readme = (ROOT / "README.md").read_text()
     [remote] = [
@@ -83,6 +81,27 @@ def test_job_is_pinned_and_scans_once() -> None:
     assert job["allow_failure"] is False and "allow_failure" in header  # the choice, explained
     assert [line for line in job["script"] if "sgai-guard" in line] == job["script"][:1]
     assert job["artifacts"]["reports"]["secret_detection"] in job["script"][0]
+
+
+def _installed(variables: dict[str, str]) -> str:
+    """What the job's pip line installs, its shell run with ``variables`` as GitLab gives
+    them: the including file's global variables, then the job's own over them (GitLab's
+    order: a job's variables win), then the project's CI/CD variables over both."""
+    job = _job()
+    [line] = [line for line in job["before_script"] if "pip install" in line]
+    shown = line.replace("python -m pip install --quiet", "printf %s")
+    env = {"PATH": os.environ["PATH"], **variables, **job["variables"]}
+    return subprocess.run(["sh", "-c", shown], env=env, capture_output=True, text=True).stdout
+
+
+def test_the_package_to_install_is_the_including_file_s_to_set() -> None:
+    """Found by a newcomer review: the job set SGAI_GUARD_PACKAGE in its own `variables:`,
+    which win over the including file's, so the README's way to install from a commit did
+    nothing and every pipeline tried a release PyPI does not have."""
+    assert _installed({}) == f"sgai-guard=={sgai_guard.__version__}"
+    assert _installed({"SGAI_GUARD_VERSION": "9.9"}) == "sgai-guard==9.9"
+    commit = "git+https://github.com/OWNER/sgai-guard@0123abc"
+    assert _installed({"SGAI_GUARD_PACKAGE": commit}) == commit
 
 
 def _merge_request(
@@ -117,7 +136,6 @@ def _merge_request(
         "CI_PROJECT_DIR": str(work),
         "CI_JOB_ID": "4242",
         "GIT_DEPTH": _job()["variables"]["GIT_DEPTH"],
-        "SGAI_GUARD_VERSION": _job()["variables"]["SGAI_GUARD_VERSION"],
     }
     return work, variables, added, key
 
