@@ -91,7 +91,8 @@ def _installed(variables: dict[str, str]) -> str:
     [line] = [line for line in job["before_script"] if "pip install" in line]
     shown = line.replace("python -m pip install --quiet", "printf %s")
     env = {"PATH": os.environ["PATH"], **variables, **job["variables"]}
-    return subprocess.run(["sh", "-c", shown], env=env, capture_output=True, text=True).stdout
+    proc = subprocess.run(["sh", "-c", shown], env=env, capture_output=True, text=True, check=True)
+    return proc.stdout
 
 
 def test_the_package_to_install_is_the_including_file_s_to_set() -> None:

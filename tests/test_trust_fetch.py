@@ -88,6 +88,14 @@ def _remote_helper(work: Repo, traps: Traps) -> dict[str, str]:
     return {"PATH": f"{traps.bin}:/usr/bin:/bin"}
 
 
+def _relative_path_ssh(work: Repo, traps: Traps) -> dict[str, str]:
+    """An `ssh` the checkout holds, and a relative entry in PATH (found by an attacker
+    review: git runs ssh by name, in the repository)."""
+    traps.make("ssh", work.path)
+    work.git("remote", "set-url", "origin", "ssh://example.invalid/x.git")
+    return {"PATH": ".:/usr/bin:/bin"}
+
+
 CI = ["ci", "--base", "BASE", "--head", "HEAD"]
 CASES = {
     "ext:: remote URL": Case(_ext_remote, ["fetch", "origin"], CI, (2,), ["protocol.allow=always"]),
@@ -107,6 +115,7 @@ CASES = {
     ),
     "protocol.ext.allow in the repository": Case(_protocol_allowed, ["fetch", "origin"], CI, (2,)),
     "a remote helper (evil::)": Case(_remote_helper, ["fetch", "origin"], CI, (2,)),
+    "ssh through a relative PATH entry": Case(_relative_path_ssh, ["fetch", "origin"], CI, (3,)),
 }
 
 

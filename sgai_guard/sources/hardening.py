@@ -167,7 +167,16 @@ def git_env(*, isolate: bool = True, keep: Sequence[str] = ()) -> dict[str, str]
         if (not k.startswith("GIT_") and k not in _DROP_ALSO) or k in kept
     }
     env.update({k: v for k, v in _SET.items() if isolate or k not in _USER_CONFIG})
+    if "PATH" in env:
+        env["PATH"] = absolute_path(env["PATH"])
     return env
+
+
+def absolute_path(path: str) -> str:
+    """PATH with its relative and empty entries dropped: git runs in the scanned repository
+    and runs ssh (and other programs) by name, so `.` in PATH ran an `ssh` the checkout
+    holds (found by an attacker review); git itself is found the same way (gitargs)."""
+    return os.pathsep.join(f for f in path.split(os.pathsep) if os.path.isabs(f))
 
 
 def remember_safe_directories(entries: Sequence[str]) -> None:
