@@ -228,3 +228,23 @@ def test_a_plain_connection_to_another_machine_is_warned_about(address: str, war
     from sgai_guard.fleet.dask_executor import _open_to_others
 
     assert _open_to_others(address) is warned
+
+
+@pytest.mark.parametrize(
+    ("address", "said"),
+    [
+        ("TCP://10.0.0.5:8786", "unknown address scheme 'TCP'"),
+        ("http://10.0.0.5:8786", "unknown address scheme 'http'"),
+        ("wss://10.0.0.5:8786", "DASK_DISTRIBUTED__COMM__TLS__CLIENT__CERT"),
+    ],
+)
+def test_an_address_dask_cannot_use_is_refused_at_once(
+    tmp_path: Path, rng: random.Random, address: str, said: str
+) -> None:
+    """Found by a review: `TCP://` made Dask raise only after 40 s, with a traceback; a
+    wss:// scheduler without the client's certificates was not refused as tls:// is."""
+    repo = small(tmp_path / "r", [key(rng, 1)])
+    args = ("audit", str(repo), "--dask", address, "--out", str(tmp_path / "o"))
+    proc = run_cli(*args, cwd=tmp_path, timeout=30)
+    assert proc.returncode == 2 and said in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr

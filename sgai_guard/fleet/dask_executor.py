@@ -18,7 +18,16 @@ if TYPE_CHECKING:
     from distributed import Client
 
 
+_SCHEMES = ("tcp", "tls", "ws", "wss", "inproc", "ucx")  # what Dask's comms know
+
+
 def _connect(address: str) -> Client:
+    scheme = address.partition("://")[0] if "://" in address else "tcp"
+    if scheme not in _SCHEMES:  # Dask refused it only after 40 s and a traceback (a review)
+        raise UsageError(
+            f"--dask: unknown address scheme {scheme!r}: use one of "
+            f"{', '.join(s + '://' for s in _SCHEMES)} (in lower case)"
+        )
     if _open_to_others(address):
         say(
             f"sgai-guard: warning: {address} is neither authenticated nor encrypted: whoever "
@@ -29,17 +38,17 @@ def _connect(address: str) -> Client:
         from distributed import Client  # noqa: PLC0415
     except ImportError as exc:
         raise UsageError('--dask needs the Dask extra: pip install "sgai-guard[dask]"') from exc
-    if address.startswith("tls://"):
-        _require_tls_files()
+    if scheme in ("tls", "wss"):
+        _require_tls_files(scheme)
     try:
         return Client(address, timeout="20s", set_as_default=False)  # type: ignore[no-untyped-call]
     except (OSError, TimeoutError, ValueError, TypeError) as exc:
         raise UsageError(f"cannot reach the Dask scheduler at {address}: {exc}") from exc
 
 
-def _require_tls_files() -> None:
-    """A tls:// scheduler needs this client's CA and certificate: without them Dask failed
-    with an internal error, then spent 40 s closing the half-made client."""
+def _require_tls_files(scheme: str) -> None:
+    """A tls:// (or wss://) scheduler needs this client's CA and certificate: without them
+    Dask failed with an internal error, then spent 40 s closing the half-made client."""
     import dask.config  # noqa: PLC0415
 
     wanted = {"ca-file": "CA_FILE", "client.cert": "CLIENT__CERT"}
@@ -50,7 +59,8 @@ def _require_tls_files() -> None:
     ]
     if unset:
         raise UsageError(
-            f"a tls:// scheduler needs this client's certificates: set {' and '.join(unset)} "
+            f"a {scheme}:// scheduler needs this client's certificates: set "
+            f"{' and '.join(unset)} "
             "(and DASK_DISTRIBUTED__COMM__TLS__CLIENT__KEY for a separate key file), or the "
             "same keys in Dask's configuration"
         )
