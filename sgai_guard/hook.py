@@ -272,6 +272,17 @@ def _push_updates() -> list[tuple[str, str, str, str]]:
                 remote,
             )
         ]
+    if env.get("PRE_COMMIT") == "1":
+        # git ran the framework with nothing to push: it then runs no hook at all; so this
+        # is `pre-commit run --hook-stage pre-push` by hand, which passed having scanned
+        # nothing (found by a newcomer review)
+        from sgai_guard.errors import UsageError
+
+        raise UsageError(
+            "the pre-commit framework ran the push hook without the refs of a push: nothing "
+            "to scan. Let `git push` run it, or name the commits: `pre-commit run "
+            "--hook-stage pre-push --from-ref <base> --to-ref <tip>`"
+        )
     from sgai_guard.receive import PRE_PUSH, update_lines
 
     # the local ref is the push's source as the user typed it: it may hold spaces

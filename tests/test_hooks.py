@@ -118,6 +118,31 @@ def test_pre_push_scans_only_new_commits(
     assert forced.returncode == 0, forced.stdout + forced.stderr
 
 
+def test_the_push_hook_run_by_hand_without_refs_is_no_pass(
+    project: Project, tmp_path: Path, rng: random.Random
+) -> None:
+    """Found by a newcomer review: `pre-commit run --hook-stage pre-push` (a CI step, say)
+    passed having scanned nothing. A push with nothing to push runs no hook in the
+    framework, so without a push's refs the hook is being run by hand: exit 2, said."""
+    Repo(tmp_path / "remote.git", bare=True)
+    project.git("remote", "add", "origin", str(tmp_path / "remote.git"))
+    base = project.repo.head()
+    project.repo.write("new.env", f"K={keys.sgai_uuid(rng)}\n")
+    project.repo.add("new.env")
+    project.git("commit", "--no-verify", "--no-gpg-sign", "-m", "leak")
+    for args in ((), ("--all-files",)):
+        bare = project.pre_commit("run", "--hook-stage", "pre-push", *args)
+        assert bare.returncode != 0 and "without the refs of a push" in bare.stdout, bare.stdout
+    named = ("--from-ref", base, "--to-ref", "HEAD")
+    blocked = project.pre_commit("run", "--hook-stage", "pre-push", *named)
+    assert blocked.returncode == 1 and "new.env" in blocked.stdout, blocked.stdout
+    project.git("reset", "-q", "--hard", base)
+    pushed = project.git("push", "origin", "main")
+    assert pushed.returncode == 0, pushed.stdout + pushed.stderr
+    again = project.git("push", "origin", "main")  # up to date: the framework runs nothing
+    assert again.returncode == 0, again.stdout + again.stderr
+
+
 def test_plain_git_hooks_installed_by_sgai_guard(tmp_path: Path, rng: random.Random) -> None:
     repo = Repo(tmp_path / "plain")
     repo.commit("root")

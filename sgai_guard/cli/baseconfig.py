@@ -11,6 +11,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from sgai_guard.models import is_object_id
+from sgai_guard.policy.configfile import configures
 from sgai_guard.sources.repo import Repository
 
 if TYPE_CHECKING:
@@ -20,13 +21,19 @@ CONFIG_FILES = (".sgai-guard.toml", "pyproject.toml")
 
 
 def judged_by(source: Source, config_path: Path | None) -> tuple[Path | None, str]:
-    """The configuration a range is judged by: yours (--config), else the base's when the
-    change edits the configuration or its baseline (cli/baseconfig.py), else the work tree's."""
+    """The configuration a range is judged by: yours (--config); for a push to a branch other
+    than the default one, the default branch's when the pushed head's differs from it (found
+    by a review: a pusher chose the policy, with a branch from an old commit or one push
+    that loosened it before the one adding a key); else the base's when the change edits the
+    configuration or its baseline; else the work tree's."""
     from sgai_guard.sources.commits import RangeScan  # noqa: PLC0415
 
     if config_path is not None or not isinstance(source, RangeScan):
         return config_path, ""
-    if source.base is None:  # a new branch: its commits that no known branch has
+    if source.policy is not None:
+        tip, default = source.policy
+        judged, notice = base_config(source.repo, tip, source.head, named=default)
+    elif source.base is None:  # a new branch: its commits that no known branch has
         what = "this new tag" if source.label.startswith("new tag") else "this new branch"
         judged, notice = boundary_config(source.repo, source.head, source.exclude, what)
     else:
@@ -62,7 +69,7 @@ def boundary_config(
 
 
 def base_config(
-    repo: Repository, base: str, head: str, *, what: str = "this change"
+    repo: Repository, base: str, head: str, *, what: str = "this change", named: str = ""
 ) -> tuple[Path | None, str]:
     """When the change edits the configuration or the baseline it names: the base's
     configuration, written to a folder of its own (None: the change leaves them alone), and
@@ -71,14 +78,22 @@ def base_config(
     a subfolder, where a monorepo's job runs, is judged as much as one at the root (found by a
     review: only the root's files were watched)."""
     paths = config_paths(repo)
-    named = _baseline_name(repo, head, paths)
-    watched = [*paths, *((named,) if named else ())]
+    baseline = _baseline_name(repo, head, paths)
+    watched = [*paths, *((baseline,) if baseline else ())]
     changed = repo.lines("diff", "--name-only", base, head, "--", *watched)
     if not changed:
         return None, ""
     folder = Path(tempfile.mkdtemp(prefix="sgai-guard-base-config-"))
     atexit.register(shutil.rmtree, folder, True)  # read once by prepare(); gone at exit
     config = _write_base_files(repo, base, folder, paths)
+    if named:  # ``base`` is the default branch's tip, ``named`` its name
+        verb = "differs" if len(changed) == 1 else "differ"
+        notice = (
+            f"{', '.join(sorted(changed))} {verb} from the default branch's: this push is "
+            f"judged by the configuration {named} has ({base[:12]}); the branch's own "
+            "applies once it is merged there"
+        )
+        return config, notice
     notice = (
         f"{what} edits {', '.join(sorted(changed))}: it is judged by the configuration "
         f"its base ({base[:12]}) had; the new one applies to the changes after it"
@@ -102,7 +117,7 @@ def _config_at(repo: Repository, rev: str, paths: list[str]) -> tuple[str, bytes
     """The configuration file a scan would find at ``rev``, and its bytes."""
     for path in paths:
         text = _show(repo, rev, path)
-        if text is not None and (not path.endswith("pyproject.toml") or b"sgai-guard" in text):
+        if text is not None and (not path.endswith("pyproject.toml") or configures(text)):
             return path, text
     return None
 

@@ -50,14 +50,18 @@ def _work_tree_root(folder: str) -> str | None:
 
 
 def _configures(path: str) -> bool:
-    """Whether a `pyproject.toml` has a `[tool.sgai-guard]` table (or is no TOML the loader
-    could read: it then says why). Any mention was taken for one: a dependency on sgai-guard,
-    or a comment, in a sub-project's file replaced the root's configuration (a review). TOML
-    is parsed only for a file that mentions the name at all."""
     try:
         data = fsread.read_small(path)
     except (OSError, fsread.NotRegularError):
         return False
+    return configures(data)
+
+
+def configures(data: bytes) -> bool:
+    """Whether a `pyproject.toml`'s bytes have a `[tool.sgai-guard]` table (or are no TOML
+    the loader could read: it then says why). Any mention was taken for one: a dependency on
+    sgai-guard, or a comment, in a sub-project's file replaced the root's configuration (a
+    review). TOML is parsed only for a file that mentions the name at all."""
     if b"sgai-guard" not in data:
         return False
     if sys.version_info >= (3, 11):

@@ -54,7 +54,29 @@ def ci_source(
     if plan.tag is not None and isinstance(source, RangeScan):
         source.tags, problem = citag.pushed_tags(repo, plan, where, head)
         source.incomplete += [problem] if problem else []
+    if isinstance(source, RangeScan):
+        _judged_by_default(repo, plan, where, source)
     return source
+
+
+def _judged_by_default(
+    repo: Repository, plan: Plan, where: deepen.Remote, source: RangeScan
+) -> None:
+    """A push to a branch other than the default one (or of a tag) is judged by the default
+    branch's configuration (cli.baseconfig): said when it cannot be read."""
+    default = plan.default_branch
+    if plan.event not in ("push", "branch") or not default:
+        return
+    if plan.tag is None and plan.branch == default:
+        return
+    tip = deepen.default_tip(repo, where, default)
+    if tip is None:
+        source.notices.append(
+            f"the default branch {default} is not in this clone (fetch it, or clone with "
+            "fetch-depth: 0): this push is judged by its own configuration"
+        )
+        return
+    source.policy = (tip, default)
 
 
 def _new_branch(repo: Repository, plan: Plan, head: str, where: deepen.Remote) -> RangeScan | Fixed:

@@ -38,6 +38,9 @@ class RangeScan:
         self.notices: list[str] = []
         self.lfs = LocalStore(repo.path)  # what Git LFS pointers stand for (sources.lfs)
         self.shallow: frozenset[str] | None = None  # the shallow boundary, when already read
+        # (the default branch's tip, its name): whose configuration judges a push to another
+        # branch; None: the range's own (sources.cirange)
+        self.policy: tuple[str, str] | None = None
 
     def resolve(self, *, nothing_new: bool = False) -> None:
         """List the range's commits and check that the walk did not hit a shallow boundary.

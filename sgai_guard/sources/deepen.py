@@ -117,6 +117,25 @@ def reach_merge_base(repo: Repository, where: Remote, base: str, head: str) -> b
     return proc.returncode == 0
 
 
+def default_tip(repo: Repository, where: Remote, default: str) -> str | None:
+    """The default branch's tip, as the remote has it: its remote-tracking ref, fetched with
+    its history into a whole clone when missing. None in a shallow clone that lacks it (a
+    depth-1 fetch of a commit the clone holds makes it a shallow boundary, and cuts the
+    range's walk short) and for a name that is no branch's."""
+    ref = f"refs/remotes/{where.name}/{default}"
+    check = gitcmd.run(["check-ref-format", f"refs/heads/{default}"], repo.path)
+    if check.returncode != 0 or default.startswith("-"):
+        return None
+    found = repo.resolve(ref)
+    if (
+        found is None
+        and not is_shallow(repo)
+        and fetch(repo, where, "--quiet", f"+refs/heads/{default}:{ref}")
+    ):
+        found = repo.resolve(ref)
+    return found
+
+
 def fetch_branches(repo: Repository, where: Remote) -> bool:
     """In a shallow clone, the remote's branches at depth 1 (a new branch is judged against
     them); whether that was done."""
