@@ -19,7 +19,7 @@ from sgai_guard.cli.options import (
     progress_option,
 )
 from sgai_guard.cli.output import Output, finish, output_options
-from sgai_guard.engine.audit import AuditSource
+from sgai_guard.engine.audit import AuditSource, own_word
 from sgai_guard.engine.prepare import Prepared, prepare
 from sgai_guard.engine.run import run
 from sgai_guard.errors import ExitCode, say
@@ -126,6 +126,9 @@ def audit(
         max_blob_size=max_blob_size,
     )
     result = _audited(source, prep, progress)
+    if config_path is None:
+        own = own_word(result, prep.config.source if prep.config else None)
+        result = result._replace(notices=result.notices + own)
     check = configured(check, prep.config.fail_on if prep.config else None)
     raise SystemExit(finish(result, out, check=check))
 

@@ -4,10 +4,19 @@ placed in history (sources.history) and triaged (engine.triage)."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sgai_guard.engine.triage import triage
-from sgai_guard.models import Blob, Finding, Passed, ScanResult, Skipped, Summary
+from sgai_guard.models import (
+    Blob,
+    Finding,
+    Passed,
+    ScanResult,
+    Skipped,
+    Summary,
+    SuppressReason,
+)
 from sgai_guard.sources.audit import AuditScan
 from sgai_guard.sources.history import (
     BlobHistory,
@@ -137,3 +146,21 @@ def _place(finding: Finding) -> tuple[str, str, int, int, str]:
 def _skip_order(item: Skipped) -> tuple[str, str]:
     """Readers run side by side: what they could not read is listed in a stable order."""
     return item.path, item.reason
+
+
+def own_word(result: ScanResult, config: Path | None) -> tuple[str, ...]:
+    """A notice when the audited repository's own word (its configuration, and inline
+    markers in its content) kept keys from blocking: an audit of someone else's repository
+    honours it, and a review found an `exclude-paths = ["*"]` there said only as
+    "2 suppressed", exit 0. ``config``: the configuration the audit ran with, when it was
+    the repository's own (no --config)."""
+    own = [s for s in result.suppressed if s.reason is not SuppressReason.PLACEHOLDER]
+    if not own:
+        return ()
+    them = "it" if len(own) == 1 else "them"
+    how = f"its configuration {config}, or inline markers" if config else "inline markers"
+    return (
+        f"{len(own)} finding{'' if len(own) == 1 else 's'} did not block because the audited "
+        f"repository allows {them} itself ({how}): audit it with --config FILE to judge it "
+        f"by yours; --show-suppressed lists {them}",
+    )

@@ -181,7 +181,7 @@ def settings_digest(found: str) -> str:
 
 def _audit(path: str, options: AuditOptions) -> tuple[ScanResult, str]:
     """As `sgai-guard audit PATH` runs it, without progress; also the salt it used."""
-    from sgai_guard.engine.audit import AuditSource  # noqa: PLC0415
+    from sgai_guard.engine.audit import AuditSource, own_word  # noqa: PLC0415
     from sgai_guard.engine.prepare import prepare  # noqa: PLC0415
     from sgai_guard.engine.run import run  # noqa: PLC0415
 
@@ -201,6 +201,8 @@ def _audit(path: str, options: AuditOptions) -> tuple[ScanResult, str]:
         readers=1,  # the pool already keeps every core busy, one repository per process
     )
     result = run(source, prep, full_scan=True)
+    if not options.config_path:
+        notice += own_word(result, prep.config.source if prep.config else None)
     return result._replace(notices=result.notices + notice), prep.settings.salt
 
 
