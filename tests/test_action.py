@@ -80,6 +80,7 @@ def _run(
     event: str,
     payload: dict[str, object],
     args: str = "",
+    sarif_name: str = "sgai-guard.sarif",
 ) -> tuple[ActionRun, Path, Path]:
     work = shallow_clone(origin, tmp_path / f"work-{branch}", branch).path
     event_path = tmp_path / "event.json"
@@ -94,7 +95,7 @@ def _run(
         GITHUB_STEP_SUMMARY=str(summary),
         GITHUB_SHA=Repo.existing(work).head(),
     )
-    sarif = work / "sgai-guard.sarif"
+    sarif = work / sarif_name
     inputs = {"sarif": str(sarif), "args": f"--remote-url {origin.path.as_uri()} {args}".strip()}
     run = Runner(ACTION, env, work, temp).run(inputs, skip=(INSTALL,))
     return run, summary, sarif
@@ -183,6 +184,23 @@ def test_usage_error_skips_the_upload_and_says_so(
     assert run.step("Upload SARIF").returncode is None and not run.step("Upload SARIF").inputs
     final = run.step("Fail on findings or an incomplete scan")
     assert final.returncode == 2 and "usage or configuration error" in final.stdout
+
+
+def test_keys_found_and_an_output_not_written_are_said_as_both(
+    tmp_path: Path, rng: random.Random, action_python: Path
+) -> None:
+    """Found by a newcomer review: a SARIF path in a folder that does not exist made exit 2,
+    and the last step said "nothing was judged" beside a key's annotation."""
+    origin, base, heads, _ = _origin(tmp_path, rng)
+    payload = _pull_request(base, heads["leaky"], "leaky")
+    run, _, _ = _run(
+        *(tmp_path, action_python, origin, "leaky", "pull_request", payload),
+        sarif_name="reports/sgai-guard.sarif",
+    )
+    assert (run.outputs["exit-code"], run.outputs["findings"]) == ("2", "1"), run.log
+    final = run.step("Fail on findings or an incomplete scan")
+    assert final.returncode == 2 and "API keys found (1)" in final.stdout, final.stdout
+    assert "nothing was judged" not in final.stdout
 
 
 def test_third_party_actions_are_pinned_by_full_commit_sha() -> None:
