@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import os
 
-from sgai_guard.models import MARKERS_OFF, ScanResult
+from sgai_guard.models import MARKERS_OFF, REF_NAME, ScanResult
 
 COMMIT, PUSH, RECEIVE = "commit", "push", "receive"  # the same names as hook.py's
 BYPASS_OPTION = "sgai-guard.skip"
 TAG_FIX = (
-    " A key in a tag's message: delete the tag (`git tag -d <name>`) and create it again "
+    "A key in a tag's message: delete the tag (`git tag -d <name>`) and create it again "
     "without the key, then push it again."
+)
+NAME_FIX = (
+    "A key in the name of a branch or tag you push: rename it (`git branch -m <old> <new>`, "
+    "or a new tag), and push it under the new name."
 )
 
 
@@ -22,14 +26,26 @@ def hints(result: ScanResult, stage: str, *, bypass: bool = False) -> tuple[str,
     envs = ", ".join(sorted({f.rule.provider.env_var for f in blocking}))
     fingerprints = list(dict.fromkeys(f.fingerprint for f in blocking))
     commits = sorted({f.commit[:12] for f in blocking if f.commit})
-    tags = any(f.path.startswith("(tag ") for f in blocking)  # a tag's message or headers
     markers = not any(notice.startswith(MARKERS_OFF) for notice in result.notices)
     return (
-        _fix(stage, envs, commits) + (TAG_FIX if tags and stage != COMMIT else ""),
+        _fixes(stage, envs, commits, {f.path for f in blocking}),
         _revoke(stage),
         _false_positive(stage, fingerprints, markers=markers),
         _bypass(stage, bypass),
     )
+
+
+def _fixes(stage: str, envs: str, commits: list[str], paths: set[str]) -> str:
+    """The fix for each place the keys are: files, a tag's message, a ref's name (a newcomer
+    review: a key in a branch's name was told to amend commits, and that first)."""
+    if stage == COMMIT:
+        return _fix(stage, envs, commits)
+    tags = {p for p in paths if p.startswith("(tag ")}  # a tag's message or headers
+    names = paths & {REF_NAME}
+    fixes = [_fix(stage, envs, commits)] if paths - tags - names else []
+    fixes += [TAG_FIX] if tags else []
+    fixes += [NAME_FIX] if names else []
+    return " ".join(fixes)
 
 
 def _fix(stage: str, envs: str, commits: list[str]) -> str:

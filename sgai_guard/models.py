@@ -45,6 +45,7 @@ __all__ = [  # the records every layer uses; provider and rule records live in d
 # How a scan says that its configuration turned inline markers off (`inline-markers = false`):
 # the hook's advice then offers no marker.
 MARKERS_OFF = "inline markers allow nothing here"
+REF_NAME = "(name of a ref the push creates)"  # where a file's path would be (sources.pushed)
 
 # git's name for "no object" (a new or deleted ref): SHA-1 and SHA-256 repositories.
 ZERO_OID = "0" * 40

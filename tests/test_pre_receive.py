@@ -358,6 +358,7 @@ def test_the_advice_for_a_key_in_a_tags_message_is_to_make_the_tag_again(
     client.git("tag", "-a", "--no-sign", "rel", "-m", f"note {keys.sgai_uuid(rng)}")
     code, out = _push(client, "refs/tags/rel")
     assert code != 0 and "delete the tag (`git tag -d <name>`)" in out, out
+    assert "git commit --amend" not in out, out  # the tag's fix alone (a newcomer review)
 
 
 def test_a_history_rewritten_to_drop_a_key_can_be_force_pushed(
@@ -400,6 +401,10 @@ def test_a_branch_named_after_a_key_is_rejected(tmp_path: Path, rng: random.Rand
     assert code != 0 and "pre-receive hook declined" in out, out
     said = "".join(line for line in out.splitlines(True) if line.startswith("remote:"))
     assert "(name of a ref the push creates)" in said and key not in said  # git's own shows it
+    # the advice is to rename it, not to amend commits (a newcomer review), and no notice
+    # says there was nothing to scan
+    assert "rename it" in said and "git commit --amend" not in said, said
+    assert "nothing new to scan" not in said, said
     code, out = _push(client, f"main:refs/tags/v1-{keys.tavily_current(rng)}")
     assert code != 0 and "pre-receive hook declined" in out, out
     assert _push(client, "main:refs/heads/feature")[0] == 0

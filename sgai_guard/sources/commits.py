@@ -61,7 +61,7 @@ class RangeScan:
             )
         if not self.commits:
             self.empty_ok = True
-            rest = "only the tag's message is new" if self.tags else "nothing new to scan"
+            rest = "only the tag's message is new" if self.tags else "no commit is new"
             what = self.label if self.label.startswith("new ") else f"the range {self.label}"
             self.notices.append(f"{what} holds no commits: {rest}")
 

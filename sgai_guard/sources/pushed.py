@@ -8,6 +8,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from sgai_guard.models import (
+    REF_NAME,
     ZERO_OIDS,
     Blob,
     ScanResult,
@@ -43,7 +44,6 @@ UNTOLD = (
     "every remote's tracking refs vouch for a new branch's commits; run `sgai-guard "
     "install-hook --pre-push` again"
 )
-REF_NAME = "(name of a ref the push creates)"  # where a file's path would be
 # A server, before the push moves any ref: what its branches and tags hold is not new, for new
 # branches and updates alike. Only those: refs a hosting platform writes without running the
 # hook (refs/pull/*, refs/merge-requests/*, keep-arounds) must not vouch for a commit.
