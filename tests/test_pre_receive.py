@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -25,9 +26,11 @@ def _installed(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
 
 
-def _readme_script() -> str:
+def _readme_block() -> str:
+    """The README's command that writes the hook (run in the bare repository)."""
     readme = (ROOT / "README.md").read_text()
-    return readme.split("cat > hooks/pre-receive <<'HOOK'\n", 1)[1].split("HOOK\n", 1)[0]
+    body = readme.split("cat > hooks/pre-receive <<HOOK\n", 1)[1].split("HOOK\n", 1)[0]
+    return f"cat > hooks/pre-receive <<HOOK\n{body}HOOK\n"
 
 
 def _server(root: Path, *flags: str) -> Repo:
@@ -35,8 +38,10 @@ def _server(root: Path, *flags: str) -> Repo:
     server = Repo(root / "server.git", bare=True)
     server.git("config", "receive.advertisePushOptions", "true")
     hook = server.path / "hooks" / "pre-receive"
-    script = _readme_script()
-    assert script.endswith("exec sgai-guard hook --pre-receive\n")
+    subprocess.run(["sh", "-c", _readme_block()], cwd=server.path, check=True)
+    script = hook.read_text()
+    # the absolute path was written in (a newcomer review: git's PATH lacks a venv's bin)
+    assert script.endswith(f'exec "{shutil.which("sgai-guard")}" hook --pre-receive\n'), script
     hook.write_text(script.rstrip("\n") + "".join(f" {flag}" for flag in flags) + "\n")
     hook.chmod(0o755)
     return server
