@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import random
+import subprocess
 from pathlib import Path
 
 from tests import keys
 from tests.cli_helpers import run_cli, run_json
-from tests.gitrepo import Repo
+from tests.gitrepo import Repo, git_env
 
 
 def test_baseline_update_keeps_what_the_configured_baseline_lists(
@@ -133,6 +134,14 @@ def test_a_misspelt_base_in_a_whole_clone_is_not_told_to_unshallow(tmp_path: Pat
     assert proc.returncode == 3, proc.stdout + proc.stderr
     assert "the base nosuch names no commit in this clone" in proc.stdout
     assert "unshallow" not in proc.stdout
+    # a clone of a local repository (a file-transport origin): the name is not fetched, so
+    # the remote's transport is not what is said (a second newcomer review)
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(repo.path), str(clone)], env=git_env(), check=True)
+    proc = run_cli("ci", "--base", "origin/nosuch", cwd=clone)
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert "the base origin/nosuch names no commit in this clone" in proc.stdout
+    assert "transport" not in proc.stdout + proc.stderr
 
 
 def test_unused_allow_entries_are_listed_whenever_the_whole_tree_is_scanned(

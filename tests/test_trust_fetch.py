@@ -179,7 +179,8 @@ def test_audit_never_runs_gpg_for_signed_commits(tmp_path: Path, rng: random.Ran
 def test_repository_proxy_and_url_sections_cannot_redirect_the_fetch(
     tmp_path: Path, rng: random.Random
 ) -> None:
-    origin, _, _, _ = origin_with_feature(tmp_path, rng)
+    origin, base, _, _ = origin_with_feature(tmp_path, rng)
+    ci = ["ci", "--base", base, "--head", "HEAD"]  # an id the clone lacks: it is fetched
     work = shallow_clone(origin, tmp_path / "work")
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
@@ -194,12 +195,12 @@ def test_repository_proxy_and_url_sections_cannot_redirect_the_fetch(
         )
         listener.accept()[0].close()  # plain git goes to the planted proxy
         plain.wait(timeout=30)
-        proc = run_cli(*CI, cwd=work.path, env={"SGAI_GUARD_GIT_TIMEOUT": "20"})
+        proc = run_cli(*ci, cwd=work.path, env={"SGAI_GUARD_GIT_TIMEOUT": "20"})
         assert proc.returncode == 3, proc.stdout + proc.stderr
         listener.settimeout(0.5)  # the run is over: a connection would be waiting already
         with pytest.raises(TimeoutError):
             listener.accept()  # nothing connected to the planted proxy
     other = tmp_path / "elsewhere"
     work.git("config", f"remote.{origin.path.as_uri()}.url", other.as_uri())
-    proc = run_cli(*CI, "--remote-url", origin.path.as_uri(), cwd=work.path)
+    proc = run_cli(*ci, "--remote-url", origin.path.as_uri(), cwd=work.path)
     assert proc.returncode == 2 and "remote named like the URL" in proc.stderr

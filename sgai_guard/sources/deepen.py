@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from sgai_guard.errors import UsageError
+from sgai_guard.models import is_object_id
 from sgai_guard.sources import gitcmd
 from sgai_guard.sources.fetch import NETWORK_TRANSPORTS, fetch_url
 from sgai_guard.sources.repo import Repository
@@ -96,9 +97,11 @@ def fetch(repo: Repository, where: Remote, option: str, *refspecs: str) -> bool:
 
 
 def obtain(repo: Repository, where: Remote, sha: str) -> str | None:
-    """The commit ``sha``, fetched from the remote when the clone lacks it."""
+    """The commit ``sha``, fetched from the remote when the clone lacks it. Only an object id
+    is fetched: a name fetched by its refspec resolves no better, and a misspelt `--base` was
+    told about the remote's transport (a newcomer review)."""
     found = repo.resolve(sha)
-    if found is None and not sha.startswith("-") and fetch(repo, where, one_deep(repo), sha):
+    if found is None and is_object_id(sha) and fetch(repo, where, one_deep(repo), sha):
         found = repo.resolve(sha)
     return found
 
