@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from sgai_guard.display import message
@@ -60,9 +61,18 @@ def state_text(finding: Finding) -> str:
     return text
 
 
-def steps(provider: Provider) -> list[str]:
-    """The provider's revoke-and-rotate steps, numbered."""
-    return [f"{n}. {step}" for n, step in enumerate(provider.remediation, 1)]
+def steps(provider: Provider, findings: Iterable[Finding] = ()) -> list[str]:
+    """The provider's revoke-and-rotate steps, numbered; when the live check found each of
+    ``findings`` dead, a line first saying the first step is done (a newcomer review: a
+    dead key read "nothing to revoke", then "1. Revoke the key first")."""
+    numbered = [f"{n}. {step}" for n, step in enumerate(provider.remediation, 1)]
+    verdicts = [f.verification.verdict if f.verification else None for f in findings]
+    if verdicts and all(v is Verdict.DEAD for v in verdicts):
+        return [ALL_DEAD, *numbered]
+    return numbered
+
+
+ALL_DEAD = "Each of these keys is dead (the live check): revoking is done; do the rest."
 
 
 def headline(finding: Finding, options: RenderOptions) -> str:

@@ -94,5 +94,6 @@ def _findings(result: ScanResult, options: RenderOptions) -> list[str]:
         *(_row(f, options) for f in result.findings),
     ]
     for provider in {f.rule.provider.id: f.rule.provider for f in result.findings}.values():
-        out += ["", f"### What to do ({provider.name})", "", *steps(provider)]
+        own = [f for f in result.findings if f.rule.provider.id == provider.id]
+        out += ["", f"### What to do ({provider.name})", "", *steps(provider, own)]
     return out

@@ -80,7 +80,7 @@ def _provider_block(
         shown.add(finding.fingerprint)
         yield from _finding_lines(finding, options, style)
     yield f"  What to do ({provider.name}):"
-    yield from (f"    {step}" for step in steps(provider))
+    yield from (f"    {step}" for step in steps(provider, findings))
     yield ""
 
 
