@@ -34,9 +34,14 @@ def show(stream: TextIO | None, text: str) -> bool:
     return True
 
 
+_SETTLED = 2.0  # seconds before an ETA is guessed (and 1 % of the work done)
+
+
 class ProgressLine:
-    def __init__(self, total: int | None = None, stream: TextIO | None = None) -> None:
-        self.total = total
+    def __init__(
+        self, total: int | None = None, stream: TextIO | None = None, noun: str = "object"
+    ) -> None:
+        self.total, self.noun = total, noun
         self.stream: TextIO | None = stream or sys.stderr  # None: stderr is closed
         self.started = time.monotonic()
         self._last = 0.0
@@ -54,11 +59,13 @@ class ProgressLine:
 
     def render(self, objects: int, size: int, elapsed: float) -> str:
         rate = size / elapsed / 2**20 if elapsed > 0 else 0.0
-        things = "object" if objects == 1 else "objects"
+        things = self.noun if objects == 1 else f"{self.noun}s"
         line = f"scanned {objects:,} {things}, {size / 2**20:,.1f} MiB, {rate:,.1f} MiB/s"
         if self.total and objects:
-            left = max(self.total - objects, 0) * elapsed / objects
-            line += f", {objects * 100 // self.total}% of ~{self.total:,}, ETA {int(left)} s"
+            line += f", {objects * 100 // self.total}% of ~{self.total:,}"
+            if elapsed >= _SETTLED and objects * 100 >= self.total:  # a first guess misled
+                left = max(self.total - objects, 0) * elapsed / objects  # (a newcomer review:
+                line += f", ETA {int(left)} s"  # "ETA 472 s" for a run of 0.25 s)
         return line
 
     def close(self) -> None:

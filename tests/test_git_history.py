@@ -340,7 +340,18 @@ def test_progress_only_when_asked_off_a_terminal(tmp_path: Path, rng: random.Ran
     repo.commit("root")
     assert run_cli("audit", ".", cwd=tmp_path).stderr == ""
     shown = run_cli("audit", ".", "--progress", "always", cwd=tmp_path).stderr
-    assert "scanned 1 object," in shown and "ETA" in shown
+    assert "scanned 1 object," in shown and "% of ~" in shown
+    assert "ETA" not in shown  # guessed after 2 s only (a newcomer review: "ETA 472 s")
+    files = run_cli("scan", ".", "--progress", "always", cwd=tmp_path).stderr
+    assert "scanned 1 file," in files or "scanned 2 files," in files, files
+
+
+def test_an_eta_is_guessed_once_the_work_has_gone_on_a_while() -> None:
+    from sgai_guard.progress import ProgressLine
+
+    line = ProgressLine(total=1000)
+    assert "ETA" not in line.render(5, 2**20, 0.3)  # a first guess misled
+    assert line.render(500, 2**20, 5.0).endswith("50% of ~1,000, ETA 5 s")
 
 
 def test_git_is_on_path() -> None:

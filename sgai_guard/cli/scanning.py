@@ -173,7 +173,7 @@ def _modes(
 def _with_bar(source: Source, prep: Prepared, wanted: bool, *, full_scan: bool) -> ScanResult:
     from sgai_guard import progress as progress_line  # noqa: PLC0415
 
-    bar = progress_line.ProgressLine() if wanted else None
+    bar = progress_line.ProgressLine(noun="file") if wanted else None
     try:
         return run(source, prep, full_scan=full_scan, progress=bar)
     finally:
