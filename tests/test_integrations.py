@@ -84,6 +84,7 @@ def test_init_writes_a_valid_commented_config_and_prints_the_hook_block(tmp_path
     assert loaded.salt == DEFAULT_SALT  # a salt is a choice to make, not one init makes
     assert re.search(r'^# salt = "[0-9a-f]{32}"$', written.read_text(), re.M)
     assert proc.stdout == _readme_block("yaml", "repos:")  # the README shows what init prints
+    assert "until sgai-guard has a release" in proc.stderr  # a newcomer review
     assert f"rev: v{sgai_guard.__version__}" in proc.stdout
     ids = re.findall(r"- id: (\S+)", (ROOT / ".pre-commit-hooks.yaml").read_text())
     assert re.findall(r"- id: (\S+)", proc.stdout) == ids
