@@ -209,3 +209,21 @@ def test_timeline_ticks_say_the_time_when_they_are_less_than_a_day_apart() -> No
     assert len(set(short)) == len(short) and short[1] == "2026-12-05 14:00", short
     long = [tick.label for tick in _Scale(start, start + timedelta(days=40)).ticks()]
     assert long[0] == "2026-12-05" and len(set(long)) == len(long), long
+
+
+def test_keys_added_within_minutes_are_drawn_on_an_hour_s_scale(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """Found by a newcomer review: keys added in the same minute drew on a day's scale."""
+    repo = Repo(tmp_path)
+    at = "2026-01-01T08:00:00Z"
+    env = {**git_env(), "GIT_AUTHOR_DATE": at, "GIT_COMMITTER_DATE": at}
+    for n, text in enumerate((keys.sgai_uuid(rng), keys.tavily_current(rng), "gone")):
+        (repo.path / "k.env").write_text(f"K{n}={text}\n")
+        repo.add("k.env")
+        commit = ["git", "commit", "-q", "--no-gpg-sign", "-m", f"c{n}"]
+        subprocess.run(commit, cwd=repo.path, env=env, check=True)
+    proc = run_cli("audit", ".", "--format", "html", "-o", "out.html", cwd=repo.path)
+    assert proc.returncode == 1, proc.stderr
+    page = (repo.path / "out.html").read_text()
+    assert "2026-01-01 09:00" in page and "2026-01-02" not in page

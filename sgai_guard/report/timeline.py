@@ -102,7 +102,8 @@ def build_timeline(groups: Sequence[KeyGroup], labels: Sequence[str], now: datet
     if not drawn:
         return Timeline(0, 0, 0, 0, (), (), omitted)
     first = min(s[2] for s in drawn)
-    scale = _Scale(first, max(*(s[3] for s in drawn), first + timedelta(days=1)))
+    # at least an hour: keys added within minutes of each other drew on a day's scale (a review)
+    scale = _Scale(first, max(*(s[3] for s in drawn), first + timedelta(hours=1)))
     bars = tuple(_bar(row, span, scale) for row, span in enumerate(drawn))
     right = LABEL_WIDTH + PLOT_WIDTH
     height = TOP + len(bars) * ROW_HEIGHT + 8
