@@ -231,8 +231,8 @@ def _stdin() -> str:
     """What git wrote on stdin (always a pipe). A terminal, /dev/null or nothing there is a
     person, or a hook manager that did not pass git's lines on (lefthook without use_stdin):
     saying "nothing to scan" would let every push through unscanned. The pre-commit
-    framework (PRE_COMMIT set) tells a hook its refs in variables, read before this, and
-    hands /dev/null to a hook it runs by hand: that stays "nothing to scan"."""
+    framework (PRE_COMMIT set) tells a push hook its refs in variables, read before this
+    (without them it is refused there), and hands /dev/null to a hook it runs by hand."""
     terminal = sys.stdin is None or sys.stdin.isatty()  # read, it would wait for a person
     if terminal or (_not_from_git(sys.stdin) and not os.environ.get("PRE_COMMIT")):
         from sgai_guard.errors import UsageError

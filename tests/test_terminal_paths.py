@@ -179,7 +179,8 @@ def test_a_push_hook_not_fed_by_git_is_a_usage_error(
     on, such as lefthook without use_stdin) the hook said "git named no ref to push:
     nothing to scan" and exited 0, with a key waiting to be pushed: every push went through
     unscanned. The pre-commit framework (PRE_COMMIT set) hands /dev/null to a hook run by
-    hand: that alone stays "nothing to scan"."""
+    hand: a pre-receive hook stays "nothing to scan", and a push hook, which the framework
+    gives a push's refs in variables, says it was given none (exit 2)."""
     repo = Repo(tmp_path / "repo")
     repo.write("k.env", f"K={keys.tavily_current(rng)}\n")
     repo.commit("a key")
@@ -203,7 +204,9 @@ def test_a_push_hook_not_fed_by_git_is_a_usage_error(
     refused, framework = runs
     assert refused.returncode == 2, refused.stdout + refused.stderr
     assert "standard input" in refused.stderr
-    if stdin == "/dev/null":
+    if stdin == "/dev/null" and flag == "--pre-push":  # run by hand, without a push's refs
+        assert framework.returncode == 2 and "without the refs of a push" in framework.stderr
+    elif stdin == "/dev/null":
         assert framework.returncode == 0 and "nothing to scan" in framework.stdout
     else:  # a terminal would be waited on, and nothing is not what git gives
         assert framework.returncode == 2, framework.stdout + framework.stderr

@@ -37,9 +37,12 @@ def ref_state(path: str) -> str:
     refs = gitcmd.output(["for-each-ref", "--format=%(objectname) %(refname)"], path)
     head = gitcmd.run(["symbolic-ref", "-q", "HEAD"], path).stdout
     head += gitcmd.run(["rev-parse", "--verify", "-q", "HEAD"], path).stdout
-    worktrees = gitcmd.run(["worktree", "list", "--porcelain"], path).stdout
+    listed = gitcmd.run(["worktree", "list", "--porcelain"], path).stdout.splitlines()
+    # their HEADs only: a path would make the state of one repository differ between two
+    # folders holding it (a mirror in another cache)
+    worktrees = sorted(line for line in listed if line.startswith(b"HEAD "))
     lines = sorted(refs.splitlines())
-    return hashlib.sha256(b"\n".join([*lines, b"HEAD " + head, worktrees])).hexdigest()
+    return hashlib.sha256(b"\n".join([*lines, b"HEAD " + head, *worktrees])).hexdigest()
 
 
 def mirror(url: str, folder: str, shown: str, *, allow_file: bool) -> None:
