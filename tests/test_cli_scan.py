@@ -263,7 +263,7 @@ def test_hook_option_parsing(tmp_path: Path, rng: random.Random) -> None:
 def test_scan_progress_only_when_asked_off_a_terminal(tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text("hello\n")
     assert run_cli("scan", ".", cwd=tmp_path).stderr == ""
-    assert "scanned 1 object," in run_cli("scan", ".", "--progress", "always", cwd=tmp_path).stderr
+    assert "scanned 1 file," in run_cli("scan", ".", "--progress", "always", cwd=tmp_path).stderr
 
 
 def test_overlapping_paths_are_read_once(tmp_path: Path, rng: random.Random) -> None:
