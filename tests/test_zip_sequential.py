@@ -28,20 +28,24 @@ def _deflated(content: bytes) -> bytes:
     return squeeze.compress(content) + squeeze.flush()
 
 
-def _local(name: bytes, method: int, sizes: tuple[int, int, int], extra: bytes = b"") -> bytes:
+def _local(
+    name: bytes, method: int, sizes: tuple[int, int, int], extra: bytes = b"", flags: int = 0
+) -> bytes:
     """A local header: ``sizes`` is (crc, compressed, uncompressed)."""
     crc, compressed, size = sizes
     head = struct.pack(
-        "<IHHHHHIIIHH", 0x04034B50, 20, 0, method, 0, 0, crc, compressed, size,
+        "<IHHHHHIIIHH", 0x04034B50, 20, flags, method, 0, 0, crc, compressed, size,
         len(name), len(extra),
     )  # fmt: skip
     return head + name + extra
 
 
-def _central(name: bytes, crc: int, size: int) -> bytes:
-    """A stored entry's central record, its local header at offset 0."""
+def _central(name: bytes, crc: int, size: int, length: int | None = None) -> bytes:
+    """A stored entry's central record, its local header at offset 0: ``size`` bytes
+    stored, ``length`` (``size`` unless given) its length."""
+    length = size if length is None else length
     return struct.pack(
-        "<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 0, 0, 0, crc, size, size,
+        "<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 0, 0, 0, crc, size, length,
         len(name), 0, 0, 0, 0, 0, 0,
     ) + name  # fmt: skip
 
@@ -91,6 +95,52 @@ def test_local_entries_without_a_central_directory_are_read(
     code, report = run_json("scan", ".", cwd=tmp_path)
     assert [f["path"] for f in report["findings"]] == ["cut.zip!b.env"], report
     assert code == 3 and report["errors"], report
+
+
+def _hidden(key: str) -> bytes:
+    content = f"k={key}\n".encode()
+    packed = _deflated(content)
+    return _local(b"h.txt", 8, (zlib.crc32(content), len(packed), len(content))) + packed
+
+
+def test_an_entry_after_a_descriptor_java_17_reads_short_is_read(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """Found by a review of the walk: after a deflated entry whose local header gives zip64
+    sizes, Java 25 reads a descriptor of 8-byte sizes, Java 17 (below 4 GiB) one of 4-byte
+    sizes; the walk read Java 25's only, and missed the entry Java 17 reads next. All of it
+    sits in a listed stored entry's data (Java reads its local size, 0)."""
+    hello = b"hello world\n"
+    packed = _deflated(hello)
+    wide = struct.pack("<HHQQ", 1, 16, len(hello), len(packed))
+    first = _local(b"x.txt", 8, (0, 0xFFFFFFFF, 0xFFFFFFFF), wide, flags=0x8) + packed
+    first += struct.pack("<IIII", 0x08074B50, zlib.crc32(hello), len(packed), len(hello))
+    inner = first + _hidden(keys.tavily_current(rng)) + bytes(16)
+    body = _local(b"y", 0, (0, len(inner), 0)) + inner
+    central = _central(b"y", 0, len(inner), 0)
+    (tmp_path / "a.jar").write_bytes(body + central + _end(len(central), len(body)))
+    code, report = run_json("scan", ".", cwd=tmp_path)
+    assert code == 1, report
+    assert [f["path"] for f in report["findings"]] == ["a.jar!h.txt"]
+
+
+def test_a_walk_that_spends_the_budget_exactly_says_what_it_left(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """Found by a review of the walk: a budget spent to exactly 0 stopped it without a
+    word, before the hidden entry Java reads next (exit 0)."""
+    filler = bytes(1000)
+    hidden = _hidden(keys.sgai_uuid(rng))
+    stored = filler + hidden + bytes(16)
+    body = _local(b"y", 0, (zlib.crc32(filler), len(stored), len(filler))) + stored
+    central = _central(b"y", zlib.crc32(stored), len(stored), len(filler))
+    (tmp_path / "a.zip").write_bytes(body + central + _end(len(central), len(body)))
+    # each read from a local header costs 1,024 and its bytes: the listed one (its records
+    # disagree on the CRC) of all the central size, then the walk's of the local size
+    spent = 1024 + len(stored) + 1024 + len(filler)
+    code, report = run_json("scan", ".", "--archive-max-bytes", str(spent), cwd=tmp_path)
+    assert code == 3 and report["findings"] == [], report
+    assert any("a.zip" in e["path"] for e in report["errors"]), report
 
 
 def _written(members: list[tuple[str, bytes, int]], *, pipe: bool, wide: bool) -> bytes:

@@ -131,8 +131,9 @@ def unlisted(spans: Spans, budget: Budget, counted: list[int]) -> Iterator[Membe
                 yield Member("", None, over_members(budget, counted[0]))
                 return
             yield found[0]
-            if budget.left <= 0:
-                return  # said with the member: over the archive's byte budget
+            if budget.left < 0:
+                return  # said with the member: over the archive's byte budget (exactly
+                # spent, the next header's try says it: a review)
         # every later header is tried, inside a found entry too: a header planted in a
         # descriptor claimed a stored entry that ran over the real one after it (a review)
         at = data.find(LOCAL, at + 4)
@@ -249,13 +250,25 @@ def sequential(spans: Spans, budget: Budget, counted: list[int]) -> Iterator[Mem
     its descriptor, the next local header right after, and so on, until a header it cannot
     read on. Each entry not read already is counted as a member. A central record, or
     another reader, may tell the entries' places otherwise: a stored entry's local zip64
-    sizes, which zipfile never reads, hid the entry after it (a review)."""
-    at, limit = 0, budget.limits.members
-    while is_local(spans.data, at) and budget.left > 0 and counted[0] <= limit:
+    sizes, which zipfile never reads, hid the entry after it (a review). Where Java's
+    versions read on from different places (a zip64 descriptor), each is followed."""
+    todo, seen, limit = [0], set[int](), budget.limits.members
+    while todo:
+        at = todo.pop()
+        if at in seen or not is_local(spans.data, at):
+            continue
+        seen.add(at)
+        if budget.left <= 0:
+            # a header is left: exactly spent, that is said (the walk stopped without a
+            # word: a review); overdrawn, it was said where that happened
+            if budget.left == 0:
+                yield Member("", None, over_total(budget))
+            return
         step = _java(spans, at, budget)
         if step is None:
-            return
-        member, at = step
+            continue
+        member, after = step
+        todo.extend(reversed(after))
         if member is None:
             continue  # read already
         counted[0] += 1
@@ -265,7 +278,7 @@ def sequential(spans: Spans, budget: Budget, counted: list[int]) -> Iterator[Mem
         yield member
 
 
-def _java(spans: Spans, at: int, budget: Budget) -> tuple[Member | None, int] | None:
+def _java(spans: Spans, at: int, budget: Budget) -> tuple[Member | None, list[int]] | None:
     """The entry at ``at`` as ZipInputStream reads it (None read already), and where the
     next header is; None where it stops: an encrypted entry, another method, a stored entry
     with a descriptor, or a header running past the end."""
@@ -280,22 +293,22 @@ def _java(spans: Spans, at: int, budget: Budget) -> tuple[Member | None, int] | 
         member, end = None, spans.streams.get(at)
         if end is None:
             if not budget.take(STREAM_COST):
-                return Member("", None, over_total(budget)), len(data)
+                return Member("", None, over_total(budget)), []
             found = _inflated(_name(data, at, flags), data, start, budget, compressed)
             if found is None:
                 return None
             member, end = found
             spans.streams[at] = end
-        return member, end + _descriptor(data, at, end, flags)
+        return member, [end + skip for skip in _descriptor(data, at, end, flags)]
     if method or flags & _DESCRIPTOR:
         return None
     end = start + (_zip64_size(data, at, size) if _MAGIC in (compressed, size) else size)
     if (at, end) in spans.stored:
-        return None, end
+        return None, [end]
     spans.stored.add((at, end))
     if not budget.take(STREAM_COST):
-        return Member("", None, over_total(budget)), end
-    return _stored(_name(data, at, flags), data, start, min(end, len(data)), budget), end
+        return Member("", None, over_total(budget)), []
+    return _stored(_name(data, at, flags), data, start, min(end, len(data)), budget), [end]
 
 
 def _zip64_size(data: bytes, at: int, size: int) -> int:
@@ -307,17 +320,19 @@ def _zip64_size(data: bytes, at: int, size: int) -> int:
     return size
 
 
-def _descriptor(data: bytes, at: int, end: int, flags: int) -> int:
+def _descriptor(data: bytes, at: int, end: int, flags: int) -> list[int]:
     """How many bytes ZipInputStream reads as the descriptor after a deflated entry's stream:
-    none without the flag; 12 (crc and two sizes), or 20 with zip64 sizes (a size of
-    0xFFFFFFFF in the local header, and a zip64 field in its extra); 4 more with the
-    signature."""
+    none without the flag; 12 (crc and two sizes), 4 more with the signature. Java 25 reads
+    8-byte sizes (8 bytes more) when the local header has a size of 0xFFFFFFFF and a zip64
+    field in its extra; Java 17 only past 4 GiB: both places are given then (a review found
+    an entry Java 17 reads, which the walk went past)."""
     if not flags & _DESCRIPTOR:
-        return 0
+        return [0]
+    narrow = 12 + (4 if data[end : end + 4] == _EXTSIG else 0)
     wide = _MAGIC in (_field(data, at + 18, 4), _field(data, at + 22, 4)) and any(
         tag == 1 for tag, _, _ in _extras(data, at)
     )
-    return (20 if wide else 12) + (4 if data[end : end + 4] == _EXTSIG else 0)
+    return [narrow, narrow + 8] if wide else [narrow]
 
 
 def _extras(data: bytes, at: int) -> Iterator[tuple[int, int, int]]:
