@@ -42,6 +42,16 @@ class Candidate(NamedTuple):
     # the data searched, by line: a candidate holds no copy of its lines (a file of 100,000
     # keys held two per key until each was judged), the engine asks for them one at a time
     lines: Lines | None = None
+    # where it starts in the bytes given to detect(), when ``offset`` is in a decoded view
+    # of them (UTF-16, UTF-32, EBCDIC): a large file's pieces keep what starts before their
+    # cut by it (found by a review: a view's offsets grew past the cut, and the key was
+    # dropped by both pieces)
+    raw: int = -1
+
+    @property
+    def place(self) -> int:
+        """Where it starts in the bytes given to detect()."""
+        return self.raw if self.raw >= 0 else self.offset
 
     def __repr__(self) -> str:
         return f"Candidate({self.rule.id!r}, {self.line}:{self.column}, filler={self.filler!r})"
@@ -112,7 +122,7 @@ class Detector:
         for start in range(ENCODINGS[encoding]):
             view = data[start:].decode(encoding, "replace").encode("utf-8", "replace")
             hits = {i: v for i, v in search(view).items() if i not in self._encoded}
-            found += self._detect_view(view, hits)
+            found += _in_raw(self._detect_view(view, hits), view, start, encoding)
         return found
 
 
@@ -121,6 +131,19 @@ def _bom(data: bytes) -> str | None:
     if data[:1] not in (b"\xff", b"\xfe", b"\0"):
         return None  # the common case
     return next((encoding for mark, encoding in _BOMS if data.startswith(mark)), None)
+
+
+def _in_raw(candidates: list[Candidate], view: bytes, start: int, encoding: str) -> list[Candidate]:
+    """``candidates`` of a view of the bytes from ``start`` decoded from ``encoding``, each
+    told where it starts in those bytes: what comes before it, encoded again (exact for
+    these encodings, whatever the decoding replaced), a stretch at a time."""
+    at, raw, placed = 0, start, []
+    for candidate in sorted(candidates, key=lambda c: c.offset):
+        stretch = view[at : candidate.offset].decode("utf-8", "replace")
+        raw += len(stretch.encode(encoding, "replace"))
+        at = candidate.offset
+        placed.append(candidate._replace(raw=raw))
+    return placed
 
 
 @cache

@@ -248,7 +248,7 @@ def _candidates(blob: Blob, detector: Detector) -> list[Candidate]:
     part = blob.part
     if part is None:
         return candidates
-    return [_placed(c, part) for c in candidates if c.offset < part.end]
+    return [_placed(c, part) for c in candidates if c.place < part.end]
 
 
 def _placed(candidate: Candidate, part: Part) -> Candidate:
