@@ -184,11 +184,12 @@ def test_sgai_key_without_prefix_assigned_to_its_name(rng: random.Random, templa
     assert (candidate.rule.id, candidate.secret) == ("scrapegraphai-api-key-assigned", body)
 
 
-@pytest.mark.parametrize("after", [".env", "/x", "+x", "=", ".5"])
+@pytest.mark.parametrize("after", [".env", "/x", "+x", "=", ".5", "...", "..value"])
 def test_an_assigned_value_running_on_into_a_longer_token_is_no_key(
     rng: random.Random, after: str
 ) -> None:
-    """A path, a file name or base64 goes on past the key's shape: no key of the name's."""
+    """A path, a file name or base64 goes on past the key's shape: no key of the name's; nor
+    is a value cut short by an ellipsis (a review of the full stop's rule)."""
     body = keys.tavily_current(rng).removeprefix("tvly-")
     assert found(f"TAVILY_API_KEY={body}{after}\n".encode()) == []
 
@@ -309,3 +310,17 @@ def test_random_keys_are_never_taken_for_placeholders() -> None:
         provider = SCRAPEGRAPHAI if name.startswith("sgai") else TAVILY
         taken = [k for k in (make() for _ in range(20_000)) if filler_reason(k, provider)]
         assert taken == [], (name, len(taken))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "SGAI_API_KEY=123e4567-e89b-12d3-a456-426614174000.",
+        'key = "sgai-550e8400-e29b-41d4-a716-446655440000"',
+        "sgai-6ba7b810-9dad-11d1-80b4-00c04fd430c8",
+    ],
+)
+def test_a_uuid_documentation_prints_as_an_example_is_a_placeholder(text: str) -> None:
+    """Found by a review: RFC 4122's example UUID, assigned to SGAI_API_KEY, blocked."""
+    [candidate] = Detector().detect(text.encode())
+    assert candidate.filler == "a UUID documentation prints as an example"

@@ -101,3 +101,23 @@ def test_utf8_and_ascii_compatible_declarations_add_nothing(
     code, report = run_json("ci", "--base", latin, "--head", plain, cwd=repo.path)
     assert code == 1, report
     assert [f["path"] for f in report["findings"]] == [f"(commit {plain[:12]} message)"]
+
+
+@pytest.mark.parametrize("encoding", ["punycode", "unicode_escape", "idna"])
+def test_a_codec_iconv_does_not_have_is_read_as_git_shows_it_raw(encoding: str) -> None:
+    """Found by a review: `encoding punycode` made Python decode a 1 MB message for 100 s
+    (quadratic), where git, knowing no such character set, shows its bytes; and an escape
+    codec would make keys of text git never shows."""
+    from sgai_guard.sources.messages import as_git_shows
+
+    data = b"tree 0\nencoding " + encoding.encode() + b"\n\n" + b"\\x74vly-" + b"a" * 200_000
+    shown = as_git_shows("0" * 40, data)
+    assert (shown.text, shown.problem) == (None, None)
+
+
+def test_a_commit_too_large_to_decode_is_said() -> None:
+    from sgai_guard.sources.messages import DECODED_LIMIT, as_git_shows
+
+    data = b"tree 0\nencoding IBM037\n\n" + b"\x40" * DECODED_LIMIT
+    shown = as_git_shows("0" * 40, data)
+    assert shown.text is None and shown.problem is not None and "too large" in shown.problem

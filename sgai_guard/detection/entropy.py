@@ -100,9 +100,27 @@ def tavily_body(body: str) -> str | None:
     return None
 
 
+# UUIDs that documentation prints as examples (RFC 4122 and RFC 9562's, Wikipedia's, the
+# name-space UUIDs): a review found `SGAI_API_KEY=123e4567-…` reported as a key.
+EXAMPLE_UUIDS = frozenset(
+    {
+        "123e4567-e89b-12d3-a456-426614174000",
+        "123e4567-e89b-12d3-a456-426655440000",
+        "550e8400-e29b-41d4-a716-446655440000",
+        "f47ac10b-58cc-4372-a567-0e02b2c3d479",
+        "6ba7b810-9dad-11d1-80b4-00c04fd430c8",
+        "6ba7b811-9dad-11d1-80b4-00c04fd430c8",
+        "6ba7b812-9dad-11d1-80b4-00c04fd430c8",
+        "6ba7b814-9dad-11d1-80b4-00c04fd430c8",
+    }
+)
+
+
 def hex_body(body: str) -> str | None:
     """Why a ScrapeGraphAI key body (hex digits; hyphens kept, a UUID's groups apart) looks
     made up, if it does. No words: hex digits spell few, and those by chance."""
+    if body.lower() in EXAMPLE_UUIDS:
+        return "a UUID documentation prints as an example"
     reason = _runs(body.split("-"), HEX_RUN_LENGTH)
     if reason:
         return reason

@@ -14,8 +14,8 @@ __all__ = ["PROVIDERS", "RULES", "SCRAPEGRAPHAI", "SHOWN_PREFIXES", "TAVILY", "r
 
 # A value assigned to a name ends here: not before more of a token (base64's +/=, a path's
 # / or a name's .ext), but before a full stop that ends the sentence (`TAVILY_API_KEY=<key>.`
-# was no key: a review).
-_NOT_KEY = rb"(?![A-Za-z0-9_/+=-])(?!\.[A-Za-z0-9_/+=-])"
+# was no key: a review); an ellipsis (a key cut short) or `..` runs on (a second review).
+_NOT_KEY = rb"(?![A-Za-z0-9_/+=-])(?!\.[A-Za-z0-9_./+=-])"
 
 
 def _prefixes(providers: Sequence[Provider]) -> bytes:

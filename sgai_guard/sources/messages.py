@@ -3,6 +3,7 @@ the commit, and a push hook that read only files would let it through."""
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Iterator, Sequence
 from typing import NamedTuple
 
@@ -29,6 +30,13 @@ def split(data: bytes) -> tuple[bytes, bytes]:
     return headers, body
 
 
+DECODED_LIMIT = 1 << 20  # a larger commit declaring an encoding is said, not decoded
+# Python's codecs that are no character set iconv knows: git shows such a commit's bytes as
+# they are. Punycode decodes in quadratic time (a review: a 1 MB message took 100 s), and the
+# escape codecs would read keys into text that git never shows.
+_NOT_ICONV = frozenset(
+    {"punycode", "idna", "unicode-escape", "raw-unicode-escape", "undefined", "mbcs", "oem"}
+)
 _NAME_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:+-")
 
 
@@ -60,7 +68,11 @@ def as_git_shows(oid: str, data: bytes) -> Shown:
     shown = name[:40].decode("ascii", "replace") if set(name) <= _NAME_CHARS else "(unreadable)"
     # named as messages are (" message)" ends it): the audit places it by its commit
     path = f"(commit {oid[:12]} in {shown}, as git log shows its message)"
+    if len(data) > DECODED_LIMIT:
+        return Shown(path, None, f"it declares the encoding {shown} and is too large to decode")
     try:
+        if codecs.lookup(shown).name in _NOT_ICONV:
+            return Shown(path, None)  # git shows its bytes as they are: they were scanned
         converted = data.decode(shown, "replace").encode("utf-8", "surrogatepass")
     except Exception:  # LookupError, a codec that fails or is no text codec: hostile input
         reason = (
