@@ -29,6 +29,11 @@ def inline_reason(finding: Finding, other_markers: bool) -> str | None:
     """Why a marker on the finding's line (or the line before) allows it, if one does."""
     same = (OWN_MARKER, *(OTHER_SAME_LINE if other_markers else ()))
     following = (NEXT_LINE, *(OTHER_NEXT_LINE if other_markers else ()))
+    if not any(m in finding.previous_line for m in following) and not any(
+        m in finding.line_text for m in same
+    ):
+        return None  # no marker (most findings): its lines are searched for nothing else
+        # (1,000 keys on one 50 MB line searched 64 KiB windows ten times each)
     line, previous = one_line(finding.line_text), one_line(finding.previous_line)
     notebook = finding.path.lower().endswith(".ipynb")
     key = line.find(finding.secret.encode()) if finding.secret else -1
