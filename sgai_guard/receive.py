@@ -7,7 +7,7 @@ import os
 import time
 from collections.abc import Mapping, Sequence
 
-from sgai_guard.display import message
+from sgai_guard.display import message, without_secret
 from sgai_guard.errors import ExitCode, GitError, say
 from sgai_guard.hints import BYPASS_OPTION
 from sgai_guard.models import ScanResult, is_object_id
@@ -103,6 +103,8 @@ def bypassed(result: ScanResult, pushed: list[tuple[str, str, str, str]], *, all
     reason = bypass_reason(push_options(os.environ))
     if reason is None:
         return int(ExitCode.FINDINGS)
+    for finding in result.blocking:  # the pusher's reason may quote a key (a review)
+        reason = without_secret(reason, finding.secret)
     if not allowed:
         say(f"sgai-guard: the push option {BYPASS_OPTION} is ignored: this server allows no bypass")
         return int(ExitCode.FINDINGS)

@@ -104,3 +104,37 @@ def test_a_marker_s_reason_cut_inside_a_second_copy_shows_no_key(
         reasons = [s["reason"] for s in json.loads(proc.stdout)["suppressed"]]
         assert reasons and all(len(r) < 300 for r in reasons), reasons
         assert not _leaks(key, proc.stdout + proc.stderr)
+
+
+@settings(max_examples=200, deadline=None)
+@given(seed=st.integers(0, 2**32), before=st.text(max_size=30), after=st.text(max_size=30))
+def test_no_run_of_eight_of_a_key_survives_a_reason(seed: int, before: str, after: str) -> None:
+    from sgai_guard.display import without_secret
+
+    rng = random.Random(seed)
+    key = rng.choice([keys.tavily_current, keys.sgai_uuid])(rng)
+    body = key[key.index("-") + 1 :]
+    start = rng.randrange(len(body) - 8)
+    shown = without_secret(before + body[start:] + after, key)
+    assert not any(key[n : n + 8] in shown for n in range(len(key) - 7)), shown
+
+
+def test_a_reason_quoting_a_key_without_its_prefix_shows_none_of_it(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """Found by a review: an inline marker's reason and an allow entry's reason quoting the
+    key's body (no prefix, so the prefixes' masking never looked) were printed whole, in the
+    JSON of every run (suppressed entries are always there)."""
+    tavily, sgai = keys.tavily_current(rng), keys.sgai_uuid(rng)
+    body = tavily.split("-", 3)[3]
+    (tmp_path / "a.py").write_text(f'KEY = "{tavily}"  # sgai-guard: allow rotated, was {body}\n')
+    (tmp_path / "b.py").write_text(f'S = "{sgai}"\n')
+    first = json.loads(run_cli("scan", "b.py", "--format", "json", cwd=tmp_path).stdout)
+    fingerprint = first["findings"][0]["fingerprint"]
+    (tmp_path / ".sgai-guard.toml").write_text(
+        f'[[allow]]\nfingerprint = "{fingerprint}"\nreason = "test key {sgai[5:]}"\n'
+    )
+    proc = run_cli("scan", ".", "--format", "json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout
+    assert not _leaks(tavily, proc.stdout) and not _leaks(sgai, proc.stdout), proc.stdout
+    assert len(json.loads(proc.stdout)["suppressed"]) == 2

@@ -11,6 +11,7 @@ from sgai_guard.detection.detect import Candidate, Detector
 from sgai_guard.detection.expand import expanded
 from sgai_guard.detection.fingerprint import DEFAULT_SALT, fingerprint, redact
 from sgai_guard.detection.rules import shown_prefixes
+from sgai_guard.display import without_secret
 from sgai_guard.models import (
     Blob,
     Finding,
@@ -269,7 +270,9 @@ def _judge(
     # the lines were for the policy's markers and line regexes; kept, a long line would cost
     # its 64 KiB window per finding (and they hold the key: nothing after this reads them)
     if isinstance(verdict, Suppression):
-        tally.suppressed.append(verdict._replace(finding=_without_lines(verdict.finding)))
+        detail = without_secret(verdict.detail, finding.secret)  # a reason may quote the key
+        found = _without_lines(verdict.finding)
+        tally.suppressed.append(verdict._replace(finding=found, detail=detail))
     else:
         tally.findings.append(_without_lines(verdict))
 
