@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
 import random
 import subprocess
 import sys
@@ -486,6 +487,21 @@ def test_a_baseline_never_holds_a_key_in_a_path(tmp_path: Path, rng: random.Rand
     code, report = run_json("scan", ".", "--baseline", "base.json", cwd=tmp_path)
     assert code == 0, report
     assert {s["reason"] for s in report["suppressed"]} == {"baseline"}
+
+
+def test_a_name_that_is_no_utf8_is_written_escaped_into_the_baseline(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """Found by a review: such a name crashed `baseline` (internal error, exit 3) and left a
+    baseline that was there empty, so every later scan stopped on it (exit 2)."""
+    (tmp_path / "good.env").write_text(f"K={keys.sgai_uuid(rng)}\n")
+    assert run_cli("baseline", ".", "-o", "base.json", cwd=tmp_path).returncode == 0
+    (tmp_path / os.fsdecode(b"bad\xff.txt")).write_text(f"K={keys.tavily_current(rng)}\n")
+    proc = run_cli("baseline", ".", "-o", "base.json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "bad\\\\xff.txt" in (tmp_path / "base.json").read_text()  # JSON of bad\xff.txt
+    code, report = run_json("scan", ".", "--baseline", "base.json", cwd=tmp_path)
+    assert code == 0 and len(report["suppressed"]) == 2, report
 
 
 @pytest.mark.parametrize("brk", ["\r", "\u2028"])

@@ -150,7 +150,8 @@ def write_file(path: Path, report: str | Iterable[str], *, replace: bool = True)
     try:
         if plain:
             os.ftruncate(fd, 0)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        # a text no UTF-8 can hold (a name's stray bytes) is written escaped, not half-written
+        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as handle:
             handle.writelines(blocks((report,) if isinstance(report, str) else report))
     except OSError as exc:
         return exc.strerror or str(exc)

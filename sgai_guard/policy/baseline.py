@@ -57,10 +57,16 @@ def entries_from(findings: Iterable[Finding]) -> Entries:
         entry = out.setdefault(finding.fingerprint, {"rule": finding.rule.id, "paths": []})
         paths = entry["paths"]
         assert isinstance(paths, list)  # noqa: S101 - built just above
-        path = redacted(finding.path.replace("\\", "/"))
+        path = _shown(redacted(finding.path.replace("\\", "/")))
         if path not in paths:
             paths.append(path)
     return out
+
+
+def _shown(path: str) -> str:
+    """A path as text: the bytes of a name that is no UTF-8 as ``\\xff`` escapes (such a name
+    crashed the writing, and left a baseline that was there empty: a review)."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def prune(previous: Mapping[str, dict[str, object]], current: Entries) -> Entries:
