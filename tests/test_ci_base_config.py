@@ -114,3 +114,26 @@ def test_a_change_cannot_turn_inline_markers_back_on(tmp_path: Path, rng: random
     assert proc.returncode == 1, proc.stdout + proc.stderr
     report = json.loads(proc.stdout)
     assert [f["path"] for f in report["findings"]] == ["app/settings.py"]
+
+
+def test_a_change_cannot_baseline_its_own_key_behind_a_symlinked_folder(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """Found by a review: `baseline = "link/b.json"` with `link -> data`: the change added
+    its key to data/b.json, which a diff of link/b.json never shows, so its own baseline
+    judged it (exit 0); so did a change adding the link itself."""
+    for adds_link in (False, True):
+        repo = Repo(tmp_path / f"repo{adds_link}")
+        repo.write(".sgai-guard.toml", 'baseline = "link/b.json"\n')
+        repo.write("data/b.json", '{"secrets": {}, "sgai-guard-baseline": 1}\n')
+        if not adds_link:
+            (repo.path / "link").symlink_to("data")
+        base = repo.commit("base")
+        repo.write("app.py", f"KEY = '{keys.tavily_current(rng)}'\n")
+        if adds_link:
+            (repo.path / "link").symlink_to("data")
+        run_cli("baseline", ".", "-o", "data/b.json", cwd=repo.path)
+        repo.commit("a key, and the baseline behind the link knows it")
+        assert run_cli("scan", ".", cwd=repo.path).returncode == 0  # its own baseline knows it
+        proc = run_cli("ci", "--base", base, cwd=repo.path)
+        assert proc.returncode == 1, proc.stdout + proc.stderr

@@ -81,6 +81,8 @@ def base_config(
     baseline = _baseline_name(repo, head, paths)
     watched = [*paths, *((baseline,) if baseline else ())]
     changed = repo.lines("diff", "--name-only", base, head, "--", *watched)
+    if baseline and _linked(repo, (base, head), baseline):
+        changed = sorted({*changed, baseline})
     if not changed:
         return None, ""
     folder = Path(tempfile.mkdtemp(prefix="sgai-guard-base-config-"))
@@ -99,6 +101,20 @@ def base_config(
         f"its base ({base[:12]}) had; the new one applies to the changes after it"
     )
     return config, notice
+
+
+def _linked(repo: Repository, revs: tuple[str, ...], path: str) -> bool:
+    """Whether ``path`` goes through a symbolic link at any of ``revs``: the diff of the
+    path never sees the file behind it change (found by a review: a change adding its key to
+    the baseline behind `link -> data`, or adding the link, was judged by its own baseline,
+    exit 0). Such a baseline counts as changed."""
+    parts = PurePosixPath(path).parts
+    prefixes = ["/".join(parts[:n]) for n in range(1, len(parts) + 1)]
+    return any(
+        line.startswith("120000 ")
+        for rev in revs
+        for line in repo.lines("ls-tree", rev, "--", *prefixes)
+    )
 
 
 def config_paths(repo: Repository) -> list[str]:
