@@ -629,3 +629,41 @@ def test_a_marker_in_a_notebook_reaches_only_its_own_notebook_line(
         (tmp_path / "nb.ipynb").write_text(text)
         code, report = run_json("scan", "nb.ipynb", cwd=tmp_path)
         assert code == 0 and len(report["suppressed"]) == 1, (case, report)
+
+
+def test_allow_regex_searches_have_a_budget_for_the_whole_run(
+    tmp_path: Path, rng: random.Random, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by a review: each search had its own timeout (up to 10 s) and none for the run,
+    so a pattern just under it cost that for every finding (20 keys, 34 s; 1,000, half an
+    hour). The run's searches stop at REGEX_SECONDS in all (30 s), said as a configuration
+    error (exit 2), as one search over its own timeout is; here the budget is cut short."""
+    from sgai_guard.engine.prepare import prepare
+    from sgai_guard.engine.scan import scan
+    from sgai_guard.errors import ConfigError
+    from sgai_guard.models import Blob
+    from sgai_guard.policy import allowlist
+
+    (tmp_path / ".sgai-guard.toml").write_text(
+        'regex-timeout = 10\n[[allow-regex]]\npattern = "(?:a+)+c"\ntarget = "line"\n'
+        'reason = "slow"\n'
+    )
+    lines = "".join(f"K{n} = '{keys.tavily_current(rng)}'  # {'a' * 300}\n" for n in range(10))
+    monkeypatch.setattr(allowlist, "REGEX_SECONDS", 0.05)
+    prep = prepare(tmp_path)
+    with pytest.raises(ConfigError, match="in all in this run"):
+        scan([Blob("k.py", lines.encode())], policy=prep.policy, settings=prep.settings)
+
+
+def test_an_allow_regex_too_large_to_compile_is_refused_before_it_is(tmp_path: Path) -> None:
+    """Found by a review: compiling nested counted repeats took gigabytes (the runner was
+    killed) before any scan began."""
+    (tmp_path / ".sgai-guard.toml").write_text(
+        '[[allow-regex]]\npattern = "(?:(?:(?:a{100}){100}){100}){100}"\nreason = "many"\n'
+    )
+    proc = run_cli("scan", ".", cwd=tmp_path)
+    assert proc.returncode == 2 and "pattern is too large" in proc.stderr, proc.stderr
+    (tmp_path / ".sgai-guard.toml").write_text(
+        '[[allow-regex]]\npattern = "^EXAMPLE_[A-Z]{2,8}(?:_[0-9]{1,3}){0,4}$"\nreason = "ok"\n'
+    )
+    assert run_cli("scan", ".", cwd=tmp_path).returncode != 2  # an ordinary one is fine

@@ -82,6 +82,8 @@ def regexes(raw: Any, fail: Callable[[str, str], ConfigError]) -> list[AllowRege
         reason = record.get("reason")
         if not isinstance(pattern, str):
             raise fail(where, "pattern must be a string")
+        if len(pattern) > _LONGEST_PATTERN or _size(pattern) > _LARGEST_PATTERN:
+            raise fail(where, "pattern is too large (nested counted repeats multiply): simplify it")
         try:
             regex.compile(pattern)
         except regex.error as exc:
@@ -92,6 +94,46 @@ def regexes(raw: Any, fail: Callable[[str, str], ConfigError]) -> list[AllowRege
             raise fail(where, "reason is required")
         out.append(AllowRegex(pattern, target, reason.strip()))
     return out
+
+
+# A pattern's size, counted repeats unrolled: compiling `(?:(?:(?:a{100}){100}){100}){100}`
+# took gigabytes before any scan began (found by a review); 100,000 costs about 40 MB.
+_LARGEST_PATTERN = 100_000
+_LONGEST_PATTERN = 4096
+_COUNTED = re.compile(r"\{(\d*)(?:,(\d*))?\}")
+
+
+def _size(pattern: str) -> int:
+    """About how many nodes compiling ``pattern`` makes: each item once, times its counted
+    repeat ({n}, {m,n}: the larger; *, + and ? loop, they do not copy), groups summed."""
+    sums, last, at = [0], 1, 0
+    while at < len(pattern):
+        char, counted = pattern[at], _COUNTED.match(pattern, at)
+        if counted is not None and (counted.group(1) or counted.group(2)):
+            bound = max(int(counted.group(1) or 0), int(counted.group(2) or 0), 1)
+            sums[-1] += last * (bound - 1)
+            last, at = last * bound, counted.end()
+            continue
+        if char == "(":
+            sums.append(0)
+        elif char == ")" and len(sums) > 1:
+            last = max(sums.pop(), 1)
+            sums[-1] += last
+        else:
+            at = _class_end(pattern, at) if char == "[" else at + (char == "\\")
+            last = 1
+            sums[-1] += 1
+        at += 1
+    return sum(sums)
+
+
+def _class_end(pattern: str, at: int) -> int:
+    """Where the character class opened at ``at`` closes (its last character)."""
+    at += 1 + (pattern[at + 1 : at + 2] == "^")
+    at += pattern[at : at + 1] == "]"  # a first "]" is a member
+    while at < len(pattern) and pattern[at] != "]":
+        at += 2 if pattern[at] == "\\" else 1
+    return at
 
 
 def _only(
