@@ -47,9 +47,10 @@ def test_audit_verify_shows_live_and_dead_everywhere(
     assert text.returncode == 1, text.stderr
     assert "LIVE: the provider accepts this key" in text.stdout
     assert "dead: the provider rejects this key" in text.stdout
-    # the dead ScrapeGraphAI key's steps say its revoking is done; the live Tavily key's not
+    # the dead ScrapeGraphAI key's steps say it needs no revoking; the live Tavily key's not
     sgai_steps = text.stdout.split("What to do (ScrapeGraphAI)")[1]
-    assert text.stdout.count("revoking is done") == 1 and "revoking is done" in sgai_steps
+    said = "so it needs no revoking"
+    assert text.stdout.count(said) == 1 and said in sgai_steps
     assert "verified 2 keys: 1 live, 1 dead, 0 unknown" in text.stderr
     data = json.loads(
         run_cli("audit", ".", "--verify", "--format", "json", cwd=repo.path, env=env).stdout
@@ -171,8 +172,8 @@ def test_a_dead_key_not_blocking_says_so(
     assert (
         proc.returncode == 0 and "not blocking" in proc.stdout and "new: blocks" not in proc.stdout
     )
-    # the steps say the revoking is done, before "1. Revoke the key first" (a newcomer review)
-    assert "is dead (the live check): revoking is done" in proc.stdout, proc.stdout
+    # the steps say no revoking is needed, before "1. Revoke the key first" (a newcomer review)
+    assert "is dead (the live check), so it needs no revoking" in proc.stdout, proc.stdout
 
 
 def test_a_fleet_run_keeps_no_verdict_made_under_other_settings(

@@ -72,7 +72,10 @@ def steps(provider: Provider, findings: Iterable[Finding] = ()) -> list[str]:
     return numbered
 
 
-ALL_DEAD = "Each of these keys is dead (the live check): revoking is done; do the rest."
+ALL_DEAD = (
+    "Each of these keys is dead (the live check), so it needs no revoking: the steps below "
+    "still say where a replacement comes from and what to clean up."
+)
 
 
 def headline(finding: Finding, options: RenderOptions) -> str:
