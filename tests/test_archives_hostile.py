@@ -744,3 +744,28 @@ def test_the_header_finder_answers_as_a_search_would_in_any_order(
         found = [blob.find(sig, start) for sig in _SIGNATURES]
         expected = min((f for f in found if f != -1), default=len(blob))
         assert headers.after(start) == expected, (start, sorted(places))
+
+
+def test_a_tar_whose_first_header_has_no_magic_is_opened(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """Found by a review: a GNU long-name header with its magic zeroed (checksum fixed):
+    GNU tar and tarfile read it, and the gzip member in it holding a key was never opened
+    (only a v7 type byte was taken for a tar without magic): exit 0."""
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.GNU_FORMAT) as archive:
+        content = gzip.compress(f"K={keys.tavily_current(rng)}\n".encode())
+        info = tarfile.TarInfo("deep/" + "n" * 120 + "/cfg.env.gz")  # a long-name header
+        info.size = len(content)
+        archive.addfile(info, io.BytesIO(content))
+    data = bytearray(out.getvalue())
+    assert data[156:157] == b"L"
+    data[257:265] = bytes(8)  # no magic
+    data[148:156] = b" " * 8
+    data[148:156] = b"%06o\0 " % sum(data[:512])
+    with tarfile.open(fileobj=io.BytesIO(bytes(data))) as read:
+        assert len(read.getnames()) == 1  # tarfile reads it
+    (tmp_path / "bundle.tar").write_bytes(bytes(data))
+    code, report = run_json("scan", ".", cwd=tmp_path)
+    assert code == 1, report
+    assert [f["path"].split("!")[0] for f in report["findings"]] == ["bundle.tar"]

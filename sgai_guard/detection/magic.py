@@ -11,7 +11,6 @@ _ZIP_TAIL = 22 + 65535  # the end-of-central-directory record and the longest co
 _ZIP_END = b"PK\x05\x06"
 _SNIFF = 8192  # a zip behind a program stub is binary within its first few KiB
 _OCTAL = frozenset(b"01234567")
-_V7_TYPES = frozenset((0, *b"01234567"))  # a header's type byte, in old tars too
 
 
 def magic(data: bytes) -> str | None:
@@ -61,9 +60,11 @@ def zip_end(data: bytes) -> bool:
 
 
 def _old_tar(data: bytes) -> bool:
-    """A tar header without ustar's magic (what `tar --format=v7` writes): its type byte and
-    checksum field look like one (text rarely gets past these), and the checksum adds up."""
-    if len(data) < 512 or data[156] not in _V7_TYPES or not data[0]:
+    """A tar header without ustar's magic (what `tar --format=v7` writes, or a GNU long-name
+    header whose magic was zeroed: GNU tar and tarfile read it, and a key in it was missed, a
+    review): its checksum field looks like one (text rarely gets past that), and the checksum
+    adds up, whatever its type byte."""
+    if len(data) < 512 or not data[0]:
         return False
     digits = data[148:156].strip(b" \0")
     if not digits or not _OCTAL.issuperset(digits):
