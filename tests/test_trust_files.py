@@ -492,3 +492,34 @@ def test_a_report_is_never_written_through_a_symlinked_folder(
     own = run_cli("scan", ".", "--sarif", str(tmp_path / "mine" / "x.sarif"), cwd=tree)
     assert own.returncode == 1, own.stdout + own.stderr
     assert (outside / "x.sarif").exists()
+
+
+def test_a_tree_deeper_than_the_walk_goes_is_said_and_keeps_its_findings(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """Found by a review: 1,200 nested folders ran the walk out of Python's stack; the
+    crash (exit 3) lost every finding, a key at the top included. The walk stops at 200
+    levels, says so and keeps its findings; 400 here (1,200 would also run pytest's own
+    removal of old temporary folders out of stack, should this test ever leave one)."""
+    top = keys.sgai_uuid(rng)
+    (tmp_path / "top.env").write_text(f"K={top}\n")
+    folder = os.open(tmp_path, os.O_RDONLY)
+    for _ in range(400):  # one level at a time (pathlib's mkdir recurses a level a call)
+        os.mkdir("d", dir_fd=folder)
+        below = os.open("d", os.O_RDONLY, dir_fd=folder)
+        os.close(folder)
+        folder = below
+    with os.fdopen(os.open("k.env", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=folder), "w") as f:
+        f.write(f"K={keys.tavily_current(rng)}\n")
+    os.close(folder)
+    try:
+        code, report = run_json("scan", ".", cwd=tmp_path)
+    finally:  # from the bottom up: a recursive removal would run out of stack too
+        for depth in range(400, 0, -1):
+            deepest = Path(f"{tmp_path}{'/d' * depth}")
+            for inside in deepest.iterdir():
+                inside.unlink()
+            deepest.rmdir()
+    assert code == 3, report
+    assert [f["path"] for f in report["findings"]] == ["top.env"]
+    assert any("nested more than" in e["message"] for e in report["errors"]), report["errors"]
