@@ -523,3 +523,21 @@ def test_a_tree_deeper_than_the_walk_goes_is_said_and_keeps_its_findings(
     assert code == 3, report
     assert [f["path"] for f in report["findings"]] == ["top.env"]
     assert any("nested more than" in e["message"] for e in report["errors"]), report["errors"]
+
+
+def test_a_planted_nested_repository_does_not_hide_files_the_outer_one_tracks(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """Found by a review: a `sub/.git` (git init) whose exclude file says `*` made its rules
+    replace the outer repository's below sub/, and a key the outer one tracks there was
+    never read (exit 0), though `git ls-files` lists it."""
+    repo = Repo(tmp_path / "repo")
+    repo.write("sub/key.txt", f"K={keys.tavily_current(rng)}\n")
+    repo.commit("a key")
+    nested = repo.path / "sub"
+    subprocess.run(["git", "init", "-q", str(nested)], env=git_env(), check=True)
+    (nested / ".git" / "info" / "exclude").write_text("*\n")
+    (nested / "other.txt").write_text("the nested repository's own, ignored by it\n")
+    code, report = run_json("scan", ".", cwd=repo.path)
+    assert code == 1, report
+    assert [f["path"] for f in report["findings"]] == ["sub/key.txt"]

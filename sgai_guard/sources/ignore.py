@@ -40,8 +40,9 @@ class NoRules:
 class GitRules:
     """What one repository's git ignores, asked once for the whole scanned part of it."""
 
-    def __init__(self, base: str, listed: list[str], tracked: list[str]) -> None:
+    def __init__(self, base: str, listed: list[str], tracked: list[str], top: str = "") -> None:
         self.base = base  # the repository's root, as a shown path prefix ("" or "sub/")
+        self.top = top  # the repository's root folder
         # `ls-files --others --ignored --directory` also names the folders on the way to an
         # ignored file; a folder is ignored as a whole only when nothing inside it is listed.
         ordered = sorted(listed)  # a folder's contents sort right after it
@@ -68,6 +69,7 @@ class GitRules:
             base,
             names("--others", "--ignored", "--directory", *spec),
             names("--cached", "--ignored", *spec),
+            top,
         )
 
     def _key(self, path: str) -> str:
@@ -81,11 +83,48 @@ class GitRules:
         return self._key(path) in self.tracked
 
     def nested(self, folder: str, rel: str) -> Rules:
-        """A repository inside this one (nested clone or submodule): its own rules."""
-        return GitRules.load(folder, "", rel) if gitcmd.toplevel(folder) else self
+        """A repository inside this one (nested clone or submodule): its own rules, but never
+        over a file this one tracks there (found by a review: a planted `sub/.git` whose
+        exclude file said `*` hid a tracked key, exit 0, which git still lists)."""
+        if not gitcmd.toplevel(folder):
+            return self
+        inner = GitRules.load(folder, "", rel)
+        if not self.top:
+            return inner
+        raw = gitcmd.output(["ls-files", "-z", "--", self._key(rel)], self.top)
+        kept = {self.base + os.fsdecode(name) for name in raw.split(b"\0") if name}
+        return KeepTracked(inner, frozenset(kept)) if kept else inner
 
     def entering(self, folder: str, rel: str) -> Rules:
         return self
+
+
+class KeepTracked:
+    """A nested repository's rules over files the outer one tracks: those are never ignored
+    (nor the folders on their way)."""
+
+    def __init__(self, inner: Rules, kept: frozenset[str]) -> None:
+        self.inner, self.kept = inner, kept
+        self.folders = {path[: at + 1] for path in kept for at in _slashes(path)}
+
+    def ignored(self, path: str, *, is_dir: bool) -> bool:
+        kept = path + "/" in self.folders if is_dir else path in self.kept
+        return not kept and self.inner.ignored(path, is_dir=is_dir)
+
+    def tracked_ignored(self, path: str) -> bool:
+        if path in self.kept and self.inner.ignored(path, is_dir=False):
+            return True
+        return self.inner.tracked_ignored(path)
+
+    def nested(self, folder: str, rel: str) -> Rules:
+        return KeepTracked(self.inner.nested(folder, rel), self.kept)
+
+    def entering(self, folder: str, rel: str) -> Rules:
+        return KeepTracked(self.inner.entering(folder, rel), self.kept)
+
+
+def _slashes(path: str) -> list[int]:
+    return [at for at, char in enumerate(path) if char == "/"]
 
 
 @cache
