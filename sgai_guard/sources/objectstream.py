@@ -166,7 +166,7 @@ def silent(kind: str, data: bytes) -> bool:
     a commit or tag whose message holds no keyword (most of them; no Blob, no name)."""
     if kind not in ("commit", "tag"):
         return True
-    if kind == "commit" and b"\nencoding " in data and declared(data):
+    if kind == "commit" and declared(data):
         return False
     return len(data) <= MAX_MESSAGE_OBJECT and not _hints()(data)
 
@@ -175,7 +175,7 @@ def _message(oid: str, kind: str, data: bytes) -> Iterator[Blob | Skipped]:
     """A commit's or tag's headers and message, each when it holds any of the detector's
     keywords (most hold none: checking costs one regex search, scanning a blob each); and a
     commit as `git log` shows it when it declares another encoding than UTF-8."""
-    if kind == "commit" and b"\nencoding " in data and declared(data):
+    if kind == "commit" and declared(data):
         yield from (
             blob._replace(blob_id=oid) if isinstance(blob, Blob) else blob
             for blob in decoded(oid, data)
