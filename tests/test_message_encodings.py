@@ -121,3 +121,14 @@ def test_a_commit_too_large_to_decode_is_said() -> None:
     data = b"tree 0\nencoding IBM037\n\n" + b"\x40" * DECODED_LIMIT
     shown = as_git_shows("0" * 40, data)
     assert shown.text is None and shown.problem is not None and "too large" in shown.problem
+
+
+def test_a_hostile_encoding_name_is_neither_decoded_nor_shown(rng: random.Random) -> None:
+    """The name is the commit author's to write: escapes, a key, a codec lookup trick."""
+    from sgai_guard.sources.messages import as_git_shows
+
+    key = keys.tavily_current(rng)
+    for name in (f"\x1b]0;{key}\x07".encode(), key.encode() + b"\xff", b"rot13"):
+        shown = as_git_shows("0" * 40, b"tree 0\nencoding " + name + b"\n\nmsg\n")
+        assert shown.text is None and shown.problem is not None, name
+        assert key not in shown.path + shown.problem and "\x1b" not in shown.path
